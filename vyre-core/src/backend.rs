@@ -1,0 +1,70 @@
+//! The one interface both execution backends implement.
+
+use crate::error::Result;
+use crate::ir::Program;
+
+/// Runs programs. Implemented by the CPU reference ([`crate::cpu::CpuBackend`])
+/// and the GPU ([`crate::gpu::WgpuBackend`]); both give bit-identical results
+/// for every valid, race-free program (see [`crate::ir`]).
+pub trait Backend {
+    /// A human-readable name, e.g. `cpu-reference` or `wgpu: NVIDIA H100 (Vulkan)`.
+    fn name(&self) -> String;
+
+    /// Validates `program`, then runs `workgroups` workgroups of it.
+    ///
+    /// `buffers[i]` holds the contents of the i-th host-visible buffer in
+    /// binding order ([`Program::host_buffers`]) as raw 32-bit words; it is
+    /// updated in place with the buffer's contents after the run. Buffers
+    /// with a fixed `len` must have exactly that many words; every buffer
+    /// needs at least one.
+    fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()>;
+}
+
+/// Checks that `buffers` match the host buffers of `program`; shared by all
+/// backends so they reject the same inputs with the same message.
+pub fn check_buffers(program: &Program, buffers: &[Vec<u32>], workgroups: u32) -> Result<()> {
+    use crate::error::Error;
+    let decls = program.host_buffers();
+    if decls.len() != buffers.len() {
+        return Err(Error::BadInput(format!(
+            "program `{}` declares {} host buffer(s) but {} were supplied. Fix: pass one Vec<u32> per host buffer, in binding order",
+            program.name,
+            decls.len(),
+            buffers.len()
+        )));
+    }
+    for (decl, data) in decls.iter().zip(buffers) {
+        if data.is_empty() {
+            return Err(Error::BadInput(format!(
+                "buffer `{}` of program `{}` is empty. Fix: supply at least one element (GPU bindings cannot be empty)",
+                decl.name, program.name
+            )));
+        }
+        if let Some(len) = decl.len {
+            if data.len() != len as usize {
+                return Err(Error::BadInput(format!(
+                    "buffer `{}` of program `{}` is declared with {} elements but {} were supplied. Fix: supply exactly {} words",
+                    decl.name,
+                    program.name,
+                    len,
+                    data.len(),
+                    len
+                )));
+            }
+        }
+        if data.len() > (u32::MAX / 4) as usize {
+            return Err(Error::BadInput(format!(
+                "buffer `{}` has {} elements, more than a 32-bit index can address. Fix: split the data into several dispatches",
+                decl.name,
+                data.len()
+            )));
+        }
+    }
+    if workgroups == 0 {
+        return Err(Error::BadInput(format!(
+            "program `{}` was dispatched with 0 workgroups. Fix: dispatch at least one workgroup",
+            program.name
+        )));
+    }
+    Ok(())
+}

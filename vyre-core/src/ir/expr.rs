@@ -1,0 +1,384 @@
+//! Expressions: values computed without control flow.
+
+use super::types::{DataType, Literal};
+
+/// A one-operand operation. See the [module docs](super) for exact semantics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    /// Arithmetic negation (wrapping for integers: `neg(i32::MIN) == i32::MIN`, `neg(u32 x) == 0 - x`).
+    Neg,
+    /// Bitwise complement of an integer.
+    BitNot,
+    /// Logical not of a bool.
+    Not,
+    /// Count of leading zero bits of an integer (32 for 0).
+    Clz,
+    /// Count of trailing zero bits of an integer (32 for 0).
+    Ctz,
+    /// Count of one bits of an integer.
+    Popcount,
+}
+
+impl UnOp {
+    /// The op's name in the text form.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnOp::Neg => "neg",
+            UnOp::BitNot => "bitnot",
+            UnOp::Not => "not",
+            UnOp::Clz => "clz",
+            UnOp::Ctz => "ctz",
+            UnOp::Popcount => "popcount",
+        }
+    }
+}
+
+/// A two-operand operation. Both operands have the same type except for shifts
+/// and rotates, whose right operand is always `u32`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// Wrapping addition (integers) or IEEE addition (f32).
+    Add,
+    /// Wrapping subtraction / IEEE subtraction.
+    Sub,
+    /// Wrapping multiplication / IEEE multiplication.
+    Mul,
+    /// Division. Integers: truncating; `x / 0 == 0`; `i32::MIN / -1 == i32::MIN`.
+    Div,
+    /// Remainder. Integers: sign of the dividend; `x % 0 == x`; `i32::MIN % -1 == 0`.
+    Rem,
+    /// Bitwise and.
+    BitAnd,
+    /// Bitwise or.
+    BitOr,
+    /// Bitwise xor.
+    BitXor,
+    /// Shift left by `rhs & 31`.
+    Shl,
+    /// Shift right by `rhs & 31` (arithmetic for i32, logical for u32).
+    Shr,
+    /// Rotate left by `rhs & 31`.
+    RotateLeft,
+    /// Rotate right by `rhs & 31`.
+    RotateRight,
+    /// Minimum.
+    Min,
+    /// Maximum.
+    Max,
+    /// Equality (result bool).
+    Eq,
+    /// Inequality (result bool).
+    Ne,
+    /// Less than (result bool).
+    Lt,
+    /// Less or equal (result bool).
+    Le,
+    /// Greater than (result bool).
+    Gt,
+    /// Greater or equal (result bool).
+    Ge,
+    /// Short-circuit logical and of bools.
+    And,
+    /// Short-circuit logical or of bools.
+    Or,
+}
+
+impl BinOp {
+    /// The op's name in the text form.
+    pub fn name(self) -> &'static str {
+        match self {
+            BinOp::Add => "add",
+            BinOp::Sub => "sub",
+            BinOp::Mul => "mul",
+            BinOp::Div => "div",
+            BinOp::Rem => "rem",
+            BinOp::BitAnd => "bitand",
+            BinOp::BitOr => "bitor",
+            BinOp::BitXor => "bitxor",
+            BinOp::Shl => "shl",
+            BinOp::Shr => "shr",
+            BinOp::RotateLeft => "rotl",
+            BinOp::RotateRight => "rotr",
+            BinOp::Min => "min",
+            BinOp::Max => "max",
+            BinOp::Eq => "eq",
+            BinOp::Ne => "ne",
+            BinOp::Lt => "lt",
+            BinOp::Le => "le",
+            BinOp::Gt => "gt",
+            BinOp::Ge => "ge",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+        }
+    }
+
+    /// True for comparisons, whose result is `bool`.
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
+    }
+
+    /// True for shifts and rotates (right operand is `u32`).
+    pub fn is_shift(self) -> bool {
+        matches!(self, BinOp::Shl | BinOp::Shr | BinOp::RotateLeft | BinOp::RotateRight)
+    }
+}
+
+/// An atomic read-modify-write (or load/store) on one buffer element.
+/// Every atomic returns the element's value from before the operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AtomicOp {
+    /// Returns the value; changes nothing.
+    Load,
+    /// Stores `value`; returns the old value.
+    Store,
+    /// Wrapping add.
+    Add,
+    /// Wrapping subtract.
+    Sub,
+    /// Maximum.
+    Max,
+    /// Minimum.
+    Min,
+    /// Bitwise and.
+    And,
+    /// Bitwise or.
+    Or,
+    /// Bitwise xor.
+    Xor,
+    /// Exchange: stores `value`, returns the old value.
+    Exchange,
+    /// Compare-exchange: stores `value` if the element equals `expected`;
+    /// always returns the old value (success is `old == expected`).
+    CompareExchange,
+}
+
+impl AtomicOp {
+    /// The op's name in the text form.
+    pub fn name(self) -> &'static str {
+        match self {
+            AtomicOp::Load => "atomic_load",
+            AtomicOp::Store => "atomic_store",
+            AtomicOp::Add => "atomic_add",
+            AtomicOp::Sub => "atomic_sub",
+            AtomicOp::Max => "atomic_max",
+            AtomicOp::Min => "atomic_min",
+            AtomicOp::And => "atomic_and",
+            AtomicOp::Or => "atomic_or",
+            AtomicOp::Xor => "atomic_xor",
+            AtomicOp::Exchange => "atomic_exchange",
+            AtomicOp::CompareExchange => "atomic_compare_exchange",
+        }
+    }
+}
+
+/// A built-in value of the current invocation. Dispatches are one-dimensional:
+/// every id is the `x` component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// `workgroup_id * workgroup_size + local_id`.
+    GlobalId,
+    /// Index of the invocation inside its workgroup.
+    LocalId,
+    /// Index of the workgroup in the dispatch.
+    WorkgroupId,
+    /// Number of workgroups in the dispatch.
+    NumWorkgroups,
+    /// The program's workgroup size.
+    WorkgroupSize,
+}
+
+impl Builtin {
+    /// The builtin's name in the text form.
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::GlobalId => "global_id",
+            Builtin::LocalId => "local_id",
+            Builtin::WorkgroupId => "workgroup_id",
+            Builtin::NumWorkgroups => "num_workgroups",
+            Builtin::WorkgroupSize => "workgroup_size",
+        }
+    }
+}
+
+/// An expression. All are pure except [`Expr::Atomic`], which may only appear
+/// as the whole value of a `let`, an assignment or an `eval` node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Expr {
+    /// A constant.
+    Lit(Literal),
+    /// A local variable.
+    Var(String),
+    /// Element `index` of `buffer`; 0 when out of bounds.
+    Load { buffer: String, index: Box<Expr> },
+    /// Number of elements of `buffer` (u32).
+    Len(String),
+    /// One-operand op.
+    Unary { op: UnOp, arg: Box<Expr> },
+    /// Two-operand op.
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    /// `cond ? on_true : on_false`; both sides are evaluated.
+    Select { cond: Box<Expr>, on_true: Box<Expr>, on_false: Box<Expr> },
+    /// Value conversion (see the module docs for the exact rules).
+    Cast { to: DataType, arg: Box<Expr> },
+    /// Reinterpret the 32 bits as another non-bool type.
+    Bitcast { to: DataType, arg: Box<Expr> },
+    /// Atomic operation on `buffer[index]`; returns the old value (0 and no
+    /// effect when out of bounds).
+    Atomic {
+        op: AtomicOp,
+        buffer: String,
+        index: Box<Expr>,
+        /// Operand (ignored by `Load`).
+        value: Box<Expr>,
+        /// Expected value for `CompareExchange`, `None` otherwise.
+        expected: Option<Box<Expr>>,
+    },
+    /// An invocation id or count.
+    Builtin(Builtin),
+}
+
+fn bx(e: Expr) -> Box<Expr> {
+    Box::new(e)
+}
+
+macro_rules! binary_ctors {
+    ($($fn_name:ident => $op:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("`", stringify!($fn_name), "(lhs, rhs)`: see [`BinOp::", stringify!($op), "`].")]
+            pub fn $fn_name(lhs: Expr, rhs: Expr) -> Expr {
+                Expr::Binary { op: BinOp::$op, lhs: bx(lhs), rhs: bx(rhs) }
+            }
+        )*
+    };
+}
+
+macro_rules! atomic_ctors {
+    ($($fn_name:ident => $op:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Atomic `", stringify!($op), "` on `buffer[index]`; returns the old value.")]
+            pub fn $fn_name(buffer: &str, index: Expr, value: Expr) -> Expr {
+                Expr::Atomic { op: AtomicOp::$op, buffer: buffer.to_string(), index: bx(index), value: bx(value), expected: None }
+            }
+        )*
+    };
+}
+
+impl Expr {
+    /// A `u32` literal.
+    pub fn u32(v: u32) -> Expr {
+        Expr::Lit(Literal::U32(v))
+    }
+    /// An `i32` literal.
+    pub fn i32(v: i32) -> Expr {
+        Expr::Lit(Literal::I32(v))
+    }
+    /// An `f32` literal.
+    pub fn f32(v: f32) -> Expr {
+        Expr::Lit(Literal::F32(v.to_bits()))
+    }
+    /// A `bool` literal.
+    pub fn bool(v: bool) -> Expr {
+        Expr::Lit(Literal::Bool(v))
+    }
+    /// A variable reference.
+    pub fn var(name: &str) -> Expr {
+        Expr::Var(name.to_string())
+    }
+    /// `buffer[index]` (0 when out of bounds).
+    pub fn load(buffer: &str, index: Expr) -> Expr {
+        Expr::Load { buffer: buffer.to_string(), index: bx(index) }
+    }
+    /// Element count of `buffer`.
+    pub fn len(buffer: &str) -> Expr {
+        Expr::Len(buffer.to_string())
+    }
+    /// A unary op.
+    pub fn unary(op: UnOp, arg: Expr) -> Expr {
+        Expr::Unary { op, arg: bx(arg) }
+    }
+    /// A binary op.
+    pub fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
+        Expr::Binary { op, lhs: bx(lhs), rhs: bx(rhs) }
+    }
+    /// Arithmetic negation.
+    pub fn neg(arg: Expr) -> Expr {
+        Expr::unary(UnOp::Neg, arg)
+    }
+    /// Bitwise complement.
+    pub fn bitnot(arg: Expr) -> Expr {
+        Expr::unary(UnOp::BitNot, arg)
+    }
+    /// Logical not.
+    pub fn not(arg: Expr) -> Expr {
+        Expr::unary(UnOp::Not, arg)
+    }
+    /// Leading zeros.
+    pub fn clz(arg: Expr) -> Expr {
+        Expr::unary(UnOp::Clz, arg)
+    }
+    /// Trailing zeros.
+    pub fn ctz(arg: Expr) -> Expr {
+        Expr::unary(UnOp::Ctz, arg)
+    }
+    /// Population count.
+    pub fn popcount(arg: Expr) -> Expr {
+        Expr::unary(UnOp::Popcount, arg)
+    }
+    binary_ctors! {
+        add => Add, sub => Sub, mul => Mul, div => Div, rem => Rem,
+        bitand => BitAnd, bitor => BitOr, bitxor => BitXor, shl => Shl, shr => Shr,
+        rotl => RotateLeft, rotr => RotateRight, min => Min, max => Max,
+        eq => Eq, ne => Ne, lt => Lt, le => Le, gt => Gt, ge => Ge, and => And, or => Or,
+    }
+    /// `cond ? on_true : on_false`.
+    pub fn select(cond: Expr, on_true: Expr, on_false: Expr) -> Expr {
+        Expr::Select { cond: bx(cond), on_true: bx(on_true), on_false: bx(on_false) }
+    }
+    /// Value conversion to `to`.
+    pub fn cast(to: DataType, arg: Expr) -> Expr {
+        Expr::Cast { to, arg: bx(arg) }
+    }
+    /// Bit reinterpretation as `to`.
+    pub fn bitcast(to: DataType, arg: Expr) -> Expr {
+        Expr::Bitcast { to, arg: bx(arg) }
+    }
+    /// Atomic load of `buffer[index]`.
+    pub fn atomic_load(buffer: &str, index: Expr) -> Expr {
+        Expr::Atomic { op: AtomicOp::Load, buffer: buffer.to_string(), index: bx(index), value: bx(Expr::u32(0)), expected: None }
+    }
+    atomic_ctors! {
+        atomic_store => Store, atomic_add => Add, atomic_sub => Sub, atomic_max => Max,
+        atomic_min => Min, atomic_and => And, atomic_or => Or, atomic_xor => Xor,
+        atomic_exchange => Exchange,
+    }
+    /// Atomic compare-exchange: if `buffer[index] == expected` store `value`; returns the old value.
+    pub fn atomic_compare_exchange(buffer: &str, index: Expr, expected: Expr, value: Expr) -> Expr {
+        Expr::Atomic {
+            op: AtomicOp::CompareExchange,
+            buffer: buffer.to_string(),
+            index: bx(index),
+            value: bx(value),
+            expected: Some(bx(expected)),
+        }
+    }
+    /// Global invocation id.
+    pub fn global_id() -> Expr {
+        Expr::Builtin(Builtin::GlobalId)
+    }
+    /// Local invocation id.
+    pub fn local_id() -> Expr {
+        Expr::Builtin(Builtin::LocalId)
+    }
+    /// Workgroup id.
+    pub fn workgroup_id() -> Expr {
+        Expr::Builtin(Builtin::WorkgroupId)
+    }
+    /// Number of workgroups.
+    pub fn num_workgroups() -> Expr {
+        Expr::Builtin(Builtin::NumWorkgroups)
+    }
+    /// Workgroup size.
+    pub fn workgroup_size() -> Expr {
+        Expr::Builtin(Builtin::WorkgroupSize)
+    }
+}

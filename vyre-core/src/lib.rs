@@ -1,0 +1,19 @@
+//! vyre-core: the vyre IR, its validator, the CPU reference interpreter, the
+//! WGSL lowering and the wgpu backend.
+//!
+//! Flow: build a [`ir::Program`] (by hand or with `#[vyre::payload]`),
+//! [`validate::validate`] it, run it on a [`backend::Backend`]: the
+//! [`cpu::CpuBackend`] oracle or the [`gpu::WgpuBackend`].
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod cpu;
+pub mod error;
+pub mod gpu;
+pub mod ir;
+pub mod lower;
+pub mod validate;
+
+pub use backend::Backend;
+pub use error::{Error, Result};
+pub use ir::{Access, AtomicOp, BinOp, Builtin, BufferDecl, DataType, Expr, Literal, Node, Program, UnOp};

@@ -1,0 +1,1 @@
+//! WGSL lowering (in progress).

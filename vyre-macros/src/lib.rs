@@ -1,0 +1,1 @@
+//! `#[vyre::payload]` (work in progress).
