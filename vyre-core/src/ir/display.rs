@@ -56,6 +56,7 @@ impl fmt::Display for Expr {
                 (_, None) => write!(f, "{}({buffer}[{index}], {value})", op.name()),
             },
             Expr::Builtin(b) => write!(f, "@{}", b.name()),
+            Expr::UniformLoad { buffer, index } => write!(f, "uniform_load({buffer}[{index}])"),
         }
     }
 }

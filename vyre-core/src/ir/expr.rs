@@ -235,6 +235,11 @@ pub enum Expr {
     },
     /// An invocation id or count.
     Builtin(Builtin),
+    /// `workgroupUniformLoad`: a workgroup barrier, then `buffer[index]` of a
+    /// non-atomic workgroup buffer, giving every invocation the same (uniform)
+    /// value. Like an atomic, it may only be the whole value of a `let` or an
+    /// assignment, and it must be in uniform control flow.
+    UniformLoad { buffer: String, index: Box<Expr> },
 }
 
 fn bx(e: Expr) -> Box<Expr> {
@@ -360,6 +365,10 @@ impl Expr {
             value: bx(value),
             expected: Some(bx(expected)),
         }
+    }
+    /// Barrier, then a uniform load of workgroup buffer element `buffer[index]`.
+    pub fn uniform_load(buffer: &str, index: Expr) -> Expr {
+        Expr::UniformLoad { buffer: buffer.to_string(), index: bx(index) }
     }
     /// Global invocation id.
     pub fn global_id() -> Expr {

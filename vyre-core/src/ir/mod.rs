@@ -74,6 +74,10 @@
 //!   may only be the whole value of a `let`, an assignment or an `eval`.
 //! * A buffer that is the target of any atomic is accessed atomically
 //!   everywhere (plain loads and stores become atomic loads and stores).
+//! * `uniform_load(b[i])` is a barrier followed by a load of workgroup
+//!   buffer `b` whose result every invocation of the workgroup shares; it
+//!   must be reached in uniform control flow, and may only be the whole
+//!   value of a `let` or an assignment.
 //! * Workgroup buffers start zeroed in every workgroup.
 //! * Invocations of a dispatch run in an unspecified order and interleaving.
 //!   Results are defined only when invocations do not race on non-atomic
@@ -98,9 +102,11 @@
 mod display;
 mod expr;
 mod node;
+mod payload;
 mod types;
 
 pub use display::nodes_to_text;
 pub use expr::{AtomicOp, BinOp, Builtin, Expr, UnOp};
 pub use node::{Node, Program};
+pub use payload::{Param, ParamKind, Payload};
 pub use types::{Access, BufferDecl, DataType, Literal};

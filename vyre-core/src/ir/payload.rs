@@ -1,0 +1,182 @@
+//! Payloads: one unit of work over one chunk of bytes, embeddable in a
+//! standalone program or fused into the megakernel.
+//!
+//! A payload body is ordinary IR that refers to its parameters through
+//! reserved names. Whoever embeds the payload (the standalone
+//! [`Payload::to_program`] or the megakernel) binds those names:
+//!
+//! | parameter (Rust)       | [`ParamKind`]   | names the body uses                                         |
+//! |------------------------|-----------------|-------------------------------------------------------------|
+//! | `data: &[u8]`          | `Bytes`         | buffer `data` (4 bytes per word, little-endian), vars `data__off` (byte offset), `data__len` (bytes) |
+//! | `n: u32`               | `Scalar`        | var `n`                                                     |
+//! | `out: &mut [u32]`      | `Output`        | buffer `out`, vars `out__off` (word offset), `out__len` (words) |
+//! | `acc: &[AtomicU32]`    | `Accumulator`   | buffer `acc` (atomic), vars `acc__off`, `acc__len`          |
+//! | `lanes: vyre::Lanes`   | `Lanes`         | vars `lanes__id`, `lanes__count`                            |
+//!
+//! The helpers below build the bounds-checked accesses: an index outside the
+//! parameter's own range reads 0 and writes nothing, so a payload can never
+//! touch bytes or results outside its slot.
+
+use super::expr::{AtomicOp, Expr};
+use super::node::{Node, Program};
+use super::types::{BufferDecl, DataType};
+
+/// An index no buffer reaches (buffers hold fewer than `u32::MAX / 4` words),
+/// so accesses redirected to it read 0 and write nothing.
+pub const OUT_OF_RANGE: u32 = u32::MAX;
+
+/// What a payload parameter is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParamKind {
+    /// The work item's input bytes (`&[u8]`).
+    Bytes,
+    /// A `u32` argument from the slot.
+    Scalar,
+    /// Per-item output words (`&mut [u32]`).
+    Output,
+    /// Shared accumulator words (`&[AtomicU32]`).
+    Accumulator,
+    /// The lanes that run the item together (`vyre::Lanes`).
+    Lanes,
+}
+
+/// A payload parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Param {
+    /// The Rust parameter name.
+    pub name: String,
+    /// What it is.
+    pub kind: ParamKind,
+    /// For outputs and accumulators: the number of words the payload needs
+    /// (from `#[vyre(len = N)]`), or `None` for "whatever the host gives".
+    pub len: Option<u32>,
+}
+
+/// A payload: name, parameters and IR body, as produced by `#[vyre::payload]`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Payload {
+    /// The function name.
+    pub name: String,
+    /// Parameters in declaration order.
+    pub params: Vec<Param>,
+    /// Bytes before the chunk start that the payload reads (e.g. a pattern of
+    /// length `n` needs `n - 1`): the feeder supplies them so matches across
+    /// chunk boundaries are counted exactly once.
+    pub look_behind: u32,
+    /// The body.
+    pub body: Vec<Node>,
+}
+
+/// `name__suffix`: the reserved variable names of a parameter.
+pub fn param_var(param: &str, suffix: &str) -> String {
+    format!("{param}__{suffix}")
+}
+
+fn in_range(param: &str, index: &Expr) -> Expr {
+    Expr::lt(index.clone(), Expr::var(&param_var(param, "len")))
+}
+
+/// Byte `index` of a `Bytes` parameter as a `u32` (0 when `index >= len`).
+pub fn byte_load(param: &str, index: Expr) -> Expr {
+    let abs = Expr::add(Expr::var(&param_var(param, "off")), index.clone());
+    let word = Expr::select(in_range(param, &index), Expr::shr(abs.clone(), Expr::u32(2)), Expr::u32(OUT_OF_RANGE));
+    let shift = Expr::shl(Expr::bitand(abs, Expr::u32(3)), Expr::u32(3));
+    Expr::bitand(Expr::shr(Expr::load(param, word), shift), Expr::u32(0xff))
+}
+
+/// Length of a parameter (bytes for `Bytes`, words for outputs/accumulators).
+pub fn param_len(param: &str) -> Expr {
+    Expr::var(&param_var(param, "len"))
+}
+
+fn word_index(param: &str, index: Expr) -> Expr {
+    Expr::select(
+        in_range(param, &index),
+        Expr::add(Expr::var(&param_var(param, "off")), index),
+        Expr::u32(OUT_OF_RANGE),
+    )
+}
+
+/// Word `index` of an output or accumulator (0 when out of range).
+pub fn word_load(param: &str, index: Expr) -> Expr {
+    Expr::load(param, word_index(param, index))
+}
+
+/// `param[index] = value` for an output (dropped when out of range).
+pub fn word_store(param: &str, index: Expr, value: Expr) -> Node {
+    Node::store(param, word_index(param, index), value)
+}
+
+/// Atomic `op` on word `index` of an accumulator (0 and no effect when out of range).
+pub fn word_atomic(op: AtomicOp, param: &str, index: Expr, value: Expr, expected: Option<Expr>) -> Expr {
+    Expr::Atomic {
+        op,
+        buffer: param.to_string(),
+        index: Box::new(word_index(param, index)),
+        value: Box::new(value),
+        expected: expected.map(Box::new),
+    }
+}
+
+/// This lane's index among the lanes running the item.
+pub fn lane_id(param: &str) -> Expr {
+    Expr::var(&param_var(param, "id"))
+}
+
+/// Number of lanes running the item.
+pub fn lane_count(param: &str) -> Expr {
+    Expr::var(&param_var(param, "count"))
+}
+
+impl Payload {
+    /// Parameters of one kind, in order.
+    pub fn params_of(&self, kind: ParamKind) -> impl Iterator<Item = &Param> {
+        self.params.iter().filter(move |p| p.kind == kind)
+    }
+
+    /// A standalone program that runs this payload on one work item with one
+    /// workgroup of `lanes` invocations.
+    ///
+    /// Host buffers, in binding order: `args` (read, one word per `Bytes`
+    /// parameter giving its byte length, then one per `Scalar`), then each
+    /// `Bytes` parameter's words, then each `Output`, then each `Accumulator`.
+    /// Dispatch it with 1 workgroup.
+    pub fn to_program(&self, lanes: u32) -> Program {
+        let mut buffers = vec![BufferDecl::read("args", 0, DataType::U32)];
+        let mut prelude = Vec::new();
+        let mut arg = 0u32;
+        let mut binding = 1u32;
+        for p in self.params_of(ParamKind::Bytes) {
+            buffers.push(BufferDecl::read(&p.name, binding, DataType::U32));
+            binding += 1;
+            prelude.push(Node::let_bind(&param_var(&p.name, "off"), Expr::u32(0)));
+            let declared = Expr::load("args", Expr::u32(arg));
+            // Never more bytes than the buffer holds.
+            let cap = Expr::mul(Expr::len(&p.name), Expr::u32(4));
+            prelude.push(Node::let_bind(&param_var(&p.name, "len"), Expr::min(declared, cap)));
+            arg += 1;
+        }
+        for p in self.params_of(ParamKind::Scalar) {
+            prelude.push(Node::let_bind(&p.name, Expr::load("args", Expr::u32(arg))));
+            arg += 1;
+        }
+        for kind in [ParamKind::Output, ParamKind::Accumulator] {
+            for p in self.params_of(kind) {
+                let mut decl = BufferDecl::read_write(&p.name, binding, DataType::U32);
+                if let Some(n) = p.len {
+                    decl = decl.with_len(n);
+                }
+                buffers.push(decl);
+                binding += 1;
+                prelude.push(Node::let_bind(&param_var(&p.name, "off"), Expr::u32(0)));
+                prelude.push(Node::let_bind(&param_var(&p.name, "len"), Expr::len(&p.name)));
+            }
+        }
+        for p in self.params_of(ParamKind::Lanes) {
+            prelude.push(Node::let_bind(&param_var(&p.name, "id"), Expr::local_id()));
+            prelude.push(Node::let_bind(&param_var(&p.name, "count"), Expr::workgroup_size()));
+        }
+        prelude.extend(self.body.iter().cloned());
+        Program::new(&self.name, buffers, lanes, prelude)
+    }
+}
