@@ -16,4 +16,4 @@ pub mod validate;
 
 pub use backend::Backend;
 pub use error::{Error, Result};
-pub use ir::{Access, AtomicOp, BinOp, Builtin, BufferDecl, DataType, Expr, Literal, Node, Program, UnOp};
+pub use ir::{Lanes, Param, ParamKind, Payload, Access, AtomicOp, BinOp, Builtin, BufferDecl, DataType, Expr, Literal, Node, Program, UnOp};

@@ -108,5 +108,5 @@ mod types;
 pub use display::nodes_to_text;
 pub use expr::{AtomicOp, BinOp, Builtin, Expr, UnOp};
 pub use node::{Node, Program};
-pub use payload::{Param, ParamKind, Payload};
+pub use payload::{Lanes, Param, ParamKind, Payload};
 pub use types::{Access, BufferDecl, DataType, Literal};

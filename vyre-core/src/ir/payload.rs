@@ -12,6 +12,13 @@
 //! | `out: &mut [u32]`      | `Output`        | buffer `out`, vars `out__off` (word offset), `out__len` (words) |
 //! | `acc: &[AtomicU32]`    | `Accumulator`   | buffer `acc` (atomic), vars `acc__off`, `acc__len`          |
 //! | `lanes: vyre::Lanes`   | `Lanes`         | vars `lanes__id`, `lanes__count`                            |
+//! | `#[vyre(start)] s: u32`| `ChunkStart`    | var `s`: index in `data` of the first byte the item owns    |
+//!
+//! `ChunkStart`: a payload with look-behind (a pattern of `n` bytes needs
+//! `n - 1`) sees its chunk preceded by up to `look_behind` bytes of the
+//! previous chunk of the same file; it must count only what *ends* at an
+//! index `>= start`, so a match across a chunk boundary is counted once.
+//! Called natively on a whole buffer, `start` is 0.
 //!
 //! The helpers below build the bounds-checked accesses: an index outside the
 //! parameter's own range reads 0 and writes nothing, so a payload can never
@@ -38,6 +45,8 @@ pub enum ParamKind {
     Accumulator,
     /// The lanes that run the item together (`vyre::Lanes`).
     Lanes,
+    /// Index of the first byte the item owns in its `Bytes` (after look-behind).
+    ChunkStart,
 }
 
 /// A payload parameter.
@@ -138,7 +147,8 @@ impl Payload {
     /// workgroup of `lanes` invocations.
     ///
     /// Host buffers, in binding order: `args` (read, one word per `Bytes`
-    /// parameter giving its byte length, then one per `Scalar`), then each
+    /// parameter giving its byte length, then one per `Scalar` or
+    /// `ChunkStart`, in parameter order), then each
     /// `Bytes` parameter's words, then each `Output`, then each `Accumulator`.
     /// Dispatch it with 1 workgroup.
     pub fn to_program(&self, lanes: u32) -> Program {
@@ -156,7 +166,7 @@ impl Payload {
             prelude.push(Node::let_bind(&param_var(&p.name, "len"), Expr::min(declared, cap)));
             arg += 1;
         }
-        for p in self.params_of(ParamKind::Scalar) {
+        for p in self.params.iter().filter(|p| matches!(p.kind, ParamKind::Scalar | ParamKind::ChunkStart)) {
             prelude.push(Node::let_bind(&p.name, Expr::load("args", Expr::u32(arg))));
             arg += 1;
         }
@@ -178,5 +188,49 @@ impl Payload {
         }
         prelude.extend(self.body.iter().cloned());
         Program::new(&self.name, buffers, lanes, prelude)
+    }
+}
+
+/// The lanes that run one work item together.
+///
+/// On the GPU the lanes of a workgroup split a range cooperatively:
+/// [`Lanes::range`] gives lane `id` the indices `start + id, start + id +
+/// count, ...`, so neighbouring lanes read neighbouring bytes (coalesced).
+/// Called natively, a payload gets [`Lanes::all`] (one lane that covers the
+/// whole range), so the native meaning is "every index once" — the same as
+/// the union over all GPU lanes, provided the body only combines per-index
+/// results with commutative atomics or per-index outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lanes {
+    id: u32,
+    count: u32,
+}
+
+impl Lanes {
+    /// One lane covering everything: the native meaning.
+    pub fn all() -> Lanes {
+        Lanes { id: 0, count: 1 }
+    }
+
+    /// Lane `id` of `count` (`count` 0 is treated as 1, `id` is taken modulo `count`).
+    pub fn new(id: u32, count: u32) -> Lanes {
+        let count = count.max(1);
+        Lanes { id: id % count, count }
+    }
+
+    /// This lane's index.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// Number of lanes.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The part of `range` this lane handles: `start + id`, stepping by `count`.
+    pub fn range(&self, range: std::ops::Range<u32>) -> std::iter::StepBy<std::ops::Range<u32>> {
+        let start = range.start.saturating_add(self.id).min(range.end.max(range.start));
+        (start..range.end).step_by(self.count as usize)
     }
 }
