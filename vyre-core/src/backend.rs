@@ -68,3 +68,30 @@ pub fn check_buffers(program: &Program, buffers: &[Vec<u32>], workgroups: u32) -
     }
     Ok(())
 }
+
+impl<B: Backend + ?Sized> Backend for &B {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
+        (**self).run(program, buffers, workgroups)
+    }
+}
+
+impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
+        (**self).run(program, buffers, workgroups)
+    }
+}
+
+impl<B: Backend + ?Sized> Backend for Box<B> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
+        (**self).run(program, buffers, workgroups)
+    }
+}

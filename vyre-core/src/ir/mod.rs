@@ -102,11 +102,11 @@
 mod display;
 mod expr;
 mod node;
-mod payload;
+pub mod payload;
 mod types;
 
 pub use display::nodes_to_text;
 pub use expr::{AtomicOp, BinOp, Builtin, Expr, UnOp};
 pub use node::{Node, Program};
-pub use payload::{Lanes, Param, ParamKind, Payload};
+pub use self::payload::{Lanes, Param, ParamKind, Payload};
 pub use types::{Access, BufferDecl, DataType, Literal};

@@ -1,0 +1,262 @@
+//! Embedding a payload body into the megakernel: renaming, parameter binding
+//! and early-return rewriting.
+
+use crate::error::{Error, Result};
+use crate::ir::payload::param_var;
+use crate::ir::{Expr, Node, ParamKind, Payload};
+
+use super::protocol::*;
+
+/// Buffer that holds slot input bytes.
+pub const ARENA: &str = "arena";
+/// Buffer that holds slot results.
+pub const RESULTS: &str = "results";
+/// Buffer that holds slots.
+pub const RING: &str = "ring";
+/// Buffer that holds control words.
+pub const CONTROL: &str = "control";
+/// Buffer that holds debug records.
+pub const DEBUG: &str = "debug";
+
+/// Words of the result region a payload needs per slot: the sum of its
+/// outputs' and accumulators' declared lengths (an undeclared length counts 0
+/// and takes what the slot is given).
+pub fn result_words(p: &Payload) -> u32 {
+    p.params
+        .iter()
+        .filter(|q| matches!(q.kind, ParamKind::Output | ParamKind::Accumulator))
+        .map(|q| q.len.unwrap_or(0))
+        .fold(0u32, |a, b| a.saturating_add(b))
+}
+
+/// Checks that a payload can be embedded (one byte input at most, scalar count,
+/// only the last output may have no declared length).
+pub fn check_embeddable(p: &Payload) -> Result<()> {
+    let bytes = p.params_of(ParamKind::Bytes).count();
+    if bytes > 1 {
+        return Err(Error::BadInput(format!(
+            "payload `{}` takes {bytes} byte slices; a megakernel slot carries one. Fix: give the payload a single `&[u8]` parameter",
+            p.name
+        )));
+    }
+    let scalars = p.params_of(ParamKind::Scalar).count() as u32;
+    if scalars > SLOT_ARG_COUNT {
+        return Err(Error::BadInput(format!(
+            "payload `{}` takes {scalars} u32 arguments; a slot carries at most {SLOT_ARG_COUNT}. Fix: pass the rest through the input bytes",
+            p.name
+        )));
+    }
+    let outs: Vec<_> = p
+        .params
+        .iter()
+        .filter(|q| matches!(q.kind, ParamKind::Output | ParamKind::Accumulator))
+        .collect();
+    for q in outs.iter().rev().skip(1) {
+        if q.len.is_none() {
+            return Err(Error::BadInput(format!(
+                "output `{}` of payload `{}` has no declared length and is not the last output. Fix: add `#[vyre(len = N)]` to it",
+                q.name, p.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The statements that run payload `p` on the slot whose first word is the
+/// variable `base`, with all of the payload's variables prefixed by `prefix`.
+pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
+    check_embeddable(p)?;
+    let field = |w: u32| Expr::atomic_load(RING, Expr::add(Expr::var(base), Expr::u32(w)));
+    let v = |n: &str| format!("{prefix}{n}");
+    let mut out = Vec::new();
+    let mut scalar = 0u32;
+    // Result region bookkeeping: `used` words of the slot region consumed so far.
+    let out_off = v("slot__out_off");
+    let out_len = v("slot__out_len");
+    let mut used = 0u32;
+    out.push(Node::let_bind(&out_off, field(SLOT_OUT_OFF)));
+    out.push(Node::let_bind(&out_len, field(SLOT_OUT_LEN)));
+    for q in &p.params {
+        match q.kind {
+            ParamKind::Bytes => {
+                out.push(Node::let_bind(&v(&param_var(&q.name, "off")), Expr::shl(field(SLOT_DATA_OFF), Expr::u32(2))));
+                out.push(Node::let_bind(&v(&param_var(&q.name, "len")), field(SLOT_DATA_LEN)));
+            }
+            ParamKind::Scalar => {
+                out.push(Node::let_bind(&v(&q.name), field(SLOT_ARGS + scalar)));
+                scalar += 1;
+            }
+            ParamKind::ChunkStart => out.push(Node::let_bind(&v(&q.name), field(SLOT_START))),
+            ParamKind::Output | ParamKind::Accumulator => {
+                // Region [used, used+len) of the slot's words, clipped to the slot.
+                let avail = Expr::sub(Expr::var(&out_len), Expr::min(Expr::u32(used), Expr::var(&out_len)));
+                let len = match q.len {
+                    Some(n) => Expr::min(Expr::u32(n), avail),
+                    None => avail,
+                };
+                out.push(Node::let_bind(&v(&param_var(&q.name, "off")), Expr::add(Expr::var(&out_off), Expr::u32(used))));
+                out.push(Node::let_bind(&v(&param_var(&q.name, "len")), len));
+                used = used.saturating_add(q.len.unwrap_or(0));
+            }
+            ParamKind::Lanes => {
+                out.push(Node::let_bind(&v(&param_var(&q.name, "id")), Expr::local_id()));
+                out.push(Node::let_bind(&v(&param_var(&q.name, "count")), Expr::workgroup_size()));
+            }
+        }
+    }
+    let buffer_map = |name: &str| -> Option<&'static str> {
+        let q = p.params.iter().find(|q| q.name == name)?;
+        match q.kind {
+            ParamKind::Bytes => Some(ARENA),
+            ParamKind::Output | ParamKind::Accumulator => Some(RESULTS),
+            _ => None,
+        }
+    };
+    let mut renamer = Renamer { prefix, map: &buffer_map, payload: &p.name, error: None };
+    let body: Vec<Node> = p.body.iter().map(|n| renamer.node(n)).collect();
+    if let Some(e) = renamer.error {
+        return Err(e);
+    }
+    let ret = v("ret__flag");
+    let (body, _) = rewrite_returns(body, 0, &ret);
+    out.push(Node::let_bind(&ret, Expr::bool(false)));
+    let mut frame = body;
+    frame.push(Node::Break);
+    let framed = Node::loop_(frame);
+    if p.params_of(ParamKind::Lanes).count() == 0 {
+        // A payload without `Lanes` is single-lane: lane 0 runs it.
+        out.push(Node::if_then(Expr::eq(Expr::local_id(), Expr::u32(0)), vec![framed]));
+    } else {
+        out.push(framed);
+    }
+    Ok(vec![Node::block(out)])
+}
+
+struct Renamer<'a> {
+    prefix: &'a str,
+    map: &'a dyn Fn(&str) -> Option<&'static str>,
+    payload: &'a str,
+    error: Option<Error>,
+}
+
+impl Renamer<'_> {
+    fn var(&self, n: &str) -> String {
+        format!("{}{n}", self.prefix)
+    }
+
+    fn buf(&mut self, n: &str) -> String {
+        match (self.map)(n) {
+            Some(b) => b.to_string(),
+            None => {
+                if self.error.is_none() {
+                    self.error = Some(Error::BadInput(format!(
+                        "payload `{}` uses buffer `{n}`, which is not one of its byte/output/accumulator parameters. Fix: access data only through the payload's parameters",
+                        self.payload
+                    )));
+                }
+                n.to_string()
+            }
+        }
+    }
+
+    fn nodes(&mut self, ns: &[Node]) -> Vec<Node> {
+        ns.iter().map(|n| self.node(n)).collect()
+    }
+
+    fn node(&mut self, n: &Node) -> Node {
+        match n {
+            Node::Let { name, value } => Node::Let { name: self.var(name), value: self.expr(value) },
+            Node::Assign { name, value } => Node::Assign { name: self.var(name), value: self.expr(value) },
+            Node::Store { buffer, index, value } => {
+                Node::Store { buffer: self.buf(buffer), index: self.expr(index), value: self.expr(value) }
+            }
+            Node::Eval(e) => Node::Eval(self.expr(e)),
+            Node::If { cond, then, otherwise } => {
+                Node::If { cond: self.expr(cond), then: self.nodes(then), otherwise: self.nodes(otherwise) }
+            }
+            Node::For { var, start, end, step, body } => Node::For {
+                var: self.var(var),
+                start: self.expr(start),
+                end: self.expr(end),
+                step: self.expr(step),
+                body: self.nodes(body),
+            },
+            Node::Loop { body } => Node::Loop { body: self.nodes(body) },
+            Node::Block(b) => Node::Block(self.nodes(b)),
+            Node::Break | Node::Continue | Node::Barrier | Node::Return => n.clone(),
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) -> Expr {
+        let b = |s: &mut Self, x: &Expr| Box::new(s.expr(x));
+        match e {
+            Expr::Lit(_) | Expr::Builtin(_) => e.clone(),
+            Expr::Var(n) => Expr::Var(self.var(n)),
+            Expr::Load { buffer, index } => Expr::Load { buffer: self.buf(buffer), index: b(self, index) },
+            Expr::Len(n) => Expr::Len(self.buf(n)),
+            Expr::Unary { op, arg } => Expr::Unary { op: *op, arg: b(self, arg) },
+            Expr::Binary { op, lhs, rhs } => Expr::Binary { op: *op, lhs: b(self, lhs), rhs: b(self, rhs) },
+            Expr::Select { cond, on_true, on_false } => {
+                Expr::Select { cond: b(self, cond), on_true: b(self, on_true), on_false: b(self, on_false) }
+            }
+            Expr::Cast { to, arg } => Expr::Cast { to: *to, arg: b(self, arg) },
+            Expr::Bitcast { to, arg } => Expr::Bitcast { to: *to, arg: b(self, arg) },
+            Expr::Atomic { op, buffer, index, value, expected } => Expr::Atomic {
+                op: *op,
+                buffer: self.buf(buffer),
+                index: b(self, index),
+                value: b(self, value),
+                expected: expected.as_ref().map(|x| b(self, x)),
+            },
+            Expr::UniformLoad { buffer, index } => Expr::UniformLoad { buffer: self.buf(buffer), index: b(self, index) },
+        }
+    }
+}
+
+/// Rewrites `Return` so it leaves the payload frame (a `loop` around the body)
+/// instead of the whole invocation. `depth` counts loops inside the frame.
+/// Returns the new nodes and whether any return was rewritten.
+fn rewrite_returns(nodes: Vec<Node>, depth: u32, flag: &str) -> (Vec<Node>, bool) {
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut any = false;
+    for n in nodes {
+        match n {
+            Node::Return => {
+                any = true;
+                if depth > 0 {
+                    out.push(Node::assign(flag, Expr::bool(true)));
+                }
+                out.push(Node::Break);
+            }
+            Node::If { cond, then, otherwise } => {
+                let (then, a) = rewrite_returns(then, depth, flag);
+                let (otherwise, b) = rewrite_returns(otherwise, depth, flag);
+                any |= a || b;
+                out.push(Node::If { cond, then, otherwise });
+            }
+            Node::Block(b) => {
+                let (b, a) = rewrite_returns(b, depth, flag);
+                any |= a;
+                out.push(Node::Block(b));
+            }
+            Node::Loop { body } => {
+                let (body, a) = rewrite_returns(body, depth + 1, flag);
+                out.push(Node::Loop { body });
+                if a {
+                    any = true;
+                    out.push(Node::if_then(Expr::var(flag), vec![Node::Break]));
+                }
+            }
+            Node::For { var, start, end, step, body } => {
+                let (body, a) = rewrite_returns(body, depth + 1, flag);
+                out.push(Node::For { var, start, end, step, body });
+                if a {
+                    any = true;
+                    out.push(Node::if_then(Expr::var(flag), vec![Node::Break]));
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    (out, any)
+}

@@ -1,0 +1,193 @@
+//! Builds the megakernel as vyre IR (so the CPU reference runs it too).
+//!
+//! Each workgroup loops: lane 0 claims the next PUBLISHED slot (cursor +
+//! compare-exchange), checks the tenant's authorization and the opcode, and
+//! shares the slot index through workgroup memory; all lanes then run the
+//! slot's handler or payload together; lane 0 bumps the done count and marks
+//! the slot DONE. The loop ends when no slot is left, on shutdown, or when the
+//! workgroup has run its budget of slots for this dispatch.
+
+use crate::error::Result;
+use crate::ir::{BufferDecl, DataType, Expr, Node, Payload, Program};
+
+use super::embed::{embed, ARENA, CONTROL, DEBUG, RESULTS, RING};
+use super::protocol::*;
+
+/// Workgroup buffer through which lane 0 hands the claimed slot to its lanes.
+const CLAIM: &str = "claim";
+
+fn ctrl(word: u32) -> Expr {
+    Expr::atomic_load(CONTROL, Expr::u32(word))
+}
+
+fn slot_word(idx: &str, word: u32) -> Expr {
+    Expr::add(Expr::mul(Expr::var(idx), Expr::u32(SLOT_WORDS)), Expr::u32(word))
+}
+
+/// Lane-0 code that marks slot `idx` as FAULT with `reason`.
+fn fault(idx: &str, reason: u32) -> Vec<Node> {
+    vec![
+        Node::eval(Expr::atomic_store(RING, slot_word(idx, SLOT_FAULT_REASON), Expr::u32(reason))),
+        Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_FAULT_COUNT), Expr::u32(1))),
+        Node::eval(Expr::atomic_store(RING, slot_word(idx, SLOT_STATUS), Expr::u32(FAULT))),
+    ]
+}
+
+/// The claim loop run by lane 0: leaves the claimed slot (or NO_SLOT) in `claim[0]`.
+fn claim_code(payload_count: u32) -> Vec<Node> {
+    let known = Expr::or(
+        Expr::lt(Expr::var("c_op"), Expr::u32(BUILTIN_NAMES.len() as u32)),
+        Expr::and(
+            Expr::ge(Expr::var("c_op"), Expr::u32(FIRST_PAYLOAD_OPCODE)),
+            Expr::lt(Expr::var("c_op"), Expr::u32(FIRST_PAYLOAD_OPCODE + payload_count)),
+        ),
+    );
+    let mask_index = Expr::select(
+        Expr::lt(Expr::var("c_tenant"), Expr::u32(MAX_TENANTS)),
+        Expr::add(Expr::u32(CTRL_TENANT_MASKS), Expr::var("c_tenant")),
+        Expr::u32(u32::MAX),
+    );
+    let allowed = Expr::and(
+        Expr::lt(Expr::var("c_op"), Expr::u32(MAX_OPCODES)),
+        Expr::eq(Expr::bitand(Expr::shr(Expr::var("c_mask"), Expr::var("c_op")), Expr::u32(1)), Expr::u32(1)),
+    );
+    let on_claimed = vec![
+        Node::let_bind("c_op", Expr::atomic_load(RING, slot_word("c_idx", SLOT_OPCODE))),
+        Node::let_bind("c_tenant", Expr::atomic_load(RING, slot_word("c_idx", SLOT_TENANT))),
+        Node::let_bind("c_mask", Expr::atomic_load(CONTROL, mask_index)),
+        Node::if_else(
+            Expr::not(known),
+            fault("c_idx", FAULT_BAD_OPCODE),
+            vec![Node::if_else(
+                Expr::not(allowed),
+                fault("c_idx", FAULT_UNAUTHORIZED),
+                vec![Node::assign("c_slot", Expr::var("c_idx")), Node::Break],
+            )],
+        ),
+    ];
+    let scan = Node::loop_(vec![
+        Node::let_bind("c_idx", Expr::atomic_add(CONTROL, Expr::u32(CTRL_CURSOR), Expr::u32(1))),
+        Node::if_then(Expr::ge(Expr::var("c_idx"), Expr::var("c_count")), vec![Node::Break]),
+        Node::let_bind(
+            "c_old",
+            Expr::atomic_compare_exchange(RING, slot_word("c_idx", SLOT_STATUS), Expr::u32(PUBLISHED), Expr::u32(CLAIMED)),
+        ),
+        Node::if_then(Expr::eq(Expr::var("c_old"), Expr::u32(PUBLISHED)), on_claimed),
+    ]);
+    vec![Node::if_then(
+        Expr::eq(Expr::local_id(), Expr::u32(0)),
+        vec![
+            Node::let_bind("c_slot", Expr::u32(NO_SLOT)),
+            Node::let_bind("c_shutdown", ctrl(CTRL_SHUTDOWN)),
+            Node::let_bind("c_budget", ctrl(CTRL_BUDGET)),
+            Node::let_bind("c_count", ctrl(CTRL_SLOT_COUNT)),
+            Node::if_then(
+                Expr::and(
+                    Expr::eq(Expr::var("c_shutdown"), Expr::u32(0)),
+                    Expr::lt(Expr::var("ran"), Expr::var("c_budget")),
+                ),
+                vec![scan],
+            ),
+            Node::store(CLAIM, Expr::u32(0), Expr::var("c_slot")),
+        ],
+    )]
+}
+
+/// Lane-0-only built-in handler body.
+fn lane0(body: Vec<Node>) -> Node {
+    Node::if_then(Expr::eq(Expr::local_id(), Expr::u32(0)), body)
+}
+
+fn field(word: u32) -> Expr {
+    Expr::atomic_load(RING, Expr::add(Expr::var("base"), Expr::u32(word)))
+}
+
+fn out_index(offset: Expr) -> Expr {
+    // In the slot's region or nowhere.
+    Expr::select(
+        Expr::lt(offset.clone(), field(SLOT_OUT_LEN)),
+        Expr::add(field(SLOT_OUT_OFF), offset),
+        Expr::u32(u32::MAX),
+    )
+}
+
+fn builtin_handlers() -> Vec<(u32, Vec<Node>)> {
+    let arg = |k: u32| field(SLOT_ARGS + k);
+    vec![
+        (OP_NOP, vec![]),
+        (OP_STORE_WORD, vec![lane0(vec![Node::eval(Expr::atomic_store(RESULTS, out_index(arg(0)), arg(1)))])]),
+        (OP_ATOMIC_ADD, vec![lane0(vec![Node::eval(Expr::atomic_add(RESULTS, out_index(arg(0)), arg(1)))])]),
+        (
+            OP_COPY,
+            // Lanes copy the slot's data words cooperatively.
+            vec![
+                Node::let_bind("cp_words", Expr::shr(Expr::add(field(SLOT_DATA_LEN), Expr::u32(3)), Expr::u32(2))),
+                Node::for_step(
+                    "cp_i",
+                    Expr::local_id(),
+                    Expr::min(Expr::var("cp_words"), field(SLOT_OUT_LEN)),
+                    Expr::workgroup_size(),
+                    vec![Node::eval(Expr::atomic_store(
+                        RESULTS,
+                        out_index(Expr::var("cp_i")),
+                        Expr::load(ARENA, Expr::add(field(SLOT_DATA_OFF), Expr::var("cp_i"))),
+                    ))],
+                ),
+            ],
+        ),
+        (OP_FENCE, vec![lane0(vec![Node::eval(Expr::atomic_max(CONTROL, Expr::u32(CTRL_EPOCH), arg(0)))])]),
+        (OP_SHUTDOWN, vec![lane0(vec![Node::eval(Expr::atomic_store(CONTROL, Expr::u32(CTRL_SHUTDOWN), Expr::u32(1)))])]),
+        (
+            OP_DEBUG,
+            vec![lane0(vec![
+                Node::let_bind("dbg_n", Expr::atomic_add(CONTROL, Expr::u32(CTRL_DEBUG_COUNT), Expr::u32(1))),
+                Node::let_bind("dbg_at", Expr::mul(Expr::var("dbg_n"), Expr::u32(DEBUG_RECORD_WORDS))),
+                // Records past the buffer's end are dropped by the bounds rule and
+                // counted by CTRL_DEBUG_COUNT exceeding the capacity.
+                Node::eval(Expr::atomic_store(DEBUG, Expr::var("dbg_at"), Expr::var("slot"))),
+                Node::eval(Expr::atomic_store(DEBUG, Expr::add(Expr::var("dbg_at"), Expr::u32(1)), Expr::var("op"))),
+                Node::eval(Expr::atomic_store(DEBUG, Expr::add(Expr::var("dbg_at"), Expr::u32(2)), arg(0))),
+                Node::eval(Expr::atomic_store(DEBUG, Expr::add(Expr::var("dbg_at"), Expr::u32(3)), arg(1))),
+            ])],
+        ),
+    ]
+}
+
+/// Builds the megakernel program for `payloads` (opcodes
+/// `FIRST_PAYLOAD_OPCODE + i`) with `workgroup_size` lanes per workgroup.
+pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Result<Program> {
+    let buffers = vec![
+        BufferDecl::read_write(CONTROL, 0, DataType::U32).with_len(CONTROL_WORDS),
+        BufferDecl::read_write(RING, 1, DataType::U32),
+        BufferDecl::read(ARENA, 2, DataType::U32),
+        BufferDecl::read_write(RESULTS, 3, DataType::U32),
+        BufferDecl::read_write(DEBUG, 4, DataType::U32),
+        BufferDecl::workgroup(CLAIM, DataType::U32, 1),
+    ];
+    let mut cases: Vec<(u32, Vec<Node>)> = builtin_handlers();
+    for (i, p) in payloads.iter().enumerate() {
+        cases.push((FIRST_PAYLOAD_OPCODE + i as u32, embed(p, &format!("p{i}_"), "base")?));
+    }
+    // An if/else chain over the opcode, built from the last case outwards.
+    let mut dispatch: Vec<Node> = Vec::new();
+    for (op, body) in cases.into_iter().rev() {
+        dispatch = vec![Node::if_else(Expr::eq(Expr::var("op"), Expr::u32(op)), body, dispatch)];
+    }
+    let mut iteration = claim_code(payloads.len() as u32);
+    iteration.extend([
+        Node::let_bind("slot", Expr::uniform_load(CLAIM, Expr::u32(0))),
+        Node::if_then(Expr::eq(Expr::var("slot"), Expr::u32(NO_SLOT)), vec![Node::Break]),
+        Node::assign("ran", Expr::add(Expr::var("ran"), Expr::u32(1))),
+        Node::let_bind("base", Expr::mul(Expr::var("slot"), Expr::u32(SLOT_WORDS))),
+        Node::let_bind("op", field(SLOT_OPCODE)),
+    ]);
+    iteration.extend(dispatch);
+    iteration.push(Node::Barrier);
+    iteration.push(lane0(vec![
+        Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_DONE_COUNT), Expr::u32(1))),
+        Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_CLAIMS), Expr::u32(1))),
+        Node::eval(Expr::atomic_store(RING, Expr::add(Expr::var("base"), Expr::u32(SLOT_STATUS)), Expr::u32(DONE))),
+    ]));
+    let body = vec![Node::let_bind("ran", Expr::u32(0)), Node::loop_(iteration)];
+    Ok(Program::new(name, buffers, workgroup_size, body))
+}

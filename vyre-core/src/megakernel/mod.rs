@@ -1,0 +1,454 @@
+//! The persistent megakernel and its host runtime.
+//!
+//! ```text
+//! host: publish slots ──► ring ──► dispatch ──► workgroups loop { claim → run payload → DONE }
+//!                                   (repeat until every published slot is DONE or FAULT)
+//! ```
+//! One kernel fuses the built-in handlers and every registered payload
+//! ([`kernel::build_kernel`]); the slot's opcode picks what runs. WebGPU gives
+//! no forward-progress guarantee between workgroups and the host cannot touch
+//! buffers while a dispatch runs, so a dispatch is persistent *within itself*:
+//! its workgroups keep claiming slots until the batch is drained, shutdown is
+//! set, or each has run its per-dispatch budget of slots. [`Megakernel::run`]
+//! dispatches again while published slots remain.
+
+pub mod embed;
+pub mod kernel;
+pub mod protocol;
+
+use std::collections::HashMap;
+
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::ir::{Payload, Program};
+use protocol::*;
+
+/// Index of a tenant registered with [`MegakernelBuilder::tenant`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TenantId(pub u32);
+
+/// Index of a published slot in the current batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SlotId(pub u32);
+
+/// What happened to a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotStatus {
+    /// Published, not yet run.
+    Published,
+    /// Claimed but not finished (only seen after an interrupted run).
+    Claimed,
+    /// Ran to completion.
+    Done,
+    /// Refused or failed, with the reason code (`protocol::FAULT_*`).
+    Fault(u32),
+    /// Any other status word (a protocol violation).
+    Unknown(u32),
+}
+
+/// One unit of work to publish.
+#[derive(Clone, Debug)]
+pub struct Work<'a> {
+    /// Payload or built-in handler name (`nop`, `store_word`, ...).
+    pub op: &'a str,
+    /// Whose work it is.
+    pub tenant: TenantId,
+    /// The slot's bytes (look-behind included).
+    pub data: &'a [u8],
+    /// Index in `data` of the first byte the slot owns.
+    pub start: u32,
+    /// Scalar arguments (at most [`SLOT_ARG_COUNT`]).
+    pub args: &'a [u32],
+    /// Result words for the slot; `None` = what the payload declares.
+    pub result_words: Option<u32>,
+}
+
+impl<'a> Work<'a> {
+    /// Work for `op` on `data` by `tenant`, no arguments.
+    pub fn new(op: &'a str, tenant: TenantId, data: &'a [u8]) -> Self {
+        Work { op, tenant, data, start: 0, args: &[], result_words: None }
+    }
+}
+
+/// Summary of [`Megakernel::run`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Dispatches issued.
+    pub dispatches: u32,
+    /// Slots that finished.
+    pub done: u32,
+    /// Slots that faulted.
+    pub faults: u32,
+    /// Slots left unrun because shutdown was requested.
+    pub left_by_shutdown: u32,
+}
+
+/// Configures a [`Megakernel`].
+#[derive(Clone, Debug)]
+pub struct MegakernelBuilder {
+    name: String,
+    payloads: Vec<Payload>,
+    tenants: Vec<(String, Vec<String>)>,
+    workgroup_size: u32,
+    workgroups: u32,
+    slot_budget: u32,
+    debug_records: u32,
+}
+
+/// The host side of a megakernel: the ring, arena and results of one batch.
+pub struct Megakernel<B> {
+    backend: B,
+    program: Program,
+    opcodes: HashMap<String, u32>,
+    result_words: HashMap<u32, u32>,
+    tenant_names: Vec<String>,
+    tenant_masks: Vec<u32>,
+    workgroups: u32,
+    slot_budget: u32,
+    debug_records: u32,
+    /// control, ring, arena, results, debug (binding order).
+    bufs: Vec<Vec<u32>>,
+    slots: u32,
+    arena_words: usize,
+    results_used: usize,
+    regions: Vec<(u32, u32)>,
+}
+
+const B_CONTROL: usize = 0;
+const B_RING: usize = 1;
+const B_ARENA: usize = 2;
+const B_RESULTS: usize = 3;
+const B_DEBUG: usize = 4;
+
+impl Default for MegakernelBuilder {
+    fn default() -> Self {
+        MegakernelBuilder {
+            name: "megakernel".into(),
+            payloads: Vec::new(),
+            tenants: Vec::new(),
+            workgroup_size: 64,
+            workgroups: 64,
+            slot_budget: u32::MAX,
+            debug_records: 256,
+        }
+    }
+}
+
+impl MegakernelBuilder {
+    /// Adds a payload; it gets the next opcode.
+    pub fn payload(mut self, p: Payload) -> Self {
+        self.payloads.push(p);
+        self
+    }
+    /// Registers a tenant allowed to run the named payloads / built-ins.
+    pub fn tenant(mut self, name: &str, allowed: &[&str]) -> Self {
+        self.tenants.push((name.to_string(), allowed.iter().map(|s| s.to_string()).collect()));
+        self
+    }
+    /// Lanes per workgroup (default 64).
+    pub fn workgroup_size(mut self, n: u32) -> Self {
+        self.workgroup_size = n;
+        self
+    }
+    /// Most workgroups per dispatch (default 64).
+    pub fn workgroups(mut self, n: u32) -> Self {
+        self.workgroups = n;
+        self
+    }
+    /// Most slots one workgroup runs per dispatch (default unlimited).
+    pub fn slot_budget(mut self, n: u32) -> Self {
+        self.slot_budget = n;
+        self
+    }
+    /// Debug records kept per run (default 256); more are counted as dropped.
+    pub fn debug_records(mut self, n: u32) -> Self {
+        self.debug_records = n;
+        self
+    }
+    /// Kernel name (pipeline label).
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Builds the kernel, checks it, and binds it to `backend`.
+    pub fn build<B: Backend>(self, backend: B) -> Result<Megakernel<B>> {
+        let bad = |m: String| Err(Error::BadInput(m));
+        if self.payloads.len() as u32 > MAX_OPCODES - FIRST_PAYLOAD_OPCODE {
+            return bad(format!(
+                "{} payloads registered; a megakernel holds at most {}. Fix: split them over several megakernels",
+                self.payloads.len(),
+                MAX_OPCODES - FIRST_PAYLOAD_OPCODE
+            ));
+        }
+        if self.tenants.len() as u32 > MAX_TENANTS {
+            return bad(format!("{} tenants registered; at most {MAX_TENANTS}. Fix: merge tenants", self.tenants.len()));
+        }
+        if self.workgroups == 0 || self.slot_budget == 0 {
+            return bad("workgroups and slot_budget must be at least 1. Fix: pass a positive value".into());
+        }
+        let mut opcodes = HashMap::new();
+        for (op, name) in BUILTIN_NAMES {
+            opcodes.insert(name.to_string(), op);
+        }
+        let mut result_words = HashMap::new();
+        for (i, p) in self.payloads.iter().enumerate() {
+            let op = FIRST_PAYLOAD_OPCODE + i as u32;
+            if opcodes.insert(p.name.clone(), op).is_some() {
+                return bad(format!(
+                    "payload name `{}` is registered twice or clashes with a built-in handler. Fix: give each payload a unique name",
+                    p.name
+                ));
+            }
+            result_words.insert(op, embed::result_words(p));
+        }
+        let mut tenant_masks = Vec::new();
+        for (tname, allowed) in &self.tenants {
+            let mut mask = 0u32;
+            for a in allowed {
+                match opcodes.get(a) {
+                    Some(op) => mask |= 1 << op,
+                    None => {
+                        return bad(format!(
+                            "tenant `{tname}` is allowed `{a}`, which is neither a registered payload nor a built-in. Fix: register the payload first or correct the name"
+                        ))
+                    }
+                }
+            }
+            tenant_masks.push(mask);
+        }
+        let program = kernel::build_kernel(&self.name, &self.payloads, self.workgroup_size)?;
+        // VALIDATE_HOOK
+
+        let mut mk = Megakernel {
+            backend,
+            program,
+            opcodes,
+            result_words,
+            tenant_names: self.tenants.into_iter().map(|t| t.0).collect(),
+            tenant_masks,
+            workgroups: self.workgroups,
+            slot_budget: self.slot_budget,
+            debug_records: self.debug_records.max(1),
+            bufs: Vec::new(),
+            slots: 0,
+            arena_words: 0,
+            results_used: 0,
+            regions: Vec::new(),
+        };
+        mk.reset();
+        Ok(mk)
+    }
+}
+
+impl Megakernel<()> {
+    /// Starts configuring a megakernel.
+    pub fn builder() -> MegakernelBuilder {
+        MegakernelBuilder::default()
+    }
+}
+
+impl<B: Backend> Megakernel<B> {
+    /// The kernel program (IR).
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The backend it runs on.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The opcode of a payload or built-in handler.
+    pub fn opcode(&self, name: &str) -> Option<u32> {
+        self.opcodes.get(name).copied()
+    }
+
+    /// The id of a registered tenant.
+    pub fn tenant_id(&self, name: &str) -> Result<TenantId> {
+        match self.tenant_names.iter().position(|t| t == name) {
+            Some(i) => Ok(TenantId(i as u32)),
+            None => Err(Error::BadInput(format!(
+                "no tenant named `{name}`. Fix: register it with MegakernelBuilder::tenant (known: {})",
+                self.tenant_names.join(", ")
+            ))),
+        }
+    }
+
+    /// Clears the batch: no slots, empty arena and results, control words reset.
+    pub fn reset(&mut self) {
+        let mut control = vec![0u32; CONTROL_WORDS as usize];
+        control[CTRL_VERSION as usize] = PROTOCOL_VERSION;
+        control[CTRL_BUDGET as usize] = self.slot_budget;
+        for (t, m) in self.tenant_masks.iter().enumerate() {
+            control[(CTRL_TENANT_MASKS as usize) + t] = *m;
+        }
+        self.bufs = vec![
+            control,
+            vec![0; SLOT_WORDS as usize],
+            vec![0; 1],
+            vec![0; 1],
+            vec![0; (self.debug_records * DEBUG_RECORD_WORDS) as usize],
+        ];
+        self.slots = 0;
+        self.arena_words = 0;
+        self.results_used = 0;
+        self.regions.clear();
+    }
+
+    /// Number of slots published in this batch.
+    pub fn slot_count(&self) -> u32 {
+        self.slots
+    }
+
+    /// Publishes one slot: copies its bytes into the arena, assigns it a result
+    /// region, and marks it PUBLISHED. Authorization is checked by the kernel.
+    pub fn publish(&mut self, work: Work<'_>) -> Result<SlotId> {
+        let op = match self.opcodes.get(work.op) {
+            Some(op) => *op,
+            None => {
+                return Err(Error::BadInput(format!(
+                    "no payload or built-in named `{}`. Fix: register it with MegakernelBuilder::payload",
+                    work.op
+                )))
+            }
+        };
+        if work.args.len() as u32 > SLOT_ARG_COUNT {
+            return Err(Error::BadInput(format!(
+                "{} arguments given for `{}`; a slot carries at most {SLOT_ARG_COUNT}. Fix: pass fewer arguments",
+                work.args.len(),
+                work.op
+            )));
+        }
+        if work.data.len() > (u32::MAX / 2) as usize || work.start as usize > work.data.len() {
+            return Err(Error::BadInput(format!(
+                "slot data of {} bytes with start {} is out of range. Fix: split data into chunks under 2 GiB and keep start <= data length",
+                work.data.len(),
+                work.start
+            )));
+        }
+        let out_len = work.result_words.unwrap_or_else(|| self.result_words.get(&op).copied().unwrap_or(0));
+        let words = work.data.len().div_ceil(4);
+        let data_off = self.arena_words;
+        let out_off = self.results_used;
+        if data_off + words > (u32::MAX / 4) as usize || out_off + out_len as usize > (u32::MAX / 4) as usize {
+            return Err(Error::BadInput(
+                "the batch's arena or results exceed 4 GiB. Fix: run and reset the megakernel more often".into(),
+            ));
+        }
+        let arena = &mut self.bufs[B_ARENA];
+        arena.resize((data_off + words).max(1), 0);
+        for (i, chunk) in work.data.chunks(4).enumerate() {
+            let mut w = [0u8; 4];
+            w[..chunk.len()].copy_from_slice(chunk);
+            arena[data_off + i] = u32::from_le_bytes(w);
+        }
+        self.arena_words += words;
+        self.results_used += out_len as usize;
+        self.bufs[B_RESULTS].resize(self.results_used.max(1), 0);
+        let id = self.slots;
+        self.slots += 1;
+        let ring = &mut self.bufs[B_RING];
+        ring.resize((self.slots * SLOT_WORDS) as usize, 0);
+        let s = (id * SLOT_WORDS) as usize;
+        ring[s + SLOT_OPCODE as usize] = op;
+        ring[s + SLOT_TENANT as usize] = work.tenant.0;
+        ring[s + SLOT_DATA_OFF as usize] = data_off as u32;
+        ring[s + SLOT_DATA_LEN as usize] = work.data.len() as u32;
+        ring[s + SLOT_START as usize] = work.start;
+        ring[s + SLOT_OUT_OFF as usize] = out_off as u32;
+        ring[s + SLOT_OUT_LEN as usize] = out_len;
+        for (k, a) in work.args.iter().enumerate() {
+            ring[s + (SLOT_ARGS as usize) + k] = *a;
+        }
+        ring[s + SLOT_STATUS as usize] = PUBLISHED;
+        self.regions.push((out_off as u32, out_len));
+        Ok(SlotId(id))
+    }
+
+    /// Dispatches until every published slot is DONE or FAULT (or shutdown).
+    pub fn run(&mut self) -> Result<RunReport> {
+        let mut report = RunReport::default();
+        self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = self.slots;
+        loop {
+            let pending = self.count_status(PUBLISHED);
+            if pending == 0 {
+                break;
+            }
+            if self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] != 0 {
+                report.left_by_shutdown = pending;
+                break;
+            }
+            self.bufs[B_CONTROL][CTRL_CURSOR as usize] = 0;
+            self.bufs[B_CONTROL][CTRL_DISPATCHES as usize] += 1;
+            let groups = self.workgroups.min(pending).max(1);
+            self.backend.run(&self.program, &mut self.bufs, groups)?;
+            report.dispatches += 1;
+            if self.count_status(PUBLISHED) == pending && self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] == 0 {
+                return Err(Error::Gpu(format!(
+                    "a megakernel dispatch made no progress on {pending} published slot(s). Fix: this is a vyre bug; report it with the backend name ({})",
+                    self.backend.name()
+                )));
+            }
+        }
+        report.done = self.count_status(DONE);
+        report.faults = self.count_status(FAULT);
+        Ok(report)
+    }
+
+    fn count_status(&self, status: u32) -> u32 {
+        (0..self.slots)
+            .filter(|s| self.bufs[B_RING][(s * SLOT_WORDS + SLOT_STATUS) as usize] == status)
+            .count() as u32
+    }
+
+    /// A slot's status.
+    pub fn status(&self, slot: SlotId) -> Result<SlotStatus> {
+        let ring = &self.bufs[B_RING];
+        if slot.0 >= self.slots {
+            return Err(Error::BadInput(format!(
+                "slot {} does not exist (batch has {}). Fix: use an id returned by publish",
+                slot.0, self.slots
+            )));
+        }
+        let s = (slot.0 * SLOT_WORDS) as usize;
+        Ok(match ring[s + SLOT_STATUS as usize] {
+            PUBLISHED => SlotStatus::Published,
+            CLAIMED => SlotStatus::Claimed,
+            DONE => SlotStatus::Done,
+            FAULT => SlotStatus::Fault(ring[s + SLOT_FAULT_REASON as usize]),
+            other => SlotStatus::Unknown(other),
+        })
+    }
+
+    /// A slot's result words.
+    pub fn results(&self, slot: SlotId) -> Result<&[u32]> {
+        let (off, len) = *self.regions.get(slot.0 as usize).ok_or_else(|| {
+            Error::BadInput(format!("slot {} does not exist. Fix: use an id returned by publish", slot.0))
+        })?;
+        Ok(&self.bufs[B_RESULTS][off as usize..(off + len) as usize])
+    }
+
+    /// A control word (see `protocol::CTRL_*`).
+    pub fn control(&self, word: u32) -> u32 {
+        self.bufs[B_CONTROL].get(word as usize).copied().unwrap_or(0)
+    }
+
+    /// Debug records `[slot, opcode, arg0, arg1]` kept, and how many were dropped.
+    pub fn debug_log(&self) -> (Vec<[u32; 4]>, u32) {
+        let requested = self.control(CTRL_DEBUG_COUNT);
+        let kept = requested.min(self.debug_records);
+        let recs = (0..kept as usize)
+            .map(|i| {
+                let d = &self.bufs[B_DEBUG][i * 4..i * 4 + 4];
+                [d[0], d[1], d[2], d[3]]
+            })
+            .collect();
+        (recs, requested - kept)
+    }
+
+    /// Requests shutdown: the next dispatch claims nothing.
+    pub fn shutdown(&mut self) {
+        self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] = 1;
+    }
+}

@@ -1,0 +1,133 @@
+//! The ring protocol: slot layout, statuses, control words, fault reasons.
+//!
+//! This is the one definition shared by the host runtime
+//! ([`super::Megakernel`]) and the kernel builder ([`super::kernel`]); both
+//! import these constants, nothing else spells the layout out.
+//!
+//! # Buffers of a megakernel (host-visible, binding order)
+//! | binding | name      | contents                                                    |
+//! |---------|-----------|-------------------------------------------------------------|
+//! | 0       | `control` | [`CONTROL_WORDS`] control words (atomic)                    |
+//! | 1       | `ring`    | `slots * SLOT_WORDS` slot words (atomic)                    |
+//! | 2       | `arena`   | input bytes, 4 per word, little-endian (read only)          |
+//! | 3       | `results` | result words; each slot owns `[out_off, out_off+out_len)` (atomic) |
+//! | 4       | `debug`   | debug records, [`DEBUG_RECORD_WORDS`] words each (atomic)   |
+//!
+//! # Slot lifecycle
+//! The host writes a slot's fields and sets it [`PUBLISHED`]. A workgroup
+//! claims it with a compare-exchange `PUBLISHED → CLAIMED` (so no slot is run
+//! twice), checks that the slot's tenant may run the slot's opcode (else
+//! [`FAULT`] with [`FAULT_UNAUTHORIZED`]), runs the payload with all its
+//! lanes, bumps [`CTRL_DONE_COUNT`] and stores [`DONE`].
+
+/// Layout version; bump on any change to the constants below.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Words per slot.
+pub const SLOT_WORDS: u32 = 16;
+/// Slot word: status (`EMPTY`, `PUBLISHED`, `CLAIMED`, `DONE`, `FAULT`).
+pub const SLOT_STATUS: u32 = 0;
+/// Slot word: opcode (built-in handler or payload index).
+pub const SLOT_OPCODE: u32 = 1;
+/// Slot word: tenant id.
+pub const SLOT_TENANT: u32 = 2;
+/// Slot word: word offset of the slot's bytes in `arena`.
+pub const SLOT_DATA_OFF: u32 = 3;
+/// Slot word: number of bytes (look-behind included).
+pub const SLOT_DATA_LEN: u32 = 4;
+/// Slot word: index of the first byte the slot owns (look-behind length).
+pub const SLOT_START: u32 = 5;
+/// Slot word: word offset of the slot's result region in `results`.
+pub const SLOT_OUT_OFF: u32 = 6;
+/// Slot word: length in words of the slot's result region.
+pub const SLOT_OUT_LEN: u32 = 7;
+/// Slot word: fault reason (one of the `FAULT_*` codes), 0 if none.
+pub const SLOT_FAULT_REASON: u32 = 8;
+/// Slot word: first of [`SLOT_ARG_COUNT`] scalar arguments.
+pub const SLOT_ARGS: u32 = 10;
+/// Number of scalar argument words per slot.
+pub const SLOT_ARG_COUNT: u32 = SLOT_WORDS - SLOT_ARGS;
+
+/// Status: nothing here.
+pub const EMPTY: u32 = 0;
+/// Status: ready to be claimed.
+pub const PUBLISHED: u32 = 1;
+/// Status: a workgroup is running it.
+pub const CLAIMED: u32 = 2;
+/// Status: finished.
+pub const DONE: u32 = 3;
+/// Status: refused or failed; see [`SLOT_FAULT_REASON`].
+pub const FAULT: u32 = 4;
+
+/// Fault: the slot's tenant may not run its opcode.
+pub const FAULT_UNAUTHORIZED: u32 = 1;
+/// Fault: no handler or payload has this opcode.
+pub const FAULT_BAD_OPCODE: u32 = 2;
+/// Fault: the payload exceeded its iteration budget.
+pub const FAULT_BUDGET: u32 = 3;
+
+/// Control word: non-zero stops all workgroups at their next claim.
+pub const CTRL_SHUTDOWN: u32 = 0;
+/// Control word: slots finished (DONE).
+pub const CTRL_DONE_COUNT: u32 = 1;
+/// Control word: epoch, raised by the fence handler (atomic max).
+pub const CTRL_EPOCH: u32 = 2;
+/// Control word: claim cursor, the next slot index to try (reset per dispatch).
+pub const CTRL_CURSOR: u32 = 3;
+/// Control word: slots that ended in FAULT.
+pub const CTRL_FAULT_COUNT: u32 = 4;
+/// Control word: number of slots in the ring.
+pub const CTRL_SLOT_COUNT: u32 = 5;
+/// Control word: most slots one workgroup may run in one dispatch.
+pub const CTRL_BUDGET: u32 = 6;
+/// Control word: debug records requested (including dropped ones).
+pub const CTRL_DEBUG_COUNT: u32 = 7;
+/// Control word: protocol version the host wrote ([`PROTOCOL_VERSION`]).
+pub const CTRL_VERSION: u32 = 8;
+/// Control word: claims made in this dispatch (an observable).
+pub const CTRL_CLAIMS: u32 = 9;
+/// Control word: dispatches that found work (an observable, host-incremented).
+pub const CTRL_DISPATCHES: u32 = 10;
+/// Control words: first tenant authorization mask. Tenant `t` may run opcode
+/// `o` iff bit `o` of word `CTRL_TENANT_MASKS + t` is set.
+pub const CTRL_TENANT_MASKS: u32 = 16;
+/// Most tenants.
+pub const MAX_TENANTS: u32 = 32;
+/// Most opcodes (one bit each in a tenant mask).
+pub const MAX_OPCODES: u32 = 32;
+/// Total control words.
+pub const CONTROL_WORDS: u32 = CTRL_TENANT_MASKS + MAX_TENANTS;
+
+/// Words per debug record: slot, opcode, then the values.
+pub const DEBUG_RECORD_WORDS: u32 = 4;
+
+/// Built-in opcode: does nothing.
+pub const OP_NOP: u32 = 0;
+/// Built-in opcode: `results[out_off + arg0] = arg1`.
+pub const OP_STORE_WORD: u32 = 1;
+/// Built-in opcode: `results[out_off + arg0] += arg1` (atomic).
+pub const OP_ATOMIC_ADD: u32 = 2;
+/// Built-in opcode: copy the slot's owned bytes' words into its result region.
+pub const OP_COPY: u32 = 3;
+/// Built-in opcode: `epoch = max(epoch, arg0)`.
+pub const OP_FENCE: u32 = 4;
+/// Built-in opcode: set the shutdown flag.
+pub const OP_SHUTDOWN: u32 = 5;
+/// Built-in opcode: emit a debug record with `arg0..arg1`.
+pub const OP_DEBUG: u32 = 6;
+/// First opcode available to payloads.
+pub const FIRST_PAYLOAD_OPCODE: u32 = 8;
+
+/// The sentinel "no slot" in the workgroup claim word.
+pub const NO_SLOT: u32 = u32::MAX;
+
+/// Names of the built-in opcodes, for the text form and errors.
+pub const BUILTIN_NAMES: [(u32, &str); 7] = [
+    (OP_NOP, "nop"),
+    (OP_STORE_WORD, "store_word"),
+    (OP_ATOMIC_ADD, "atomic_add"),
+    (OP_COPY, "copy"),
+    (OP_FENCE, "fence"),
+    (OP_SHUTDOWN, "shutdown"),
+    (OP_DEBUG, "debug"),
+];
