@@ -46,6 +46,15 @@ pub enum SlotStatus {
     Unknown(u32),
 }
 
+/// Bytes placed in a batch's arena by [`Megakernel::add_data`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataRef {
+    /// Word offset in the arena.
+    pub word_offset: u32,
+    /// Length in bytes.
+    pub len: u32,
+}
+
 /// One unit of work to publish.
 #[derive(Clone, Debug)]
 pub struct Work<'a> {
@@ -301,49 +310,81 @@ impl<B: Backend> Megakernel<B> {
         self.slots
     }
 
-    /// Publishes one slot: copies its bytes into the arena, assigns it a result
-    /// region, and marks it PUBLISHED. Authorization is checked by the kernel.
-    pub fn publish(&mut self, work: Work<'_>) -> Result<SlotId> {
-        let op = match self.opcodes.get(work.op) {
-            Some(op) => *op,
-            None => {
-                return Err(Error::BadInput(format!(
-                    "no payload or built-in named `{}`. Fix: register it with MegakernelBuilder::payload",
-                    work.op
-                )))
-            }
-        };
-        if work.args.len() as u32 > SLOT_ARG_COUNT {
+    /// Copies `bytes` into the batch's arena (word aligned) so several slots
+    /// can share them through [`Megakernel::publish_ref`].
+    pub fn add_data(&mut self, bytes: &[u8]) -> Result<DataRef> {
+        if bytes.len() > (u32::MAX / 2) as usize {
             return Err(Error::BadInput(format!(
-                "{} arguments given for `{}`; a slot carries at most {SLOT_ARG_COUNT}. Fix: pass fewer arguments",
-                work.args.len(),
-                work.op
+                "slot data of {} bytes is too large. Fix: split data into chunks under 2 GiB",
+                bytes.len()
             )));
         }
-        if work.data.len() > (u32::MAX / 2) as usize || work.start as usize > work.data.len() {
-            return Err(Error::BadInput(format!(
-                "slot data of {} bytes with start {} is out of range. Fix: split data into chunks under 2 GiB and keep start <= data length",
-                work.data.len(),
-                work.start
-            )));
-        }
-        let out_len = work.result_words.unwrap_or_else(|| self.result_words.get(&op).copied().unwrap_or(0));
-        let words = work.data.len().div_ceil(4);
-        let data_off = self.arena_words;
-        let out_off = self.results_used;
-        if data_off + words > (u32::MAX / 4) as usize || out_off + out_len as usize > (u32::MAX / 4) as usize {
+        let words = bytes.len().div_ceil(4);
+        let off = self.arena_words;
+        if off + words > (u32::MAX / 4) as usize {
             return Err(Error::BadInput(
-                "the batch's arena or results exceed 4 GiB. Fix: run and reset the megakernel more often".into(),
+                "the batch's arena exceeds 4 GiB. Fix: run and reset the megakernel more often".into(),
             ));
         }
         let arena = &mut self.bufs[B_ARENA];
-        arena.resize((data_off + words).max(1), 0);
-        for (i, chunk) in work.data.chunks(4).enumerate() {
+        arena.resize((off + words).max(1), 0);
+        let (whole, tail) = bytes.split_at(bytes.len() / 4 * 4);
+        for (dst, src) in arena[off..].iter_mut().zip(whole.chunks_exact(4)) {
+            *dst = u32::from_le_bytes([src[0], src[1], src[2], src[3]]);
+        }
+        if !tail.is_empty() {
             let mut w = [0u8; 4];
-            w[..chunk.len()].copy_from_slice(chunk);
-            arena[data_off + i] = u32::from_le_bytes(w);
+            w[..tail.len()].copy_from_slice(tail);
+            arena[off + whole.len() / 4] = u32::from_le_bytes(w);
         }
         self.arena_words += words;
+        Ok(DataRef { word_offset: off as u32, len: bytes.len() as u32 })
+    }
+
+    /// Publishes one slot: copies its bytes into the arena, assigns it a result
+    /// region, and marks it PUBLISHED. Authorization is checked by the kernel.
+    pub fn publish(&mut self, work: Work<'_>) -> Result<SlotId> {
+        let data = self.add_data(work.data)?;
+        self.publish_ref(work.op, work.tenant, data, work.start, work.args, work.result_words)
+    }
+
+    /// Publishes one slot over data already in the arena.
+    pub fn publish_ref(
+        &mut self,
+        op_name: &str,
+        tenant: TenantId,
+        data: DataRef,
+        start: u32,
+        args: &[u32],
+        result_words: Option<u32>,
+    ) -> Result<SlotId> {
+        let op = match self.opcodes.get(op_name) {
+            Some(op) => *op,
+            None => {
+                return Err(Error::BadInput(format!(
+                    "no payload or built-in named `{op_name}`. Fix: register it with MegakernelBuilder::payload"
+                )))
+            }
+        };
+        if args.len() as u32 > SLOT_ARG_COUNT {
+            return Err(Error::BadInput(format!(
+                "{} arguments given for `{op_name}`; a slot carries at most {SLOT_ARG_COUNT}. Fix: pass fewer arguments",
+                args.len()
+            )));
+        }
+        if start > data.len || (data.word_offset as usize) + (data.len as usize).div_ceil(4) > self.arena_words {
+            return Err(Error::BadInput(format!(
+                "slot data (offset {} words, {} bytes, start {start}) is outside the arena or start > length. Fix: use a DataRef returned by add_data and start <= its length",
+                data.word_offset, data.len
+            )));
+        }
+        let out_len = result_words.unwrap_or_else(|| self.result_words.get(&op).copied().unwrap_or(0));
+        let out_off = self.results_used;
+        if out_off + out_len as usize > (u32::MAX / 4) as usize {
+            return Err(Error::BadInput(
+                "the batch's results exceed 4 GiB. Fix: run and reset the megakernel more often".into(),
+            ));
+        }
         self.results_used += out_len as usize;
         self.bufs[B_RESULTS].resize(self.results_used.max(1), 0);
         let id = self.slots;
@@ -352,13 +393,13 @@ impl<B: Backend> Megakernel<B> {
         ring.resize((self.slots * SLOT_WORDS) as usize, 0);
         let s = (id * SLOT_WORDS) as usize;
         ring[s + SLOT_OPCODE as usize] = op;
-        ring[s + SLOT_TENANT as usize] = work.tenant.0;
-        ring[s + SLOT_DATA_OFF as usize] = data_off as u32;
-        ring[s + SLOT_DATA_LEN as usize] = work.data.len() as u32;
-        ring[s + SLOT_START as usize] = work.start;
+        ring[s + SLOT_TENANT as usize] = tenant.0;
+        ring[s + SLOT_DATA_OFF as usize] = data.word_offset;
+        ring[s + SLOT_DATA_LEN as usize] = data.len;
+        ring[s + SLOT_START as usize] = start;
         ring[s + SLOT_OUT_OFF as usize] = out_off as u32;
         ring[s + SLOT_OUT_LEN as usize] = out_len;
-        for (k, a) in work.args.iter().enumerate() {
+        for (k, a) in args.iter().enumerate() {
             ring[s + (SLOT_ARGS as usize) + k] = *a;
         }
         ring[s + SLOT_STATUS as usize] = PUBLISHED;
