@@ -12,6 +12,7 @@ pub mod error;
 pub mod gpu;
 pub mod ir;
 pub mod lower;
+pub mod native;
 pub mod megakernel;
 pub mod validate;
 

@@ -1,0 +1,184 @@
+//! Standard payloads, written as plain Rust with `#[vyre::payload]`, and the
+//! reference for what the macro accepts.
+//!
+//! Each payload here is an ordinary Rust function (call it on the CPU) plus a
+//! module of the same name whose `payload()` returns its [`Payload`](crate::Payload):
+//!
+//! ```
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//! use vyre::payloads::line_count;
+//! let counts = [AtomicU32::new(0)];
+//! line_count(b"a\nb\nc", &counts, vyre::Lanes::all());
+//! assert_eq!(counts[0].load(Ordering::Relaxed), 2);
+//! let program = line_count::payload().to_program(64); // the same function as IR
+//! # let _ = program;
+//! ```
+//!
+//! # Writing a payload
+//!
+//! ```ignore
+//! #[vyre::payload]                      // or #[vyre::payload(look_behind = N)]
+//! fn name(data: &[u8], #[vyre(len = 1)] acc: &[AtomicU32], lanes: vyre::Lanes) { .. }
+//! ```
+//!
+//! Parameters: `&[u8]` (input bytes), `u32` (a scalar; `mut` allowed),
+//! `#[vyre(start)] s: u32` (chunk start, see [`ParamKind::ChunkStart`](crate::ParamKind)),
+//! `&mut [u32]` (output words), `&[AtomicU32]` (accumulator words, any path
+//! ending in `AtomicU32`), `vyre::Lanes`. `#[vyre(len = N)]` fixes the number
+//! of words of an output or accumulator. The return type is `()`.
+//!
+//! `#[vyre::helper] fn f(a: u32, b: u8) -> u32 { .. }` marks a function of
+//! scalars that payloads (and other helpers) may call; it is inlined, so
+//! `return` works but recursion does not.
+//!
+//! # The Rust subset
+//!
+//! * Types `u8`, `u16`, `u32`, `usize`, `i32`, `f32`, `bool`. `usize` is 32
+//!   bits wide (its arithmetic wraps at 2^32). Unsuffixed integer literals take
+//!   the type their context needs and default to **`u32`** (not `i32`).
+//! * `let` / `let mut` (with or without a type), shadowing, assignment and
+//!   compound assignment (`+=`, `<<=`, ...), `const NAME: u32 = 5;` and
+//!   `const NEEDLE: &[u8] = b"...";` declared inside the function.
+//! * Literals: integers, `f32`, `bool`, bytes (`b'\n'`); `u8::MAX`-style limits.
+//! * Operators: arithmetic, bit operations, shifts, comparisons, `&&`/`||`
+//!   (short-circuit), `!`, unary `-` on `i32`/`f32`, `as` between the types
+//!   above (never to `bool`: write `x != 0`).
+//! * `if`/`else` as statements and as values; `while`; `loop`; `break`;
+//!   `continue`; `return`; `for v in a..b`, `a..=b`, `(a..b).step_by(n)` and
+//!   `lanes.range(a..b)` over `u32` or `usize`.
+//! * Buffers: `data[i]` (index `usize`), `data.len()`, `out[i] = v`,
+//!   `out[i] += v`, `acc[i].load/store/fetch_add/fetch_sub/fetch_max/fetch_min/
+//!   fetch_and/fetch_or/fetch_xor/swap(.., Ordering)` and
+//!   `acc[i].compare_exchange(cur, new, o1, o2)` as a statement or followed by
+//!   `.is_ok()` / `.is_err()`. All orderings mean relaxed.
+//! * Methods: `wrapping_add/sub/mul`, `min`, `max`, `count_ones`,
+//!   `leading_zeros`, `trailing_zeros`, `rotate_left/right` (u32/i32).
+//! * `lanes.id()`, `lanes.count()`, calls to `#[vyre::helper]` functions.
+//!
+//! Everything else (closures, references, structs, tuples, generics, traits,
+//! `match`, `?`, `async`, `unsafe`, macros, heap types, 64/128-bit integers,
+//! writes to inputs, ...) is a compile error at the offending span, with a
+//! `Fix:`; all errors are reported at once.
+//!
+//! # Semantics: native ≡ IR
+//!
+//! The macro re-emits the native body so that it computes exactly what the IR
+//! computes ([`vyre::native`](crate::native) lists the rules): integer
+//! overflow **wraps** (no panics, in debug builds too); `x / 0 == 0`,
+//! `x % 0 == x`; shift amounts are taken `& 31` on the 32-bit value (so
+//! `200u8 << 9 == 0`, unlike `u8::wrapping_shl`); out-of-range reads give 0
+//! and out-of-range writes and atomics are dropped; `step_by(0)` steps by 1;
+//! `a..=b` stops at `u32::MAX - 1` at the latest.
+//!
+//! Helper calls: the macro cannot see a helper's signature. It infers it from
+//! the call (unsuffixed literal arguments take the parameter's type; the
+//! result defaults to `u32` when nothing else fixes it) and the generated code
+//! checks the assumption at compile time, asking for an annotation
+//! (`let r: u8 = f(x);`) when it was wrong.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::Lanes;
+
+/// Initial value of the [`crc32`] state word: the host stores it in the
+/// output before the first chunk.
+pub const CRC32_INIT: u32 = 0xFFFF_FFFF;
+
+/// The CRC-32 of everything fed through [`crc32`], from its final state word.
+pub fn crc32_finish(state: u32) -> u32 {
+    !state
+}
+
+/// Counts newline bytes (`b'\n'`) and adds the count to `counts[0]`.
+///
+/// The lanes split the bytes (lane `id` reads `id, id + count, ...`), each
+/// counts its share and adds it with one atomic.
+#[vyre::payload]
+pub fn line_count(data: &[u8], #[vyre(len = 1)] counts: &[AtomicU32], lanes: Lanes) {
+    let mut n = 0;
+    for i in lanes.range(0..data.len() as u32) {
+        if data[i as usize] == b'\n' {
+            n += 1;
+        }
+    }
+    if n != 0 {
+        counts[0].fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Adds the number of occurrences of each byte value `b` to `bins[b]` (256 bins).
+#[vyre::payload]
+pub fn byte_histogram(data: &[u8], #[vyre(len = 256)] bins: &[AtomicU32], lanes: Lanes) {
+    for i in lanes.range(0..data.len() as u32) {
+        let b = data[i as usize];
+        bins[b as usize].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts the (overlapping) occurrences of the literal `abab` and adds them to
+/// `count[0]`: in `ababab` it occurs twice.
+///
+/// Matches are counted at their last byte, and only when that byte is at an
+/// index `>= start`: with `look_behind = 3` the feeder gives each chunk the
+/// last 3 bytes of the previous one, so a match across a chunk boundary is
+/// counted exactly once. Called natively on a whole buffer, pass `start = 0`.
+#[vyre::payload(look_behind = 3)]
+pub fn count_needle(data: &[u8], #[vyre(start)] start: u32, #[vyre(len = 1)] count: &[AtomicU32], lanes: Lanes) {
+    const NEEDLE: &[u8] = b"abab";
+    let n = NEEDLE.len() as u32;
+    let len = data.len() as u32;
+    let mut found = 0;
+    for end in lanes.range(start.max(n - 1)..len) {
+        let first = end + 1 - n;
+        let mut k = 0;
+        while k < n && data[(first + k) as usize] == NEEDLE[k as usize] {
+            k += 1;
+        }
+        if k == n {
+            found += 1;
+        }
+    }
+    if found != 0 {
+        count[0].fetch_add(found, Ordering::Relaxed);
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected polynomial `0xEDB88320`, the value
+/// `crc32fast` computes), bit by bit.
+///
+/// `state[0]` holds the raw CRC state: start it at [`CRC32_INIT`], run the
+/// chunks of a file in order (each continues from the state the previous one
+/// left), and the file's CRC is [`crc32_finish`]`(state[0])`. The work is
+/// sequential, so lane 0 does it all and the other lanes return at once.
+#[vyre::payload]
+pub fn crc32(data: &[u8], #[vyre(len = 1)] state: &mut [u32], lanes: Lanes) {
+    const POLY: u32 = 0xEDB8_8320;
+    if lanes.id() != 0 {
+        return;
+    }
+    let mut crc = state[0];
+    for i in 0..data.len() {
+        crc ^= data[i] as u32;
+        for _ in 0..8 {
+            if crc & 1 != 0 {
+                crc = (crc >> 1) ^ POLY;
+            } else {
+                crc >>= 1;
+            }
+        }
+    }
+    state[0] = crc;
+}
+
+/// Counts bytes that are not ASCII (`>= 0x80`) and adds the count to `count[0]`:
+/// a quick "is this text plain ASCII" check.
+#[vyre::payload]
+pub fn non_ascii_count(data: &[u8], #[vyre(len = 1)] count: &[AtomicU32], lanes: Lanes) {
+    let mut n = 0;
+    for i in lanes.range(0..data.len() as u32) {
+        n += (data[i as usize] >> 7) as u32;
+    }
+    if n != 0 {
+        count[0].fetch_add(n, Ordering::Relaxed);
+    }
+}

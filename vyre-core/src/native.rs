@@ -1,0 +1,337 @@
+//! Native semantics of `#[vyre::payload]` functions, and the small runtime
+//! the generated IR builders use.
+//!
+//! The macro rewrites the native body of a payload so that it computes
+//! exactly what the IR computes (see [`crate::ir`] for the specification):
+//!
+//! * `+ - *` and unary `-` on integers wrap ([`add`], [`sub`], [`mul`], [`neg`]);
+//! * `x / 0 == 0`, `x % 0 == x`, `i32::MIN / -1 == i32::MIN` ([`div`], [`rem`]);
+//! * shifts use the amount `n & 31` on the 32-bit value ([`shl`], [`shr`]),
+//!   so `u8`/`u16` shifts behave like shifts of the `u32` they are in the IR,
+//!   truncated back;
+//! * `usize` is 32 bits wide: its arithmetic wraps modulo 2^32 and casts to
+//!   it go through `u32`;
+//! * indexing out of range reads 0 ([`load`]) and writes nothing ([`store`]),
+//!   atomics out of range do nothing and return 0 ([`at`]);
+//! * `step_by(0)` steps by 1 ([`step`]); `a..=b` stops at `u32::MAX - 1`
+//!   ([`incl_end`]).
+//!
+//! Everything here is `#[inline]` and panic-free.
+
+use std::sync::atomic::AtomicU32;
+
+use crate::ir::{Expr, Literal, Node};
+
+/// Arithmetic with the IR's total semantics, for every type a payload uses.
+pub trait Arith: Copy {
+    /// Wrapping (integer) or IEEE (f32) addition.
+    fn add(self, rhs: Self) -> Self;
+    /// Wrapping (integer) or IEEE (f32) subtraction.
+    fn sub(self, rhs: Self) -> Self;
+    /// Wrapping (integer) or IEEE (f32) multiplication.
+    fn mul(self, rhs: Self) -> Self;
+    /// Division: `x / 0 == 0`, `i32::MIN / -1 == i32::MIN`.
+    fn div(self, rhs: Self) -> Self;
+    /// Remainder: `x % 0 == x`, `i32::MIN % -1 == 0`; f32: `x - y * trunc(x / y)`.
+    fn rem(self, rhs: Self) -> Self;
+    /// Wrapping (integer) or IEEE (f32) negation.
+    fn neg(self) -> Self;
+}
+
+/// Shifts by `n & 31` on the 32-bit IR value.
+pub trait Shift: Copy {
+    /// `self << (n & 31)`, truncated to the type.
+    fn shl(self, n: u32) -> Self;
+    /// `self >> (n & 31)` (arithmetic for i32).
+    fn shr(self, n: u32) -> Self;
+}
+
+macro_rules! narrow_unsigned {
+    ($($t:ty),*) => {$(
+        impl Arith for $t {
+            #[inline] fn add(self, rhs: Self) -> Self { self.wrapping_add(rhs) }
+            #[inline] fn sub(self, rhs: Self) -> Self { self.wrapping_sub(rhs) }
+            #[inline] fn mul(self, rhs: Self) -> Self { self.wrapping_mul(rhs) }
+            #[inline] fn div(self, rhs: Self) -> Self { if rhs == 0 { 0 } else { self / rhs } }
+            #[inline] fn rem(self, rhs: Self) -> Self { if rhs == 0 { self } else { self % rhs } }
+            #[inline] fn neg(self) -> Self { self.wrapping_neg() }
+        }
+        impl Shift for $t {
+            #[inline] fn shl(self, n: u32) -> Self { (self as u32).wrapping_shl(n) as $t }
+            #[inline] fn shr(self, n: u32) -> Self { (self as u32).wrapping_shr(n) as $t }
+        }
+    )*};
+}
+narrow_unsigned!(u8, u16, u32);
+
+impl Arith for usize {
+    #[inline]
+    fn add(self, rhs: Self) -> Self {
+        (self as u32).wrapping_add(rhs as u32) as usize
+    }
+    #[inline]
+    fn sub(self, rhs: Self) -> Self {
+        (self as u32).wrapping_sub(rhs as u32) as usize
+    }
+    #[inline]
+    fn mul(self, rhs: Self) -> Self {
+        (self as u32).wrapping_mul(rhs as u32) as usize
+    }
+    #[inline]
+    fn div(self, rhs: Self) -> Self {
+        Arith::div(self as u32, rhs as u32) as usize
+    }
+    #[inline]
+    fn rem(self, rhs: Self) -> Self {
+        Arith::rem(self as u32, rhs as u32) as usize
+    }
+    #[inline]
+    fn neg(self) -> Self {
+        (self as u32).wrapping_neg() as usize
+    }
+}
+
+impl Shift for usize {
+    #[inline]
+    fn shl(self, n: u32) -> Self {
+        (self as u32).wrapping_shl(n) as usize
+    }
+    #[inline]
+    fn shr(self, n: u32) -> Self {
+        (self as u32).wrapping_shr(n) as usize
+    }
+}
+
+impl Arith for i32 {
+    #[inline]
+    fn add(self, rhs: Self) -> Self {
+        self.wrapping_add(rhs)
+    }
+    #[inline]
+    fn sub(self, rhs: Self) -> Self {
+        self.wrapping_sub(rhs)
+    }
+    #[inline]
+    fn mul(self, rhs: Self) -> Self {
+        self.wrapping_mul(rhs)
+    }
+    #[inline]
+    fn div(self, rhs: Self) -> Self {
+        if rhs == 0 {
+            0
+        } else {
+            self.wrapping_div(rhs)
+        }
+    }
+    #[inline]
+    fn rem(self, rhs: Self) -> Self {
+        if rhs == 0 {
+            self
+        } else {
+            self.wrapping_rem(rhs)
+        }
+    }
+    #[inline]
+    fn neg(self) -> Self {
+        self.wrapping_neg()
+    }
+}
+
+impl Shift for i32 {
+    #[inline]
+    fn shl(self, n: u32) -> Self {
+        self.wrapping_shl(n)
+    }
+    #[inline]
+    fn shr(self, n: u32) -> Self {
+        self.wrapping_shr(n)
+    }
+}
+
+impl Arith for f32 {
+    #[inline]
+    fn add(self, rhs: Self) -> Self {
+        self + rhs
+    }
+    #[inline]
+    fn sub(self, rhs: Self) -> Self {
+        self - rhs
+    }
+    #[inline]
+    fn mul(self, rhs: Self) -> Self {
+        self * rhs
+    }
+    #[inline]
+    fn div(self, rhs: Self) -> Self {
+        self / rhs
+    }
+    #[inline]
+    fn rem(self, rhs: Self) -> Self {
+        self - rhs * (self / rhs).trunc()
+    }
+    #[inline]
+    fn neg(self) -> Self {
+        -self
+    }
+}
+
+/// `a + b` with IR semantics.
+#[inline]
+pub fn add<T: Arith>(a: T, b: T) -> T {
+    a.add(b)
+}
+/// `a - b` with IR semantics.
+#[inline]
+pub fn sub<T: Arith>(a: T, b: T) -> T {
+    a.sub(b)
+}
+/// `a * b` with IR semantics.
+#[inline]
+pub fn mul<T: Arith>(a: T, b: T) -> T {
+    a.mul(b)
+}
+/// `a / b` with IR semantics (`x / 0 == 0`).
+#[inline]
+pub fn div<T: Arith>(a: T, b: T) -> T {
+    a.div(b)
+}
+/// `a % b` with IR semantics (`x % 0 == x`).
+#[inline]
+pub fn rem<T: Arith>(a: T, b: T) -> T {
+    a.rem(b)
+}
+/// `-a` with IR semantics (wrapping for integers).
+#[inline]
+pub fn neg<T: Arith>(a: T) -> T {
+    a.neg()
+}
+/// `a << n` with IR semantics (amount `n & 31`).
+#[inline]
+pub fn shl<T: Shift>(a: T, n: u32) -> T {
+    a.shl(n)
+}
+/// `a >> n` with IR semantics (amount `n & 31`).
+#[inline]
+pub fn shr<T: Shift>(a: T, n: u32) -> T {
+    a.shr(n)
+}
+
+/// `s[i]`, or zero when `i` is out of range.
+#[inline]
+pub fn load<T: Copy + Default>(s: &[T], i: usize) -> T {
+    s.get(i).copied().unwrap_or_default()
+}
+
+/// `s[i] = v`, dropped when `i` is out of range.
+#[inline]
+pub fn store(s: &mut [u32], i: usize, v: u32) {
+    if let Some(slot) = s.get_mut(i) {
+        *slot = v;
+    }
+}
+
+/// `&acc[i]`, or `sink` (a fresh zero the caller passes) when `i` is out of range.
+#[inline]
+pub fn at<'a>(acc: &'a [AtomicU32], i: usize, sink: &'a AtomicU32) -> &'a AtomicU32 {
+    acc.get(i).unwrap_or(sink)
+}
+
+/// The step of `step_by`: 0 counts as 1.
+#[inline]
+pub fn step(n: usize) -> usize {
+    n.max(1)
+}
+
+/// The exclusive end of `a..=b`: `b + 1`, saturating at `u32::MAX`.
+#[inline]
+pub fn incl_end<T: InclEnd>(b: T) -> T {
+    b.incl_end()
+}
+
+/// Types a `for` range may have.
+pub trait InclEnd: Copy {
+    /// `self + 1`, saturating at `u32::MAX`.
+    fn incl_end(self) -> Self;
+}
+impl InclEnd for u32 {
+    #[inline]
+    fn incl_end(self) -> Self {
+        self.saturating_add(1)
+    }
+}
+impl InclEnd for usize {
+    #[inline]
+    fn incl_end(self) -> Self {
+        (self as u32).saturating_add(1) as usize
+    }
+}
+
+/// Fresh variable prefixes for inlined `#[vyre::helper]` bodies.
+///
+/// Used by generated code only.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Inliner {
+    next: u32,
+    depth: u32,
+}
+
+impl Inliner {
+    /// A new inliner.
+    pub fn new() -> Inliner {
+        Inliner::default()
+    }
+
+    /// Enters helper `name`: returns the prefix (`name__N__`) its variables
+    /// get. Panics on helper recursion deeper than 64 (mutual recursion is
+    /// not supported: the IR has no calls).
+    pub fn enter(&mut self, name: &str) -> String {
+        self.depth += 1;
+        assert!(
+            self.depth <= 64,
+            "#[vyre::helper] `{name}` is inlined more than 64 levels deep: helpers may not be (mutually) recursive. Fix: write the recursion as a loop"
+        );
+        let n = self.next;
+        self.next += 1;
+        format!("{name}__{n}__")
+    }
+
+    /// Leaves the helper entered last.
+    pub fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+}
+
+/// Re-types an argument passed to a helper parameter: an unsuffixed integer
+/// literal arrives as `u32` and gets the parameter's type (`U32`, `I32`) and
+/// range (`mask`). Other expressions are returned unchanged.
+#[doc(hidden)]
+pub fn coerce_arg(arg: Expr, signed: bool, mask: u32) -> Expr {
+    match arg {
+        Expr::Lit(Literal::U32(v)) if signed => Expr::Lit(Literal::I32(v as i32)),
+        Expr::Lit(Literal::U32(v)) => Expr::Lit(Literal::U32(v & mask)),
+        other => other,
+    }
+}
+
+/// Implemented by the marker type `Sig` that `#[vyre::helper]` generates,
+/// for the helper's function-pointer type. A payload that calls the helper
+/// asserts the signature it assumed, so a mismatch is a compile error.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this #[vyre::helper] is called as `{F}`, which does not match its declaration",
+    label = "the payload's type inference assumed `{F}` for this call",
+    note = "vyre payloads cannot see a helper's signature; unsuffixed literals default to u32. Fix: give the argument or the result an explicit type, e.g. `let r: u8 = helper(x as u8);` or `helper(3u8)`"
+)]
+pub trait HelperSig<F> {}
+
+/// Compile-time check that helper marker `S` has signature `F` (generated code only).
+#[doc(hidden)]
+pub fn assert_helper_sig<S: HelperSig<F>, F>() {}
+
+/// Pushes `node` (generated code only; keeps generated code short).
+#[doc(hidden)]
+#[inline]
+pub fn push(out: &mut Vec<Node>, node: Node) {
+    out.push(node);
+}

@@ -1,0 +1,34 @@
+//! Collecting several spanned errors and reporting them all at once.
+
+use proc_macro2::Span;
+use std::fmt::Display;
+
+/// Errors found so far, combined with [`syn::Error::combine`].
+#[derive(Default)]
+pub struct Errors {
+    first: Option<syn::Error>,
+}
+
+impl Errors {
+    /// Records an error at `span`.
+    pub fn push(&mut self, span: Span, msg: impl Display) {
+        let e = syn::Error::new(span, msg);
+        match &mut self.first {
+            Some(first) => first.combine(e),
+            None => self.first = Some(e),
+        }
+    }
+
+    /// Records "vyre payloads do not support {what}. Fix: {fix}".
+    pub fn unsupported(&mut self, span: Span, what: impl Display, fix: impl Display) {
+        self.push(span, format!("vyre payloads do not support {what}\nFix: {fix}"));
+    }
+
+    /// `Ok(())` or every error recorded.
+    pub fn finish(self) -> syn::Result<()> {
+        match self.first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}

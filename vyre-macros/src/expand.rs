@@ -1,0 +1,65 @@
+//! The driver: parse, check, generate; on errors, all errors plus the
+//! original function.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ast::FnKind;
+use crate::errors::Errors;
+use crate::generate::{generate, strip_param_attrs, stub_module};
+
+/// Expands the attribute; never panics.
+pub fn run(kind: FnKind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let item_fn: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let what = if kind == FnKind::Payload { "#[vyre::payload]" } else { "#[vyre::helper]" };
+            let msg = format!("{what} applies to functions only\nFix: put it on a `fn` item");
+            let err = syn::Error::new(proc_macro2::Span::call_site(), msg).to_compile_error();
+            return quote!(#err #item);
+        }
+    };
+    match expand(kind, args, &item_fn) {
+        Ok(ts) => ts,
+        Err(e) => {
+            let errs = e.to_compile_error();
+            let original = strip_param_attrs(&item_fn);
+            let stub = stub_module(kind, &item_fn);
+            quote!(#errs #original #stub)
+        }
+    }
+}
+
+/// Parses the attribute arguments, the function, checks it and generates the output.
+pub fn expand(kind: FnKind, args: TokenStream, item: &syn::ItemFn) -> syn::Result<TokenStream> {
+    let mut errs = Errors::default();
+    let look_behind = attr_args(kind, args, &mut errs);
+    let func = crate::parse::parse_fn(kind, item, look_behind, &mut errs);
+    errs.finish()?;
+    let mut errs = Errors::default();
+    let typed = crate::valid::check(&func, &mut errs);
+    errs.finish()?;
+    Ok(generate(&func, &typed, item))
+}
+
+fn attr_args(kind: FnKind, args: TokenStream, errs: &mut Errors) -> u32 {
+    let mut look_behind = 0;
+    if args.is_empty() {
+        return 0;
+    }
+    let parser = syn::meta::parser(|meta| {
+        if kind == FnKind::Payload && meta.path.is_ident("look_behind") {
+            let lit: syn::LitInt = meta.value()?.parse()?;
+            look_behind = lit.base10_parse::<u32>()?;
+            Ok(())
+        } else if kind == FnKind::Payload {
+            Err(meta.error("unknown #[vyre::payload] argument\nFix: the only argument is `look_behind = N`"))
+        } else {
+            Err(meta.error("#[vyre::helper] takes no arguments\nFix: write `#[vyre::helper]`"))
+        }
+    });
+    if let Err(e) = syn::parse::Parser::parse2(parser, args) {
+        errs.push(e.span(), e);
+    }
+    look_behind
+}

@@ -1,0 +1,397 @@
+//! syn → [`crate::ast`]: the function signature, parameters and statements.
+//! Every construct outside the subset is reported (all of them, not just the
+//! first) with a `Fix:`.
+
+mod expr;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, Pat, ReturnType, Type};
+
+use crate::ast::{Block, ConstValue, Expr, ExprKind, FnKind, Func, Param, ParamKind, Scalar, Stmt};
+use crate::errors::Errors;
+
+/// Parser state: counters for ids and the errors found.
+pub struct Parser<'a> {
+    /// Errors found.
+    pub errs: &'a mut Errors,
+    /// Name of the function being parsed (to reject recursion).
+    pub fn_name: Ident,
+    next_expr: usize,
+    next_var: usize,
+}
+
+/// Parses `item` as a payload or helper.
+pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut Errors) -> Func {
+    let sig = &item.sig;
+    let mut p = Parser { errs, fn_name: sig.ident.clone(), next_expr: 0, next_var: 0 };
+    check_signature(&mut p, kind, sig);
+    let params = sig.inputs.iter().filter_map(|a| parse_param(&mut p, kind, a)).collect();
+    let ret = match (&sig.output, kind) {
+        (ReturnType::Default, FnKind::Payload) => None,
+        (ReturnType::Type(_, ty), FnKind::Payload) => {
+            p.errs.unsupported(ty.span(), "return values from a payload", "remove the return type; write results to a `&mut [u32]` output or a `&[AtomicU32]` accumulator");
+            None
+        }
+        (ReturnType::Default, FnKind::Helper) => {
+            p.errs.push(sig.ident.span(), "a #[vyre::helper] must return a value\nFix: add a return type such as `-> u32`; helpers cannot write to buffers");
+            None
+        }
+        (ReturnType::Type(_, ty), FnKind::Helper) => p.scalar_type(ty, "helper return type").map(|s| (s, ty.span())),
+    };
+    let body = p.block(&item.block);
+    Func {
+        kind,
+        name: sig.ident.clone(),
+        params,
+        ret,
+        body,
+        look_behind,
+        n_exprs: p.next_expr,
+        n_vars: p.next_var,
+    }
+}
+
+fn check_signature(p: &mut Parser, kind: FnKind, sig: &syn::Signature) {
+    let what = if kind == FnKind::Payload { "payload" } else { "helper" };
+    if let Some(t) = &sig.constness {
+        p.errs.unsupported(t.span, format!("`const fn` as a {what}"), "remove `const`");
+    }
+    if let Some(t) = &sig.asyncness {
+        p.errs.unsupported(t.span, "`async` functions", "remove `async`: a payload runs to completion on the GPU");
+    }
+    if let Some(t) = &sig.unsafety {
+        p.errs.unsupported(t.span, "`unsafe` functions", "remove `unsafe`: every buffer access in a payload is bounds-checked");
+    }
+    if let Some(abi) = &sig.abi {
+        p.errs.unsupported(abi.span(), "`extern` functions", "remove the ABI");
+    }
+    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+        p.errs.unsupported(sig.generics.span(), "generic functions", "write the function for concrete types (u8, u16, u32, i32, f32, bool)");
+    }
+    if let Some(v) = &sig.variadic {
+        p.errs.unsupported(v.span(), "variadic functions", "remove the `...`");
+    }
+}
+
+fn is_u8_slice(ty: &Type) -> bool {
+    matches!(ty, Type::Slice(s) if type_name(&s.elem).as_deref() == Some("u8"))
+}
+
+/// The last path segment of a plain type path (no generics), e.g. `AtomicU32`.
+pub fn type_name(ty: &Type) -> Option<String> {
+    match ty {
+        Type::Path(tp) if tp.qself.is_none() => {
+            let last = tp.path.segments.last()?;
+            if last.arguments.is_empty() {
+                Some(last.ident.to_string())
+            } else {
+                None
+            }
+        }
+        Type::Paren(p) => type_name(&p.elem),
+        Type::Group(g) => type_name(&g.elem),
+        _ => None,
+    }
+}
+
+fn parse_param(p: &mut Parser, kind: FnKind, arg: &FnArg) -> Option<Param> {
+    let pt = match arg {
+        FnArg::Receiver(r) => {
+            p.errs.unsupported(r.span(), "methods (`self`)", "make it a free function and pass the data as parameters");
+            return None;
+        }
+        FnArg::Typed(pt) => pt,
+    };
+    let (name, mutable) = match &*pt.pat {
+        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (pi.ident.clone(), pi.mutability.is_some()),
+        other => {
+            p.errs.unsupported(other.span(), "patterns in parameters", "bind each parameter to a plain name, e.g. `data: &[u8]`");
+            return None;
+        }
+    };
+    p.check_name(&name);
+    let (start, len) = p.param_attrs(&pt.attrs);
+    let ty = &*pt.ty;
+    let k = if kind == FnKind::Helper {
+        ParamKind::Scalar(p.scalar_type(ty, "helper parameter")?)
+    } else {
+        p.payload_param_kind(ty)?
+    };
+    let kind = match (k, start) {
+        (ParamKind::Scalar(Scalar::U32), true) => ParamKind::ChunkStart,
+        (_, true) => {
+            p.errs.push(ty.span(), "`#[vyre(start)]` marks the chunk-start index, which must be a `u32`\nFix: write `#[vyre(start)] start: u32`");
+            k
+        }
+        _ => k,
+    };
+    if len.is_some() && !matches!(kind, ParamKind::Output | ParamKind::Accumulator) {
+        p.errs.push(name.span(), "`#[vyre(len = N)]` applies only to `&mut [u32]` outputs and `&[AtomicU32]` accumulators\nFix: remove it");
+    }
+    if mutable && !matches!(kind, ParamKind::Scalar(_) | ParamKind::ChunkStart) {
+        p.errs.push(name.span(), "only scalar parameters may be `mut`\nFix: remove `mut`");
+    }
+    Some(Param { name, kind, len, mutable })
+}
+
+impl Parser<'_> {
+    fn expr_id(&mut self) -> usize {
+        self.next_expr += 1;
+        self.next_expr - 1
+    }
+
+    fn var_id(&mut self) -> usize {
+        self.next_var += 1;
+        self.next_var - 1
+    }
+
+    /// Makes an expression node.
+    pub fn mk(&mut self, span: Span, kind: ExprKind) -> Expr {
+        Expr { id: self.expr_id(), span, kind }
+    }
+
+    /// Rejects names vyre reserves.
+    pub fn check_name(&mut self, name: &Ident) {
+        if name.to_string().contains("__") {
+            self.errs.push(name.span(), format!("the name `{name}` contains `__`, which vyre reserves for generated IR names\nFix: rename it without a double underscore"));
+        }
+    }
+
+    /// `#[vyre(start)]` and `#[vyre(len = N)]`.
+    fn param_attrs(&mut self, attrs: &[syn::Attribute]) -> (bool, Option<u32>) {
+        let mut start = false;
+        let mut len = None;
+        for attr in attrs.iter().filter(|a| a.path().is_ident("vyre")) {
+            let res = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("start") {
+                    start = true;
+                    Ok(())
+                } else if meta.path.is_ident("len") {
+                    let lit: syn::LitInt = meta.value()?.parse()?;
+                    len = Some(lit.base10_parse::<u32>()?);
+                    Ok(())
+                } else {
+                    Err(meta.error("unknown vyre parameter attribute\nFix: use `#[vyre(start)]` or `#[vyre(len = N)]`"))
+                }
+            });
+            if let Err(e) = res {
+                self.errs.push(e.span(), e);
+            }
+        }
+        (start, len)
+    }
+
+    fn payload_param_kind(&mut self, ty: &Type) -> Option<ParamKind> {
+        let fix = "payload parameters are `&[u8]` (input bytes), `u32` (a scalar), `#[vyre(start)] u32`, `&mut [u32]` (outputs), `&[AtomicU32]` (accumulators) or `vyre::Lanes`";
+        match ty {
+            Type::Reference(r) => {
+                let elem = type_name(match &*r.elem {
+                    Type::Slice(s) => &s.elem,
+                    other => other,
+                });
+                let slice = matches!(&*r.elem, Type::Slice(_));
+                match (r.mutability.is_some(), slice, elem.as_deref()) {
+                    (false, true, Some("u8")) => return Some(ParamKind::Bytes),
+                    (true, true, Some("u32")) => return Some(ParamKind::Output),
+                    (false, true, Some("AtomicU32")) => return Some(ParamKind::Accumulator),
+                    (false, true, Some(_)) if !is_u8_slice(&r.elem) => {
+                        self.errs.push(ty.span(), format!("input buffers must be `&[u8]`\nFix: take the input as `&[u8]`; {fix}"));
+                    }
+                    (true, true, Some("u8")) => {
+                        self.errs.push(ty.span(), format!("payload outputs are words: `&mut [u32]`\nFix: take `&mut [u32]` and store `u32` values; {fix}"));
+                    }
+                    _ => self.errs.push(ty.span(), format!("unsupported parameter type\nFix: {fix}")),
+                }
+                None
+            }
+            _ => {
+                let name = type_name(ty);
+                match name.as_deref() {
+                    Some("u32") => Some(ParamKind::Scalar(Scalar::U32)),
+                    Some("Lanes") => Some(ParamKind::Lanes),
+                    Some(n @ ("u64" | "i64" | "u128" | "i128" | "isize")) => {
+                        self.errs.unsupported(ty.span(), format!("64/128-bit integers (`{n}`)"), "use `u32` (every vyre value is 32 bits)");
+                        None
+                    }
+                    Some(n @ ("u8" | "u16" | "i32" | "f32" | "bool" | "usize")) => {
+                        self.errs.push(ty.span(), format!("payload scalar parameters are `u32`, not `{n}`\nFix: take `u32` and convert inside with `as`"));
+                        None
+                    }
+                    _ => {
+                        self.heap_or_generic(ty, fix);
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn heap_or_generic(&mut self, ty: &Type, fix: &str) {
+        let head = match ty {
+            Type::Path(tp) => tp.path.segments.last().map(|s| s.ident.to_string()),
+            _ => None,
+        };
+        match head.as_deref() {
+            Some(h @ ("Vec" | "String" | "Box" | "Rc" | "Arc" | "HashMap" | "BTreeMap" | "VecDeque")) => {
+                self.errs.unsupported(ty.span(), format!("heap types (`{h}`)"), format!("GPU code cannot allocate; {fix}"))
+            }
+            _ => self.errs.push(ty.span(), format!("unsupported parameter type\nFix: {fix}")),
+        }
+    }
+
+    /// A scalar type (`u8`, `u16`, `u32`, `usize`, `i32`, `f32`, `bool`), with an error otherwise.
+    pub fn scalar_type(&mut self, ty: &Type, what: &str) -> Option<Scalar> {
+        if let Some(s) = type_name(ty).as_deref().and_then(Scalar::from_name) {
+            if matches!(ty, Type::Path(tp) if tp.path.segments.len() == 1) {
+                return Some(s);
+            }
+        }
+        match type_name(ty).as_deref() {
+            Some(n @ ("u64" | "i64" | "u128" | "i128" | "isize" | "f64")) => {
+                self.errs.unsupported(ty.span(), format!("64/128-bit types (`{n}`)"), "use a 32-bit type (`u32`, `i32` or `f32`)")
+            }
+            Some(n @ ("i8" | "i16" | "char")) => self.errs.unsupported(ty.span(), format!("`{n}`"), "use `u8`, `u16`, `u32`, `i32`, `f32` or `bool`"),
+            _ => match ty {
+                Type::Reference(_) | Type::Ptr(_) => self.errs.unsupported(ty.span(), format!("references as a {what}"), "pass the value (`u32`, `i32`, ...) instead"),
+                _ => self.heap_or_generic(ty, &format!("a {what} must be one of u8, u16, u32, usize, i32, f32, bool")),
+            },
+        }
+        None
+    }
+
+    /// A block: statements and an optional tail expression.
+    pub fn block(&mut self, b: &syn::Block) -> Block {
+        let mut stmts = Vec::new();
+        let mut tail = None;
+        let n = b.stmts.len();
+        for (i, s) in b.stmts.iter().enumerate() {
+            match s {
+                syn::Stmt::Local(local) => {
+                    if let Some(st) = self.local(local) {
+                        stmts.push(st);
+                    }
+                }
+                syn::Stmt::Item(item) => {
+                    if let Some(st) = self.item(item) {
+                        stmts.push(st);
+                    }
+                }
+                syn::Stmt::Macro(m) => self.mac(&m.mac),
+                syn::Stmt::Expr(e, semi) => {
+                    let Some(ex) = self.expr(e) else { continue };
+                    if semi.is_none() && i + 1 == n {
+                        tail = Some(Box::new(ex));
+                    } else {
+                        stmts.push(Stmt::Expr(ex));
+                    }
+                }
+            }
+        }
+        Block { stmts, tail }
+    }
+
+    /// Reports a macro invocation.
+    pub fn mac(&mut self, m: &syn::Macro) {
+        let name = m.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let fix = match name.as_str() {
+            "println" | "print" | "eprintln" | "eprint" | "dbg" => "remove it: GPU code has no console; test the native function instead",
+            "assert" | "assert_eq" | "debug_assert" | "panic" | "unreachable" | "todo" | "unimplemented" => {
+                "remove it: GPU code cannot panic; handle the case with `if` and `return`"
+            }
+            "vec" | "format" => "GPU code cannot allocate; write results to an output buffer",
+            _ => "write the code without macros",
+        };
+        self.errs.unsupported(m.path.span(), format!("macros (`{name}!`)"), fix);
+    }
+
+    fn local(&mut self, local: &syn::Local) -> Option<Stmt> {
+        let (pat, ty) = match &local.pat {
+            Pat::Type(pt) => (&*pt.pat, Some(&*pt.ty)),
+            other => (other, None),
+        };
+        let (name, mutable) = match pat {
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (pi.ident.clone(), pi.mutability.is_some()),
+            Pat::Wild(w) => {
+                self.errs.unsupported(w.span(), "`let _ = ...`", "bind the value to a name, or use the expression as a statement");
+                return None;
+            }
+            other => {
+                self.errs.unsupported(other.span(), "destructuring patterns", "bind each value with its own `let name = ...;`");
+                return None;
+            }
+        };
+        self.check_name(&name);
+        let ty = ty.and_then(|t| self.scalar_type(t, "local variable type").map(|s| (s, t.span())));
+        let Some(init) = &local.init else {
+            self.errs.push(local.span(), format!("`let {name};` needs an initial value in a vyre payload\nFix: initialize it, e.g. `let mut {name} = 0;`"));
+            return None;
+        };
+        if let Some((_, diverge)) = &init.diverge {
+            self.errs.unsupported(diverge.span(), "`let ... else`", "use `if` and `return`");
+        }
+        let init = self.expr(&init.expr)?;
+        Some(Stmt::Let { var: self.var_id(), name, mutable, ty, init })
+    }
+
+    fn item(&mut self, item: &syn::Item) -> Option<Stmt> {
+        let c = match item {
+            syn::Item::Const(c) => c,
+            syn::Item::Fn(f) => {
+                self.errs.unsupported(f.sig.fn_token.span, "nested functions", "move it out of the payload and mark it `#[vyre::helper]`");
+                return None;
+            }
+            syn::Item::Struct(s) => {
+                self.errs.unsupported(s.struct_token.span, "structs", "use separate scalar variables");
+                return None;
+            }
+            syn::Item::Static(s) => {
+                self.errs.unsupported(s.static_token.span, "`static` items", "use a `const` with a literal value");
+                return None;
+            }
+            syn::Item::Use(u) => {
+                self.errs.unsupported(u.use_token.span, "`use` items inside a payload", "put the `use` outside the function");
+                return None;
+            }
+            other => {
+                self.errs.unsupported(other.span(), "items inside a payload", "move it out of the function");
+                return None;
+            }
+        };
+        self.check_name(&c.ident);
+        let value = self.const_value(c)?;
+        Some(Stmt::Const { name: c.ident.clone(), value })
+    }
+
+    fn const_value(&mut self, c: &syn::ItemConst) -> Option<ConstValue> {
+        if let Type::Reference(r) = &*c.ty {
+            if r.mutability.is_none() && is_u8_slice(&r.elem) {
+                if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::ByteStr(bs), .. }) = &*c.expr {
+                    return Some(ConstValue::Bytes(bs.value(), c.ident.span()));
+                }
+                self.errs.push(c.expr.span(), "a `&[u8]` constant must be a byte-string literal\nFix: write it as `b\"...\"`");
+                return None;
+            }
+        }
+        let ty = self.scalar_type(&c.ty, "constant type")?;
+        let lit = match self.expr(&c.expr) {
+            Some(Expr { kind: ExprKind::Lit(l), .. }) => l,
+            _ => {
+                self.errs.push(c.expr.span(), "a constant in a vyre payload must be a literal\nFix: write the value as a literal, e.g. `const N: u32 = 16;`");
+                return None;
+            }
+        };
+        Some(ConstValue::Scalar { ty, lit, span: c.expr.span() })
+    }
+}
+
+/// True when a literal of type `s` can hold `v`.
+pub fn fits(s: Scalar, v: i64) -> bool {
+    match s {
+        Scalar::U8 => (0..=0xff).contains(&v),
+        Scalar::U16 => (0..=0xffff).contains(&v),
+        Scalar::U32 | Scalar::Usize => (0..=u32::MAX as i64).contains(&v),
+        Scalar::I32 => (i32::MIN as i64..=i32::MAX as i64).contains(&v),
+        Scalar::F32 | Scalar::Bool => false,
+    }
+}

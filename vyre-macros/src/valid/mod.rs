@@ -1,0 +1,348 @@
+//! Name resolution and type inference for the subset; every problem is
+//! collected into [`Errors`].
+//!
+//! Unsuffixed integer literals get a type variable that unifies with what the
+//! context needs and defaults to `u32`. Calls to helpers get a variable that
+//! may become any scalar (also defaulting to `u32`); the generated code checks
+//! the assumed helper signature at compile time.
+
+mod expr;
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::Ident;
+
+use crate::ast::{Block, ConstValue, ExprId, ExprKind, FnKind, Func, Lit, ParamKind, Scalar, Stmt, VarId};
+use crate::errors::Errors;
+use crate::parse::fits;
+
+/// A type during inference.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Ty {
+    /// A scalar.
+    S(Scalar),
+    /// `()`
+    Unit,
+    /// `!` (return, break, continue)
+    Never,
+    /// An inference variable.
+    Var(usize),
+}
+
+#[derive(Clone, Copy)]
+enum VarState {
+    /// Unbound; `true` when only integer types fit (literal).
+    Free(bool),
+    Link(usize),
+    Bound(Scalar),
+}
+
+/// What a name refers to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Res {
+    /// A `let` or `for` variable.
+    Local(VarId),
+    /// Parameter `i`.
+    Param(usize),
+    /// Constant `i` of [`Typed::consts`].
+    Const(usize),
+}
+
+/// The results of checking: types and resolutions keyed by expression id.
+pub struct Typed {
+    /// Resolved type of every expression (`None`: unit or diverging).
+    pub expr_ty: Vec<Option<Scalar>>,
+    /// Type of every local variable.
+    pub var_ty: Vec<Scalar>,
+    /// What the name (or base of an index / `.len()` / atomic) in an expression refers to.
+    pub res: HashMap<ExprId, Res>,
+    /// Constants, in declaration order.
+    pub consts: Vec<ConstValue>,
+}
+
+/// Checks `f`; on success returns the side tables.
+pub fn check(f: &Func, errs: &mut Errors) -> Typed {
+    let mut c = Checker {
+        f,
+        errs,
+        vars: Vec::new(),
+        expr_ty: vec![Ty::Unit; f.n_exprs],
+        var_ty: vec![Ty::S(Scalar::U32); f.n_vars],
+        res: HashMap::new(),
+        consts: Vec::new(),
+        scopes: vec![Vec::new()],
+        loops: 0,
+        lits: Vec::new(),
+        deferred: Vec::new(),
+    };
+    for (i, p) in f.params.iter().enumerate() {
+        c.scopes[0].push((p.name.to_string(), Res::Param(i), p.mutable));
+    }
+    let t = c.block(&f.body);
+    match (f.kind, f.ret) {
+        (FnKind::Payload, _) => {
+            if let Some(tail) = &f.body.tail {
+                if t != Ty::Never {
+                    c.unify(t, Ty::Unit, tail.span, "the payload body");
+                }
+            }
+        }
+        (FnKind::Helper, Some((r, span))) => {
+            if f.body.tail.is_some() || t == Ty::Never {
+                let s = f.body.tail.as_ref().map(|e| e.span).unwrap_or(span);
+                c.unify(t, Ty::S(r), s, "the helper's result");
+            } else {
+                c.errs.push(span, "this helper must end with its result value (or `return` it)\nFix: add the result as the last expression, without `;`");
+            }
+        }
+        (FnKind::Helper, None) => {}
+    }
+    c.finish()
+}
+
+struct Checker<'a> {
+    f: &'a Func,
+    errs: &'a mut Errors,
+    vars: Vec<VarState>,
+    expr_ty: Vec<Ty>,
+    var_ty: Vec<Ty>,
+    res: HashMap<ExprId, Res>,
+    consts: Vec<ConstValue>,
+    scopes: Vec<Vec<(String, Res, bool)>>,
+    loops: usize,
+    /// Unsuffixed integer literals: (expr id, value, span, type).
+    lits: Vec<(ExprId, i64, Span, Ty)>,
+    /// Checks that need the final types.
+    deferred: Vec<Deferred>,
+}
+
+/// A check done after inference, on resolved types.
+enum Deferred {
+    /// Must be an integer type.
+    Int(Ty, Span, &'static str),
+    /// Must be an integer or f32.
+    Numeric(Ty, Span, &'static str),
+    /// Must be an integer or bool.
+    IntOrBool(Ty, Span, &'static str),
+    /// Must be u32 or i32 (rotates).
+    Word(Ty, Span, &'static str),
+    /// Must be u32 or usize (ranges).
+    RangeTy(Ty, Span),
+    /// Must be i32 or f32 (negation).
+    Signed(Ty, Span),
+}
+
+impl Checker<'_> {
+    fn fresh(&mut self, int_only: bool) -> Ty {
+        self.vars.push(VarState::Free(int_only));
+        Ty::Var(self.vars.len() - 1)
+    }
+
+    fn root(&self, mut v: usize) -> usize {
+        while let VarState::Link(n) = self.vars[v] {
+            v = n;
+        }
+        v
+    }
+
+    /// The type with variables followed as far as they are bound.
+    fn shallow(&self, t: Ty) -> Ty {
+        match t {
+            Ty::Var(v) => {
+                let r = self.root(v);
+                match self.vars[r] {
+                    VarState::Bound(s) => Ty::S(s),
+                    _ => Ty::Var(r),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The final type (free variables default to u32).
+    fn resolve(&self, t: Ty) -> Ty {
+        match self.shallow(t) {
+            Ty::Var(_) => Ty::S(Scalar::U32),
+            other => other,
+        }
+    }
+
+    fn describe(&self, t: Ty) -> String {
+        match self.shallow(t) {
+            Ty::S(s) => format!("`{}`", s.name()),
+            Ty::Unit => "`()`".into(),
+            Ty::Never => "`!`".into(),
+            Ty::Var(v) => match self.vars[v] {
+                VarState::Free(true) => "an integer".into(),
+                _ => "a value".into(),
+            },
+        }
+    }
+
+    /// Unifies; on mismatch reports "mismatched types" at `span` and returns
+    /// the expected type.
+    fn unify(&mut self, found: Ty, expected: Ty, span: Span, ctx: &str) -> Ty {
+        let (a, b) = (self.shallow(found), self.shallow(expected));
+        match (a, b) {
+            (x, y) if x == y => x,
+            (Ty::Never, y) => y,
+            (x, Ty::Never) => x,
+            (Ty::Var(v), Ty::Var(w)) => {
+                let (VarState::Free(iv), VarState::Free(iw)) = (self.vars[v], self.vars[w]) else { return a };
+                self.vars[v] = VarState::Link(w);
+                self.vars[w] = VarState::Free(iv || iw);
+                b
+            }
+            (Ty::Var(v), Ty::S(s)) | (Ty::S(s), Ty::Var(v)) => {
+                if matches!(self.vars[v], VarState::Free(true)) && !s.is_int() {
+                    self.errs.push(span, format!("mismatched types in {ctx}: expected `{}`, found an integer\nFix: write a {} value{}", s.name(), s.name(), if s == Scalar::F32 { " such as `1.0`" } else { "" }));
+                    return Ty::S(s);
+                }
+                self.vars[v] = VarState::Bound(s);
+                Ty::S(s)
+            }
+            _ => {
+                let fix = match (a, b) {
+                    (Ty::S(_), Ty::S(_)) => "convert explicitly with `as` (vyre, like Rust, has no implicit conversions)",
+                    (Ty::Unit, _) | (_, Ty::Unit) => "make both sides produce a value of the same type",
+                    _ => "use values of the same type",
+                };
+                let msg = format!("mismatched types in {ctx}: expected {}, found {}\nFix: {fix}", self.describe(b), self.describe(a));
+                self.errs.push(span, msg);
+                b
+            }
+        }
+    }
+
+    fn lookup(&self, name: &Ident) -> Option<(Res, bool)> {
+        let n = name.to_string();
+        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(k, _, _)| *k == n).map(|(_, r, m)| (*r, *m))
+    }
+
+    fn declare(&mut self, name: &Ident, res: Res, mutable: bool) {
+        if let Some((Res::Param(i), _)) = self.lookup(name) {
+            let p = &self.f.params[i];
+            if !matches!(p.kind, ParamKind::Scalar(_) | ParamKind::ChunkStart) {
+                self.errs.unsupported(name.span(), format!("shadowing the buffer parameter `{name}`"), "give the new variable a different name");
+            }
+        }
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.push((name.to_string(), res, mutable));
+        }
+    }
+
+    fn block(&mut self, b: &Block) -> Ty {
+        self.scopes.push(Vec::new());
+        let mut diverges = false;
+        for s in &b.stmts {
+            match s {
+                Stmt::Let { var, name, mutable, ty, init } => {
+                    let t = self.expr(init);
+                    let t = match ty {
+                        Some((s, span)) => self.unify(t, Ty::S(*s), init.span.join(*span).unwrap_or(init.span), "this `let`"),
+                        None => t,
+                    };
+                    let t = match self.shallow(t) {
+                        Ty::Unit | Ty::Never => {
+                            self.errs.push(init.span, format!("`{name}` would have no value (type `()`)\nFix: bind a value of a scalar type"));
+                            Ty::S(Scalar::U32)
+                        }
+                        t => t,
+                    };
+                    self.var_ty[*var] = t;
+                    self.declare(name, Res::Local(*var), *mutable);
+                }
+                Stmt::Const { name, value } => {
+                    let value = self.const_value(value);
+                    self.consts.push(value);
+                    let i = self.consts.len() - 1;
+                    self.declare(name, Res::Const(i), false);
+                }
+                Stmt::Expr(e) => {
+                    if self.expr(e) == Ty::Never {
+                        diverges = true;
+                    }
+                }
+            }
+        }
+        let t = match &b.tail {
+            Some(e) => self.expr(e),
+            None if diverges => Ty::Never,
+            None => Ty::Unit,
+        };
+        self.scopes.pop();
+        t
+    }
+
+    fn const_value(&mut self, v: &ConstValue) -> ConstValue {
+        if let ConstValue::Scalar { ty, lit, span } = v {
+            let ok = match lit {
+                Lit::Int(n, suffix) => ty.is_int() && suffix.is_none_or(|s| s == *ty) && fits(*ty, *n),
+                Lit::Float(_) => *ty == Scalar::F32,
+                Lit::Bool(_) => *ty == Scalar::Bool,
+            };
+            if !ok {
+                self.errs.push(*span, format!("this literal is not a valid `{}` constant\nFix: write a `{}` literal in range", ty.name(), ty.name()));
+            }
+        }
+        v.clone()
+    }
+
+    fn finish(mut self) -> Typed {
+        let deferred = std::mem::take(&mut self.deferred);
+        let lits = std::mem::take(&mut self.lits);
+        let me = &mut self;
+        let scalar = |me: &Checker, t: Ty| match me.resolve(t) {
+            Ty::S(s) => Some(s),
+            _ => None,
+        };
+        for d in &deferred {
+            let (ok, span, msg): (bool, Span, String) = match *d {
+                Deferred::Int(t, s, what) => (scalar(me, t).is_some_and(Scalar::is_int), s, format!("{what} needs an integer, found {}\nFix: use an integer value or convert with `as`", me.describe(t))),
+                Deferred::Numeric(t, s, what) => (scalar(me, t).is_some_and(|x| x != Scalar::Bool), s, format!("{what} needs a number, found {}\nFix: use an integer or f32 value", me.describe(t))),
+                Deferred::IntOrBool(t, s, what) => (scalar(me, t).is_some_and(|x| x != Scalar::F32), s, format!("{what} needs an integer or bool, found {}\nFix: convert with `as`", me.describe(t))),
+                Deferred::Word(t, s, what) => (
+                    matches!(scalar(me, t), Some(Scalar::U32 | Scalar::I32)),
+                    s,
+                    format!("{what} on {} is not supported (only u32 and i32 rotate)\nFix: convert to `u32` first, e.g. `(x as u32).rotate_left(n)`", me.describe(t)),
+                ),
+                Deferred::RangeTy(t, s) => (
+                    matches!(scalar(me, t), Some(Scalar::U32 | Scalar::Usize)),
+                    s,
+                    format!("`for` ranges over {} are not supported\nFix: iterate over `u32` or `usize` and convert inside the loop", me.describe(t)),
+                ),
+                Deferred::Signed(t, s) => (
+                    matches!(scalar(me, t), Some(Scalar::I32 | Scalar::F32)),
+                    s,
+                    format!("cannot negate {}\nFix: negate only i32 or f32 values; for unsigned use `0u32.wrapping_sub(x)`", me.describe(t)),
+                ),
+            };
+            if !ok {
+                me.errs.push(span, msg);
+            }
+        }
+        for (_, v, span, t) in lits {
+            let s = scalar(me, t).unwrap_or(Scalar::U32);
+            if !fits(s, v) && !(s == Scalar::I32 && v == -(1i64 << 31)) {
+                me.errs.push(span, format!("the literal `{v}` does not fit its inferred type `{}`\nFix: add a type suffix or annotation, e.g. `{v}i32`", s.name()));
+            }
+        }
+        let expr_ty = me.expr_ty.iter().map(|t| scalar(me, *t)).collect();
+        let var_ty = me.var_ty.iter().map(|t| scalar(me, *t).unwrap_or(Scalar::U32)).collect();
+        Typed { expr_ty, var_ty, res: std::mem::take(&mut me.res), consts: std::mem::take(&mut me.consts) }
+    }
+}
+
+/// True when `e` contains a `break` that targets the innermost loop around it.
+fn has_break(b: &Block) -> bool {
+    fn e(x: &crate::ast::Expr) -> bool {
+        match &x.kind {
+            ExprKind::Break => true,
+            ExprKind::If(_, t, o) => has_break(t) || o.as_ref().is_some_and(has_break),
+            ExprKind::Block(b) => has_break(b),
+            _ => false,
+        }
+    }
+    b.stmts.iter().any(|s| matches!(s, Stmt::Expr(x) if e(x))) || b.tail.as_deref().is_some_and(e)
+}
