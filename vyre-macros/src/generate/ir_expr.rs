@@ -54,7 +54,10 @@ fn un(name: &str, a: TokenStream) -> TokenStream {
 
 /// True for expressions that are cheap and pure to duplicate.
 fn simple(e: &Expr) -> bool {
-    matches!(e.kind, ExprKind::Lit(_) | ExprKind::Name(_) | ExprKind::Len(_) | ExprKind::LaneId(_) | ExprKind::LaneCount(_))
+    match &e.kind {
+        ExprKind::Cast(x, _) => simple(x),
+        k => matches!(k, ExprKind::Lit(_) | ExprKind::Name(_) | ExprKind::Len(_) | ExprKind::LaneId(_) | ExprKind::LaneCount(_)),
+    }
 }
 
 impl Gen<'_> {

@@ -6,7 +6,7 @@ mod ir_expr;
 mod native;
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 use crate::ast::{FnKind, Func, ParamKind, Scalar};
 use crate::valid::Typed;
@@ -178,6 +178,7 @@ pub fn generate(f: &Func, t: &Typed, item: &syn::ItemFn) -> TokenStream {
 /// `f` → `super::f`, `self::a::f` → `super::a::f`, `super::f` → `super::super::f`;
 /// `crate::..` and `::..` stay.
 pub fn helper_path(path: &syn::Path) -> TokenStream {
+    let span = syn::spanned::Spanned::span(path);
     let first = path.segments.first().map(|s| s.ident.to_string()).unwrap_or_default();
     if path.leading_colon.is_some() || first == "crate" {
         return quote!(#path);
@@ -185,7 +186,7 @@ pub fn helper_path(path: &syn::Path) -> TokenStream {
     let segs: Vec<&syn::Ident> = path.segments.iter().map(|s| &s.ident).collect();
     if first == "self" {
         let rest = &segs[1..];
-        return quote!(super #(::#rest)*);
+        return quote_spanned!(span=> super #(::#rest)*);
     }
-    quote!(super #(::#segs)*)
+    quote_spanned!(span=> super #(::#segs)*)
 }
