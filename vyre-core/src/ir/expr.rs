@@ -209,24 +209,61 @@ pub enum Expr {
     /// A local variable.
     Var(String),
     /// Element `index` of `buffer`; 0 when out of bounds.
-    Load { buffer: String, index: Box<Expr> },
+    Load {
+        /// Buffer name.
+        buffer: String,
+        /// Element index.
+        index: Box<Expr>,
+    },
     /// Number of elements of `buffer` (u32).
     Len(String),
     /// One-operand op.
-    Unary { op: UnOp, arg: Box<Expr> },
+    Unary {
+        /// The op.
+        op: UnOp,
+        /// Operand.
+        arg: Box<Expr>,
+    },
     /// Two-operand op.
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Binary {
+        /// The op.
+        op: BinOp,
+        /// Left operand.
+        lhs: Box<Expr>,
+        /// Right operand.
+        rhs: Box<Expr>,
+    },
     /// `cond ? on_true : on_false`; both sides are evaluated.
-    Select { cond: Box<Expr>, on_true: Box<Expr>, on_false: Box<Expr> },
+    Select {
+        /// Condition (bool).
+        cond: Box<Expr>,
+        /// Value when true.
+        on_true: Box<Expr>,
+        /// Value when false.
+        on_false: Box<Expr>,
+    },
     /// Value conversion (see the module docs for the exact rules).
-    Cast { to: DataType, arg: Box<Expr> },
+    Cast {
+        /// Target type.
+        to: DataType,
+        /// Operand.
+        arg: Box<Expr>,
+    },
     /// Reinterpret the 32 bits as another non-bool type.
-    Bitcast { to: DataType, arg: Box<Expr> },
+    Bitcast {
+        /// Target type.
+        to: DataType,
+        /// Operand.
+        arg: Box<Expr>,
+    },
     /// Atomic operation on `buffer[index]`; returns the old value (0 and no
     /// effect when out of bounds).
     Atomic {
+        /// The op.
         op: AtomicOp,
+        /// Buffer name.
         buffer: String,
+        /// Element index.
         index: Box<Expr>,
         /// Operand (ignored by `Load`).
         value: Box<Expr>,
@@ -239,7 +276,12 @@ pub enum Expr {
     /// non-atomic workgroup buffer, giving every invocation the same (uniform)
     /// value. Like an atomic, it may only be the whole value of a `let` or an
     /// assignment, and it must be in uniform control flow.
-    UniformLoad { buffer: String, index: Box<Expr> },
+    UniformLoad {
+        /// Workgroup buffer name.
+        buffer: String,
+        /// Element index.
+        index: Box<Expr>,
+    },
 }
 
 fn bx(e: Expr) -> Box<Expr> {

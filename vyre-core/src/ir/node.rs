@@ -7,21 +7,59 @@ use super::types::BufferDecl;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Node {
     /// Declares a new mutable variable; its type is the type of `value`.
-    Let { name: String, value: Expr },
+    Let {
+        /// Variable name.
+        name: String,
+        /// Initial value.
+        value: Expr,
+    },
     /// Assigns to a declared variable (same type).
-    Assign { name: String, value: Expr },
+    Assign {
+        /// Variable name.
+        name: String,
+        /// New value.
+        value: Expr,
+    },
     /// `buffer[index] = value`; dropped when out of bounds.
-    Store { buffer: String, index: Expr, value: Expr },
+    Store {
+        /// Buffer name.
+        buffer: String,
+        /// Element index.
+        index: Expr,
+        /// Value stored.
+        value: Expr,
+    },
     /// Evaluates an expression for its effect (an atomic) and discards the value.
     Eval(Expr),
     /// `if cond { then } else { otherwise }`.
-    If { cond: Expr, then: Vec<Node>, otherwise: Vec<Node> },
+    If {
+        /// Condition (bool).
+        cond: Expr,
+        /// Taken when true.
+        then: Vec<Node>,
+        /// Taken when false.
+        otherwise: Vec<Node>,
+    },
     /// Counted loop: `var` takes `start, start+step, ...` while `< end` (u32).
     /// `start`, `end` and `step` are evaluated once; a step of 0 counts as 1;
     /// the counter never wraps; `var` is read-only in the body.
-    For { var: String, start: Expr, end: Expr, step: Expr, body: Vec<Node> },
+    For {
+        /// Counter name (read-only in the body).
+        var: String,
+        /// First value.
+        start: Expr,
+        /// Exclusive end.
+        end: Expr,
+        /// Increment (0 counts as 1).
+        step: Expr,
+        /// Loop body.
+        body: Vec<Node>,
+    },
     /// Loop until `break` (or `return`).
-    Loop { body: Vec<Node> },
+    Loop {
+        /// Loop body.
+        body: Vec<Node>,
+    },
     /// Leaves the innermost loop.
     Break,
     /// Starts the next iteration of the innermost loop.

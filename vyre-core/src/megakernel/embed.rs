@@ -66,7 +66,7 @@ pub fn check_embeddable(p: &Payload) -> Result<()> {
 /// variable `base`, with all of the payload's variables prefixed by `prefix`.
 pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
     check_embeddable(p)?;
-    let field = |w: u32| Expr::atomic_load(RING, Expr::add(Expr::var(base), Expr::u32(w)));
+    let field = |w: u32| Expr::load(RING, Expr::add(Expr::var(base), Expr::u32(w)));
     let v = |n: &str| format!("{prefix}{n}");
     let mut out = Vec::new();
     let mut scalar = 0u32;

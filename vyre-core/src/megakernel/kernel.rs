@@ -17,7 +17,7 @@ use super::protocol::*;
 const CLAIM: &str = "claim";
 
 fn ctrl(word: u32) -> Expr {
-    Expr::atomic_load(CONTROL, Expr::u32(word))
+    Expr::load(CONTROL, Expr::u32(word))
 }
 
 fn slot_word(idx: &str, word: u32) -> Expr {
@@ -52,9 +52,9 @@ fn claim_code(payload_count: u32) -> Vec<Node> {
         Expr::eq(Expr::bitand(Expr::shr(Expr::var("c_mask"), Expr::var("c_op")), Expr::u32(1)), Expr::u32(1)),
     );
     let on_claimed = vec![
-        Node::let_bind("c_op", Expr::atomic_load(RING, slot_word("c_idx", SLOT_OPCODE))),
-        Node::let_bind("c_tenant", Expr::atomic_load(RING, slot_word("c_idx", SLOT_TENANT))),
-        Node::let_bind("c_mask", Expr::atomic_load(CONTROL, mask_index)),
+        Node::let_bind("c_op", Expr::load(RING, slot_word("c_idx", SLOT_OPCODE))),
+        Node::let_bind("c_tenant", Expr::load(RING, slot_word("c_idx", SLOT_TENANT))),
+        Node::let_bind("c_mask", Expr::load(CONTROL, mask_index)),
         Node::if_else(
             Expr::not(known),
             fault("c_idx", FAULT_BAD_OPCODE),
@@ -99,7 +99,7 @@ fn lane0(body: Vec<Node>) -> Node {
 }
 
 fn field(word: u32) -> Expr {
-    Expr::atomic_load(RING, Expr::add(Expr::var("base"), Expr::u32(word)))
+    Expr::load(RING, Expr::add(Expr::var("base"), Expr::u32(word)))
 }
 
 fn out_index(offset: Expr) -> Expr {

@@ -227,7 +227,7 @@ impl MegakernelBuilder {
             tenant_masks.push(mask);
         }
         let program = kernel::build_kernel(&self.name, &self.payloads, self.workgroup_size)?;
-        // VALIDATE_HOOK
+        crate::validate::validate_or_error(&program)?;
 
         let mut mk = Megakernel {
             backend,
