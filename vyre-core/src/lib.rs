@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod cpu;
 pub mod error;
+pub mod feeder;
 pub mod gpu;
 pub mod ir;
 pub mod lower;

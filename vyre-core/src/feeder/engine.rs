@@ -1,0 +1,142 @@
+//! The two read engines behind one interface: io_uring ([`super::uring`]) and
+//! plain `pread` (the fallback). The batch executor ([`super::exec`]) drives
+//! both the same way, so both produce identical results by construction.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::uring::Uring;
+
+/// One read: `len` bytes of `file` at `offset` into `dest`, which is arena
+/// offset `arena_off`.
+pub(crate) struct ReadReq<'f> {
+    pub id: u64,
+    pub file: &'f File,
+    pub dest: *mut u8,
+    pub arena_off: usize,
+    pub len: u32,
+    pub offset: u64,
+}
+
+/// Counters kept by the engines.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct EngineCounters {
+    pub fixed_reads: u64,
+    pub registrations: u64,
+    pub register_failures: u64,
+    pub stale_registrations: u64,
+}
+
+pub(crate) enum Engine {
+    Uring(Box<Uring>),
+    Pread(Pread),
+}
+
+static WARNED: AtomicBool = AtomicBool::new(false);
+
+impl Engine {
+    /// io_uring unless `force_fallback`; on setup failure, pread and one line
+    /// on stderr (once per process).
+    pub fn new(queue_depth: u32, force_fallback: bool) -> Engine {
+        if force_fallback {
+            return Engine::Pread(Pread::default());
+        }
+        match Uring::new(queue_depth) {
+            Ok(u) => Engine::Uring(Box::new(u)),
+            Err(why) => {
+                if !WARNED.swap(true, Ordering::Relaxed) {
+                    eprintln!("vyre: io_uring unavailable ({why}); using plain reads");
+                }
+                Engine::Pread(Pread::default())
+            }
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Uring(_) => "io_uring",
+            Engine::Pread(_) => "pread",
+        }
+    }
+
+    /// Most reads in flight at once.
+    pub fn capacity(&self) -> usize {
+        match self {
+            Engine::Uring(u) => u.capacity(),
+            Engine::Pread(_) => 1,
+        }
+    }
+
+    pub fn counters(&self) -> EngineCounters {
+        match self {
+            Engine::Uring(u) => u.counters,
+            Engine::Pread(_) => EngineCounters::default(),
+        }
+    }
+
+    /// Called at the start of every fill with the arena it will read into.
+    pub fn prepare(&mut self, base: *mut u8, len: usize) {
+        if let Engine::Uring(u) = self {
+            u.prepare(base, len);
+        }
+    }
+
+    /// Drops any arena registration.
+    pub fn release(&mut self) {
+        if let Engine::Uring(u) = self {
+            u.unregister();
+        }
+    }
+
+    /// Starts a read. Its completion is delivered by a later [`Engine::wait`].
+    ///
+    /// # Safety
+    /// `req.dest` must be valid for writes of `req.len` bytes, must not be
+    /// accessed by anyone else, and must stay so until the completion with
+    /// `req.id` has been returned by `wait`; `req.file` must stay open as long.
+    pub unsafe fn push(&mut self, req: &ReadReq<'_>) {
+        match self {
+            // SAFETY: forwarded contract.
+            Engine::Uring(u) => unsafe { u.push(req) },
+            // SAFETY: forwarded contract.
+            Engine::Pread(p) => unsafe { p.push(req) },
+        }
+    }
+
+    /// Appends completions `(id, result)` to `out`, blocking until at least
+    /// `min` are available. `result` is the byte count or `-errno`.
+    pub fn wait(&mut self, min: usize, out: &mut Vec<(u64, i32)>) {
+        match self {
+            Engine::Uring(u) => u.wait(min, out),
+            Engine::Pread(p) => out.append(&mut p.done),
+        }
+    }
+}
+
+/// The fallback: each read is done synchronously with `pread(2)`
+/// ([`FileExt::read_at`]) when pushed; `wait` hands the results back.
+#[derive(Default)]
+pub(crate) struct Pread {
+    done: Vec<(u64, i32)>,
+}
+
+impl Pread {
+    /// # Safety
+    /// See [`Engine::push`].
+    unsafe fn push(&mut self, req: &ReadReq<'_>) {
+        // SAFETY: the caller guarantees `dest` is valid for `len` bytes and
+        // not otherwise accessed; the read is complete before this returns,
+        // so the slice does not outlive the call.
+        let buf = unsafe { std::slice::from_raw_parts_mut(req.dest, req.len as usize) };
+        let res = loop {
+            match req.file.read_at(buf, req.offset) {
+                Ok(n) => break n as i32,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break -e.raw_os_error().unwrap_or(libc::EIO),
+            }
+        };
+        self.done.push((req.id, res));
+    }
+}
