@@ -470,6 +470,15 @@ impl<B: Backend> Megakernel<B> {
         Ok(&self.bufs[B_RESULTS][off as usize..(off + len) as usize])
     }
 
+    /// A slot's result words, writable: set initial values (e.g. a CRC state)
+    /// after publishing and before [`Megakernel::run`].
+    pub fn results_mut(&mut self, slot: SlotId) -> Result<&mut [u32]> {
+        let (off, len) = *self.regions.get(slot.0 as usize).ok_or_else(|| {
+            Error::BadInput(format!("slot {} does not exist. Fix: use an id returned by publish", slot.0))
+        })?;
+        Ok(&mut self.bufs[B_RESULTS][off as usize..(off + len) as usize])
+    }
+
     /// A control word (see `protocol::CTRL_*`).
     pub fn control(&self, word: u32) -> u32 {
         self.bufs[B_CONTROL].get(word as usize).copied().unwrap_or(0)
