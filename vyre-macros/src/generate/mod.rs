@@ -25,6 +25,10 @@ pub fn strip_param_attrs(item: &syn::ItemFn) -> syn::ItemFn {
 /// A stand-in module emitted next to a function that failed to expand, so
 /// that uses of `name::payload()` / helper calls cause no follow-on errors.
 pub fn stub_module(kind: FnKind, item: &syn::ItemFn) -> TokenStream {
+    if item.sig.receiver().is_some() {
+        // A method lives in an `impl`, where modules cannot go.
+        return TokenStream::new();
+    }
     let name = &item.sig.ident;
     let vis = &item.vis;
     match kind {

@@ -87,7 +87,14 @@ impl Parser<'_> {
     }
 
     fn reject(&mut self, e: &E) {
-        let s = e.span();
+        let s = match e {
+            E::Try(t) => t.question_token.span,
+            E::Match(m) => m.match_token.span,
+            E::Unsafe(u) => u.unsafe_token.span,
+            E::Let(l) => l.let_token.span,
+            _ => e.span(),
+        };
+        let whole = matches!(e, E::Closure(_) | E::Reference(_) | E::Struct(_) | E::Field(_) | E::Array(_) | E::Repeat(_) | E::Range(_));
         let (what, fix) = match e {
             E::Closure(_) => ("closures", "write the code inline, or move it into a `#[vyre::helper]` function"),
             E::Reference(_) => ("references (`&`)", "use the value directly; locals are copied, buffers are parameters"),
@@ -109,7 +116,11 @@ impl Parser<'_> {
             E::Lit(_) => ("this literal", "use an integer, float, bool or byte literal"),
             _ => ("this expression", "use the supported subset: arithmetic, comparisons, `if`, loops, buffer indexing and helper calls"),
         };
-        self.errs.unsupported(s, what, fix);
+        if whole {
+            self.errs.unsupported_node(e, what, fix);
+        } else {
+            self.errs.unsupported(s, what, fix);
+        }
     }
 
     fn lit(&mut self, l: &syn::Lit) -> Option<Lit> {
@@ -377,7 +388,7 @@ impl Parser<'_> {
         if args.len() != method.arity() {
             return None;
         }
-        Some(self.mk(span, ExprKind::Method(Box::new(recv?), method, args)))
+        Some(self.mk(m.method.span(), ExprKind::Method(Box::new(recv?), method, args)))
     }
 
     fn atomic(&mut self, m: &syn::ExprMethodCall, cx: CxUse, span: proc_macro2::Span) -> Option<Expr> {

@@ -8,7 +8,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, Pat, ReturnType, Type};
 
-use crate::ast::{Block, ConstValue, Expr, ExprKind, FnKind, Func, Param, ParamKind, Scalar, Stmt};
+use crate::ast::{Block, ConstValue, Expr, ExprKind, FnKind, Func, Lit, Param, ParamKind, Scalar, Stmt};
 use crate::errors::Errors;
 
 /// Parser state: counters for ids and the errors found.
@@ -30,7 +30,7 @@ pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut E
     let ret = match (&sig.output, kind) {
         (ReturnType::Default, FnKind::Payload) => None,
         (ReturnType::Type(_, ty), FnKind::Payload) => {
-            p.errs.unsupported(ty.span(), "return values from a payload", "remove the return type; write results to a `&mut [u32]` output or a `&[AtomicU32]` accumulator");
+            p.errs.unsupported_node(ty, "return values from a payload", "remove the return type; write results to a `&mut [u32]` output or a `&[AtomicU32]` accumulator");
             None
         }
         (ReturnType::Default, FnKind::Helper) => {
@@ -67,7 +67,7 @@ fn check_signature(p: &mut Parser, kind: FnKind, sig: &syn::Signature) {
         p.errs.unsupported(abi.span(), "`extern` functions", "remove the ABI");
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        p.errs.unsupported(sig.generics.span(), "generic functions", "write the function for concrete types (u8, u16, u32, i32, f32, bool)");
+        p.errs.unsupported_node(&sig.generics, "generic functions", "write the function for concrete types (u8, u16, u32, i32, f32, bool)");
     }
     if let Some(v) = &sig.variadic {
         p.errs.unsupported(v.span(), "variadic functions", "remove the `...`");
@@ -98,7 +98,7 @@ pub fn type_name(ty: &Type) -> Option<String> {
 fn parse_param(p: &mut Parser, kind: FnKind, arg: &FnArg) -> Option<Param> {
     let pt = match arg {
         FnArg::Receiver(r) => {
-            p.errs.unsupported(r.span(), "methods (`self`)", "make it a free function and pass the data as parameters");
+            p.errs.unsupported_node(r, "methods (`self`)", "make it a free function and pass the data as parameters");
             return None;
         }
         FnArg::Typed(pt) => pt,
@@ -196,12 +196,12 @@ impl Parser<'_> {
                     (true, true, Some("u32")) => return Some(ParamKind::Output),
                     (false, true, Some("AtomicU32")) => return Some(ParamKind::Accumulator),
                     (false, true, Some(_)) if !is_u8_slice(&r.elem) => {
-                        self.errs.push(ty.span(), format!("input buffers must be `&[u8]`\nFix: take the input as `&[u8]`; {fix}"));
+                        self.errs.push_node(ty, format!("input buffers must be `&[u8]`\nFix: take the input as `&[u8]`; {fix}"));
                     }
                     (true, true, Some("u8")) => {
-                        self.errs.push(ty.span(), format!("payload outputs are words: `&mut [u32]`\nFix: take `&mut [u32]` and store `u32` values; {fix}"));
+                        self.errs.push_node(ty, format!("payload outputs are words: `&mut [u32]`\nFix: take `&mut [u32]` and store `u32` values; {fix}"));
                     }
-                    _ => self.errs.push(ty.span(), format!("unsupported parameter type\nFix: {fix}")),
+                    _ => self.errs.push_node(ty, format!("unsupported parameter type\nFix: {fix}")),
                 }
                 None
             }
@@ -211,11 +211,11 @@ impl Parser<'_> {
                     Some("u32") => Some(ParamKind::Scalar(Scalar::U32)),
                     Some("Lanes") => Some(ParamKind::Lanes),
                     Some(n @ ("u64" | "i64" | "u128" | "i128" | "isize")) => {
-                        self.errs.unsupported(ty.span(), format!("64/128-bit integers (`{n}`)"), "use `u32` (every vyre value is 32 bits)");
+                        self.errs.unsupported_node(ty, format!("64/128-bit integers (`{n}`)"), "use `u32` (every vyre value is 32 bits)");
                         None
                     }
                     Some(n @ ("u8" | "u16" | "i32" | "f32" | "bool" | "usize")) => {
-                        self.errs.push(ty.span(), format!("payload scalar parameters are `u32`, not `{n}`\nFix: take `u32` and convert inside with `as`"));
+                        self.errs.push_node(ty, format!("payload scalar parameters are `u32`, not `{n}`\nFix: take `u32` and convert inside with `as`"));
                         None
                     }
                     _ => {
@@ -234,9 +234,9 @@ impl Parser<'_> {
         };
         match head.as_deref() {
             Some(h @ ("Vec" | "String" | "Box" | "Rc" | "Arc" | "HashMap" | "BTreeMap" | "VecDeque")) => {
-                self.errs.unsupported(ty.span(), format!("heap types (`{h}`)"), format!("GPU code cannot allocate; {fix}"))
+                self.errs.unsupported_node(ty, format!("heap types (`{h}`)"), format!("GPU code cannot allocate; {fix}"))
             }
-            _ => self.errs.push(ty.span(), format!("unsupported parameter type\nFix: {fix}")),
+            _ => self.errs.push_node(ty, format!("unsupported parameter type\nFix: {fix}")),
         }
     }
 
@@ -249,11 +249,11 @@ impl Parser<'_> {
         }
         match type_name(ty).as_deref() {
             Some(n @ ("u64" | "i64" | "u128" | "i128" | "isize" | "f64")) => {
-                self.errs.unsupported(ty.span(), format!("64/128-bit types (`{n}`)"), "use a 32-bit type (`u32`, `i32` or `f32`)")
+                self.errs.unsupported_node(ty, format!("64/128-bit types (`{n}`)"), "use a 32-bit type (`u32`, `i32` or `f32`)")
             }
-            Some(n @ ("i8" | "i16" | "char")) => self.errs.unsupported(ty.span(), format!("`{n}`"), "use `u8`, `u16`, `u32`, `i32`, `f32` or `bool`"),
+            Some(n @ ("i8" | "i16" | "char")) => self.errs.unsupported_node(ty, format!("`{n}`"), "use `u8`, `u16`, `u32`, `i32`, `f32` or `bool`"),
             _ => match ty {
-                Type::Reference(_) | Type::Ptr(_) => self.errs.unsupported(ty.span(), format!("references as a {what}"), "pass the value (`u32`, `i32`, ...) instead"),
+                Type::Reference(_) | Type::Ptr(_) => self.errs.unsupported_node(ty, format!("references as a {what}"), "pass the value (`u32`, `i32`, ...) instead"),
                 _ => self.heap_or_generic(ty, &format!("a {what} must be one of u8, u16, u32, usize, i32, f32, bool")),
             },
         }
@@ -374,14 +374,40 @@ impl Parser<'_> {
             }
         }
         let ty = self.scalar_type(&c.ty, "constant type")?;
-        let lit = match self.expr(&c.expr) {
-            Some(Expr { kind: ExprKind::Lit(l), .. }) => l,
-            _ => {
-                self.errs.push(c.expr.span(), "a constant in a vyre payload must be a literal\nFix: write the value as a literal, e.g. `const N: u32 = 16;`");
+        let lit = match self.expr(&c.expr).as_ref().and_then(fold) {
+            Some(l) => l,
+            None => {
+                self.errs.push(c.expr.span(), "a constant in a vyre payload must be a literal or integer arithmetic on literals\nFix: write the value as a literal, e.g. `const N: u32 = 1 << 16;`");
                 return None;
             }
         };
         Some(ConstValue::Scalar { ty, lit, span: c.expr.span() })
+    }
+}
+
+/// Folds a literal, or integer arithmetic on literals, to a literal.
+fn fold(e: &Expr) -> Option<Lit> {
+    use crate::ast::BinOp as B;
+    match &e.kind {
+        ExprKind::Lit(l) => Some(*l),
+        ExprKind::Binary(op, a, b) => {
+            let (Lit::Int(x, sx), Lit::Int(y, sy)) = (fold(a)?, fold(b)?) else { return None };
+            let v = match op {
+                B::Add => x.checked_add(y)?,
+                B::Sub => x.checked_sub(y)?,
+                B::Mul => x.checked_mul(y)?,
+                B::Div => x.checked_div(y)?,
+                B::Rem => x.checked_rem(y)?,
+                B::BitAnd => x & y,
+                B::BitOr => x | y,
+                B::BitXor => x ^ y,
+                B::Shl if (0..32).contains(&y) => x.checked_shl(y as u32)?,
+                B::Shr if (0..32).contains(&y) => x >> y,
+                _ => return None,
+            };
+            Some(Lit::Int(v, sx.or(sy)))
+        }
+        _ => None,
     }
 }
 

@@ -1,0 +1,9 @@
+#![allow(unused)]
+use std::sync::atomic::{AtomicU32, Ordering};
+
+#[vyre::payload]
+fn p(data: &[u8], acc: &[AtomicU32]) {
+    let v = vec![0u32; 4];
+}
+
+fn main() {}

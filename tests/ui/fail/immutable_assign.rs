@@ -1,0 +1,10 @@
+#![allow(unused)]
+use std::sync::atomic::{AtomicU32, Ordering};
+
+#[vyre::payload]
+fn p(data: &[u8], acc: &[AtomicU32]) {
+    let x = 1u32;
+    x = 2;
+}
+
+fn main() {}
