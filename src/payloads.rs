@@ -71,10 +71,11 @@
 //! `a..=b` stops at `u32::MAX - 1` at the latest.
 //!
 //! Helper calls: the macro cannot see a helper's signature. It infers it from
-//! the call (unsuffixed literal arguments take the parameter's type; the
-//! result defaults to `u32` when nothing else fixes it) and the generated code
-//! checks the assumption at compile time, asking for an annotation
-//! (`let r: u8 = f(x);`) when it was wrong.
+//! the call: unsuffixed literal arguments take the parameter's type; the
+//! result type comes from how it is used, else it is taken to be the type of
+//! the first argument (else `u32`). The generated code checks the assumed
+//! signature at compile time and asks for an annotation (`let r: bool = f(x);`)
+//! when it was wrong.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

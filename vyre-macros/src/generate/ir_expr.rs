@@ -289,6 +289,16 @@ impl Gen<'_> {
             Method::WrappingMul => self.arith(BinOp::Mul, rv, a0, rt, rt),
             Method::Min => bin("min", rv, a0),
             Method::Max => bin("max", rv, a0),
+            // Rust's bit counts are u32; the IR's have the operand's type.
+            Method::CountOnes | Method::LeadingZeros | Method::TrailingZeros if rt == Scalar::I32 => {
+                let op = match m {
+                    Method::CountOnes => "popcount",
+                    Method::LeadingZeros => "clz",
+                    _ => "ctz",
+                };
+                let v = un(op, rv);
+                quote!(::vyre::ir::Expr::cast(::vyre::ir::DataType::U32, #v))
+            }
             Method::CountOnes => un("popcount", rv),
             Method::LeadingZeros => match rt {
                 Scalar::U8 => bin("sub", un("clz", rv), quote!(::vyre::ir::Expr::u32(24))),

@@ -272,14 +272,20 @@ impl Checker<'_> {
                 }
             }
             ExprKind::Call(path, args) => {
+                let mut first = None;
                 for a in args {
                     let t = self.expr(a);
+                    if first.is_none() {
+                        first = Some(if matches!(a.kind, ExprKind::Lit(Lit::Int(_, None))) { Ty::Unit } else { t });
+                    }
                     if matches!(self.shallow(t), Ty::Unit | Ty::Never) {
                         self.errs.push(a.span, "helper arguments must be scalar values\nFix: pass a value");
                     }
                 }
                 let _ = path;
-                self.fresh(false)
+                let ret = self.fresh(false);
+                self.calls.push((ret, first));
+                ret
             }
             ExprKind::Assign(name, v) => {
                 let target = self.assign_target(e, name);

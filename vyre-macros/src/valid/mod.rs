@@ -75,6 +75,7 @@ pub fn check(f: &Func, errs: &mut Errors) -> Typed {
         loops: 0,
         lits: Vec::new(),
         deferred: Vec::new(),
+        calls: Vec::new(),
     };
     for (i, p) in f.params.iter().enumerate() {
         c.scopes[0].push((p.name.to_string(), Res::Param(i), p.mutable));
@@ -115,6 +116,8 @@ struct Checker<'a> {
     lits: Vec<(ExprId, i64, Span, Ty)>,
     /// Checks that need the final types.
     deferred: Vec<Deferred>,
+    /// Helper calls: result type and first argument's type.
+    calls: Vec<(Ty, Option<Ty>)>,
 }
 
 /// A check done after inference, on resolved types.
@@ -292,6 +295,22 @@ impl Checker<'_> {
     fn finish(mut self) -> Typed {
         let deferred = std::mem::take(&mut self.deferred);
         let lits = std::mem::take(&mut self.lits);
+        // An unconstrained helper result takes the type of the first argument
+        // (`to_lower(b: u8) -> u8`, `clamp(x: i32, ..) -> i32`); the generated
+        // code checks the guess.
+        for (ret, first) in std::mem::take(&mut self.calls) {
+            if let (Ty::Var(r), Some(Ty::S(s))) = (self.shallow(ret), first.map(|f| self.shallow(f))) {
+                if s.is_int() || matches!(self.vars[r], VarState::Free(false)) {
+                    self.vars[r] = VarState::Bound(s);
+                }
+            }
+        }
+        // An unconstrained integer with a negative literal defaults to i32, not u32.
+        for (_, v, _, t) in &lits {
+            if let (true, Ty::Var(r)) = (*v < 0, self.shallow(*t)) {
+                self.vars[r] = VarState::Bound(Scalar::I32);
+            }
+        }
         let me = &mut self;
         let scalar = |me: &Checker, t: Ty| match me.resolve(t) {
             Ty::S(s) => Some(s),

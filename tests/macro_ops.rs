@@ -1,0 +1,130 @@
+//! Native ≡ IR for the operators of the subset: one payload computes many
+//! operations on random scalars (edge values included) and bytes; the native
+//! call, the CPU reference and the GPU (when present) must agree bit for bit.
+
+use std::sync::{Mutex, OnceLock};
+
+use proptest::prelude::*;
+use vyre::Backend;
+
+#[vyre::helper]
+fn clamp_add(a: i32, b: i32, hi: i32) -> i32 {
+    let s = a + b;
+    if s > hi {
+        return hi;
+    }
+    s
+}
+
+#[vyre::payload]
+fn ops(data: &[u8], a: u32, b: u32, #[vyre(len = 32)] out: &mut [u32]) {
+    let x = a as u8;
+    let y = b as u8;
+    let s = a as i32;
+    let t = b as i32;
+    let h = a as u16;
+    out[0] = (x + y) as u32;
+    out[1] = (x * y) as u32;
+    out[2] = (x - y) as u32;
+    out[3] = (x << (b & 15)) as u32 + ((h << (b & 31)) as u32) * 256;
+    out[4] = (x >> (b % 9)) as u32;
+    out[5] = (s / t) as u32;
+    out[6] = (s % t) as u32;
+    out[7] = a / b + (a % b) * 3;
+    out[8] = (s >> (b & 31)) as u32 ^ (a >> b) ^ (a << b);
+    out[9] = a.rotate_left(b) ^ b.rotate_right(a);
+    out[10] = x.leading_zeros() + 100 * x.trailing_zeros() + 10000 * h.leading_zeros() + 1000000 * h.trailing_zeros();
+    out[11] = a.count_ones() + s.leading_zeros() * 64 + t.trailing_zeros() * 4096;
+    out[12] = (-s) as u32;
+    out[13] = (!x) as u32 + (!h) as u32 * 7 + !a;
+    let fa = (a & 0xffff) as f32;
+    let fb = (b & 0xffff) as f32;
+    out[14] = (fa * 0.5 + fb) as u32;
+    out[15] = ((fa - fb) * 1000.0) as i32 as u32;
+    out[16] = ((fa * 300.0) as u8) as u32 + (((fa - fb) as u8) as u32) * 256 + ((fb * 1.5) as u16 as u32) * 65536;
+    out[17] = (s.min(t) + s.max(t)) as u32 ^ a.min(b) ^ (x.max(y) as u32);
+    out[18] = if x > y { x as u32 } else { y as u32 + 1000 };
+    out[19] = h.wrapping_mul(y as u16) as u32 + (x.wrapping_sub(y) as u32) * 65536;
+    out[20] = (a as usize + b as usize) as u32 ^ (a as usize * 3) as u32;
+    out[21] = (s as usize) as u32 + (x as i32 - y as i32) as u32;
+    let mut hash = 0u32;
+    for i in 0..data.len() {
+        hash = hash * 31 + data[i] as u32;
+    }
+    out[22] = hash;
+    out[23] = data[(a % 80) as usize] as u32;
+    let mut c = 0u32;
+    let mut i = a & 63;
+    while i > 0 {
+        if i % 3 == 0 {
+            i -= 1;
+            continue;
+        }
+        c += i;
+        i -= 1;
+    }
+    out[24] = c;
+    out[25] = (a > b && a / 2 > b / 3 || a == b) as u32 + 2 * ((s < t) as u32) + 4 * ((x <= y) as u32);
+    out[26] = clamp_add(s, t, 1000) as u32;
+    let mut m = a;
+    m >>= 3;
+    m ^= b;
+    m %= 1000;
+    m *= 7;
+    out[27] = m;
+    out[28] += a;
+    out[28] -= b;
+    let mut steps = 0u32;
+    for k in (0..(a & 255)).step_by((b & 7) as usize) {
+        steps += k;
+    }
+    for k in 3..=(b & 15) {
+        steps ^= k;
+    }
+    out[29] = steps;
+    out[30] = (if s < 0 { -1 } else { 1 }) as u32;
+    out[31] = (x as i32 * -3) as u32;
+}
+
+fn gpu() -> Option<&'static vyre::gpu::WgpuBackend> {
+    static GPU: OnceLock<Option<vyre::gpu::WgpuBackend>> = OnceLock::new();
+    GPU.get_or_init(|| match vyre::gpu::WgpuBackend::new() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("no GPU adapter, comparing native and CPU only: {e}");
+            None
+        }
+    })
+    .as_ref()
+}
+
+fn scalar() -> impl Strategy<Value = u32> {
+    prop_oneof![Just(0u32), Just(1), Just(u32::MAX), Just(0x8000_0000), Just(0xffff_fffe), 0u32..300, any::<u32>()]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ops_agree(data in prop::collection::vec(any::<u8>(), 0..=77), a in scalar(), b in scalar()) {
+        let mut native = [0u32; 32];
+        ops(&data, a, b, &mut native);
+        let program = ops::payload().to_program(1);
+        let mut words: Vec<u32> = data.chunks(4).map(|c| c.iter().rev().fold(0, |acc, &v| (acc << 8) | v as u32)).collect();
+        words.push(0);
+        let cpu = vyre::cpu::CpuBackend::new();
+        let mut backends: Vec<&dyn Backend> = vec![&cpu];
+        if let Some(g) = gpu() {
+            backends.push(g);
+        }
+        static LOCK: Mutex<()> = Mutex::new(());
+        for backend in backends {
+            let _g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            let mut buffers = vec![vec![data.len() as u32, a, b], words.clone(), vec![0; 32]];
+            backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            for (k, (ir, nat)) in buffers[2].iter().zip(native.iter()).enumerate() {
+                prop_assert_eq!(ir, nat, "out[{}] on {} (a = {}, b = {})", k, backend.name(), a, b);
+            }
+        }
+    }
+}
