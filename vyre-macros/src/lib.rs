@@ -20,6 +20,9 @@ mod generate;
 mod parse;
 mod valid;
 
+#[cfg(test)]
+mod tests;
+
 use proc_macro::TokenStream;
 
 /// Compiles a Rust function to a vyre payload: keeps the native function and
