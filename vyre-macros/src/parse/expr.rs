@@ -140,7 +140,7 @@ impl Parser<'_> {
                     self.errs.push(i.span(), "integer literal too large for 32 bits\nFix: use a value below 2^32");
                     return None;
                 };
-                if v > u32::MAX as u64 || suffix.is_some_and(|s| !fits(s, v as i64) && !(s == Scalar::I32 && v == 1 << 31)) {
+                if v > u32::MAX as u64 || suffix.is_some_and(|s| !(fits(s, v as i64) || s == Scalar::I32 && v == 1 << 31)) {
                     self.errs.push(i.span(), "integer literal out of range for its type\nFix: use a smaller value");
                     return None;
                 }
@@ -353,7 +353,7 @@ impl Parser<'_> {
         }
         match name.as_str() {
             "len" | "id" | "count" if args.is_empty() => {
-                let Some(base) = self.index_base(&m.receiver) else { return None };
+                let base = self.index_base(&m.receiver)?;
                 let kind = match name.as_str() {
                     "len" => ExprKind::Len(base),
                     "id" => ExprKind::LaneId(base),

@@ -343,7 +343,7 @@ impl Checker<'_> {
         }
         for (_, v, span, t) in lits {
             let s = scalar(me, t).unwrap_or(Scalar::U32);
-            if !fits(s, v) && !(s == Scalar::I32 && v == -(1i64 << 31)) {
+            if !fits(s, v) {
                 me.errs.push(span, format!("the literal `{v}` does not fit its inferred type `{}`\nFix: add a type suffix or annotation, e.g. `{v}i32`", s.name()));
             }
         }
