@@ -10,3 +10,4 @@ extern crate self as vyre;
 pub use vyre_macros::{helper, payload};
 
 pub mod payloads;
+pub mod scan;

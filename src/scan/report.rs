@@ -1,0 +1,141 @@
+//! Per-file results and their text and JSON forms.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Map, Value};
+
+use super::ScanConfig;
+
+/// The results for one path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileReport {
+    /// The path as found by the walk.
+    pub path: PathBuf,
+    /// Bytes processed.
+    pub bytes: u64,
+    /// `\n` count, if asked for.
+    pub lines: Option<u64>,
+    /// Byte histogram (256 counts), if asked for.
+    pub histogram: Option<Vec<u64>>,
+    /// (pattern as text, overlapping occurrences) per `-e` pattern.
+    pub matches: Vec<(String, u64)>,
+    /// CRC-32/IEEE, if asked for.
+    pub crc32: Option<u32>,
+    /// Why the path failed, if it did.
+    pub error: Option<String>,
+}
+
+/// Totals of a scan.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScanSummary {
+    /// Paths reported (files and failures).
+    pub files: u64,
+    /// Paths that failed.
+    pub failed: u64,
+    /// Bytes processed in files that succeeded.
+    pub bytes: u64,
+    /// Wall time of the whole scan.
+    pub seconds: f64,
+    /// How files were read (`io_uring` or `pread`).
+    pub ingest: String,
+}
+
+impl FileReport {
+    pub(crate) fn new(path: PathBuf, cfg: &ScanConfig, patterns: &[Vec<u8>]) -> Self {
+        FileReport {
+            path,
+            bytes: 0,
+            lines: cfg.lines.then_some(0),
+            histogram: cfg.histogram.then(|| vec![0; 256]),
+            matches: patterns.iter().map(|p| (String::from_utf8_lossy(p).into_owned(), 0)).collect(),
+            crc32: None,
+            error: None,
+        }
+    }
+
+    pub(crate) fn failed(path: PathBuf, reason: String) -> Self {
+        FileReport { path, bytes: 0, lines: None, histogram: None, matches: Vec::new(), crc32: None, error: Some(reason) }
+    }
+
+    /// The `--json` object of this file.
+    pub fn to_json(&self) -> Value {
+        let path = self.path.to_string_lossy();
+        if let Some(e) = &self.error {
+            return json!({ "path": path, "error": e });
+        }
+        let mut m = Map::new();
+        m.insert("path".into(), json!(path));
+        m.insert("bytes".into(), json!(self.bytes));
+        if let Some(l) = self.lines {
+            m.insert("lines".into(), json!(l));
+        }
+        if let Some(h) = &self.histogram {
+            m.insert("histogram".into(), json!(h));
+        }
+        if !self.matches.is_empty() {
+            let mut mm = Map::new();
+            for (p, n) in &self.matches {
+                mm.insert(p.clone(), json!(n));
+            }
+            m.insert("matches".into(), Value::Object(mm));
+        }
+        if let Some(c) = self.crc32 {
+            m.insert("crc32".into(), json!(c));
+        }
+        Value::Object(m)
+    }
+
+    /// One human-readable line.
+    pub fn to_text(&self) -> String {
+        let path = self.path.to_string_lossy();
+        if let Some(e) = &self.error {
+            return format!("{path}: error: {e}");
+        }
+        let mut s = format!("{path}: {} bytes", self.bytes);
+        if let Some(l) = self.lines {
+            s += &format!(", {l} lines");
+        }
+        if let Some(c) = self.crc32 {
+            s += &format!(", crc32 {c:08x}");
+        }
+        for (p, n) in &self.matches {
+            s += &format!(", {n} x {p:?}");
+        }
+        if let Some(h) = &self.histogram {
+            let top = h.iter().enumerate().max_by_key(|(_, n)| **n).map(|(b, n)| (b, *n));
+            if let Some((b, n)) = top.filter(|t| t.1 > 0) {
+                s += &format!(", most common byte 0x{b:02x} ({n} times)");
+            }
+        }
+        s
+    }
+}
+
+impl ScanSummary {
+    /// The `--json` summary object.
+    pub fn to_json(&self) -> Value {
+        json!({ "summary": { "files": self.files, "failed": self.failed, "bytes": self.bytes, "seconds": self.seconds } })
+    }
+
+    /// Throughput in GB/s (10^9 bytes per second) over the whole wall time.
+    pub fn gb_per_s(&self) -> f64 {
+        if self.seconds > 0.0 {
+            self.bytes as f64 / self.seconds / 1e9
+        } else {
+            0.0
+        }
+    }
+
+    /// The human summary line.
+    pub fn to_text(&self) -> String {
+        format!(
+            "{} files ({} failed), {} bytes in {:.3} s = {:.3} GB/s (read with {})",
+            self.files,
+            self.failed,
+            self.bytes,
+            self.seconds,
+            self.gb_per_s(),
+            self.ingest
+        )
+    }
+}
