@@ -23,6 +23,9 @@ pub use report::{FileReport, ScanSummary};
 /// Lanes per workgroup of the scan megakernel.
 pub const SCAN_LANES: u32 = 64;
 
+/// Chunk size used on devices with a loop-iteration limit (llvmpipe).
+pub const LIMITED_CHUNK: u32 = 64 << 10;
+
 /// What to compute and how to read.
 #[derive(Clone, Debug)]
 pub struct ScanConfig {
@@ -112,6 +115,16 @@ pub fn scan<B: Backend>(
     mut on_progress: impl FnMut(u64, u64),
 ) -> Result<ScanSummary> {
     let t0 = Instant::now();
+    let mut cfg = cfg.clone();
+    let mut slot_budget = u32::MAX;
+    if let Some(limit) = backend.loop_iteration_limit() {
+        // Keep every lane's loop iterations per dispatch well under the
+        // device's silent cut-off: small chunks, few slots per workgroup.
+        cfg.chunk_size = cfg.chunk_size.min(LIMITED_CHUNK);
+        let per_slot = (cfg.chunk_size / SCAN_LANES) as u64 + 64;
+        slot_budget = ((limit / 2) / per_slot).clamp(1, u32::MAX as u64) as u32;
+    }
+    let cfg = &cfg;
     if cfg.chunk_size == 0 || cfg.chunk_size % 4 != 0 {
         return Err(Error::BadInput(format!(
             "chunk size {} is not a positive multiple of 4. Fix: pass a chunk size like 1048576",
@@ -127,7 +140,7 @@ pub fn scan<B: Backend>(
     }
     let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
     let lanes = SCAN_LANES;
-    let mut mk = builder.tenant("scan", &name_refs).workgroup_size(lanes).build(backend)?;
+    let mut mk = builder.tenant("scan", &name_refs).workgroup_size(lanes).slot_budget(slot_budget).build(backend)?;
     let tenant = mk.tenant_id("scan")?;
 
     let (files, walk_failures) = collect_files(paths);

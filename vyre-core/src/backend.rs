@@ -18,6 +18,15 @@ pub trait Backend {
     /// with a fixed `len` must have exactly that many words; every buffer
     /// needs at least one.
     fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()>;
+
+    /// The most loop iterations one invocation may run before the device
+    /// cuts its loops short, if the device has such a limit. Mesa's llvmpipe
+    /// stops every loop nest after 65535 iterations per invocation *without
+    /// reporting it*, so work that is split over invocations must stay below
+    /// this (the scan and megakernel defaults do). `None`: no known limit.
+    fn loop_iteration_limit(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Checks that `buffers` match the host buffers of `program`; shared by all
@@ -73,6 +82,9 @@ impl<B: Backend + ?Sized> Backend for &B {
     fn name(&self) -> String {
         (**self).name()
     }
+    fn loop_iteration_limit(&self) -> Option<u64> {
+        (**self).loop_iteration_limit()
+    }
     fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
         (**self).run(program, buffers, workgroups)
     }
@@ -82,6 +94,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     fn name(&self) -> String {
         (**self).name()
     }
+    fn loop_iteration_limit(&self) -> Option<u64> {
+        (**self).loop_iteration_limit()
+    }
     fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
         (**self).run(program, buffers, workgroups)
     }
@@ -90,6 +105,9 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
 impl<B: Backend + ?Sized> Backend for Box<B> {
     fn name(&self) -> String {
         (**self).name()
+    }
+    fn loop_iteration_limit(&self) -> Option<u64> {
+        (**self).loop_iteration_limit()
     }
     fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
         (**self).run(program, buffers, workgroups)

@@ -263,6 +263,12 @@ impl<B: Backend> Megakernel<B> {
         &self.program
     }
 
+    /// Changes the most slots one workgroup runs per dispatch.
+    pub fn set_slot_budget(&mut self, n: u32) {
+        self.slot_budget = n.max(1);
+        self.bufs[B_CONTROL][CTRL_BUDGET as usize] = self.slot_budget;
+    }
+
     /// The backend it runs on.
     pub fn backend(&self) -> &B {
         &self.backend

@@ -1,0 +1,202 @@
+//! `vyre scan` end to end: generated files and real files, GPU (wgpu) and CPU
+//! reference, compared with plain-Rust references; failures reported per path.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use vyre::scan::{scan, FileReport, ScanConfig};
+
+/// wgpu on lavapipe misbehaves when several tests drive it at once.
+static GPU: Mutex<()> = Mutex::new(());
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vyre-scan-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn overlapping(hay: &[u8], pat: &[u8]) -> u64 {
+    if hay.len() < pat.len() {
+        return 0;
+    }
+    hay.windows(pat.len()).filter(|w| *w == pat).count() as u64
+}
+
+/// Files whose sizes straddle chunk boundaries, with patterns cut by them.
+fn make_tree(dir: &Path, chunk: usize) {
+    let mut seed = 0x1234_5678u64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    std::fs::write(dir.join("empty"), b"").unwrap();
+    std::fs::write(dir.join("one"), b"\n").unwrap();
+    for (i, size) in [3, chunk - 1, chunk, chunk + 1, 3 * chunk + 7, 10 * chunk + 333].iter().enumerate() {
+        let mut v: Vec<u8> = (0..*size).map(|_| b"ab\nxyz\x80\xff"[(rnd() % 8) as usize]).collect();
+        // Plant "abab" across every chunk boundary.
+        let mut b = chunk;
+        while b + 2 < v.len() {
+            v[b - 2..b + 2].copy_from_slice(b"abab");
+            b += chunk;
+        }
+        let sub = if i % 2 == 0 { "sub" } else { "sub/deeper" };
+        std::fs::write(dir.join(sub).join(format!("f{i}")), v).unwrap();
+    }
+}
+
+fn check_against_reference(reports: &[FileReport], patterns: &[&[u8]]) {
+    assert!(!reports.is_empty());
+    for r in reports {
+        assert!(r.error.is_none(), "{:?}: {:?}", r.path, r.error);
+        let d = std::fs::read(&r.path).unwrap();
+        assert_eq!(r.bytes, d.len() as u64, "{:?} bytes", r.path);
+        assert_eq!(r.lines, Some(d.iter().filter(|&&b| b == b'\n').count() as u64), "{:?} lines", r.path);
+        assert_eq!(r.crc32, Some(crc32fast::hash(&d)), "{:?} crc32", r.path);
+        let mut h = vec![0u64; 256];
+        for &b in &d {
+            h[b as usize] += 1;
+        }
+        assert_eq!(r.histogram.as_ref(), Some(&h), "{:?} histogram", r.path);
+        for (i, p) in patterns.iter().enumerate() {
+            assert_eq!(r.matches[i].1, overlapping(&d, p), "{:?} pattern {:?}", r.path, p);
+        }
+    }
+}
+
+fn run_scan<B: vyre::Backend>(backend: B, paths: &[PathBuf], cfg: &ScanConfig) -> Vec<FileReport> {
+    let mut out = Vec::new();
+    let summary = scan(backend, paths, cfg, |r| out.push(r.clone()), |_, _| {}).unwrap();
+    assert_eq!(summary.files as usize, out.len());
+    assert_eq!(summary.bytes, out.iter().filter(|r| r.error.is_none()).map(|r| r.bytes).sum::<u64>());
+    out
+}
+
+fn full_config(chunk: u32, patterns: &[&[u8]]) -> ScanConfig {
+    ScanConfig {
+        lines: true,
+        histogram: true,
+        crc32: true,
+        patterns: patterns.iter().map(|p| p.to_vec()).collect(),
+        chunk_size: chunk,
+        batch_bytes: 64 << 10,
+        ..ScanConfig::default()
+    }
+}
+
+#[test]
+fn generated_files_gpu_and_cpu_equal_references() {
+    let dir = tmpdir("gen");
+    let chunk = 4096;
+    make_tree(&dir, chunk);
+    let pats: [&[u8]; 4] = [b"abab", b"ab", b"\n", b"xyz\x80"];
+    let cfg = full_config(chunk as u32, &pats);
+    let cpu = run_scan(vyre::cpu::CpuBackend::new(), &[dir.clone()], &cfg);
+    check_against_reference(&cpu, &pats);
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let gpu_backend = vyre::gpu::WgpuBackend::new().expect("a wgpu adapter");
+    eprintln!("scan test on {}", vyre::Backend::name(&gpu_backend));
+    let gpu = run_scan(gpu_backend, &[dir.clone()], &cfg);
+    check_against_reference(&gpu, &pats);
+    assert_eq!(cpu, gpu);
+    // io_uring and plain reads agree.
+    let plain = run_scan(vyre::cpu::CpuBackend::new(), &[dir.clone()], &ScanConfig { force_fallback: true, ..cfg });
+    assert_eq!(cpu, plain);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn vyre_bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vyre"))
+}
+
+/// JSON lines without the timing field of the summary.
+fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"));
+            if let Some(s) = v.get_mut("summary").and_then(|s| s.as_object_mut()) {
+                s.remove("seconds");
+            }
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn cli_real_files_gpu_json_equals_cpu_json() {
+    // Real files from the machine, cut into small chunks so patterns cross chunk boundaries.
+    let real = PathBuf::from("/usr/share/common-licenses");
+    if !real.is_dir() {
+        eprintln!("skipping: {real:?} not present");
+        return;
+    }
+    let args = ["scan", "--json", "--lines", "--crc32", "--histogram", "-e", "License", "-e", "the", "--chunk-size", "8192"];
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let gpu = vyre_bin().args(args).arg(&real).output().unwrap();
+    let cpu = vyre_bin().args(args).args(["--backend", "cpu"]).arg(&real).output().unwrap();
+    assert!(gpu.status.success(), "{}", String::from_utf8_lossy(&gpu.stderr));
+    assert!(cpu.status.success(), "{}", String::from_utf8_lossy(&cpu.stderr));
+    let (g, c) = (json_lines(&gpu.stdout), json_lines(&cpu.stdout));
+    assert_eq!(g, c, "GPU and CPU JSON differ");
+    assert!(g.len() > 3);
+    for v in &g[..g.len() - 1] {
+        let path = v["path"].as_str().unwrap();
+        let d = std::fs::read(path).unwrap();
+        assert_eq!(v["bytes"], d.len() as u64);
+        assert_eq!(v["lines"], d.iter().filter(|&&b| b == b'\n').count() as u64, "{path}");
+        assert_eq!(v["crc32"], crc32fast::hash(&d) as u64, "{path}");
+        assert_eq!(v["matches"]["License"], overlapping(&d, b"License"), "{path}");
+        assert_eq!(v["matches"]["the"], overlapping(&d, b"the"), "{path}");
+        let h: Vec<u64> = (0..256).map(|b| d.iter().filter(|&&x| x as usize == b).count() as u64).collect();
+        assert_eq!(v["histogram"], serde_json::json!(h), "{path}");
+    }
+    let summary = &g[g.len() - 1]["summary"];
+    assert_eq!(summary["failed"], 0);
+}
+
+#[test]
+fn cli_reports_each_bad_path_and_exits_nonzero() {
+    let dir = tmpdir("bad");
+    std::fs::write(dir.join("good.txt"), b"one\ntwo\n").unwrap();
+    let fifo = dir.join("pipe");
+    let ok = Command::new("mkfifo").arg(&fifo).status().map(|s| s.success()).unwrap_or(false);
+    let missing = dir.join("does-not-exist");
+    let mut cmd = vyre_bin();
+    cmd.args(["scan", "--json", "--backend", "cpu"]).arg(dir.join("good.txt")).arg(&missing).arg("/dev/null");
+    if ok {
+        cmd.arg(&fifo);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines = json_lines(&out.stdout);
+    let find = |p: &Path| lines.iter().find(|v| v["path"] == p.to_string_lossy().as_ref()).cloned();
+    let good = find(&dir.join("good.txt")).expect("good file reported");
+    assert_eq!(good["lines"], 2);
+    let m = find(&missing).expect("missing path reported");
+    assert!(m["error"].as_str().unwrap().contains("No such file") || m["error"].as_str().unwrap().contains("not found"), "{m}");
+    let dev = find(Path::new("/dev/null")).expect("device reported");
+    assert!(dev["error"].as_str().unwrap().contains("device"), "{dev}");
+    if ok {
+        let f = find(&fifo).expect("fifo reported");
+        assert!(f["error"].as_str().unwrap().contains("FIFO"), "{f}");
+    }
+    let summary = &lines[lines.len() - 1]["summary"];
+    assert_eq!(summary["failed"], if ok { 3 } else { 2 });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn cli_rejects_bad_options_with_fix() {
+    let out = vyre_bin().args(["scan", "--chunk-size", "1001", "--backend", "cpu", "/usr/share/common-licenses"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Fix:"), "{err}");
+    let out = vyre_bin().args(["scan", "-e", "", "--backend", "cpu", "/usr/share/common-licenses"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Fix:"));
+}
