@@ -163,89 +163,113 @@ pub fn scan<B: Backend>(
         force_fallback: cfg.force_fallback,
         ..FeederConfig::default()
     };
-    let mut feeder = Feeder::new(files.clone(), fcfg)?;
+    let feeder = Feeder::new(files.clone(), fcfg)?;
     summary.ingest = feeder.backend_name().to_string();
     let arena_len = cfg.batch_bytes.max(feeder.config().min_arena_len());
-    let mut arena = vec![0u8; arena_len];
     let mut next_emit = 0usize;
     let mut done_bytes = 0u64;
-    while !feeder.is_done() {
-        let batch = feeder.fill(&mut arena)?;
-        for (file, reason) in &batch.failures {
-            if let Some(r) = reports.get_mut(*file) {
-                r.error = Some(reason.clone());
+    // A reader thread fills one arena while the megakernel runs the other:
+    // disk reads and GPU work of different batches overlap.
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<(vyre_core::feeder::Batch, Vec<u8>)>>(1);
+    let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    for _ in 0..2 {
+        let _ = free_tx.send(vec![0u8; arena_len]);
+    }
+    std::thread::scope(|scope| -> Result<()> {
+        // Owned here, so an early error return drops them and the reader stops.
+        let (free_tx, full_rx) = (free_tx, full_rx);
+        scope.spawn(move || {
+            let mut feeder = feeder;
+            while !feeder.is_done() {
+                let Ok(mut arena) = free_rx.recv() else { return };
+                let r = feeder.fill(&mut arena).map_err(Error::from).map(|b| (b, arena));
+                let failed = r.is_err();
+                if full_tx.send(r).is_err() || failed {
+                    return;
+                }
             }
-        }
-        mk.reset();
-        let used = batch
-            .chunks
-            .iter()
-            .map(|c| c.arena_offset + (c.look_behind + c.len) as usize)
-            .max()
-            .unwrap_or(0);
-        let base = mk.add_data(&arena[..used])?;
-        let mut slots: Vec<(SlotId, usize, Kind)> = Vec::new();
-        for (ci, c) in batch.chunks.iter().enumerate() {
-            if c.arena_offset % 4 != 0 || c.look_behind % 4 != 0 {
-                return Err(Error::BadInput(format!(
-                    "feeder placed a chunk at arena offset {} with look-behind {}, not word aligned. Fix: this is a vyre bug; please report it",
-                    c.arena_offset, c.look_behind
+        });
+        for next in full_rx.iter() {
+            let (batch, arena) = next?;
+            for (file, reason) in &batch.failures {
+                if let Some(r) = reports.get_mut(*file) {
+                    r.error = Some(reason.clone());
+                }
+            }
+            mk.reset();
+            let used = batch
+                .chunks
+                .iter()
+                .map(|c| c.arena_offset + (c.look_behind + c.len) as usize)
+                .max()
+                .unwrap_or(0);
+            let base = mk.add_data(&arena[..used])?;
+            let mut slots: Vec<(SlotId, usize, Kind)> = Vec::new();
+            for (ci, c) in batch.chunks.iter().enumerate() {
+                if c.arena_offset % 4 != 0 || c.look_behind % 4 != 0 {
+                    return Err(Error::BadInput(format!(
+                        "feeder placed a chunk at arena offset {} with look-behind {}, not word aligned. Fix: this is a vyre bug; please report it",
+                        c.arena_offset, c.look_behind
+                    )));
+                }
+                let full = DataRef { word_offset: base.word_offset + (c.arena_offset / 4) as u32, len: c.look_behind + c.len };
+                let owned = DataRef { word_offset: full.word_offset + c.look_behind / 4, len: c.len };
+                for (kind, p) in &analyses {
+                    let slot = match kind {
+                        Kind::Pattern(_) => mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?,
+                        _ => mk.publish_ref(&p.name, tenant, owned, 0, &[], None)?,
+                    };
+
+                    slots.push((slot, ci, *kind));
+                }
+            }
+            let run = mk.run()?;
+            if run.faults > 0 || run.left_by_shutdown > 0 {
+                return Err(Error::Gpu(format!(
+                    "{} slot(s) faulted and {} were left unrun in a scan batch. Fix: this is a vyre bug; please report it",
+                    run.faults, run.left_by_shutdown
                 )));
             }
-            let full = DataRef { word_offset: base.word_offset + (c.arena_offset / 4) as u32, len: c.look_behind + c.len };
-            let owned = DataRef { word_offset: full.word_offset + c.look_behind / 4, len: c.len };
-            for (kind, p) in &analyses {
-                let slot = match kind {
-                    Kind::Pattern(_) => mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?,
-                    _ => mk.publish_ref(&p.name, tenant, owned, 0, &[], None)?,
-                };
-
-                slots.push((slot, ci, *kind));
-            }
-        }
-        let run = mk.run()?;
-        if run.faults > 0 || run.left_by_shutdown > 0 {
-            return Err(Error::Gpu(format!(
-                "{} slot(s) faulted and {} were left unrun in a scan batch. Fix: this is a vyre bug; please report it",
-                run.faults, run.left_by_shutdown
-            )));
-        }
-        for (slot, ci, kind) in slots {
-            let c = &batch.chunks[ci];
-            let r = &mut reports[c.file];
-            let words = mk.results(slot)?;
-            match kind {
-                Kind::Lines => *r.lines.get_or_insert(0) += words.first().copied().unwrap_or(0) as u64,
-                Kind::Histogram => {
-                    let h = r.histogram.get_or_insert_with(|| vec![0; 256]);
-                    for (a, b) in h.iter_mut().zip(words) {
-                        *a += *b as u64;
+            for (slot, ci, kind) in slots {
+                let c = &batch.chunks[ci];
+                let r = &mut reports[c.file];
+                let words = mk.results(slot)?;
+                match kind {
+                    Kind::Lines => *r.lines.get_or_insert(0) += words.first().copied().unwrap_or(0) as u64,
+                    Kind::Histogram => {
+                        let h = r.histogram.get_or_insert_with(|| vec![0; 256]);
+                        for (a, b) in h.iter_mut().zip(words) {
+                            *a += *b as u64;
+                        }
                     }
+                    Kind::Crc => {
+                        crcs[c.file].combine(&crc::join_parts(words, c.len, lanes));
+                    }
+                    Kind::Pattern(i) => r.matches[i].1 += words.first().copied().unwrap_or(0) as u64,
                 }
-                Kind::Crc => {
-                    crcs[c.file].combine(&crc::join_parts(words, c.len, lanes));
+            }
+            for c in &batch.chunks {
+                reports[c.file].bytes += c.len as u64;
+            }
+            done_bytes += batch.bytes;
+            on_progress(done_bytes, total);
+            // Emit every file that is now complete, in order.
+            while next_emit < reports.len() {
+                let r = &mut reports[next_emit];
+                let expected = files[next_emit].size;
+                let complete = r.error.is_some() || r.bytes == expected;
+                if !complete {
+                    break;
                 }
-                Kind::Pattern(i) => r.matches[i].1 += words.first().copied().unwrap_or(0) as u64,
+                finish(r, &mut crcs[next_emit], expected, cfg, &mut summary);
+                on_file(r);
+                next_emit += 1;
             }
+            // Hand the arena back to the reader (it may have finished already).
+            let _ = free_tx.send(arena);
         }
-        for c in &batch.chunks {
-            reports[c.file].bytes += c.len as u64;
-        }
-        done_bytes += batch.bytes;
-        on_progress(done_bytes, total);
-        // Emit every file that is now complete, in order.
-        while next_emit < reports.len() {
-            let r = &mut reports[next_emit];
-            let expected = files[next_emit].size;
-            let complete = r.error.is_some() || r.bytes == expected;
-            if !complete {
-                break;
-            }
-            finish(r, &mut crcs[next_emit], expected, cfg, &mut summary);
-            on_file(r);
-            next_emit += 1;
-        }
-    }
+        Ok(())
+    })?;
     while next_emit < reports.len() {
         let expected = files[next_emit].size;
         let r = &mut reports[next_emit];
