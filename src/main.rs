@@ -64,6 +64,92 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Compile a text-IR file (`.vyre`) or a built-in payload to VIR0 bytecode.
+    Compile {
+        /// Text IR file: a payload (`payload NAME ...`) or a program (`program NAME ...`).
+        #[arg(required_unless_present = "payload", conflicts_with = "payload")]
+        input: Option<PathBuf>,
+        /// Export a built-in payload instead of reading a file.
+        #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(BUILTIN_PAYLOADS.iter().map(|(n, _)| *n)))]
+        payload: Option<String>,
+        /// Where to write the bytecode (`.vir0`).
+        #[arg(short, long, value_name = "OUT")]
+        output: PathBuf,
+    },
+    /// Print a VIR0 (or text-IR) file in the text form, with its digest.
+    Disasm {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// A built-in payload: its name and the function that builds its IR.
+type BuiltinPayload = (&'static str, fn() -> vyre::Payload);
+
+/// The payloads `vyre compile --payload NAME` exports.
+const BUILTIN_PAYLOADS: &[BuiltinPayload] = &[
+    ("line_count", vyre::payloads::line_count::payload),
+    ("byte_histogram", vyre::payloads::byte_histogram::payload),
+    ("count_needle", vyre::payloads::count_needle::payload),
+    ("crc32", vyre::payloads::crc32::payload),
+    ("non_ascii_count", vyre::payloads::non_ascii_count::payload),
+    ("crc32_blocks", vyre::scan::crc::crc32_blocks::payload),
+];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `vyre compile`: text or built-in → validated → VIR0, checked to decode back to the same IR.
+fn compile(input: Option<PathBuf>, payload: Option<String>, output: PathBuf) -> Result<()> {
+    use vyre::vir0::{decode, load_file, Module};
+    let module = match (&input, &payload) {
+        (Some(path), _) => load_file(path)?,
+        (None, Some(name)) => {
+            let make = BUILTIN_PAYLOADS.iter().find(|(n, _)| n == name).map(|(_, f)| *f).ok_or_else(|| {
+                vyre::Error::BadInput(format!("no built-in payload `{name}`. Fix: use one of the names `vyre compile --help` lists"))
+            })?;
+            let m = Module::Payload(make());
+            m.validate().map_err(|problems| vyre::Error::Invalid { program: m.name().to_string(), problems })?;
+            m
+        }
+        (None, None) => return Err(vyre::Error::BadInput("nothing to compile. Fix: give an INPUT file or --payload NAME".into())),
+    };
+    let bytes = module.encode();
+    if decode(&bytes)? != module {
+        return Err(vyre::Error::BadInput(format!(
+            "internal error: `{}` does not decode back to itself. Fix: report this bug with the input",
+            module.name()
+        )));
+    }
+    std::fs::write(&output, &bytes).map_err(|source| vyre::Error::Io { path: output.display().to_string(), source })?;
+    eprintln!(
+        "vyre: wrote {} {} `{}` ({} bytes, digest blake3:{})",
+        output.display(),
+        module.kind(),
+        module.name(),
+        bytes.len(),
+        hex(&module.digest())
+    );
+    Ok(())
+}
+
+/// `vyre disasm`: the text form, after a comment line with kind, size and digest (so it parses again).
+fn disasm(file: PathBuf) -> Result<()> {
+    let module = vyre::vir0::load_file(&file)?;
+    let size = module.encode().len();
+    print!("// {} `{}`: {size} bytes of VIR0, digest blake3:{}\n{module}", module.kind(), module.name(), hex(&module.digest()));
+    Ok(())
+}
+
+fn report(result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vyre: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 fn make_backend(kind: BackendArg, adapter: Option<&str>) -> Result<Box<dyn Backend>> {
@@ -167,5 +253,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Compile { input, payload, output } => report(compile(input, payload, output)),
+        Command::Disasm { file } => report(disasm(file)),
     }
 }

@@ -16,6 +16,7 @@ pub mod lower;
 pub mod native;
 pub mod megakernel;
 pub mod validate;
+pub mod vir0;
 
 pub use backend::Backend;
 pub use error::{Error, Result};

@@ -102,11 +102,13 @@
 mod display;
 mod expr;
 mod node;
+mod parse;
 pub mod payload;
 mod types;
 
 pub use display::nodes_to_text;
 pub use expr::{AtomicOp, BinOp, Builtin, Expr, UnOp};
 pub use node::{Node, Program};
+pub use parse::{parse_payload, parse_program, ParseError};
 pub use self::payload::{Lanes, Param, ParamKind, Payload};
 pub use types::{Access, BufferDecl, DataType, Literal};
