@@ -2,7 +2,7 @@
 //! and early-return rewriting.
 
 use crate::error::{Error, Result};
-use crate::ir::payload::param_var;
+use crate::ir::payload::{param_var, OUT_OF_RANGE};
 use crate::ir::{Expr, Node, ParamKind, Payload};
 
 use super::protocol::*;
@@ -76,6 +76,16 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
     let mut used = 0u32;
     out.push(Node::let_bind(&out_off, field(SLOT_OUT_OFF)));
     out.push(Node::let_bind(&out_len, field(SLOT_OUT_LEN)));
+    // The slot's regions, for the guards the renamer puts on every access.
+    // The names do not start with `prefix`, so the body cannot reach them.
+    let guards = Guards {
+        results: (format!("{base}_{prefix}res_lo"), format!("{base}_{prefix}res_n")),
+        arena: (format!("{base}_{prefix}arena_lo"), format!("{base}_{prefix}arena_n")),
+    };
+    out.push(Node::let_bind(&guards.results.0, field(SLOT_OUT_OFF)));
+    out.push(Node::let_bind(&guards.results.1, field(SLOT_OUT_LEN)));
+    out.push(Node::let_bind(&guards.arena.0, field(SLOT_DATA_OFF)));
+    out.push(Node::let_bind(&guards.arena.1, Expr::shr(Expr::add(field(SLOT_DATA_LEN), Expr::u32(3)), Expr::u32(2))));
     for q in &p.params {
         match q.kind {
             ParamKind::Bytes => {
@@ -112,7 +122,7 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
             _ => None,
         }
     };
-    let mut renamer = Renamer { prefix, map: &buffer_map, payload: &p.name, error: None };
+    let mut renamer = Renamer { prefix, map: &buffer_map, payload: &p.name, error: None, guards };
     let body: Vec<Node> = p.body.iter().map(|n| renamer.node(n)).collect();
     if let Some(e) = renamer.error {
         return Err(e);
@@ -132,16 +142,40 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
     Ok(vec![Node::block(out)])
 }
 
+/// Variables holding the slot's result region (word offset, words) and its
+/// arena words (word offset, words).
+struct Guards {
+    results: (String, String),
+    arena: (String, String),
+}
+
 struct Renamer<'a> {
     prefix: &'a str,
     map: &'a dyn Fn(&str) -> Option<&'static str>,
     payload: &'a str,
     error: Option<Error>,
+    guards: Guards,
 }
 
 impl Renamer<'_> {
     fn var(&self, n: &str) -> String {
         format!("{}{n}", self.prefix)
+    }
+
+    /// The renamed `index` into `buffer` (already mapped), confined to the
+    /// slot's region: an index outside it becomes [`OUT_OF_RANGE`], so even a
+    /// body that computes absolute indices itself (instead of through the
+    /// bounds-checked helpers of [`crate::ir::payload`]) cannot read or write
+    /// another slot's bytes or results.
+    fn index(&mut self, buffer: &str, index: &Expr) -> Box<Expr> {
+        let index = self.expr(index);
+        let (lo, n) = match buffer {
+            RESULTS => &self.guards.results,
+            ARENA => &self.guards.arena,
+            _ => return Box::new(index),
+        };
+        let inside = Expr::lt(Expr::sub(index.clone(), Expr::var(lo)), Expr::var(n));
+        Box::new(Expr::select(inside, index, Expr::u32(OUT_OF_RANGE)))
     }
 
     fn buf(&mut self, n: &str) -> String {
@@ -168,7 +202,8 @@ impl Renamer<'_> {
             Node::Let { name, value } => Node::Let { name: self.var(name), value: self.expr(value) },
             Node::Assign { name, value } => Node::Assign { name: self.var(name), value: self.expr(value) },
             Node::Store { buffer, index, value } => {
-                Node::Store { buffer: self.buf(buffer), index: self.expr(index), value: self.expr(value) }
+                let buffer = self.buf(buffer);
+                Node::Store { index: *self.index(&buffer, index), buffer, value: self.expr(value) }
             }
             Node::Eval(e) => Node::Eval(self.expr(e)),
             Node::If { cond, then, otherwise } => {
@@ -192,7 +227,10 @@ impl Renamer<'_> {
         match e {
             Expr::Lit(_) | Expr::Builtin(_) => e.clone(),
             Expr::Var(n) => Expr::Var(self.var(n)),
-            Expr::Load { buffer, index } => Expr::Load { buffer: self.buf(buffer), index: b(self, index) },
+            Expr::Load { buffer, index } => {
+                let buffer = self.buf(buffer);
+                Expr::Load { index: self.index(&buffer, index), buffer }
+            }
             Expr::Len(n) => Expr::Len(self.buf(n)),
             Expr::Unary { op, arg } => Expr::Unary { op: *op, arg: b(self, arg) },
             Expr::Binary { op, lhs, rhs } => Expr::Binary { op: *op, lhs: b(self, lhs), rhs: b(self, rhs) },
@@ -201,14 +239,20 @@ impl Renamer<'_> {
             }
             Expr::Cast { to, arg } => Expr::Cast { to: *to, arg: b(self, arg) },
             Expr::Bitcast { to, arg } => Expr::Bitcast { to: *to, arg: b(self, arg) },
-            Expr::Atomic { op, buffer, index, value, expected } => Expr::Atomic {
-                op: *op,
-                buffer: self.buf(buffer),
-                index: b(self, index),
-                value: b(self, value),
-                expected: expected.as_ref().map(|x| b(self, x)),
-            },
-            Expr::UniformLoad { buffer, index } => Expr::UniformLoad { buffer: self.buf(buffer), index: b(self, index) },
+            Expr::Atomic { op, buffer, index, value, expected } => {
+                let buffer = self.buf(buffer);
+                Expr::Atomic {
+                    op: *op,
+                    index: self.index(&buffer, index),
+                    buffer,
+                    value: b(self, value),
+                    expected: expected.as_ref().map(|x| b(self, x)),
+                }
+            }
+            Expr::UniformLoad { buffer, index } => {
+                let buffer = self.buf(buffer);
+                Expr::UniformLoad { index: self.index(&buffer, index), buffer }
+            }
         }
     }
 }

@@ -427,6 +427,7 @@ impl<B: Backend> Megakernel<B> {
                 break;
             }
             self.bufs[B_CONTROL][CTRL_CURSOR as usize] = 0;
+            self.bufs[B_CONTROL][CTRL_CLAIMS as usize] = 0;
             self.bufs[B_CONTROL][CTRL_DISPATCHES as usize] += 1;
             let groups = self.workgroups.min(pending).max(1);
             self.backend.run(&self.program, &mut self.bufs, groups)?;
