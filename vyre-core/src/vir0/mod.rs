@@ -94,8 +94,9 @@ pub const MAX_NODES: u64 = Limits::DEFAULT.max_nodes;
 pub const MAX_EXPRS: u64 = Limits::DEFAULT.max_exprs;
 /// Most strings in the string table.
 pub const MAX_STRINGS: u64 = 1 << 20;
-/// Longest string, in bytes.
-pub const MAX_STRING_LEN: u64 = 4096;
+/// Longest string, in bytes. Encoding does not check it (nor the other
+/// caps): IR beyond them encodes but does not decode.
+pub const MAX_STRING_LEN: u64 = 1 << 16;
 /// Most buffers (program) or parameters (payload).
 pub const MAX_BUFFERS: u64 = 1 << 16;
 /// Bytes the decoder may allocate per input byte (see the module docs).
