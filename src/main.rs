@@ -52,10 +52,10 @@ enum Command {
         #[arg(long)]
         adapter: Option<String>,
         /// Bytes per chunk (multiple of 4).
-        #[arg(long, default_value_t = 1 << 20)]
+        #[arg(long, default_value_t = 256 << 10)]
         chunk_size: u32,
         /// Bytes of file data per GPU batch.
-        #[arg(long, default_value_t = 16 << 20)]
+        #[arg(long, default_value_t = 64 << 20)]
         batch_bytes: usize,
         /// Read with plain pread instead of io_uring.
         #[arg(long)]

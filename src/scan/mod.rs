@@ -23,6 +23,9 @@ pub use report::{FileReport, ScanSummary};
 /// Lanes per workgroup of the scan megakernel.
 pub const SCAN_LANES: u32 = 64;
 
+/// Most workgroups per scan dispatch.
+pub const SCAN_WORKGROUPS: u32 = 1024;
+
 /// Chunk size used on devices with a loop-iteration limit (llvmpipe).
 pub const LIMITED_CHUNK: u32 = 64 << 10;
 
@@ -54,8 +57,8 @@ impl Default for ScanConfig {
             histogram: false,
             crc32: true,
             patterns: Vec::new(),
-            chunk_size: 1 << 20,
-            batch_bytes: 16 << 20,
+            chunk_size: 256 << 10,
+            batch_bytes: 64 << 20,
             queue_depth: 32,
             force_fallback: false,
         }
@@ -140,7 +143,14 @@ pub fn scan<B: Backend>(
     }
     let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
     let lanes = SCAN_LANES;
-    let mut mk = builder.tenant("scan", &name_refs).workgroup_size(lanes).slot_budget(slot_budget).build(backend)?;
+    // Enough workgroups to fill a large GPU (132 SMs on an H100) several times over;
+    // each loops over slots, so more workgroups than slots costs nothing.
+    let mut mk = builder
+        .tenant("scan", &name_refs)
+        .workgroup_size(lanes)
+        .workgroups(SCAN_WORKGROUPS)
+        .slot_budget(slot_budget)
+        .build(backend)?;
     let tenant = mk.tenant_id("scan")?;
 
     let (files, walk_failures) = collect_files(paths);

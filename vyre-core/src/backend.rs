@@ -27,6 +27,26 @@ pub trait Backend {
     fn loop_iteration_limit(&self) -> Option<u64> {
         None
     }
+
+    /// Like [`Backend::run`], for a program run many times over the same
+    /// buffers (the megakernel): the backend may keep the buffers on the
+    /// device between calls, upload only the word ranges in `writes` and copy
+    /// back only those in `reads` (`(buffer index, words)` pairs). A backend
+    /// that keeps buffers uploads everything after it had to (re)create them.
+    /// Device buffers may be larger than `buffers[i]`, so the program must not
+    /// depend on `len()` of a host buffer; a program that uses `len()` is run
+    /// with [`Backend::run`]. The default just calls `run`.
+    fn run_ranges(
+        &self,
+        program: &Program,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<()> {
+        let _ = (writes, reads);
+        self.run(program, buffers, workgroups)
+    }
 }
 
 /// Checks that `buffers` match the host buffers of `program`; shared by all
@@ -82,6 +102,16 @@ impl<B: Backend + ?Sized> Backend for &B {
     fn name(&self) -> String {
         (**self).name()
     }
+    fn run_ranges(
+        &self,
+        program: &Program,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<()> {
+        (**self).run_ranges(program, buffers, workgroups, writes, reads)
+    }
     fn loop_iteration_limit(&self) -> Option<u64> {
         (**self).loop_iteration_limit()
     }
@@ -94,6 +124,16 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
     fn name(&self) -> String {
         (**self).name()
     }
+    fn run_ranges(
+        &self,
+        program: &Program,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<()> {
+        (**self).run_ranges(program, buffers, workgroups, writes, reads)
+    }
     fn loop_iteration_limit(&self) -> Option<u64> {
         (**self).loop_iteration_limit()
     }
@@ -105,6 +145,16 @@ impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
 impl<B: Backend + ?Sized> Backend for Box<B> {
     fn name(&self) -> String {
         (**self).name()
+    }
+    fn run_ranges(
+        &self,
+        program: &Program,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<()> {
+        (**self).run_ranges(program, buffers, workgroups, writes, reads)
     }
     fn loop_iteration_limit(&self) -> Option<u64> {
         (**self).loop_iteration_limit()

@@ -1,1 +1,254 @@
-//! wgpu backend (in progress).
+//! The wgpu backend: runs programs on a GPU (or a software Vulkan adapter
+//! such as llvmpipe) through the [WGSL lowering](crate::lower).
+//!
+//! Two levels:
+//! * [`WgpuBackend`] implements [`Backend`]: validate, lower, compile (cached
+//!   by the blake3 hash of the program text), upload, dispatch, read back.
+//! * The resident API underneath, for long-lived work such as the megakernel:
+//!   [`WgpuBackend::compile`] gives a [`GpuKernel`];
+//!   [`GpuKernel::create_buffers`] gives a [`BufferSet`] of device buffers that
+//!   stay on the GPU; [`BufferSet::write`] updates sub-ranges;
+//!   [`GpuKernel::dispatch`] submits without waiting and returns a
+//!   [`Submission`]; [`BufferSet::read`] copies sub-ranges into a staging
+//!   buffer and returns a [`PendingRead`] to collect later. Several
+//!   submissions and reads may be in flight at once; wgpu orders them in
+//!   submission order on the one queue.
+//!
+//! Adapter choice: [`WgpuBackend::new`] takes `VYRE_ADAPTER` (a
+//! case-insensitive substring of the adapter name, or `cpu` for a software
+//! adapter) when set, else a high-performance adapter.
+
+mod adapter;
+mod kernel;
+mod resident;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::backend::{check_buffers, Backend};
+use crate::error::{Error, Result};
+use crate::ir::{Access, Program};
+
+pub use kernel::{BufferSet, GpuKernel, PendingRead, Submission};
+
+/// Which adapter [`WgpuBackend::with_adapter`] opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdapterChoice {
+    /// `VYRE_ADAPTER` when set (a name substring, or `cpu`), otherwise the
+    /// high-performance adapter wgpu prefers.
+    Default,
+    /// The first adapter whose name contains this text (case-insensitive).
+    Named(String),
+    /// A software adapter (device type CPU, e.g. llvmpipe).
+    Cpu,
+}
+
+impl AdapterChoice {
+    /// The choice `VYRE_ADAPTER` asks for: see [`AdapterChoice::parse`].
+    pub fn from_env() -> Option<AdapterChoice> {
+        Self::parse(&std::env::var("VYRE_ADAPTER").ok()?)
+    }
+
+    /// Reads a `VYRE_ADAPTER` value: `None` for empty or `default`,
+    /// [`AdapterChoice::Cpu`] for `cpu`, otherwise [`AdapterChoice::Named`].
+    pub fn parse(value: &str) -> Option<AdapterChoice> {
+        let v = value.trim();
+        if v.is_empty() || v.eq_ignore_ascii_case("default") {
+            None
+        } else if v.eq_ignore_ascii_case("cpu") {
+            Some(AdapterChoice::Cpu)
+        } else {
+            Some(AdapterChoice::Named(v.to_string()))
+        }
+    }
+}
+
+/// The device and what every kernel shares with it.
+#[derive(Clone)]
+pub(crate) struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub limits: wgpu::Limits,
+    /// `wgpu: <adapter> (<backend>)`.
+    pub label: String,
+    /// Errors no error scope caught (recorded instead of wgpu's default panic).
+    pub uncaptured: Arc<Mutex<Vec<String>>>,
+    /// Set when the device is lost.
+    pub lost: Arc<Mutex<Option<String>>>,
+}
+
+/// Locks `m`, ignoring poisoning (the data are plain caches and logs).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Gpu {
+    /// Runs `f` inside error scopes; any error they catch (or that was
+    /// recorded as uncaptured, or a device loss) becomes `Error::Gpu` with
+    /// `what` and `fix`.
+    pub fn scoped<T>(&self, what: &str, fix: &str, f: impl FnOnce() -> T) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let internal = self.device.push_error_scope(wgpu::ErrorFilter::Internal);
+        let out = f();
+        let errors = [
+            pollster::block_on(internal.pop()),
+            pollster::block_on(validation.pop()),
+            pollster::block_on(oom.pop()),
+        ];
+        if let Some(e) = errors.into_iter().flatten().next() {
+            return Err(Error::Gpu(format!("{what} on {} failed: {e}. Fix: {fix}", self.label)));
+        }
+        self.check_health(what)?;
+        Ok(out)
+    }
+
+    /// Reports device loss and uncaptured errors.
+    pub fn check_health(&self, what: &str) -> Result<()> {
+        if let Some(reason) = lock(&self.lost).clone() {
+            return Err(Error::Gpu(format!(
+                "{what}: the GPU device ({}) was lost: {reason}. Fix: a kernel may have run too long (bound its loops) or the driver reset; create a new WgpuBackend",
+                self.label
+            )));
+        }
+        let mut errs = lock(&self.uncaptured);
+        if !errs.is_empty() {
+            let all = std::mem::take(&mut *errs).join("\n");
+            return Err(Error::Gpu(format!(
+                "{what}: wgpu reported error(s) on {}: {all}. Fix: this is likely a vyre bug; report it with the program text and adapter name",
+                self.label
+            )));
+        }
+        Ok(())
+    }
+
+    /// Blocks until submission `index` (or all work, for `None`) finished.
+    pub fn wait(&self, index: Option<wgpu::SubmissionIndex>, what: &str) -> Result<()> {
+        self.device
+            .poll(wgpu::PollType::Wait { submission_index: index, timeout: None })
+            .map_err(|e| Error::Gpu(format!("{what}: waiting for {} failed: {e}. Fix: retry; if it persists the device is unusable", self.label)))?;
+        self.check_health(what)
+    }
+}
+
+/// Runs programs with wgpu. See the [module docs](self).
+pub struct WgpuBackend {
+    gpu: Gpu,
+    info: wgpu::AdapterInfo,
+    cache: Mutex<HashMap<[u8; 32], Arc<GpuKernel>>>,
+    resident: Mutex<Option<resident::Resident>>,
+}
+
+impl WgpuBackend {
+    /// Opens the adapter `VYRE_ADAPTER` names, or a high-performance one.
+    pub fn new() -> Result<Self> {
+        Self::with_adapter(AdapterChoice::Default)
+    }
+
+    /// Opens the adapter `choice` selects. [`Error::NoAdapter`] lists the
+    /// adapters found when none matches.
+    pub fn with_adapter(choice: AdapterChoice) -> Result<Self> {
+        let (gpu, info) = adapter::open(&choice)?;
+        Ok(WgpuBackend { gpu, info, cache: Mutex::new(HashMap::new()), resident: Mutex::new(None) })
+    }
+
+    /// The wgpu device (for advanced use; every kernel shares it).
+    pub fn device(&self) -> &wgpu::Device {
+        &self.gpu.device
+    }
+
+    /// The queue all work is submitted to.
+    pub fn queue(&self) -> &wgpu::Queue {
+        &self.gpu.queue
+    }
+
+    /// The adapter this backend runs on.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// The device limits (the adapter's maximum limits were requested).
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.gpu.limits
+    }
+
+    /// Validates, lowers and compiles `program`, or returns the cached kernel
+    /// (keyed by the blake3 hash of its text form).
+    pub fn compile(&self, program: &Program) -> Result<Arc<GpuKernel>> {
+        let key = *blake3::hash(program.to_string().as_bytes()).as_bytes();
+        if let Some(k) = lock(&self.cache).get(&key) {
+            return Ok(Arc::clone(k));
+        }
+        crate::validate::validate_or_error(program)?;
+        let kernel = Arc::new(GpuKernel::new(&self.gpu, program)?);
+        lock(&self.cache).insert(key, Arc::clone(&kernel));
+        Ok(kernel)
+    }
+
+    /// Number of compiled kernels in the cache.
+    pub fn cached_kernels(&self) -> usize {
+        lock(&self.cache).len()
+    }
+}
+
+impl std::fmt::Debug for WgpuBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WgpuBackend")
+            .field("adapter", &self.gpu.label)
+            .field("cached_kernels", &self.cached_kernels())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Backend for WgpuBackend {
+    fn name(&self) -> String {
+        self.gpu.label.clone()
+    }
+
+    fn loop_iteration_limit(&self) -> Option<u64> {
+        // Mesa's llvmpipe ends each invocation's loops after 65535 iterations
+        // in all (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS), silently.
+        let name = self.info.name.to_ascii_lowercase();
+        (name.contains("llvmpipe") || name.contains("lavapipe")).then_some(65_535)
+    }
+
+    fn run_ranges(
+        &self,
+        program: &Program,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<()> {
+        if resident::uses_len(program) {
+            return self.run(program, buffers, workgroups);
+        }
+        self.run_resident(program, buffers, workgroups, writes, reads)
+    }
+
+    fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
+        let kernel = self.compile(program)?;
+        check_buffers(program, buffers, workgroups)?;
+        let lens: Vec<u32> = buffers.iter().map(|b| b.len() as u32).collect();
+        let set = kernel.create_buffers(&lens)?;
+        for (i, data) in buffers.iter().enumerate() {
+            set.write(i, 0, data)?;
+        }
+        let submission = kernel.dispatch(&set, workgroups)?;
+        let writable: Vec<(usize, std::ops::Range<u32>)> = program
+            .host_buffers()
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.access == Access::ReadWrite)
+            .map(|(i, _)| (i, 0..lens[i]))
+            .collect();
+        if writable.is_empty() {
+            return submission.wait();
+        }
+        let results = set.read(&writable)?.wait()?;
+        for ((i, _), words) in writable.iter().zip(results) {
+            buffers[*i] = words;
+        }
+        Ok(())
+    }
+}

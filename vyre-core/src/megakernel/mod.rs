@@ -430,7 +430,14 @@ impl<B: Backend> Megakernel<B> {
             self.bufs[B_CONTROL][CTRL_CLAIMS as usize] = 0;
             self.bufs[B_CONTROL][CTRL_DISPATCHES as usize] += 1;
             let groups = self.workgroups.min(pending).max(1);
-            self.backend.run(&self.program, &mut self.bufs, groups)?;
+            // First dispatch of a run: the whole batch goes up; later ones
+            // only change control words (the device kept the rest).
+            let all = |b: &Vec<Vec<u32>>| -> Vec<(usize, std::ops::Range<usize>)> {
+                b.iter().enumerate().map(|(i, v)| (i, 0..v.len())).collect()
+            };
+            let writes = if report.dispatches == 0 { all(&self.bufs) } else { vec![(B_CONTROL, 0..CONTROL_WORDS as usize)] };
+            let reads: Vec<_> = all(&self.bufs).into_iter().filter(|(i, _)| *i != B_ARENA).collect();
+            self.backend.run_ranges(&self.program, &mut self.bufs, groups, &writes, &reads)?;
             report.dispatches += 1;
             if self.count_status(PUBLISHED) == pending && self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] == 0 {
                 return Err(Error::Gpu(format!(

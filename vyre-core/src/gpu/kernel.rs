@@ -1,0 +1,445 @@
+//! Compiled kernels, resident buffers, submissions and pending reads.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::{lock, Gpu};
+use crate::error::{Error, Result};
+use crate::ir::{Access, BufferDecl, Program};
+
+/// How long [`PendingRead::wait`] waits for a map callback after the copy
+/// itself completed.
+const CALLBACK_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+const BUG_FIX: &str = "this is likely a vyre bug; report it with the program text and adapter name";
+
+/// A program compiled for one device: its WGSL, bind group layout and
+/// compute pipeline. Made by [`WgpuBackend::compile`](super::WgpuBackend::compile).
+pub struct GpuKernel {
+    program: Program,
+    wgsl: String,
+    host: Vec<BufferDecl>,
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+    gpu: Gpu,
+}
+
+impl GpuKernel {
+    /// Checks `program` against the device limits, lowers and compiles it.
+    pub(crate) fn new(gpu: &Gpu, program: &Program) -> Result<Self> {
+        check_limits(gpu, program)?;
+        let wgsl = crate::lower::to_wgsl(program)?;
+        let host: Vec<BufferDecl> = program.host_buffers().into_iter().cloned().collect();
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = host
+            .iter()
+            .map(|b| wgpu::BindGroupLayoutEntry {
+                binding: b.binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: match b.access {
+                        Access::Uniform => wgpu::BufferBindingType::Uniform,
+                        a => wgpu::BufferBindingType::Storage { read_only: a == Access::ReadOnly },
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            })
+            .collect();
+        let label = program.name.as_str();
+        let fix = format!(
+            "{BUG_FIX} (the WGSL passed naga's validator).\n--- WGSL ---\n{wgsl}"
+        );
+        let (layout, pipeline) = gpu.scoped(&format!("compiling program `{label}`"), &fix, || {
+            let module = gpu.device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(label),
+                source: wgpu::ShaderSource::Wgsl(wgsl.as_str().into()),
+            });
+            let layout =
+                gpu.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: &entries });
+            let pipeline_layout = gpu.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(label),
+                bind_group_layouts: &[Some(&layout)],
+                immediate_size: 0,
+            });
+            let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(label),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+            (layout, pipeline)
+        })?;
+        Ok(GpuKernel { program: program.clone(), wgsl, host, layout, pipeline, gpu: gpu.clone() })
+    }
+
+    /// The program this kernel runs.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// The generated WGSL.
+    pub fn wgsl(&self) -> &str {
+        &self.wgsl
+    }
+
+    /// The compute pipeline (entry point `main`, bind group 0).
+    pub fn pipeline(&self) -> &wgpu::ComputePipeline {
+        &self.pipeline
+    }
+
+    /// The layout of bind group 0 (the program's host buffers).
+    pub fn bind_group_layout(&self) -> &wgpu::BindGroupLayout {
+        &self.layout
+    }
+
+    /// Creates zeroed device buffers for the host buffers, `lens[i]` words
+    /// for the i-th in binding order, and their bind group. They stay on the
+    /// device until the [`BufferSet`] is dropped.
+    pub fn create_buffers(&self, lens: &[u32]) -> Result<BufferSet> {
+        let p = &self.program;
+        if lens.len() != self.host.len() {
+            return Err(Error::BadInput(format!(
+                "program `{}` has {} host buffer(s) but {} length(s) were given. Fix: give one length per host buffer, in binding order",
+                p.name,
+                self.host.len(),
+                lens.len()
+            )));
+        }
+        let limits = &self.gpu.limits;
+        for (decl, &len) in self.host.iter().zip(lens) {
+            let bytes = u64::from(len) * 4;
+            let max_binding = if decl.access == Access::Uniform {
+                limits.max_uniform_buffer_binding_size
+            } else {
+                limits.max_storage_buffer_binding_size
+            };
+            let bad = if len == 0 {
+                Some("is empty. Fix: give every buffer at least one element".to_string())
+            } else if decl.len.is_some_and(|n| n != len) {
+                Some(format!("is declared with {} elements. Fix: use exactly that length", decl.len.unwrap_or(0)))
+            } else if bytes > max_binding.min(limits.max_buffer_size) {
+                Some(format!(
+                    "is larger than the device allows ({} bytes per binding). Fix: split the data into several dispatches",
+                    max_binding.min(limits.max_buffer_size)
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = bad {
+                return Err(Error::BadInput(format!("buffer `{}` of program `{}` ({len} words) {why}", decl.name, p.name)));
+            }
+        }
+        let gpu = &self.gpu;
+        let (buffers, bind_group) = gpu.scoped(&format!("creating buffers for `{}`", p.name), "free GPU memory or use smaller buffers", || {
+            let buffers: Vec<wgpu::Buffer> = self
+                .host
+                .iter()
+                .zip(lens)
+                .map(|(decl, &len)| {
+                    let kind = if decl.access == Access::Uniform { wgpu::BufferUsages::UNIFORM } else { wgpu::BufferUsages::STORAGE };
+                    gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some(&decl.name),
+                        size: u64::from(len) * 4,
+                        usage: kind | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+                        mapped_at_creation: false,
+                    })
+                })
+                .collect();
+            let entries: Vec<wgpu::BindGroupEntry> = self
+                .host
+                .iter()
+                .zip(&buffers)
+                .map(|(decl, b)| wgpu::BindGroupEntry { binding: decl.binding, resource: b.as_entire_binding() })
+                .collect();
+            let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(&p.name),
+                layout: &self.layout,
+                entries: &entries,
+            });
+            (buffers, bind_group)
+        })?;
+        Ok(BufferSet { buffers, lens: lens.to_vec(), bind_group, gpu: gpu.clone() })
+    }
+
+    /// Encodes and submits one dispatch of `workgroups` workgroups over
+    /// `set`, without waiting. Writes made with [`BufferSet::write`] before
+    /// this call are visible to it.
+    pub fn dispatch(&self, set: &BufferSet, workgroups: u32) -> Result<Submission> {
+        let max = self.gpu.limits.max_compute_workgroups_per_dimension;
+        if workgroups == 0 || workgroups > max {
+            return Err(Error::BadInput(format!(
+                "program `{}` was dispatched with {workgroups} workgroups; this device allows 1..={max}. Fix: split the work into several dispatches, or loop inside the kernel",
+                self.program.name
+            )));
+        }
+        if set.lens.len() != self.host.len() {
+            return Err(Error::BadInput(format!(
+                "the buffer set has {} buffer(s) but program `{}` needs {}. Fix: create it with this kernel's create_buffers",
+                set.lens.len(),
+                self.program.name,
+                self.host.len()
+            )));
+        }
+        let gpu = &self.gpu;
+        let done = Arc::new(AtomicBool::new(false));
+        let index = gpu.scoped(&format!("dispatching `{}`", self.program.name), BUG_FIX, || {
+            let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(&self.program.name) });
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
+                pass.set_pipeline(&self.pipeline);
+                pass.set_bind_group(0, &set.bind_group, &[]);
+                pass.dispatch_workgroups(workgroups, 1, 1);
+            }
+            let index = gpu.queue.submit(Some(encoder.finish()));
+            let flag = Arc::clone(&done);
+            gpu.queue.on_submitted_work_done(move || flag.store(true, Ordering::Release));
+            index
+        })?;
+        Ok(Submission { index, done, gpu: gpu.clone() })
+    }
+}
+
+/// Checks what the device limits before compiling, with clear messages.
+fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
+    let l = &gpu.limits;
+    let wg_max = l.max_compute_workgroup_size_x.min(l.max_compute_invocations_per_workgroup);
+    let too_big = |what: String| Err(Error::BadInput(format!("program `{}`: {what}", p.name)));
+    if p.workgroup_size > wg_max {
+        return too_big(format!(
+            "workgroup_size {} exceeds this device's maximum of {wg_max} ({}). Fix: use a smaller workgroup size",
+            p.workgroup_size, gpu.label
+        ));
+    }
+    let shared: u64 = p.buffers.iter().filter(|b| b.access == Access::Workgroup).map(|b| u64::from(b.len.unwrap_or(0)) * 4).sum();
+    if shared > u64::from(l.max_compute_workgroup_storage_size) {
+        return too_big(format!(
+            "workgroup buffers use {shared} bytes; this device allows {}. Fix: use smaller workgroup buffers",
+            l.max_compute_workgroup_storage_size
+        ));
+    }
+    let host = p.host_buffers();
+    let uniforms = host.iter().filter(|b| b.access == Access::Uniform).count() as u32;
+    let storage = host.len() as u32 - uniforms;
+    if storage > l.max_storage_buffers_per_shader_stage || uniforms > l.max_uniform_buffers_per_shader_stage {
+        return too_big(format!(
+            "{storage} storage and {uniforms} uniform buffers; this device allows {} and {}. Fix: merge buffers",
+            l.max_storage_buffers_per_shader_stage, l.max_uniform_buffers_per_shader_stage
+        ));
+    }
+    if let Some(b) = host.iter().find(|b| b.binding >= l.max_bindings_per_bind_group) {
+        return too_big(format!(
+            "buffer `{}` uses binding {}; this device allows bindings below {}. Fix: number bindings from 0",
+            b.name, b.binding, l.max_bindings_per_bind_group
+        ));
+    }
+    Ok(())
+}
+
+/// Device buffers for a kernel's host buffers (binding order), kept on the
+/// GPU between dispatches. Made by [`GpuKernel::create_buffers`].
+pub struct BufferSet {
+    buffers: Vec<wgpu::Buffer>,
+    lens: Vec<u32>,
+    bind_group: wgpu::BindGroup,
+    gpu: Gpu,
+}
+
+impl BufferSet {
+    /// Number of buffers.
+    pub fn count(&self) -> usize {
+        self.buffers.len()
+    }
+
+    /// Length in words of buffer `index`.
+    pub fn words(&self, index: usize) -> Option<u32> {
+        self.lens.get(index).copied()
+    }
+
+    /// The wgpu buffer `index` (for advanced use).
+    pub fn buffer(&self, index: usize) -> Option<&wgpu::Buffer> {
+        self.buffers.get(index)
+    }
+
+    /// The bind group (group 0) that binds these buffers.
+    pub fn bind_group(&self) -> &wgpu::BindGroup {
+        &self.bind_group
+    }
+
+    fn check_range(&self, index: usize, start: u32, words: usize) -> Result<&wgpu::Buffer> {
+        let len = self.lens.get(index).copied().ok_or_else(|| {
+            Error::BadInput(format!("buffer index {index} is out of range (the set has {}). Fix: use an index below that", self.lens.len()))
+        })?;
+        if u64::from(start) + words as u64 > u64::from(len) {
+            return Err(Error::BadInput(format!(
+                "words {start}..{} are outside buffer {index} ({len} words). Fix: stay inside the buffer",
+                u64::from(start) + words as u64
+            )));
+        }
+        Ok(&self.buffers[index])
+    }
+
+    /// Writes `data` into buffer `index` starting at word `offset`. The write
+    /// is queued and lands before the next submitted dispatch or read.
+    pub fn write(&self, index: usize, offset: u32, data: &[u32]) -> Result<()> {
+        let buffer = self.check_range(index, offset, data.len())?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        let bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
+        self.gpu.scoped("writing a buffer", BUG_FIX, || {
+            self.gpu.queue.write_buffer(buffer, u64::from(offset) * 4, &bytes);
+        })
+    }
+
+    /// Starts reading word ranges of buffers: `(buffer index, words)` each.
+    /// The copies are submitted after all earlier work; collect the words with
+    /// [`PendingRead::wait`].
+    pub fn read(&self, requests: &[(usize, Range<u32>)]) -> Result<PendingRead> {
+        let mut parts = Vec::with_capacity(requests.len());
+        let mut total: u64 = 0;
+        for (index, range) in requests {
+            let words = range.end.saturating_sub(range.start);
+            self.check_range(*index, range.start, words as usize)?;
+            parts.push((total, words));
+            total += u64::from(words) * 4;
+        }
+        let state = Arc::new(Mutex::new(None));
+        if total == 0 {
+            *lock(&state) = Some(Ok(()));
+            return Ok(PendingRead { staging: None, parts, state, index: None, gpu: self.gpu.clone() });
+        }
+        let gpu = &self.gpu;
+        let (staging, index) = gpu.scoped("reading buffers back", BUG_FIX, || {
+            let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("vyre readback"),
+                size: total,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("vyre readback") });
+            for ((index, range), (dst, words)) in requests.iter().zip(&parts) {
+                if *words > 0 {
+                    let src = &self.buffers[*index];
+                    encoder.copy_buffer_to_buffer(src, u64::from(range.start) * 4, &staging, *dst, u64::from(*words) * 4);
+                }
+            }
+            let index = gpu.queue.submit(Some(encoder.finish()));
+            let sink = Arc::clone(&state);
+            staging.map_async(wgpu::MapMode::Read, .., move |r| {
+                *lock(&sink) = Some(r.map_err(|e| e.to_string()));
+            });
+            (staging, index)
+        })?;
+        Ok(PendingRead { staging: Some(staging), parts, state, index: Some(index), gpu: gpu.clone() })
+    }
+}
+
+/// A dispatch in flight. Dropping it does not cancel the work.
+pub struct Submission {
+    index: wgpu::SubmissionIndex,
+    done: Arc<AtomicBool>,
+    gpu: Gpu,
+}
+
+impl Submission {
+    /// True once the GPU finished this submission (polls without blocking).
+    pub fn is_done(&self) -> bool {
+        let _ = self.gpu.device.poll(wgpu::PollType::Poll);
+        self.done.load(Ordering::Acquire)
+    }
+
+    /// Blocks until the GPU finished this submission.
+    pub fn wait(&self) -> Result<()> {
+        self.gpu.wait(Some(self.index.clone()), "waiting for a dispatch")
+    }
+}
+
+/// Buffer contents on their way back to the host. Made by [`BufferSet::read`].
+pub struct PendingRead {
+    staging: Option<wgpu::Buffer>,
+    /// (byte offset in staging, words) per request.
+    parts: Vec<(u64, u32)>,
+    state: Arc<Mutex<Option<std::result::Result<(), String>>>>,
+    index: Option<wgpu::SubmissionIndex>,
+    gpu: Gpu,
+}
+
+impl PendingRead {
+    /// True once the words can be taken without blocking (polls the device).
+    pub fn is_ready(&self) -> bool {
+        let _ = self.gpu.device.poll(wgpu::PollType::Poll);
+        lock(&self.state).is_some()
+    }
+
+    /// Blocks until the copies are done; one `Vec` of words per request.
+    pub fn wait(self) -> Result<Vec<Vec<u32>>> {
+        // The map callback runs on whichever thread polls the device after the
+        // copy finished; when another thread polled first it may still be on
+        // its way, so poll until it arrived (bounded).
+        let start = std::time::Instant::now();
+        while lock(&self.state).is_none() && start.elapsed() < CALLBACK_GRACE {
+            self.gpu.wait(self.index.clone(), "reading buffers back")?;
+            if lock(&self.state).is_none() {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+        let outcome = lock(&self.state).take();
+        let staging = match (&self.staging, outcome) {
+            (None, _) => return Ok(self.parts.iter().map(|_| Vec::new()).collect()),
+            (Some(s), Some(Ok(()))) => s,
+            (Some(_), Some(Err(e))) => {
+                return Err(Error::Gpu(format!("mapping the readback buffer on {} failed: {e}. Fix: {BUG_FIX}", self.gpu.label)))
+            }
+            (Some(_), None) => {
+                return Err(Error::Gpu(format!(
+                    "the readback on {} did not complete after waiting. Fix: {BUG_FIX}",
+                    self.gpu.label
+                )))
+            }
+        };
+        let out = {
+            let view = staging.get_mapped_range(..).map_err(|e| {
+                Error::Gpu(format!("reading the mapped readback buffer on {} failed: {e}. Fix: {BUG_FIX}", self.gpu.label))
+            })?;
+            let bytes: &[u8] = &view;
+            self.parts
+                .iter()
+                .map(|&(off, words)| {
+                    let start = off as usize;
+                    let end = start + words as usize * 4;
+                    bytes.get(start..end).unwrap_or(&[]).chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+                })
+                .collect()
+        };
+        staging.unmap();
+        Ok(out)
+    }
+}
+
+impl std::fmt::Debug for GpuKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuKernel").field("program", &self.program.name).field("device", &self.gpu.label).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for BufferSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufferSet").field("words", &self.lens).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Submission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submission").field("done", &self.done.load(Ordering::Acquire)).finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for PendingRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingRead").field("parts", &self.parts).finish_non_exhaustive()
+    }
+}
