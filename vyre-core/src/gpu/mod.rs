@@ -131,6 +131,10 @@ impl Gpu {
     }
 }
 
+/// How many compiled kernels [`WgpuBackend`] caches before it starts afresh
+/// (a test shrinker or a fuzzer compiles thousands of distinct programs).
+pub const MAX_CACHED_KERNELS: usize = 256;
+
 /// Runs programs with wgpu. See the [module docs](self).
 pub struct WgpuBackend {
     gpu: Gpu,
@@ -181,7 +185,12 @@ impl WgpuBackend {
         }
         crate::validate::validate_or_error(program)?;
         let kernel = Arc::new(GpuKernel::new(&self.gpu, program)?);
-        lock(&self.cache).insert(key, Arc::clone(&kernel));
+        let mut cache = lock(&self.cache);
+        if cache.len() >= MAX_CACHED_KERNELS {
+            // Kernels still in use stay alive through their Arcs.
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&kernel));
         Ok(kernel)
     }
 

@@ -1,0 +1,119 @@
+//! The resident-buffer API of the wgpu backend: compile once, keep buffers on
+//! the device, write sub-ranges, several dispatches in flight, read sub-ranges
+//! later.
+
+use std::sync::Arc;
+
+use vyre_core::gpu::WgpuBackend;
+use vyre_core::{Backend, BufferDecl, DataType, Error, Expr, Node, Program};
+
+fn backend() -> WgpuBackend {
+    let g = WgpuBackend::new().expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
+    eprintln!("adapter: {}", g.name());
+    g
+}
+
+/// `data[i] = data[i] * 2 + 1` for every element.
+fn double_plus_one() -> Program {
+    let i = || Expr::var("i");
+    Program::new(
+        "double_plus_one",
+        vec![BufferDecl::read_write("data", 0, DataType::U32), BufferDecl::read("unused", 1, DataType::U32)],
+        64,
+        vec![
+            Node::let_bind("i", Expr::global_id()),
+            Node::if_then(
+                Expr::lt(i(), Expr::len("data")),
+                vec![Node::store("data", i(), Expr::add(Expr::mul(Expr::load("data", i()), Expr::u32(2)), Expr::u32(1)))],
+            ),
+        ],
+    )
+}
+
+#[test]
+fn resident_buffers_several_dispatches_in_flight() {
+    let g = backend();
+    let p = double_plus_one();
+    let k = g.compile(&p).expect("compile");
+    assert!(Arc::ptr_eq(&k, &g.compile(&p.clone()).expect("compile again")), "compile is cached");
+    assert_eq!(g.cached_kernels(), 1);
+    assert!(k.wgsl().contains("fn main("));
+
+    let set = k.create_buffers(&[16, 1]).expect("buffers");
+    assert_eq!((set.count(), set.words(0), set.words(2)), (2, Some(16), None));
+    let mut host: Vec<u32> = (0..16).collect();
+    set.write(0, 0, &host).expect("write");
+    let first = k.dispatch(&set, 1).expect("dispatch 1");
+    set.write(0, 4, &[100, 101]).expect("write a sub-range while a dispatch is in flight");
+    let second = k.dispatch(&set, 1).expect("dispatch 2");
+    let pending = set.read(&[(0, 2..6), (0, 14..16), (0, 3..3)]).expect("read");
+    second.wait().expect("wait");
+    assert!(first.is_done() && second.is_done());
+    let parts = pending.wait().expect("readback");
+
+    for x in host.iter_mut() {
+        *x = *x * 2 + 1;
+    }
+    host[4] = 100;
+    host[5] = 101;
+    for x in host.iter_mut() {
+        *x = *x * 2 + 1;
+    }
+    assert_eq!(parts, vec![host[2..6].to_vec(), host[14..16].to_vec(), vec![]]);
+
+    // The set stays usable: one more round trip of the whole buffer.
+    k.dispatch(&set, 1).expect("dispatch 3");
+    let all = set.read(&[(0, 0..16)]).expect("read").wait().expect("readback");
+    let again: Vec<u32> = host.iter().map(|x| x * 2 + 1).collect();
+    assert_eq!(all[0], again);
+}
+
+#[test]
+fn resident_api_rejects_bad_requests() {
+    let g = backend();
+    let k = g.compile(&double_plus_one()).expect("compile");
+    let bad = |r: vyre_core::Result<()>, needle: &str| match r {
+        Err(Error::BadInput(m)) => assert!(m.contains(needle) && m.contains("Fix:"), "{m}"),
+        other => panic!("expected BadInput containing `{needle}`, got {other:?}"),
+    };
+    bad(k.create_buffers(&[4]).map(drop), "length(s) were given");
+    bad(k.create_buffers(&[4, 0]).map(drop), "empty");
+    let set = k.create_buffers(&[4, 1]).expect("buffers");
+    bad(set.write(0, 3, &[1, 2]), "outside buffer 0");
+    bad(set.write(7, 0, &[1]), "out of range");
+    bad(set.read(&[(0, 2..5)]).map(drop), "outside buffer 0");
+    bad(k.dispatch(&set, 0).map(drop), "0 workgroups");
+    let max = g.limits().max_compute_workgroups_per_dimension;
+    bad(k.dispatch(&set, max + 1).map(drop), "split the work");
+    let mut bufs = vec![vec![1; 4], vec![0]];
+    bad(g.run(&double_plus_one(), &mut bufs, max + 1), "split the work");
+}
+
+/// The error's text, which must say how to fix the problem.
+fn explained(r: vyre_core::Result<std::sync::Arc<vyre_core::gpu::GpuKernel>>) -> String {
+    match r {
+        Err(e @ (Error::BadInput(_) | Error::Invalid { .. })) => {
+            let m = e.to_string();
+            assert!(m.contains("Fix:"), "{m}");
+            m
+        }
+        Err(e) => panic!("expected BadInput or Invalid, got {e}"),
+        Ok(_) => panic!("expected an error"),
+    }
+}
+
+#[test]
+fn oversized_programs_get_clear_errors() {
+    let g = backend();
+    // The validator's portable limits or the device limits, whichever bites first.
+    let mut p = double_plus_one();
+    p.workgroup_size = g.limits().max_compute_invocations_per_workgroup + 1;
+    let m = explained(g.compile(&p));
+    eprintln!("{m}");
+    assert!(m.contains("workgroup_size"), "{m}");
+    let mut p = double_plus_one();
+    p.buffers.push(BufferDecl::workgroup("huge", DataType::U32, g.limits().max_compute_workgroup_storage_size));
+    let m = explained(g.compile(&p));
+    eprintln!("{m}");
+    assert!(m.contains("workgroup"), "{m}");
+}
