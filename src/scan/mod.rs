@@ -178,6 +178,7 @@ pub fn scan<B: Backend>(
     let arena_len = cfg.batch_bytes.max(feeder.config().min_arena_len());
     let mut next_emit = 0usize;
     let mut done_bytes = 0u64;
+    let mut phases = Phases::default();
     // A reader thread fills one arena while the megakernel runs the other:
     // disk reads and GPU work of different batches overlap.
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<(vyre_core::feeder::Batch, Vec<u8>)>>(1);
@@ -199,8 +200,11 @@ pub fn scan<B: Backend>(
                 }
             }
         });
+        let mut tw = Instant::now();
         for next in full_rx.iter() {
             let (batch, arena) = next?;
+            phases.wait += tw.elapsed().as_secs_f64();
+            let tp = Instant::now();
             for (file, reason) in &batch.failures {
                 if let Some(r) = reports.get_mut(*file) {
                     r.error = Some(reason.clone());
@@ -233,7 +237,11 @@ pub fn scan<B: Backend>(
                     slots.push((slot, ci, *kind));
                 }
             }
+            phases.publish += tp.elapsed().as_secs_f64();
+            let tr = Instant::now();
             let run = mk.run()?;
+            phases.run += tr.elapsed().as_secs_f64();
+            let tf = Instant::now();
             if run.faults > 0 || run.left_by_shutdown > 0 {
                 return Err(Error::Gpu(format!(
                     "{} slot(s) faulted and {} were left unrun in a scan batch. Fix: this is a vyre bug; please report it",
@@ -262,6 +270,7 @@ pub fn scan<B: Backend>(
                 reports[c.file].bytes += c.len as u64;
             }
             done_bytes += batch.bytes;
+            phases.fold += tf.elapsed().as_secs_f64();
             on_progress(done_bytes, total);
             // Emit every file that is now complete, in order.
             while next_emit < reports.len() {
@@ -277,6 +286,7 @@ pub fn scan<B: Backend>(
             }
             // Hand the arena back to the reader (it may have finished already).
             let _ = free_tx.send(arena);
+            tw = Instant::now();
         }
         Ok(())
     })?;
@@ -289,7 +299,22 @@ pub fn scan<B: Backend>(
     }
     summary.files = reports.len() as u64 + walk_failures.len() as u64;
     summary.seconds = t0.elapsed().as_secs_f64();
+    if std::env::var_os("VYRE_TIMING").is_some() {
+        eprintln!(
+            "vyre timing: waiting for reads {:.3} s, arena+publish {:.3} s, megakernel runs {:.3} s, folding {:.3} s, total {:.3} s",
+            phases.wait, phases.publish, phases.run, phases.fold, summary.seconds
+        );
+    }
     Ok(summary)
+}
+
+/// Wall time per phase of the batch loop (`VYRE_TIMING=1` prints them).
+#[derive(Default)]
+struct Phases {
+    wait: f64,
+    publish: f64,
+    run: f64,
+    fold: f64,
 }
 
 /// Seals one file's report: checks nothing was lost, fills the crc.

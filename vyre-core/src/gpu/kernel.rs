@@ -289,10 +289,24 @@ impl BufferSet {
         if data.is_empty() {
             return Ok(());
         }
-        let bytes: Vec<u8> = data.iter().flat_map(|w| w.to_le_bytes()).collect();
-        self.gpu.scoped("writing a buffer", BUG_FIX, || {
-            self.gpu.queue.write_buffer(buffer, u64::from(offset) * 4, &bytes);
-        })
+        let Some(size) = wgpu::BufferSize::new(data.len() as u64 * 4) else {
+            return Ok(());
+        };
+        // Straight into wgpu's staging memory: no intermediate byte vector.
+        let written = self.gpu.scoped("writing a buffer", BUG_FIX, || {
+            match self.gpu.queue.write_buffer_with(buffer, u64::from(offset) * 4, size) {
+                Some(mut view) => {
+                    let (words, _) = view.slice(..).into_chunks::<4>();
+                    words.write_iter(data.iter().map(|w| w.to_le_bytes()));
+                    true
+                }
+                None => false,
+            }
+        })?;
+        if !written {
+            return Err(Error::Gpu(format!("the device refused a {} byte buffer write. Fix: {BUG_FIX}", size.get())));
+        }
+        Ok(())
     }
 
     /// Starts reading word ranges of buffers: `(buffer index, words)` each.

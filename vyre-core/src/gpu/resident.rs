@@ -109,7 +109,13 @@ impl super::WgpuBackend {
                 r.set.write(*i, range.start as u32, &buffers[*i][range.clone()])?;
             }
         }
-        r.kernel.dispatch(&r.set, workgroups)?;
+        let timing = std::env::var_os("VYRE_TIMING").is_some();
+        let t0 = std::time::Instant::now();
+        let sub = r.kernel.dispatch(&r.set, workgroups)?;
+        if timing {
+            sub.wait()?;
+            eprintln!("vyre timing:   upload+kernel {:.3} ms", t0.elapsed().as_secs_f64() * 1e3);
+        }
         let req: Vec<(usize, Range<u32>)> = reads.iter().map(|(i, g)| (*i, g.start as u32..g.end as u32)).collect();
         let words = r.set.read(&req)?.wait()?;
         for ((i, g), w) in reads.iter().zip(words) {

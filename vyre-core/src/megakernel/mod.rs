@@ -298,13 +298,20 @@ impl<B: Backend> Megakernel<B> {
         for (t, m) in self.tenant_masks.iter().enumerate() {
             control[(CTRL_TENANT_MASKS as usize) + t] = *m;
         }
-        self.bufs = vec![
-            control,
-            vec![0; SLOT_WORDS as usize],
-            vec![0; 1],
-            vec![0; 1],
-            vec![0; (self.debug_records * DEBUG_RECORD_WORDS) as usize],
-        ];
+        if self.bufs.len() != 5 {
+            self.bufs = vec![Vec::new(); 5];
+        }
+        // Keep the allocations: a scan resets once per batch, and fresh
+        // multi-MiB vectors cost page faults and zeroing every time.
+        self.bufs[B_CONTROL] = control;
+        let keep = |v: &mut Vec<u32>, n: usize| {
+            v.clear();
+            v.resize(n, 0);
+        };
+        keep(&mut self.bufs[B_RING], SLOT_WORDS as usize);
+        keep(&mut self.bufs[B_ARENA], 1);
+        keep(&mut self.bufs[B_RESULTS], 1);
+        keep(&mut self.bufs[B_DEBUG], (self.debug_records * DEBUG_RECORD_WORDS) as usize);
         self.slots = 0;
         self.arena_words = 0;
         self.results_used = 0;
@@ -437,7 +444,11 @@ impl<B: Backend> Megakernel<B> {
             };
             let writes = if report.dispatches == 0 { all(&self.bufs) } else { vec![(B_CONTROL, 0..CONTROL_WORDS as usize)] };
             let reads: Vec<_> = all(&self.bufs).into_iter().filter(|(i, _)| *i != B_ARENA).collect();
+            let t = std::time::Instant::now();
             self.backend.run_ranges(&self.program, &mut self.bufs, groups, &writes, &reads)?;
+            if std::env::var_os("VYRE_TIMING").is_some() {
+                eprintln!("vyre timing: dispatch of {groups} workgroups over {} slots: {:.3} ms", self.slots, t.elapsed().as_secs_f64() * 1e3);
+            }
             report.dispatches += 1;
             if self.count_status(PUBLISHED) == pending && self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] == 0 {
                 return Err(Error::Gpu(format!(
