@@ -15,6 +15,19 @@ fn standard_payloads() {
     insta::assert_snapshot!("non_ascii_count", non_ascii_count::payload().to_program(64).to_string());
 }
 
+/// The WGSL the one lowering emits for every standard payload (run standalone,
+/// 64 lanes) and for the scan's block CRC.
+#[test]
+fn standard_payloads_wgsl() {
+    let wgsl = |p: vyre::Payload| vyre::lower::to_wgsl(&p.to_program(64)).expect("lowering");
+    insta::assert_snapshot!("line_count_wgsl", wgsl(line_count::payload()));
+    insta::assert_snapshot!("byte_histogram_wgsl", wgsl(byte_histogram::payload()));
+    insta::assert_snapshot!("count_needle_wgsl", wgsl(count_needle::payload()));
+    insta::assert_snapshot!("crc32_wgsl", wgsl(crc32::payload()));
+    insta::assert_snapshot!("non_ascii_count_wgsl", wgsl(non_ascii_count::payload()));
+    insta::assert_snapshot!("crc32_blocks_wgsl", wgsl(vyre::scan::crc::crc32_blocks::payload()));
+}
+
 /// ASCII lower case of a byte.
 #[vyre::helper]
 fn to_lower(b: u8) -> u8 {
