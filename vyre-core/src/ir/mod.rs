@@ -52,6 +52,11 @@
 //! are bit-identical across backends only when no subnormal or NaN value
 //! arises; the differential tests keep to that domain. `div` by zero gives
 //! ±inf or NaN as IEEE says. `f32 % y` is `x - y * trunc(x / y)`.
+//! **f32 `div` and `rem` are not bit-exact across backends**: Vulkan allows
+//! 2.5 ULP for division, and NVIDIA's driver computes `x * (1 / y)`, which
+//! gives 0 when `|y| > 2^126` and differs from IEEE in the last bits
+//! (measured on an H100); NaN results may have any sign and payload. The CPU
+//! reference rounds correctly; only llvmpipe matches it exactly.
 //!
 //! # Casts ([`Expr::Cast`])
 //! * u32 ↔ i32: same bits (two's complement reinterpretation).
