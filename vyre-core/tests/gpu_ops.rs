@@ -314,8 +314,15 @@ fn float_ops() {
     };
     f("min_f32", Expr::min, F32, &calm, &min_f);
     f("max_f32", Expr::max, F32, &calm, &max_f);
-    f("rem_f32", Expr::rem, F32, &calm, &rem);
-    f("div_f32", Expr::div, F32, &calm, &|a, b| (f32b(a) / f32b(b)).to_bits());
+    // The spec (ir/mod.rs, f32) does not promise bit-exact f32 div/rem on GPUs:
+    // Vulkan allows 2.5 ULP and NVIDIA computes x * (1/y). Only llvmpipe, which
+    // rounds correctly, is held to the exact values.
+    if gpu().adapter_info().name.to_ascii_lowercase().contains("llvmpipe") {
+        f("rem_f32", Expr::rem, F32, &calm, &rem);
+        f("div_f32", Expr::div, F32, &calm, &|a, b| (f32b(a) / f32b(b)).to_bits());
+    } else {
+        eprintln!("float_ops: f32 div/rem not checked bit-exactly on {}", gpu().name());
+    }
     f("add_f32", Expr::add, F32, &calm, &|a, b| (f32b(a) + f32b(b)).to_bits());
     f("sub_f32", Expr::sub, F32, &calm, &|a, b| (f32b(a) - f32b(b)).to_bits());
     f("mul_f32", Expr::mul, F32, &calm, &|a, b| (f32b(a) * f32b(b)).to_bits());
