@@ -181,10 +181,12 @@ pub fn scan<B: Backend>(
     let mut phases = Phases::default();
     // A reader thread fills one arena while the megakernel runs the other:
     // disk reads and GPU work of different batches overlap.
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<(vyre_core::feeder::Batch, Vec<u8>)>>(1);
-    let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    // Arenas are word buffers the feeder reads into through a byte view, so
+    // the megakernel adopts them without a copy.
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<(vyre_core::feeder::Batch, Vec<u32>)>>(1);
+    let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u32>>();
     for _ in 0..2 {
-        let _ = free_tx.send(vec![0u8; arena_len]);
+        let _ = free_tx.send(vec![0u32; arena_len.div_ceil(4)]);
     }
     std::thread::scope(|scope| -> Result<()> {
         // Owned here, so an early error return drops them and the reader stops.
@@ -193,7 +195,13 @@ pub fn scan<B: Backend>(
             let mut feeder = feeder;
             while !feeder.is_done() {
                 let Ok(mut arena) = free_rx.recv() else { return };
-                let r = feeder.fill(&mut arena).map_err(Error::from).map(|b| (b, arena));
+                let r = feeder.fill(bytemuck::cast_slice_mut(&mut arena[..])).map_err(Error::from).map(|b| {
+                    if cfg!(target_endian = "big") {
+                        // The GPU reads bytes as little-endian words.
+                        arena.iter_mut().for_each(|w| *w = u32::from_le(*w));
+                    }
+                    (b, arena)
+                });
                 let failed = r.is_err();
                 if full_tx.send(r).is_err() || failed {
                     return;
@@ -217,7 +225,7 @@ pub fn scan<B: Backend>(
                 .map(|c| c.arena_offset + (c.look_behind + c.len) as usize)
                 .max()
                 .unwrap_or(0);
-            let base = mk.add_data(&arena[..used])?;
+            let base = mk.adopt_arena(arena, used.div_ceil(4))?;
             let mut slots: Vec<(SlotId, usize, Kind)> = Vec::new();
             for (ci, c) in batch.chunks.iter().enumerate() {
                 if c.arena_offset % 4 != 0 || c.look_behind % 4 != 0 {
@@ -285,7 +293,7 @@ pub fn scan<B: Backend>(
                 next_emit += 1;
             }
             // Hand the arena back to the reader (it may have finished already).
-            let _ = free_tx.send(arena);
+            let _ = free_tx.send(mk.take_arena());
             tw = Instant::now();
         }
         Ok(())

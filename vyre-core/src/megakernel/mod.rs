@@ -119,6 +119,8 @@ pub struct Megakernel<B> {
     bufs: Vec<Vec<u32>>,
     slots: u32,
     arena_words: usize,
+    /// Words of the arena to upload when it holds more than the batch uses.
+    arena_upload: Option<usize>,
     results_used: usize,
     regions: Vec<(u32, u32)>,
 }
@@ -242,6 +244,7 @@ impl MegakernelBuilder {
             bufs: Vec::new(),
             slots: 0,
             arena_words: 0,
+            arena_upload: None,
             results_used: 0,
             regions: Vec::new(),
         };
@@ -310,6 +313,7 @@ impl<B: Backend> Megakernel<B> {
         };
         keep(&mut self.bufs[B_RING], SLOT_WORDS as usize);
         keep(&mut self.bufs[B_ARENA], 1);
+        self.arena_upload = None;
         keep(&mut self.bufs[B_RESULTS], 1);
         keep(&mut self.bufs[B_DEBUG], (self.debug_records * DEBUG_RECORD_WORDS) as usize);
         self.slots = 0;
@@ -321,6 +325,42 @@ impl<B: Backend> Megakernel<B> {
     /// Number of slots published in this batch.
     pub fn slot_count(&self) -> u32 {
         self.slots
+    }
+
+    /// Makes `words` the batch's arena without copying (bytes packed 4 per
+    /// word, little-endian): the zero-copy path for callers that read data
+    /// straight into a word buffer. Only the first `used` words are uploaded.
+    /// Must come right after [`Megakernel::reset`] (before any `add_data`).
+    /// Returns a reference to all `used` words; get the buffer back with
+    /// [`Megakernel::take_arena`].
+    pub fn adopt_arena(&mut self, words: Vec<u32>, used: usize) -> Result<DataRef> {
+        if self.arena_words != 0 || self.slots != 0 {
+            return Err(Error::BadInput(
+                "adopt_arena after data or slots were added to this batch. Fix: call reset() first".into(),
+            ));
+        }
+        if used > words.len() || used > (u32::MAX / 4) as usize {
+            return Err(Error::BadInput(format!(
+                "adopt_arena: {used} used words of a {}-word buffer. Fix: pass used <= words.len() and under 4 GiB",
+                words.len()
+            )));
+        }
+        let mut words = words;
+        if words.is_empty() {
+            words.push(0);
+        }
+        let used_len = used;
+        self.bufs[B_ARENA] = words;
+        self.arena_words = used_len;
+        self.arena_upload = Some(used_len.max(1));
+        Ok(DataRef { word_offset: 0, len: (used_len * 4) as u32 })
+    }
+
+    /// Takes the arena buffer out (for reuse), leaving an empty one.
+    pub fn take_arena(&mut self) -> Vec<u32> {
+        self.arena_words = 0;
+        self.arena_upload = None;
+        std::mem::replace(&mut self.bufs[B_ARENA], vec![0])
     }
 
     /// Copies `bytes` into the batch's arena (word aligned) so several slots
@@ -442,7 +482,12 @@ impl<B: Backend> Megakernel<B> {
             let all = |b: &Vec<Vec<u32>>| -> Vec<(usize, std::ops::Range<usize>)> {
                 b.iter().enumerate().map(|(i, v)| (i, 0..v.len())).collect()
             };
-            let writes = if report.dispatches == 0 { all(&self.bufs) } else { vec![(B_CONTROL, 0..CONTROL_WORDS as usize)] };
+            let mut writes = if report.dispatches == 0 { all(&self.bufs) } else { vec![(B_CONTROL, 0..CONTROL_WORDS as usize)] };
+            if let Some(n) = self.arena_upload {
+                for w in writes.iter_mut().filter(|w| w.0 == B_ARENA) {
+                    w.1 = 0..n.min(self.bufs[B_ARENA].len());
+                }
+            }
             let reads: Vec<_> = all(&self.bufs).into_iter().filter(|(i, _)| *i != B_ARENA).collect();
             let t = std::time::Instant::now();
             self.backend.run_ranges(&self.program, &mut self.bufs, groups, &writes, &reads)?;
