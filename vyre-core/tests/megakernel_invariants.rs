@@ -286,9 +286,9 @@ fn raw_run(
         s[SLOT_ARGS as usize + 1] = 1; // atomic_add / store_word value
     }
     let results: Vec<u32> = (0..slots.len() as u32).map(sentinel).collect();
-    let mut bufs = vec![control, ring, vec![0xAB; 4], results, vec![0; 16]];
+    let mut bufs = vec![control, ring, vec![0xAB; 4], results, vec![0; 16], vec![0; 8]];
     backend.run(mk.program(), &mut bufs, 2).unwrap();
-    let [control, ring, _, results, _] = <[Vec<u32>; 5]>::try_from(bufs).unwrap();
+    let [control, ring, _, results, _, _] = <[Vec<u32>; 6]>::try_from(bufs).unwrap();
     (ring, results, control)
 }
 

@@ -79,6 +79,7 @@ fn kind_name(kind: ParamKind) -> &'static str {
         ParamKind::Accumulator => "accumulator",
         ParamKind::Lanes => "lanes",
         ParamKind::ChunkStart => "chunk_start",
+        ParamKind::IoQueue => "io_queue",
     }
 }
 
@@ -132,7 +133,7 @@ pub fn parse_payload(text: &str) -> Result<Payload, ParseError> {
         let (kind_word, line, column) = p.ident_at("the parameter kind")?;
         let Some(&kind) = PARAM_KINDS.iter().find(|k| kind_name(**k) == kind_word) else {
             return Err(err(line, column, format!("unknown parameter kind `{kind_word}`"),
-                "use bytes, scalar, output, accumulator, lanes or chunk_start"));
+                "use bytes, scalar, output, accumulator, lanes, chunk_start or io_queue"));
         };
         let mut len = None;
         if p.peek()?.0 == Tok::Punct('[') {

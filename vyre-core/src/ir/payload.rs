@@ -13,6 +13,7 @@
 //! | `acc: &[AtomicU32]`    | `Accumulator`   | buffer `acc` (atomic), vars `acc__off`, `acc__len`          |
 //! | `lanes: vyre::Lanes`   | `Lanes`         | vars `lanes__id`, `lanes__count`                            |
 //! | `#[vyre(start)] s: u32`| `ChunkStart`    | var `s`: index in `data` of the first byte the item owns    |
+//! | (IR only)              | `IoQueue`       | buffer `q` (atomic), vars `q__cap` (requests it holds), `q__slot` (this item's slot) |
 //!
 //! `ChunkStart`: a payload with look-behind (a pattern of `n` bytes needs
 //! `n - 1`) sees its chunk preceded by up to `look_behind` bytes of the
@@ -47,6 +48,9 @@ pub enum ParamKind {
     Lanes,
     /// Index of the first byte the item owns in its `Bytes` (after look-behind).
     ChunkStart,
+    /// The queue of read requests the item may post ([`io_read`]): the host
+    /// reads the bytes after the dispatch and runs a continuation payload on them.
+    IoQueue,
 }
 
 /// A payload parameter.
@@ -127,6 +131,34 @@ pub fn word_atomic(op: AtomicOp, param: &str, index: Expr, value: Expr, expected
     }
 }
 
+/// Posts a read request to the `IoQueue` parameter `param`: after the
+/// dispatch the host reads `len` bytes of file `file` (an index into the
+/// host's file table) at byte offset `offset_hi << 32 | offset_lo` and runs
+/// the payload with opcode `continuation` on them, for the same tenant, in the
+/// next run. A full queue drops the request; the host counts and reports it.
+/// Wrap the call in a condition so one lane posts it.
+pub fn io_read(param: &str, file: Expr, offset_lo: Expr, offset_hi: Expr, len: Expr, continuation: Expr) -> Node {
+    use crate::megakernel::protocol::*;
+    let n = param_var(param, "n");
+    let at = param_var(param, "at");
+    let field = |w: u32, v: Expr| Node::store(param, Expr::add(Expr::var(&at), Expr::u32(w)), v);
+    Node::block(vec![
+        Node::let_bind(&n, Expr::atomic_add(param, Expr::u32(0), Expr::u32(1))),
+        Node::if_then(
+            Expr::lt(Expr::var(&n), Expr::var(&param_var(param, "cap"))),
+            vec![
+                Node::let_bind(&at, Expr::add(Expr::u32(IO_HEADER_WORDS), Expr::mul(Expr::var(&n), Expr::u32(IO_REQ_WORDS)))),
+                field(IO_REQ_SLOT, Expr::var(&param_var(param, "slot"))),
+                field(IO_REQ_FILE, file),
+                field(IO_REQ_OFF_LO, offset_lo),
+                field(IO_REQ_OFF_HI, offset_hi),
+                field(IO_REQ_LEN, len),
+                field(IO_REQ_CONT, continuation),
+            ],
+        ),
+    ])
+}
+
 /// This lane's index among the lanes running the item.
 pub fn lane_id(param: &str) -> Expr {
     Expr::var(&param_var(param, "id"))
@@ -181,6 +213,19 @@ impl Payload {
                 prelude.push(Node::let_bind(&param_var(&p.name, "off"), Expr::u32(0)));
                 prelude.push(Node::let_bind(&param_var(&p.name, "len"), Expr::len(&p.name)));
             }
+        }
+        for p in self.params_of(ParamKind::IoQueue) {
+            buffers.push(BufferDecl::read_write(&p.name, binding, DataType::U32));
+            binding += 1;
+            // Standalone: the buffer's words after the header hold the requests.
+            let words = Expr::len(&p.name);
+            let cap = Expr::select(
+                Expr::gt(words.clone(), Expr::u32(crate::megakernel::protocol::IO_HEADER_WORDS)),
+                Expr::div(Expr::sub(words, Expr::u32(crate::megakernel::protocol::IO_HEADER_WORDS)), Expr::u32(crate::megakernel::protocol::IO_REQ_WORDS)),
+                Expr::u32(0),
+            );
+            prelude.push(Node::let_bind(&param_var(&p.name, "cap"), cap));
+            prelude.push(Node::let_bind(&param_var(&p.name, "slot"), Expr::u32(0)));
         }
         for p in self.params_of(ParamKind::Lanes) {
             prelude.push(Node::let_bind(&param_var(&p.name, "id"), Expr::local_id()));

@@ -17,6 +17,8 @@ pub const RING: &str = "ring";
 pub const CONTROL: &str = "control";
 /// Buffer that holds debug records.
 pub const DEBUG: &str = "debug";
+/// Buffer that holds read requests posted by payloads.
+pub const IO: &str = "io";
 
 /// Words of the result region a payload needs per slot: the sum of its
 /// outputs' and accumulators' declared lengths (an undeclared length counts 0
@@ -108,6 +110,10 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
                 out.push(Node::let_bind(&v(&param_var(&q.name, "len")), len));
                 used = used.saturating_add(q.len.unwrap_or(0));
             }
+            ParamKind::IoQueue => {
+                out.push(Node::let_bind(&v(&param_var(&q.name, "cap")), Expr::load(CONTROL, Expr::u32(CTRL_IO_CAP))));
+                out.push(Node::let_bind(&v(&param_var(&q.name, "slot")), Expr::div(Expr::var(base), Expr::u32(SLOT_WORDS))));
+            }
             ParamKind::Lanes => {
                 out.push(Node::let_bind(&v(&param_var(&q.name, "id")), Expr::local_id()));
                 out.push(Node::let_bind(&v(&param_var(&q.name, "count")), Expr::workgroup_size()));
@@ -119,6 +125,7 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
         match q.kind {
             ParamKind::Bytes => Some(ARENA),
             ParamKind::Output | ParamKind::Accumulator => Some(RESULTS),
+            ParamKind::IoQueue => Some(IO),
             _ => None,
         }
     };

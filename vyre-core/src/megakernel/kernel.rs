@@ -10,7 +10,7 @@
 use crate::error::Result;
 use crate::ir::{BufferDecl, DataType, Expr, Node, Payload, Program};
 
-use super::embed::{embed, ARENA, CONTROL, DEBUG, RESULTS, RING};
+use super::embed::{embed, ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
 use super::protocol::*;
 
 /// Workgroup buffer through which lane 0 hands the claimed slot to its lanes.
@@ -162,6 +162,7 @@ pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Re
         BufferDecl::read(ARENA, 2, DataType::U32),
         BufferDecl::read_write(RESULTS, 3, DataType::U32),
         BufferDecl::read_write(DEBUG, 4, DataType::U32),
+        BufferDecl::read_write(IO, 5, DataType::U32),
         BufferDecl::workgroup(CLAIM, DataType::U32, 1),
     ];
     let mut cases: Vec<(u32, Vec<Node>)> = builtin_handlers();

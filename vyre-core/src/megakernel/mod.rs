@@ -13,6 +13,7 @@
 //! dispatches again while published slots remain.
 
 pub mod embed;
+pub mod io;
 pub mod kernel;
 pub mod protocol;
 
@@ -102,6 +103,7 @@ pub struct MegakernelBuilder {
     workgroups: u32,
     slot_budget: u32,
     debug_records: u32,
+    io_capacity: u32,
 }
 
 /// The host side of a megakernel: the ring, arena and results of one batch.
@@ -115,6 +117,7 @@ pub struct Megakernel<B> {
     workgroups: u32,
     slot_budget: u32,
     debug_records: u32,
+    io_capacity: u32,
     /// control, ring, arena, results, debug (binding order).
     bufs: Vec<Vec<u32>>,
     slots: u32,
@@ -130,6 +133,7 @@ const B_RING: usize = 1;
 const B_ARENA: usize = 2;
 const B_RESULTS: usize = 3;
 const B_DEBUG: usize = 4;
+const B_IO: usize = 5;
 
 impl Default for MegakernelBuilder {
     fn default() -> Self {
@@ -141,6 +145,7 @@ impl Default for MegakernelBuilder {
             workgroups: 64,
             slot_budget: u32::MAX,
             debug_records: 256,
+            io_capacity: 64,
         }
     }
 }
@@ -174,6 +179,11 @@ impl MegakernelBuilder {
     /// Debug records kept per run (default 256); more are counted as dropped.
     pub fn debug_records(mut self, n: u32) -> Self {
         self.debug_records = n;
+        self
+    }
+    /// Read requests the I/O queue holds per run (default 64); more are dropped and counted.
+    pub fn io_queue(mut self, n: u32) -> Self {
+        self.io_capacity = n;
         self
     }
     /// Kernel name (pipeline label).
@@ -241,6 +251,7 @@ impl MegakernelBuilder {
             workgroups: self.workgroups,
             slot_budget: self.slot_budget,
             debug_records: self.debug_records.max(1),
+            io_capacity: self.io_capacity.min(1 << 20),
             bufs: Vec::new(),
             slots: 0,
             arena_words: 0,
@@ -298,11 +309,12 @@ impl<B: Backend> Megakernel<B> {
         let mut control = vec![0u32; CONTROL_WORDS as usize];
         control[CTRL_VERSION as usize] = PROTOCOL_VERSION;
         control[CTRL_BUDGET as usize] = self.slot_budget;
+        control[CTRL_IO_CAP as usize] = self.io_capacity;
         for (t, m) in self.tenant_masks.iter().enumerate() {
             control[(CTRL_TENANT_MASKS as usize) + t] = *m;
         }
-        if self.bufs.len() != 5 {
-            self.bufs = vec![Vec::new(); 5];
+        if self.bufs.len() != 6 {
+            self.bufs = vec![Vec::new(); 6];
         }
         // Keep the allocations: a scan resets once per batch, and fresh
         // multi-MiB vectors cost page faults and zeroing every time.
@@ -316,6 +328,7 @@ impl<B: Backend> Megakernel<B> {
         self.arena_upload = None;
         keep(&mut self.bufs[B_RESULTS], 1);
         keep(&mut self.bufs[B_DEBUG], (self.debug_records * DEBUG_RECORD_WORDS) as usize);
+        keep(&mut self.bufs[B_IO], (IO_HEADER_WORDS + self.io_capacity * IO_REQ_WORDS) as usize);
         self.slots = 0;
         self.arena_words = 0;
         self.results_used = 0;
@@ -380,7 +393,12 @@ impl<B: Backend> Megakernel<B> {
             ));
         }
         let arena = &mut self.bufs[B_ARENA];
-        arena.resize((off + words).max(1), 0);
+        if arena.len() < (off + words).max(1) {
+            arena.resize((off + words).max(1), 0);
+        }
+        if let Some(n) = self.arena_upload.as_mut() {
+            *n = (*n).max(off + words);
+        }
         let (whole, tail) = bytes.split_at(bytes.len() / 4 * 4);
         for (dst, src) in arena[off..].iter_mut().zip(whole.chunks_exact(4)) {
             *dst = u32::from_le_bytes([src[0], src[1], src[2], src[3]]);
@@ -565,6 +583,121 @@ impl<B: Backend> Megakernel<B> {
             })
             .collect();
         (recs, requested - kept)
+    }
+
+    /// The read requests payloads posted in the last run, and how many were
+    /// dropped because the queue was full.
+    pub fn io_requests(&self) -> (Vec<io::IoRequest>, u32) {
+        let q = &self.bufs[B_IO];
+        let posted = q.first().copied().unwrap_or(0);
+        let kept = posted.min(self.io_capacity);
+        let reqs = (0..kept as usize)
+            .filter_map(|i| {
+                let at = (IO_HEADER_WORDS + i as u32 * IO_REQ_WORDS) as usize;
+                let w = q.get(at..at + IO_REQ_WORDS as usize)?;
+                Some(io::IoRequest {
+                    slot: w[IO_REQ_SLOT as usize],
+                    file: w[IO_REQ_FILE as usize],
+                    offset: (w[IO_REQ_OFF_HI as usize] as u64) << 32 | w[IO_REQ_OFF_LO as usize] as u64,
+                    len: w[IO_REQ_LEN as usize],
+                    continuation: w[IO_REQ_CONT as usize],
+                })
+            })
+            .collect();
+        (reqs, posted - kept)
+    }
+
+    /// Services the read requests of the last run: checks each one (file
+    /// index in `files`, 1..=`max_len` bytes inside the file, a continuation
+    /// that is a registered payload, posted by a slot that ran), reads the
+    /// bytes with io_uring and publishes them as a slot for the continuation,
+    /// for the tenant of the slot that asked. A refused or failed request
+    /// becomes a continuation slot in FAULT with `FAULT_BAD_IO` /
+    /// `FAULT_IO_ERROR`, never an out-of-bounds read. Empties the queue; call
+    /// [`Megakernel::run`] again to run the continuations.
+    pub fn service_io(&mut self, files: &[std::path::PathBuf], max_len: u32) -> Result<io::IoReport> {
+        let (reqs, dropped) = self.io_requests();
+        let mut report = io::IoReport { dropped, ingest: "io_uring", ..Default::default() };
+        let first_payload = FIRST_PAYLOAD_OPCODE;
+        let last_payload = FIRST_PAYLOAD_OPCODE + self.result_words.len() as u32;
+        let mut opened: Vec<Option<(std::fs::File, u64)>> = Vec::new();
+        let mut ok: Vec<(usize, io::IoRequest, TenantId)> = Vec::new();
+        let mut bad: Vec<(io::IoRequest, TenantId, u32, String)> = Vec::new();
+        for r in reqs {
+            let tenant = if r.slot < self.slots {
+                TenantId(self.bufs[B_RING][(r.slot * SLOT_WORDS + SLOT_TENANT) as usize])
+            } else {
+                TenantId(u32::MAX)
+            };
+            let ran = r.slot < self.slots && self.bufs[B_RING][(r.slot * SLOT_WORDS + SLOT_STATUS) as usize] == DONE;
+            let why = if !ran {
+                Some(format!("posted by slot {}, which did not run in this batch", r.slot))
+            } else if !(first_payload..last_payload).contains(&r.continuation) {
+                Some(format!("continuation opcode {} is not a registered payload", r.continuation))
+            } else if r.file as usize >= files.len() {
+                Some(format!("file {} is not in the file table ({} files)", r.file, files.len()))
+            } else if r.len == 0 || r.len > max_len {
+                Some(format!("length {} is outside 1..={max_len}", r.len))
+            } else {
+                None
+            };
+            if let Some(w) = why {
+                bad.push((r, tenant, FAULT_BAD_IO, w));
+                continue;
+            }
+            let f = r.file as usize;
+            if opened.len() <= f {
+                opened.resize_with(f + 1, || None);
+            }
+            if opened[f].is_none() {
+                match std::fs::File::open(&files[f]).and_then(|h| h.metadata().map(|m| (h, m.len()))) {
+                    Ok(fm) => opened[f] = Some(fm),
+                    Err(e) => {
+                        bad.push((r, tenant, FAULT_IO_ERROR, format!("{}: {e}", files[f].display())));
+                        continue;
+                    }
+                }
+            }
+            let size = opened[f].as_ref().map(|o| o.1).unwrap_or(0);
+            if r.offset.checked_add(r.len as u64).is_none_or(|end| end > size) {
+                bad.push((r, tenant, FAULT_BAD_IO, format!("bytes {}..+{} are outside the file's {size} bytes", r.offset, r.len)));
+                continue;
+            }
+            ok.push((f, r, tenant));
+        }
+        let reads: Vec<(&std::fs::File, u64, usize)> = ok
+            .iter()
+            .filter_map(|(f, r, _)| opened[*f].as_ref().map(|o| (&o.0, r.offset, r.len as usize)))
+            .collect();
+        let (results, ingest) = io::read_many(&reads);
+        report.ingest = ingest;
+        for ((_, r, tenant), res) in ok.into_iter().zip(results) {
+            let name = self.op_name(r.continuation);
+            match res {
+                Ok(bytes) => {
+                    self.publish(Work { op: &name, tenant, data: &bytes, start: 0, args: &[], result_words: None })?;
+                    report.served += 1;
+                }
+                Err(e) => bad.push((r, tenant, FAULT_IO_ERROR, e.to_string())),
+            }
+        }
+        for (r, tenant, reason, why) in bad {
+            // A continuation slot that is already FAULT: the kernel never runs it.
+            let name = self.op_name(r.continuation);
+            let name = if self.opcodes.contains_key(&name) { name } else { "nop".to_string() };
+            let slot = self.publish(Work { op: &name, tenant, data: &[], start: 0, args: &[], result_words: Some(0) })?;
+            let s = (slot.0 * SLOT_WORDS) as usize;
+            self.bufs[B_RING][s + SLOT_FAULT_REASON as usize] = reason;
+            self.bufs[B_RING][s + SLOT_STATUS as usize] = FAULT;
+            report.refused.push((r, why));
+        }
+        self.bufs[B_IO][0] = 0;
+        self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = self.slots;
+        Ok(report)
+    }
+
+    fn op_name(&self, op: u32) -> String {
+        self.opcodes.iter().find(|(_, o)| **o == op).map(|(n, _)| n.clone()).unwrap_or_default()
     }
 
     /// Requests shutdown: the next dispatch claims nothing.

@@ -12,6 +12,7 @@
 //! | 2       | `arena`   | input bytes, 4 per word, little-endian (read only)          |
 //! | 3       | `results` | result words; each slot owns `[out_off, out_off+out_len)` (atomic) |
 //! | 4       | `debug`   | debug records, [`DEBUG_RECORD_WORDS`] words each (atomic)   |
+//! | 5       | `io`      | read requests posted by payloads: word 0 counts them, then [`IO_REQ_WORDS`] words each (atomic) |
 //!
 //! # Slot lifecycle
 //! The host writes a slot's fields and sets it [`PUBLISHED`]. A workgroup
@@ -65,6 +66,29 @@ pub const FAULT_UNAUTHORIZED: u32 = 1;
 pub const FAULT_BAD_OPCODE: u32 = 2;
 /// Fault: the payload exceeded its iteration budget.
 pub const FAULT_BUDGET: u32 = 3;
+/// Fault (on a continuation slot): the read request named a file, offset or
+/// length outside what the host allows; nothing was read.
+pub const FAULT_BAD_IO: u32 = 4;
+/// Fault (on a continuation slot): the read itself failed.
+pub const FAULT_IO_ERROR: u32 = 5;
+
+/// Words before the first request in the `io` buffer (word 0: requests posted,
+/// including those dropped because the queue was full).
+pub const IO_HEADER_WORDS: u32 = 8;
+/// Words per read request.
+pub const IO_REQ_WORDS: u32 = 8;
+/// Request word: index of the slot that posted it.
+pub const IO_REQ_SLOT: u32 = 0;
+/// Request word: file index in the host's file table.
+pub const IO_REQ_FILE: u32 = 1;
+/// Request word: byte offset, low 32 bits.
+pub const IO_REQ_OFF_LO: u32 = 2;
+/// Request word: byte offset, high 32 bits.
+pub const IO_REQ_OFF_HI: u32 = 3;
+/// Request word: bytes to read.
+pub const IO_REQ_LEN: u32 = 4;
+/// Request word: opcode of the continuation payload that gets the bytes.
+pub const IO_REQ_CONT: u32 = 5;
 
 /// Control word: non-zero stops all workgroups at their next claim.
 pub const CTRL_SHUTDOWN: u32 = 0;
@@ -88,6 +112,8 @@ pub const CTRL_VERSION: u32 = 8;
 pub const CTRL_CLAIMS: u32 = 9;
 /// Control word: dispatches that found work (an observable, host-incremented).
 pub const CTRL_DISPATCHES: u32 = 10;
+/// Control word: how many read requests the `io` queue holds.
+pub const CTRL_IO_CAP: u32 = 11;
 /// Control words: first tenant authorization mask. Tenant `t` may run opcode
 /// `o` iff bit `o` of word `CTRL_TENANT_MASKS + t` is set.
 pub const CTRL_TENANT_MASKS: u32 = 16;
