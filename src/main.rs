@@ -42,6 +42,9 @@ enum Command {
         /// CRC-32/IEEE of each file.
         #[arg(long)]
         crc32: bool,
+        /// Run a payload loaded at run time (text IR `.vyre` or `.vir0`; repeatable).
+        #[arg(long = "payload", value_name = "FILE")]
+        payload_files: Vec<PathBuf>,
         /// One JSON object per file, then a summary object.
         #[arg(long)]
         json: bool,
@@ -175,6 +178,7 @@ fn main() -> ExitCode {
             histogram,
             patterns,
             crc32,
+            payload_files,
             json,
             backend,
             adapter,
@@ -183,8 +187,19 @@ fn main() -> ExitCode {
             no_uring,
             quiet,
         } => {
-            let none = !lines && !histogram && !crc32 && patterns.is_empty();
+            let mut payloads = Vec::new();
+            for f in &payload_files {
+                match vyre::vir0::load_payload_file(f) {
+                    Ok(p) => payloads.push(p),
+                    Err(e) => {
+                        eprintln!("vyre: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            let none = !lines && !histogram && !crc32 && patterns.is_empty() && payloads.is_empty();
             let cfg = ScanConfig {
+                payloads,
                 lines: lines || none,
                 histogram,
                 crc32: crc32 || none,

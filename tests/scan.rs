@@ -200,3 +200,38 @@ fn cli_rejects_bad_options_with_fix() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Fix:"));
 }
+
+#[test]
+fn cli_runtime_payload_from_vir0_runs_on_gpu_and_cpu() {
+    // A payload that was never compiled into the binary: text IR → VIR0 → scan.
+    let dir = tmpdir("vir0");
+    let vir0 = dir.join("count_zero_bytes.vir0");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/payloads/count_zero_bytes.vyre");
+    let out = vyre_bin().arg("compile").arg(&src).arg("-o").arg(&vir0).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let data: Vec<u8> = (0..50_001u32).map(|i| if i % 7 == 0 { 0 } else { (i % 251) as u8 + 1 }).collect();
+    let file = dir.join("data.bin");
+    std::fs::write(&file, &data).unwrap();
+    let want = data.iter().filter(|&&b| b == 0).count() as u64;
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    for backend in ["gpu", "cpu"] {
+        let out = vyre_bin()
+            .args(["scan", "--json", "--chunk-size", "4096", "--backend", backend, "--payload"])
+            .arg(&vir0)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let lines = json_lines(&out.stdout);
+        assert_eq!(lines[0]["payloads"]["count_zero_bytes"], serde_json::json!([want]), "{backend}");
+    }
+    // A corrupt file is refused with a Fix, not run.
+    let mut bytes = std::fs::read(&vir0).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 1;
+    std::fs::write(&vir0, &bytes).unwrap();
+    let out = vyre_bin().args(["scan", "--backend", "cpu", "--payload"]).arg(&vir0).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Fix:"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

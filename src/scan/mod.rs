@@ -23,6 +23,26 @@ pub use report::{FileReport, ScanSummary};
 /// Lanes per workgroup of the scan megakernel.
 pub const SCAN_LANES: u32 = 64;
 
+/// A payload loaded at run time must fit the scan: one byte input, no scalar
+/// arguments, declared output lengths.
+fn check_runtime_payload(p: &Payload) -> Result<()> {
+    use vyre_core::ParamKind;
+    for q in &p.params {
+        let bad = match q.kind {
+            ParamKind::Scalar | ParamKind::IoQueue => Some("scan passes no scalar arguments or read queue"),
+            ParamKind::Output | ParamKind::Accumulator if q.len.is_none() => Some("its results need a declared length, e.g. `param acc: accumulator[1]`"),
+            _ => None,
+        };
+        if let Some(why) = bad {
+            return Err(Error::BadInput(format!(
+                "payload `{}` cannot run in `vyre scan`: parameter `{}`: {why}. Fix: give it only bytes, chunk_start, lanes and outputs/accumulators with lengths",
+                p.name, q.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Most workgroups per scan dispatch.
 pub const SCAN_WORKGROUPS: u32 = 1024;
 
@@ -48,6 +68,9 @@ pub struct ScanConfig {
     pub queue_depth: u32,
     /// Use plain reads instead of io_uring.
     pub force_fallback: bool,
+    /// Payloads loaded at run time (`--payload FILE`, text IR or VIR0): each
+    /// runs on every chunk; its result words are summed per file.
+    pub payloads: Vec<Payload>,
 }
 
 impl Default for ScanConfig {
@@ -61,6 +84,7 @@ impl Default for ScanConfig {
             batch_bytes: 64 << 20,
             queue_depth: 32,
             force_fallback: false,
+            payloads: Vec::new(),
         }
     }
 }
@@ -71,6 +95,7 @@ enum Kind {
     Histogram,
     Crc,
     Pattern(usize),
+    Custom(usize),
 }
 
 fn kind_name(k: Kind) -> String {
@@ -79,6 +104,7 @@ fn kind_name(k: Kind) -> String {
         Kind::Histogram => "byte_histogram".into(),
         Kind::Crc => "crc32".into(),
         Kind::Pattern(i) => format!("pattern_{i}"),
+        Kind::Custom(i) => format!("user_{i}"),
     }
 }
 
@@ -96,6 +122,10 @@ fn analyses(cfg: &ScanConfig) -> Result<Vec<(Kind, Payload)>> {
     }
     for (i, p) in cfg.patterns.iter().enumerate() {
         v.push((Kind::Pattern(i), pattern::pattern_payload(&kind_name(Kind::Pattern(i)), p)?));
+    }
+    for (i, p) in cfg.payloads.iter().enumerate() {
+        check_runtime_payload(p)?;
+        v.push((Kind::Custom(i), p.clone()));
     }
     for (k, p) in v.iter_mut() {
         p.name = kind_name(*k);
@@ -164,6 +194,14 @@ pub fn scan<B: Backend>(
     let mut reports: Vec<FileReport> = files
         .iter()
         .map(|f| FileReport::new(f.path.clone(), cfg, &cfg.patterns))
+        .map(|mut r| {
+            r.custom = cfg
+                .payloads
+                .iter()
+                .map(|p| (p.name.clone(), vec![0; vyre_core::megakernel::embed::result_words(p) as usize]))
+                .collect();
+            r
+        })
         .collect();
     let mut crcs: Vec<crc32fast::Hasher> = files.iter().map(|_| crc32fast::Hasher::new()).collect();
     let fcfg = FeederConfig {
@@ -239,6 +277,7 @@ pub fn scan<B: Backend>(
                 for (kind, p) in &analyses {
                     let slot = match kind {
                         Kind::Pattern(_) => mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?,
+                    Kind::Custom(_) if p.look_behind > 0 => mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?,
                         _ => mk.publish_ref(&p.name, tenant, owned, 0, &[], None)?,
                     };
 
@@ -272,6 +311,11 @@ pub fn scan<B: Backend>(
                         crcs[c.file].combine(&crc::join_parts(words, c.len, lanes));
                     }
                     Kind::Pattern(i) => r.matches[i].1 += words.first().copied().unwrap_or(0) as u64,
+                    Kind::Custom(i) => {
+                        for (a, b) in r.custom[i].1.iter_mut().zip(words) {
+                            *a += *b as u64;
+                        }
+                    }
                 }
             }
             for c in &batch.chunks {

@@ -21,6 +21,8 @@ pub struct FileReport {
     pub matches: Vec<(String, u64)>,
     /// CRC-32/IEEE, if asked for.
     pub crc32: Option<u32>,
+    /// (payload name, result words summed over the file's chunks) per `--payload`.
+    pub custom: Vec<(String, Vec<u64>)>,
     /// Why the path failed, if it did.
     pub error: Option<String>,
 }
@@ -49,12 +51,13 @@ impl FileReport {
             histogram: cfg.histogram.then(|| vec![0; 256]),
             matches: patterns.iter().map(|p| (String::from_utf8_lossy(p).into_owned(), 0)).collect(),
             crc32: None,
+            custom: Vec::new(),
             error: None,
         }
     }
 
     pub(crate) fn failed(path: PathBuf, reason: String) -> Self {
-        FileReport { path, bytes: 0, lines: None, histogram: None, matches: Vec::new(), crc32: None, error: Some(reason) }
+        FileReport { path, bytes: 0, lines: None, histogram: None, matches: Vec::new(), crc32: None, custom: Vec::new(), error: Some(reason) }
     }
 
     /// The `--json` object of this file.
@@ -82,6 +85,13 @@ impl FileReport {
         if let Some(c) = self.crc32 {
             m.insert("crc32".into(), json!(c));
         }
+        if !self.custom.is_empty() {
+            let mut mm = Map::new();
+            for (name, words) in &self.custom {
+                mm.insert(name.clone(), json!(words));
+            }
+            m.insert("payloads".into(), Value::Object(mm));
+        }
         Value::Object(m)
     }
 
@@ -100,6 +110,9 @@ impl FileReport {
         }
         for (p, n) in &self.matches {
             s += &format!(", {n} x {p:?}");
+        }
+        for (name, words) in &self.custom {
+            s += &format!(", {name} {words:?}");
         }
         if let Some(h) = &self.histogram {
             let top = h.iter().enumerate().max_by_key(|(_, n)| **n).map(|(b, n)| (b, *n));
