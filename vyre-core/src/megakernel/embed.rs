@@ -134,17 +134,32 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
     if let Some(e) = renamer.error {
         return Err(e);
     }
+    // Iteration budget: every loop iteration of the payload counts; past the
+    // budget (control word CTRL_ITER_BUDGET) the lane leaves the payload as if
+    // it returned and the slot ends FAULT(FAULT_BUDGET).
+    let iters = v("iter__count");
+    let budget = v("iter__budget");
+    let over = v("iter__over");
+    let body = count_iterations(body, &iters, &budget, &over);
+    out.push(Node::let_bind(&iters, Expr::u32(0)));
+    out.push(Node::let_bind(&budget, Expr::load(CONTROL, Expr::u32(CTRL_ITER_BUDGET))));
+    out.push(Node::let_bind(&over, Expr::bool(false)));
     let ret = v("ret__flag");
     let (body, _) = rewrite_returns(body, 0, &ret);
     out.push(Node::let_bind(&ret, Expr::bool(false)));
     let mut frame = body;
     frame.push(Node::Break);
     let framed = Node::loop_(frame);
+    let report = Node::if_then(
+        Expr::var(&over),
+        vec![Node::store(RING, Expr::add(Expr::var(base), Expr::u32(SLOT_FAULT_REASON)), Expr::u32(FAULT_BUDGET))],
+    );
     if p.params_of(ParamKind::Lanes).count() == 0 {
         // A payload without `Lanes` is single-lane: lane 0 runs it.
-        out.push(Node::if_then(Expr::eq(Expr::local_id(), Expr::u32(0)), vec![framed]));
+        out.push(Node::if_then(Expr::eq(Expr::local_id(), Expr::u32(0)), vec![framed, report]));
     } else {
         out.push(framed);
+        out.push(report);
     }
     Ok(vec![Node::block(out)])
 }
@@ -262,6 +277,43 @@ impl Renamer<'_> {
             }
         }
     }
+}
+
+/// Puts a budget check at the top of every loop body: count the iteration,
+/// and past the budget set `over` and return (rewritten later into leaving
+/// the payload frame).
+fn count_iterations(nodes: Vec<Node>, iters: &str, budget: &str, over: &str) -> Vec<Node> {
+    let check = || {
+        vec![
+            Node::assign(iters, Expr::add(Expr::var(iters), Expr::u32(1))),
+            Node::if_then(
+                Expr::gt(Expr::var(iters), Expr::var(budget)),
+                vec![Node::assign(over, Expr::bool(true)), Node::Return],
+            ),
+        ]
+    };
+    nodes
+        .into_iter()
+        .map(|n| match n {
+            Node::If { cond, then, otherwise } => Node::If {
+                cond,
+                then: count_iterations(then, iters, budget, over),
+                otherwise: count_iterations(otherwise, iters, budget, over),
+            },
+            Node::Block(b) => Node::Block(count_iterations(b, iters, budget, over)),
+            Node::Loop { body } => {
+                let mut b = check();
+                b.extend(count_iterations(body, iters, budget, over));
+                Node::Loop { body: b }
+            }
+            Node::For { var, start, end, step, body } => {
+                let mut b = check();
+                b.extend(count_iterations(body, iters, budget, over));
+                Node::For { var, start, end, step, body: b }
+            }
+            other => other,
+        })
+        .collect()
 }
 
 /// Rewrites `Return` so it leaves the payload frame (a `loop` around the body)

@@ -184,10 +184,22 @@ pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Re
     ]);
     iteration.extend(dispatch);
     iteration.push(Node::Barrier);
+    // After the barrier every lane's fault report is visible: a slot whose
+    // payload ran out of its iteration budget ends FAULT, the others DONE.
     iteration.push(lane0(vec![
-        Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_DONE_COUNT), Expr::u32(1))),
         Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_CLAIMS), Expr::u32(1))),
-        Node::eval(Expr::atomic_store(RING, Expr::add(Expr::var("base"), Expr::u32(SLOT_STATUS)), Expr::u32(DONE))),
+        Node::let_bind("end_reason", Expr::load(RING, Expr::add(Expr::var("base"), Expr::u32(SLOT_FAULT_REASON)))),
+        Node::if_else(
+            Expr::eq(Expr::var("end_reason"), Expr::u32(0)),
+            vec![
+                Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_DONE_COUNT), Expr::u32(1))),
+                Node::eval(Expr::atomic_store(RING, Expr::add(Expr::var("base"), Expr::u32(SLOT_STATUS)), Expr::u32(DONE))),
+            ],
+            vec![
+                Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_FAULT_COUNT), Expr::u32(1))),
+                Node::eval(Expr::atomic_store(RING, Expr::add(Expr::var("base"), Expr::u32(SLOT_STATUS)), Expr::u32(FAULT))),
+            ],
+        ),
     ]));
     let body = vec![Node::let_bind("ran", Expr::u32(0)), Node::loop_(iteration)];
     Ok(Program::new(name, buffers, workgroup_size, body))

@@ -104,6 +104,7 @@ pub struct MegakernelBuilder {
     slot_budget: u32,
     debug_records: u32,
     io_capacity: u32,
+    iteration_budget: u32,
 }
 
 /// The host side of a megakernel: the ring, arena and results of one batch.
@@ -118,6 +119,7 @@ pub struct Megakernel<B> {
     slot_budget: u32,
     debug_records: u32,
     io_capacity: u32,
+    iteration_budget: u32,
     /// control, ring, arena, results, debug (binding order).
     bufs: Vec<Vec<u32>>,
     slots: u32,
@@ -146,6 +148,7 @@ impl Default for MegakernelBuilder {
             slot_budget: u32::MAX,
             debug_records: 256,
             io_capacity: 64,
+            iteration_budget: u32::MAX,
         }
     }
 }
@@ -184,6 +187,13 @@ impl MegakernelBuilder {
     /// Read requests the I/O queue holds per run (default 64); more are dropped and counted.
     pub fn io_queue(mut self, n: u32) -> Self {
         self.io_capacity = n;
+        self
+    }
+    /// Most loop iterations one lane of a payload may run on one slot
+    /// (default: unlimited). A runaway payload then ends its slot with
+    /// FAULT(`FAULT_BUDGET`) and the rest of the batch completes.
+    pub fn iteration_budget(mut self, n: u32) -> Self {
+        self.iteration_budget = n;
         self
     }
     /// Kernel name (pipeline label).
@@ -252,6 +262,7 @@ impl MegakernelBuilder {
             slot_budget: self.slot_budget,
             debug_records: self.debug_records.max(1),
             io_capacity: self.io_capacity.min(1 << 20),
+            iteration_budget: self.iteration_budget,
             bufs: Vec::new(),
             slots: 0,
             arena_words: 0,
@@ -310,6 +321,7 @@ impl<B: Backend> Megakernel<B> {
         control[CTRL_VERSION as usize] = PROTOCOL_VERSION;
         control[CTRL_BUDGET as usize] = self.slot_budget;
         control[CTRL_IO_CAP as usize] = self.io_capacity;
+        control[CTRL_ITER_BUDGET as usize] = self.iteration_budget;
         for (t, m) in self.tenant_masks.iter().enumerate() {
             control[(CTRL_TENANT_MASKS as usize) + t] = *m;
         }

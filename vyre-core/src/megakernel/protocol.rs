@@ -22,7 +22,7 @@
 //! lanes, bumps [`CTRL_DONE_COUNT`] and stores [`DONE`].
 
 /// Layout version; bump on any change to the constants below.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Words per slot.
 pub const SLOT_WORDS: u32 = 16;
@@ -114,6 +114,9 @@ pub const CTRL_CLAIMS: u32 = 9;
 pub const CTRL_DISPATCHES: u32 = 10;
 /// Control word: how many read requests the `io` queue holds.
 pub const CTRL_IO_CAP: u32 = 11;
+/// Control word: most loop iterations one lane of a payload may run on one
+/// slot; past it the slot ends FAULT(`FAULT_BUDGET`).
+pub const CTRL_ITER_BUDGET: u32 = 12;
 /// Control words: first tenant authorization mask. Tenant `t` may run opcode
 /// `o` iff bit `o` of word `CTRL_TENANT_MASKS + t` is set.
 pub const CTRL_TENANT_MASKS: u32 = 16;
