@@ -22,6 +22,7 @@ mod valid;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)] mod fuzz_tests;
 
 use proc_macro::TokenStream;
 
