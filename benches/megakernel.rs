@@ -55,7 +55,7 @@ fn chunks(n: usize, len: usize) -> Vec<Vec<u8>> {
 /// Most slots one workgroup runs per dispatch: keeps every lane's loop
 /// iterations well under a device's silent cut-off (llvmpipe: 65535).
 fn slot_budget(backend: &dyn Backend, chunk: usize) -> u32 {
-    let limit = backend.loop_iteration_limit().or_else(|| backend.name().contains("llvmpipe").then_some(65_535));
+    let limit = backend.loop_iteration_limit();
     let per_slot = (chunk as u64).div_ceil(LANES as u64) * 4 + 64;
     limit.map_or(u32::MAX, |l| (l / 2 / per_slot).max(1) as u32)
 }

@@ -75,7 +75,7 @@ fn main() -> vyre::Result<()> {
     println!("backend: {}\n", backend.name());
     // crc32 runs on lane 0 alone (one loop iteration per byte and bit); keep
     // each dispatch's work under a device loop limit such as llvmpipe's.
-    let limit = backend.loop_iteration_limit().or_else(|| backend.name().contains("llvmpipe").then_some(65_535));
+    let limit = backend.loop_iteration_limit();
     let budget = limit.map_or(u32::MAX, |l| (l / 2 / (9 * 512 + 64)).max(1) as u32);
 
     let mut mk = Megakernel::builder()

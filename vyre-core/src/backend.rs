@@ -98,68 +98,31 @@ pub fn check_buffers(program: &Program, buffers: &[Vec<u32>], workgroups: u32) -
     Ok(())
 }
 
-impl<B: Backend + ?Sized> Backend for &B {
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn run_ranges(
-        &self,
-        program: &Program,
-        buffers: &mut [Vec<u32>],
-        workgroups: u32,
-        writes: &[(usize, std::ops::Range<usize>)],
-        reads: &[(usize, std::ops::Range<usize>)],
-    ) -> Result<()> {
-        (**self).run_ranges(program, buffers, workgroups, writes, reads)
-    }
-    fn loop_iteration_limit(&self) -> Option<u64> {
-        (**self).loop_iteration_limit()
-    }
-    fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
-        (**self).run(program, buffers, workgroups)
-    }
+/// `Backend` for pointers to a backend: every method forwards to the pointee.
+macro_rules! forward_backend {
+    ($($ptr:ty),*) => {$(
+        impl<B: Backend + ?Sized> Backend for $ptr {
+            fn name(&self) -> String {
+                (**self).name()
+            }
+            fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
+                (**self).run(program, buffers, workgroups)
+            }
+            fn loop_iteration_limit(&self) -> Option<u64> {
+                (**self).loop_iteration_limit()
+            }
+            fn run_ranges(
+                &self,
+                program: &Program,
+                buffers: &mut [Vec<u32>],
+                workgroups: u32,
+                writes: &[(usize, std::ops::Range<usize>)],
+                reads: &[(usize, std::ops::Range<usize>)],
+            ) -> Result<()> {
+                (**self).run_ranges(program, buffers, workgroups, writes, reads)
+            }
+        }
+    )*};
 }
 
-impl<B: Backend + ?Sized> Backend for std::sync::Arc<B> {
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn run_ranges(
-        &self,
-        program: &Program,
-        buffers: &mut [Vec<u32>],
-        workgroups: u32,
-        writes: &[(usize, std::ops::Range<usize>)],
-        reads: &[(usize, std::ops::Range<usize>)],
-    ) -> Result<()> {
-        (**self).run_ranges(program, buffers, workgroups, writes, reads)
-    }
-    fn loop_iteration_limit(&self) -> Option<u64> {
-        (**self).loop_iteration_limit()
-    }
-    fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
-        (**self).run(program, buffers, workgroups)
-    }
-}
-
-impl<B: Backend + ?Sized> Backend for Box<B> {
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn run_ranges(
-        &self,
-        program: &Program,
-        buffers: &mut [Vec<u32>],
-        workgroups: u32,
-        writes: &[(usize, std::ops::Range<usize>)],
-        reads: &[(usize, std::ops::Range<usize>)],
-    ) -> Result<()> {
-        (**self).run_ranges(program, buffers, workgroups, writes, reads)
-    }
-    fn loop_iteration_limit(&self) -> Option<u64> {
-        (**self).loop_iteration_limit()
-    }
-    fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
-        (**self).run(program, buffers, workgroups)
-    }
-}
+forward_backend!(&B, std::sync::Arc<B>, Box<B>);

@@ -48,7 +48,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-mod engine;
+pub(crate) mod engine;
 mod exec;
 pub mod plan;
 mod uring;
