@@ -25,14 +25,27 @@ use vyre::scan::crc::crc32_blocks;
 use vyre::{Backend, Payload};
 
 const LANES: u32 = 64;
-const NAMES: [&str; 4] = ["line_count", "byte_histogram", "count_needle", "crc32_blocks"];
+const NAMES: [&str; 4] = [
+    "line_count",
+    "byte_histogram",
+    "count_needle",
+    "crc32_blocks",
+];
 
 fn payloads() -> Vec<Payload> {
-    vec![line_count::payload(), byte_histogram::payload(), count_needle::payload(), crc32_blocks::payload()]
+    vec![
+        line_count::payload(),
+        byte_histogram::payload(),
+        count_needle::payload(),
+        crc32_blocks::payload(),
+    ]
 }
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Deterministic text-like chunks (newlines, `abab` runs, some high bytes).
@@ -63,11 +76,16 @@ fn slot_budget(backend: &dyn Backend, chunk: usize) -> u32 {
 fn build(backend: &dyn Backend, ps: Vec<Payload>, chunk: usize) -> Megakernel<&dyn Backend> {
     let names: Vec<String> = ps.iter().map(|p| p.name.clone()).collect();
     let names: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-    let mut b = Megakernel::builder().workgroup_size(LANES).workgroups(64).slot_budget(slot_budget(backend, chunk));
+    let mut b = Megakernel::builder()
+        .workgroup_size(LANES)
+        .workgroups(64)
+        .slot_budget(slot_budget(backend, chunk));
     for p in ps {
         b = b.payload(p);
     }
-    b.tenant("bench", &names).build(backend).expect("build megakernel")
+    b.tenant("bench", &names)
+        .build(backend)
+        .expect("build megakernel")
 }
 
 /// Fused: every payload's slots in one batch; each chunk uploaded once.
@@ -83,7 +101,10 @@ fn run_fused(mk: &mut Megakernel<&dyn Backend>, data: &[Vec<u8>]) -> Vec<Vec<u32
     }
     let report = mk.run().expect("fused run");
     assert_eq!(report.done as usize, slots.len());
-    slots.iter().map(|&s| mk.results(s).unwrap().to_vec()).collect()
+    slots
+        .iter()
+        .map(|&s| mk.results(s).unwrap().to_vec())
+        .collect()
 }
 
 /// Baseline: one megakernel per payload, run one after the other.
@@ -92,7 +113,10 @@ fn run_separate(mks: &mut [Megakernel<&dyn Backend>], data: &[Vec<u8>]) -> Vec<V
     for (k, mk) in mks.iter_mut().enumerate() {
         mk.reset();
         let t = mk.tenant_id("bench").unwrap();
-        let slots: Vec<_> = data.iter().map(|d| mk.publish(Work::new(NAMES[k], t, d)).unwrap()).collect();
+        let slots: Vec<_> = data
+            .iter()
+            .map(|d| mk.publish(Work::new(NAMES[k], t, d)).unwrap())
+            .collect();
         let report = mk.run().expect("separate run");
         assert_eq!(report.done as usize, slots.len());
         for (i, s) in slots.into_iter().enumerate() {
@@ -112,15 +136,36 @@ fn median(mut v: Vec<Duration>) -> f64 {
 fn measure(backend: &dyn Backend, data: &[Vec<u8>], reps: usize) -> (f64, f64, u32, u32) {
     let chunk = data.first().map_or(0, |d| d.len());
     let mut fused = build(backend, payloads(), chunk);
-    let mut separate: Vec<_> = payloads().into_iter().map(|p| build(backend, vec![p], chunk)).collect();
+    let mut separate: Vec<_> = payloads()
+        .into_iter()
+        .map(|p| build(backend, vec![p], chunk))
+        .collect();
     let f = run_fused(&mut fused, data);
     let s = run_separate(&mut separate, data);
-    assert_eq!(f, s, "fused and per-payload results differ on {}", backend.name());
-    let lines: u32 = data.iter().map(|d| d.iter().filter(|&&b| b == b'\n').count() as u32).sum();
-    assert_eq!(f.iter().step_by(NAMES.len()).map(|r| r[0]).sum::<u32>(), lines, "line_count is wrong");
-    let dispatches = (fused.control(vyre::megakernel::protocol::CTRL_DISPATCHES), {
-        separate.iter().map(|m| m.control(vyre::megakernel::protocol::CTRL_DISPATCHES)).sum::<u32>()
-    });
+    assert_eq!(
+        f,
+        s,
+        "fused and per-payload results differ on {}",
+        backend.name()
+    );
+    let lines: u32 = data
+        .iter()
+        .map(|d| d.iter().filter(|&&b| b == b'\n').count() as u32)
+        .sum();
+    assert_eq!(
+        f.iter().step_by(NAMES.len()).map(|r| r[0]).sum::<u32>(),
+        lines,
+        "line_count is wrong"
+    );
+    let dispatches = (
+        fused.control(vyre::megakernel::protocol::CTRL_DISPATCHES),
+        {
+            separate
+                .iter()
+                .map(|m| m.control(vyre::megakernel::protocol::CTRL_DISPATCHES))
+                .sum::<u32>()
+        },
+    );
     let (mut tf, mut ts) = (Vec::new(), Vec::new());
     for _ in 0..reps {
         let t = Instant::now();
@@ -143,7 +188,12 @@ fn main() {
     match WgpuBackend::new() {
         Ok(gpu) => {
             let data = chunks(gpu_slots, chunk);
-            rows.push((gpu.name(), gpu_slots, slot_budget(&gpu, chunk), measure(&gpu, &data, reps)));
+            rows.push((
+                gpu.name(),
+                gpu_slots,
+                slot_budget(&gpu, chunk),
+                measure(&gpu, &data, reps),
+            ));
         }
         Err(e) => println!("(no GPU adapter, GPU rows skipped: {e})"),
     }
@@ -151,7 +201,12 @@ fn main() {
     let cpu = CpuBackend::new();
     let cpu_slots = (gpu_slots / 16).max(1);
     let data = chunks(cpu_slots, chunk);
-    rows.push((cpu.name(), cpu_slots, slot_budget(&cpu, chunk), measure(&cpu, &data, reps.min(3))));
+    rows.push((
+        cpu.name(),
+        cpu_slots,
+        slot_budget(&cpu, chunk),
+        measure(&cpu, &data, reps.min(3)),
+    ));
 
     println!(
         "\n{:<46} {:>6} {:>8} {:>8} {:>11} {:>11} {:>13}",
@@ -159,9 +214,19 @@ fn main() {
     );
     for (name, n, budget, (f, s, df, ds)) in rows {
         let mib = (n * chunk) as f64 / (1 << 20) as f64;
-        let budget = if budget == u32::MAX { "none".to_string() } else { budget.to_string() };
-        println!("{name:<46} {n:>6} {mib:>8.2} {budget:>8} {f:>11.1} {s:>11.1} {:>13.2}", s / f);
-        println!("{:<46} dispatches per batch: fused {df}, separate {ds} (4 kernels)", "");
+        let budget = if budget == u32::MAX {
+            "none".to_string()
+        } else {
+            budget.to_string()
+        };
+        println!(
+            "{name:<46} {n:>6} {mib:>8.2} {budget:>8} {f:>11.1} {s:>11.1} {:>13.2}",
+            s / f
+        );
+        println!(
+            "{:<46} dispatches per batch: fused {df}, separate {ds} (4 kernels)",
+            ""
+        );
     }
     println!("\nMiB = chunk bytes per payload (each payload reads all of them); ms = median wall time of reset + publish + run + read results");
 }

@@ -40,10 +40,22 @@ fn main() -> vyre::Result<()> {
     fresh.compile(&program)?;
     let fresh_device = t.elapsed();
     println!("adapter: {}", gpu.name());
-    println!("megakernel IR (4 payloads) built+validated: {:.2} ms", build_ir.as_secs_f64() * 1e3);
+    println!(
+        "megakernel IR (4 payloads) built+validated: {:.2} ms",
+        build_ir.as_secs_f64() * 1e3
+    );
     println!("device open: {:.1} ms", open.as_secs_f64() * 1e3);
-    println!("pipeline cold (validate + lower + naga + driver): {:.1} ms", cold.as_secs_f64() * 1e3);
-    println!("pipeline warm (in-memory cache hit): {:.3} ms", warm.as_secs_f64() * 1e3);
-    println!("fresh device + pipeline (a second process today): {:.1} ms", fresh_device.as_secs_f64() * 1e3);
+    println!(
+        "pipeline cold (validate + lower + naga + driver): {:.1} ms",
+        cold.as_secs_f64() * 1e3
+    );
+    println!(
+        "pipeline warm (in-memory cache hit): {:.3} ms",
+        warm.as_secs_f64() * 1e3
+    );
+    println!(
+        "fresh device + pipeline (a second process today): {:.1} ms",
+        fresh_device.as_secs_f64() * 1e3
+    );
     Ok(())
 }

@@ -41,7 +41,10 @@ fn word_stats(data: &[u8], #[vyre(len = 2)] stats: &[AtomicU32], lanes: Lanes) {
 }
 
 fn words(bytes: &[u8]) -> Vec<u32> {
-    let mut w: Vec<u32> = bytes.chunks(4).map(|c| c.iter().rev().fold(0, |a, &b| (a << 8) | b as u32)).collect();
+    let mut w: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| c.iter().rev().fold(0, |a, &b| (a << 8) | b as u32))
+        .collect();
     if w.is_empty() {
         w.push(0);
     }
@@ -67,7 +70,16 @@ fn main() -> vyre::Result<()> {
     for b in backends {
         let mut buffers = vec![vec![text.len() as u32], words(text), vec![0, 0]];
         b.run(&payload.to_program(64), &mut buffers, 1)?;
-        println!("{}: {:?} {}", b.name(), buffers[2], if buffers[2] == native { "(same as native)" } else { "MISMATCH" });
+        println!(
+            "{}: {:?} {}",
+            b.name(),
+            buffers[2],
+            if buffers[2] == native {
+                "(same as native)"
+            } else {
+                "MISMATCH"
+            }
+        );
     }
     Ok(())
 }

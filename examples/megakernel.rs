@@ -58,9 +58,18 @@ fn shown(op: &str, words: &[u32]) -> String {
 
 /// The three most frequent bytes and the number of distinct ones.
 fn histogram(bins: &[u32]) -> String {
-    let mut top: Vec<(u32, usize)> = bins.iter().enumerate().filter(|b| *b.1 > 0).map(|(b, &n)| (n, b)).collect();
+    let mut top: Vec<(u32, usize)> = bins
+        .iter()
+        .enumerate()
+        .filter(|b| *b.1 > 0)
+        .map(|(b, &n)| (n, b))
+        .collect();
     top.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let head: Vec<String> = top.iter().take(3).map(|(n, b)| format!("{:?}x{n}", *b as u8 as char)).collect();
+    let head: Vec<String> = top
+        .iter()
+        .take(3)
+        .map(|(n, b)| format!("{:?}x{n}", *b as u8 as char))
+        .collect();
     format!("{} distinct, top {}", top.len(), head.join(" "))
 }
 
@@ -119,14 +128,28 @@ fn main() -> vyre::Result<()> {
     let report = mk.run()?;
     println!("{report:?}\n");
 
-    println!("{:<4} {:<6} {:<15} {:<17} {:<36} native", "slot", "tenant", "payload", "status", "megakernel");
+    println!(
+        "{:<4} {:<6} {:<15} {:<17} {:<36} native",
+        "slot", "tenant", "payload", "status", "megakernel"
+    );
     for (&(who, op, text), &slot) in batch.iter().zip(&slots) {
         let status = mk.status(slot)?;
         let want = native(op, text);
         if status == SlotStatus::Done {
             let got = mk.results(slot)?;
-            println!("{:<4} {who:<6} {op:<15} {:<17} {:<36} {}", slot.0, "Done", shown(op, got), shown(op, &want));
-            assert_eq!(got, &want[..], "slot {} ({op}) differs from the native call", slot.0);
+            println!(
+                "{:<4} {who:<6} {op:<15} {:<17} {:<36} {}",
+                slot.0,
+                "Done",
+                shown(op, got),
+                shown(op, &want)
+            );
+            assert_eq!(
+                got,
+                &want[..],
+                "slot {} ({op}) differs from the native call",
+                slot.0
+            );
         } else {
             println!(
                 "{:<4} {who:<6} {op:<15} {:<17} {:<36} {}",
@@ -135,11 +158,21 @@ fn main() -> vyre::Result<()> {
                 "(did not run)",
                 shown(op, &want)
             );
-            assert_eq!(status, SlotStatus::Fault(FAULT_UNAUTHORIZED), "only alice's crc32 slot faults");
-            assert_eq!(mk.results(slot)?, &[CRC32_INIT], "a faulted slot's results are untouched");
+            assert_eq!(
+                status,
+                SlotStatus::Fault(FAULT_UNAUTHORIZED),
+                "only alice's crc32 slot faults"
+            );
+            assert_eq!(
+                mk.results(slot)?,
+                &[CRC32_INIT],
+                "a faulted slot's results are untouched"
+            );
         }
     }
     assert_eq!((report.done, report.faults), (batch.len() as u32 - 1, 1));
-    println!("\nevery DONE slot equals the native call; the unauthorized slot faulted without running");
+    println!(
+        "\nevery DONE slot equals the native call; the unauthorized slot faulted without running"
+    );
     Ok(())
 }

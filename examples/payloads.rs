@@ -7,12 +7,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use vyre::cpu::CpuBackend;
 use vyre::gpu::WgpuBackend;
-use vyre::payloads::{byte_histogram, count_needle, crc32, crc32_finish, line_count, non_ascii_count, CRC32_INIT};
+use vyre::payloads::{
+    byte_histogram, count_needle, crc32, crc32_finish, line_count, non_ascii_count, CRC32_INIT,
+};
 use vyre::{Backend, Lanes, Payload};
 
 /// Packs bytes into little-endian words (at least one word).
 fn words(bytes: &[u8]) -> Vec<u32> {
-    let mut w: Vec<u32> = bytes.chunks(4).map(|c| c.iter().rev().fold(0, |a, &b| (a << 8) | b as u32)).collect();
+    let mut w: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| c.iter().rev().fold(0, |a, &b| (a << 8) | b as u32))
+        .collect();
     if w.is_empty() {
         w.push(0);
     }
@@ -21,10 +26,19 @@ fn words(bytes: &[u8]) -> Vec<u32> {
 
 /// Runs a payload with one `Bytes` parameter, optional `ChunkStart` 0 and one
 /// output/accumulator `init` on `backend`; returns the result words.
-fn run(backend: &dyn Backend, payload: &Payload, data: &[u8], init: Vec<u32>) -> vyre::Result<Vec<u32>> {
+fn run(
+    backend: &dyn Backend,
+    payload: &Payload,
+    data: &[u8],
+    init: Vec<u32>,
+) -> vyre::Result<Vec<u32>> {
     let program = payload.to_program(64);
     let mut args = vec![data.len() as u32];
-    if payload.params_of(vyre::ParamKind::ChunkStart).next().is_some() {
+    if payload
+        .params_of(vyre::ParamKind::ChunkStart)
+        .next()
+        .is_some()
+    {
         args.push(0);
     }
     let mut buffers = vec![args, words(data), init];
@@ -52,7 +66,10 @@ fn main() -> vyre::Result<()> {
         ("line_count", lines[0].load(Ordering::Relaxed)),
         ("count_needle", needles[0].load(Ordering::Relaxed)),
         ("non_ascii_count", non_ascii[0].load(Ordering::Relaxed)),
-        ("byte_histogram[b'a']", bins[b'a' as usize].load(Ordering::Relaxed)),
+        (
+            "byte_histogram[b'a']",
+            bins[b'a' as usize].load(Ordering::Relaxed),
+        ),
         ("crc32", crc32_finish(state[0])),
     ];
     println!("crc32fast: {:08x}", crc32fast::hash(data));
@@ -66,11 +83,26 @@ fn main() -> vyre::Result<()> {
     }
     for (name, backend) in backends {
         let ir = [
-            ("line_count", run(backend, &line_count::payload(), data, vec![0])?[0]),
-            ("count_needle", run(backend, &count_needle::payload(), data, vec![0])?[0]),
-            ("non_ascii_count", run(backend, &non_ascii_count::payload(), data, vec![0])?[0]),
-            ("byte_histogram[b'a']", run(backend, &byte_histogram::payload(), data, vec![0; 256])?[b'a' as usize]),
-            ("crc32", crc32_finish(run(backend, &crc32::payload(), data, vec![CRC32_INIT])?[0])),
+            (
+                "line_count",
+                run(backend, &line_count::payload(), data, vec![0])?[0],
+            ),
+            (
+                "count_needle",
+                run(backend, &count_needle::payload(), data, vec![0])?[0],
+            ),
+            (
+                "non_ascii_count",
+                run(backend, &non_ascii_count::payload(), data, vec![0])?[0],
+            ),
+            (
+                "byte_histogram[b'a']",
+                run(backend, &byte_histogram::payload(), data, vec![0; 256])?[b'a' as usize],
+            ),
+            (
+                "crc32",
+                crc32_finish(run(backend, &crc32::payload(), data, vec![CRC32_INIT])?[0]),
+            ),
         ];
         for ((what, n), (_, i)) in native.iter().zip(ir) {
             let same = if *n == i { "ok" } else { "MISMATCH" };

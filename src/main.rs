@@ -9,7 +9,11 @@ use vyre::scan::{scan, ScanConfig};
 use vyre::{Backend, Result};
 
 #[derive(Parser)]
-#[command(name = "vyre", version, about = "Many analyses of many files in one GPU pass")]
+#[command(
+    name = "vyre",
+    version,
+    about = "Many analyses of many files in one GPU pass"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -113,10 +117,17 @@ fn compile(input: Option<PathBuf>, payload: Option<String>, output: PathBuf) -> 
                 vyre::Error::BadInput(format!("no built-in payload `{name}`. Fix: use one of the names `vyre compile --help` lists"))
             })?;
             let m = Module::Payload(make());
-            m.validate().map_err(|problems| vyre::Error::Invalid { program: m.name().to_string(), problems })?;
+            m.validate().map_err(|problems| vyre::Error::Invalid {
+                program: m.name().to_string(),
+                problems,
+            })?;
             m
         }
-        (None, None) => return Err(vyre::Error::BadInput("nothing to compile. Fix: give an INPUT file or --payload NAME".into())),
+        (None, None) => {
+            return Err(vyre::Error::BadInput(
+                "nothing to compile. Fix: give an INPUT file or --payload NAME".into(),
+            ))
+        }
     };
     let bytes = module.encode();
     if decode(&bytes)? != module {
@@ -125,7 +136,10 @@ fn compile(input: Option<PathBuf>, payload: Option<String>, output: PathBuf) -> 
             module.name()
         )));
     }
-    std::fs::write(&output, &bytes).map_err(|source| vyre::Error::Io { path: output.display().to_string(), source })?;
+    std::fs::write(&output, &bytes).map_err(|source| vyre::Error::Io {
+        path: output.display().to_string(),
+        source,
+    })?;
     eprintln!(
         "vyre: wrote {} {} `{}` ({} bytes, digest blake3:{})",
         output.display(),
@@ -141,7 +155,12 @@ fn compile(input: Option<PathBuf>, payload: Option<String>, output: PathBuf) -> 
 fn disasm(file: PathBuf) -> Result<()> {
     let module = vyre::vir0::load_file(&file)?;
     let size = module.encode().len();
-    print!("// {} `{}`: {size} bytes of VIR0, digest blake3:{}\n{module}", module.kind(), module.name(), hex(&module.digest()));
+    print!(
+        "// {} `{}`: {size} bytes of VIR0, digest blake3:{}\n{module}",
+        module.kind(),
+        module.name(),
+        hex(&module.digest())
+    );
     Ok(())
 }
 
@@ -224,8 +243,10 @@ fn main() -> ExitCode {
             } else {
                 let b = indicatif::ProgressBar::new(0);
                 b.set_style(
-                    indicatif::ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}")
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
                 b
             };
@@ -237,7 +258,11 @@ fn main() -> ExitCode {
                 &paths,
                 &cfg,
                 |r| {
-                    let line = if json { r.to_json().to_string() } else { r.to_text() };
+                    let line = if json {
+                        r.to_json().to_string()
+                    } else {
+                        r.to_text()
+                    };
                     if let Err(e) = bar.suspend(|| writeln!(out, "{line}")) {
                         write_err.get_or_insert(e);
                     }
@@ -250,7 +275,11 @@ fn main() -> ExitCode {
             bar.finish_and_clear();
             match result {
                 Ok(summary) => {
-                    let line = if json { summary.to_json().to_string() } else { summary.to_text() };
+                    let line = if json {
+                        summary.to_json().to_string()
+                    } else {
+                        summary.to_text()
+                    };
                     let _ = writeln!(out, "{line}");
                     if let Some(e) = write_err {
                         eprintln!("vyre: writing results failed: {e}");
@@ -268,7 +297,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Compile { input, payload, output } => report(compile(input, payload, output)),
+        Command::Compile {
+            input,
+            payload,
+            output,
+        } => report(compile(input, payload, output)),
         Command::Disasm { file } => report(disasm(file)),
     }
 }

@@ -124,7 +124,12 @@ pub fn byte_histogram(data: &[u8], #[vyre(len = 256)] bins: &[AtomicU32], lanes:
 /// last 3 bytes of the previous one, so a match across a chunk boundary is
 /// counted exactly once. Called natively on a whole buffer, pass `start = 0`.
 #[vyre::payload(look_behind = 3)]
-pub fn count_needle(data: &[u8], #[vyre(start)] start: u32, #[vyre(len = 1)] count: &[AtomicU32], lanes: Lanes) {
+pub fn count_needle(
+    data: &[u8],
+    #[vyre(start)] start: u32,
+    #[vyre(len = 1)] count: &[AtomicU32],
+    lanes: Lanes,
+) {
     const NEEDLE: &[u8] = b"abab";
     let n = NEEDLE.len() as u32;
     let len = data.len() as u32;

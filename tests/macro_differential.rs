@@ -9,7 +9,9 @@ use std::sync::{Mutex, OnceLock};
 use proptest::prelude::*;
 use vyre::cpu::CpuBackend;
 use vyre::gpu::WgpuBackend;
-use vyre::payloads::{byte_histogram, count_needle, crc32, crc32_finish, line_count, non_ascii_count, CRC32_INIT};
+use vyre::payloads::{
+    byte_histogram, count_needle, crc32, crc32_finish, line_count, non_ascii_count, CRC32_INIT,
+};
 use vyre::{Backend, Lanes, ParamKind, Payload};
 
 fn gpu() -> Option<&'static WgpuBackend> {
@@ -25,7 +27,10 @@ fn gpu() -> Option<&'static WgpuBackend> {
 }
 
 fn words(bytes: &[u8]) -> Vec<u32> {
-    let mut w: Vec<u32> = bytes.chunks(4).map(|c| c.iter().rev().fold(0, |a, &b| (a << 8) | b as u32)).collect();
+    let mut w: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| c.iter().rev().fold(0, |a, &b| (a << 8) | b as u32))
+        .collect();
     if w.is_empty() {
         w.push(0);
     }
@@ -52,7 +57,8 @@ fn run_ir(payload: &Payload, data: &[u8], start: u32, init: &[u32], lanes: u32) 
     for b in backends {
         let _guard = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut buffers = vec![args.clone(), words(data), init.to_vec()];
-        b.run(&program, &mut buffers, 1).unwrap_or_else(|e| panic!("{} on {}: {e}", payload.name, b.name()));
+        b.run(&program, &mut buffers, 1)
+            .unwrap_or_else(|e| panic!("{} on {}: {e}", payload.name, b.name()));
         results.push(buffers.pop().unwrap_or_default());
     }
     results
@@ -68,7 +74,13 @@ fn read(a: &[AtomicU32]) -> Vec<u32> {
 
 /// Random bytes, biased towards the bytes the payloads look for.
 fn input() -> impl Strategy<Value = Vec<u8>> {
-    let byte = prop_oneof![Just(b'a'), Just(b'b'), Just(b'\n'), 0x80u8..=0xff, any::<u8>()];
+    let byte = prop_oneof![
+        Just(b'a'),
+        Just(b'b'),
+        Just(b'\n'),
+        0x80u8..=0xff,
+        any::<u8>()
+    ];
     prop::collection::vec(byte, 0..=3000)
 }
 

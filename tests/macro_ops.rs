@@ -33,7 +33,10 @@ fn ops(data: &[u8], a: u32, b: u32, #[vyre(len = 32)] out: &mut [u32]) {
     out[7] = a / b + (a % b) * 3;
     out[8] = (s >> (b & 31)) as u32 ^ (a >> b) ^ (a << b);
     out[9] = a.rotate_left(b) ^ b.rotate_right(a);
-    out[10] = x.leading_zeros() + 100 * x.trailing_zeros() + 10000 * h.leading_zeros() + 1000000 * h.trailing_zeros();
+    out[10] = x.leading_zeros()
+        + 100 * x.trailing_zeros()
+        + 10000 * h.leading_zeros()
+        + 1000000 * h.trailing_zeros();
     out[11] = a.count_ones() + s.leading_zeros() * 64 + t.trailing_zeros() * 4096;
     out[12] = (-s) as u32;
     out[13] = (!x) as u32 + (!h) as u32 * 7 + !a;
@@ -41,7 +44,9 @@ fn ops(data: &[u8], a: u32, b: u32, #[vyre(len = 32)] out: &mut [u32]) {
     let fb = (b & 0xffff) as f32;
     out[14] = (fa * 0.5 + fb) as u32;
     out[15] = ((fa - fb) * 1000.0) as i32 as u32;
-    out[16] = ((fa * 300.0) as u8) as u32 + (((fa - fb) as u8) as u32) * 256 + ((fb * 1.5) as u16 as u32) * 65536;
+    out[16] = ((fa * 300.0) as u8) as u32
+        + (((fa - fb) as u8) as u32) * 256
+        + ((fb * 1.5) as u16 as u32) * 65536;
     out[17] = (s.min(t) + s.max(t)) as u32 ^ a.min(b) ^ (x.max(y) as u32);
     out[18] = if x > y { x as u32 } else { y as u32 + 1000 };
     out[19] = h.wrapping_mul(y as u16) as u32 + (x.wrapping_sub(y) as u32) * 65536;
@@ -64,7 +69,8 @@ fn ops(data: &[u8], a: u32, b: u32, #[vyre(len = 32)] out: &mut [u32]) {
         i -= 1;
     }
     out[24] = c;
-    out[25] = (a > b && a / 2 > b / 3 || a == b) as u32 + 2 * ((s < t) as u32) + 4 * ((x <= y) as u32);
+    out[25] =
+        (a > b && a / 2 > b / 3 || a == b) as u32 + 2 * ((s < t) as u32) + 4 * ((x <= y) as u32);
     out[26] = clamp_add(s, t, 1000) as u32;
     let mut m = a;
     m >>= 3;
@@ -99,7 +105,15 @@ fn gpu() -> Option<&'static vyre::gpu::WgpuBackend> {
 }
 
 fn scalar() -> impl Strategy<Value = u32> {
-    prop_oneof![Just(0u32), Just(1), Just(u32::MAX), Just(0x8000_0000), Just(0xffff_fffe), 0u32..300, any::<u32>()]
+    prop_oneof![
+        Just(0u32),
+        Just(1),
+        Just(u32::MAX),
+        Just(0x8000_0000),
+        Just(0xffff_fffe),
+        0u32..300,
+        any::<u32>()
+    ]
 }
 
 proptest! {

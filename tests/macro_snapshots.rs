@@ -8,11 +8,23 @@ use vyre::Lanes;
 
 #[test]
 fn standard_payloads() {
-    insta::assert_snapshot!("line_count", line_count::payload().to_program(64).to_string());
-    insta::assert_snapshot!("byte_histogram", byte_histogram::payload().to_program(64).to_string());
-    insta::assert_snapshot!("count_needle", count_needle::payload().to_program(64).to_string());
+    insta::assert_snapshot!(
+        "line_count",
+        line_count::payload().to_program(64).to_string()
+    );
+    insta::assert_snapshot!(
+        "byte_histogram",
+        byte_histogram::payload().to_program(64).to_string()
+    );
+    insta::assert_snapshot!(
+        "count_needle",
+        count_needle::payload().to_program(64).to_string()
+    );
     insta::assert_snapshot!("crc32", crc32::payload().to_program(64).to_string());
-    insta::assert_snapshot!("non_ascii_count", non_ascii_count::payload().to_program(64).to_string());
+    insta::assert_snapshot!(
+        "non_ascii_count",
+        non_ascii_count::payload().to_program(64).to_string()
+    );
 }
 
 /// The WGSL the one lowering emits for every standard payload (run standalone,
@@ -25,7 +37,10 @@ fn standard_payloads_wgsl() {
     insta::assert_snapshot!("count_needle_wgsl", wgsl(count_needle::payload()));
     insta::assert_snapshot!("crc32_wgsl", wgsl(crc32::payload()));
     insta::assert_snapshot!("non_ascii_count_wgsl", wgsl(non_ascii_count::payload()));
-    insta::assert_snapshot!("crc32_blocks_wgsl", wgsl(vyre::scan::crc::crc32_blocks::payload()));
+    insta::assert_snapshot!(
+        "crc32_blocks_wgsl",
+        wgsl(vyre::scan::crc::crc32_blocks::payload())
+    );
 }
 
 /// ASCII lower case of a byte.
@@ -61,7 +76,9 @@ fn constructs(data: &[u8], mut n: u32, out: &mut [u32], acc: &[AtomicU32]) {
     out[0] = x as u32 + sel + (q as u32) + lower as u32 + bit + f as u32;
     out[1] += (n << 3).rotate_left(5) ^ n.leading_zeros();
     n -= 1;
-    let ok = acc[0].compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed).is_ok();
+    let ok = acc[0]
+        .compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed)
+        .is_ok();
     if ok && acc[1].fetch_add(1, Ordering::Relaxed) == 0 {
         out[2] = 1;
     }
@@ -84,7 +101,10 @@ fn constructs(data: &[u8], mut n: u32, out: &mut [u32], acc: &[AtomicU32]) {
 
 #[test]
 fn construct_ir() {
-    insta::assert_snapshot!("constructs", constructs::payload().to_program(32).to_string());
+    insta::assert_snapshot!(
+        "constructs",
+        constructs::payload().to_program(32).to_string()
+    );
 }
 
 #[test]
@@ -97,7 +117,9 @@ fn constructs_native_matches_cpu() {
     let program = constructs::payload().to_program(1);
     let word = u32::from_le_bytes([b'H', b'e', b'l', b'l']);
     let mut buffers = vec![vec![5, 9], vec![word, b'o' as u32], vec![0; 4], vec![0; 2]];
-    vyre::cpu::CpuBackend::new().run(&program, &mut buffers, 1).expect("runs");
+    vyre::cpu::CpuBackend::new()
+        .run(&program, &mut buffers, 1)
+        .expect("runs");
     assert_eq!(buffers[2], out.to_vec());
     let natives: Vec<u32> = acc.iter().map(|a| a.load(Ordering::Relaxed)).collect();
     assert_eq!(buffers[3], natives);

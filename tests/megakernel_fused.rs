@@ -18,7 +18,13 @@ use vyre::{Backend, Lanes, Payload};
 static GPU_LOCK: Mutex<()> = Mutex::new(());
 
 const LANES: u32 = 64;
-const KINDS: [&str; 5] = ["line_count", "byte_histogram", "count_needle", "non_ascii_count", "crc32_blocks"];
+const KINDS: [&str; 5] = [
+    "line_count",
+    "byte_histogram",
+    "count_needle",
+    "non_ascii_count",
+    "crc32_blocks",
+];
 
 fn payload(kind: &str) -> Payload {
     match kind {
@@ -59,7 +65,11 @@ fn native(kind: &str, data: &[u8]) -> Vec<u32> {
         "crc32_blocks" => {
             let mut parts = [0u32; 256];
             crc32_blocks(data, &mut parts, Lanes::all());
-            assert_eq!(parts[0], crc32fast::hash(data), "native crc32_blocks is CRC-32/IEEE");
+            assert_eq!(
+                parts[0],
+                crc32fast::hash(data),
+                "native crc32_blocks is CRC-32/IEEE"
+            );
             vec![parts[0]]
         }
         _ => unreachable!(),
@@ -100,15 +110,13 @@ fn random_data(rng: &mut Rng) -> Vec<u8> {
         _ => &[],
     };
     (0..len)
-        .map(
-            |_| {
-                if alphabet.is_empty() {
-                    rng.next() as u8
-                } else {
-                    alphabet[rng.below(alphabet.len() as u32) as usize]
-                }
-            },
-        )
+        .map(|_| {
+            if alphabet.is_empty() {
+                rng.next() as u8
+            } else {
+                alphabet[rng.below(alphabet.len() as u32) as usize]
+            }
+        })
         .collect()
 }
 
@@ -117,15 +125,22 @@ fn random_data(rng: &mut Rng) -> Vec<u8> {
 fn slot_budget(backend: &dyn Backend) -> u32 {
     let limit = backend.loop_iteration_limit();
     // A slot of < 2000 bytes costs a lane at most ~2000 / LANES * 4 + 64 iterations.
-    limit.map_or(u32::MAX, |l| ((l / 2) / (2000 / LANES as u64 * 4 + 64)) as u32)
+    limit.map_or(u32::MAX, |l| {
+        ((l / 2) / (2000 / LANES as u64 * 4 + 64)) as u32
+    })
 }
 
 fn build<'a>(backend: &'a dyn Backend, kinds: &[&str]) -> Megakernel<&'a dyn Backend> {
-    let mut b = Megakernel::builder().workgroup_size(LANES).workgroups(4).slot_budget(slot_budget(backend));
+    let mut b = Megakernel::builder()
+        .workgroup_size(LANES)
+        .workgroups(4)
+        .slot_budget(slot_budget(backend));
     for k in kinds {
         b = b.payload(payload(k));
     }
-    b.tenant("t", kinds).build(backend).expect("build megakernel")
+    b.tenant("t", kinds)
+        .build(backend)
+        .expect("build megakernel")
 }
 
 /// One batch item: a kind over some data.
@@ -136,27 +151,48 @@ struct Item {
 
 /// Runs the batch fused (one kernel; items over the same data share it in the
 /// arena) and returns each item's raw result words.
-fn run_fused(mk: &mut Megakernel<&dyn Backend>, datas: &[Vec<u8>], items: &[Item]) -> Vec<Vec<u32>> {
+fn run_fused(
+    mk: &mut Megakernel<&dyn Backend>,
+    datas: &[Vec<u8>],
+    items: &[Item],
+) -> Vec<Vec<u32>> {
     mk.reset();
     let t = mk.tenant_id("t").unwrap();
     let refs: Vec<_> = datas.iter().map(|d| mk.add_data(d).unwrap()).collect();
-    let ids: Vec<SlotId> =
-        items.iter().map(|it| mk.publish_ref(it.kind, t, refs[it.data], 0, &[], None).unwrap()).collect();
+    let ids: Vec<SlotId> = items
+        .iter()
+        .map(|it| {
+            mk.publish_ref(it.kind, t, refs[it.data], 0, &[], None)
+                .unwrap()
+        })
+        .collect();
     let report = mk.run().expect("fused run");
-    assert_eq!((report.done, report.faults), (items.len() as u32, 0), "{report:?}");
+    assert_eq!(
+        (report.done, report.faults),
+        (items.len() as u32, 0),
+        "{report:?}"
+    );
     ids.iter().map(|&id| collect(mk, id)).collect()
 }
 
 /// Runs each kind's items in that kind's own megakernel (one dispatch series
 /// per payload: the baseline).
-fn run_separate(mks: &mut [Megakernel<&dyn Backend>], datas: &[Vec<u8>], items: &[Item]) -> Vec<Vec<u32>> {
+fn run_separate(
+    mks: &mut [Megakernel<&dyn Backend>],
+    datas: &[Vec<u8>],
+    items: &[Item],
+) -> Vec<Vec<u32>> {
     let mut out = vec![Vec::new(); items.len()];
     for (mk, kind) in mks.iter_mut().zip(KINDS) {
         mk.reset();
         let t = mk.tenant_id("t").unwrap();
         let mut ids = Vec::new();
         for (i, it) in items.iter().enumerate().filter(|(_, it)| it.kind == kind) {
-            ids.push((i, mk.publish(vyre::megakernel::Work::new(kind, t, &datas[it.data])).unwrap()));
+            ids.push((
+                i,
+                mk.publish(vyre::megakernel::Work::new(kind, t, &datas[it.data]))
+                    .unwrap(),
+            ));
         }
         let report = mk.run().expect("separate run");
         assert_eq!(report.done, ids.len() as u32, "{kind}: {report:?}");
@@ -175,17 +211,23 @@ fn collect(mk: &Megakernel<&dyn Backend>, id: SlotId) -> Vec<u32> {
 #[test]
 fn fused_equals_separate_equals_native_on_gpu_and_cpu() {
     let _guard = GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    let gpu = WgpuBackend::new().expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
+    let gpu = WgpuBackend::new()
+        .expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
     eprintln!("GPU adapter: {}", gpu.name());
     let cpu = CpuBackend::new();
     let backends: [&dyn Backend; 2] = [&cpu, &gpu];
     let mut fused: Vec<_> = backends.iter().map(|b| build(*b, &KINDS)).collect();
-    let mut separate: Vec<Vec<_>> = backends.iter().map(|b| KINDS.iter().map(|k| build(*b, &[k])).collect()).collect();
+    let mut separate: Vec<Vec<_>> = backends
+        .iter()
+        .map(|b| KINDS.iter().map(|k| build(*b, &[k])).collect())
+        .collect();
 
     let mut rng = Rng(0x5EED_F05E);
     let mut checked = 0;
     for batch in 0..20 {
-        let datas: Vec<Vec<u8>> = (0..1 + rng.below(6)).map(|_| random_data(&mut rng)).collect();
+        let datas: Vec<Vec<u8>> = (0..1 + rng.below(6))
+            .map(|_| random_data(&mut rng))
+            .collect();
         let mut items = Vec::new();
         for d in 0..datas.len() {
             for kind in KINDS {
@@ -198,21 +240,35 @@ fn fused_equals_separate_equals_native_on_gpu_and_cpu() {
         for i in (1..items.len()).rev() {
             items.swap(i, rng.below(i as u32 + 1) as usize);
         }
-        let want: Vec<Vec<u32>> = items.iter().map(|it| native(it.kind, &datas[it.data])).collect();
+        let want: Vec<Vec<u32>> = items
+            .iter()
+            .map(|it| native(it.kind, &datas[it.data]))
+            .collect();
         let mut fused_raw = Vec::new();
         for (b, backend) in backends.iter().enumerate() {
             let f = run_fused(&mut fused[b], &datas, &items);
             let s = run_separate(&mut separate[b], &datas, &items);
             for (i, it) in items.iter().enumerate() {
                 let data = &datas[it.data];
-                let what =
-                    format!("batch {batch} item {i} {} over {} bytes on {}", it.kind, data.len(), backend.name());
+                let what = format!(
+                    "batch {batch} item {i} {} over {} bytes on {}",
+                    it.kind,
+                    data.len(),
+                    backend.name()
+                );
                 assert_eq!(f[i], s[i], "{what}: fused != one megakernel per payload");
-                assert_eq!(decode(it.kind, data, &f[i]), want[i], "{what}: megakernel != native");
+                assert_eq!(
+                    decode(it.kind, data, &f[i]),
+                    want[i],
+                    "{what}: megakernel != native"
+                );
             }
             fused_raw.push(f);
         }
-        assert_eq!(fused_raw[0], fused_raw[1], "batch {batch}: GPU fused != CPU reference fused");
+        assert_eq!(
+            fused_raw[0], fused_raw[1],
+            "batch {batch}: GPU fused != CPU reference fused"
+        );
         checked += items.len();
     }
     eprintln!("{checked} items checked in 20 batches");

@@ -36,8 +36,20 @@ fn make_tree(dir: &Path, chunk: usize) {
     std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
     std::fs::write(dir.join("empty"), b"").unwrap();
     std::fs::write(dir.join("one"), b"\n").unwrap();
-    for (i, size) in [3, chunk - 1, chunk, chunk + 1, 3 * chunk + 7, 10 * chunk + 333].iter().enumerate() {
-        let mut v: Vec<u8> = (0..*size).map(|_| b"ab\nxyz\x80\xff"[(rnd() % 8) as usize]).collect();
+    for (i, size) in [
+        3,
+        chunk - 1,
+        chunk,
+        chunk + 1,
+        3 * chunk + 7,
+        10 * chunk + 333,
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut v: Vec<u8> = (0..*size)
+            .map(|_| b"ab\nxyz\x80\xff"[(rnd() % 8) as usize])
+            .collect();
         // Plant "abab" across every chunk boundary.
         let mut b = chunk;
         while b + 2 < v.len() {
@@ -55,7 +67,12 @@ fn check_against_reference(reports: &[FileReport], patterns: &[&[u8]]) {
         assert!(r.error.is_none(), "{:?}: {:?}", r.path, r.error);
         let d = std::fs::read(&r.path).unwrap();
         assert_eq!(r.bytes, d.len() as u64, "{:?} bytes", r.path);
-        assert_eq!(r.lines, Some(d.iter().filter(|&&b| b == b'\n').count() as u64), "{:?} lines", r.path);
+        assert_eq!(
+            r.lines,
+            Some(d.iter().filter(|&&b| b == b'\n').count() as u64),
+            "{:?} lines",
+            r.path
+        );
         assert_eq!(r.crc32, Some(crc32fast::hash(&d)), "{:?} crc32", r.path);
         let mut h = vec![0u64; 256];
         for &b in &d {
@@ -63,7 +80,13 @@ fn check_against_reference(reports: &[FileReport], patterns: &[&[u8]]) {
         }
         assert_eq!(r.histogram.as_ref(), Some(&h), "{:?} histogram", r.path);
         for (i, p) in patterns.iter().enumerate() {
-            assert_eq!(r.matches[i].1, overlapping(&d, p), "{:?} pattern {:?}", r.path, p);
+            assert_eq!(
+                r.matches[i].1,
+                overlapping(&d, p),
+                "{:?} pattern {:?}",
+                r.path,
+                p
+            );
         }
     }
 }
@@ -72,7 +95,13 @@ fn run_scan<B: vyre::Backend>(backend: B, paths: &[PathBuf], cfg: &ScanConfig) -
     let mut out = Vec::new();
     let summary = scan(backend, paths, cfg, |r| out.push(r.clone()), |_, _| {}).unwrap();
     assert_eq!(summary.files as usize, out.len());
-    assert_eq!(summary.bytes, out.iter().filter(|r| r.error.is_none()).map(|r| r.bytes).sum::<u64>());
+    assert_eq!(
+        summary.bytes,
+        out.iter()
+            .filter(|r| r.error.is_none())
+            .map(|r| r.bytes)
+            .sum::<u64>()
+    );
     out
 }
 
@@ -104,7 +133,14 @@ fn generated_files_gpu_and_cpu_equal_references() {
     check_against_reference(&gpu, &pats);
     assert_eq!(cpu, gpu);
     // io_uring and plain reads agree.
-    let plain = run_scan(vyre::cpu::CpuBackend::new(), &[dir.clone()], &ScanConfig { force_fallback: true, ..cfg });
+    let plain = run_scan(
+        vyre::cpu::CpuBackend::new(),
+        &[dir.clone()],
+        &ScanConfig {
+            force_fallback: true,
+            ..cfg
+        },
+    );
     assert_eq!(cpu, plain);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -118,7 +154,8 @@ fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(out)
         .lines()
         .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"));
+            let mut v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"));
             if let Some(s) = v.get_mut("summary").and_then(|s| s.as_object_mut()) {
                 s.remove("seconds");
             }
@@ -135,12 +172,37 @@ fn cli_real_files_gpu_json_equals_cpu_json() {
         eprintln!("skipping: {real:?} not present");
         return;
     }
-    let args = ["scan", "--json", "--lines", "--crc32", "--histogram", "-e", "License", "-e", "the", "--chunk-size", "8192"];
+    let args = [
+        "scan",
+        "--json",
+        "--lines",
+        "--crc32",
+        "--histogram",
+        "-e",
+        "License",
+        "-e",
+        "the",
+        "--chunk-size",
+        "8192",
+    ];
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
     let gpu = vyre_bin().args(args).arg(&real).output().unwrap();
-    let cpu = vyre_bin().args(args).args(["--backend", "cpu"]).arg(&real).output().unwrap();
-    assert!(gpu.status.success(), "{}", String::from_utf8_lossy(&gpu.stderr));
-    assert!(cpu.status.success(), "{}", String::from_utf8_lossy(&cpu.stderr));
+    let cpu = vyre_bin()
+        .args(args)
+        .args(["--backend", "cpu"])
+        .arg(&real)
+        .output()
+        .unwrap();
+    assert!(
+        gpu.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gpu.stderr)
+    );
+    assert!(
+        cpu.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cpu.stderr)
+    );
     let (g, c) = (json_lines(&gpu.stdout), json_lines(&cpu.stdout));
     assert_eq!(g, c, "GPU and CPU JSON differ");
     assert!(g.len() > 3);
@@ -148,11 +210,21 @@ fn cli_real_files_gpu_json_equals_cpu_json() {
         let path = v["path"].as_str().unwrap();
         let d = std::fs::read(path).unwrap();
         assert_eq!(v["bytes"], d.len() as u64);
-        assert_eq!(v["lines"], d.iter().filter(|&&b| b == b'\n').count() as u64, "{path}");
+        assert_eq!(
+            v["lines"],
+            d.iter().filter(|&&b| b == b'\n').count() as u64,
+            "{path}"
+        );
         assert_eq!(v["crc32"], crc32fast::hash(&d) as u64, "{path}");
-        assert_eq!(v["matches"]["License"], overlapping(&d, b"License"), "{path}");
+        assert_eq!(
+            v["matches"]["License"],
+            overlapping(&d, b"License"),
+            "{path}"
+        );
         assert_eq!(v["matches"]["the"], overlapping(&d, b"the"), "{path}");
-        let h: Vec<u64> = (0..256).map(|b| d.iter().filter(|&&x| x as usize == b).count() as u64).collect();
+        let h: Vec<u64> = (0..256)
+            .map(|b| d.iter().filter(|&&x| x as usize == b).count() as u64)
+            .collect();
         assert_eq!(v["histogram"], serde_json::json!(h), "{path}");
     }
     let summary = &g[g.len() - 1]["summary"];
@@ -164,21 +236,42 @@ fn cli_reports_each_bad_path_and_exits_nonzero() {
     let dir = tmpdir("bad");
     std::fs::write(dir.join("good.txt"), b"one\ntwo\n").unwrap();
     let fifo = dir.join("pipe");
-    let ok = Command::new("mkfifo").arg(&fifo).status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     let missing = dir.join("does-not-exist");
     let mut cmd = vyre_bin();
-    cmd.args(["scan", "--json", "--backend", "cpu"]).arg(dir.join("good.txt")).arg(&missing).arg("/dev/null");
+    cmd.args(["scan", "--json", "--backend", "cpu"])
+        .arg(dir.join("good.txt"))
+        .arg(&missing)
+        .arg("/dev/null");
     if ok {
         cmd.arg(&fifo);
     }
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines = json_lines(&out.stdout);
-    let find = |p: &Path| lines.iter().find(|v| v["path"] == p.to_string_lossy().as_ref()).cloned();
+    let find = |p: &Path| {
+        lines
+            .iter()
+            .find(|v| v["path"] == p.to_string_lossy().as_ref())
+            .cloned()
+    };
     let good = find(&dir.join("good.txt")).expect("good file reported");
     assert_eq!(good["lines"], 2);
     let m = find(&missing).expect("missing path reported");
-    assert!(m["error"].as_str().unwrap().contains("No such file") || m["error"].as_str().unwrap().contains("not found"), "{m}");
+    assert!(
+        m["error"].as_str().unwrap().contains("No such file")
+            || m["error"].as_str().unwrap().contains("not found"),
+        "{m}"
+    );
     let dev = find(Path::new("/dev/null")).expect("device reported");
     assert!(dev["error"].as_str().unwrap().contains("device"), "{dev}");
     if ok {
@@ -192,11 +285,31 @@ fn cli_reports_each_bad_path_and_exits_nonzero() {
 
 #[test]
 fn cli_rejects_bad_options_with_fix() {
-    let out = vyre_bin().args(["scan", "--chunk-size", "1001", "--backend", "cpu", "/usr/share/common-licenses"]).output().unwrap();
+    let out = vyre_bin()
+        .args([
+            "scan",
+            "--chunk-size",
+            "1001",
+            "--backend",
+            "cpu",
+            "/usr/share/common-licenses",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("Fix:"), "{err}");
-    let out = vyre_bin().args(["scan", "-e", "", "--backend", "cpu", "/usr/share/common-licenses"]).output().unwrap();
+    let out = vyre_bin()
+        .args([
+            "scan",
+            "-e",
+            "",
+            "--backend",
+            "cpu",
+            "/usr/share/common-licenses",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Fix:"));
 }
@@ -207,30 +320,63 @@ fn cli_runtime_payload_from_vir0_runs_on_gpu_and_cpu() {
     let dir = tmpdir("vir0");
     let vir0 = dir.join("count_zero_bytes.vir0");
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/payloads/count_zero_bytes.vyre");
-    let out = vyre_bin().arg("compile").arg(&src).arg("-o").arg(&vir0).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let data: Vec<u8> = (0..50_001u32).map(|i| if i % 7 == 0 { 0 } else { (i % 251) as u8 + 1 }).collect();
+    let out = vyre_bin()
+        .arg("compile")
+        .arg(&src)
+        .arg("-o")
+        .arg(&vir0)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data: Vec<u8> = (0..50_001u32)
+        .map(|i| if i % 7 == 0 { 0 } else { (i % 251) as u8 + 1 })
+        .collect();
     let file = dir.join("data.bin");
     std::fs::write(&file, &data).unwrap();
     let want = data.iter().filter(|&&b| b == 0).count() as u64;
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
     for backend in ["gpu", "cpu"] {
         let out = vyre_bin()
-            .args(["scan", "--json", "--chunk-size", "4096", "--backend", backend, "--payload"])
+            .args([
+                "scan",
+                "--json",
+                "--chunk-size",
+                "4096",
+                "--backend",
+                backend,
+                "--payload",
+            ])
             .arg(&vir0)
             .arg(&file)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let lines = json_lines(&out.stdout);
-        assert_eq!(lines[0]["payloads"]["count_zero_bytes"], serde_json::json!([want]), "{backend}");
+        assert_eq!(
+            lines[0]["payloads"]["count_zero_bytes"],
+            serde_json::json!([want]),
+            "{backend}"
+        );
     }
     // A corrupt file is refused with a Fix, not run.
     let mut bytes = std::fs::read(&vir0).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 1;
     std::fs::write(&vir0, &bytes).unwrap();
-    let out = vyre_bin().args(["scan", "--backend", "cpu", "--payload"]).arg(&vir0).arg(&file).output().unwrap();
+    let out = vyre_bin()
+        .args(["scan", "--backend", "cpu", "--payload"])
+        .arg(&vir0)
+        .arg(&file)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Fix:"));
     let _ = std::fs::remove_dir_all(&dir);

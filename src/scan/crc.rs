@@ -6,7 +6,6 @@
 //! zlib's `crc32_combine` does). One loop iteration per byte (the 8 bit
 //! steps are unrolled and branch-free), so a lane's work stays small.
 
-
 use crate::Lanes;
 
 /// Most lanes whose parts the payload keeps (the megakernel's workgroup size
@@ -57,4 +56,3 @@ pub fn join_parts(parts: &[u32], len: u32, lanes: u32) -> crc32fast::Hasher {
     }
     h
 }
-

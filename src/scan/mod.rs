@@ -29,8 +29,12 @@ fn check_runtime_payload(p: &Payload) -> Result<()> {
     use vyre_core::ParamKind;
     for q in &p.params {
         let bad = match q.kind {
-            ParamKind::Scalar | ParamKind::IoQueue => Some("scan passes no scalar arguments or read queue"),
-            ParamKind::Output | ParamKind::Accumulator if q.len.is_none() => Some("its results need a declared length, e.g. `param acc: accumulator[1]`"),
+            ParamKind::Scalar | ParamKind::IoQueue => {
+                Some("scan passes no scalar arguments or read queue")
+            }
+            ParamKind::Output | ParamKind::Accumulator if q.len.is_none() => {
+                Some("its results need a declared length, e.g. `param acc: accumulator[1]`")
+            }
             _ => None,
         };
         if let Some(why) = bad {
@@ -121,7 +125,10 @@ fn analyses(cfg: &ScanConfig) -> Result<Vec<(Kind, Payload)>> {
         v.push((Kind::Crc, crc::crc32_blocks::payload()));
     }
     for (i, p) in cfg.patterns.iter().enumerate() {
-        v.push((Kind::Pattern(i), pattern::pattern_payload(&kind_name(Kind::Pattern(i)), p)?));
+        v.push((
+            Kind::Pattern(i),
+            pattern::pattern_payload(&kind_name(Kind::Pattern(i)), p)?,
+        ));
     }
     for (i, p) in cfg.payloads.iter().enumerate() {
         check_runtime_payload(p)?;
@@ -165,7 +172,13 @@ pub fn scan<B: Backend>(
         )));
     }
     let analyses = analyses(cfg)?;
-    let look_behind = analyses.iter().map(|a| a.1.look_behind).max().unwrap_or(0).div_ceil(4) * 4;
+    let look_behind = analyses
+        .iter()
+        .map(|a| a.1.look_behind)
+        .max()
+        .unwrap_or(0)
+        .div_ceil(4)
+        * 4;
     let mut builder = Megakernel::builder().name("vyre_scan");
     let names: Vec<String> = analyses.iter().map(|a| a.1.name.clone()).collect();
     for (_, p) in &analyses {
@@ -198,7 +211,12 @@ pub fn scan<B: Backend>(
             r.custom = cfg
                 .payloads
                 .iter()
-                .map(|p| (p.name.clone(), vec![0; vyre_core::megakernel::embed::result_words(p) as usize]))
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        vec![0; vyre_core::megakernel::embed::result_words(p) as usize],
+                    )
+                })
                 .collect();
             r
         })
@@ -221,7 +239,8 @@ pub fn scan<B: Backend>(
     // disk reads and GPU work of different batches overlap.
     // Arenas are word buffers the feeder reads into through a byte view, so
     // the megakernel adopts them without a copy.
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<(vyre_core::feeder::Batch, Vec<u32>)>>(1);
+    let (full_tx, full_rx) =
+        std::sync::mpsc::sync_channel::<Result<(vyre_core::feeder::Batch, Vec<u32>)>>(1);
     let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u32>>();
     for _ in 0..2 {
         let _ = free_tx.send(vec![0u32; arena_len.div_ceil(4)]);
@@ -232,14 +251,19 @@ pub fn scan<B: Backend>(
         scope.spawn(move || {
             let mut feeder = feeder;
             while !feeder.is_done() {
-                let Ok(mut arena) = free_rx.recv() else { return };
-                let r = feeder.fill(bytemuck::cast_slice_mut(&mut arena[..])).map_err(Error::from).map(|b| {
-                    if cfg!(target_endian = "big") {
-                        // The GPU reads bytes as little-endian words.
-                        arena.iter_mut().for_each(|w| *w = u32::from_le(*w));
-                    }
-                    (b, arena)
-                });
+                let Ok(mut arena) = free_rx.recv() else {
+                    return;
+                };
+                let r = feeder
+                    .fill(bytemuck::cast_slice_mut(&mut arena[..]))
+                    .map_err(Error::from)
+                    .map(|b| {
+                        if cfg!(target_endian = "big") {
+                            // The GPU reads bytes as little-endian words.
+                            arena.iter_mut().for_each(|w| *w = u32::from_le(*w));
+                        }
+                        (b, arena)
+                    });
                 let failed = r.is_err();
                 if full_tx.send(r).is_err() || failed {
                     return;
@@ -272,12 +296,22 @@ pub fn scan<B: Backend>(
                         c.arena_offset, c.look_behind
                     )));
                 }
-                let full = DataRef { word_offset: base.word_offset + (c.arena_offset / 4) as u32, len: c.look_behind + c.len };
-                let owned = DataRef { word_offset: full.word_offset + c.look_behind / 4, len: c.len };
+                let full = DataRef {
+                    word_offset: base.word_offset + (c.arena_offset / 4) as u32,
+                    len: c.look_behind + c.len,
+                };
+                let owned = DataRef {
+                    word_offset: full.word_offset + c.look_behind / 4,
+                    len: c.len,
+                };
                 for (kind, p) in &analyses {
                     let slot = match kind {
-                        Kind::Pattern(_) => mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?,
-                    Kind::Custom(_) if p.look_behind > 0 => mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?,
+                        Kind::Pattern(_) => {
+                            mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?
+                        }
+                        Kind::Custom(_) if p.look_behind > 0 => {
+                            mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?
+                        }
                         _ => mk.publish_ref(&p.name, tenant, owned, 0, &[], None)?,
                     };
 
@@ -300,7 +334,9 @@ pub fn scan<B: Backend>(
                 let r = &mut reports[c.file];
                 let words = mk.results(slot)?;
                 match kind {
-                    Kind::Lines => *r.lines.get_or_insert(0) += words.first().copied().unwrap_or(0) as u64,
+                    Kind::Lines => {
+                        *r.lines.get_or_insert(0) += words.first().copied().unwrap_or(0) as u64
+                    }
                     Kind::Histogram => {
                         let h = r.histogram.get_or_insert_with(|| vec![0; 256]);
                         for (a, b) in h.iter_mut().zip(words) {
@@ -310,7 +346,9 @@ pub fn scan<B: Backend>(
                     Kind::Crc => {
                         crcs[c.file].combine(&crc::join_parts(words, c.len, lanes));
                     }
-                    Kind::Pattern(i) => r.matches[i].1 += words.first().copied().unwrap_or(0) as u64,
+                    Kind::Pattern(i) => {
+                        r.matches[i].1 += words.first().copied().unwrap_or(0) as u64
+                    }
                     Kind::Custom(i) => {
                         for (a, b) in r.custom[i].1.iter_mut().zip(words) {
                             *a += *b as u64;
@@ -370,7 +408,13 @@ struct Phases {
 }
 
 /// Seals one file's report: checks nothing was lost, fills the crc.
-fn finish(r: &mut FileReport, crc: &mut crc32fast::Hasher, expected: u64, cfg: &ScanConfig, s: &mut ScanSummary) {
+fn finish(
+    r: &mut FileReport,
+    crc: &mut crc32fast::Hasher,
+    expected: u64,
+    cfg: &ScanConfig,
+    s: &mut ScanSummary,
+) {
     if r.error.is_none() && r.bytes != expected {
         r.error = Some(format!(
             "processed {} bytes but the file has {expected}: data was lost. Fix: this is a vyre bug; please report it",

@@ -21,17 +21,36 @@ pub fn pattern_payload(name: &str, pattern: &[u8]) -> Result<Payload> {
     }
     let n = pattern.len() as u32;
     let params = vec![
-        Param { name: "data".into(), kind: ParamKind::Bytes, len: None },
-        Param { name: "start".into(), kind: ParamKind::ChunkStart, len: None },
-        Param { name: "lanes".into(), kind: ParamKind::Lanes, len: None },
-        Param { name: "count".into(), kind: ParamKind::Accumulator, len: Some(1) },
+        Param {
+            name: "data".into(),
+            kind: ParamKind::Bytes,
+            len: None,
+        },
+        Param {
+            name: "start".into(),
+            kind: ParamKind::ChunkStart,
+            len: None,
+        },
+        Param {
+            name: "lanes".into(),
+            kind: ParamKind::Lanes,
+            len: None,
+        },
+        Param {
+            name: "count".into(),
+            kind: ParamKind::Accumulator,
+            len: Some(1),
+        },
     ];
     // First end index: max(start, n - 1).
     let first = Expr::max(Expr::var("start"), Expr::u32(n - 1));
     let mut check = vec![Node::let_bind("ok", Expr::bool(true))];
     for (k, b) in pattern.iter().enumerate() {
         // Byte at e - (n - 1) + k.
-        let at = Expr::add(Expr::sub(Expr::var("e"), Expr::u32(n - 1)), Expr::u32(k as u32));
+        let at = Expr::add(
+            Expr::sub(Expr::var("e"), Expr::u32(n - 1)),
+            Expr::u32(k as u32),
+        );
         let eq = Expr::eq(byte_load("data", at), Expr::u32(*b as u32));
         if k == 0 {
             check.push(Node::assign("ok", eq));
@@ -39,7 +58,13 @@ pub fn pattern_payload(name: &str, pattern: &[u8]) -> Result<Payload> {
             check.push(Node::if_then(Expr::var("ok"), vec![Node::assign("ok", eq)]));
         }
     }
-    check.push(Node::if_then(Expr::var("ok"), vec![Node::assign("local", Expr::add(Expr::var("local"), Expr::u32(1)))]));
+    check.push(Node::if_then(
+        Expr::var("ok"),
+        vec![Node::assign(
+            "local",
+            Expr::add(Expr::var("local"), Expr::u32(1)),
+        )],
+    ));
     let body = vec![
         Node::let_bind("local", Expr::u32(0)),
         Node::for_step(
@@ -51,10 +76,21 @@ pub fn pattern_payload(name: &str, pattern: &[u8]) -> Result<Payload> {
         ),
         Node::if_then(
             Expr::gt(Expr::var("local"), Expr::u32(0)),
-            vec![Node::eval(word_atomic(AtomicOp::Add, "count", Expr::u32(0), Expr::var("local"), None))],
+            vec![Node::eval(word_atomic(
+                AtomicOp::Add,
+                "count",
+                Expr::u32(0),
+                Expr::var("local"),
+                None,
+            ))],
         ),
     ];
-    Ok(Payload { name: name.to_string(), params, look_behind: n - 1, body })
+    Ok(Payload {
+        name: name.to_string(),
+        params,
+        look_behind: n - 1,
+        body,
+    })
 }
 
 /// Overlapping occurrences of `pattern` in `hay`: the reference the payload must equal.

@@ -49,7 +49,10 @@ impl FileReport {
             bytes: 0,
             lines: cfg.lines.then_some(0),
             histogram: cfg.histogram.then(|| vec![0; 256]),
-            matches: patterns.iter().map(|p| (String::from_utf8_lossy(p).into_owned(), 0)).collect(),
+            matches: patterns
+                .iter()
+                .map(|p| (String::from_utf8_lossy(p).into_owned(), 0))
+                .collect(),
             crc32: None,
             custom: Vec::new(),
             error: None,
@@ -57,7 +60,16 @@ impl FileReport {
     }
 
     pub(crate) fn failed(path: PathBuf, reason: String) -> Self {
-        FileReport { path, bytes: 0, lines: None, histogram: None, matches: Vec::new(), crc32: None, custom: Vec::new(), error: Some(reason) }
+        FileReport {
+            path,
+            bytes: 0,
+            lines: None,
+            histogram: None,
+            matches: Vec::new(),
+            crc32: None,
+            custom: Vec::new(),
+            error: Some(reason),
+        }
     }
 
     /// The `--json` object of this file.
@@ -115,7 +127,11 @@ impl FileReport {
             s += &format!(", {name} {words:?}");
         }
         if let Some(h) = &self.histogram {
-            let top = h.iter().enumerate().max_by_key(|(_, n)| **n).map(|(b, n)| (b, *n));
+            let top = h
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, n)| **n)
+                .map(|(b, n)| (b, *n));
             if let Some((b, n)) = top.filter(|t| t.1 > 0) {
                 s += &format!(", most common byte 0x{b:02x} ({n} times)");
             }

@@ -42,7 +42,11 @@ pub enum Error {
 }
 
 fn render(problems: &[Diagnostic]) -> String {
-    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    problems
+        .iter()
+        .map(|p| format!("  - {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Shorthand result type.

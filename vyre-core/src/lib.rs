@@ -13,11 +13,14 @@ pub mod feeder;
 pub mod gpu;
 pub mod ir;
 pub mod lower;
-pub mod native;
 pub mod megakernel;
+pub mod native;
 pub mod validate;
 pub mod vir0;
 
 pub use backend::Backend;
 pub use error::{Error, Result};
-pub use ir::{Lanes, Param, ParamKind, Payload, Access, AtomicOp, BinOp, Builtin, BufferDecl, DataType, Expr, Literal, Node, Program, UnOp};
+pub use ir::{
+    Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Lanes, Literal, Node, Param,
+    ParamKind, Payload, Program, UnOp,
+};

@@ -50,7 +50,12 @@ fn b(e: Expr) -> bool {
 
 /// Runs `body` over one read_write u32 buffer `out` of `len` zeroed words.
 fn run_out(body: Vec<Node>, workgroup_size: u32, workgroups: u32, len: usize) -> Vec<u32> {
-    let p = Program::new("t", vec![BufferDecl::read_write("out", 0, DataType::U32)], workgroup_size, body);
+    let p = Program::new(
+        "t",
+        vec![BufferDecl::read_write("out", 0, DataType::U32)],
+        workgroup_size,
+        body,
+    );
     let mut bufs = vec![vec![0u32; len]];
     cpu().run(&p, &mut bufs, workgroups).expect("run");
     bufs.pop().unwrap()
@@ -78,7 +83,10 @@ fn u32_wrapping_arithmetic() {
     assert_eq!(u(E::add(E::u32(u32::MAX), E::u32(2))), 1);
     assert_eq!(u(E::sub(E::u32(1), E::u32(3))), u32::MAX - 1);
     assert_eq!(u(E::mul(E::u32(0x8000_0001), E::u32(4))), 4);
-    assert_eq!(u(E::mul(E::u32(123_456_789), E::u32(987_654_321))), 123_456_789u32.wrapping_mul(987_654_321));
+    assert_eq!(
+        u(E::mul(E::u32(123_456_789), E::u32(987_654_321))),
+        123_456_789u32.wrapping_mul(987_654_321)
+    );
     assert_eq!(u(E::neg(E::u32(1))), u32::MAX);
     assert_eq!(u(E::neg(E::u32(0))), 0);
 }
@@ -192,10 +200,16 @@ fn logic_and_select() {
     let (t, f) = (|| E::bool(true), || E::bool(false));
     assert!(b(E::eq(f(), E::and(f(), t()))));
     assert!(!b(E::ne(t(), E::or(t(), f()))));
-    assert!(b(E::eq(E::and(t(), E::or(f(), t())), E::or(f(), E::and(t(), t())))));
+    assert!(b(E::eq(
+        E::and(t(), E::or(f(), t())),
+        E::or(f(), E::and(t(), t()))
+    )));
     assert!(!b(E::and(E::or(f(), f()), E::and(t(), t()))));
     // Short circuit: the right side (an out-of-bounds load, harmless) is not needed.
-    assert!(!b(E::and(E::bool(false), E::eq(E::load("out", E::u32(9)), E::u32(0)))));
+    assert!(!b(E::and(
+        E::bool(false),
+        E::eq(E::load("out", E::u32(9)), E::u32(0))
+    )));
 }
 
 #[test]
@@ -212,7 +226,11 @@ fn f32_arithmetic() {
     assert_eq!(f(E::rem(E::f32(-5.5), E::f32(2.0))), -1.5);
     assert_eq!(f(E::rem(E::f32(5.5), E::f32(-2.0))), 1.5);
     for (x, y) in [(10.3f32, 3.1f32), (-7.25, 0.5), (1e10, 3.0), (0.7, 0.1)] {
-        assert_eq!(f(E::rem(E::f32(x), E::f32(y))).to_bits(), (x - y * (x / y).trunc()).to_bits(), "{x} % {y}");
+        assert_eq!(
+            f(E::rem(E::f32(x), E::f32(y))).to_bits(),
+            (x - y * (x / y).trunc()).to_bits(),
+            "{x} % {y}"
+        );
     }
     assert!(f(E::rem(E::f32(1.0), E::f32(0.0))).is_nan());
     // min/max: a NaN operand gives the other operand
@@ -224,8 +242,14 @@ fn f32_arithmetic() {
     assert_eq!(f(E::min(E::f32(-1.0), E::f32(2.0))), -1.0);
     assert_eq!(f(E::max(E::f32(-1.0), E::f32(2.0))), 2.0);
     // Documented choice for signed zeros.
-    assert_eq!(f(E::min(E::f32(0.0), E::f32(-0.0))).to_bits(), (-0.0f32).to_bits());
-    assert_eq!(f(E::max(E::f32(-0.0), E::f32(0.0))).to_bits(), 0.0f32.to_bits());
+    assert_eq!(
+        f(E::min(E::f32(0.0), E::f32(-0.0))).to_bits(),
+        (-0.0f32).to_bits()
+    );
+    assert_eq!(
+        f(E::max(E::f32(-0.0), E::f32(0.0))).to_bits(),
+        0.0f32.to_bits()
+    );
 }
 
 #[test]
@@ -288,7 +312,10 @@ fn casts() {
 fn mem_program(body: Vec<Node>) -> Program {
     Program::new(
         "mem",
-        vec![BufferDecl::read_write("b", 0, DataType::U32), BufferDecl::read_write("out", 1, DataType::U32)],
+        vec![
+            BufferDecl::read_write("b", 0, DataType::U32),
+            BufferDecl::read_write("out", 1, DataType::U32),
+        ],
         1,
         body,
     )
@@ -303,7 +330,10 @@ fn out_of_bounds_memory() {
         N::store("b", E::u32(u32::MAX), E::u32(99)),
         N::let_bind("a", E::atomic_add("b", E::u32(4), E::u32(5))),
         N::store("out", E::u32(2), E::var("a")),
-        N::let_bind("c", E::atomic_compare_exchange("b", E::u32(100), E::u32(0), E::u32(5))),
+        N::let_bind(
+            "c",
+            E::atomic_compare_exchange("b", E::u32(100), E::u32(0), E::u32(5)),
+        ),
         N::store("out", E::u32(3), E::var("c")),
         N::store("out", E::u32(4), E::len("b")),
         N::store("out", E::u32(5), E::load("b", E::u32(3))),
@@ -315,7 +345,13 @@ fn out_of_bounds_memory() {
 }
 
 /// Runs atomic `op` on an element holding `old` and returns (returned, new).
-fn atomic_case(elem: DataType, op: AtomicOp, old: u32, value: Expr, expected: Option<Expr>) -> (u32, u32) {
+fn atomic_case(
+    elem: DataType,
+    op: AtomicOp,
+    old: u32,
+    value: Expr,
+    expected: Option<Expr>,
+) -> (u32, u32) {
     let atomic = Expr::Atomic {
         op,
         buffer: "b".into(),
@@ -325,9 +361,15 @@ fn atomic_case(elem: DataType, op: AtomicOp, old: u32, value: Expr, expected: Op
     };
     let p = Program::new(
         "atomic",
-        vec![BufferDecl::read_write("b", 0, elem).with_len(2), BufferDecl::read_write("out", 1, elem).with_len(1)],
+        vec![
+            BufferDecl::read_write("b", 0, elem).with_len(2),
+            BufferDecl::read_write("out", 1, elem).with_len(1),
+        ],
         1,
-        vec![N::let_bind("r", atomic), N::store("out", E::u32(0), E::var("r"))],
+        vec![
+            N::let_bind("r", atomic),
+            N::store("out", E::u32(0), E::var("r")),
+        ],
     );
     let mut bufs = vec![vec![0, old], vec![0]];
     cpu().run(&p, &mut bufs, 1).unwrap();
@@ -346,23 +388,58 @@ fn atomics_return_old_value() {
     assert_eq!(atomic_case(U32, Sub, 1, E::u32(3), None), (1, m - 1));
     assert_eq!(atomic_case(U32, Max, 5, E::u32(m), None), (5, m));
     assert_eq!(atomic_case(U32, Min, 5, E::u32(m), None), (5, 5));
-    assert_eq!(atomic_case(U32, And, 0b1100, E::u32(0b1010), None), (0b1100, 0b1000));
-    assert_eq!(atomic_case(U32, Or, 0b1100, E::u32(0b1010), None), (0b1100, 0b1110));
-    assert_eq!(atomic_case(U32, Xor, 0b1100, E::u32(0b1010), None), (0b1100, 0b0110));
+    assert_eq!(
+        atomic_case(U32, And, 0b1100, E::u32(0b1010), None),
+        (0b1100, 0b1000)
+    );
+    assert_eq!(
+        atomic_case(U32, Or, 0b1100, E::u32(0b1010), None),
+        (0b1100, 0b1110)
+    );
+    assert_eq!(
+        atomic_case(U32, Xor, 0b1100, E::u32(0b1010), None),
+        (0b1100, 0b0110)
+    );
     assert_eq!(atomic_case(U32, Exchange, 5, E::u32(6), None), (5, 6));
     // signed max/min on i32 buffers
     assert_eq!(atomic_case(I32, Max, 5, E::i32(-1), None), (5, 5));
-    assert_eq!(atomic_case(I32, Min, 5, E::i32(-1), None), (5, (-1i32) as u32));
-    assert_eq!(atomic_case(I32, Add, i32::MAX as u32, E::i32(1), None), (i32::MAX as u32, i32::MIN as u32));
+    assert_eq!(
+        atomic_case(I32, Min, 5, E::i32(-1), None),
+        (5, (-1i32) as u32)
+    );
+    assert_eq!(
+        atomic_case(I32, Add, i32::MAX as u32, E::i32(1), None),
+        (i32::MAX as u32, i32::MIN as u32)
+    );
     // compare-exchange: success stores, failure does not; both return old
-    assert_eq!(atomic_case(U32, CompareExchange, 5, E::u32(9), Some(E::u32(5))), (5, 9));
-    assert_eq!(atomic_case(U32, CompareExchange, 5, E::u32(9), Some(E::u32(4))), (5, 5));
-    assert_eq!(atomic_case(I32, CompareExchange, (-2i32) as u32, E::i32(3), Some(E::i32(-2))), ((-2i32) as u32, 3));
+    assert_eq!(
+        atomic_case(U32, CompareExchange, 5, E::u32(9), Some(E::u32(5))),
+        (5, 9)
+    );
+    assert_eq!(
+        atomic_case(U32, CompareExchange, 5, E::u32(9), Some(E::u32(4))),
+        (5, 5)
+    );
+    assert_eq!(
+        atomic_case(
+            I32,
+            CompareExchange,
+            (-2i32) as u32,
+            E::i32(3),
+            Some(E::i32(-2))
+        ),
+        ((-2i32) as u32, 3)
+    );
 }
 
 #[test]
 fn atomic_in_eval_has_effect() {
-    let out = run_out(vec![N::eval(E::atomic_add("out", E::u32(0), E::u32(1)))], 4, 3, 1);
+    let out = run_out(
+        vec![N::eval(E::atomic_add("out", E::u32(0), E::u32(1)))],
+        4,
+        3,
+        1,
+    );
     assert_eq!(out, vec![12]);
 }
 
@@ -372,9 +449,21 @@ fn builtins() {
     let body = vec![
         N::let_bind("g", E::global_id()),
         N::store("out", E::mul(E::var("g"), E::u32(4)), v(E::local_id(), 0)),
-        N::store("out", E::add(E::mul(E::var("g"), E::u32(4)), E::u32(1)), E::workgroup_id()),
-        N::store("out", E::add(E::mul(E::var("g"), E::u32(4)), E::u32(2)), E::num_workgroups()),
-        N::store("out", E::add(E::mul(E::var("g"), E::u32(4)), E::u32(3)), E::workgroup_size()),
+        N::store(
+            "out",
+            E::add(E::mul(E::var("g"), E::u32(4)), E::u32(1)),
+            E::workgroup_id(),
+        ),
+        N::store(
+            "out",
+            E::add(E::mul(E::var("g"), E::u32(4)), E::u32(2)),
+            E::num_workgroups(),
+        ),
+        N::store(
+            "out",
+            E::add(E::mul(E::var("g"), E::u32(4)), E::u32(3)),
+            E::workgroup_size(),
+        ),
     ];
     let out = run_out(body, 4, 3, 48);
     for g in 0..12u32 {
@@ -452,7 +541,10 @@ fn break_continue_return() {
             E::u32(10),
             vec![
                 N::if_then(E::eq(E::var("i"), E::u32(7)), vec![N::Break]),
-                N::if_then(E::eq(E::rem(E::var("i"), E::u32(2)), E::u32(0)), vec![N::block(vec![N::Continue])]),
+                N::if_then(
+                    E::eq(E::rem(E::var("i"), E::u32(2)), E::u32(0)),
+                    vec![N::block(vec![N::Continue])],
+                ),
                 N::assign("s", E::add(E::var("s"), E::var("i"))),
             ],
         ),
@@ -462,7 +554,10 @@ fn break_continue_return() {
         N::let_bind("inner", E::u32(0)),
         N::loop_(vec![
             N::assign("k", E::add(E::var("k"), E::u32(1))),
-            N::loop_(vec![N::assign("inner", E::add(E::var("inner"), E::u32(1))), N::Break]),
+            N::loop_(vec![
+                N::assign("inner", E::add(E::var("inner"), E::u32(1))),
+                N::Break,
+            ]),
             N::if_then(E::lt(E::var("k"), E::u32(5)), vec![N::Continue]),
             N::Break,
         ]),
@@ -473,7 +568,10 @@ fn break_continue_return() {
             "j",
             E::u32(0),
             E::u32(100),
-            vec![N::store("out", E::u32(3), E::var("j")), N::if_then(E::eq(E::var("j"), E::u32(3)), vec![N::Return])],
+            vec![
+                N::store("out", E::u32(3), E::var("j")),
+                N::if_then(E::eq(E::var("j"), E::u32(3)), vec![N::Return]),
+            ],
         ),
         N::store("out", E::u32(4), E::u32(1234)),
     ];
@@ -492,11 +590,20 @@ fn return_ends_only_this_invocation() {
 #[test]
 fn sibling_blocks_reuse_names() {
     let body = vec![
-        N::block(vec![N::let_bind("x", E::u32(1)), N::store("out", E::u32(0), E::var("x"))]),
-        N::block(vec![N::let_bind("x", E::u32(2)), N::store("out", E::u32(1), E::var("x"))]),
+        N::block(vec![
+            N::let_bind("x", E::u32(1)),
+            N::store("out", E::u32(0), E::var("x")),
+        ]),
+        N::block(vec![
+            N::let_bind("x", E::u32(2)),
+            N::store("out", E::u32(1), E::var("x")),
+        ]),
         N::if_else(
             E::bool(true),
-            vec![N::let_bind("y", E::u32(3)), N::store("out", E::u32(2), E::var("y"))],
+            vec![
+                N::let_bind("y", E::u32(3)),
+                N::store("out", E::u32(2), E::var("y")),
+            ],
             vec![N::let_bind("y", E::u32(4))],
         ),
     ];
@@ -513,7 +620,11 @@ fn host_buffers_follow_binding_order() {
             BufferDecl::read("first", 2, DataType::U32),
         ],
         1,
-        vec![N::store("second", E::u32(0), E::add(E::load("first", E::u32(0)), E::len("second")))],
+        vec![N::store(
+            "second",
+            E::u32(0),
+            E::add(E::load("first", E::u32(0)), E::len("second")),
+        )],
     );
     let mut bufs = vec![vec![40], vec![0, 0, 0]];
     cpu().run(&p, &mut bufs, 1).unwrap();
@@ -523,7 +634,10 @@ fn host_buffers_follow_binding_order() {
 fn shared_program(size: u32, body: Vec<Node>) -> Program {
     Program::new(
         "shared",
-        vec![BufferDecl::read_write("out", 0, DataType::U32), BufferDecl::workgroup("sh", DataType::U32, size)],
+        vec![
+            BufferDecl::read_write("out", 0, DataType::U32),
+            BufferDecl::workgroup("sh", DataType::U32, size),
+        ],
         size,
         body,
     )
@@ -533,9 +647,17 @@ fn shared_program(size: u32, body: Vec<Node>) -> Program {
 fn barrier_makes_neighbour_writes_visible() {
     // invocation i reads what invocation i+1 wrote before the barrier
     let body = vec![
-        N::store("sh", E::local_id(), E::add(E::mul(E::local_id(), E::u32(10)), E::workgroup_id())),
+        N::store(
+            "sh",
+            E::local_id(),
+            E::add(E::mul(E::local_id(), E::u32(10)), E::workgroup_id()),
+        ),
         N::Barrier,
-        N::store("out", E::global_id(), E::load("sh", E::rem(E::add(E::local_id(), E::u32(1)), E::u32(4)))),
+        N::store(
+            "out",
+            E::global_id(),
+            E::load("sh", E::rem(E::add(E::local_id(), E::u32(1)), E::u32(4))),
+        ),
     ];
     let p = shared_program(4, body);
     let mut bufs = vec![vec![0; 8]];
@@ -566,7 +688,10 @@ fn workgroup_tree_reduction() {
                     vec![N::store(
                         "sh",
                         E::local_id(),
-                        E::add(E::load("sh", E::local_id()), E::load("sh", E::add(E::local_id(), E::var("s")))),
+                        E::add(
+                            E::load("sh", E::local_id()),
+                            E::load("sh", E::add(E::local_id(), E::var("s"))),
+                        ),
                     )],
                 ),
                 N::Barrier,
@@ -588,7 +713,11 @@ fn workgroup_tree_reduction() {
 #[test]
 fn workgroup_memory_is_zeroed_per_workgroup() {
     let body = vec![
-        N::store("out", E::global_id(), E::add(E::load("sh", E::u32(0)), E::u32(1))),
+        N::store(
+            "out",
+            E::global_id(),
+            E::add(E::load("sh", E::u32(0)), E::u32(1)),
+        ),
         N::store("sh", E::local_id(), E::u32(99)),
         N::eval(E::atomic_add("sh", E::u32(0), E::u32(1))),
     ];
@@ -604,11 +733,18 @@ fn uniform_load_shares_one_value() {
     let body = vec![
         N::if_then(
             E::eq(E::local_id(), E::u32(0)),
-            vec![N::store("sh", E::u32(0), E::add(E::u32(42), E::workgroup_id()))],
+            vec![N::store(
+                "sh",
+                E::u32(0),
+                E::add(E::u32(42), E::workgroup_id()),
+            )],
         ),
         N::let_bind("v", E::uniform_load("sh", E::u32(0))),
         // Invocation 0 overwrites right after: others must still see the loaded value.
-        N::if_then(E::eq(E::local_id(), E::u32(0)), vec![N::store("sh", E::u32(0), E::u32(7))]),
+        N::if_then(
+            E::eq(E::local_id(), E::u32(0)),
+            vec![N::store("sh", E::u32(0), E::u32(7))],
+        ),
         N::store("out", E::global_id(), E::var("v")),
         N::assign("v", E::uniform_load("sh", E::u32(0))),
         N::store("out", E::add(E::global_id(), E::u32(8)), E::var("v")),
@@ -616,15 +752,25 @@ fn uniform_load_shares_one_value() {
     let p = shared_program(4, body);
     let mut bufs = vec![vec![0; 16]];
     cpu().run(&p, &mut bufs, 2).unwrap();
-    assert_eq!(bufs[0], vec![42, 42, 42, 42, 43, 43, 43, 43, 7, 7, 7, 7, 7, 7, 7, 7]);
+    assert_eq!(
+        bufs[0],
+        vec![42, 42, 42, 42, 43, 43, 43, 43, 7, 7, 7, 7, 7, 7, 7, 7]
+    );
 }
 
 #[test]
 fn step_budget_stops_infinite_loops() {
-    let p = Program::new("spin", vec![BufferDecl::read_write("out", 0, DataType::U32)], 1, vec![N::loop_(vec![])]);
+    let p = Program::new(
+        "spin",
+        vec![BufferDecl::read_write("out", 0, DataType::U32)],
+        1,
+        vec![N::loop_(vec![])],
+    );
     let mut bufs = vec![vec![5, 6]];
     match CpuBackend::with_step_budget(10_000).run(&p, &mut bufs, 1) {
-        Err(Error::StepBudget { program, budget }) => assert_eq!((program.as_str(), budget), ("spin", 10_000)),
+        Err(Error::StepBudget { program, budget }) => {
+            assert_eq!((program.as_str(), budget), ("spin", 10_000))
+        }
         other => panic!("expected StepBudget, got {other:?}"),
     }
     assert_eq!(bufs, vec![vec![5, 6]], "buffers are handed back");
@@ -635,8 +781,16 @@ fn step_budget_stops_infinite_loops() {
         1,
         vec![N::for_range("i", E::u32(0), E::u32(u32::MAX), vec![])],
     );
-    assert!(matches!(CpuBackend::with_step_budget(1 << 20).run(&p, &mut bufs, 1), Err(Error::StepBudget { .. })));
-    let p = Program::new("wide", vec![BufferDecl::read_write("out", 0, DataType::U32)], 256, vec![]);
+    assert!(matches!(
+        CpuBackend::with_step_budget(1 << 20).run(&p, &mut bufs, 1),
+        Err(Error::StepBudget { .. })
+    ));
+    let p = Program::new(
+        "wide",
+        vec![BufferDecl::read_write("out", 0, DataType::U32)],
+        256,
+        vec![],
+    );
     assert!(matches!(
         CpuBackend::with_step_budget(1 << 20).run(&p, &mut bufs, u32::MAX),
         Err(Error::StepBudget { .. })
@@ -644,14 +798,20 @@ fn step_budget_stops_infinite_loops() {
     // A barrier loop that never ends stops too.
     let p = shared_program(4, vec![N::loop_(vec![N::Barrier])]);
     let mut bufs = vec![vec![0]];
-    assert!(matches!(CpuBackend::with_step_budget(1 << 16).run(&p, &mut bufs, 1), Err(Error::StepBudget { .. })));
+    assert!(matches!(
+        CpuBackend::with_step_budget(1 << 16).run(&p, &mut bufs, 1),
+        Err(Error::StepBudget { .. })
+    ));
 }
 
 #[test]
 fn bad_buffers_are_rejected() {
     let p = Program::new(
         "two",
-        vec![BufferDecl::read("a", 0, DataType::U32), BufferDecl::read_write("b", 1, DataType::U32).with_len(2)],
+        vec![
+            BufferDecl::read("a", 0, DataType::U32),
+            BufferDecl::read_write("b", 1, DataType::U32).with_len(2),
+        ],
         1,
         vec![],
     );
@@ -671,7 +831,11 @@ fn invalid_programs_are_rejected_by_the_validator() {
         vec![N::store("out", E::u32(0), E::add(E::u32(1), E::i32(1)))],
         vec![N::store("missing", E::u32(0), E::u32(1))],
         vec![N::Break],
-        vec![N::store("out", E::u32(0), E::add(E::atomic_add("out", E::u32(0), E::u32(1)), E::u32(1)))],
+        vec![N::store(
+            "out",
+            E::u32(0),
+            E::add(E::atomic_add("out", E::u32(0), E::u32(1)), E::u32(1)),
+        )],
     ];
     for body in cases {
         let p = Program::new("bad", vec![out()], 1, body);
@@ -682,6 +846,15 @@ fn invalid_programs_are_rejected_by_the_validator() {
     }
     // A barrier after a divergent return is rejected too (see the unit tests
     // for what the interpreter itself would do).
-    let p = shared_program(4, vec![N::if_then(E::eq(E::local_id(), E::u32(0)), vec![N::Return]), N::Barrier]);
-    assert!(matches!(cpu().run(&p, &mut [vec![0]], 1), Err(Error::Invalid { .. })));
+    let p = shared_program(
+        4,
+        vec![
+            N::if_then(E::eq(E::local_id(), E::u32(0)), vec![N::Return]),
+            N::Barrier,
+        ],
+    );
+    assert!(matches!(
+        cpu().run(&p, &mut [vec![0]], 1),
+        Err(Error::Invalid { .. })
+    ));
 }

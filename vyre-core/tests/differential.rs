@@ -13,11 +13,19 @@ use vyre_core::gpu::WgpuBackend;
 use vyre_core::{Backend, Program};
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Runs `p` on both backends; `Some(description)` if they disagree.
-fn mismatch(p: &Program, inputs: &[Vec<u32>], cpu: &CpuBackend, gpu: &WgpuBackend) -> Option<String> {
+fn mismatch(
+    p: &Program,
+    inputs: &[Vec<u32>],
+    cpu: &CpuBackend,
+    gpu: &WgpuBackend,
+) -> Option<String> {
     let mut a = inputs.to_vec();
     let mut b = inputs.to_vec();
     let ra = cpu.run(p, &mut a, GROUPS);
@@ -44,7 +52,12 @@ fn mismatch(p: &Program, inputs: &[Vec<u32>], cpu: &CpuBackend, gpu: &WgpuBacken
     }
 }
 
-fn shrink(mut p: Program, inputs: &[Vec<u32>], cpu: &CpuBackend, gpu: &WgpuBackend) -> (Program, String) {
+fn shrink(
+    mut p: Program,
+    inputs: &[Vec<u32>],
+    cpu: &CpuBackend,
+    gpu: &WgpuBackend,
+) -> (Program, String) {
     let mut why = mismatch(&p, inputs, cpu, gpu).unwrap_or_default();
     // Bounded: a shrink never runs more than this many candidate programs.
     let mut tries = 0u32;
@@ -69,11 +82,15 @@ fn shrink(mut p: Program, inputs: &[Vec<u32>], cpu: &CpuBackend, gpu: &WgpuBacke
 
 #[test]
 fn random_programs_cpu_equals_gpu() {
-    let gpu = WgpuBackend::new().expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
+    let gpu = WgpuBackend::new()
+        .expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
     let cpu = CpuBackend::new();
     let cases = env_u64("VYRE_DIFF_CASES", 500);
     let first = env_u64("VYRE_DIFF_SEED", 0);
-    eprintln!("differential: {cases} random programs, cpu-reference vs {}", gpu.name());
+    eprintln!(
+        "differential: {cases} random programs, cpu-reference vs {}",
+        gpu.name()
+    );
     let mut ran = 0;
     for seed in first..first + cases {
         let p = random_program(seed);
@@ -92,6 +109,9 @@ fn random_programs_cpu_equals_gpu() {
     }
     // Written straight to stderr (not eprintln!, which the test harness
     // captures) so CI logs show which adapter the suite ran on.
-    let line = format!("differential: {ran} random programs bit-identical on cpu-reference and {}\n", gpu.name());
+    let line = format!(
+        "differential: {ran} random programs bit-identical on cpu-reference and {}\n",
+        gpu.name()
+    );
     let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
 }

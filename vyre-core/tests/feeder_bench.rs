@@ -5,7 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use vyre_core::feeder::{FileEntry, Feeder, FeederConfig};
+use vyre_core::feeder::{Feeder, FeederConfig, FileEntry};
 
 fn setup(tag: &str, count: usize, size: usize) -> (PathBuf, Vec<FileEntry>) {
     let dir = std::env::temp_dir().join(format!("vyre-feeder-bench-{tag}-{}", std::process::id()));
@@ -15,7 +15,10 @@ fn setup(tag: &str, count: usize, size: usize) -> (PathBuf, Vec<FileEntry>) {
         .map(|i| {
             let path = dir.join(format!("{i:06}"));
             fs::write(&path, &data).unwrap();
-            FileEntry { path, size: size as u64 }
+            FileEntry {
+                path,
+                size: size as u64,
+            }
         })
         .collect();
     (dir, files)
@@ -60,7 +63,12 @@ fn naive(label: &str, files: &[FileEntry]) {
         assert_eq!(n as u64, files.iter().map(|f| f.size).sum::<u64>());
         best = best.min(t.elapsed().as_secs_f64());
     }
-    println!("{label:<34} {:<8} {:>8.0} MiB/s {:>9.0} files/s", "fs::read", files.iter().map(|f| f.size).sum::<u64>() as f64 / best / (1 << 20) as f64, files.len() as f64 / best);
+    println!(
+        "{label:<34} {:<8} {:>8.0} MiB/s {:>9.0} files/s",
+        "fs::read",
+        files.iter().map(|f| f.size).sum::<u64>() as f64 / best / (1 << 20) as f64,
+        files.len() as f64 / best
+    );
 }
 
 #[test]
@@ -70,21 +78,38 @@ fn feeder_throughput() {
     let (big_dir, big) = setup("big", 8, 128 << 20);
     let (small_dir, small) = setup("small", 20_000, 4096);
     let (tiny_dir, tiny) = setup("tiny", 20_000, 100);
-    for (name, files) in [("8 x 128 MiB, page cache", &big), ("20000 x 4 KiB, page cache", &small), ("20000 x 100 B, page cache", &tiny)] {
+    for (name, files) in [
+        ("8 x 128 MiB, page cache", &big),
+        ("20000 x 4 KiB, page cache", &small),
+        ("20000 x 100 B, page cache", &tiny),
+    ] {
         for fallback in [false, true] {
-            let cfg = FeederConfig { look_behind: 64, force_fallback: fallback, ..Default::default() };
+            let cfg = FeederConfig {
+                look_behind: 64,
+                force_fallback: fallback,
+                ..Default::default()
+            };
             measure(name, files, cfg, &mut arena);
         }
         if let Ok(qd) = std::env::var("QD") {
             for q in qd.split(',') {
-                let cfg = FeederConfig { look_behind: 64, queue_depth: q.parse().unwrap(), ..Default::default() };
+                let cfg = FeederConfig {
+                    look_behind: 64,
+                    queue_depth: q.parse().unwrap(),
+                    ..Default::default()
+                };
                 measure(&format!("{name} qd={q}"), files, cfg, &mut arena);
             }
         }
         naive(name, files);
     }
     for fallback in [false, true] {
-        let cfg = FeederConfig { look_behind: 64, force_fallback: fallback, o_direct: true, ..Default::default() };
+        let cfg = FeederConfig {
+            look_behind: 64,
+            force_fallback: fallback,
+            o_direct: true,
+            ..Default::default()
+        };
         measure("8 x 128 MiB, O_DIRECT", &big, cfg, &mut arena);
     }
     for d in [big_dir, small_dir, tiny_dir] {

@@ -19,9 +19,15 @@ struct Scratch(PathBuf);
 impl Scratch {
     fn new(tag: &str) -> Scratch {
         static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("vyre-feeder-{tag}-{}-{nanos}-{n}", std::process::id()));
+        let p = std::env::temp_dir().join(format!(
+            "vyre-feeder-{tag}-{}-{nanos}-{n}",
+            std::process::id()
+        ));
         fs::create_dir_all(&p).unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
         Scratch(p)
@@ -34,7 +40,10 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         // Restore permissions a test may have removed, then delete.
-        let _ = std::process::Command::new("chmod").args(["-R", "u+rwx"]).arg(&self.0).status();
+        let _ = std::process::Command::new("chmod")
+            .args(["-R", "u+rwx"])
+            .arg(&self.0)
+            .status();
         let _ = fs::remove_dir_all(&self.0);
     }
 }
@@ -58,7 +67,10 @@ fn make_files(dir: &Scratch, sizes: &[usize]) -> (Vec<FileEntry>, Vec<Vec<u8>>) 
         let p = dir.path(&format!("f{i:05}"));
         let data = bytes(i as u64 + 1, n);
         fs::write(&p, &data).unwrap();
-        entries.push(FileEntry { path: p, size: n as u64 });
+        entries.push(FileEntry {
+            path: p,
+            size: n as u64,
+        });
         contents.push(data);
     }
     (entries, contents)
@@ -76,16 +88,32 @@ struct Run {
 
 fn run_with(files: Vec<FileEntry>, cfg: FeederConfig, arena: &mut [u8]) -> Run {
     let mut f = Feeder::new(files, cfg).unwrap();
-    let mut run = Run { chunks: vec![], failures: vec![], batches: 0, backend: f.backend_name(), stats: f.stats() };
+    let mut run = Run {
+        chunks: vec![],
+        failures: vec![],
+        batches: 0,
+        backend: f.backend_name(),
+        stats: f.stats(),
+    };
     while !f.is_done() {
         let b = f.fill(arena).unwrap();
         run.batches += 1;
-        assert!(!b.chunks.is_empty() || !b.failures.is_empty(), "a fill before done made no progress");
-        assert_eq!(b.bytes, b.chunks.iter().map(|c| u64::from(c.len)).sum::<u64>());
+        assert!(
+            !b.chunks.is_empty() || !b.failures.is_empty(),
+            "a fill before done made no progress"
+        );
+        assert_eq!(
+            b.bytes,
+            b.chunks.iter().map(|c| u64::from(c.len)).sum::<u64>()
+        );
         for c in &b.chunks {
             let o = c.arena_offset;
             let lb = c.look_behind as usize;
-            run.chunks.push((*c, arena[o..o + lb].to_vec(), arena[o + lb..o + lb + c.len as usize].to_vec()));
+            run.chunks.push((
+                *c,
+                arena[o..o + lb].to_vec(),
+                arena[o + lb..o + lb + c.len as usize].to_vec(),
+            ));
         }
         run.failures.extend(b.failures);
     }
@@ -102,9 +130,18 @@ fn run(files: Vec<FileEntry>, cfg: FeederConfig, arena_len: usize) -> Run {
 /// alignment, accounting. Files in `failed_ok` may fail; no other may.
 fn check(run: &Run, expected: &[Vec<u8>], cfg: &FeederConfig, failed_ok: &[usize]) {
     let failed: HashMap<usize, &String> = run.failures.iter().map(|(f, r)| (*f, r)).collect();
-    assert_eq!(failed.len(), run.failures.len(), "a file was reported twice: {:?}", run.failures);
+    assert_eq!(
+        failed.len(),
+        run.failures.len(),
+        "a file was reported twice: {:?}",
+        run.failures
+    );
     for f in failed.keys() {
-        assert!(failed_ok.contains(f), "file {f} failed unexpectedly: {:?}", failed[f]);
+        assert!(
+            failed_ok.contains(f),
+            "file {f} failed unexpectedly: {:?}",
+            failed[f]
+        );
     }
     let mut rebuilt: Vec<Vec<u8>> = vec![Vec::new(); expected.len()];
     let mut count = vec![0u64; expected.len()];
@@ -113,11 +150,23 @@ fn check(run: &Run, expected: &[Vec<u8>], cfg: &FeederConfig, failed_ok: &[usize
         assert_eq!(c.arena_offset % 4, 0, "arena offset not 4-aligned: {c:?}");
         let exp = &expected[c.file];
         let off = c.file_offset as usize;
-        assert_eq!(off, rebuilt[c.file].len(), "chunk out of order or missing: {c:?}");
+        assert_eq!(
+            off,
+            rebuilt[c.file].len(),
+            "chunk out of order or missing: {c:?}"
+        );
         assert_eq!(off as u64, count[c.file] * u64::from(cfg.chunk_size));
         assert_eq!(c.look_behind as usize, (cfg.look_behind as usize).min(off));
-        assert_eq!(lb.as_slice(), &exp[off - lb.len()..off], "look-behind of {c:?}");
-        assert_eq!(data.as_slice(), &exp[off..off + data.len()], "bytes of {c:?}");
+        assert_eq!(
+            lb.as_slice(),
+            &exp[off - lb.len()..off],
+            "look-behind of {c:?}"
+        );
+        assert_eq!(
+            data.as_slice(),
+            &exp[off..off + data.len()],
+            "bytes of {c:?}"
+        );
         rebuilt[c.file].extend_from_slice(data);
         count[c.file] += 1;
     }
@@ -125,9 +174,17 @@ fn check(run: &Run, expected: &[Vec<u8>], cfg: &FeederConfig, failed_ok: &[usize
         if failed.contains_key(&f) {
             continue;
         }
-        assert_eq!(rebuilt[f].len(), exp.len(), "file {f}: sum of chunk lens != size");
+        assert_eq!(
+            rebuilt[f].len(),
+            exp.len(),
+            "file {f}: sum of chunk lens != size"
+        );
         assert!(rebuilt[f] == *exp, "file {f} differs");
-        assert_eq!(count[f], chunk_count(exp.len() as u64, cfg.chunk_size), "file {f} chunk count");
+        assert_eq!(
+            count[f],
+            chunk_count(exp.len() as u64, cfg.chunk_size),
+            "file {f} chunk count"
+        );
     }
 }
 
@@ -136,10 +193,30 @@ fn descs(run: &Run) -> Vec<ChunkDesc> {
 }
 
 fn cfg(lb: u32, fallback: bool, direct: bool) -> FeederConfig {
-    FeederConfig { chunk_size: C, queue_depth: 8, look_behind: lb, o_direct: direct, force_fallback: fallback, inject: None }
+    FeederConfig {
+        chunk_size: C,
+        queue_depth: 8,
+        look_behind: lb,
+        o_direct: direct,
+        force_fallback: fallback,
+        inject: None,
+    }
 }
 
-const SIZES: &[usize] = &[0, 1, 3, C as usize - 1, C as usize, C as usize + 1, 3 * C as usize, 3 * C as usize + 7, 5, 0, 4096, 70001];
+const SIZES: &[usize] = &[
+    0,
+    1,
+    3,
+    C as usize - 1,
+    C as usize,
+    C as usize + 1,
+    3 * C as usize,
+    3 * C as usize + 7,
+    5,
+    0,
+    4096,
+    70001,
+];
 
 #[test]
 fn sizes_roundtrip_uring_and_pread() {
@@ -158,14 +235,23 @@ fn sizes_roundtrip_uring_and_pread() {
                 // One arena for both: O_DIRECT placement depends on its address.
                 let mut buf = vec![0u8; arena];
                 for fallback in [false, true] {
-                    let c = FeederConfig { force_fallback: fallback, ..c0.clone() };
+                    let c = FeederConfig {
+                        force_fallback: fallback,
+                        ..c0.clone()
+                    };
                     let r = run_with(files.clone(), c.clone(), &mut buf);
                     check(&r, &expected, &c, &[]);
                     if arena == min {
                         assert!(r.batches >= sizes.len(), "{} batches", r.batches);
                     }
                     if direct {
-                        assert_eq!(r.stats.direct_fallbacks, 0, "O_DIRECT refused on {:?}: {:?}", std::env::temp_dir(), r.stats);
+                        assert_eq!(
+                            r.stats.direct_fallbacks,
+                            0,
+                            "O_DIRECT refused on {:?}: {:?}",
+                            std::env::temp_dir(),
+                            r.stats
+                        );
                     }
                     results.push((r.backend, descs(&r)));
                 }
@@ -183,7 +269,11 @@ fn many_small_files_share_a_batch_and_registration_is_reused() {
     let dir = Scratch::new("small");
     let sizes: Vec<usize> = bytes(7, 600).iter().map(|b| *b as usize * 13).collect();
     let (files, expected) = make_files(&dir, &sizes);
-    let c = FeederConfig { queue_depth: 32, look_behind: 8, ..cfg(8, false, false) };
+    let c = FeederConfig {
+        queue_depth: 32,
+        look_behind: 8,
+        ..cfg(8, false, false)
+    };
     let r = run(files.clone(), c.clone(), 256 << 10);
     check(&r, &expected, &c, &[]);
     assert!(r.batches < 10, "{} batches for 600 small files", r.batches);
@@ -198,7 +288,11 @@ fn many_small_files_share_a_batch_and_registration_is_reused() {
 fn fresh_arena_every_fill() {
     let dir = Scratch::new("realloc");
     let (files, expected) = make_files(&dir, &[3 << 20, 1 << 20, 5 << 20]);
-    let c = FeederConfig { chunk_size: 1 << 20, look_behind: 16, ..Default::default() };
+    let c = FeederConfig {
+        chunk_size: 1 << 20,
+        look_behind: 16,
+        ..Default::default()
+    };
     let mut f = Feeder::new(files, c.clone()).unwrap();
     let mut addrs = Vec::new();
     let mut got: Vec<Vec<u8>> = vec![Vec::new(); 3];
@@ -214,14 +308,38 @@ fn fresh_arena_every_fill() {
     }
     assert!(got == expected, "delivered bytes differ");
     let reused = addrs.windows(2).filter(|w| w[0] == w[1]).count();
-    eprintln!("{} fills, {reused} at a reused address, stats {:?}", addrs.len(), f.stats());
+    eprintln!(
+        "{} fills, {reused} at a reused address, stats {:?}",
+        addrs.len(),
+        f.stats()
+    );
 }
 
 /// An anonymous private mapping of `len` bytes, at `hint` exactly if given.
 fn map(len: usize, hint: Option<usize>) -> &'static mut [u8] {
-    let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | if hint.is_some() { libc::MAP_FIXED_NOREPLACE } else { 0 };
-    let p = unsafe { libc::mmap(hint.unwrap_or(0) as *mut _, len, libc::PROT_READ | libc::PROT_WRITE, flags, -1, 0) };
-    assert_ne!(p, libc::MAP_FAILED, "mmap: {}", std::io::Error::last_os_error());
+    let flags = libc::MAP_PRIVATE
+        | libc::MAP_ANONYMOUS
+        | if hint.is_some() {
+            libc::MAP_FIXED_NOREPLACE
+        } else {
+            0
+        };
+    let p = unsafe {
+        libc::mmap(
+            hint.unwrap_or(0) as *mut _,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            flags,
+            -1,
+            0,
+        )
+    };
+    assert_ne!(
+        p,
+        libc::MAP_FAILED,
+        "mmap: {}",
+        std::io::Error::last_os_error()
+    );
     unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), len) }
 }
 
@@ -231,7 +349,11 @@ fn remapped_arena_at_same_address_is_detected() {
     // the io_uring registration still pins the old pages and must be redone.
     let dir = Scratch::new("remap");
     let (files, expected) = make_files(&dir, &[3 << 20, 1 << 20, 5 << 20]);
-    let c = FeederConfig { chunk_size: 1 << 20, look_behind: 16, ..Default::default() };
+    let c = FeederConfig {
+        chunk_size: 1 << 20,
+        look_behind: 16,
+        ..Default::default()
+    };
     let mut f = Feeder::new(files, c).unwrap();
     let len = 4 << 20;
     let mut addr = None;
@@ -247,7 +369,10 @@ fn remapped_arena_at_same_address_is_detected() {
         }
         assert_eq!(unsafe { libc::munmap(arena.as_mut_ptr().cast(), len) }, 0);
     }
-    assert!(got == expected, "delivered bytes differ: a fixed read went to stale pages");
+    assert!(
+        got == expected,
+        "delivered bytes differ: a fixed read went to stale pages"
+    );
     let st = f.stats();
     eprintln!("{st:?}");
     if f.backend_name() == "io_uring" {
@@ -262,7 +387,10 @@ fn unaligned_arena_base() {
     let dir = Scratch::new("unaligned");
     let (files, expected) = make_files(&dir, SIZES);
     for direct in [false, true] {
-        let c = FeederConfig { look_behind: 12, ..cfg(12, false, direct) };
+        let c = FeederConfig {
+            look_behind: 12,
+            ..cfg(12, false, direct)
+        };
         let mut arena = vec![0u8; 300_001];
         let r = run_with(files.clone(), c.clone(), &mut arena[1..]);
         check(&r, &expected, &c, &[]);
@@ -275,7 +403,13 @@ fn walk_sorts_follows_links_once_and_reports_special_files() {
     let d = dir.path("tree");
     fs::create_dir_all(d.join("sub/deeper")).unwrap();
     fs::create_dir_all(dir.path("outside")).unwrap();
-    for (p, n) in [("tree/b.txt", 3), ("tree/a.txt", 1), ("tree/sub/z", 0), ("tree/sub/deeper/x", 7), ("outside/o", 2)] {
+    for (p, n) in [
+        ("tree/b.txt", 3),
+        ("tree/a.txt", 1),
+        ("tree/sub/z", 0),
+        ("tree/sub/deeper/x", 7),
+        ("outside/o", 2),
+    ] {
         fs::write(dir.path(p), vec![b'x'; n]).unwrap();
     }
     std::os::unix::fs::symlink("..", d.join("sub/loop")).unwrap();
@@ -287,16 +421,41 @@ fn walk_sorts_follows_links_once_and_reports_special_files() {
     assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o644) }, 0);
     let _sock = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
     let missing = dir.path("missing");
-    let args = vec![d.clone(), missing.clone(), PathBuf::from("/dev/null"), dir.path("outside/o")];
+    let args = vec![
+        d.clone(),
+        missing.clone(),
+        PathBuf::from("/dev/null"),
+        dir.path("outside/o"),
+    ];
     let (files, failures) = collect_files(&args);
-    let rel: Vec<String> = files.iter().map(|f| f.path.strip_prefix(&dir.0).unwrap().display().to_string()).collect();
+    let rel: Vec<String> = files
+        .iter()
+        .map(|f| f.path.strip_prefix(&dir.0).unwrap().display().to_string())
+        .collect();
     assert_eq!(
         rel,
-        ["tree/a-link", "tree/a.txt", "tree/b.txt", "tree/c-out/o", "tree/sub/deeper/x", "tree/sub/z", "outside/o"],
+        [
+            "tree/a-link",
+            "tree/a.txt",
+            "tree/b.txt",
+            "tree/c-out/o",
+            "tree/sub/deeper/x",
+            "tree/sub/z",
+            "outside/o"
+        ],
         "walk order"
     );
-    assert_eq!(files.iter().map(|f| f.size).collect::<Vec<_>>(), [1, 1, 3, 2, 7, 0, 2]);
-    let reason = |p: &Path| failures.iter().find(|f| f.path == p).map(|f| f.reason.clone()).unwrap_or_else(|| panic!("no failure for {p:?}: {failures:?}"));
+    assert_eq!(
+        files.iter().map(|f| f.size).collect::<Vec<_>>(),
+        [1, 1, 3, 2, 7, 0, 2]
+    );
+    let reason = |p: &Path| {
+        failures
+            .iter()
+            .find(|f| f.path == p)
+            .map(|f| f.reason.clone())
+            .unwrap_or_else(|| panic!("no failure for {p:?}: {failures:?}"))
+    };
     assert!(reason(&d.join("fifo")).contains("FIFO (named pipe); vyre scans regular files only"));
     assert!(reason(&d.join("sock")).contains("socket"));
     assert!(reason(&d.join("broken")).contains("broken symbolic link"));
@@ -312,7 +471,8 @@ fn walk_sorts_follows_links_once_and_reports_special_files() {
 fn no_hang<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || tx.send(f()).unwrap());
-    rx.recv_timeout(Duration::from_secs(60)).expect("feeder hung")
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("feeder hung")
 }
 
 #[test]
@@ -324,8 +484,14 @@ fn non_regular_entries_given_to_the_feeder_are_reported_without_hanging() {
         fs::remove_file(&files[1].path).unwrap();
         let cpath = std::ffi::CString::new(files[1].path.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o644) }, 0);
-        files.push(FileEntry { path: dir.0.clone(), size: 0 });
-        files.push(FileEntry { path: dir.path("gone"), size: 5 });
+        files.push(FileEntry {
+            path: dir.0.clone(),
+            size: 0,
+        });
+        files.push(FileEntry {
+            path: dir.path("gone"),
+            size: 5,
+        });
         let mut expected = expected;
         expected.push(vec![]);
         expected.push(vec![0; 5]);
@@ -362,7 +528,12 @@ fn permission_denied_reported() {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().unwrap();
     let out = std::process::Command::new(&exe)
-        .args(["--exact", "permission_denied_reported", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "permission_denied_reported",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("VYRE_FEEDER_PERM_DIR", &dir.0)
         .uid(65534)
         .gid(65534)
@@ -371,49 +542,99 @@ fn permission_denied_reported() {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);
             assert!(text.contains("1 passed"), "child ran no test:\n{text}");
-            eprintln!("{}", text.lines().find(|l| l.contains("permission checks passed")).unwrap_or("?"));
+            eprintln!(
+                "{}",
+                text.lines()
+                    .find(|l| l.contains("permission checks passed"))
+                    .unwrap_or("?")
+            );
         }
-        Ok(o) if String::from_utf8_lossy(&o.stderr).contains("Permission denied") && o.stdout.is_empty() => {
+        Ok(o)
+            if String::from_utf8_lossy(&o.stderr).contains("Permission denied")
+                && o.stdout.is_empty() =>
+        {
             eprintln!("SKIP permission test: test binary {exe:?} not executable by nobody");
         }
-        Ok(o) => panic!("child failed: {}\n{}\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)),
+        Ok(o) => panic!(
+            "child failed: {}\n{}\n{}",
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
         Err(e) => eprintln!("SKIP permission test: cannot run as nobody: {e}"),
     }
 }
 
 fn check_permission_denied(dir: &Path) {
     let (files, failures) = collect_files(&[dir.to_path_buf()]);
-    let locked = failures.iter().find(|f| f.path.ends_with("locked")).expect("locked dir reported");
-    assert!(locked.reason.contains("cannot list directory") && locked.reason.contains("Permission denied"), "{locked}");
-    let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap().to_str().unwrap().to_string()).collect();
+    let locked = failures
+        .iter()
+        .find(|f| f.path.ends_with("locked"))
+        .expect("locked dir reported");
+    assert!(
+        locked.reason.contains("cannot list directory")
+            && locked.reason.contains("Permission denied"),
+        "{locked}"
+    );
+    let names: Vec<_> = files
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, ["ok", "secret"]);
     for fallback in [false, true] {
         let r = run(files.clone(), cfg(0, fallback, false), 1 << 16);
         assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
         assert_eq!(r.failures[0].0, 1);
-        assert!(r.failures[0].1.contains("permission denied"), "{:?}", r.failures);
+        assert!(
+            r.failures[0].1.contains("permission denied"),
+            "{:?}",
+            r.failures
+        );
         assert_eq!(r.chunks.len(), 1);
         assert_eq!(r.chunks[0].2, b"hello");
     }
-    println!("permission checks passed as uid {}", unsafe { libc::geteuid() });
+    println!("permission checks passed as uid {}", unsafe {
+        libc::geteuid()
+    });
 }
 
 #[test]
 fn injected_errors_fail_only_their_file() {
     let dir = Scratch::new("inject-err");
-    let (files, expected) = make_files(&dir, &[5 * C as usize, 5 * C as usize + 3, 7, 3 * C as usize]);
-    for (fallback, arena) in [(false, 1 << 20), (true, 1 << 20), (false, 40000), (true, 40000)] {
+    let (files, expected) = make_files(
+        &dir,
+        &[5 * C as usize, 5 * C as usize + 3, 7, 3 * C as usize],
+    );
+    for (fallback, arena) in [
+        (false, 1 << 20),
+        (true, 1 << 20),
+        (false, 40000),
+        (true, 40000),
+    ] {
         for direct in [false, true] {
             // Fails the read of chunk 2 of file 1 (its read starts with the look-behind).
             let c2 = 2 * C as u64;
-            let hook: FaultHook = Arc::new(move |file, off| (file == 1 && off < c2 && off + C as u64 > c2).then_some(FaultKind::Error(libc::EIO)));
-            let c = FeederConfig { inject: Some(hook), ..cfg(16, fallback, direct) };
+            let hook: FaultHook = Arc::new(move |file, off| {
+                (file == 1 && off < c2 && off + C as u64 > c2)
+                    .then_some(FaultKind::Error(libc::EIO))
+            });
+            let c = FeederConfig {
+                inject: Some(hook),
+                ..cfg(16, fallback, direct)
+            };
             let r = run(files.clone(), c.clone(), arena);
             check(&r, &expected, &c, &[1]);
             assert_eq!(r.failures.len(), 1);
-            assert!(r.failures[0].1.contains("Input/output error"), "{:?}", r.failures);
+            assert!(
+                r.failures[0].1.contains("Input/output error"),
+                "{:?}",
+                r.failures
+            );
             // Only chunks delivered before the failing batch may exist for file 1.
-            assert!(r.chunks.iter().all(|c| c.0.file != 1 || c.0.file_offset < 2 * C as u64));
+            assert!(r
+                .chunks
+                .iter()
+                .all(|c| c.0.file != 1 || c.0.file_offset < 2 * C as u64));
         }
     }
 }
@@ -426,8 +647,13 @@ fn injected_short_reads_are_completed() {
         for direct in [false, true] {
             let calls = Arc::new(AtomicU64::new(0));
             let k = calls.clone();
-            let hook: FaultHook = Arc::new(move |_, _| (k.fetch_add(1, Ordering::Relaxed) % 2 == 0).then_some(FaultKind::ShortRead));
-            let c = FeederConfig { inject: Some(hook), ..cfg(40, fallback, direct) };
+            let hook: FaultHook = Arc::new(move |_, _| {
+                (k.fetch_add(1, Ordering::Relaxed) % 2 == 0).then_some(FaultKind::ShortRead)
+            });
+            let c = FeederConfig {
+                inject: Some(hook),
+                ..cfg(40, fallback, direct)
+            };
             let r = run(files.clone(), c.clone(), 100_000);
             check(&r, &expected, &c, &[]);
             assert!(r.stats.short_reads > 0, "{:?}", r.stats);
@@ -443,8 +669,18 @@ fn files_changing_size_are_reported() {
             let n = 4 * C as usize + 100;
             let (files, expected) = make_files(&dir, &[n, n, 50, n]);
             // Shrunk before reading; grown before reading.
-            fs::OpenOptions::new().write(true).open(&files[0].path).unwrap().set_len(n as u64 / 2).unwrap();
-            fs::OpenOptions::new().append(true).open(&files[2].path).unwrap().write_all_at(b"more", 50).unwrap();
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&files[0].path)
+                .unwrap()
+                .set_len(n as u64 / 2)
+                .unwrap();
+            fs::OpenOptions::new()
+                .append(true)
+                .open(&files[2].path)
+                .unwrap()
+                .write_all_at(b"more", 50)
+                .unwrap();
             let c = cfg(8, fallback, direct);
             // Arena of about one chunk: file 3 is truncated between batches.
             let mut f = Feeder::new(files, c.clone()).unwrap();
@@ -456,20 +692,52 @@ fn files_changing_size_are_reported() {
                 failures.extend(b.failures);
                 for ch in &b.chunks {
                     let o = ch.arena_offset + ch.look_behind as usize;
-                    assert_eq!(&arena[o..o + ch.len as usize], &expected[ch.file][ch.file_offset as usize..][..ch.len as usize]);
+                    assert_eq!(
+                        &arena[o..o + ch.len as usize],
+                        &expected[ch.file][ch.file_offset as usize..][..ch.len as usize]
+                    );
                     if ch.file == 3 {
                         delivered3 += 1;
                         if delivered3 == 2 {
-                            fs::OpenOptions::new().write(true).open(&f.files()[3].path).unwrap().set_len(3 * C as u64 + 5).unwrap();
+                            fs::OpenOptions::new()
+                                .write(true)
+                                .open(&f.files()[3].path)
+                                .unwrap()
+                                .set_len(3 * C as u64 + 5)
+                                .unwrap();
                         }
                     }
                 }
             }
             failures.sort();
             assert_eq!(failures.len(), 3, "{failures:?}");
-            assert_eq!(failures[0], (0, format!("changed size during the scan: expected {n} bytes, read {}", n / 2)));
-            assert_eq!(failures[1], (2, "changed size during the scan: expected 50 bytes, now 54".to_string()));
-            assert_eq!(failures[2], (3, format!("changed size during the scan: expected {n} bytes, read {}", 3 * C + 5)));
+            assert_eq!(
+                failures[0],
+                (
+                    0,
+                    format!(
+                        "changed size during the scan: expected {n} bytes, read {}",
+                        n / 2
+                    )
+                )
+            );
+            assert_eq!(
+                failures[1],
+                (
+                    2,
+                    "changed size during the scan: expected 50 bytes, now 54".to_string()
+                )
+            );
+            assert_eq!(
+                failures[2],
+                (
+                    3,
+                    format!(
+                        "changed size during the scan: expected {n} bytes, read {}",
+                        3 * C + 5
+                    )
+                )
+            );
         }
     }
 }
@@ -479,9 +747,19 @@ fn sparse_file_over_4_gib() {
     let dir = Scratch::new("sparse");
     let p = dir.path("big");
     let size: u64 = (5 << 30) + 123;
-    let file = fs::OpenOptions::new().read(true).write(true).create_new(true).open(&p).unwrap();
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&p)
+        .unwrap();
     file.set_len(size).unwrap();
-    let marks: [(u64, &[u8]); 4] = [(0, b"HEAD"), ((4 << 30) - 3, b"ACROSS4G"), (size - 10, b"0123456789"), ((4 << 30) + (4 << 20) - 2, b"XY")];
+    let marks: [(u64, &[u8]); 4] = [
+        (0, b"HEAD"),
+        ((4 << 30) - 3, b"ACROSS4G"),
+        (size - 10, b"0123456789"),
+        ((4 << 30) + (4 << 20) - 2, b"XY"),
+    ];
     for (off, m) in marks {
         file.write_all_at(m, off).unwrap();
     }
@@ -493,17 +771,34 @@ fn sparse_file_over_4_gib() {
     assert_eq!(all.iter().map(|c| u64::from(c.len)).sum::<u64>(), size);
     assert_eq!(all[1024].file_offset, 4 << 30);
     assert_eq!(all[1024].look_behind, 64);
-    assert_eq!(all[1280], PlannedChunk { index: 1280, file_offset: 5 << 30, len: 123, look_behind: 64 });
+    assert_eq!(
+        all[1280],
+        PlannedChunk {
+            index: 1280,
+            file_offset: 5 << 30,
+            len: 123,
+            look_behind: 64
+        }
+    );
     assert_eq!(plan_chunk(size, cs, lb, 1281), None);
     let expect = |off: u64, len: usize| {
         let mut v = vec![0u8; len];
         file.read_exact_at(&mut v, off).unwrap();
         v
     };
-    let entries = vec![FileEntry { path: p.clone(), size }];
+    let entries = vec![FileEntry {
+        path: p.clone(),
+        size,
+    }];
     for fallback in [false, true] {
         for direct in [false, true] {
-            let c = FeederConfig { chunk_size: cs, look_behind: lb, force_fallback: fallback, o_direct: direct, ..Default::default() };
+            let c = FeederConfig {
+                chunk_size: cs,
+                look_behind: lb,
+                force_fallback: fallback,
+                o_direct: direct,
+                ..Default::default()
+            };
             let mut f = Feeder::new(entries.clone(), c.clone()).unwrap();
             let mut arena = vec![0u8; 2 * c.min_arena_len()];
             f.seek(0, 1023).unwrap();
@@ -512,7 +807,11 @@ fn sparse_file_over_4_gib() {
             for ch in &b.chunks {
                 let start = ch.file_offset - u64::from(ch.look_behind);
                 let n = (ch.look_behind + ch.len) as usize;
-                assert!(arena[ch.arena_offset..][..n] == expect(start, n)[..], "chunk at {}", ch.file_offset);
+                assert!(
+                    arena[ch.arena_offset..][..n] == expect(start, n)[..],
+                    "chunk at {}",
+                    ch.file_offset
+                );
             }
             let ch = b.chunks[1];
             let o = ch.arena_offset + 64 - 3;
@@ -541,7 +840,12 @@ fn arena_too_small_is_a_clear_recoverable_error() {
     assert_eq!(b.chunks.len(), 1);
     let e = f.fill(&mut tiny).unwrap_err();
     let msg = e.to_string();
-    assert!(msg.contains("arena too small") && msg.contains("Fix:") && msg.contains(&c.min_arena_len().to_string()), "{msg}");
+    assert!(
+        msg.contains("arena too small")
+            && msg.contains("Fix:")
+            && msg.contains(&c.min_arena_len().to_string()),
+        "{msg}"
+    );
     assert_eq!(f.position(), (1, 0));
     let mut arena = vec![0u8; c.min_arena_len()];
     let mut n = 0;
@@ -549,7 +853,10 @@ fn arena_too_small_is_a_clear_recoverable_error() {
         let b = f.fill(&mut arena).unwrap();
         for ch in &b.chunks {
             let o = ch.arena_offset + ch.look_behind as usize;
-            assert_eq!(&arena[o..o + ch.len as usize], &expected[1][ch.file_offset as usize..][..ch.len as usize]);
+            assert_eq!(
+                &arena[o..o + ch.len as usize],
+                &expected[1][ch.file_offset as usize..][..ch.len as usize]
+            );
             n += 1;
         }
     }
@@ -559,10 +866,24 @@ fn arena_too_small_is_a_clear_recoverable_error() {
 #[test]
 fn bad_configs_are_rejected_with_a_fix() {
     let bad = [
-        FeederConfig { chunk_size: 0, ..Default::default() },
-        FeederConfig { queue_depth: 0, ..Default::default() },
-        FeederConfig { o_direct: true, chunk_size: 5000, ..Default::default() },
-        FeederConfig { o_direct: true, look_behind: 6, ..Default::default() },
+        FeederConfig {
+            chunk_size: 0,
+            ..Default::default()
+        },
+        FeederConfig {
+            queue_depth: 0,
+            ..Default::default()
+        },
+        FeederConfig {
+            o_direct: true,
+            chunk_size: 5000,
+            ..Default::default()
+        },
+        FeederConfig {
+            o_direct: true,
+            look_behind: 6,
+            ..Default::default()
+        },
     ];
     for c in bad {
         let e = Feeder::new(vec![], c).unwrap_err().to_string();
@@ -580,7 +901,11 @@ fn bad_configs_are_rejected_with_a_fix() {
 fn open_descriptors_stay_bounded() {
     let dir = Scratch::new("fds");
     let (files, expected) = make_files(&dir, &vec![100; 600]);
-    let count = || fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
+    let count = || {
+        fs::read_dir("/proc/self/fd")
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
     let base = count();
     let max = Arc::new(AtomicU64::new(0));
     let m = max.clone();
@@ -588,12 +913,19 @@ fn open_descriptors_stay_bounded() {
         m.fetch_max(count() as u64, Ordering::Relaxed);
         None
     });
-    let c = FeederConfig { queue_depth: 4, inject: Some(hook), ..cfg(0, false, false) };
+    let c = FeederConfig {
+        queue_depth: 4,
+        inject: Some(hook),
+        ..cfg(0, false, false)
+    };
     let r = run(files, c.clone(), 1 << 20);
     check(&r, &expected, &c, &[]);
     assert!(r.batches <= 2, "all 600 files should share a batch");
     let peak = max.load(Ordering::Relaxed) as usize;
     eprintln!("fds: {base} before, peak {peak} while reading 600 files in one batch");
     // queue_depth + 1 open files; generous slack for tests running in parallel.
-    assert!(peak < base + 100, "open files not bounded: {base} -> {peak}");
+    assert!(
+        peak < base + 100,
+        "open files not bounded: {base} -> {peak}"
+    );
 }

@@ -28,15 +28,96 @@ const STEP_BUDGET: u64 = 200_000;
 /// Fragments spliced into texts by the mutator: keywords, operators,
 /// literals at type edges, brackets.
 const TOKENS: &[&str] = &[
-    "{", "}", "(", ")", "[", "]", ",", "..", "=", "@", "<", ">", " ", "\n", "let x = 0u\n", "0u", "1u", "4294967295u",
-    "-2147483648i", "-1i", "0i", "0.0f", "-0.0f", "f32bits(0x7fc00000)", "f32bits(0x00000001)", "true", "false",
-    "break\n", "continue\n", "return\n", "barrier\n", "loop {", "if true {", "} else {", "for q in 0u..4294967295u {",
-    " step 0u", " step 4294967295u", "@global_id", "@local_id", "@workgroup_id", "@num_workgroups", "@workgroup_size",
-    "add(", "sub(", "mul(", "div(", "rem(", "shl(", "shr(", "rotl(", "rotr(", "min(", "max(", "neg(", "clz(", "ctz(",
-    "popcount(", "bitnot(", "not(", "select(", "cast<i32>(", "cast<f32>(", "cast<u32>(", "bitcast<f32>(", "len(",
-    "atomic_add(", "atomic_load(", "atomic_compare_exchange(", "uniform_load(", "u32", "i32", "f32", "bool", "[]", "[0]",
-    "[1]", "[4]", "[4294967295]", "workgroup_size 0", "workgroup_size 1024", "workgroup_size 4294967295", "@0", "@1",
-    "@4294967295", "read", "read_write", "uniform", "workgroup", "buffer z: read_write u32[] @9\n", "eval ",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "..",
+    "=",
+    "@",
+    "<",
+    ">",
+    " ",
+    "\n",
+    "let x = 0u\n",
+    "0u",
+    "1u",
+    "4294967295u",
+    "-2147483648i",
+    "-1i",
+    "0i",
+    "0.0f",
+    "-0.0f",
+    "f32bits(0x7fc00000)",
+    "f32bits(0x00000001)",
+    "true",
+    "false",
+    "break\n",
+    "continue\n",
+    "return\n",
+    "barrier\n",
+    "loop {",
+    "if true {",
+    "} else {",
+    "for q in 0u..4294967295u {",
+    " step 0u",
+    " step 4294967295u",
+    "@global_id",
+    "@local_id",
+    "@workgroup_id",
+    "@num_workgroups",
+    "@workgroup_size",
+    "add(",
+    "sub(",
+    "mul(",
+    "div(",
+    "rem(",
+    "shl(",
+    "shr(",
+    "rotl(",
+    "rotr(",
+    "min(",
+    "max(",
+    "neg(",
+    "clz(",
+    "ctz(",
+    "popcount(",
+    "bitnot(",
+    "not(",
+    "select(",
+    "cast<i32>(",
+    "cast<f32>(",
+    "cast<u32>(",
+    "bitcast<f32>(",
+    "len(",
+    "atomic_add(",
+    "atomic_load(",
+    "atomic_compare_exchange(",
+    "uniform_load(",
+    "u32",
+    "i32",
+    "f32",
+    "bool",
+    "[]",
+    "[0]",
+    "[1]",
+    "[4]",
+    "[4294967295]",
+    "workgroup_size 0",
+    "workgroup_size 1024",
+    "workgroup_size 4294967295",
+    "@0",
+    "@1",
+    "@4294967295",
+    "read",
+    "read_write",
+    "uniform",
+    "workgroup",
+    "buffer z: read_write u32[] @9\n",
+    "eval ",
 ];
 
 /// Host buffers for `program`: each declared fixed `len` (Uniform ones
@@ -49,7 +130,13 @@ fn host_buffers(program: &Program, fill: u32) -> Vec<Vec<u32>> {
         .enumerate()
         .map(|(b, decl)| {
             let n = decl.len.unwrap_or(16) as usize;
-            (0..n).map(|i| fill.wrapping_mul(0x9e37_79b9).wrapping_add((b * 31 + i) as u32).rotate_left(i as u32)).collect()
+            (0..n)
+                .map(|i| {
+                    fill.wrapping_mul(0x9e37_79b9)
+                        .wrapping_add((b * 31 + i) as u32)
+                        .rotate_left(i as u32)
+                })
+                .collect()
         })
         .collect()
 }
@@ -66,7 +153,9 @@ struct Outcome {
 /// Panics propagate to the caller.
 fn exercise(text: &str, workgroups: u32, fill: u32) -> Outcome {
     let mut out = Outcome::default();
-    let Ok(program) = parse_program(text) else { return out };
+    let Ok(program) = parse_program(text) else {
+        return out;
+    };
     out.parsed = true;
     if validate(&program).is_err() {
         return out;
@@ -74,7 +163,10 @@ fn exercise(text: &str, workgroups: u32, fill: u32) -> Outcome {
     out.valid = true;
     // Keep the run bounded: the budget stops long loops, but a huge fixed
     // buffer would only test the allocator.
-    if program.host_buffers().iter().any(|b| b.len.unwrap_or(0) > 1 << 16)
+    if program
+        .host_buffers()
+        .iter()
+        .any(|b| b.len.unwrap_or(0) > 1 << 16)
         || program.buffers.iter().any(|b| b.len.unwrap_or(0) > 1 << 16)
     {
         return out;
@@ -104,7 +196,12 @@ fn no_panic(what: &str, text: &str, workgroups: u32, fill: u32) -> Result<Outcom
 
 /// A runner with a fixed seed and no regression files.
 fn runner(cases: u32) -> TestRunner {
-    let config = Config { cases, failure_persistence: None, max_shrink_iters: 256, ..Config::default() };
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        max_shrink_iters: 256,
+        ..Config::default()
+    };
     TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha))
 }
 
@@ -114,16 +211,29 @@ fn built_programs() -> Vec<Program> {
     vec![
         Program::new(
             "built_copy",
-            vec![BufferDecl::read("a", 0, DataType::U32), BufferDecl::read_write("b", 1, DataType::U32)],
+            vec![
+                BufferDecl::read("a", 0, DataType::U32),
+                BufferDecl::read_write("b", 1, DataType::U32),
+            ],
             8,
             vec![
                 Node::let_bind("i", gid()),
-                Node::if_then(Expr::lt(Expr::var("i"), Expr::len("a")), vec![Node::store("b", Expr::var("i"), Expr::load("a", Expr::var("i")))]),
+                Node::if_then(
+                    Expr::lt(Expr::var("i"), Expr::len("a")),
+                    vec![Node::store(
+                        "b",
+                        Expr::var("i"),
+                        Expr::load("a", Expr::var("i")),
+                    )],
+                ),
             ],
         ),
         Program::new(
             "built_loop",
-            vec![BufferDecl::read_write("o", 0, DataType::I32).with_len(4), BufferDecl::workgroup("w", DataType::U32, 2)],
+            vec![
+                BufferDecl::read_write("o", 0, DataType::I32).with_len(4),
+                BufferDecl::workgroup("w", DataType::U32, 2),
+            ],
             2,
             vec![
                 Node::let_bind("t", Expr::i32(-5)),
@@ -133,17 +243,27 @@ fn built_programs() -> Vec<Program> {
                     Expr::u32(100),
                     Expr::workgroup_size(),
                     vec![
-                        Node::assign("t", Expr::add(Expr::var("t"), Expr::cast(DataType::I32, Expr::var("k")))),
+                        Node::assign(
+                            "t",
+                            Expr::add(Expr::var("t"), Expr::cast(DataType::I32, Expr::var("k"))),
+                        ),
                         Node::if_else(
                             Expr::gt(Expr::var("t"), Expr::i32(50)),
                             vec![Node::Break],
-                            vec![Node::store("w", Expr::local_id(), Expr::bitcast(DataType::U32, Expr::var("t")))],
+                            vec![Node::store(
+                                "w",
+                                Expr::local_id(),
+                                Expr::bitcast(DataType::U32, Expr::var("t")),
+                            )],
                         ),
                     ],
                 ),
                 Node::Barrier,
                 Node::eval(Expr::atomic_max("o", Expr::u32(0), Expr::var("t"))),
-                Node::loop_(vec![Node::store("o", Expr::u32(1), Expr::div(Expr::var("t"), Expr::i32(0))), Node::Break]),
+                Node::loop_(vec![
+                    Node::store("o", Expr::u32(1), Expr::div(Expr::var("t"), Expr::i32(0))),
+                    Node::Break,
+                ]),
             ],
         ),
         Program::new(
@@ -153,7 +273,11 @@ fn built_programs() -> Vec<Program> {
             vec![Node::store(
                 "f",
                 Expr::u32(0),
-                Expr::select(Expr::lt(Expr::f32(1.5), Expr::load("f", Expr::u32(1))), Expr::f32(f32::NAN), Expr::f32(-0.0)),
+                Expr::select(
+                    Expr::lt(Expr::f32(1.5), Expr::load("f", Expr::u32(1))),
+                    Expr::f32(f32::NAN),
+                    Expr::f32(-0.0),
+                ),
             )],
         ),
     ]
@@ -162,16 +286,25 @@ fn built_programs() -> Vec<Program> {
 /// Every mutation seed as program text: the corpus plus built programs.
 fn seeds() -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/ir");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("tests/corpus/ir").map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/corpus/ir")
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut out = Vec::new();
-    for f in files.iter().filter(|f| f.extension().is_some_and(|e| e == "vyre")) {
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "vyre"))
+    {
         let text = std::fs::read_to_string(f).unwrap();
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         if text.lines().any(|l| l.starts_with("payload ")) {
             let payload = parse_payload(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
             for lanes in [1, 4] {
-                out.push((format!("{name} to_program({lanes})"), payload.to_program(lanes).to_string()));
+                out.push((
+                    format!("{name} to_program({lanes})"),
+                    payload.to_program(lanes).to_string(),
+                ));
             }
         } else {
             out.push((name, text));
@@ -200,11 +333,19 @@ fn corpus_seeds_parse_validate_and_run() {
 #[test]
 fn random_bytes_never_panic() {
     let header = "program r workgroup_size 2\nbuffer out: read_write u32[] @0\n{\n";
-    let strategy = (prop::collection::vec(any::<u8>(), 0..400), any::<bool>(), 1u32..=2);
+    let strategy = (
+        prop::collection::vec(any::<u8>(), 0..400),
+        any::<bool>(),
+        1u32..=2,
+    );
     runner(RANDOM_CASES)
         .run(&strategy, |(bytes, wrap, wg)| {
             let body = String::from_utf8_lossy(&bytes);
-            let text = if wrap { format!("{header}{body}\n}}\n") } else { body.into_owned() };
+            let text = if wrap {
+                format!("{header}{body}\n}}\n")
+            } else {
+                body.into_owned()
+            };
             no_panic("random bytes", &text, wg, 1)?;
             Ok(())
         })
@@ -255,7 +396,8 @@ fn apply(text: &str, edits: &[Edit]) -> String {
                 bytes.splice(s..(s + n).min(bytes.len()), t.bytes());
             }
             Edit::DeleteLine(..) | Edit::DuplicateLine(..) | Edit::SwapLines(..) => {
-                let mut lines: Vec<Vec<u8>> = bytes.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect();
+                let mut lines: Vec<Vec<u8>> =
+                    bytes.split(|&c| c == b'\n').map(<[u8]>::to_vec).collect();
                 let n = lines.len();
                 match *e {
                     Edit::DeleteLine(i) if n > 1 => {
@@ -278,13 +420,23 @@ fn apply(text: &str, edits: &[Edit]) -> String {
 #[test]
 fn mutated_programs_never_panic() {
     let seeds = seeds();
-    let strategy = (0..seeds.len(), prop::collection::vec(edit(), 1..4), 1u32..=2, any::<u32>());
+    let strategy = (
+        0..seeds.len(),
+        prop::collection::vec(edit(), 1..4),
+        1u32..=2,
+        any::<u32>(),
+    );
     let stats = std::cell::Cell::new([0u32; 3]);
     runner(MUTATION_CASES)
         .run(&strategy, |(seed, edits, wg, fill)| {
             let (name, text) = &seeds[seed];
             let mutated = apply(text, &edits);
-            let o = no_panic(&format!("mutation of {name} by {edits:?}"), &mutated, wg, fill)?;
+            let o = no_panic(
+                &format!("mutation of {name} by {edits:?}"),
+                &mutated,
+                wg,
+                fill,
+            )?;
             let mut s = stats.get();
             s[0] += o.parsed as u32;
             s[1] += o.valid as u32;
@@ -295,6 +447,12 @@ fn mutated_programs_never_panic() {
         .unwrap_or_else(|e| panic!("{e}"));
     let stats = stats.get();
     // The mutator must keep reaching the CPU reference, not just the parser.
-    eprintln!("mutations: {MUTATION_CASES} cases, parsed {}, valid {}, ran {}", stats[0], stats[1], stats[2]);
-    assert!(stats[2] >= MUTATION_CASES / 50, "too few mutants ran: {stats:?}");
+    eprintln!(
+        "mutations: {MUTATION_CASES} cases, parsed {}, valid {}, ran {}",
+        stats[0], stats[1], stats[2]
+    );
+    assert!(
+        stats[2] >= MUTATION_CASES / 50,
+        "too few mutants ran: {stats:?}"
+    );
 }

@@ -8,7 +8,8 @@ use vyre_core::gpu::WgpuBackend;
 use vyre_core::{Backend, BufferDecl, DataType, Error, Expr, Node, Program};
 
 fn backend() -> WgpuBackend {
-    let g = WgpuBackend::new().expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
+    let g = WgpuBackend::new()
+        .expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
     eprintln!("adapter: {}", g.name());
     g
 }
@@ -18,13 +19,23 @@ fn double_plus_one() -> Program {
     let i = || Expr::var("i");
     Program::new(
         "double_plus_one",
-        vec![BufferDecl::read_write("data", 0, DataType::U32), BufferDecl::read("unused", 1, DataType::U32)],
+        vec![
+            BufferDecl::read_write("data", 0, DataType::U32),
+            BufferDecl::read("unused", 1, DataType::U32),
+        ],
         64,
         vec![
             Node::let_bind("i", Expr::global_id()),
             Node::if_then(
                 Expr::lt(i(), Expr::len("data")),
-                vec![Node::store("data", i(), Expr::add(Expr::mul(Expr::load("data", i()), Expr::u32(2)), Expr::u32(1)))],
+                vec![Node::store(
+                    "data",
+                    i(),
+                    Expr::add(
+                        Expr::mul(Expr::load("data", i()), Expr::u32(2)),
+                        Expr::u32(1),
+                    ),
+                )],
             ),
         ],
     )
@@ -35,18 +46,27 @@ fn resident_buffers_several_dispatches_in_flight() {
     let g = backend();
     let p = double_plus_one();
     let k = g.compile(&p).expect("compile");
-    assert!(Arc::ptr_eq(&k, &g.compile(&p.clone()).expect("compile again")), "compile is cached");
+    assert!(
+        Arc::ptr_eq(&k, &g.compile(&p.clone()).expect("compile again")),
+        "compile is cached"
+    );
     assert_eq!(g.cached_kernels(), 1);
     assert!(k.wgsl().contains("fn main("));
 
     let set = k.create_buffers(&[16, 1]).expect("buffers");
-    assert_eq!((set.count(), set.words(0), set.words(2)), (2, Some(16), None));
+    assert_eq!(
+        (set.count(), set.words(0), set.words(2)),
+        (2, Some(16), None)
+    );
     let mut host: Vec<u32> = (0..16).collect();
     set.write(0, 0, &host).expect("write");
     let first = k.dispatch(&set, 1).expect("dispatch 1");
-    set.write(0, 4, &[100, 101]).expect("write a sub-range while a dispatch is in flight");
+    set.write(0, 4, &[100, 101])
+        .expect("write a sub-range while a dispatch is in flight");
     let second = k.dispatch(&set, 1).expect("dispatch 2");
-    let pending = set.read(&[(0, 2..6), (0, 14..16), (0, 3..3)]).expect("read");
+    let pending = set
+        .read(&[(0, 2..6), (0, 14..16), (0, 3..3)])
+        .expect("read");
     second.wait().expect("wait");
     assert!(first.is_done() && second.is_done());
     let parts = pending.wait().expect("readback");
@@ -59,11 +79,18 @@ fn resident_buffers_several_dispatches_in_flight() {
     for x in host.iter_mut() {
         *x = *x * 2 + 1;
     }
-    assert_eq!(parts, vec![host[2..6].to_vec(), host[14..16].to_vec(), vec![]]);
+    assert_eq!(
+        parts,
+        vec![host[2..6].to_vec(), host[14..16].to_vec(), vec![]]
+    );
 
     // The set stays usable: one more round trip of the whole buffer.
     k.dispatch(&set, 1).expect("dispatch 3");
-    let all = set.read(&[(0, 0..16)]).expect("read").wait().expect("readback");
+    let all = set
+        .read(&[(0, 0..16)])
+        .expect("read")
+        .wait()
+        .expect("readback");
     let again: Vec<u32> = host.iter().map(|x| x * 2 + 1).collect();
     assert_eq!(all[0], again);
 }
@@ -86,7 +113,10 @@ fn resident_api_rejects_bad_requests() {
     let max = g.limits().max_compute_workgroups_per_dimension;
     bad(k.dispatch(&set, max + 1).map(drop), "split the work");
     let mut bufs = vec![vec![1; 4], vec![0]];
-    bad(g.run(&double_plus_one(), &mut bufs, max + 1), "split the work");
+    bad(
+        g.run(&double_plus_one(), &mut bufs, max + 1),
+        "split the work",
+    );
 }
 
 /// The error's text, which must say how to fix the problem.
@@ -112,7 +142,11 @@ fn oversized_programs_get_clear_errors() {
     eprintln!("{m}");
     assert!(m.contains("workgroup_size"), "{m}");
     let mut p = double_plus_one();
-    p.buffers.push(BufferDecl::workgroup("huge", DataType::U32, g.limits().max_compute_workgroup_storage_size));
+    p.buffers.push(BufferDecl::workgroup(
+        "huge",
+        DataType::U32,
+        g.limits().max_compute_workgroup_storage_size,
+    ));
     let m = explained(g.compile(&p));
     eprintln!("{m}");
     assert!(m.contains("workgroup"), "{m}");

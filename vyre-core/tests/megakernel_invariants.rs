@@ -25,8 +25,10 @@ fn on_both(test: &str, f: impl Fn(&dyn Backend)) {
     let _guard = GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let cpu = CpuBackend::new();
     f(&cpu);
-    let gpu = GPU
-        .get_or_init(|| WgpuBackend::new().expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)"));
+    let gpu = GPU.get_or_init(|| {
+        WgpuBackend::new()
+            .expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)")
+    });
     eprintln!("{test}: GPU adapter: {}", gpu.name());
     f(gpu);
 }
@@ -47,16 +49,29 @@ impl Rng {
 }
 
 fn param(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
-    Param { name: name.into(), kind, len }
+    Param {
+        name: name.into(),
+        kind,
+        len,
+    }
 }
 
 /// `acc[0] += 1` from every lane: a slot run twice shows as `2 * lanes`.
 fn bump() -> Payload {
     Payload {
         name: "bump".into(),
-        params: vec![param("acc", ParamKind::Accumulator, Some(1)), param("lanes", ParamKind::Lanes, None)],
+        params: vec![
+            param("acc", ParamKind::Accumulator, Some(1)),
+            param("lanes", ParamKind::Lanes, None),
+        ],
         look_behind: 0,
-        body: vec![Node::eval(word_atomic(AtomicOp::Add, "acc", Expr::u32(0), Expr::u32(1), None))],
+        body: vec![Node::eval(word_atomic(
+            AtomicOp::Add,
+            "acc",
+            Expr::u32(0),
+            Expr::u32(1),
+            None,
+        ))],
     }
 }
 
@@ -64,7 +79,10 @@ fn bump() -> Payload {
 fn sum_bytes() -> Payload {
     Payload {
         name: "sum_bytes".into(),
-        params: vec![param("data", ParamKind::Bytes, None), param("out", ParamKind::Output, Some(1))],
+        params: vec![
+            param("data", ParamKind::Bytes, None),
+            param("out", ParamKind::Output, Some(1)),
+        ],
         look_behind: 0,
         body: vec![
             Node::let_bind("s", Expr::u32(0)),
@@ -72,7 +90,10 @@ fn sum_bytes() -> Payload {
                 "i",
                 Expr::u32(0),
                 param_len("data"),
-                vec![Node::assign("s", Expr::add(Expr::var("s"), byte_load("data", Expr::var("i"))))],
+                vec![Node::assign(
+                    "s",
+                    Expr::add(Expr::var("s"), byte_load("data", Expr::var("i"))),
+                )],
             ),
             word_store("out", Expr::u32(0), Expr::var("s")),
         ],
@@ -87,21 +108,40 @@ fn escape() -> Payload {
     let o = |i: u32, v: u32| word_store("out", Expr::u32(i), Expr::u32(v));
     let raw = |i: Expr, v: u32| Node::store("out", i, Expr::u32(v));
     let (off, len) = (|| Expr::var("out__off"), || Expr::var("out__len"));
-    let next_word = Expr::add(Expr::shr(Expr::var("data__off"), Expr::u32(2)), Expr::u32(1));
+    let next_word = Expr::add(
+        Expr::shr(Expr::var("data__off"), Expr::u32(2)),
+        Expr::u32(1),
+    );
     Payload {
         name: "escape".into(),
-        params: vec![param("data", ParamKind::Bytes, None), param("out", ParamKind::Output, Some(2))],
+        params: vec![
+            param("data", ParamKind::Bytes, None),
+            param("out", ParamKind::Output, Some(2)),
+        ],
         look_behind: 0,
         body: vec![
             o(0, 7),
             o(2, 0xBAD1),
             o(u32::MAX, 0xBAD2),
-            Node::eval(word_atomic(AtomicOp::Add, "out", Expr::u32(2), Expr::u32(0x100), None)),
+            Node::eval(word_atomic(
+                AtomicOp::Add,
+                "out",
+                Expr::u32(2),
+                Expr::u32(0x100),
+                None,
+            )),
             raw(Expr::add(off(), len()), 0xBAD3),
             raw(Expr::sub(off(), Expr::u32(1)), 0xBAD4),
             raw(Expr::u32(0), 0xBAD5),
             // Reads past the slot's bytes give 0.
-            word_store("out", Expr::u32(1), Expr::add(byte_load("data", Expr::u32(4)), Expr::load("data", next_word))),
+            word_store(
+                "out",
+                Expr::u32(1),
+                Expr::add(
+                    byte_load("data", Expr::u32(4)),
+                    Expr::load("data", next_word),
+                ),
+            ),
         ],
     }
 }
@@ -117,7 +157,11 @@ fn fill() -> Payload {
             "i",
             Expr::u32(0),
             Expr::u32(64),
-            vec![word_store("out", Expr::var("i"), Expr::add(Expr::u32(0xF111), Expr::var("i")))],
+            vec![word_store(
+                "out",
+                Expr::var("i"),
+                Expr::add(Expr::u32(0xF111), Expr::var("i")),
+            )],
         )],
     }
 }
@@ -136,7 +180,16 @@ fn words_of(data: &[u8]) -> Vec<u32> {
         .collect()
 }
 
-const OPS: [&str; 8] = ["nop", "store_word", "atomic_add", "copy", "fence", "debug", "bump", "sum_bytes"];
+const OPS: [&str; 8] = [
+    "nop",
+    "store_word",
+    "atomic_add",
+    "copy",
+    "fence",
+    "debug",
+    "bump",
+    "sum_bytes",
+];
 
 /// What one published slot should end as.
 struct Expect {
@@ -165,7 +218,8 @@ fn every_slot_processed_exactly_once() {
             let mut rng = Rng(0xC0FFEE + ci as u64);
             let tenant_ops: Vec<Vec<&str>> = (0..3)
                 .map(|_| {
-                    let mut allowed: Vec<&str> = OPS.iter().copied().filter(|_| rng.below(3) != 0).collect();
+                    let mut allowed: Vec<&str> =
+                        OPS.iter().copied().filter(|_| rng.below(3) != 0).collect();
                     if allowed.is_empty() {
                         allowed.push("bump");
                     }
@@ -199,8 +253,14 @@ fn every_slot_processed_exactly_once() {
                     "bump" | "sum_bytes" => None,
                     _ => Some(4),
                 };
-                let work =
-                    Work { op, tenant: TenantId(tenant), data: &data, start: 0, args: &args, result_words: words };
+                let work = Work {
+                    op,
+                    tenant: TenantId(tenant),
+                    data: &data,
+                    start: 0,
+                    args: &args,
+                    result_words: words,
+                };
                 let id = mk.publish(work).unwrap();
                 assert_eq!(id, SlotId(s));
                 let region = mk.results_mut(id).unwrap();
@@ -208,7 +268,11 @@ fn every_slot_processed_exactly_once() {
                 let mut r = region.to_vec();
                 let allowed = tenant < 3 && tenant_ops[tenant as usize].contains(&op);
                 if !allowed {
-                    expect.push(Expect { op, status: SlotStatus::Fault(FAULT_UNAUTHORIZED), results: r });
+                    expect.push(Expect {
+                        op,
+                        status: SlotStatus::Fault(FAULT_UNAUTHORIZED),
+                        results: r,
+                    });
                     continue;
                 }
                 let (a0, a1) = (args[0] as usize, args[1]);
@@ -228,36 +292,83 @@ fn every_slot_processed_exactly_once() {
                     "sum_bytes" => r[0] = data.iter().map(|&x| x as u32).sum(),
                     _ => {}
                 }
-                expect.push(Expect { op, status: SlotStatus::Done, results: r });
+                expect.push(Expect {
+                    op,
+                    status: SlotStatus::Done,
+                    results: r,
+                });
             }
-            let what = format!("{} config {ci} (lanes {lanes}, groups {groups}, slots {slots})", backend.name());
+            let what = format!(
+                "{} config {ci} (lanes {lanes}, groups {groups}, slots {slots})",
+                backend.name()
+            );
             let report = mk.run().unwrap_or_else(|e| panic!("{what}: {e}"));
-            let want_done = expect.iter().filter(|e| e.status == SlotStatus::Done).count() as u32;
+            let want_done = expect
+                .iter()
+                .filter(|e| e.status == SlotStatus::Done)
+                .count() as u32;
             for (s, e) in expect.iter().enumerate() {
                 let id = SlotId(s as u32);
-                assert_eq!(mk.status(id).unwrap(), e.status, "{what}: slot {s} ({}) status", e.op);
-                assert_eq!(mk.results(id).unwrap(), &e.results[..], "{what}: slot {s} ({}) results", e.op);
+                assert_eq!(
+                    mk.status(id).unwrap(),
+                    e.status,
+                    "{what}: slot {s} ({}) status",
+                    e.op
+                );
+                assert_eq!(
+                    mk.results(id).unwrap(),
+                    &e.results[..],
+                    "{what}: slot {s} ({}) results",
+                    e.op
+                );
             }
             assert_eq!(report.done, want_done, "{what}");
             assert_eq!(report.faults, slots - want_done, "{what}");
             assert_eq!(report.left_by_shutdown, 0, "{what}");
-            assert_eq!(mk.control(CTRL_DONE_COUNT), want_done, "{what}: CTRL_DONE_COUNT");
-            assert_eq!(mk.control(CTRL_FAULT_COUNT), slots - want_done, "{what}: CTRL_FAULT_COUNT");
+            assert_eq!(
+                mk.control(CTRL_DONE_COUNT),
+                want_done,
+                "{what}: CTRL_DONE_COUNT"
+            );
+            assert_eq!(
+                mk.control(CTRL_FAULT_COUNT),
+                slots - want_done,
+                "{what}: CTRL_FAULT_COUNT"
+            );
             assert_eq!(mk.control(CTRL_EPOCH), epoch, "{what}: epoch");
             assert_eq!(report.dispatches, mk.control(CTRL_DISPATCHES), "{what}");
             if budget == u32::MAX && slots > 0 {
-                assert_eq!(report.dispatches, 1, "{what}: an unlimited budget drains in one dispatch");
+                assert_eq!(
+                    report.dispatches, 1,
+                    "{what}: an unlimited budget drains in one dispatch"
+                );
             }
             let (log, dropped) = mk.debug_log();
             assert_eq!(dropped, 0, "{what}");
-            assert_eq!(log.len(), debug_want.len(), "{what}: one debug record per debug slot");
-            assert_eq!(log.into_iter().collect::<BTreeSet<_>>(), debug_want, "{what}");
+            assert_eq!(
+                log.len(),
+                debug_want.len(),
+                "{what}: one debug record per debug slot"
+            );
+            assert_eq!(
+                log.into_iter().collect::<BTreeSet<_>>(),
+                debug_want,
+                "{what}"
+            );
 
             // Running again finds nothing published: no slot runs twice.
             let again = mk.run().unwrap();
-            assert_eq!((again.dispatches, again.done), (0, want_done), "{what}: second run");
+            assert_eq!(
+                (again.dispatches, again.done),
+                (0, want_done),
+                "{what}: second run"
+            );
             for (s, e) in expect.iter().enumerate() {
-                assert_eq!(mk.results(SlotId(s as u32)).unwrap(), &e.results[..], "{what}: slot {s} after rerun");
+                assert_eq!(
+                    mk.results(SlotId(s as u32)).unwrap(),
+                    &e.results[..],
+                    "{what}: slot {s} after rerun"
+                );
             }
         }
     });
@@ -286,7 +397,14 @@ fn raw_run(
         s[SLOT_ARGS as usize + 1] = 1; // atomic_add / store_word value
     }
     let results: Vec<u32> = (0..slots.len() as u32).map(sentinel).collect();
-    let mut bufs = vec![control, ring, vec![0xAB; 4], results, vec![0; 16], vec![0; 8]];
+    let mut bufs = vec![
+        control,
+        ring,
+        vec![0xAB; 4],
+        results,
+        vec![0; 16],
+        vec![0; 8],
+    ];
     backend.run(mk.program(), &mut bufs, 2).unwrap();
     let [control, ring, _, results, _, _] = <[Vec<u32>; 6]>::try_from(bufs).unwrap();
     (ring, results, control)
@@ -315,23 +433,51 @@ fn faults_never_run() {
             ("atomic_add", alice, SlotStatus::Fault(FAULT_UNAUTHORIZED)),
             ("atomic_add", bob, SlotStatus::Done),
             ("bump", TenantId(2), SlotStatus::Fault(FAULT_UNAUTHORIZED)),
-            ("bump", TenantId(MAX_TENANTS), SlotStatus::Fault(FAULT_UNAUTHORIZED)),
-            ("nop", TenantId(u32::MAX), SlotStatus::Fault(FAULT_UNAUTHORIZED)),
+            (
+                "bump",
+                TenantId(MAX_TENANTS),
+                SlotStatus::Fault(FAULT_UNAUTHORIZED),
+            ),
+            (
+                "nop",
+                TenantId(u32::MAX),
+                SlotStatus::Fault(FAULT_UNAUTHORIZED),
+            ),
         ];
         for (i, (op, t, _)) in cases.iter().enumerate() {
-            let work = Work { op, tenant: *t, data: b"abcdefgh", start: 0, args: &[0, 5], result_words: None };
-            let id =
-                mk.publish(Work { result_words: if *op == "atomic_add" { Some(1) } else { None }, ..work }).unwrap();
+            let work = Work {
+                op,
+                tenant: *t,
+                data: b"abcdefgh",
+                start: 0,
+                args: &[0, 5],
+                result_words: None,
+            };
+            let id = mk
+                .publish(Work {
+                    result_words: if *op == "atomic_add" { Some(1) } else { None },
+                    ..work
+                })
+                .unwrap();
             mk.results_mut(id).unwrap().fill(sentinel(i as u32));
         }
         let report = mk.run().unwrap();
         assert_eq!((report.done, report.faults), (2, 6), "{}", backend.name());
         for (i, (op, _, want)) in cases.iter().enumerate() {
             let id = SlotId(i as u32);
-            assert_eq!(mk.status(id).unwrap(), *want, "{}: slot {i} ({op})", backend.name());
+            assert_eq!(
+                mk.status(id).unwrap(),
+                *want,
+                "{}: slot {i} ({op})",
+                backend.name()
+            );
             let r = mk.results(id).unwrap();
             if *want != SlotStatus::Done {
-                assert!(r.iter().all(|&w| w == sentinel(i as u32)), "{}: faulted slot {i} ran: {r:x?}", backend.name());
+                assert!(
+                    r.iter().all(|&w| w == sentinel(i as u32)),
+                    "{}: faulted slot {i} ran: {r:x?}",
+                    backend.name()
+                );
             }
         }
         assert_eq!(mk.results(SlotId(0)).unwrap(), &[sentinel(0) + 8]);
@@ -355,17 +501,41 @@ fn faults_never_run() {
         for (i, &(op, _)) in slots.iter().enumerate() {
             let s = i * SLOT_WORDS as usize;
             let good = [OP_NOP, OP_ATOMIC_ADD, FIRST_PAYLOAD_OPCODE].contains(&op);
-            let (status, reason) = (ring[s + SLOT_STATUS as usize], ring[s + SLOT_FAULT_REASON as usize]);
+            let (status, reason) = (
+                ring[s + SLOT_STATUS as usize],
+                ring[s + SLOT_FAULT_REASON as usize],
+            );
             if good {
-                assert_eq!((status, reason), (DONE, 0), "{}: raw slot {i} op {op}", backend.name());
+                assert_eq!(
+                    (status, reason),
+                    (DONE, 0),
+                    "{}: raw slot {i} op {op}",
+                    backend.name()
+                );
             } else {
-                assert_eq!((status, reason), (FAULT, FAULT_BAD_OPCODE), "{}: raw slot {i} op {op}", backend.name());
-                assert_eq!(results[i], sentinel(i as u32), "{}: raw slot {i} touched its results", backend.name());
+                assert_eq!(
+                    (status, reason),
+                    (FAULT, FAULT_BAD_OPCODE),
+                    "{}: raw slot {i} op {op}",
+                    backend.name()
+                );
+                assert_eq!(
+                    results[i],
+                    sentinel(i as u32),
+                    "{}: raw slot {i} touched its results",
+                    backend.name()
+                );
             }
         }
         assert_eq!(results[8], sentinel(8) + 1);
         assert_eq!(results[9], sentinel(9) + 8);
-        assert_eq!((control[CTRL_DONE_COUNT as usize], control[CTRL_FAULT_COUNT as usize]), (3, 7));
+        assert_eq!(
+            (
+                control[CTRL_DONE_COUNT as usize],
+                control[CTRL_FAULT_COUNT as usize]
+            ),
+            (3, 7)
+        );
     });
 }
 
@@ -389,28 +559,54 @@ fn payloads_cannot_touch_neighbours() {
         let bob = mk.tenant_id("bob").unwrap();
         let mut layout = Vec::new(); // (slot, is_victim)
         for k in 0..6u32 {
-            let victim =
-                Work { op: "nop", tenant: alice, data: b"SECRET!!", start: 0, args: &[], result_words: Some(3) };
+            let victim = Work {
+                op: "nop",
+                tenant: alice,
+                data: b"SECRET!!",
+                start: 0,
+                args: &[],
+                result_words: Some(3),
+            };
             layout.push((mk.publish(victim).unwrap(), true));
             let attacker = if k % 2 == 0 {
                 Work::new("escape", bob, b"\x01\x02\x03\x04")
             } else {
-                Work { result_words: Some(k), ..Work::new("fill", bob, b"") }
+                Work {
+                    result_words: Some(k),
+                    ..Work::new("fill", bob, b"")
+                }
             };
             layout.push((mk.publish(attacker).unwrap(), false));
         }
-        let victim =
-            Work { op: "store_word", tenant: alice, data: b"", start: 0, args: &[9, 1], result_words: Some(3) };
+        let victim = Work {
+            op: "store_word",
+            tenant: alice,
+            data: b"",
+            start: 0,
+            args: &[9, 1],
+            result_words: Some(3),
+        };
         layout.push((mk.publish(victim).unwrap(), true)); // index 9 is outside its own 3 words too
         for &(id, _) in &layout {
             mk.results_mut(id).unwrap().fill(sentinel(id.0));
         }
         let report = mk.run().unwrap();
-        assert_eq!((report.done, report.faults), (layout.len() as u32, 0), "{}", backend.name());
+        assert_eq!(
+            (report.done, report.faults),
+            (layout.len() as u32, 0),
+            "{}",
+            backend.name()
+        );
         for (k, &(id, victim)) in layout.iter().enumerate() {
             let r = mk.results(id).unwrap();
             if victim {
-                assert_eq!(r, &[sentinel(id.0); 3], "{}: victim slot {} was written", backend.name(), id.0);
+                assert_eq!(
+                    r,
+                    &[sentinel(id.0); 3],
+                    "{}: victim slot {} was written",
+                    backend.name(),
+                    id.0
+                );
             } else if k / 2 % 2 == 0 {
                 assert_eq!(r, &[7, 0], "{}: escape slot {}", backend.name(), id.0);
             } else {
@@ -440,13 +636,28 @@ fn shutdown_stops_claims() {
         let mut mk = build(1);
         let t = mk.tenant_id("t").unwrap();
         for i in 0..16 {
-            mk.publish(Work::new(if i == 5 { "shutdown" } else { "bump" }, t, b"")).unwrap();
+            mk.publish(Work::new(if i == 5 { "shutdown" } else { "bump" }, t, b""))
+                .unwrap();
         }
         let report = mk.run().unwrap();
-        assert_eq!((report.done, report.left_by_shutdown, report.dispatches), (6, 10, 1), "{}", backend.name());
+        assert_eq!(
+            (report.done, report.left_by_shutdown, report.dispatches),
+            (6, 10, 1),
+            "{}",
+            backend.name()
+        );
         for i in 0..16 {
-            let want = if i <= 5 { SlotStatus::Done } else { SlotStatus::Published };
-            assert_eq!(mk.status(SlotId(i)).unwrap(), want, "{}: slot {i}", backend.name());
+            let want = if i <= 5 {
+                SlotStatus::Done
+            } else {
+                SlotStatus::Published
+            };
+            assert_eq!(
+                mk.status(SlotId(i)).unwrap(),
+                want,
+                "{}: slot {i}",
+                backend.name()
+            );
         }
         assert_eq!(mk.results(SlotId(6)).unwrap(), &[0]);
         assert_eq!(mk.control(CTRL_SHUTDOWN), 1);
@@ -454,18 +665,32 @@ fn shutdown_stops_claims() {
         // Several workgroups: the run terminates and accounts for every slot.
         let mut mk = build(8);
         for i in 0..200 {
-            mk.publish(Work::new(if i == 20 { "shutdown" } else { "bump" }, t, b"")).unwrap();
+            mk.publish(Work::new(if i == 20 { "shutdown" } else { "bump" }, t, b""))
+                .unwrap();
         }
         let report = mk.run().unwrap();
-        assert!(report.left_by_shutdown > 0, "{}: {report:?}", backend.name());
-        assert_eq!(report.done + report.left_by_shutdown, 200, "{}: {report:?}", backend.name());
+        assert!(
+            report.left_by_shutdown > 0,
+            "{}: {report:?}",
+            backend.name()
+        );
+        assert_eq!(
+            report.done + report.left_by_shutdown,
+            200,
+            "{}: {report:?}",
+            backend.name()
+        );
         assert_eq!(mk.status(SlotId(20)).unwrap(), SlotStatus::Done);
         for i in 0..200 {
             let r = mk.results(SlotId(i)).unwrap().to_vec();
             match mk.status(SlotId(i)).unwrap() {
                 SlotStatus::Done if i != 20 => assert_eq!(r, [16]),
                 SlotStatus::Published => assert_eq!(r, [0]),
-                s => assert!(i == 20 && s == SlotStatus::Done, "{}: slot {i} {s:?}", backend.name()),
+                s => assert!(
+                    i == 20 && s == SlotStatus::Done,
+                    "{}: slot {i} {s:?}",
+                    backend.name()
+                ),
             }
         }
 
@@ -476,14 +701,24 @@ fn shutdown_stops_claims() {
         }
         mk.shutdown();
         let report = mk.run().unwrap();
-        assert_eq!((report.dispatches, report.done, report.left_by_shutdown), (0, 0, 4), "{}", backend.name());
+        assert_eq!(
+            (report.dispatches, report.done, report.left_by_shutdown),
+            (0, 0, 4),
+            "{}",
+            backend.name()
+        );
         assert!((0..4).all(|i| mk.results(SlotId(i)).unwrap() == [0]));
 
         // reset clears the request.
         mk.reset();
         mk.publish(Work::new("bump", t, b"")).unwrap();
         let report = mk.run().unwrap();
-        assert_eq!((report.done, report.left_by_shutdown), (1, 0), "{}", backend.name());
+        assert_eq!(
+            (report.done, report.left_by_shutdown),
+            (1, 0),
+            "{}",
+            backend.name()
+        );
     });
 }
 
@@ -491,7 +726,13 @@ fn shutdown_stops_claims() {
 #[test]
 fn slot_budget_bounds_a_dispatch() {
     on_both("budget", |backend| {
-        for (groups, budget, n, want) in [(1, 1, 7, 7), (1, 3, 7, 3), (2, 1, 7, 4), (4, 2, 16, 2), (1, 1, 1, 1)] {
+        for (groups, budget, n, want) in [
+            (1, 1, 7, 7),
+            (1, 3, 7, 3),
+            (2, 1, 7, 4),
+            (4, 2, 16, 2),
+            (1, 1, 1, 1),
+        ] {
             let mut mk = Megakernel::builder()
                 .payload(bump())
                 .tenant("t", &["bump"])
@@ -505,7 +746,10 @@ fn slot_budget_bounds_a_dispatch() {
                 mk.publish(Work::new("bump", t, b"")).unwrap();
             }
             let report = mk.run().unwrap();
-            let what = format!("{}: groups {groups} budget {budget} slots {n}", backend.name());
+            let what = format!(
+                "{}: groups {groups} budget {budget} slots {n}",
+                backend.name()
+            );
             assert_eq!((report.dispatches, report.done), (want, n), "{what}");
             assert_eq!(mk.control(CTRL_DISPATCHES), want, "{what}");
             assert_eq!(
@@ -513,7 +757,10 @@ fn slot_budget_bounds_a_dispatch() {
                 n - (want - 1) * groups * budget,
                 "{what}: claims of the last dispatch"
             );
-            assert!((0..n).all(|i| mk.results(SlotId(i)).unwrap() == [8]), "{what}");
+            assert!(
+                (0..n).all(|i| mk.results(SlotId(i)).unwrap() == [8]),
+                "{what}"
+            );
         }
     });
 }
@@ -532,7 +779,11 @@ fn debug_log_overflow_is_counted() {
             .unwrap();
         let t = mk.tenant_id("t").unwrap();
         for i in 0..20u32 {
-            mk.publish(Work { args: &[i, i * 3], ..Work::new("debug", t, b"") }).unwrap();
+            mk.publish(Work {
+                args: &[i, i * 3],
+                ..Work::new("debug", t, b"")
+            })
+            .unwrap();
         }
         let neighbour = mk.publish(Work::new("bump", t, b"")).unwrap();
         let report = mk.run().unwrap();
@@ -540,7 +791,12 @@ fn debug_log_overflow_is_counted() {
         let (log, dropped) = mk.debug_log();
         assert_eq!((log.len(), dropped), (8, 12), "{}", backend.name());
         let slots: BTreeSet<u32> = log.iter().map(|r| r[0]).collect();
-        assert_eq!(slots.len(), 8, "{}: kept records are distinct slots", backend.name());
+        assert_eq!(
+            slots.len(),
+            8,
+            "{}: kept records are distinct slots",
+            backend.name()
+        );
         for r in &log {
             assert_eq!(*r, [r[0], OP_DEBUG, r[0], r[0] * 3], "{}", backend.name());
         }
@@ -563,33 +819,71 @@ fn bad_input_errors() {
         let mut mk = b().build(backend).unwrap();
         let t = mk.tenant_id("t").unwrap();
         assert_fix(mk.publish(Work::new("nope", t, b"")), "unknown op");
-        assert_fix(mk.publish(Work { args: &[0; SLOT_ARG_COUNT as usize + 1], ..Work::new("bump", t, b"") }), "args");
-        assert_fix(mk.publish(Work { start: 5, ..Work::new("bump", t, b"abc") }), "start > len");
+        assert_fix(
+            mk.publish(Work {
+                args: &[0; SLOT_ARG_COUNT as usize + 1],
+                ..Work::new("bump", t, b"")
+            }),
+            "args",
+        );
+        assert_fix(
+            mk.publish(Work {
+                start: 5,
+                ..Work::new("bump", t, b"abc")
+            }),
+            "start > len",
+        );
         assert_fix(mk.tenant_id("mallory"), "unknown tenant");
         assert_fix(mk.status(SlotId(0)), "no such slot");
         assert_fix(mk.results(SlotId(0)), "no such slot");
         assert_eq!(mk.slot_count(), 0, "failed publishes publish nothing");
-        assert_fix(b().tenant("u", &["nope"]).build(backend), "tenant allowed an unknown op");
+        assert_fix(
+            b().tenant("u", &["nope"]).build(backend),
+            "tenant allowed an unknown op",
+        );
         assert_fix(b().payload(bump()).build(backend), "duplicate payload");
-        assert_fix(b().payload(Payload { name: "nop".into(), ..bump() }).build(backend), "named like a built-in");
+        assert_fix(
+            b().payload(Payload {
+                name: "nop".into(),
+                ..bump()
+            })
+            .build(backend),
+            "named like a built-in",
+        );
         assert_fix(b().workgroups(0).build(backend), "0 workgroups");
         assert_fix(b().slot_budget(0).build(backend), "0 budget");
-        let many = (0..=MAX_TENANTS).fold(Megakernel::builder(), |b, i| b.tenant(&format!("t{i}"), &["nop"]));
+        let many = (0..=MAX_TENANTS).fold(Megakernel::builder(), |b, i| {
+            b.tenant(&format!("t{i}"), &["nop"])
+        });
         assert_fix(many.build(backend), "too many tenants");
 
         // 24 payloads fit (opcodes 8..=31); the last one runs; 25 do not fit.
         let max = MAX_OPCODES - FIRST_PAYLOAD_OPCODE;
         let mut full = Megakernel::builder().workgroup_size(4);
         for i in 0..max {
-            full = full.payload(Payload { name: format!("bump{i}"), ..bump() });
+            full = full.payload(Payload {
+                name: format!("bump{i}"),
+                ..bump()
+            });
         }
         let last = format!("bump{}", max - 1);
-        let mut mk = full.clone().tenant("t", &[last.as_str()]).build(backend).unwrap();
+        let mut mk = full
+            .clone()
+            .tenant("t", &[last.as_str()])
+            .build(backend)
+            .unwrap();
         assert_eq!(mk.opcode(&last), Some(MAX_OPCODES - 1));
         let t = mk.tenant_id("t").unwrap();
         let id = mk.publish(Work::new(&last, t, b"")).unwrap();
         assert_eq!(mk.run().unwrap().done, 1);
         assert_eq!(mk.results(id).unwrap(), &[4], "{}", backend.name());
-        assert_fix(full.payload(Payload { name: "one_more".into(), ..bump() }).build(backend), "25 payloads");
+        assert_fix(
+            full.payload(Payload {
+                name: "one_more".into(),
+                ..bump()
+            })
+            .build(backend),
+            "25 payloads",
+        );
     });
 }

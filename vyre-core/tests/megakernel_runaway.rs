@@ -15,9 +15,21 @@ static GPU: Mutex<()> = Mutex::new(());
 
 fn params() -> Vec<Param> {
     vec![
-        Param { name: "data".into(), kind: ParamKind::Bytes, len: None },
-        Param { name: "lanes".into(), kind: ParamKind::Lanes, len: None },
-        Param { name: "acc".into(), kind: ParamKind::Accumulator, len: Some(1) },
+        Param {
+            name: "data".into(),
+            kind: ParamKind::Bytes,
+            len: None,
+        },
+        Param {
+            name: "lanes".into(),
+            kind: ParamKind::Lanes,
+            len: None,
+        },
+        Param {
+            name: "acc".into(),
+            kind: ParamKind::Accumulator,
+            len: Some(1),
+        },
     ]
 }
 
@@ -29,8 +41,17 @@ fn spin() -> Payload {
         look_behind: 0,
         body: vec![
             Node::let_bind("n", Expr::u32(0)),
-            Node::loop_(vec![Node::assign("n", Expr::add(Expr::var("n"), Expr::u32(1)))]),
-            Node::eval(word_atomic(AtomicOp::Add, "acc", Expr::u32(0), Expr::var("n"), None)),
+            Node::loop_(vec![Node::assign(
+                "n",
+                Expr::add(Expr::var("n"), Expr::u32(1)),
+            )]),
+            Node::eval(word_atomic(
+                AtomicOp::Add,
+                "acc",
+                Expr::u32(0),
+                Expr::var("n"),
+                None,
+            )),
         ],
     }
 }
@@ -41,9 +62,19 @@ fn sum() -> Payload {
         name: "sum".into(),
         params: params(),
         look_behind: 0,
-        body: vec![Node::for_step("i", lane_id("lanes"), param_len("data"), lane_count("lanes"), vec![Node::eval(
-            word_atomic(AtomicOp::Add, "acc", Expr::u32(0), byte_load("data", Expr::var("i")), None),
-        )])],
+        body: vec![Node::for_step(
+            "i",
+            lane_id("lanes"),
+            param_len("data"),
+            lane_count("lanes"),
+            vec![Node::eval(word_atomic(
+                AtomicOp::Add,
+                "acc",
+                Expr::u32(0),
+                byte_load("data", Expr::var("i")),
+                None,
+            ))],
+        )],
     }
 }
 

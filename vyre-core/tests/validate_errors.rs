@@ -3,7 +3,8 @@
 
 use proptest::prelude::*;
 use vyre_core::ir::{
-    payload, Access, AtomicOp, BinOp, BufferDecl, DataType, Expr, Node, Param, ParamKind, Payload, Program, UnOp,
+    payload, Access, AtomicOp, BinOp, BufferDecl, DataType, Expr, Node, Param, ParamKind, Payload,
+    Program, UnOp,
 };
 use vyre_core::validate::{validate, validate_or_error, validate_with_limits, Diagnostic, Limits};
 use vyre_core::Error;
@@ -42,11 +43,16 @@ fn render(problems: &[Diagnostic]) -> String {
 fn expect(p: &Program, place: &str, text: &str) -> Vec<Diagnostic> {
     let problems = validate(p).expect_err("expected the program to be invalid");
     for d in &problems {
-        assert!(d.location.starts_with(&format!("program `{}`", p.name)), "location without program: {d}");
+        assert!(
+            d.location.starts_with(&format!("program `{}`", p.name)),
+            "location without program: {d}"
+        );
         assert!(d.message.contains("Fix:"), "message without Fix: {d}");
     }
     assert!(
-        problems.iter().any(|d| d.location.contains(place) && d.message.contains(text)),
+        problems
+            .iter()
+            .any(|d| d.location.contains(place) && d.message.contains(text)),
         "no diagnostic at `{place}` containing `{text}`; got:\n{}",
         render(&problems)
     );
@@ -72,14 +78,22 @@ fn workgroup_size_out_of_range() {
 fn duplicate_buffer_name() {
     let mut b = bufs();
     b.push(BufferDecl::read("input", 9, U32));
-    expect(&Program::new("t", b, 64, vec![]), "buffer `input` (buffers[7])", "already declared at buffers[0]");
+    expect(
+        &Program::new("t", b, 64, vec![]),
+        "buffer `input` (buffers[7])",
+        "already declared at buffers[0]",
+    );
 }
 
 #[test]
 fn duplicate_binding() {
     let mut b = bufs();
     b.push(BufferDecl::read("other", 1, U32));
-    expect(&Program::new("t", b, 64, vec![]), "buffer `other` (buffers[7])", "binding 1 is already used");
+    expect(
+        &Program::new("t", b, 64, vec![]),
+        "buffer `other` (buffers[7])",
+        "binding 1 is already used",
+    );
 }
 
 #[test]
@@ -92,7 +106,11 @@ fn workgroup_buffers_do_not_need_bindings() {
 #[test]
 fn bool_element_type() {
     let b = vec![BufferDecl::read("flags", 0, Bool)];
-    expect(&Program::new("t", b, 64, vec![]), "buffer `flags`", "element type is bool");
+    expect(
+        &Program::new("t", b, 64, vec![]),
+        "buffer `flags`",
+        "element type is bool",
+    );
 }
 
 #[test]
@@ -108,7 +126,12 @@ fn workgroup_and_uniform_need_len() {
 
 #[test]
 fn zero_length() {
-    let p = Program::new("t", vec![BufferDecl::read("a", 0, U32).with_len(0)], 64, vec![]);
+    let p = Program::new(
+        "t",
+        vec![BufferDecl::read("a", 0, U32).with_len(0)],
+        64,
+        vec![],
+    );
     expect(&p, "buffer `a`", "fixed length is 0");
 }
 
@@ -120,16 +143,38 @@ fn uniform_len_multiple_of_4() {
 
 #[test]
 fn uniform_too_big() {
-    let p = Program::new("t", vec![BufferDecl::uniform("u", 0, U32, 16388)], 64, vec![]);
+    let p = Program::new(
+        "t",
+        vec![BufferDecl::uniform("u", 0, U32, 16388)],
+        64,
+        vec![],
+    );
     expect(&p, "buffer `u`", "at most 16384 elements");
-    ok(&Program::new("t", vec![BufferDecl::uniform("u", 0, U32, 16384)], 64, vec![]));
+    ok(&Program::new(
+        "t",
+        vec![BufferDecl::uniform("u", 0, U32, 16384)],
+        64,
+        vec![],
+    ));
 }
 
 #[test]
 fn workgroup_memory_too_big() {
-    let b = vec![BufferDecl::workgroup("a", U32, 4096), BufferDecl::workgroup("b", F32, 1)];
-    expect(&Program::new("t", b, 64, vec![]), "buffer `b` (buffers[1])", "16 KiB");
-    ok(&Program::new("t", vec![BufferDecl::workgroup("a", U32, 4096)], 64, vec![]));
+    let b = vec![
+        BufferDecl::workgroup("a", U32, 4096),
+        BufferDecl::workgroup("b", F32, 1),
+    ];
+    expect(
+        &Program::new("t", b, 64, vec![]),
+        "buffer `b` (buffers[1])",
+        "16 KiB",
+    );
+    ok(&Program::new(
+        "t",
+        vec![BufferDecl::workgroup("a", U32, 4096)],
+        64,
+        vec![],
+    ));
 }
 
 #[test]
@@ -144,7 +189,10 @@ fn buffer_names_are_identifiers() {
 
 #[test]
 fn unknown_variable() {
-    let p = prog(vec![Node::let_bind("a", Expr::u32(1)), Node::store("out", Expr::u32(0), Expr::var("b"))]);
+    let p = prog(vec![
+        Node::let_bind("a", Expr::u32(1)),
+        Node::store("out", Expr::u32(0), Expr::var("b")),
+    ]);
     expect(&p, "body[1] (store out)", "unknown variable `b`");
 }
 
@@ -159,7 +207,10 @@ fn variable_out_of_scope_after_block() {
 
 #[test]
 fn let_cannot_use_itself() {
-    let p = prog(vec![Node::let_bind("x", Expr::add(Expr::var("x"), Expr::u32(1)))]);
+    let p = prog(vec![Node::let_bind(
+        "x",
+        Expr::add(Expr::var("x"), Expr::u32(1)),
+    )]);
     expect(&p, "body[0] (let x)", "unknown variable `x`");
 }
 
@@ -177,16 +228,32 @@ fn for_variable_shadowing_is_rejected() {
     let p = prog(vec![
         Node::let_bind("i", Expr::u32(1)),
         Node::for_range("i", Expr::u32(0), Expr::u32(4), vec![]),
-        Node::for_range("j", Expr::u32(0), Expr::u32(4), vec![Node::let_bind("j", Expr::u32(0))]),
+        Node::for_range(
+            "j",
+            Expr::u32(0),
+            Expr::u32(4),
+            vec![Node::let_bind("j", Expr::u32(0))],
+        ),
     ]);
     expect(&p, "body[1] (for i)", "already declared");
-    expect(&p, "body[2].body[0] (let j)", "`for` variable of that name is in scope");
+    expect(
+        &p,
+        "body[2].body[0] (let j)",
+        "`for` variable of that name is in scope",
+    );
 }
 
 #[test]
 fn variable_names_are_identifiers() {
-    let p = prog(vec![Node::let_bind("a b", Expr::u32(1)), Node::let_bind("__t", Expr::u32(1))]);
-    expect(&p, "body[0] (let a b)", "Fix: name variables with an identifier");
+    let p = prog(vec![
+        Node::let_bind("a b", Expr::u32(1)),
+        Node::let_bind("__t", Expr::u32(1)),
+    ]);
+    expect(
+        &p,
+        "body[0] (let a b)",
+        "Fix: name variables with an identifier",
+    );
     expect(&p, "body[1] (let __t)", "reserved");
 }
 
@@ -198,13 +265,21 @@ fn assign_to_undeclared() {
 
 #[test]
 fn assign_to_for_variable() {
-    let p = prog(vec![Node::for_range("i", Expr::u32(0), Expr::u32(4), vec![Node::assign("i", Expr::u32(9))])]);
+    let p = prog(vec![Node::for_range(
+        "i",
+        Expr::u32(0),
+        Expr::u32(4),
+        vec![Node::assign("i", Expr::u32(9))],
+    )]);
     expect(&p, "body[0].body[0] (assign i)", "read-only");
 }
 
 #[test]
 fn assign_wrong_type() {
-    let p = prog(vec![Node::let_bind("x", Expr::u32(1)), Node::assign("x", Expr::f32(1.0))]);
+    let p = prog(vec![
+        Node::let_bind("x", Expr::u32(1)),
+        Node::assign("x", Expr::f32(1.0)),
+    ]);
     expect(&p, "body[1] (assign x)", "declared as u32 but is assigned");
 }
 
@@ -216,51 +291,103 @@ fn let_x(e: Expr) -> Program {
 
 #[test]
 fn binary_operand_types_differ() {
-    expect(&let_x(Expr::add(Expr::u32(1), Expr::i32(1))), "body[0] (let x)", "different types, u32 and i32");
-    expect(&let_x(Expr::eq(Expr::u32(1), Expr::f32(1.0))), "body[0] (let x)", "different types, u32 and f32");
+    expect(
+        &let_x(Expr::add(Expr::u32(1), Expr::i32(1))),
+        "body[0] (let x)",
+        "different types, u32 and i32",
+    );
+    expect(
+        &let_x(Expr::eq(Expr::u32(1), Expr::f32(1.0))),
+        "body[0] (let x)",
+        "different types, u32 and f32",
+    );
 }
 
 #[test]
 fn shift_amount_must_be_u32() {
-    expect(&let_x(Expr::shl(Expr::i32(1), Expr::i32(1))), "body[0] (let x)", "amount of `shl` must be u32");
+    expect(
+        &let_x(Expr::shl(Expr::i32(1), Expr::i32(1))),
+        "body[0] (let x)",
+        "amount of `shl` must be u32",
+    );
     ok(&let_x(Expr::shr(Expr::i32(-8), Expr::u32(1))));
 }
 
 #[test]
 fn shift_value_must_be_integer() {
-    expect(&let_x(Expr::rotl(Expr::f32(1.0), Expr::u32(1))), "body[0] (let x)", "shifted by `rotl` must be u32 or i32");
+    expect(
+        &let_x(Expr::rotl(Expr::f32(1.0), Expr::u32(1))),
+        "body[0] (let x)",
+        "shifted by `rotl` must be u32 or i32",
+    );
 }
 
 #[test]
 fn arithmetic_on_bool() {
-    expect(&let_x(Expr::add(Expr::bool(true), Expr::bool(false))), "body[0] (let x)", "arithmetic `add` on bools");
-    expect(&let_x(Expr::neg(Expr::bool(true))), "body[0] (let x)", "`neg` needs a u32, i32 or f32 operand");
+    expect(
+        &let_x(Expr::add(Expr::bool(true), Expr::bool(false))),
+        "body[0] (let x)",
+        "arithmetic `add` on bools",
+    );
+    expect(
+        &let_x(Expr::neg(Expr::bool(true))),
+        "body[0] (let x)",
+        "`neg` needs a u32, i32 or f32 operand",
+    );
 }
 
 #[test]
 fn bit_ops_need_integers() {
-    expect(&let_x(Expr::bitand(Expr::bool(true), Expr::bool(false))), "body[0] (let x)", "use `and` / `or` for bools");
-    expect(&let_x(Expr::bitxor(Expr::f32(1.0), Expr::f32(2.0))), "body[0] (let x)", "`bitxor` needs u32 or i32");
-    expect(&let_x(Expr::bitnot(Expr::f32(1.0))), "body[0] (let x)", "`bitnot` needs a u32 or i32 operand");
+    expect(
+        &let_x(Expr::bitand(Expr::bool(true), Expr::bool(false))),
+        "body[0] (let x)",
+        "use `and` / `or` for bools",
+    );
+    expect(
+        &let_x(Expr::bitxor(Expr::f32(1.0), Expr::f32(2.0))),
+        "body[0] (let x)",
+        "`bitxor` needs u32 or i32",
+    );
+    expect(
+        &let_x(Expr::bitnot(Expr::f32(1.0))),
+        "body[0] (let x)",
+        "`bitnot` needs a u32 or i32 operand",
+    );
 }
 
 #[test]
 fn count_ops_need_integers() {
     for op in [UnOp::Clz, UnOp::Ctz, UnOp::Popcount] {
-        expect(&let_x(Expr::unary(op, Expr::f32(1.0))), "body[0] (let x)", "needs a u32 or i32 operand");
+        expect(
+            &let_x(Expr::unary(op, Expr::f32(1.0))),
+            "body[0] (let x)",
+            "needs a u32 or i32 operand",
+        );
     }
 }
 
 #[test]
 fn ordering_bools_is_rejected() {
-    expect(&let_x(Expr::lt(Expr::bool(true), Expr::bool(false))), "body[0] (let x)", "orders numbers, not bools");
+    expect(
+        &let_x(Expr::lt(Expr::bool(true), Expr::bool(false))),
+        "body[0] (let x)",
+        "orders numbers, not bools",
+    );
     ok(&let_x(Expr::ne(Expr::bool(true), Expr::bool(false))));
 }
 
 #[test]
 fn logic_needs_bools() {
-    expect(&let_x(Expr::and(Expr::u32(1), Expr::bool(true))), "body[0] (let x)", "`and` takes bools, not u32");
-    expect(&let_x(Expr::not(Expr::u32(1))), "body[0] (let x)", "`not` needs a bool operand");
+    expect(
+        &let_x(Expr::and(Expr::u32(1), Expr::bool(true))),
+        "body[0] (let x)",
+        "`and` takes bools, not u32",
+    );
+    expect(
+        &let_x(Expr::not(Expr::u32(1))),
+        "body[0] (let x)",
+        "`not` needs a bool operand",
+    );
 }
 
 #[test]
@@ -279,8 +406,16 @@ fn select_types() {
 
 #[test]
 fn bitcast_only_between_numbers() {
-    expect(&let_x(Expr::bitcast(Bool, Expr::u32(1))), "body[0] (let x)", "bitcast only converts");
-    expect(&let_x(Expr::bitcast(U32, Expr::bool(true))), "body[0] (let x)", "bitcast only converts");
+    expect(
+        &let_x(Expr::bitcast(Bool, Expr::u32(1))),
+        "body[0] (let x)",
+        "bitcast only converts",
+    );
+    expect(
+        &let_x(Expr::bitcast(U32, Expr::bool(true))),
+        "body[0] (let x)",
+        "bitcast only converts",
+    );
     ok(&let_x(Expr::bitcast(F32, Expr::i32(1))));
     ok(&let_x(Expr::cast(Bool, Expr::f32(1.0))));
 }
@@ -293,7 +428,13 @@ fn if_condition_must_be_bool() {
 
 #[test]
 fn for_bounds_must_be_u32() {
-    let p = prog(vec![Node::for_step("i", Expr::i32(0), Expr::u32(4), Expr::f32(1.0), vec![])]);
+    let p = prog(vec![Node::for_step(
+        "i",
+        Expr::i32(0),
+        Expr::u32(4),
+        Expr::f32(1.0),
+        vec![],
+    )]);
     expect(&p, "body[0] (for i)", "`for` start must be u32");
     expect(&p, "body[0] (for i)", "`for` step must be u32");
 }
@@ -304,19 +445,31 @@ fn index_must_be_u32() {
         Node::let_bind("x", Expr::load("input", Expr::i32(0))),
         Node::store("out", Expr::f32(0.0), Expr::u32(1)),
     ]);
-    expect(&p, "body[0] (let x)", "index of the load from `input` must be u32");
+    expect(
+        &p,
+        "body[0] (let x)",
+        "index of the load from `input` must be u32",
+    );
     expect(&p, "body[1] (store out)", "store index must be u32");
 }
 
 #[test]
 fn stored_value_type() {
     let p = prog(vec![Node::store("fout", Expr::u32(0), Expr::u32(1))]);
-    expect(&p, "body[0] (store fout)", "has type u32 but buffer `fout` holds f32");
+    expect(
+        &p,
+        "body[0] (store fout)",
+        "has type u32 but buffer `fout` holds f32",
+    );
 }
 
 #[test]
 fn len_of_workgroup_buffer() {
-    expect(&let_x(Expr::len("wg")), "body[0] (let x)", "len only applies to host-visible buffers");
+    expect(
+        &let_x(Expr::len("wg")),
+        "body[0] (let x)",
+        "len only applies to host-visible buffers",
+    );
     ok(&let_x(Expr::len("params")));
 }
 
@@ -334,9 +487,15 @@ fn unknown_buffer() {
 
 #[test]
 fn store_to_read_only_or_uniform() {
-    let p =
-        prog(vec![Node::store("input", Expr::u32(0), Expr::u32(1)), Node::store("params", Expr::u32(0), Expr::u32(1))]);
-    expect(&p, "body[0] (store input)", "a `read` buffer, which the program may not write");
+    let p = prog(vec![
+        Node::store("input", Expr::u32(0), Expr::u32(1)),
+        Node::store("params", Expr::u32(0), Expr::u32(1)),
+    ]);
+    expect(
+        &p,
+        "body[0] (store input)",
+        "a `read` buffer, which the program may not write",
+    );
     expect(&p, "body[1] (store params)", "a `uniform` buffer");
 }
 
@@ -346,7 +505,11 @@ fn atomic_needs_writable_integer_buffer() {
         Node::eval(Expr::atomic_add("input", Expr::u32(0), Expr::u32(1))),
         Node::eval(Expr::atomic_add("fout", Expr::u32(0), Expr::f32(1.0))),
     ]);
-    expect(&p, "body[0] (eval)", "atomics need a `read_write` or `workgroup` buffer");
+    expect(
+        &p,
+        "body[0] (eval)",
+        "atomics need a `read_write` or `workgroup` buffer",
+    );
     expect(&p, "body[1] (eval)", "atomics need u32 or i32 elements");
 }
 
@@ -354,10 +517,17 @@ fn atomic_needs_writable_integer_buffer() {
 fn atomic_operand_types() {
     let p = prog(vec![
         Node::eval(Expr::atomic_add("wacc", Expr::u32(0), Expr::u32(1))),
-        Node::let_bind("a", Expr::atomic_compare_exchange("acc", Expr::u32(0), Expr::i32(0), Expr::u32(1))),
+        Node::let_bind(
+            "a",
+            Expr::atomic_compare_exchange("acc", Expr::u32(0), Expr::i32(0), Expr::u32(1)),
+        ),
         Node::let_bind("b", Expr::atomic_load("wacc", Expr::u32(0))), // atomic_load ignores its value
     ]);
-    expect(&p, "body[0] (eval)", "has type u32 but buffer `wacc` holds i32");
+    expect(
+        &p,
+        "body[0] (eval)",
+        "has type u32 but buffer `wacc` holds i32",
+    );
     expect(&p, "body[1] (let a)", "expected value");
     assert_eq!(validate(&p).unwrap_err().len(), 2);
 }
@@ -386,17 +556,37 @@ fn atomic_expected_operand() {
 #[test]
 fn atomic_only_as_whole_value() {
     let p = prog(vec![
-        Node::let_bind("x", Expr::add(Expr::atomic_add("acc", Expr::u32(0), Expr::u32(1)), Expr::u32(1))),
-        Node::if_then(Expr::eq(Expr::atomic_load("acc", Expr::u32(0)), Expr::u32(0)), vec![]),
+        Node::let_bind(
+            "x",
+            Expr::add(
+                Expr::atomic_add("acc", Expr::u32(0), Expr::u32(1)),
+                Expr::u32(1),
+            ),
+        ),
+        Node::if_then(
+            Expr::eq(Expr::atomic_load("acc", Expr::u32(0)), Expr::u32(0)),
+            vec![],
+        ),
     ]);
-    expect(&p, "body[0] (let x)", "an atomic may only be the whole value");
+    expect(
+        &p,
+        "body[0] (let x)",
+        "an atomic may only be the whole value",
+    );
     expect(&p, "body[1] (if)", "an atomic may only be the whole value");
 }
 
 #[test]
 fn uniform_load_only_as_whole_value() {
-    let p = prog(vec![Node::let_bind("x", Expr::add(Expr::uniform_load("wg", Expr::u32(0)), Expr::u32(1)))]);
-    expect(&p, "body[0] (let x)", "uniform_load may only be the whole value");
+    let p = prog(vec![Node::let_bind(
+        "x",
+        Expr::add(Expr::uniform_load("wg", Expr::u32(0)), Expr::u32(1)),
+    )]);
+    expect(
+        &p,
+        "body[0] (let x)",
+        "uniform_load may only be the whole value",
+    );
 }
 
 #[test]
@@ -424,7 +614,10 @@ fn eval_without_effect() {
 
 #[test]
 fn break_and_continue_outside_loop() {
-    let p = prog(vec![Node::if_then(Expr::bool(true), vec![Node::Break]), Node::Continue]);
+    let p = prog(vec![
+        Node::if_then(Expr::bool(true), vec![Node::Break]),
+        Node::Continue,
+    ]);
     expect(&p, "body[0].then[0] (break)", "`break` is not inside");
     expect(&p, "body[1] (continue)", "`continue` is not inside");
 }
@@ -433,9 +626,17 @@ fn break_and_continue_outside_loop() {
 
 #[test]
 fn barrier_under_non_uniform_if() {
-    let p = prog(vec![Node::if_then(Expr::lt(lid(), Expr::u32(4)), vec![Node::Barrier])]);
+    let p = prog(vec![Node::if_then(
+        Expr::lt(lid(), Expr::u32(4)),
+        vec![Node::Barrier],
+    )]);
     let d = expect(&p, "body[0].then[0] (barrier)", "non-uniform control flow");
-    assert!(d[0].message.contains("the condition of the `if` at body[0] (if)"), "{}", d[0]);
+    assert!(
+        d[0].message
+            .contains("the condition of the `if` at body[0] (if)"),
+        "{}",
+        d[0]
+    );
     assert!(d[0].message.contains("@local_id"), "{}", d[0]);
 }
 
@@ -444,30 +645,59 @@ fn barrier_under_condition_on_non_uniform_variable() {
     let p = prog(vec![
         Node::let_bind("g", Expr::global_id()),
         Node::let_bind("c", Expr::load("input", Expr::u32(0))),
-        Node::if_then(Expr::eq(Expr::var("g"), Expr::var("c")), vec![Node::Barrier]),
+        Node::if_then(
+            Expr::eq(Expr::var("g"), Expr::var("c")),
+            vec![Node::Barrier],
+        ),
     ]);
-    let d = expect(&p, "body[2].then[0] (barrier)", "variable `g` (let at body[0] (let g))");
+    let d = expect(
+        &p,
+        "body[2].then[0] (barrier)",
+        "variable `g` (let at body[0] (let g))",
+    );
     assert!(d[0].message.contains("@global_id"), "{}", d[0]);
 }
 
 #[test]
 fn barrier_in_for_with_non_uniform_bounds() {
-    let p = prog(vec![Node::for_range("i", Expr::u32(0), Expr::load("input", lid()), vec![Node::Barrier])]);
+    let p = prog(vec![Node::for_range(
+        "i",
+        Expr::u32(0),
+        Expr::load("input", lid()),
+        vec![Node::Barrier],
+    )]);
     expect(&p, "body[0].body[0] (barrier)", "a load from `input`");
 }
 
 #[test]
 fn barrier_in_loop_with_non_uniform_break() {
-    let p =
-        prog(vec![Node::loop_(vec![Node::Barrier, Node::if_then(Expr::eq(lid(), Expr::u32(0)), vec![Node::Break])])]);
-    expect(&p, "body[0].body[0] (barrier)", "the early exits of the loop at body[0] (loop)");
+    let p = prog(vec![Node::loop_(vec![
+        Node::Barrier,
+        Node::if_then(Expr::eq(lid(), Expr::u32(0)), vec![Node::Break]),
+    ])]);
+    expect(
+        &p,
+        "body[0].body[0] (barrier)",
+        "the early exits of the loop at body[0] (loop)",
+    );
 }
 
 #[test]
 fn barrier_after_non_uniform_return() {
-    let p = prog(vec![Node::if_then(Expr::gt(lid(), Expr::u32(10)), vec![Node::Return]), Node::Barrier]);
-    let d = expect(&p, "body[1] (barrier)", "the `return` at body[0].then[0] (return)");
-    assert!(d[0].message.contains("the code after body[0] (if)"), "{}", d[0]);
+    let p = prog(vec![
+        Node::if_then(Expr::gt(lid(), Expr::u32(10)), vec![Node::Return]),
+        Node::Barrier,
+    ]);
+    let d = expect(
+        &p,
+        "body[1] (barrier)",
+        "the `return` at body[0].then[0] (return)",
+    );
+    assert!(
+        d[0].message.contains("the code after body[0] (if)"),
+        "{}",
+        d[0]
+    );
 }
 
 #[test]
@@ -476,7 +706,10 @@ fn barrier_after_non_uniform_continue() {
         "i",
         Expr::u32(0),
         Expr::u32(4),
-        vec![Node::if_then(Expr::eq(lid(), Expr::var("i")), vec![Node::Continue]), Node::Barrier],
+        vec![
+            Node::if_then(Expr::eq(lid(), Expr::var("i")), vec![Node::Continue]),
+            Node::Barrier,
+        ],
     )]);
     expect(&p, "body[0].body[1] (barrier)", "break/continue");
 }
@@ -485,10 +718,17 @@ fn barrier_after_non_uniform_continue() {
 fn variable_assigned_in_non_uniform_flow() {
     let p = prog(vec![
         Node::let_bind("x", Expr::u32(0)),
-        Node::if_then(Expr::eq(lid(), Expr::u32(0)), vec![Node::assign("x", Expr::u32(1))]),
+        Node::if_then(
+            Expr::eq(lid(), Expr::u32(0)),
+            vec![Node::assign("x", Expr::u32(1))],
+        ),
         Node::if_then(Expr::eq(Expr::var("x"), Expr::u32(1)), vec![Node::Barrier]),
     ]);
-    expect(&p, "body[2].then[0] (barrier)", "the assignment to `x` at body[1].then[0] (assign x)");
+    expect(
+        &p,
+        "body[2].then[0] (barrier)",
+        "the assignment to `x` at body[1].then[0] (assign x)",
+    );
 }
 
 #[test]
@@ -500,7 +740,10 @@ fn loop_carried_non_uniform_assignment() {
             "i",
             Expr::u32(0),
             Expr::u32(4),
-            vec![Node::if_then(Expr::eq(Expr::var("x"), Expr::u32(0)), vec![Node::Barrier]), Node::assign("x", lid())],
+            vec![
+                Node::if_then(Expr::eq(Expr::var("x"), Expr::u32(0)), vec![Node::Barrier]),
+                Node::assign("x", lid()),
+            ],
         ),
     ]);
     expect(&p, "body[1].body[0].then[0] (barrier)", "variable `x`");
@@ -509,11 +752,22 @@ fn loop_carried_non_uniform_assignment() {
 #[test]
 fn uniform_load_in_non_uniform_flow_or_index() {
     let p = prog(vec![
-        Node::if_then(Expr::eq(lid(), Expr::u32(0)), vec![Node::let_bind("a", Expr::uniform_load("wg", Expr::u32(0)))]),
+        Node::if_then(
+            Expr::eq(lid(), Expr::u32(0)),
+            vec![Node::let_bind("a", Expr::uniform_load("wg", Expr::u32(0)))],
+        ),
         Node::let_bind("b", Expr::uniform_load("wg", lid())),
     ]);
-    expect(&p, "body[0].then[0] (let a)", "uniform_load needs uniform control flow and a uniform index");
-    expect(&p, "body[1] (let b)", "the control flow and index of the uniform_load at body[1] (let b)");
+    expect(
+        &p,
+        "body[0].then[0] (let a)",
+        "uniform_load needs uniform control flow and a uniform index",
+    );
+    expect(
+        &p,
+        "body[1] (let b)",
+        "the control flow and index of the uniform_load at body[1] (let b)",
+    );
 }
 
 // ---------------------------------------------------------------- limits
@@ -524,27 +778,50 @@ fn dismantle(body: Vec<Node>) {
     let mut exprs: Vec<Expr> = Vec::new();
     while let Some(n) = nodes.pop() {
         match n {
-            Node::If { cond, then, otherwise } => {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 exprs.push(cond);
                 nodes.extend(then);
                 nodes.extend(otherwise);
             }
-            Node::For { start, end, step, body, .. } => {
+            Node::For {
+                start,
+                end,
+                step,
+                body,
+                ..
+            } => {
                 exprs.extend([start, end, step]);
                 nodes.extend(body);
             }
             Node::Loop { body } | Node::Block(body) => nodes.extend(body),
-            Node::Let { value, .. } | Node::Assign { value, .. } | Node::Eval(value) => exprs.push(value),
+            Node::Let { value, .. } | Node::Assign { value, .. } | Node::Eval(value) => {
+                exprs.push(value)
+            }
             Node::Store { index, value, .. } => exprs.extend([index, value]),
             Node::Break | Node::Continue | Node::Barrier | Node::Return => {}
         }
         while let Some(e) = exprs.pop() {
             match e {
                 Expr::Load { index: a, .. } | Expr::UniformLoad { index: a, .. } => exprs.push(*a),
-                Expr::Unary { arg: a, .. } | Expr::Cast { arg: a, .. } | Expr::Bitcast { arg: a, .. } => exprs.push(*a),
+                Expr::Unary { arg: a, .. }
+                | Expr::Cast { arg: a, .. }
+                | Expr::Bitcast { arg: a, .. } => exprs.push(*a),
                 Expr::Binary { lhs, rhs, .. } => exprs.extend([*lhs, *rhs]),
-                Expr::Select { cond, on_true, on_false } => exprs.extend([*cond, *on_true, *on_false]),
-                Expr::Atomic { index, value, expected, .. } => {
+                Expr::Select {
+                    cond,
+                    on_true,
+                    on_false,
+                } => exprs.extend([*cond, *on_true, *on_false]),
+                Expr::Atomic {
+                    index,
+                    value,
+                    expected,
+                    ..
+                } => {
                     exprs.extend([*index, *value]);
                     exprs.extend(expected.map(|x| *x));
                 }
@@ -585,22 +862,48 @@ fn expression_depth_limit() {
     for _ in 0..300_000 {
         e = Expr::add(e, Expr::u32(1));
     }
-    let mut p = prog(vec![Node::let_bind("a", Expr::u32(0)), Node::store("out", Expr::u32(0), e)]);
-    expect(&p, "body[1] (store out)", "stored value expression is nested more than 64 levels");
+    let mut p = prog(vec![
+        Node::let_bind("a", Expr::u32(0)),
+        Node::store("out", Expr::u32(0), e),
+    ]);
+    expect(
+        &p,
+        "body[1] (store out)",
+        "stored value expression is nested more than 64 levels",
+    );
     dismantle(std::mem::take(&mut p.body));
 }
 
 #[test]
 fn node_count_limit() {
-    let limits = Limits { max_nodes: 1000, ..Limits::DEFAULT };
+    let limits = Limits {
+        max_nodes: 1000,
+        ..Limits::DEFAULT
+    };
     let body: Vec<Node> = (0..1001).map(|_| Node::Barrier).collect();
     let d = validate_with_limits(&prog(body.clone()), &limits).unwrap_err();
-    assert!(d.iter().any(|d| d.message.contains("more than 1000 statements")), "{}", render(&d));
+    assert!(
+        d.iter()
+            .any(|d| d.message.contains("more than 1000 statements")),
+        "{}",
+        render(&d)
+    );
     assert!(validate_with_limits(&prog(body[..1000].to_vec()), &limits).is_ok());
-    let limits = Limits { max_exprs: 10, ..Limits::DEFAULT };
-    let body: Vec<Node> = (0..11).map(|_| Node::let_bind("x", Expr::u32(0))).map(|n| Node::block(vec![n])).collect();
+    let limits = Limits {
+        max_exprs: 10,
+        ..Limits::DEFAULT
+    };
+    let body: Vec<Node> = (0..11)
+        .map(|_| Node::let_bind("x", Expr::u32(0)))
+        .map(|n| Node::block(vec![n]))
+        .collect();
     let d = validate_with_limits(&prog(body), &limits).unwrap_err();
-    assert!(d.iter().any(|d| d.message.contains("more than 10 expression nodes")), "{}", render(&d));
+    assert!(
+        d.iter()
+            .any(|d| d.message.contains("more than 10 expression nodes")),
+        "{}",
+        render(&d)
+    );
 }
 
 #[test]
@@ -615,7 +918,10 @@ fn huge_program_at_default_limits() {
 #[test]
 fn diagnostic_cap() {
     let body: Vec<Node> = (0..50).map(|_| Node::Break).collect();
-    let limits = Limits { max_diagnostics: 10, ..Limits::DEFAULT };
+    let limits = Limits {
+        max_diagnostics: 10,
+        ..Limits::DEFAULT
+    };
     let d = validate_with_limits(&prog(body.clone()), &limits).unwrap_err();
     assert_eq!(d.len(), 11);
     assert!(d[10].message.contains("40 more problem(s)"), "{}", d[10]);
@@ -653,7 +959,8 @@ fn all_problems_are_reported() {
     ];
     for (place, text) in wanted {
         assert!(
-            d.iter().any(|x| x.location.contains(place) && x.message.contains(text)),
+            d.iter()
+                .any(|x| x.location.contains(place) && x.message.contains(text)),
             "missing {place}: {text} in\n{}",
             render(&d)
         );
@@ -667,7 +974,10 @@ fn all_problems_are_reported() {
         other => panic!("expected Error::Invalid, got {other:?}"),
     }
     let text = validate_or_error(&p).unwrap_err().to_string();
-    assert!(text.contains("program `many` is invalid (8 problem(s))"), "{text}");
+    assert!(
+        text.contains("program `many` is invalid (8 problem(s))"),
+        "{text}"
+    );
 }
 
 // ---------------------------------------------------------------- valid programs
@@ -678,7 +988,11 @@ fn valid_copy() {
         Node::let_bind("i", Expr::global_id()),
         Node::if_then(
             Expr::lt(Expr::var("i"), Expr::len("input")),
-            vec![Node::store("out", Expr::var("i"), Expr::load("input", Expr::var("i")))],
+            vec![Node::store(
+                "out",
+                Expr::var("i"),
+                Expr::load("input", Expr::var("i")),
+            )],
         ),
     ]);
     ok(&p);
@@ -699,7 +1013,10 @@ fn valid_barriers_in_uniform_flow() {
                 vec![Node::store(
                     "wg",
                     lid(),
-                    Expr::add(Expr::load("wg", lid()), Expr::load("wg", Expr::add(lid(), Expr::var("s")))),
+                    Expr::add(
+                        Expr::load("wg", lid()),
+                        Expr::load("wg", Expr::add(lid(), Expr::var("s"))),
+                    ),
                 )],
             ),
             Node::Barrier,
@@ -712,11 +1029,17 @@ fn valid_barriers_in_uniform_flow() {
             Expr::workgroup_id(),
             vec![Node::Barrier],
         ),
-        Node::if_then(Expr::eq(Expr::workgroup_id(), Expr::u32(0)), vec![Node::Return]),
+        Node::if_then(
+            Expr::eq(Expr::workgroup_id(), Expr::u32(0)),
+            vec![Node::Return],
+        ),
         Node::Barrier,
         Node::if_then(
             Expr::eq(lid(), Expr::u32(0)),
-            vec![Node::store("out", Expr::workgroup_id(), Expr::load("wg", Expr::u32(0))), Node::Return],
+            vec![
+                Node::store("out", Expr::workgroup_id(), Expr::load("wg", Expr::u32(0))),
+                Node::Return,
+            ],
         ),
     ]);
     ok(&p);
@@ -730,8 +1053,18 @@ fn valid_shadowing_in_sibling_blocks() {
             vec![Node::let_bind("x", Expr::u32(1))],
             vec![Node::let_bind("x", Expr::f32(1.0))],
         ),
-        Node::for_range("i", Expr::u32(0), Expr::u32(2), vec![Node::let_bind("t", Expr::var("i"))]),
-        Node::for_range("i", Expr::u32(0), Expr::u32(2), vec![Node::let_bind("t", Expr::cast(I32, Expr::var("i")))]),
+        Node::for_range(
+            "i",
+            Expr::u32(0),
+            Expr::u32(2),
+            vec![Node::let_bind("t", Expr::var("i"))],
+        ),
+        Node::for_range(
+            "i",
+            Expr::u32(0),
+            Expr::u32(2),
+            vec![Node::let_bind("t", Expr::cast(I32, Expr::var("i")))],
+        ),
         Node::block(vec![Node::let_bind("x", Expr::i32(3))]),
         Node::let_bind("x", Expr::bool(false)),
     ]);
@@ -745,14 +1078,21 @@ fn valid_uniform_load_results_in_conditions_around_barriers() {
         Node::loop_(vec![
             Node::if_then(
                 Expr::eq(lid(), Expr::u32(0)),
-                vec![Node::store("wg", Expr::u32(0), Expr::load("input", Expr::var("round")))],
+                vec![Node::store(
+                    "wg",
+                    Expr::u32(0),
+                    Expr::load("input", Expr::var("round")),
+                )],
             ),
             Node::let_bind("stop", Expr::uniform_load("wg", Expr::u32(0))),
             Node::if_then(Expr::ne(Expr::var("stop"), Expr::u32(0)), vec![Node::Break]),
             Node::Barrier,
             Node::assign("round", Expr::add(Expr::var("round"), Expr::var("stop"))),
             Node::assign("round", Expr::uniform_load("wg", Expr::var("round"))),
-            Node::if_then(Expr::gt(Expr::var("round"), Expr::u32(9)), vec![Node::Barrier, Node::Break]),
+            Node::if_then(
+                Expr::gt(Expr::var("round"), Expr::u32(9)),
+                vec![Node::Barrier, Node::Break],
+            ),
         ]),
         Node::Barrier,
     ]);
@@ -763,10 +1103,20 @@ fn valid_uniform_load_results_in_conditions_around_barriers() {
 fn valid_atomics() {
     let p = prog(vec![
         Node::let_bind("old", Expr::atomic_add("acc", Expr::u32(0), Expr::u32(1))),
-        Node::assign("old", Expr::atomic_compare_exchange("acc", Expr::u32(1), Expr::u32(0), Expr::var("old"))),
+        Node::assign(
+            "old",
+            Expr::atomic_compare_exchange("acc", Expr::u32(1), Expr::u32(0), Expr::var("old")),
+        ),
         Node::eval(Expr::atomic_max("wacc", Expr::u32(0), Expr::i32(-1))),
         Node::store("acc", Expr::u32(2), Expr::u32(7)),
-        Node::let_bind("v", Expr::binary(BinOp::Add, Expr::load("acc", Expr::u32(2)), Expr::var("old"))),
+        Node::let_bind(
+            "v",
+            Expr::binary(
+                BinOp::Add,
+                Expr::load("acc", Expr::u32(2)),
+                Expr::var("old"),
+            ),
+        ),
     ]);
     ok(&p);
 }
@@ -779,14 +1129,28 @@ fn valid_payload_program() {
         payload::param_len("data"),
         vec![
             Node::let_bind("b", payload::byte_load("data", Expr::var("i"))),
-            Node::eval(payload::word_atomic(AtomicOp::Add, "acc", Expr::var("b"), Expr::u32(1), None)),
+            Node::eval(payload::word_atomic(
+                AtomicOp::Add,
+                "acc",
+                Expr::var("b"),
+                Expr::u32(1),
+                None,
+            )),
         ],
     )];
     let payload = Payload {
         name: "count".into(),
         params: vec![
-            Param { name: "data".into(), kind: ParamKind::Bytes, len: None },
-            Param { name: "acc".into(), kind: ParamKind::Accumulator, len: Some(256) },
+            Param {
+                name: "data".into(),
+                kind: ParamKind::Bytes,
+                len: None,
+            },
+            Param {
+                name: "acc".into(),
+                kind: ParamKind::Accumulator,
+                len: Some(256),
+            },
         ],
         look_behind: 0,
         body,
@@ -796,7 +1160,9 @@ fn valid_payload_program() {
 
 // ---------------------------------------------------------------- fuzz
 
-const NAMES: &[&str] = &["x", "y", "i", "input", "out", "fout", "params", "wg", "acc", "wacc", "", "__r", "é", "a-b"];
+const NAMES: &[&str] = &[
+    "x", "y", "i", "input", "out", "fout", "params", "wg", "acc", "wacc", "", "__r", "é", "a-b",
+];
 
 fn name() -> impl Strategy<Value = String> {
     prop::sample::select(NAMES).prop_map(str::to_string)
@@ -823,7 +1189,14 @@ fn expr() -> impl Strategy<Value = Expr> {
         }),
     ];
     leaf.prop_recursive(6, 48, 3, |inner| {
-        let unops = [UnOp::Neg, UnOp::BitNot, UnOp::Not, UnOp::Clz, UnOp::Ctz, UnOp::Popcount];
+        let unops = [
+            UnOp::Neg,
+            UnOp::BitNot,
+            UnOp::Not,
+            UnOp::Clz,
+            UnOp::Ctz,
+            UnOp::Popcount,
+        ];
         let binops = [
             BinOp::Add,
             BinOp::Sub,
@@ -862,10 +1235,16 @@ fn expr() -> impl Strategy<Value = Expr> {
             AtomicOp::CompareExchange,
         ];
         prop_oneof![
-            (prop::sample::select(unops.to_vec()), inner.clone()).prop_map(|(op, a)| Expr::unary(op, a)),
-            (prop::sample::select(binops.to_vec()), inner.clone(), inner.clone())
+            (prop::sample::select(unops.to_vec()), inner.clone())
+                .prop_map(|(op, a)| Expr::unary(op, a)),
+            (
+                prop::sample::select(binops.to_vec()),
+                inner.clone(),
+                inner.clone()
+            )
                 .prop_map(|(op, a, b)| Expr::binary(op, a, b)),
-            (inner.clone(), inner.clone(), inner.clone()).prop_map(|(c, a, b)| Expr::select(c, a, b)),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, a, b)| Expr::select(c, a, b)),
             (dtype(), inner.clone()).prop_map(|(t, a)| Expr::cast(t, a)),
             (dtype(), inner.clone()).prop_map(|(t, a)| Expr::bitcast(t, a)),
             (name(), inner.clone()).prop_map(|(n, i)| Expr::load(&n, i)),
@@ -912,12 +1291,31 @@ fn node() -> impl Strategy<Value = Node> {
 }
 
 fn access() -> impl Strategy<Value = Access> {
-    prop::sample::select(&[Access::ReadOnly, Access::ReadWrite, Access::Uniform, Access::Workgroup][..])
+    prop::sample::select(
+        &[
+            Access::ReadOnly,
+            Access::ReadWrite,
+            Access::Uniform,
+            Access::Workgroup,
+        ][..],
+    )
 }
 
 fn buffer() -> impl Strategy<Value = BufferDecl> {
-    (name(), 0u32..6, dtype(), access(), prop::option::of(prop_oneof![Just(0u32), 1u32..10_000, Just(u32::MAX)]))
-        .prop_map(|(name, binding, elem, access, len)| BufferDecl { name, binding, elem, access, len })
+    (
+        name(),
+        0u32..6,
+        dtype(),
+        access(),
+        prop::option::of(prop_oneof![Just(0u32), 1u32..10_000, Just(u32::MAX)]),
+    )
+        .prop_map(|(name, binding, elem, access, len)| BufferDecl {
+            name,
+            binding,
+            elem,
+            access,
+            len,
+        })
 }
 
 proptest! {

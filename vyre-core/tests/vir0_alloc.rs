@@ -117,16 +117,31 @@ fn decoding_allocates_at_most_the_budget() {
         "p",
         vec![],
         64,
-        (0..20_000).map(|i| Node::let_bind(&format!("v{i}"), Expr::add(Expr::global_id(), Expr::u32(i)))).collect(),
+        (0..20_000)
+            .map(|i| Node::let_bind(&format!("v{i}"), Expr::add(Expr::global_id(), Expr::u32(i))))
+            .collect(),
     );
     cases.push(("program", encode_program(&big)));
 
     for (name, bytes) in &cases {
         let (peak, ok) = peak_while_decoding(bytes);
-        println!("{name}: {} input bytes, peak {peak} bytes allocated, decoded: {ok}", bytes.len());
-        assert!(peak <= bound(bytes.len()), "{name}: {peak} bytes for {} input bytes", bytes.len());
+        println!(
+            "{name}: {} input bytes, peak {peak} bytes allocated, decoded: {ok}",
+            bytes.len()
+        );
+        assert!(
+            peak <= bound(bytes.len()),
+            "{name}: {peak} bytes for {} input bytes",
+            bytes.len()
+        );
     }
-    assert!(peak_while_decoding(&cases[0].1).1, "200 000 breaks is a valid (if odd) file");
-    assert!(!peak_while_decoding(&cases[1].1).1, "400 MB of name copies must hit the budget");
+    assert!(
+        peak_while_decoding(&cases[0].1).1,
+        "200 000 breaks is a valid (if odd) file"
+    );
+    assert!(
+        !peak_while_decoding(&cases[1].1).1,
+        "400 MB of name copies must hit the budget"
+    );
     assert!(peak_while_decoding(&cases[4].1).1);
 }

@@ -7,7 +7,10 @@
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use vyre_core::vir0::{decode, decode_unvalidated, encode_payload, encode_program, load_payload_file, Module, Vir0Error};
+use vyre_core::vir0::{
+    decode, decode_unvalidated, encode_payload, encode_program, load_payload_file, Module,
+    Vir0Error,
+};
 use vyre_core::{AtomicOp, BufferDecl, DataType, Expr, Node, Program};
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
@@ -78,16 +81,29 @@ fn body(nodes: u64, exprs: u64, block: &[u8]) -> Vec<u8> {
 fn expect_err(bytes: &[u8], needle: &str, offset: Option<usize>) {
     let t = Instant::now();
     let e = decode_unvalidated(bytes).expect_err(needle);
-    assert!(t.elapsed() < Duration::from_secs(2), "slow rejection ({:?}) for {needle}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "slow rejection ({:?}) for {needle}",
+        t.elapsed()
+    );
     let msg = e.to_string();
-    assert!(msg.starts_with("VIR0 byte ") && msg.contains(needle) && msg.contains("Fix:"), "want `{needle}`, got: {msg}");
+    assert!(
+        msg.starts_with("VIR0 byte ") && msg.contains(needle) && msg.contains("Fix:"),
+        "want `{needle}`, got: {msg}"
+    );
     if let Some(want) = offset {
-        assert!(matches!(e, Vir0Error::Malformed { offset, .. } if offset == want), "want offset {want}: {msg}");
+        assert!(
+            matches!(e, Vir0Error::Malformed { offset, .. } if offset == want),
+            "want offset {want}: {msg}"
+        );
     }
 }
 
 fn sample_payload() -> Vec<u8> {
-    let path = format!("{}/../examples/payloads/count_zero_bytes.vyre", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../examples/payloads/count_zero_bytes.vyre",
+        env!("CARGO_MANIFEST_DIR")
+    );
     encode_payload(&load_payload_file(path).expect("sample loads"))
 }
 
@@ -104,8 +120,19 @@ fn sample_program() -> Vec<u8> {
         vec![
             Node::let_bind("i", Expr::global_id()),
             Node::let_bind("f", Expr::load("input", Expr::var("i"))),
-            Node::let_bind("neg", Expr::select(Expr::lt(Expr::var("f"), Expr::f32(-0.5)), Expr::i32(-3), Expr::i32(7))),
-            Node::store("tile", Expr::local_id(), Expr::cast(DataType::U32, Expr::var("f"))),
+            Node::let_bind(
+                "neg",
+                Expr::select(
+                    Expr::lt(Expr::var("f"), Expr::f32(-0.5)),
+                    Expr::i32(-3),
+                    Expr::i32(7),
+                ),
+            ),
+            Node::store(
+                "tile",
+                Expr::local_id(),
+                Expr::cast(DataType::U32, Expr::var("f")),
+            ),
             Node::Barrier,
             Node::if_then(
                 Expr::eq(Expr::local_id(), Expr::u32(0)),
@@ -113,10 +140,19 @@ fn sample_program() -> Vec<u8> {
                     "k",
                     Expr::u32(0),
                     Expr::workgroup_size(),
-                    vec![Node::eval(Expr::atomic_add("sum", Expr::u32(0), Expr::load("tile", Expr::var("k"))))],
+                    vec![Node::eval(Expr::atomic_add(
+                        "sum",
+                        Expr::u32(0),
+                        Expr::load("tile", Expr::var("k")),
+                    ))],
                 )],
             ),
-            Node::eval(Expr::atomic_compare_exchange("sum", Expr::u32(0), Expr::u32(1), Expr::u32(2))),
+            Node::eval(Expr::atomic_compare_exchange(
+                "sum",
+                Expr::u32(0),
+                Expr::u32(1),
+                Expr::u32(2),
+            )),
             Node::eval(Expr::Atomic {
                 op: AtomicOp::Max,
                 buffer: "sum".into(),
@@ -143,22 +179,50 @@ fn crafted_files_match_the_encoder() {
 fn hostile_counts_fail_fast_without_allocating() {
     let s = strings(&["p"]);
     // 8 header bytes + "01 03 01 01 70" strings + "02 03 00 01 00" decls: the body content starts at 20.
-    expect_err(&file(&s, DECLS, &body(1 << 60, 0, &[0])), "claims 1152921504606846976 statements", Some(20));
-    expect_err(&file(&s, DECLS, &body(0, 1 << 60, &[0])), "the limits are", Some(20));
-    expect_err(&file(&s, DECLS, &body(1_000_000, 4_000_000, &[0])), "only 1 bytes follow", Some(20));
+    expect_err(
+        &file(&s, DECLS, &body(1 << 60, 0, &[0])),
+        "claims 1152921504606846976 statements",
+        Some(20),
+    );
+    expect_err(
+        &file(&s, DECLS, &body(0, 1 << 60, &[0])),
+        "the limits are",
+        Some(20),
+    );
+    expect_err(
+        &file(&s, DECLS, &body(1_000_000, 4_000_000, &[0])),
+        "only 1 bytes follow",
+        Some(20),
+    );
     let mut block = v(1 << 60);
     block.push(0x09);
-    expect_err(&file(&s, DECLS, &body(1, 0, &block)), "statement count of a block is 1152921504606846976", None);
+    expect_err(
+        &file(&s, DECLS, &body(1, 0, &block)),
+        "statement count of a block is 1152921504606846976",
+        None,
+    );
     let mut huge_strings = v(1 << 60);
     huge_strings.extend_from_slice(&[1, b'p']);
-    expect_err(&file(&huge_strings, DECLS, &body(0, 0, &[0])), "string count is 1152921504606846976", Some(10));
+    expect_err(
+        &file(&huge_strings, DECLS, &body(0, 0, &[0])),
+        "string count is 1152921504606846976",
+        Some(10),
+    );
     let mut long = v(1);
     varint(&mut long, 1 << 60);
     long.push(b'p');
-    expect_err(&file(&long, DECLS, &body(0, 0, &[0])), "string length is", Some(11));
+    expect_err(
+        &file(&long, DECLS, &body(0, 0, &[0])),
+        "string length is",
+        Some(11),
+    );
     let mut buffers = vec![0, 1];
     varint(&mut buffers, 1 << 40);
-    expect_err(&file(&s, &buffers, &body(0, 0, &[0])), "buffer count is 1099511627776", None);
+    expect_err(
+        &file(&s, &buffers, &body(0, 0, &[0])),
+        "buffer count is 1099511627776",
+        None,
+    );
     // A section whose length runs past the digest.
     let mut out = header(1);
     out.push(1);
@@ -180,14 +244,22 @@ fn deep_nesting_is_rejected_without_overflowing_the_stack() {
     let mut block = vec![1, 0x04];
     block.extend(std::iter::repeat_n(0x10, depth));
     block.extend_from_slice(&[0x01, 0]);
-    expect_err(&file(&s, DECLS, &body(1, depth as u64 + 1, &block)), "nests more than 64 levels", None);
+    expect_err(
+        &file(&s, DECLS, &body(1, depth as u64 + 1, &block)),
+        "nests more than 64 levels",
+        None,
+    );
     // { { { ... } } }, 100 000 deep.
     let mut block = vec![1];
     for _ in 0..depth {
         block.extend_from_slice(&[0x08, 1]);
     }
     block.extend_from_slice(&[0x08, 0]);
-    expect_err(&file(&s, DECLS, &body(depth as u64 + 1, 0, &block)), "nest more than 64 levels", None);
+    expect_err(
+        &file(&s, DECLS, &body(depth as u64 + 1, 0, &block)),
+        "nest more than 64 levels",
+        None,
+    );
 
     // Exactly the limits decode; one more level does not.
     let nested_expr = |d: usize| (1..d).fold(Expr::u32(0), |e, _| Expr::neg(e));
@@ -203,12 +275,36 @@ fn deep_nesting_is_rejected_without_overflowing_the_stack() {
 fn non_canonical_encodings_are_rejected() {
     let s = strings(&["p"]);
     let empty = body(0, 0, &[0]);
-    expect_err(&file(&s, &[0, 0x81, 0x00, 0], &empty), "workgroup size: varint is not in its shortest form", Some(16));
-    expect_err(&file(&strings(&["p", "p"]), DECLS, &empty), "repeats an earlier string", Some(13));
-    expect_err(&file(&strings(&["a", "p"]), &[1, 1, 0], &empty), "string 1 is used before string 0", None);
-    expect_err(&file(&strings(&["p", "q"]), DECLS, &empty), "string 1 of the table is never used", None);
-    expect_err(&file(&s, &[0, 1, 0, 0], &empty), "1 unused byte(s) at the end of the declarations section", None);
-    expect_err(&file(&s, DECLS, &body(0, 0, &[0, 9])), "unused byte(s) at the end of the body section", None);
+    expect_err(
+        &file(&s, &[0, 0x81, 0x00, 0], &empty),
+        "workgroup size: varint is not in its shortest form",
+        Some(16),
+    );
+    expect_err(
+        &file(&strings(&["p", "p"]), DECLS, &empty),
+        "repeats an earlier string",
+        Some(13),
+    );
+    expect_err(
+        &file(&strings(&["a", "p"]), &[1, 1, 0], &empty),
+        "string 1 is used before string 0",
+        None,
+    );
+    expect_err(
+        &file(&strings(&["p", "q"]), DECLS, &empty),
+        "string 1 of the table is never used",
+        None,
+    );
+    expect_err(
+        &file(&s, &[0, 1, 0, 0], &empty),
+        "1 unused byte(s) at the end of the declarations section",
+        None,
+    );
+    expect_err(
+        &file(&s, DECLS, &body(0, 0, &[0, 9])),
+        "unused byte(s) at the end of the body section",
+        None,
+    );
     let mut out = header(1);
     section(&mut out, 1, &s);
     section(&mut out, 2, DECLS);
@@ -221,22 +317,78 @@ fn non_canonical_encodings_are_rejected() {
 fn malformed_fields_are_rejected() {
     let s = strings(&["p"]);
     let one = |block: &[u8], nodes: u64, exprs: u64| file(&s, DECLS, &body(nodes, exprs, block));
-    expect_err(&one(&[1, 0x7f], 1, 0), "unknown statement opcode 0x7f", None);
-    expect_err(&one(&[1, 0x04, 0xff], 1, 1), "unknown expression opcode 0xff", None);
-    expect_err(&one(&[1, 0x04, 0x4b, 0, 0x60, 0x60], 1, 3), "unknown expression opcode 0x4b", None);
-    expect_err(&one(&[1, 0x04, 0x0a, 9, 0x60], 1, 2), "unknown type code 9", None);
-    expect_err(&one(&[1, 0x04, 0x06, 5], 1, 1), "string 5 is not in the string table", None);
-    expect_err(&one(&[1, 0x04, 0x01, 0x80, 0x80, 0x80, 0x80, 0x10], 1, 1), "u32 literal is 4294967296", None);
-    expect_err(&one(&[1, 0x09], 2, 0), "declares 2 statements and 0 expressions but holds 1 and 0", None);
-    expect_err(&one(&[2, 0x09, 0x09], 1, 0), "more statements than the 1", None);
-    expect_err(&one(&[1, 0x04], 1, 1), "the body section ends before an expression", None);
-    expect_err(&file(&s, &[0, 1, 1, 0, 9, 0, 0, 0], &body(0, 0, &[0])), "unknown buffer access code 9", None);
-    expect_err(&file(&s, &[0, 1, 1, 0, 0, 0, 0, 0x81, 0x80, 0x80, 0x80, 0x10], &body(0, 0, &[0])), "buffer length is 4294967296", None);
-    expect_err(&file(&[1, 2, 0xc3, 0x28], DECLS, &body(0, 0, &[0])), "string 0 is not UTF-8", Some(11));
+    expect_err(
+        &one(&[1, 0x7f], 1, 0),
+        "unknown statement opcode 0x7f",
+        None,
+    );
+    expect_err(
+        &one(&[1, 0x04, 0xff], 1, 1),
+        "unknown expression opcode 0xff",
+        None,
+    );
+    expect_err(
+        &one(&[1, 0x04, 0x4b, 0, 0x60, 0x60], 1, 3),
+        "unknown expression opcode 0x4b",
+        None,
+    );
+    expect_err(
+        &one(&[1, 0x04, 0x0a, 9, 0x60], 1, 2),
+        "unknown type code 9",
+        None,
+    );
+    expect_err(
+        &one(&[1, 0x04, 0x06, 5], 1, 1),
+        "string 5 is not in the string table",
+        None,
+    );
+    expect_err(
+        &one(&[1, 0x04, 0x01, 0x80, 0x80, 0x80, 0x80, 0x10], 1, 1),
+        "u32 literal is 4294967296",
+        None,
+    );
+    expect_err(
+        &one(&[1, 0x09], 2, 0),
+        "declares 2 statements and 0 expressions but holds 1 and 0",
+        None,
+    );
+    expect_err(
+        &one(&[2, 0x09, 0x09], 1, 0),
+        "more statements than the 1",
+        None,
+    );
+    expect_err(
+        &one(&[1, 0x04], 1, 1),
+        "the body section ends before an expression",
+        None,
+    );
+    expect_err(
+        &file(&s, &[0, 1, 1, 0, 9, 0, 0, 0], &body(0, 0, &[0])),
+        "unknown buffer access code 9",
+        None,
+    );
+    expect_err(
+        &file(
+            &s,
+            &[0, 1, 1, 0, 0, 0, 0, 0x81, 0x80, 0x80, 0x80, 0x10],
+            &body(0, 0, &[0]),
+        ),
+        "buffer length is 4294967296",
+        None,
+    );
+    expect_err(
+        &file(&[1, 2, 0xc3, 0x28], DECLS, &body(0, 0, &[0])),
+        "string 0 is not UTF-8",
+        Some(11),
+    );
     let mut out = header(1);
     section(&mut out, 2, DECLS);
     section(&mut out, 3, &body(0, 0, &[0]));
-    expect_err(&sign(out), "expected section 1 (strings), found section tag 2", Some(8));
+    expect_err(
+        &sign(out),
+        "expected section 1 (strings), found section tag 2",
+        Some(8),
+    );
 
     let good = sample_program();
     let mut bad = good.clone();
@@ -249,7 +401,11 @@ fn malformed_fields_are_rejected() {
     bad[7] = 1;
     expect_err(&bad, "reserved flags byte is 1", Some(7));
     expect_err(b"VIR", "too short", Some(3));
-    expect_err(b"\x7fELF\x02\x01", "not a VIR0 file: it starts with bytes [7f 45 4c 46]", Some(0));
+    expect_err(
+        b"\x7fELF\x02\x01",
+        "not a VIR0 file: it starts with bytes [7f 45 4c 46]",
+        Some(0),
+    );
     expect_err(b"", "too short", Some(0));
     expect_err(&good[..45], "smallest VIR0 file", None);
     let mut tail = good.clone();
@@ -268,7 +424,10 @@ fn every_bit_flip_and_truncation_is_rejected() {
             for bit in 0..8 {
                 let mut bad = good.clone();
                 bad[i] ^= 1 << bit;
-                assert!(decode_unvalidated(&bad).is_err(), "flip of bit {bit} of byte {i} was accepted");
+                assert!(
+                    decode_unvalidated(&bad).is_err(),
+                    "flip of bit {bit} of byte {i} was accepted"
+                );
                 flips += 1;
             }
         }
@@ -287,7 +446,11 @@ fn every_bit_flip_and_truncation_is_rejected() {
 fn check_canonical(bytes: &[u8]) -> Result<(), TestCaseError> {
     match decode_unvalidated(bytes) {
         Ok(m) => {
-            prop_assert_eq!(m.encode(), bytes.to_vec(), "accepted bytes are not the canonical encoding");
+            prop_assert_eq!(
+                m.encode(),
+                bytes.to_vec(),
+                "accepted bytes are not the canonical encoding"
+            );
             let _ = decode(bytes); // the validator must not panic either
         }
         Err(e) => prop_assert!(e.to_string().contains("Fix:"), "{}", e),

@@ -9,38 +9,142 @@ use vyre_core::cpu::CpuBackend;
 use vyre_core::ir::payload::{byte_load, lane_count, lane_id, param_len, word_atomic};
 use vyre_core::ir::{parse_payload, parse_program};
 use vyre_core::vir0::{
-    decode, decode_payload, decode_program, decode_unvalidated, digest, encode_payload, encode_program, load_payload_file,
-    payload_digest, Module, Vir0Error,
+    decode, decode_payload, decode_program, decode_unvalidated, digest, encode_payload,
+    encode_program, load_payload_file, payload_digest, Module, Vir0Error,
 };
 use vyre_core::{
-    Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Literal, Node, Param, ParamKind, Payload, Program, UnOp,
+    Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Literal, Node, Param, ParamKind,
+    Payload, Program, UnOp,
 };
 
 const NAMES: &[&str] = &[
-    "x", "y", "i", "data", "acc", "out", "let", "loop", "step", "in", "add", "len", "cast", "bitcast", "f32bits", "eval",
-    "buffer", "select", "param", "payload", "program", "else", "if", "for", "return", "break", "workgroup_size",
-    "global_id", "atomic_add", "uniform_load", "_t0", "lanes__id", "data__len", "Z9",
+    "x",
+    "y",
+    "i",
+    "data",
+    "acc",
+    "out",
+    "let",
+    "loop",
+    "step",
+    "in",
+    "add",
+    "len",
+    "cast",
+    "bitcast",
+    "f32bits",
+    "eval",
+    "buffer",
+    "select",
+    "param",
+    "payload",
+    "program",
+    "else",
+    "if",
+    "for",
+    "return",
+    "break",
+    "workgroup_size",
+    "global_id",
+    "atomic_add",
+    "uniform_load",
+    "_t0",
+    "lanes__id",
+    "data__len",
+    "Z9",
 ];
-const WORDS: &[&str] = &["p", "copy", "crc32-blocks", "a::b", "x.y", "λ", "program", "payload", "7up", "{x}"];
-const UNOPS: &[UnOp] = &[UnOp::Neg, UnOp::BitNot, UnOp::Not, UnOp::Clz, UnOp::Ctz, UnOp::Popcount];
+const WORDS: &[&str] = &[
+    "p",
+    "copy",
+    "crc32-blocks",
+    "a::b",
+    "x.y",
+    "λ",
+    "program",
+    "payload",
+    "7up",
+    "{x}",
+];
+const UNOPS: &[UnOp] = &[
+    UnOp::Neg,
+    UnOp::BitNot,
+    UnOp::Not,
+    UnOp::Clz,
+    UnOp::Ctz,
+    UnOp::Popcount,
+];
 const BINOPS: &[BinOp] = &[
-    BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div, BinOp::Rem, BinOp::BitAnd, BinOp::BitOr, BinOp::BitXor,
-    BinOp::Shl, BinOp::Shr, BinOp::RotateLeft, BinOp::RotateRight, BinOp::Min, BinOp::Max, BinOp::Eq, BinOp::Ne,
-    BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge, BinOp::And, BinOp::Or,
+    BinOp::Add,
+    BinOp::Sub,
+    BinOp::Mul,
+    BinOp::Div,
+    BinOp::Rem,
+    BinOp::BitAnd,
+    BinOp::BitOr,
+    BinOp::BitXor,
+    BinOp::Shl,
+    BinOp::Shr,
+    BinOp::RotateLeft,
+    BinOp::RotateRight,
+    BinOp::Min,
+    BinOp::Max,
+    BinOp::Eq,
+    BinOp::Ne,
+    BinOp::Lt,
+    BinOp::Le,
+    BinOp::Gt,
+    BinOp::Ge,
+    BinOp::And,
+    BinOp::Or,
 ];
 const ATOMICS: &[AtomicOp] = &[
-    AtomicOp::Load, AtomicOp::Store, AtomicOp::Add, AtomicOp::Sub, AtomicOp::Max, AtomicOp::Min, AtomicOp::And,
-    AtomicOp::Or, AtomicOp::Xor, AtomicOp::Exchange, AtomicOp::CompareExchange,
+    AtomicOp::Load,
+    AtomicOp::Store,
+    AtomicOp::Add,
+    AtomicOp::Sub,
+    AtomicOp::Max,
+    AtomicOp::Min,
+    AtomicOp::And,
+    AtomicOp::Or,
+    AtomicOp::Xor,
+    AtomicOp::Exchange,
+    AtomicOp::CompareExchange,
 ];
-const BUILTINS: &[Builtin] =
-    &[Builtin::GlobalId, Builtin::LocalId, Builtin::WorkgroupId, Builtin::NumWorkgroups, Builtin::WorkgroupSize];
+const BUILTINS: &[Builtin] = &[
+    Builtin::GlobalId,
+    Builtin::LocalId,
+    Builtin::WorkgroupId,
+    Builtin::NumWorkgroups,
+    Builtin::WorkgroupSize,
+];
 const TYPES: &[DataType] = &[DataType::U32, DataType::I32, DataType::F32, DataType::Bool];
-const ACCESSES: &[Access] = &[Access::ReadOnly, Access::ReadWrite, Access::Uniform, Access::Workgroup];
-const KINDS: &[ParamKind] =
-    &[ParamKind::Bytes, ParamKind::Scalar, ParamKind::Output, ParamKind::Accumulator, ParamKind::Lanes, ParamKind::ChunkStart];
+const ACCESSES: &[Access] = &[
+    Access::ReadOnly,
+    Access::ReadWrite,
+    Access::Uniform,
+    Access::Workgroup,
+];
+const KINDS: &[ParamKind] = &[
+    ParamKind::Bytes,
+    ParamKind::Scalar,
+    ParamKind::Output,
+    ParamKind::Accumulator,
+    ParamKind::Lanes,
+    ParamKind::ChunkStart,
+];
 /// f32 bit patterns worth hitting on purpose: -0, ±inf, NaNs, subnormals, extremes.
-const F32_EDGES: &[u32] =
-    &[0, 0x8000_0000, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000, 0xffc0_0001, 1, 0x807f_ffff, 0x0080_0000, 0x7f7f_ffff];
+const F32_EDGES: &[u32] = &[
+    0,
+    0x8000_0000,
+    0x7f80_0000,
+    0xff80_0000,
+    0x7fc0_0000,
+    0xffc0_0001,
+    1,
+    0x807f_ffff,
+    0x0080_0000,
+    0x7f7f_ffff,
+];
 
 fn name() -> impl Strategy<Value = String> {
     prop::sample::select(NAMES).prop_map(str::to_string)
@@ -71,12 +175,20 @@ fn expr() -> BoxedStrategy<Expr> {
             (name(), inner.clone()).prop_map(|(b, i)| Expr::load(&b, i)),
             (name(), inner.clone()).prop_map(|(b, i)| Expr::uniform_load(&b, i)),
             (prop::sample::select(UNOPS), inner.clone()).prop_map(|(op, a)| Expr::unary(op, a)),
-            (prop::sample::select(BINOPS), inner.clone(), inner.clone()).prop_map(|(op, l, r)| Expr::binary(op, l, r)),
-            (inner.clone(), inner.clone(), inner.clone()).prop_map(|(c, a, b)| Expr::select(c, a, b)),
+            (prop::sample::select(BINOPS), inner.clone(), inner.clone())
+                .prop_map(|(op, l, r)| Expr::binary(op, l, r)),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, a, b)| Expr::select(c, a, b)),
             (prop::sample::select(TYPES), inner.clone()).prop_map(|(t, a)| Expr::cast(t, a)),
             (prop::sample::select(TYPES), inner.clone()).prop_map(|(t, a)| Expr::bitcast(t, a)),
-            (prop::sample::select(ATOMICS), name(), inner.clone(), inner.clone(), prop::option::of(inner)).prop_map(
-                |(op, buffer, i, value, expected)| match op {
+            (
+                prop::sample::select(ATOMICS),
+                name(),
+                inner.clone(),
+                inner.clone(),
+                prop::option::of(inner)
+            )
+                .prop_map(|(op, buffer, i, value, expected)| match op {
                     // The text form writes only the element of an atomic_load.
                     AtomicOp::Load => Expr::atomic_load(&buffer, i),
                     op => Expr::Atomic {
@@ -86,8 +198,7 @@ fn expr() -> BoxedStrategy<Expr> {
                         value: Box::new(value),
                         expected: expected.map(Box::new),
                     },
-                }
-            ),
+                }),
         ]
     })
     .boxed()
@@ -109,8 +220,10 @@ fn node() -> BoxedStrategy<Node> {
         let body = vec(inner, 0..4);
         prop_oneof![
             (expr(), body.clone(), body.clone()).prop_map(|(c, t, o)| Node::if_else(c, t, o)),
-            (name(), expr(), expr(), expr(), body.clone()).prop_map(|(v, s, e, st, b)| Node::for_step(&v, s, e, st, b)),
-            (name(), expr(), expr(), body.clone()).prop_map(|(v, s, e, b)| Node::for_range(&v, s, e, b)),
+            (name(), expr(), expr(), expr(), body.clone())
+                .prop_map(|(v, s, e, st, b)| Node::for_step(&v, s, e, st, b)),
+            (name(), expr(), expr(), body.clone())
+                .prop_map(|(v, s, e, b)| Node::for_range(&v, s, e, b)),
             body.clone().prop_map(Node::loop_),
             body.prop_map(Node::block),
         ]
@@ -119,11 +232,21 @@ fn node() -> BoxedStrategy<Node> {
 }
 
 fn buffer() -> impl Strategy<Value = BufferDecl> {
-    (name(), any::<u32>(), prop::sample::select(TYPES), prop::sample::select(ACCESSES), prop::option::of(any::<u32>()))
+    (
+        name(),
+        any::<u32>(),
+        prop::sample::select(TYPES),
+        prop::sample::select(ACCESSES),
+        prop::option::of(any::<u32>()),
+    )
         .prop_map(|(name, binding, elem, access, len)| BufferDecl {
             name,
             // The text form has no binding for workgroup buffers.
-            binding: if access == Access::Workgroup { u32::MAX } else { binding },
+            binding: if access == Access::Workgroup {
+                u32::MAX
+            } else {
+                binding
+            },
             elem,
             access,
             len,
@@ -131,15 +254,34 @@ fn buffer() -> impl Strategy<Value = BufferDecl> {
 }
 
 fn program() -> impl Strategy<Value = Program> {
-    (prop::sample::select(WORDS), vec(buffer(), 0..4), any::<u32>(), vec(node(), 0..6))
+    (
+        prop::sample::select(WORDS),
+        vec(buffer(), 0..4),
+        any::<u32>(),
+        vec(node(), 0..6),
+    )
         .prop_map(|(n, buffers, wg, body)| Program::new(n, buffers, wg, body))
 }
 
 fn payload() -> impl Strategy<Value = Payload> {
-    let param = (name(), prop::sample::select(KINDS), prop::option::of(any::<u32>()))
+    let param = (
+        name(),
+        prop::sample::select(KINDS),
+        prop::option::of(any::<u32>()),
+    )
         .prop_map(|(name, kind, len)| Param { name, kind, len });
-    (prop::sample::select(WORDS), vec(param, 0..5), any::<u32>(), vec(node(), 0..6))
-        .prop_map(|(n, params, look_behind, body)| Payload { name: n.to_string(), params, look_behind, body })
+    (
+        prop::sample::select(WORDS),
+        vec(param, 0..5),
+        any::<u32>(),
+        vec(node(), 0..6),
+    )
+        .prop_map(|(n, params, look_behind, body)| Payload {
+            name: n.to_string(),
+            params,
+            look_behind,
+            body,
+        })
 }
 
 fn fail(e: impl std::fmt::Display) -> TestCaseError {
@@ -192,11 +334,24 @@ fn vir0_keeps_what_the_text_form_drops() {
     // that are not identifiers have no text form, but VIR0 keeps them.
     let mut wg = BufferDecl::workgroup("tile", DataType::U32, 4);
     wg.binding = 7;
-    let odd_load =
-        Expr::Atomic { op: AtomicOp::Load, buffer: "".into(), index: Box::new(Expr::u32(1)), value: Box::new(Expr::i32(-5)), expected: Some(Box::new(Expr::bool(true))) };
-    let p = Program::new("two words", vec![wg], 0, vec![Node::let_bind("ü ber\n", odd_load), Node::Block(vec![])]);
+    let odd_load = Expr::Atomic {
+        op: AtomicOp::Load,
+        buffer: "".into(),
+        index: Box::new(Expr::u32(1)),
+        value: Box::new(Expr::i32(-5)),
+        expected: Some(Box::new(Expr::bool(true))),
+    };
+    let p = Program::new(
+        "two words",
+        vec![wg],
+        0,
+        vec![Node::let_bind("ü ber\n", odd_load), Node::Block(vec![])],
+    );
     let bytes = encode_program(&p);
-    assert_eq!(decode_unvalidated(&bytes).unwrap(), Module::Program(p.clone()));
+    assert_eq!(
+        decode_unvalidated(&bytes).unwrap(),
+        Module::Program(p.clone())
+    );
     let text = parse_program(&p.to_string());
     assert_ne!(text.ok(), Some(p), "text form unexpectedly kept everything");
 }
@@ -205,29 +360,68 @@ fn vir0_keeps_what_the_text_form_drops() {
 fn equal_programs_built_differently_encode_equal() {
     let built = Program::new(
         "copy",
-        vec![BufferDecl::read("input", 0, DataType::U32), BufferDecl::read_write("output", 1, DataType::U32)],
+        vec![
+            BufferDecl::read("input", 0, DataType::U32),
+            BufferDecl::read_write("output", 1, DataType::U32),
+        ],
         64,
         vec![
             Node::let_bind("i", Expr::global_id()),
-            Node::if_then(Expr::lt(Expr::var("i"), Expr::len("input")), vec![Node::store("output", Expr::var("i"), Expr::load("input", Expr::var("i")))]),
+            Node::if_then(
+                Expr::lt(Expr::var("i"), Expr::len("input")),
+                vec![Node::store(
+                    "output",
+                    Expr::var("i"),
+                    Expr::load("input", Expr::var("i")),
+                )],
+            ),
             Node::for_range("k", Expr::u32(0), Expr::u32(4), vec![]),
         ],
     );
     let literal = Program {
         name: String::from("co") + "py",
         buffers: vec![
-            BufferDecl { name: "input".into(), binding: 0, elem: DataType::U32, access: Access::ReadOnly, len: None },
-            BufferDecl { name: "output".into(), binding: 1, elem: DataType::U32, access: Access::ReadWrite, len: None },
+            BufferDecl {
+                name: "input".into(),
+                binding: 0,
+                elem: DataType::U32,
+                access: Access::ReadOnly,
+                len: None,
+            },
+            BufferDecl {
+                name: "output".into(),
+                binding: 1,
+                elem: DataType::U32,
+                access: Access::ReadWrite,
+                len: None,
+            },
         ],
         workgroup_size: 64,
         body: vec![
-            Node::Let { name: "i".into(), value: Expr::Builtin(Builtin::GlobalId) },
+            Node::Let {
+                name: "i".into(),
+                value: Expr::Builtin(Builtin::GlobalId),
+            },
             Node::If {
-                cond: Expr::Binary { op: BinOp::Lt, lhs: Box::new(Expr::var("i")), rhs: Box::new(Expr::Len("input".into())) },
-                then: vec![Node::Store { buffer: "output".into(), index: Expr::var("i"), value: Expr::load("input", Expr::var("i")) }],
+                cond: Expr::Binary {
+                    op: BinOp::Lt,
+                    lhs: Box::new(Expr::var("i")),
+                    rhs: Box::new(Expr::Len("input".into())),
+                },
+                then: vec![Node::Store {
+                    buffer: "output".into(),
+                    index: Expr::var("i"),
+                    value: Expr::load("input", Expr::var("i")),
+                }],
                 otherwise: Vec::new(),
             },
-            Node::For { var: "k".into(), start: Expr::u32(0), end: Expr::u32(4), step: Expr::Lit(Literal::U32(1)), body: vec![] },
+            Node::For {
+                var: "k".into(),
+                start: Expr::u32(0),
+                end: Expr::u32(4),
+                step: Expr::Lit(Literal::U32(1)),
+                body: vec![],
+            },
         ],
     };
     let text = "// the same program, written by hand\nprogram copy workgroup_size 64\nbuffer input: read u32[] @0\n\
@@ -249,9 +443,21 @@ fn line_count_ir() -> Payload {
     Payload {
         name: "line_count".into(),
         params: vec![
-            Param { name: "data".into(), kind: ParamKind::Bytes, len: None },
-            Param { name: "counts".into(), kind: ParamKind::Accumulator, len: Some(1) },
-            Param { name: "lanes".into(), kind: ParamKind::Lanes, len: None },
+            Param {
+                name: "data".into(),
+                kind: ParamKind::Bytes,
+                len: None,
+            },
+            Param {
+                name: "counts".into(),
+                kind: ParamKind::Accumulator,
+                len: Some(1),
+            },
+            Param {
+                name: "lanes".into(),
+                kind: ParamKind::Lanes,
+                len: None,
+            },
         ],
         look_behind: 0,
         body: vec![
@@ -268,20 +474,32 @@ fn line_count_ir() -> Payload {
             ),
             Node::if_then(
                 Expr::ne(Expr::var("n"), Expr::u32(0)),
-                vec![Node::eval(word_atomic(AtomicOp::Add, "counts", Expr::u32(0), Expr::var("n"), None))],
+                vec![Node::eval(word_atomic(
+                    AtomicOp::Add,
+                    "counts",
+                    Expr::u32(0),
+                    Expr::var("n"),
+                    None,
+                ))],
             ),
         ],
     }
 }
 
 fn sample_path() -> String {
-    format!("{}/../examples/payloads/count_zero_bytes.vyre", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../examples/payloads/count_zero_bytes.vyre",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 /// Runs a payload with `bytes` of input and a one-word accumulator; returns the accumulator.
 fn run_counter(p: &Payload, bytes: &[u8], lanes: u32) -> u32 {
     let program = p.to_program(lanes);
-    let mut words: Vec<u32> = bytes.chunks(4).map(|c| c.iter().rev().fold(0, |w, &b| (w << 8) | u32::from(b))).collect();
+    let mut words: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| c.iter().rev().fold(0, |w, &b| (w << 8) | u32::from(b)))
+        .collect();
     if words.is_empty() {
         words.push(0);
     }
@@ -300,16 +518,36 @@ fn standard_payload_ir_round_trips_and_still_runs() {
         let back = decode_payload(&bytes).expect("valid payload decodes");
         assert_eq!(back, p);
         assert_eq!(parse_payload(&p.to_string()).unwrap(), p);
-        decode(&encode_program(&p.to_program(64))).expect("its standalone program is valid VIR0 too");
+        decode(&encode_program(&p.to_program(64)))
+            .expect("its standalone program is valid VIR0 too");
     }
-    let data: Vec<u8> = (0..1000u32).map(|i| if i % 7 == 0 { 0 } else if i % 5 == 0 { b'\n' } else { 1 + (i % 200) as u8 }).collect();
+    let data: Vec<u8> = (0..1000u32)
+        .map(|i| {
+            if i % 7 == 0 {
+                0
+            } else if i % 5 == 0 {
+                b'\n'
+            } else {
+                1 + (i % 200) as u8
+            }
+        })
+        .collect();
     let zeros = data.iter().filter(|&&b| b == 0).count() as u32;
     let newlines = data.iter().filter(|&&b| b == b'\n').count() as u32;
     for lanes in [1, 3, 64] {
-        let sample = decode_payload(&encode_payload(&load_payload_file(sample_path()).unwrap())).unwrap();
-        assert_eq!(run_counter(&sample, &data, lanes), zeros, "count_zero_bytes with {lanes} lanes");
+        let sample =
+            decode_payload(&encode_payload(&load_payload_file(sample_path()).unwrap())).unwrap();
+        assert_eq!(
+            run_counter(&sample, &data, lanes),
+            zeros,
+            "count_zero_bytes with {lanes} lanes"
+        );
         let lc = decode_payload(&encode_payload(&line_count_ir())).unwrap();
-        assert_eq!(run_counter(&lc, &data, lanes), newlines, "line_count with {lanes} lanes");
+        assert_eq!(
+            run_counter(&lc, &data, lanes),
+            newlines,
+            "line_count with {lanes} lanes"
+        );
     }
 }
 
@@ -329,9 +567,15 @@ fn decoding_validates_and_checks_the_kind() {
     let payload_bytes = encode_payload(&line_count_ir());
     let e = decode_program(&payload_bytes).unwrap_err();
     assert!(matches!(e, Vir0Error::Malformed { offset: 6, .. }), "{e}");
-    assert!(e.to_string().contains("not a program") && e.to_string().contains("Fix:"), "{e}");
+    assert!(
+        e.to_string().contains("not a program") && e.to_string().contains("Fix:"),
+        "{e}"
+    );
     let ok = Program::new("ok", vec![], 64, vec![]);
-    assert!(decode_payload(&encode_program(&ok)).unwrap_err().to_string().contains("not a payload"));
+    assert!(decode_payload(&encode_program(&ok))
+        .unwrap_err()
+        .to_string()
+        .contains("not a payload"));
 }
 
 #[test]
@@ -346,18 +590,30 @@ fn load_file_reads_text_and_bytecode() {
     corrupt[20] ^= 4;
     std::fs::write(&bin, &corrupt).unwrap();
     let e = load_payload_file(&bin).unwrap_err().to_string();
-    assert!(e.contains("s.vir0") && e.contains("digest") && e.contains("Fix:"), "{e}");
+    assert!(
+        e.contains("s.vir0") && e.contains("digest") && e.contains("Fix:"),
+        "{e}"
+    );
     let txt = dir.join("bad.vyre");
     std::fs::write(&txt, "payload p\nparam d: bytez\n{ }\n").unwrap();
     let e = load_payload_file(&txt).unwrap_err().to_string();
-    assert!(e.contains("bad.vyre:2:10") && e.contains("bytez") && e.contains("Fix:"), "{e}");
+    assert!(
+        e.contains("bad.vyre:2:10") && e.contains("bytez") && e.contains("Fix:"),
+        "{e}"
+    );
     std::fs::write(&txt, "program p workgroup_size 1\n{ }\n").unwrap();
     let e = load_payload_file(&txt).unwrap_err().to_string();
     assert!(e.contains("not a payload"), "{e}");
     std::fs::write(&txt, "payload p\n{ x = 1u }\n").unwrap();
-    assert!(matches!(load_payload_file(&txt), Err(vyre_core::Error::Invalid { .. })));
+    assert!(matches!(
+        load_payload_file(&txt),
+        Err(vyre_core::Error::Invalid { .. })
+    ));
     std::fs::write(&txt, [0xff, 0xfe, 0]).unwrap();
-    assert!(load_payload_file(&txt).unwrap_err().to_string().contains("neither a VIR0 file nor UTF-8"));
+    assert!(load_payload_file(&txt)
+        .unwrap_err()
+        .to_string()
+        .contains("neither a VIR0 file nor UTF-8"));
     let e = load_payload_file(dir.join("missing.vyre")).unwrap_err();
     assert!(matches!(e, vyre_core::Error::Io { .. }), "{e}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -167,12 +167,18 @@ fn builtin_payloads_round_trip_with_stable_digests() {
         let m = Module::parse(text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(m.name(), *name);
         m.validate().unwrap_or_else(|d| panic!("{name}: {d:?}"));
-        assert_eq!(m.to_string(), *text, "{name}: text form is not a fixed point");
+        assert_eq!(
+            m.to_string(),
+            *text,
+            "{name}: text form is not a fixed point"
+        );
         let bytes = m.encode();
         assert_eq!(hex(&m.digest()), *digest, "{name}: VIR0 digest changed");
         assert_eq!(hex(&bytes[bytes.len() - 32..]), *digest);
         assert_eq!(decode(&bytes).unwrap(), m, "{name}");
-        let Module::Payload(p) = &m else { panic!("{name} is not a payload") };
+        let Module::Payload(p) = &m else {
+            panic!("{name} is not a payload")
+        };
         assert_eq!(&decode_payload(&encode_payload(p)).unwrap(), p);
     }
 }

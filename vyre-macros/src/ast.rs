@@ -137,7 +137,13 @@ pub struct Block {
 /// A statement.
 pub enum Stmt {
     /// `let [mut] name[: ty] = init;`
-    Let { var: VarId, name: Ident, mutable: bool, ty: Option<(Scalar, Span)>, init: Expr },
+    Let {
+        var: VarId,
+        name: Ident,
+        mutable: bool,
+        ty: Option<(Scalar, Span)>,
+        init: Expr,
+    },
     /// `const NAME: ty = value;`
     Const { name: Ident, value: ConstValue },
     /// An expression statement.
@@ -190,7 +196,10 @@ pub enum BinOp {
 impl BinOp {
     /// Comparison ops (result bool).
     pub fn is_cmp(self) -> bool {
-        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+        )
     }
 }
 
@@ -313,9 +322,18 @@ pub enum CxUse {
 /// The range of a `for` loop.
 pub enum Range {
     /// `a..b`, `a..=b` (`inclusive`), optional `.step_by(n)`.
-    Plain { start: Box<Expr>, end: Box<Expr>, inclusive: bool, step: Option<Box<Expr>> },
+    Plain {
+        start: Box<Expr>,
+        end: Box<Expr>,
+        inclusive: bool,
+        step: Option<Box<Expr>>,
+    },
     /// `lanes.range(a..b)`
-    Lanes { lanes: Ident, start: Box<Expr>, end: Box<Expr> },
+    Lanes {
+        lanes: Ident,
+        start: Box<Expr>,
+        end: Box<Expr>,
+    },
 }
 
 /// An expression with its id and span.
@@ -347,7 +365,14 @@ pub enum ExprKind {
     /// `recv.method(args)`
     Method(Box<Expr>, Method, Vec<Expr>),
     /// `acc[index].op(values, orderings)`
-    Atomic { acc: Ident, index: Box<Expr>, op: AtomicMethod, values: Vec<Expr>, orderings: Vec<syn::Expr>, cx: CxUse },
+    Atomic {
+        acc: Ident,
+        index: Box<Expr>,
+        op: AtomicMethod,
+        values: Vec<Expr>,
+        orderings: Vec<syn::Expr>,
+        cx: CxUse,
+    },
     /// `lanes.id()`
     LaneId(Ident),
     /// `lanes.count()`
@@ -371,7 +396,12 @@ pub enum ExprKind {
     /// `loop { .. }`
     Loop(Block),
     /// `for var in range { .. }`
-    For { var: VarId, name: Ident, range: Range, body: Block },
+    For {
+        var: VarId,
+        name: Ident,
+        range: Range,
+        body: Block,
+    },
     /// `break`
     Break,
     /// `continue`

@@ -29,13 +29,24 @@ impl Errors {
     }
 
     /// Like [`Errors::unsupported`], covering all of `node`.
-    pub fn unsupported_node(&mut self, node: &dyn quote::ToTokens, what: impl Display, fix: impl Display) {
-        self.push_node(node, format!("vyre payloads do not support {what}\nFix: {fix}"));
+    pub fn unsupported_node(
+        &mut self,
+        node: &dyn quote::ToTokens,
+        what: impl Display,
+        fix: impl Display,
+    ) {
+        self.push_node(
+            node,
+            format!("vyre payloads do not support {what}\nFix: {fix}"),
+        );
     }
 
     /// Records "vyre payloads do not support {what}. Fix: {fix}".
     pub fn unsupported(&mut self, span: Span, what: impl Display, fix: impl Display) {
-        self.push(span, format!("vyre payloads do not support {what}\nFix: {fix}"));
+        self.push(
+            span,
+            format!("vyre payloads do not support {what}\nFix: {fix}"),
+        );
     }
 
     /// `Ok(())` or every error recorded.

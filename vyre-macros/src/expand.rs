@@ -13,7 +13,11 @@ pub fn run(kind: FnKind, args: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            let what = if kind == FnKind::Payload { "#[vyre::payload]" } else { "#[vyre::helper]" };
+            let what = if kind == FnKind::Payload {
+                "#[vyre::payload]"
+            } else {
+                "#[vyre::helper]"
+            };
             let msg = format!("{what} applies to functions only\nFix: put it on a `fn` item");
             let err = syn::Error::new(proc_macro2::Span::call_site(), msg).to_compile_error();
             return quote!(#err #item);
@@ -53,7 +57,9 @@ fn attr_args(kind: FnKind, args: TokenStream, errs: &mut Errors) -> u32 {
             look_behind = lit.base10_parse::<u32>()?;
             Ok(())
         } else if kind == FnKind::Payload {
-            Err(meta.error("unknown #[vyre::payload] argument\nFix: the only argument is `look_behind = N`"))
+            Err(meta.error(
+                "unknown #[vyre::payload] argument\nFix: the only argument is `look_behind = N`",
+            ))
         } else {
             Err(meta.error("#[vyre::helper] takes no arguments\nFix: write `#[vyre::helper]`"))
         }

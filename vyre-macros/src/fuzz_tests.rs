@@ -43,18 +43,90 @@ impl Rng {
 }
 
 const IDENTS: &[&str] = &[
-    "fn", "let", "mut", "for", "in", "if", "else", "loop", "while", "return", "break", "continue", "const", "as",
-    "match", "true", "false", "self", "Self", "_", "u8", "u16", "u32", "u64", "usize", "i32", "i64", "f32", "f64",
-    "bool", "data", "o", "out", "acc", "lanes", "Lanes", "vyre", "AtomicU32", "Ordering", "Relaxed", "fetch_add",
-    "fetch_max", "compare_exchange", "load", "store", "len", "range", "step_by", "id", "count", "max", "min",
-    "wrapping_add", "MAX", "MIN", "p", "x", "y", "i", "n", "NEEDLE", "start", "look_behind", "helper", "payload",
-    "struct", "impl", "unsafe", "async", "await", "dyn", "where", "pub", "crate", "super", "r#type", "move", "ref",
+    "fn",
+    "let",
+    "mut",
+    "for",
+    "in",
+    "if",
+    "else",
+    "loop",
+    "while",
+    "return",
+    "break",
+    "continue",
+    "const",
+    "as",
+    "match",
+    "true",
+    "false",
+    "self",
+    "Self",
+    "_",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "usize",
+    "i32",
+    "i64",
+    "f32",
+    "f64",
+    "bool",
+    "data",
+    "o",
+    "out",
+    "acc",
+    "lanes",
+    "Lanes",
+    "vyre",
+    "AtomicU32",
+    "Ordering",
+    "Relaxed",
+    "fetch_add",
+    "fetch_max",
+    "compare_exchange",
+    "load",
+    "store",
+    "len",
+    "range",
+    "step_by",
+    "id",
+    "count",
+    "max",
+    "min",
+    "wrapping_add",
+    "MAX",
+    "MIN",
+    "p",
+    "x",
+    "y",
+    "i",
+    "n",
+    "NEEDLE",
+    "start",
+    "look_behind",
+    "helper",
+    "payload",
+    "struct",
+    "impl",
+    "unsafe",
+    "async",
+    "await",
+    "dyn",
+    "where",
+    "pub",
+    "crate",
+    "super",
+    "r#type",
+    "move",
+    "ref",
 ];
 
 const PUNCTS: &[&str] = &[
-    "+", "-", "*", "/", "%", "^", "!", "&", "|", "&&", "||", "<<", ">>", "+=", "-=", "*=", "/=", "%=", "^=", "&=",
-    "|=", "<<=", ">>=", "=", "==", "!=", ">", "<", ">=", "<=", "@", ".", "..", "..=", ",", ";", ":", "::", "->", "=>",
-    "#", "$", "?", "~", "'",
+    "+", "-", "*", "/", "%", "^", "!", "&", "|", "&&", "||", "<<", ">>", "+=", "-=", "*=", "/=",
+    "%=", "^=", "&=", "|=", "<<=", ">>=", "=", "==", "!=", ">", "<", ">=", "<=", "@", ".", "..",
+    "..=", ",", ";", ":", "::", "->", "=>", "#", "$", "?", "~", "'",
 ];
 
 fn literal(rng: &mut Rng) -> Literal {
@@ -69,8 +141,17 @@ fn literal(rng: &mut Rng) -> Literal {
         7 => Literal::byte_string(*rng.pick(&[&b""[..], b"abab", b"\0\xff"])),
         8 => Literal::string(*rng.pick(&["", "x", "len", "\u{0}\""])),
         9 => Literal::character(*rng.pick(&['a', '\n', '\u{10ffff}'])),
-        10 => Literal::from_str(*rng.pick(&["b'\\n'", "0xEDB8_8320", "99999999999999999999999", "1u128", "0b102", "1e999", "7usize", "1_f32"]))
-            .unwrap_or_else(|_| Literal::u8_unsuffixed(0)),
+        10 => Literal::from_str(*rng.pick(&[
+            "b'\\n'",
+            "0xEDB8_8320",
+            "99999999999999999999999",
+            "1u128",
+            "0b102",
+            "1e999",
+            "7usize",
+            "1_f32",
+        ]))
+        .unwrap_or_else(|_| Literal::u8_unsuffixed(0)),
         _ => Literal::usize_unsuffixed(rng.below(300)),
     }
 }
@@ -79,7 +160,11 @@ fn punct(rng: &mut Rng, out: &mut Vec<TokenTree>) {
     let p = *rng.pick(PUNCTS);
     let chars: Vec<char> = p.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
-        let spacing = if i + 1 < chars.len() { Spacing::Joint } else { Spacing::Alone };
+        let spacing = if i + 1 < chars.len() {
+            Spacing::Joint
+        } else {
+            Spacing::Alone
+        };
         out.push(TokenTree::Punct(Punct::new(c, spacing)));
     }
 }
@@ -102,8 +187,16 @@ fn random_stream(rng: &mut Rng, len: usize, depth: u32) -> TokenStream {
             4 | 5 => out.push(TokenTree::Literal(literal(rng))),
             6 | 7 => punct(rng, &mut out),
             _ if depth > 0 => {
-                let delim = *rng.pick(&[Delimiter::Parenthesis, Delimiter::Brace, Delimiter::Bracket, Delimiter::None]);
-                out.push(TokenTree::Group(Group::new(delim, random_stream(rng, len / 2 + 1, depth - 1))));
+                let delim = *rng.pick(&[
+                    Delimiter::Parenthesis,
+                    Delimiter::Brace,
+                    Delimiter::Bracket,
+                    Delimiter::None,
+                ]);
+                out.push(TokenTree::Group(Group::new(
+                    delim,
+                    random_stream(rng, len / 2 + 1, depth - 1),
+                )));
             }
             _ => out.push(TokenTree::Ident(ident(rng))),
         }
@@ -173,13 +266,23 @@ const SEEDS: &[(FnKind, &str, &str)] = &[
 
 /// Runs the expansion; a panic is a failure that shows the input.
 fn no_panic(what: &str, kind: FnKind, args: &TokenStream, item: &TokenStream) -> String {
-    let result = catch_unwind(AssertUnwindSafe(|| run(kind, args.clone(), item.clone()).to_string()));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        run(kind, args.clone(), item.clone()).to_string()
+    }));
     match result {
         Ok(out) => out,
         Err(e) => {
-        let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
-        let kind = if kind == FnKind::Payload { "#[vyre::payload]" } else { "#[vyre::helper]" };
-        panic!("{what}: expansion panicked (`{msg}`) for {kind}\nargs: {args}\nitem: {item}");
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let kind = if kind == FnKind::Payload {
+                "#[vyre::payload]"
+            } else {
+                "#[vyre::helper]"
+            };
+            panic!("{what}: expansion panicked (`{msg}`) for {kind}\nargs: {args}\nitem: {item}");
         }
     }
 }
@@ -196,20 +299,47 @@ fn kind(rng: &mut Rng) -> FnKind {
 fn random_token_streams_never_panic() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for case in 0..RANDOM_CASES {
-        let args = if rng.chance(2) { TokenStream::new() } else { random_stream(&mut rng, 6, 2) };
+        let args = if rng.chance(2) {
+            TokenStream::new()
+        } else {
+            random_stream(&mut rng, 6, 2)
+        };
         let item = random_stream(&mut rng, 24, 4);
         no_panic(&format!("random case {case}"), kind(&mut rng), &args, &item);
     }
 }
 
 const PARAMS: &[&str] = &[
-    "data: &[u8]", "d2: &[u8]", "k: u32", "mut m: u32", "#[vyre(start)] start: u32", "#[vyre(len = 1)] acc: &[AtomicU32]",
-    "#[vyre(len = 4)] o: &mut [u32]", "out: &mut [u32]", "lanes: Lanes", "lanes: vyre::Lanes", "x: u8", "y: i32",
-    "f: f32", "b: bool", "#[vyre(len = 0)] z: &mut [u32]", "#[vyre(bogus)] w: &[u8]", "q: u64", "s: &str",
+    "data: &[u8]",
+    "d2: &[u8]",
+    "k: u32",
+    "mut m: u32",
+    "#[vyre(start)] start: u32",
+    "#[vyre(len = 1)] acc: &[AtomicU32]",
+    "#[vyre(len = 4)] o: &mut [u32]",
+    "out: &mut [u32]",
+    "lanes: Lanes",
+    "lanes: vyre::Lanes",
+    "x: u8",
+    "y: i32",
+    "f: f32",
+    "b: bool",
+    "#[vyre(len = 0)] z: &mut [u32]",
+    "#[vyre(bogus)] w: &[u8]",
+    "q: u64",
+    "s: &str",
 ];
-const BINOPS: &[&str] = &["+", "-", "*", "/", "%", "^", "&", "|", "<<", ">>", "==", "!=", "<", "<=", ">", ">=", "&&", "||"];
-const VARS: &[&str] = &["data", "k", "m", "start", "acc", "o", "out", "lanes", "x", "y", "f", "b", "n", "i", "N", "u8::MAX", "i32::MIN"];
-const TYPES: &[&str] = &["u8", "u16", "u32", "usize", "i32", "f32", "bool", "u64", "char"];
+const BINOPS: &[&str] = &[
+    "+", "-", "*", "/", "%", "^", "&", "|", "<<", ">>", "==", "!=", "<", "<=", ">", ">=", "&&",
+    "||",
+];
+const VARS: &[&str] = &[
+    "data", "k", "m", "start", "acc", "o", "out", "lanes", "x", "y", "f", "b", "n", "i", "N",
+    "u8::MAX", "i32::MIN",
+];
+const TYPES: &[&str] = &[
+    "u8", "u16", "u32", "usize", "i32", "f32", "bool", "u64", "char",
+];
 
 /// A random expression of the Rust subset (and a little beyond it).
 fn expr(rng: &mut Rng, depth: u32) -> String {
@@ -225,11 +355,34 @@ fn expr(rng: &mut Rng, depth: u32) -> String {
         2 => format!("{}[{} as usize]", rng.pick(VARS), expr(rng, d)),
         3 => format!("({} as {})", expr(rng, d), rng.pick(TYPES)),
         4 => format!("{}{}", rng.pick(&["-", "!"]), expr(rng, d)),
-        5 => format!("{}.{}()", rng.pick(VARS), rng.pick(&["len", "id", "count", "max", "min"])),
-        6 => format!("{}.{}({})", expr(rng, d), rng.pick(&["max", "min", "fetch_add", "wrapping_add", "rotate_left"]), expr(rng, d)),
-        7 => format!("acc[{}].fetch_add({}, Ordering::Relaxed)", expr(rng, d), expr(rng, d)),
-        8 => format!("if {} {{ {} }} else {{ {} }}", expr(rng, d), expr(rng, d), expr(rng, d)),
-        9 => format!("{}({}, {})", rng.pick(&["h", "rot", "undefined"]), expr(rng, d), expr(rng, d)),
+        5 => format!(
+            "{}.{}()",
+            rng.pick(VARS),
+            rng.pick(&["len", "id", "count", "max", "min"])
+        ),
+        6 => format!(
+            "{}.{}({})",
+            expr(rng, d),
+            rng.pick(&["max", "min", "fetch_add", "wrapping_add", "rotate_left"]),
+            expr(rng, d)
+        ),
+        7 => format!(
+            "acc[{}].fetch_add({}, Ordering::Relaxed)",
+            expr(rng, d),
+            expr(rng, d)
+        ),
+        8 => format!(
+            "if {} {{ {} }} else {{ {} }}",
+            expr(rng, d),
+            expr(rng, d),
+            expr(rng, d)
+        ),
+        9 => format!(
+            "{}({}, {})",
+            rng.pick(&["h", "rot", "undefined"]),
+            expr(rng, d),
+            expr(rng, d)
+        ),
         _ => random_stream(rng, 4, 1).to_string(),
     }
 }
@@ -240,14 +393,52 @@ fn stmts(rng: &mut Rng, depth: u32) -> String {
     for _ in 0..rng.below(5) {
         let d = depth.saturating_sub(1);
         let s = match rng.below(12) {
-            0 | 1 => format!("let {}{}{} = {};", rng.pick(&["", "mut "]), rng.pick(&["n", "i", "x", "t"]), if rng.chance(3) { format!(": {}", rng.pick(TYPES)) } else { String::new() }, expr(rng, 3)),
-            2 => format!("{} {} {};", rng.pick(&["n", "m", "x", "o[0]", "out[i as usize]", "data[0]"]), rng.pick(&["=", "+=", "<<=", "^=", "/="]), expr(rng, 3)),
-            3 if depth > 0 => format!("if {} {{ {} }} else {{ {} }}", expr(rng, 2), stmts(rng, d), stmts(rng, d)),
-            4 if depth > 0 => format!("for {} in {} {{ {} }}", rng.pick(&["i", "_", "k"]), rng.pick(&["0..4", "lanes.range(0..data.len() as u32)", "(0..n).step_by(3)", "0..=k", "data"]), stmts(rng, d)),
+            0 | 1 => format!(
+                "let {}{}{} = {};",
+                rng.pick(&["", "mut "]),
+                rng.pick(&["n", "i", "x", "t"]),
+                if rng.chance(3) {
+                    format!(": {}", rng.pick(TYPES))
+                } else {
+                    String::new()
+                },
+                expr(rng, 3)
+            ),
+            2 => format!(
+                "{} {} {};",
+                rng.pick(&["n", "m", "x", "o[0]", "out[i as usize]", "data[0]"]),
+                rng.pick(&["=", "+=", "<<=", "^=", "/="]),
+                expr(rng, 3)
+            ),
+            3 if depth > 0 => format!(
+                "if {} {{ {} }} else {{ {} }}",
+                expr(rng, 2),
+                stmts(rng, d),
+                stmts(rng, d)
+            ),
+            4 if depth > 0 => format!(
+                "for {} in {} {{ {} }}",
+                rng.pick(&["i", "_", "k"]),
+                rng.pick(&[
+                    "0..4",
+                    "lanes.range(0..data.len() as u32)",
+                    "(0..n).step_by(3)",
+                    "0..=k",
+                    "data"
+                ]),
+                stmts(rng, d)
+            ),
             5 if depth > 0 => format!("while {} {{ {} }}", expr(rng, 2), stmts(rng, d)),
             6 if depth > 0 => format!("loop {{ {} break; }}", stmts(rng, d)),
-            7 => rng.pick(&["break;", "continue;", "return;", "return 1;"]).to_string(),
-            8 => format!("const {}: {} = {};", rng.pick(&["N", "P"]), rng.pick(&["u32", "&[u8]", "i32"]), expr(rng, 1)),
+            7 => rng
+                .pick(&["break;", "continue;", "return;", "return 1;"])
+                .to_string(),
+            8 => format!(
+                "const {}: {} = {};",
+                rng.pick(&["N", "P"]),
+                rng.pick(&["u32", "&[u8]", "i32"]),
+                expr(rng, 1)
+            ),
             9 => format!("{};", expr(rng, 3)),
             10 | 11 if depth > 0 => format!("{{ {} }}", stmts(rng, d)),
             _ => format!("{};", rng.pick(VARS)),
@@ -266,21 +457,40 @@ fn random_fn_shapes_never_panic() {
     let mut rng = Rng(0xD1B5_4A32_D192_ED03);
     let mut fns = 0;
     for case in 0..SHAPED_CASES {
-        let mut params: Vec<String> = (0..rng.below(5)).map(|_| rng.pick(PARAMS).to_string()).collect();
+        let mut params: Vec<String> = (0..rng.below(5))
+            .map(|_| rng.pick(PARAMS).to_string())
+            .collect();
         if rng.chance(8) {
             params.push(random_stream(&mut rng, 4, 2).to_string());
         }
-        let ret = if rng.chance(4) { format!("-> {}", rng.pick(TYPES)) } else { String::new() };
-        let body = if rng.chance(8) { random_stream(&mut rng, 30, 4).to_string() } else { stmts(&mut rng, 4) };
+        let ret = if rng.chance(4) {
+            format!("-> {}", rng.pick(TYPES))
+        } else {
+            String::new()
+        };
+        let body = if rng.chance(8) {
+            random_stream(&mut rng, 30, 4).to_string()
+        } else {
+            stmts(&mut rng, 4)
+        };
         let text = format!("fn p({}) {ret} {{ {body} }}", params.join(", "));
-        let args = if rng.chance(4) { random_stream(&mut rng, 5, 1) } else { TokenStream::from_str("look_behind = 2").unwrap() };
-        let Ok(item) = TokenStream::from_str(&text) else { continue };
+        let args = if rng.chance(4) {
+            random_stream(&mut rng, 5, 1)
+        } else {
+            TokenStream::from_str("look_behind = 2").unwrap()
+        };
+        let Ok(item) = TokenStream::from_str(&text) else {
+            continue;
+        };
         let out = no_panic(&format!("shaped case {case}"), kind(&mut rng), &args, &item);
         // Count the cases that got past `syn::ItemFn` into the macro's own checks.
         fns += !out.contains("applies to functions only") as u32;
     }
     eprintln!("shaped: {SHAPED_CASES} cases, {fns} parsed as functions");
-    assert!(fns > SHAPED_CASES / 4, "too few shaped cases parse as functions: {fns}");
+    assert!(
+        fns > SHAPED_CASES / 4,
+        "too few shaped cases parse as functions: {fns}"
+    );
 }
 
 /// Deletes, duplicates, replaces or inserts token trees, recursively.
@@ -300,8 +510,20 @@ fn mutate_tree(rng: &mut Rng, ts: TokenStream, depth: u32) -> TokenStream {
             }
             _ => match tt {
                 TokenTree::Group(g) if depth < 8 => {
-                    let delim = if rng.chance(30) { *rng.pick(&[Delimiter::Parenthesis, Delimiter::Brace, Delimiter::Bracket, Delimiter::None]) } else { g.delimiter() };
-                    out.push(TokenTree::Group(Group::new(delim, mutate_tree(rng, g.stream(), depth + 1))));
+                    let delim = if rng.chance(30) {
+                        *rng.pick(&[
+                            Delimiter::Parenthesis,
+                            Delimiter::Brace,
+                            Delimiter::Bracket,
+                            Delimiter::None,
+                        ])
+                    } else {
+                        g.delimiter()
+                    };
+                    out.push(TokenTree::Group(Group::new(
+                        delim,
+                        mutate_tree(rng, g.stream(), depth + 1),
+                    )));
                 }
                 other => out.push(other),
             },
@@ -321,7 +543,11 @@ fn mutate_text(rng: &mut Rng, text: &str) -> String {
                 chars.drain(i..j);
             }
             1 => {
-                let frag = if rng.chance(2) { rng.pick(IDENTS).to_string() } else { rng.pick(PUNCTS).to_string() };
+                let frag = if rng.chance(2) {
+                    rng.pick(IDENTS).to_string()
+                } else {
+                    rng.pick(PUNCTS).to_string()
+                };
                 chars.splice(i..j, format!(" {frag} ").chars());
             }
             _ => {
@@ -338,8 +564,16 @@ fn mutate_text(rng: &mut Rng, text: &str) -> String {
 fn mutated_functions_never_panic() {
     // The seeds themselves expand without errors.
     for (k, args, item) in SEEDS {
-        let out = run(*k, TokenStream::from_str(args).unwrap(), TokenStream::from_str(item).unwrap()).to_string();
-        assert!(!out.contains("compile_error"), "seed does not expand cleanly: {out}");
+        let out = run(
+            *k,
+            TokenStream::from_str(args).unwrap(),
+            TokenStream::from_str(item).unwrap(),
+        )
+        .to_string();
+        assert!(
+            !out.contains("compile_error"),
+            "seed does not expand cleanly: {out}"
+        );
         assert!(syn::parse_str::<syn::ItemFn>(item).is_ok());
     }
     let mut rng = Rng(0x1234_5678_9ABC_DEF1);
@@ -369,5 +603,8 @@ fn mutated_functions_never_panic() {
         clean += !out.contains("compile_error") as u32;
     }
     eprintln!("mutations: {MUTATION_CASES} cases, {relexed} text mutations lexed, {clean} expanded without errors");
-    assert!(relexed > MUTATION_CASES / 8, "too few text mutations lexed: {relexed}");
+    assert!(
+        relexed > MUTATION_CASES / 8,
+        "too few text mutations lexed: {relexed}"
+    );
 }

@@ -21,8 +21,9 @@ mod parse;
 mod valid;
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;
-#[cfg(test)] mod fuzz_tests;
 
 use proc_macro::TokenStream;
 

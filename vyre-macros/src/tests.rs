@@ -28,39 +28,113 @@ fn expands_a_payload() {
     );
     assert!(!out.contains("compile_error"), "{out}");
     assert!(out.contains("pub fn payload"));
-    assert!(out.contains("0u32"), "unsuffixed literals get their inferred type natively: {out}");
-    assert!(!out.contains("# [vyre"), "parameter attributes are stripped: {out}");
+    assert!(
+        out.contains("0u32"),
+        "unsuffixed literals get their inferred type natively: {out}"
+    );
+    assert!(
+        !out.contains("# [vyre"),
+        "parameter attributes are stripped: {out}"
+    );
 }
 
 #[test]
 fn errors_keep_the_original_function() {
-    let out = expand(FnKind::Payload, quote!(), quote!(fn p(data: &[u8]) { let f = |x: u32| x; }));
+    let out = expand(
+        FnKind::Payload,
+        quote!(),
+        quote!(
+            fn p(data: &[u8]) {
+                let f = |x: u32| x;
+            }
+        ),
+    );
     assert!(out.contains("compile_error"));
     assert!(out.contains("fn p"));
-    assert!(out.contains("unreachable"), "a stub module avoids follow-on errors: {out}");
+    assert!(
+        out.contains("unreachable"),
+        "a stub module avoids follow-on errors: {out}"
+    );
 }
 
 #[test]
 fn reports_several_errors() {
-    let out = expand(FnKind::Payload, quote!(), quote!(fn p(a: u64, b: Vec<u8>) { let t = (1, 2); match 1 { _ => {} } }));
+    let out = expand(
+        FnKind::Payload,
+        quote!(),
+        quote!(
+            fn p(a: u64, b: Vec<u8>) {
+                let t = (1, 2);
+                match 1 {
+                    _ => {}
+                }
+            }
+        ),
+    );
     assert_eq!(out.matches("compile_error").count(), 4, "{out}");
 }
 
 #[test]
 fn never_panics_on_odd_input() {
     let cases = [
-        quote!(struct S;),
+        quote!(
+            struct S;
+        ),
         quote!(fn),
-        quote!(fn p() { loop { break; } continue; }),
-        quote!(fn p(x: u32) -> u32 { x }),
-        quote!(fn p(#[vyre(len = "x")] o: &mut [u32]) {}),
-        quote!(fn p(#[vyre(bogus)] o: &mut [u32]) {}),
-        quote!(fn p(o: &mut [u32]) { o[0] = 99999999999999; o[1] = -1; o[2] = 1.0; }),
-        quote!(fn p(o: &mut [u32]) { let x = if true { 1 } else { 2.0 }; }),
-        quote!(fn p(o: &mut [u32]) { let x: u8 = 300; let y = x >> 1.5; }),
-        quote!(fn p(o: &mut [u32]) { return 5; }),
-        quote!(fn p(o: &mut [u32]) { o[0] = undefined_fn(1, 2) + zz; }),
-        quote!(fn p(o: &mut [u32]) { const A: u32 = 1 << 40; const B: &[u8] = b"x"; o[0] = B; }),
+        quote!(
+            fn p() {
+                loop {
+                    break;
+                }
+                continue;
+            }
+        ),
+        quote!(
+            fn p(x: u32) -> u32 {
+                x
+            }
+        ),
+        quote!(
+            fn p(#[vyre(len = "x")] o: &mut [u32]) {}
+        ),
+        quote!(
+            fn p(#[vyre(bogus)] o: &mut [u32]) {}
+        ),
+        quote!(
+            fn p(o: &mut [u32]) {
+                o[0] = 99999999999999;
+                o[1] = -1;
+                o[2] = 1.0;
+            }
+        ),
+        quote!(
+            fn p(o: &mut [u32]) {
+                let x = if true { 1 } else { 2.0 };
+            }
+        ),
+        quote!(
+            fn p(o: &mut [u32]) {
+                let x: u8 = 300;
+                let y = x >> 1.5;
+            }
+        ),
+        quote!(
+            fn p(o: &mut [u32]) {
+                return 5;
+            }
+        ),
+        quote!(
+            fn p(o: &mut [u32]) {
+                o[0] = undefined_fn(1, 2) + zz;
+            }
+        ),
+        quote!(
+            fn p(o: &mut [u32]) {
+                const A: u32 = 1 << 40;
+                const B: &[u8] = b"x";
+                o[0] = B;
+            }
+        ),
     ];
     for item in cases {
         for kind in [FnKind::Payload, FnKind::Helper] {
@@ -73,7 +147,18 @@ fn never_panics_on_odd_input() {
 
 #[test]
 fn helper_expands_with_sig() {
-    let out = expand(FnKind::Helper, quote!(), quote!(fn h(a: u8, b: i32) -> bool { if a > 3 { return true; } b < 0 }));
+    let out = expand(
+        FnKind::Helper,
+        quote!(),
+        quote!(
+            fn h(a: u8, b: i32) -> bool {
+                if a > 3 {
+                    return true;
+                }
+                b < 0
+            }
+        ),
+    );
     assert!(!out.contains("compile_error"), "{out}");
     assert!(out.contains("HelperSig < fn (u8 , i32) -> bool >"), "{out}");
 }

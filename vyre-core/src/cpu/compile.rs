@@ -63,12 +63,23 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
     }
     let mut bufs = HashMap::new();
     for (i, decl) in program.host_buffers().iter().enumerate() {
-        bufs.insert(decl.name.as_str(), BufInfo { mem: i as u32, elem: decl.elem, access: decl.access });
+        bufs.insert(
+            decl.name.as_str(),
+            BufInfo {
+                mem: i as u32,
+                elem: decl.elem,
+                access: decl.access,
+            },
+        );
     }
     let n_host = bufs.len();
     let mut workgroup_lens = Vec::new();
     let mut workgroup_words = 0u64;
-    for decl in program.buffers.iter().filter(|b| !b.access.is_host_visible()) {
+    for decl in program
+        .buffers
+        .iter()
+        .filter(|b| !b.access.is_host_visible())
+    {
         let Some(len) = decl.len else {
             return Err(bad(format!(
                 "workgroup buffer `{}` has no fixed length. Fix: give it a length with BufferDecl::workgroup(name, elem, len)",
@@ -83,14 +94,26 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
             )));
         }
         let mem = (n_host + workgroup_lens.len()) as u32;
-        bufs.insert(decl.name.as_str(), BufInfo { mem, elem: decl.elem, access: decl.access });
+        bufs.insert(
+            decl.name.as_str(),
+            BufInfo {
+                mem,
+                elem: decl.elem,
+                access: decl.access,
+            },
+        );
         workgroup_lens.push(len);
     }
     if bufs.len() != program.buffers.len() {
-        return Err(bad("two buffers share a name. Fix: give every buffer a unique name".to_string()));
+        return Err(bad(
+            "two buffers share a name. Fix: give every buffer a unique name".to_string(),
+        ));
     }
     if let Some(decl) = program.buffers.iter().find(|b| b.elem == DataType::Bool) {
-        return Err(bad(format!("buffer `{}` has element type bool. Fix: store bools as u32 (0 or 1)", decl.name)));
+        return Err(bad(format!(
+            "buffer `{}` has element type bool. Fix: store bools as u32 (0 or 1)",
+            decl.name
+        )));
     }
     let mut c = Compiler {
         program,
@@ -110,20 +133,37 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
             program.workgroup_size
         )));
     }
-    Ok(Compiled { body, n_slots, has_barrier: c.has_barrier, n_host, workgroup_lens })
+    Ok(Compiled {
+        body,
+        n_slots,
+        has_barrier: c.has_barrier,
+        n_host,
+        workgroup_lens,
+    })
 }
 
 impl<'p> Compiler<'p> {
     #[cold]
     #[inline(never)]
     fn err(&self, msg: String) -> Error {
-        let at: Vec<String> = self.path.iter().map(|(label, i)| format!("{label}[{i}]")).collect();
-        Error::BadInput(format!("program `{}`, at {}: {msg}", self.program.name, at.join(".")))
+        let at: Vec<String> = self
+            .path
+            .iter()
+            .map(|(label, i)| format!("{label}[{i}]"))
+            .collect();
+        Error::BadInput(format!(
+            "program `{}`, at {}: {msg}",
+            self.program.name,
+            at.join(".")
+        ))
     }
 
     #[inline(never)]
     fn buffer(&self, name: &str) -> Result<BufInfo> {
-        self.bufs.get(name).copied().ok_or_else(|| self.err(undeclared_buffer(name)))
+        self.bufs
+            .get(name)
+            .copied()
+            .ok_or_else(|| self.err(undeclared_buffer(name)))
     }
 
     // ---- statements: an explicit stack of open statement lists ----
@@ -134,7 +174,9 @@ impl<'p> Compiler<'p> {
         let mut open: Vec<Open<'p>> = Vec::new();
         self.open_list(&mut open, "body", body, Pending::Root)?;
         loop {
-            let Some(top) = open.last_mut() else { return Err(self.internal()) };
+            let Some(top) = open.last_mut() else {
+                return Err(self.internal());
+            };
             let nodes: &'p [Node] = top.nodes;
             if let Some(node) = nodes.get(top.next) {
                 if let Some(at) = self.path.last_mut() {
@@ -142,20 +184,42 @@ impl<'p> Compiler<'p> {
                 }
                 top.next += 1;
                 match node {
-                    Node::If { cond, then, otherwise } => {
+                    Node::If {
+                        cond,
+                        then,
+                        otherwise,
+                    } => {
                         let cond = self.typed(cond, DataType::Bool, "`if` condition")?;
                         self.open_list(&mut open, "then", then, Pending::Then { cond, otherwise })?;
                     }
-                    Node::For { var, start, end, step, body } => {
+                    Node::For {
+                        var,
+                        start,
+                        end,
+                        step,
+                        body,
+                    } => {
                         let (slot, start, end, step) = self.for_header(var, start, end, step)?;
                         self.loop_depth += 1;
-                        self.open_list(&mut open, "body", body, Pending::For { slot, start, end, step })?;
+                        self.open_list(
+                            &mut open,
+                            "body",
+                            body,
+                            Pending::For {
+                                slot,
+                                start,
+                                end,
+                                step,
+                            },
+                        )?;
                     }
                     Node::Loop { body } => {
                         self.loop_depth += 1;
                         self.open_list(&mut open, "body", body, Pending::Loop)?;
                     }
-                    Node::Block(body) => self.open_list(&mut open, "block", body, Pending::Block)?,
+                    Node::Block(body) => {
+                        self.open_list(&mut open, "block", body, Pending::Block)?
+                    }
                     _ => {
                         let compiled = self.simple_node(node)?;
                         top.out.push(compiled);
@@ -164,22 +228,42 @@ impl<'p> Compiler<'p> {
                 continue;
             }
             // The list is complete: close its scope and build its statement.
-            let Some(done) = open.pop() else { return Err(self.internal()) };
+            let Some(done) = open.pop() else {
+                return Err(self.internal());
+            };
             self.end_scope();
             self.path.pop();
             let compiled = match done.pending {
                 Pending::Root => return Ok(done.out),
                 Pending::Then { cond, otherwise } => {
-                    let pending = Pending::Otherwise { cond, then: done.out };
+                    let pending = Pending::Otherwise {
+                        cond,
+                        then: done.out,
+                    };
                     self.open_list(&mut open, "otherwise", otherwise, pending)?;
                     continue;
                 }
-                Pending::Otherwise { cond, then } => CNode::If { cond, then, otherwise: done.out },
-                Pending::For { slot, start, end, step } => {
+                Pending::Otherwise { cond, then } => CNode::If {
+                    cond,
+                    then,
+                    otherwise: done.out,
+                },
+                Pending::For {
+                    slot,
+                    start,
+                    end,
+                    step,
+                } => {
                     self.loop_depth -= 1;
                     // The counter's scope, opened by for_header.
                     self.end_scope();
-                    CNode::For { slot, start, end, step, body: done.out }
+                    CNode::For {
+                        slot,
+                        start,
+                        end,
+                        step,
+                        body: done.out,
+                    }
                 }
                 Pending::Loop => {
                     self.loop_depth -= 1;
@@ -207,20 +291,30 @@ impl<'p> Compiler<'p> {
         }
         self.path.push((label, 0));
         self.scopes.push(Vec::new());
-        open.push(Open { nodes, next: 0, out: Vec::with_capacity(nodes.len()), pending });
+        open.push(Open {
+            nodes,
+            next: 0,
+            out: Vec::with_capacity(nodes.len()),
+            pending,
+        });
         Ok(())
     }
 
     #[cold]
     #[inline(never)]
     fn internal(&self) -> Error {
-        self.err("internal: statement stack out of step. Fix: report this bug in the CPU reference".into())
+        self.err(
+            "internal: statement stack out of step. Fix: report this bug in the CPU reference"
+                .into(),
+        )
     }
 
     #[cold]
     #[inline(never)]
     fn nesting_err(&self) -> Error {
-        self.err(format!("statements are nested more than {MAX_NODE_DEPTH} deep. Fix: flatten the program"))
+        self.err(format!(
+            "statements are nested more than {MAX_NODE_DEPTH} deep. Fix: flatten the program"
+        ))
     }
 
     fn end_scope(&mut self) {
@@ -262,8 +356,17 @@ impl<'p> Compiler<'p> {
             )));
         }
         let slot = self.n_slots;
-        self.n_slots = slot.checked_add(1).ok_or_else(|| self.err("too many variables. Fix: use fewer".into()))?;
-        self.vars.insert(name, VarInfo { slot, ty, read_only });
+        self.n_slots = slot
+            .checked_add(1)
+            .ok_or_else(|| self.err("too many variables. Fix: use fewer".into()))?;
+        self.vars.insert(
+            name,
+            VarInfo {
+                slot,
+                ty,
+                read_only,
+            },
+        );
         if let Some(scope) = self.scopes.last_mut() {
             scope.push(name);
         }
@@ -298,7 +401,11 @@ impl<'p> Compiler<'p> {
                 }
                 value.into_node(Some(var.slot))
             }
-            Node::Store { buffer, index, value } => {
+            Node::Store {
+                buffer,
+                index,
+                value,
+            } => {
                 let b = self.buffer(buffer)?;
                 if !b.access.is_writable() {
                     return Err(self.err(format!(
@@ -308,16 +415,21 @@ impl<'p> Compiler<'p> {
                 }
                 let index = self.index(index)?;
                 let value = self.typed(value, b.elem, "stored value")?;
-                CNode::Store { buf: b.mem, index, value }
+                CNode::Store {
+                    buf: b.mem,
+                    index,
+                    value,
+                }
             }
             Node::Eval(expr) => match self.value(expr, true)?.0 {
                 Value::Atomic(atomic) => CNode::Atomic { slot: None, atomic },
                 _ => CNode::Nop,
             },
             Node::Break | Node::Continue if self.loop_depth == 0 => {
-                return Err(
-                    self.err("`break` or `continue` outside a loop. Fix: use it only inside `for` or `loop`".into())
-                );
+                return Err(self.err(
+                    "`break` or `continue` outside a loop. Fix: use it only inside `for` or `loop`"
+                        .into(),
+                ));
             }
             Node::Break => CNode::Break,
             Node::Continue => CNode::Continue,
@@ -328,7 +440,9 @@ impl<'p> Compiler<'p> {
             Node::Return => CNode::Return,
             // Statements with bodies are handled by `body`.
             Node::If { .. } | Node::For { .. } | Node::Loop { .. } | Node::Block(_) => {
-                return Err(self.err("internal: compound statement in simple_node. Fix: report this bug".into()))
+                return Err(self.err(
+                    "internal: compound statement in simple_node. Fix: report this bug".into(),
+                ))
             }
         })
     }
@@ -338,7 +452,13 @@ impl<'p> Compiler<'p> {
     #[inline(never)]
     fn value(&mut self, expr: &'p Expr, is_eval: bool) -> Result<(Value, DataType)> {
         match expr {
-            Expr::Atomic { op, buffer, index, value, expected } => {
+            Expr::Atomic {
+                op,
+                buffer,
+                index,
+                value,
+                expected,
+            } => {
                 let b = self.buffer(buffer)?;
                 if !b.access.allows_atomics() || !b.elem.is_integer() {
                     return Err(self.err(format!(
@@ -365,8 +485,11 @@ impl<'p> Compiler<'p> {
                 };
                 let index = self.index(index)?;
                 // The operand of a load is ignored (and not checked).
-                let value =
-                    if atom == Atom::Load { CExpr::lit(0) } else { self.typed(value, b.elem, "atomic operand")? };
+                let value = if atom == Atom::Load {
+                    CExpr::lit(0)
+                } else {
+                    self.typed(value, b.elem, "atomic operand")?
+                };
                 let expected = match (atom, expected) {
                     (Atom::CmpXchg, Some(e)) => self.typed(e, b.elem, "compare-exchange expected value")?,
                     (Atom::CmpXchg, None) => {
@@ -382,7 +505,13 @@ impl<'p> Compiler<'p> {
                     }
                     (_, None) => CExpr::lit(0),
                 };
-                let atomic = Box::new(CAtomic { op: atom, buf: b.mem, index, value, expected });
+                let atomic = Box::new(CAtomic {
+                    op: atom,
+                    buf: b.mem,
+                    index,
+                    value,
+                    expected,
+                });
                 Ok((Value::Atomic(atomic), b.elem))
             }
             Expr::UniformLoad { buffer, index } if !is_eval => {
@@ -407,7 +536,9 @@ impl<'p> Compiler<'p> {
     fn typed(&mut self, expr: &'p Expr, want: DataType, what: &str) -> Result<CExpr> {
         let (e, ty) = self.expr(expr)?;
         if ty != want {
-            return Err(self.err(format!("{what} has type {ty} but must be {want}. Fix: cast it to {want}")));
+            return Err(self.err(format!(
+                "{what} has type {ty} but must be {want}. Fix: cast it to {want}"
+            )));
         }
         Ok(e)
     }
@@ -416,7 +547,9 @@ impl<'p> Compiler<'p> {
     fn index(&mut self, expr: &'p Expr) -> Result<CExpr> {
         let (index, ty) = self.expr(expr)?;
         if !ty.is_integer() {
-            return Err(self.err(format!("buffer index has type {ty} but must be u32. Fix: cast it to u32")));
+            return Err(self.err(format!(
+                "buffer index has type {ty} but must be u32. Fix: cast it to u32"
+            )));
         }
         Ok(index)
     }
@@ -457,9 +590,20 @@ struct Open<'p> {
 /// The statement a list belongs to, with the parts compiled before it.
 enum Pending<'p> {
     Root,
-    Then { cond: CExpr, otherwise: &'p [Node] },
-    Otherwise { cond: CExpr, then: Vec<CNode> },
-    For { slot: u32, start: CExpr, end: CExpr, step: CExpr },
+    Then {
+        cond: CExpr,
+        otherwise: &'p [Node],
+    },
+    Otherwise {
+        cond: CExpr,
+        then: Vec<CNode>,
+    },
+    For {
+        slot: u32,
+        start: CExpr,
+        end: CExpr,
+        step: CExpr,
+    },
     Loop,
     Block,
 }

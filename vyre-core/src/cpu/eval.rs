@@ -26,7 +26,10 @@ pub(crate) struct Env<'a> {
 /// `mem[buf][index]`, 0 when out of bounds.
 #[inline]
 pub(crate) fn load(mem: &[Vec<u32>], buf: u32, index: u32) -> u32 {
-    mem.get(buf as usize).and_then(|b| b.get(index as usize)).copied().unwrap_or(0)
+    mem.get(buf as usize)
+        .and_then(|b| b.get(index as usize))
+        .copied()
+        .unwrap_or(0)
 }
 
 /// Evaluates a pure expression; `stack` is scratch space.

@@ -64,12 +64,22 @@ impl Budget {
 
 impl<'a> Inv<'a> {
     fn new(n_slots: usize) -> Self {
-        Inv { slots: vec![0; n_slots], stack: Vec::new(), ids: Ids::default(), in_uniform_load: false, done: false }
+        Inv {
+            slots: vec![0; n_slots],
+            stack: Vec::new(),
+            ids: Ids::default(),
+            in_uniform_load: false,
+            done: false,
+        }
     }
 
     fn start(&mut self, body: &'a [CNode], ids: Ids) {
         self.stack.clear();
-        self.stack.push(Frame { nodes: body, pc: 0, kind: Kind::Block });
+        self.stack.push(Frame {
+            nodes: body,
+            pc: 0,
+            kind: Kind::Block,
+        });
         self.ids = ids;
         self.in_uniform_load = false;
         self.done = false;
@@ -82,9 +92,17 @@ impl<'a> Inv<'a> {
         budget: &mut Budget,
         scratch: &mut Vec<u32>,
     ) -> Result<Stop, BudgetExceeded> {
-        let Inv { slots, stack, ids, in_uniform_load, .. } = self;
+        let Inv {
+            slots,
+            stack,
+            ids,
+            in_uniform_load,
+            ..
+        } = self;
         loop {
-            let Some(top) = stack.last_mut() else { return Ok(Stop::Done) };
+            let Some(top) = stack.last_mut() else {
+                return Ok(Stop::Done);
+            };
             let nodes: &'a [CNode] = top.nodes;
             let pc = top.pc;
             let Some(node) = nodes.get(pc) else {
@@ -156,28 +174,61 @@ impl<'a> Inv<'a> {
                     let e = Env { slots, mem, ids };
                     let i = eval(index, &e, scratch);
                     let v = eval(value, &e, scratch);
-                    if let Some(cell) = mem.get_mut(*buf as usize).and_then(|b| b.get_mut(i as usize)) {
+                    if let Some(cell) = mem
+                        .get_mut(*buf as usize)
+                        .and_then(|b| b.get_mut(i as usize))
+                    {
                         *cell = v;
                     }
                 }
                 CNode::Nop => {}
-                CNode::If { cond, then, otherwise } => {
-                    let body = if eval(cond, &Env { slots, mem, ids }, scratch) != 0 { then } else { otherwise };
+                CNode::If {
+                    cond,
+                    then,
+                    otherwise,
+                } => {
+                    let body = if eval(cond, &Env { slots, mem, ids }, scratch) != 0 {
+                        then
+                    } else {
+                        otherwise
+                    };
                     if !body.is_empty() {
-                        stack.push(Frame { nodes: body, pc: 0, kind: Kind::Block });
+                        stack.push(Frame {
+                            nodes: body,
+                            pc: 0,
+                            kind: Kind::Block,
+                        });
                     }
                 }
-                CNode::For { slot, start, end, step, body } => {
+                CNode::For {
+                    slot,
+                    start,
+                    end,
+                    step,
+                    body,
+                } => {
                     let e = Env { slots, mem, ids };
                     let s = eval(start, &e, scratch);
                     let end = eval(end, &e, scratch);
                     let step = eval(step, &e, scratch).max(1);
                     if s < end {
                         set(slots, *slot, s);
-                        stack.push(Frame { nodes: body, pc: 0, kind: Kind::For { slot: *slot, end, step } });
+                        stack.push(Frame {
+                            nodes: body,
+                            pc: 0,
+                            kind: Kind::For {
+                                slot: *slot,
+                                end,
+                                step,
+                            },
+                        });
                     }
                 }
-                CNode::Loop { body } => stack.push(Frame { nodes: body, pc: 0, kind: Kind::Loop }),
+                CNode::Loop { body } => stack.push(Frame {
+                    nodes: body,
+                    pc: 0,
+                    kind: Kind::Loop,
+                }),
                 CNode::Break => {
                     while let Some(f) = stack.pop() {
                         if !matches!(f.kind, Kind::Block) {
@@ -195,7 +246,11 @@ impl<'a> Inv<'a> {
                         f.pc = f.nodes.len();
                     }
                 }
-                CNode::Block(body) => stack.push(Frame { nodes: body, pc: 0, kind: Kind::Block }),
+                CNode::Block(body) => stack.push(Frame {
+                    nodes: body,
+                    pc: 0,
+                    kind: Kind::Block,
+                }),
                 CNode::Barrier => return Ok(Stop::Barrier),
                 CNode::Return => {
                     stack.clear();
@@ -222,8 +277,15 @@ pub(crate) fn dispatch(
     workgroups: u32,
     step_budget: u64,
 ) -> Result<(), BudgetExceeded> {
-    let mut budget = Budget { used: 0, limit: step_budget };
-    let lanes = if prog.has_barrier { workgroup_size as usize } else { 1 };
+    let mut budget = Budget {
+        used: 0,
+        limit: step_budget,
+    };
+    let lanes = if prog.has_barrier {
+        workgroup_size as usize
+    } else {
+        1
+    };
     // Scratch value stack for expression evaluation.
     let mut scratch = Vec::with_capacity(64);
     let mut invs: Vec<Inv<'_>> = (0..lanes).map(|_| Inv::new(prog.n_slots)).collect();

@@ -144,14 +144,20 @@ pub(crate) fn compile_expr(root: &Expr, scope: &impl Scope) -> Result<(CExpr, Da
 
 /// The operation of `e`, whose operand types are on top of `types` (popped
 /// here), and its result type. `None`: no code needed (identity).
-fn finish(e: &Expr, types: &mut Vec<DataType>, scope: &impl Scope) -> Result<(Option<Op>, DataType), String> {
+fn finish(
+    e: &Expr,
+    types: &mut Vec<DataType>,
+    scope: &impl Scope,
+) -> Result<(Option<Op>, DataType), String> {
     use DataType::*;
     let mut pop = || types.pop().ok_or_else(internal);
     Ok(match e {
         Expr::Load { buffer, .. } => {
             let ty = pop()?;
             if !ty.is_integer() {
-                return Err(format!("index into `{buffer}` has type {ty} but must be u32. Fix: cast it to u32"));
+                return Err(format!(
+                    "index into `{buffer}` has type {ty} but must be u32. Fix: cast it to u32"
+                ));
             }
             let (mem, elem) = scope.buffer(buffer)?;
             (Some(Op::Load(mem)), elem)
@@ -202,7 +208,12 @@ fn unary(op: UnOp, ty: DataType) -> Result<Un, String> {
         UnOp::Clz if int => Un::Clz,
         UnOp::Ctz if int => Un::Ctz,
         UnOp::Popcount if int => Un::Popcount,
-        _ => return Err(format!("`{}` does not apply to {ty}. Fix: cast the operand to a type it accepts", op.name())),
+        _ => {
+            return Err(format!(
+                "`{}` does not apply to {ty}. Fix: cast the operand to a type it accepts",
+                op.name()
+            ))
+        }
     })
 }
 
@@ -229,7 +240,11 @@ fn binary(op: BinOp, lt: DataType, rt: DataType) -> Result<(Bin, DataType), Stri
     let mismatch = || {
         format!("`{}` does not apply to ({lt}, {rt}). Fix: cast the operands (same type; shift amounts u32)", op.name())
     };
-    let shapes_ok = if op.is_shift() { lt.is_integer() && rt == U32 } else { lt == rt };
+    let shapes_ok = if op.is_shift() {
+        lt.is_integer() && rt == U32
+    } else {
+        lt == rt
+    };
     if !shapes_ok {
         return Err(mismatch());
     }

@@ -60,7 +60,9 @@ pub struct CpuBackend {
 impl CpuBackend {
     /// A CPU backend with the [default step budget](DEFAULT_STEP_BUDGET).
     pub fn new() -> Self {
-        CpuBackend { step_budget: DEFAULT_STEP_BUDGET }
+        CpuBackend {
+            step_budget: DEFAULT_STEP_BUDGET,
+        }
     }
 
     /// A CPU backend that stops any run taking more than `steps` steps
@@ -101,17 +103,34 @@ impl CpuBackend {
     /// (names, scopes, types, nesting) still turn anything it cannot run into
     /// [`Error::BadInput`]. Lets the unit tests reach programs the validator
     /// rejects (deep expressions, barriers after a divergent `return`).
-    fn run_unvalidated(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {
+    fn run_unvalidated(
+        &self,
+        program: &Program,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+    ) -> Result<()> {
         check_buffers(program, buffers, workgroups)?;
         let compiled = compile::compile(program)?;
 
         // One memory table: host buffers (moved out of `buffers`, moved back
         // below whatever happens), then the workgroup buffers.
-        let mut mem: Vec<Vec<u32>> = Vec::with_capacity(compiled.n_host + compiled.workgroup_lens.len());
+        let mut mem: Vec<Vec<u32>> =
+            Vec::with_capacity(compiled.n_host + compiled.workgroup_lens.len());
         mem.extend(buffers.iter_mut().map(std::mem::take));
-        mem.extend(compiled.workgroup_lens.iter().map(|&len| vec![0u32; len as usize]));
+        mem.extend(
+            compiled
+                .workgroup_lens
+                .iter()
+                .map(|&len| vec![0u32; len as usize]),
+        );
 
-        let result = exec::dispatch(&compiled, program.workgroup_size, &mut mem, workgroups, self.step_budget);
+        let result = exec::dispatch(
+            &compiled,
+            program.workgroup_size,
+            &mut mem,
+            workgroups,
+            self.step_budget,
+        );
 
         for (dst, src) in buffers.iter_mut().zip(mem.drain(..)) {
             *dst = src;

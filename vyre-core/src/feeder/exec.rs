@@ -112,7 +112,12 @@ pub(crate) fn run(
 ) -> Outcome {
     let mut runs: HashMap<usize, FileRun> = HashMap::new();
     for p in plan {
-        let r = runs.entry(p.desc.file).or_insert(FileRun { open: None, pending: 0, failed: false, ends: false });
+        let r = runs.entry(p.desc.file).or_insert(FileRun {
+            open: None,
+            pending: 0,
+            failed: false,
+            ends: false,
+        });
         r.pending += 1;
         r.ends |= p.last;
     }
@@ -137,7 +142,10 @@ pub(crate) fn run(
     // All reads address the arena through this one pointer; the slice itself
     // is not touched again until every read has completed.
     let base = arena.as_mut_ptr();
-    let mut drain = Drain { engine, inflight: 0 };
+    let mut drain = Drain {
+        engine,
+        inflight: 0,
+    };
     let cap = drain.engine.capacity();
     let mut next = 0;
     let mut comps: Vec<(u64, i32)> = Vec::new();
@@ -158,9 +166,16 @@ pub(crate) fn run(
                 Err(res) => comps.push((i as u64, res)),
                 Ok(len) => {
                     let op = ex.ops[i];
-                    let file = &ex.runs[&plan[i].desc.file].open.as_ref().expect("open while reading").file;
+                    let file = &ex.runs[&plan[i].desc.file]
+                        .open
+                        .as_ref()
+                        .expect("open while reading")
+                        .file;
                     // Memory safety of the read depends on this bound.
-                    assert!(op.dest + len as usize <= arena_len, "feeder bug: read past the arena");
+                    assert!(
+                        op.dest + len as usize <= arena_len,
+                        "feeder bug: read past the arena"
+                    );
                     let req = ReadReq {
                         id: i as u64,
                         file,
@@ -198,7 +213,10 @@ pub(crate) fn run(
     }
     drop(drain);
     drop(ex.graveyard);
-    Outcome { failed: ex.failed, carry: ex.carry }
+    Outcome {
+        failed: ex.failed,
+        carry: ex.carry,
+    }
 }
 
 impl Exec<'_> {
@@ -244,8 +262,20 @@ impl Exec<'_> {
         let start = p.desc.file_offset - u64::from(p.desc.look_behind);
         let end = p.desc.file_offset + u64::from(p.desc.len);
         self.ops[i] = match p.direct_dest {
-            Some(dest) if direct => Op { cur: align_down(start, DIRECT_ALIGN), dest, end, direct: true, retries: 0 },
-            _ => Op { cur: start, dest: p.desc.arena_offset, end, direct: false, retries: 0 },
+            Some(dest) if direct => Op {
+                cur: align_down(start, DIRECT_ALIGN),
+                dest,
+                end,
+                direct: true,
+                retries: 0,
+            },
+            _ => Op {
+                cur: start,
+                dest: p.desc.arena_offset,
+                end,
+                direct: false,
+                retries: 0,
+            },
         };
     }
 
@@ -254,13 +284,19 @@ impl Exec<'_> {
     fn request(&mut self, i: usize) -> Result<u32, i32> {
         let op = self.ops[i];
         let f = self.plan[i].desc.file;
-        let want = if op.direct { align_up(op.end, DIRECT_ALIGN) - op.cur } else { op.end - op.cur };
+        let want = if op.direct {
+            align_up(op.end, DIRECT_ALIGN) - op.cur
+        } else {
+            op.end - op.cur
+        };
         let mut len = want.min(MAX_IO) as u32;
         if let Some(hook) = &self.cfg.inject {
             match hook(f, op.cur) {
                 Some(FaultKind::Error(errno)) => return Err(-errno.abs().max(1)),
                 Some(FaultKind::ShortRead) if op.direct => {
-                    len = (align_down(u64::from(len / 2), DIRECT_ALIGN) as u32).max(DIRECT_ALIGN as u32).min(len)
+                    len = (align_down(u64::from(len / 2), DIRECT_ALIGN) as u32)
+                        .max(DIRECT_ALIGN as u32)
+                        .min(len)
                 }
                 Some(FaultKind::ShortRead) => len = (len / 2).max(1),
                 None => {}
@@ -294,7 +330,13 @@ impl Exec<'_> {
                 }
             } else {
                 let at = op.cur;
-                self.fail(f, format!("read error at byte {at}: {}", io::Error::from_raw_os_error(errno)));
+                self.fail(
+                    f,
+                    format!(
+                        "read error at byte {at}: {}",
+                        io::Error::from_raw_os_error(errno)
+                    ),
+                );
             }
             self.finish(i);
             return;
@@ -310,7 +352,10 @@ impl Exec<'_> {
         // blocks, so stopping off a block boundary also means end of file.
         if n == 0 || (op.direct && new % DIRECT_ALIGN != 0) {
             let expected = self.files[f].size;
-            self.fail(f, format!("changed size during the scan: expected {expected} bytes, read {new}"));
+            self.fail(
+                f,
+                format!("changed size during the scan: expected {expected} bytes, read {new}"),
+            );
             self.finish(i);
             return;
         }
@@ -358,7 +403,13 @@ impl Exec<'_> {
         let expected = self.files[f].size;
         match of.file.metadata() {
             Ok(md) if md.len() == expected => {}
-            Ok(md) => self.fail(f, format!("changed size during the scan: expected {expected} bytes, now {}", md.len())),
+            Ok(md) => self.fail(
+                f,
+                format!(
+                    "changed size during the scan: expected {expected} bytes, now {}",
+                    md.len()
+                ),
+            ),
             Err(e) => self.fail(f, format!("cannot stat after reading: {e}")),
         }
     }
@@ -370,7 +421,11 @@ impl Exec<'_> {
 /// would make io_uring reads of some filesystems fail with EAGAIN). With
 /// `direct`, tries `O_DIRECT` first and falls back to buffered (counted in
 /// `stats.direct_fallbacks`) when the filesystem refuses it with EINVAL.
-pub(crate) fn open_file(path: &Path, direct: bool, stats: &mut FeedStats) -> Result<OpenFile, String> {
+pub(crate) fn open_file(
+    path: &Path,
+    direct: bool,
+    stats: &mut FeedStats,
+) -> Result<OpenFile, String> {
     let mut direct = direct;
     let file = loop {
         let flags = libc::O_NOCTTY | libc::O_NONBLOCK | if direct { libc::O_DIRECT } else { 0 };
@@ -383,14 +438,19 @@ pub(crate) fn open_file(path: &Path, direct: bool, stats: &mut FeedStats) -> Res
             Err(e) => return Err(open_error_reason(&e)),
         }
     };
-    let md = file.metadata().map_err(|e| format!("cannot stat the opened file: {e}"))?;
+    let md = file
+        .metadata()
+        .map_err(|e| format!("cannot stat the opened file: {e}"))?;
     if !md.is_file() {
         return Err(non_regular_reason(&md.file_type()));
     }
     let keep = if direct { libc::O_DIRECT } else { 0 };
     // SAFETY: fcntl(F_SETFL) on a descriptor we own; no memory is passed.
     if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFL, keep) } == -1 {
-        return Err(format!("cannot clear O_NONBLOCK: {}", io::Error::last_os_error()));
+        return Err(format!(
+            "cannot clear O_NONBLOCK: {}",
+            io::Error::last_os_error()
+        ));
     }
     stats.files_opened += 1;
     Ok(OpenFile { file, direct })

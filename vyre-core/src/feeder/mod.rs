@@ -146,7 +146,14 @@ pub struct FeederConfig {
 
 impl Default for FeederConfig {
     fn default() -> Self {
-        FeederConfig { chunk_size: 4 << 20, queue_depth: 32, look_behind: 0, o_direct: false, force_fallback: false, inject: None }
+        FeederConfig {
+            chunk_size: 4 << 20,
+            queue_depth: 32,
+            look_behind: 0,
+            o_direct: false,
+            force_fallback: false,
+            inject: None,
+        }
     }
 }
 
@@ -181,7 +188,10 @@ impl FeederConfig {
             return bad("chunk_size is 0. Fix: use a positive chunk size such as 4 MiB".into());
         }
         if !(1..=4096).contains(&self.queue_depth) {
-            return bad(format!("queue_depth is {}. Fix: use a queue depth between 1 and 4096", self.queue_depth));
+            return bad(format!(
+                "queue_depth is {}. Fix: use a queue depth between 1 and 4096",
+                self.queue_depth
+            ));
         }
         if self.o_direct && self.chunk_size % plan::DIRECT_ALIGN as u32 != 0 {
             return bad(format!("o_direct needs chunk_size to be a multiple of 4096, got {}. Fix: round chunk_size to a multiple of 4096 or turn o_direct off", self.chunk_size));
@@ -288,7 +298,14 @@ impl Feeder {
     pub fn new(files: Vec<FileEntry>, config: FeederConfig) -> Result<Feeder, FeedError> {
         config.validate()?;
         let engine = Engine::new(config.queue_depth, config.force_fallback);
-        let mut f = Feeder { cfg: config, files, cursor: (0, 0), carry: None, engine, stats: FeedStats::default() };
+        let mut f = Feeder {
+            cfg: config,
+            files,
+            cursor: (0, 0),
+            carry: None,
+            engine,
+            stats: FeedStats::default(),
+        };
         f.cursor = f.normalize(0, 0);
         Ok(f)
     }
@@ -380,18 +397,43 @@ impl Feeder {
         }
         self.engine.prepare(arena.as_mut_ptr(), arena.len());
         let carry = self.carry.take();
-        let out = exec::run(&mut self.engine, &self.cfg, &self.files, &plan, arena, carry, &mut self.stats);
+        let out = exec::run(
+            &mut self.engine,
+            &self.cfg,
+            &self.files,
+            &plan,
+            arena,
+            carry,
+            &mut self.stats,
+        );
         self.stats.batches += 1;
         self.carry = out.carry;
         let failed: std::collections::HashSet<usize> = out.failed.iter().map(|f| f.0).collect();
-        self.cursor = if failed.contains(&cursor.0) { self.normalize(cursor.0 + 1, 0) } else { cursor };
-        let chunks: Vec<ChunkDesc> = plan.into_iter().map(|p| p.desc).filter(|d| !failed.contains(&d.file)).collect();
+        self.cursor = if failed.contains(&cursor.0) {
+            self.normalize(cursor.0 + 1, 0)
+        } else {
+            cursor
+        };
+        let chunks: Vec<ChunkDesc> = plan
+            .into_iter()
+            .map(|p| p.desc)
+            .filter(|d| !failed.contains(&d.file))
+            .collect();
         let bytes = chunks.iter().map(|c| u64::from(c.len)).sum();
-        Ok(Batch { chunks, failures: out.failed, bytes })
+        Ok(Batch {
+            chunks,
+            failures: out.failed,
+            bytes,
+        })
     }
 
     /// Plans the next batch for an arena of `len` bytes at address `base`.
-    fn plan_batch(&self, len: usize, base: usize, direct: bool) -> Result<(Vec<Planned>, (usize, u64)), FeedError> {
+    fn plan_batch(
+        &self,
+        len: usize,
+        base: usize,
+        direct: bool,
+    ) -> Result<(Vec<Planned>, (usize, u64)), FeedError> {
         let (cs, lb) = (self.cfg.chunk_size, self.cfg.look_behind);
         let (mut f, mut c) = self.cursor;
         let mut pos = 0;
@@ -414,8 +456,18 @@ impl Feeder {
                 }
                 break;
             };
-            let desc = ChunkDesc { file: f, file_offset: pc.file_offset, len: pc.len, look_behind: pc.look_behind, arena_offset: slot.arena_offset };
-            plan.push(Planned { desc, last: c + 1 == chunk_count(size, cs), direct_dest: slot.direct_dest });
+            let desc = ChunkDesc {
+                file: f,
+                file_offset: pc.file_offset,
+                len: pc.len,
+                look_behind: pc.look_behind,
+                arena_offset: slot.arena_offset,
+            };
+            plan.push(Planned {
+                desc,
+                last: c + 1 == chunk_count(size, cs),
+                direct_dest: slot.direct_dest,
+            });
             pos = slot.end;
             c += 1;
         }

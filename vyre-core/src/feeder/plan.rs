@@ -44,7 +44,12 @@ pub fn chunk_count(size: u64, chunk_size: u32) -> u64 {
 }
 
 /// Chunk `index` of a file of `size` bytes, or `None` past the last chunk.
-pub fn plan_chunk(size: u64, chunk_size: u32, look_behind: u32, index: u64) -> Option<PlannedChunk> {
+pub fn plan_chunk(
+    size: u64,
+    chunk_size: u32,
+    look_behind: u32,
+    index: u64,
+) -> Option<PlannedChunk> {
     if index >= chunk_count(size, chunk_size) {
         return None;
     }
@@ -52,11 +57,20 @@ pub fn plan_chunk(size: u64, chunk_size: u32, look_behind: u32, index: u64) -> O
     let file_offset = index * c;
     let len = (size - file_offset.min(size)).min(c) as u32;
     let look_behind = u64::from(look_behind).min(file_offset) as u32;
-    Some(PlannedChunk { index, file_offset, len, look_behind })
+    Some(PlannedChunk {
+        index,
+        file_offset,
+        len,
+        look_behind,
+    })
 }
 
 /// All chunks of a file of `size` bytes, in order.
-pub fn plan_chunks(size: u64, chunk_size: u32, look_behind: u32) -> impl Iterator<Item = PlannedChunk> {
+pub fn plan_chunks(
+    size: u64,
+    chunk_size: u32,
+    look_behind: u32,
+) -> impl Iterator<Item = PlannedChunk> {
     (0..chunk_count(size, chunk_size)).map(move |i| {
         plan_chunk(size, chunk_size, look_behind, i).expect("index below chunk_count")
     })
@@ -94,7 +108,11 @@ pub(crate) fn place(pos: usize, base: usize, c: &PlannedChunk, direct: bool) -> 
     if !direct || c.len == 0 {
         let arena_offset = usize::try_from(align_up(pos as u64, 4)).ok()?;
         let end = arena_offset.checked_add(usize::try_from(span).ok()?)?;
-        return Some(Slot { arena_offset, direct_dest: None, end });
+        return Some(Slot {
+            arena_offset,
+            direct_dest: None,
+            end,
+        });
     }
     let start = c.read_start();
     let astart = align_down(start, DIRECT_ALIGN);
@@ -103,5 +121,9 @@ pub(crate) fn place(pos: usize, base: usize, c: &PlannedChunk, direct: bool) -> 
     let dest = usize::try_from(align_up(addr, DIRECT_ALIGN) - base as u64).ok()?;
     let arena_offset = dest.checked_add((start - astart) as usize)?;
     let end = dest.checked_add(usize::try_from(aend - astart).ok()?)?;
-    Some(Slot { arena_offset, direct_dest: Some(dest), end })
+    Some(Slot {
+        arena_offset,
+        direct_dest: Some(dest),
+        end,
+    })
 }

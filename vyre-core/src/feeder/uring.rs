@@ -65,7 +65,10 @@ impl Uring {
         ring.submitter()
             .register_probe(&mut probe)
             .map_err(|e| format!("opcode probe failed (kernel older than 5.6?): {e}"))?;
-        for (code, name) in [(opcode::Read::CODE, "IORING_OP_READ"), (opcode::ReadFixed::CODE, "IORING_OP_READ_FIXED")] {
+        for (code, name) in [
+            (opcode::Read::CODE, "IORING_OP_READ"),
+            (opcode::ReadFixed::CODE, "IORING_OP_READ_FIXED"),
+        ] {
             if !probe.is_supported(code) {
                 return Err(format!("kernel lacks {name}"));
             }
@@ -153,7 +156,8 @@ impl Uring {
     fn verify(&mut self, base: *mut u8, len: usize) -> bool {
         if self.memfd.is_none() {
             // SAFETY: plain syscall with a NUL-terminated name.
-            let fd = unsafe { libc::memfd_create(c"vyre-feeder-probe".as_ptr(), libc::MFD_CLOEXEC) };
+            let fd =
+                unsafe { libc::memfd_create(c"vyre-feeder-probe".as_ptr(), libc::MFD_CLOEXEC) };
             if fd < 0 {
                 return false;
             }
@@ -165,12 +169,18 @@ impl Uring {
         let mut nonces = Vec::with_capacity(spots.len());
         let mut bytes = Vec::new();
         for _ in &spots {
-            self.nonce = self.nonce.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.nonce = self
+                .nonce
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             nonces.push(self.nonce.to_le_bytes());
             bytes.extend_from_slice(&self.nonce.to_le_bytes());
         }
         let memfd = self.memfd.as_mut().expect("memfd created above");
-        if std::os::unix::fs::FileExt::write_all_at(&*memfd, &bytes, 0).and_then(|_| memfd.flush()).is_err() {
+        if std::os::unix::fs::FileExt::write_all_at(&*memfd, &bytes, 0)
+            .and_then(|_| memfd.flush())
+            .is_err()
+        {
             return false;
         }
         let fd = memfd.as_raw_fd();
@@ -179,10 +189,15 @@ impl Uring {
                 // SAFETY: `spot + 8 <= len`; the arena is exclusively ours during fill.
                 unsafe { base.add(spot + j).write_volatile(!b) };
             }
-            let e = opcode::ReadFixed::new(types::Fd(fd), base.wrapping_add(spot), 8, (spot / SEGMENT) as u16)
-                .offset(8 * k as u64)
-                .build()
-                .user_data(PROBE_TAG | k as u64);
+            let e = opcode::ReadFixed::new(
+                types::Fd(fd),
+                base.wrapping_add(spot),
+                8,
+                (spot / SEGMENT) as u16,
+            )
+            .offset(8 * k as u64)
+            .build()
+            .user_data(PROBE_TAG | k as u64);
             // SAFETY: the 8 destination bytes are inside the registered arena,
             // which the caller lends us for the whole fill; we wait below for
             // every probe completion before returning, so none is in flight
@@ -197,7 +212,10 @@ impl Uring {
         all_read
             && spots.iter().zip(&nonces).all(|(&spot, nonce)| {
                 // SAFETY: in bounds as above; the reads have completed.
-                nonce.iter().enumerate().all(|(j, b)| unsafe { base.add(spot + j).read_volatile() } == *b)
+                nonce
+                    .iter()
+                    .enumerate()
+                    .all(|(j, b)| unsafe { base.add(spot + j).read_volatile() } == *b)
             })
     }
 
@@ -222,9 +240,13 @@ impl Uring {
         let in_one_segment = (req.arena_off + req.len as usize - 1) / SEGMENT == seg;
         let e = if self.active && in_one_segment {
             self.counters.fixed_reads += 1;
-            opcode::ReadFixed::new(fd, req.dest, req.len, seg as u16).offset(req.offset).build()
+            opcode::ReadFixed::new(fd, req.dest, req.len, seg as u16)
+                .offset(req.offset)
+                .build()
         } else {
-            opcode::Read::new(fd, req.dest, req.len).offset(req.offset).build()
+            opcode::Read::new(fd, req.dest, req.len)
+                .offset(req.offset)
+                .build()
         };
         // SAFETY: the caller guarantees `dest..dest + len` stays valid and
         // untouched until this completion is returned by `wait`; the executor

@@ -59,7 +59,10 @@ impl Walker {
             };
             let ft = md.file_type();
             if ft.is_file() {
-                self.files.push(FileEntry { path, size: md.len() });
+                self.files.push(FileEntry {
+                    path,
+                    size: md.len(),
+                });
             } else if ft.is_dir() {
                 if !self.visited.insert((md.dev(), md.ino())) {
                     continue; // already walked (link loop or second route)
@@ -86,7 +89,10 @@ impl Walker {
             match entry {
                 Ok(entry) => names.push(entry.file_name()),
                 Err(e) => {
-                    self.fail(dir.to_path_buf(), format!("error while listing directory (listing is incomplete): {e}"));
+                    self.fail(
+                        dir.to_path_buf(),
+                        format!("error while listing directory (listing is incomplete): {e}"),
+                    );
                     break;
                 }
             }

@@ -15,9 +15,18 @@ fn no_adapter(wanted: &str, found: &[wgpu::AdapterInfo]) -> Error {
     let listed = if found.is_empty() {
         "none".to_string()
     } else {
-        found.iter().map(|i| format!("`{}`", describe(i))).collect::<Vec<_>>().join(", ")
+        found
+            .iter()
+            .map(|i| format!("`{}`", describe(i)))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let names = found.iter().map(|i| format!("`{}`", i.name)).chain(["`cpu`".to_string()]).collect::<Vec<_>>().join(", ");
+    let names = found
+        .iter()
+        .map(|i| format!("`{}`", i.name))
+        .chain(["`cpu`".to_string()])
+        .collect::<Vec<_>>()
+        .join(", ");
     Error::NoAdapter(format!(
         "no GPU adapter matches {wanted}; adapters found: {listed}. Fix: install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers` for the software one) or set VYRE_ADAPTER to one of {names}"
     ))
@@ -37,7 +46,8 @@ fn rank(t: wgpu::DeviceType) -> u8 {
 /// Finds the adapter `choice` selects and opens a device on it with the
 /// adapter's maximum limits.
 pub(crate) fn open(choice: &AdapterChoice) -> Result<(Gpu, wgpu::AdapterInfo)> {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
     let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
     let choice = match choice {
@@ -87,7 +97,9 @@ pub(crate) fn open(choice: &AdapterChoice) -> Result<(Gpu, wgpu::AdapterInfo)> {
     })?;
     let uncaptured = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&uncaptured);
-    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| lock(&sink).push(e.to_string())));
+    device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+        lock(&sink).push(e.to_string())
+    }));
     let lost = Arc::new(Mutex::new(None));
     let lost_sink = Arc::clone(&lost);
     device.set_device_lost_callback(move |reason, msg| {
@@ -95,5 +107,15 @@ pub(crate) fn open(choice: &AdapterChoice) -> Result<(Gpu, wgpu::AdapterInfo)> {
             *lock(&lost_sink) = Some(format!("{reason:?}: {msg}"));
         }
     });
-    Ok((Gpu { device, queue, limits, label, uncaptured, lost }, info))
+    Ok((
+        Gpu {
+            device,
+            queue,
+            limits,
+            label,
+            uncaptured,
+            lost,
+        },
+        info,
+    ))
 }

@@ -39,7 +39,9 @@ impl GpuKernel {
                 ty: wgpu::BindingType::Buffer {
                     ty: match b.access {
                         Access::Uniform => wgpu::BufferBindingType::Uniform,
-                        a => wgpu::BufferBindingType::Storage { read_only: a == Access::ReadOnly },
+                        a => wgpu::BufferBindingType::Storage {
+                            read_only: a == Access::ReadOnly,
+                        },
                     },
                     has_dynamic_offset: false,
                     min_binding_size: None,
@@ -48,32 +50,48 @@ impl GpuKernel {
             })
             .collect();
         let label = program.name.as_str();
-        let fix = format!(
-            "{BUG_FIX} (the WGSL passed naga's validator).\n--- WGSL ---\n{wgsl}"
-        );
-        let (layout, pipeline) = gpu.scoped(&format!("compiling program `{label}`"), &fix, || {
-            let module = gpu.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(label),
-                source: wgpu::ShaderSource::Wgsl(wgsl.as_str().into()),
-            });
-            let layout =
-                gpu.device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: &entries });
-            let pipeline_layout = gpu.device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(label),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(label),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            });
-            (layout, pipeline)
-        })?;
-        Ok(GpuKernel { program: program.clone(), wgsl, host, layout, pipeline, gpu: gpu.clone() })
+        let fix = format!("{BUG_FIX} (the WGSL passed naga's validator).\n--- WGSL ---\n{wgsl}");
+        let (layout, pipeline) =
+            gpu.scoped(&format!("compiling program `{label}`"), &fix, || {
+                let module = gpu
+                    .device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(label),
+                        source: wgpu::ShaderSource::Wgsl(wgsl.as_str().into()),
+                    });
+                let layout =
+                    gpu.device
+                        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                            label: Some(label),
+                            entries: &entries,
+                        });
+                let pipeline_layout =
+                    gpu.device
+                        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                            label: Some(label),
+                            bind_group_layouts: &[Some(&layout)],
+                            immediate_size: 0,
+                        });
+                let pipeline =
+                    gpu.device
+                        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                            label: Some(label),
+                            layout: Some(&pipeline_layout),
+                            module: &module,
+                            entry_point: Some("main"),
+                            compilation_options: Default::default(),
+                            cache: None,
+                        });
+                (layout, pipeline)
+            })?;
+        Ok(GpuKernel {
+            program: program.clone(),
+            wgsl,
+            host,
+            layout,
+            pipeline,
+            gpu: gpu.clone(),
+        })
     }
 
     /// The program this kernel runs.
@@ -120,7 +138,10 @@ impl GpuKernel {
             let bad = if len == 0 {
                 Some("is empty. Fix: give every buffer at least one element".to_string())
             } else if decl.len.is_some_and(|n| n != len) {
-                Some(format!("is declared with {} elements. Fix: use exactly that length", decl.len.unwrap_or(0)))
+                Some(format!(
+                    "is declared with {} elements. Fix: use exactly that length",
+                    decl.len.unwrap_or(0)
+                ))
             } else if bytes > max_binding.min(limits.max_buffer_size) {
                 Some(format!(
                     "is larger than the device allows ({} bytes per binding). Fix: split the data into several dispatches",
@@ -130,39 +151,60 @@ impl GpuKernel {
                 None
             };
             if let Some(why) = bad {
-                return Err(Error::BadInput(format!("buffer `{}` of program `{}` ({len} words) {why}", decl.name, p.name)));
+                return Err(Error::BadInput(format!(
+                    "buffer `{}` of program `{}` ({len} words) {why}",
+                    decl.name, p.name
+                )));
             }
         }
         let gpu = &self.gpu;
-        let (buffers, bind_group) = gpu.scoped(&format!("creating buffers for `{}`", p.name), "free GPU memory or use smaller buffers", || {
-            let buffers: Vec<wgpu::Buffer> = self
-                .host
-                .iter()
-                .zip(lens)
-                .map(|(decl, &len)| {
-                    let kind = if decl.access == Access::Uniform { wgpu::BufferUsages::UNIFORM } else { wgpu::BufferUsages::STORAGE };
-                    gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                        label: Some(&decl.name),
-                        size: u64::from(len) * 4,
-                        usage: kind | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-                        mapped_at_creation: false,
+        let (buffers, bind_group) = gpu.scoped(
+            &format!("creating buffers for `{}`", p.name),
+            "free GPU memory or use smaller buffers",
+            || {
+                let buffers: Vec<wgpu::Buffer> = self
+                    .host
+                    .iter()
+                    .zip(lens)
+                    .map(|(decl, &len)| {
+                        let kind = if decl.access == Access::Uniform {
+                            wgpu::BufferUsages::UNIFORM
+                        } else {
+                            wgpu::BufferUsages::STORAGE
+                        };
+                        gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                            label: Some(&decl.name),
+                            size: u64::from(len) * 4,
+                            usage: kind
+                                | wgpu::BufferUsages::COPY_DST
+                                | wgpu::BufferUsages::COPY_SRC,
+                            mapped_at_creation: false,
+                        })
                     })
-                })
-                .collect();
-            let entries: Vec<wgpu::BindGroupEntry> = self
-                .host
-                .iter()
-                .zip(&buffers)
-                .map(|(decl, b)| wgpu::BindGroupEntry { binding: decl.binding, resource: b.as_entire_binding() })
-                .collect();
-            let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(&p.name),
-                layout: &self.layout,
-                entries: &entries,
-            });
-            (buffers, bind_group)
-        })?;
-        Ok(BufferSet { buffers, lens: lens.to_vec(), bind_group, gpu: gpu.clone() })
+                    .collect();
+                let entries: Vec<wgpu::BindGroupEntry> = self
+                    .host
+                    .iter()
+                    .zip(&buffers)
+                    .map(|(decl, b)| wgpu::BindGroupEntry {
+                        binding: decl.binding,
+                        resource: b.as_entire_binding(),
+                    })
+                    .collect();
+                let bind_group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some(&p.name),
+                    layout: &self.layout,
+                    entries: &entries,
+                });
+                (buffers, bind_group)
+            },
+        )?;
+        Ok(BufferSet {
+            buffers,
+            lens: lens.to_vec(),
+            bind_group,
+            gpu: gpu.clone(),
+        })
     }
 
     /// Encodes and submits one dispatch of `workgroups` workgroups over
@@ -186,27 +228,45 @@ impl GpuKernel {
         }
         let gpu = &self.gpu;
         let done = Arc::new(AtomicBool::new(false));
-        let index = gpu.scoped(&format!("dispatching `{}`", self.program.name), BUG_FIX, || {
-            let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(&self.program.name) });
-            {
-                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes: None });
-                pass.set_pipeline(&self.pipeline);
-                pass.set_bind_group(0, &set.bind_group, &[]);
-                pass.dispatch_workgroups(workgroups, 1, 1);
-            }
-            let index = gpu.queue.submit(Some(encoder.finish()));
-            let flag = Arc::clone(&done);
-            gpu.queue.on_submitted_work_done(move || flag.store(true, Ordering::Release));
-            index
-        })?;
-        Ok(Submission { index, done, gpu: gpu.clone() })
+        let index = gpu.scoped(
+            &format!("dispatching `{}`", self.program.name),
+            BUG_FIX,
+            || {
+                let mut encoder =
+                    gpu.device
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some(&self.program.name),
+                        });
+                {
+                    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                        label: None,
+                        timestamp_writes: None,
+                    });
+                    pass.set_pipeline(&self.pipeline);
+                    pass.set_bind_group(0, &set.bind_group, &[]);
+                    pass.dispatch_workgroups(workgroups, 1, 1);
+                }
+                let index = gpu.queue.submit(Some(encoder.finish()));
+                let flag = Arc::clone(&done);
+                gpu.queue
+                    .on_submitted_work_done(move || flag.store(true, Ordering::Release));
+                index
+            },
+        )?;
+        Ok(Submission {
+            index,
+            done,
+            gpu: gpu.clone(),
+        })
     }
 }
 
 /// Checks what the device limits before compiling, with clear messages.
 fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
     let l = &gpu.limits;
-    let wg_max = l.max_compute_workgroup_size_x.min(l.max_compute_invocations_per_workgroup);
+    let wg_max = l
+        .max_compute_workgroup_size_x
+        .min(l.max_compute_invocations_per_workgroup);
     let too_big = |what: String| Err(Error::BadInput(format!("program `{}`: {what}", p.name)));
     if p.workgroup_size > wg_max {
         return too_big(format!(
@@ -214,7 +274,12 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
             p.workgroup_size, gpu.label
         ));
     }
-    let shared: u64 = p.buffers.iter().filter(|b| b.access == Access::Workgroup).map(|b| u64::from(b.len.unwrap_or(0)) * 4).sum();
+    let shared: u64 = p
+        .buffers
+        .iter()
+        .filter(|b| b.access == Access::Workgroup)
+        .map(|b| u64::from(b.len.unwrap_or(0)) * 4)
+        .sum();
     if shared > u64::from(l.max_compute_workgroup_storage_size) {
         return too_big(format!(
             "workgroup buffers use {shared} bytes; this device allows {}. Fix: use smaller workgroup buffers",
@@ -224,13 +289,18 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
     let host = p.host_buffers();
     let uniforms = host.iter().filter(|b| b.access == Access::Uniform).count() as u32;
     let storage = host.len() as u32 - uniforms;
-    if storage > l.max_storage_buffers_per_shader_stage || uniforms > l.max_uniform_buffers_per_shader_stage {
+    if storage > l.max_storage_buffers_per_shader_stage
+        || uniforms > l.max_uniform_buffers_per_shader_stage
+    {
         return too_big(format!(
             "{storage} storage and {uniforms} uniform buffers; this device allows {} and {}. Fix: merge buffers",
             l.max_storage_buffers_per_shader_stage, l.max_uniform_buffers_per_shader_stage
         ));
     }
-    if let Some(b) = host.iter().find(|b| b.binding >= l.max_bindings_per_bind_group) {
+    if let Some(b) = host
+        .iter()
+        .find(|b| b.binding >= l.max_bindings_per_bind_group)
+    {
         return too_big(format!(
             "buffer `{}` uses binding {}; this device allows bindings below {}. Fix: number bindings from 0",
             b.name, b.binding, l.max_bindings_per_bind_group
@@ -294,7 +364,11 @@ impl BufferSet {
         };
         // Straight into wgpu's staging memory: no intermediate byte vector.
         let written = self.gpu.scoped("writing a buffer", BUG_FIX, || {
-            match self.gpu.queue.write_buffer_with(buffer, u64::from(offset) * 4, size) {
+            match self
+                .gpu
+                .queue
+                .write_buffer_with(buffer, u64::from(offset) * 4, size)
+            {
                 Some(mut view) => {
                     let (words, _) = view.slice(..).into_chunks::<4>();
                     words.write_iter(data.iter().map(|w| w.to_le_bytes()));
@@ -304,7 +378,10 @@ impl BufferSet {
             }
         })?;
         if !written {
-            return Err(Error::Gpu(format!("the device refused a {} byte buffer write. Fix: {BUG_FIX}", size.get())));
+            return Err(Error::Gpu(format!(
+                "the device refused a {} byte buffer write. Fix: {BUG_FIX}",
+                size.get()
+            )));
         }
         Ok(())
     }
@@ -324,7 +401,13 @@ impl BufferSet {
         let state = Arc::new(Mutex::new(None));
         if total == 0 {
             *lock(&state) = Some(Ok(()));
-            return Ok(PendingRead { staging: None, parts, state, index: None, gpu: self.gpu.clone() });
+            return Ok(PendingRead {
+                staging: None,
+                parts,
+                state,
+                index: None,
+                gpu: self.gpu.clone(),
+            });
         }
         let gpu = &self.gpu;
         let (staging, index) = gpu.scoped("reading buffers back", BUG_FIX, || {
@@ -334,11 +417,21 @@ impl BufferSet {
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });
-            let mut encoder = gpu.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("vyre readback") });
+            let mut encoder = gpu
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("vyre readback"),
+                });
             for ((index, range), (dst, words)) in requests.iter().zip(&parts) {
                 if *words > 0 {
                     let src = &self.buffers[*index];
-                    encoder.copy_buffer_to_buffer(src, u64::from(range.start) * 4, &staging, *dst, u64::from(*words) * 4);
+                    encoder.copy_buffer_to_buffer(
+                        src,
+                        u64::from(range.start) * 4,
+                        &staging,
+                        *dst,
+                        u64::from(*words) * 4,
+                    );
                 }
             }
             let index = gpu.queue.submit(Some(encoder.finish()));
@@ -348,7 +441,13 @@ impl BufferSet {
             });
             (staging, index)
         })?;
-        Ok(PendingRead { staging: Some(staging), parts, state, index: Some(index), gpu: gpu.clone() })
+        Ok(PendingRead {
+            staging: Some(staging),
+            parts,
+            state,
+            index: Some(index),
+            gpu: gpu.clone(),
+        })
     }
 }
 
@@ -368,7 +467,8 @@ impl Submission {
 
     /// Blocks until the GPU finished this submission.
     pub fn wait(&self) -> Result<()> {
-        self.gpu.wait(Some(self.index.clone()), "waiting for a dispatch")
+        self.gpu
+            .wait(Some(self.index.clone()), "waiting for a dispatch")
     }
 }
 
@@ -406,7 +506,10 @@ impl PendingRead {
             (None, _) => return Ok(self.parts.iter().map(|_| Vec::new()).collect()),
             (Some(s), Some(Ok(()))) => s,
             (Some(_), Some(Err(e))) => {
-                return Err(Error::Gpu(format!("mapping the readback buffer on {} failed: {e}. Fix: {BUG_FIX}", self.gpu.label)))
+                return Err(Error::Gpu(format!(
+                    "mapping the readback buffer on {} failed: {e}. Fix: {BUG_FIX}",
+                    self.gpu.label
+                )))
             }
             (Some(_), None) => {
                 return Err(Error::Gpu(format!(
@@ -417,7 +520,10 @@ impl PendingRead {
         };
         let out = {
             let view = staging.get_mapped_range(..).map_err(|e| {
-                Error::Gpu(format!("reading the mapped readback buffer on {} failed: {e}. Fix: {BUG_FIX}", self.gpu.label))
+                Error::Gpu(format!(
+                    "reading the mapped readback buffer on {} failed: {e}. Fix: {BUG_FIX}",
+                    self.gpu.label
+                ))
             })?;
             let bytes: &[u8] = &view;
             self.parts
@@ -425,7 +531,12 @@ impl PendingRead {
                 .map(|&(off, words)| {
                     let start = off as usize;
                     let end = start + words as usize * 4;
-                    bytes.get(start..end).unwrap_or(&[]).chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+                    bytes
+                        .get(start..end)
+                        .unwrap_or(&[])
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect()
                 })
                 .collect()
         };
@@ -436,24 +547,33 @@ impl PendingRead {
 
 impl std::fmt::Debug for GpuKernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GpuKernel").field("program", &self.program.name).field("device", &self.gpu.label).finish_non_exhaustive()
+        f.debug_struct("GpuKernel")
+            .field("program", &self.program.name)
+            .field("device", &self.gpu.label)
+            .finish_non_exhaustive()
     }
 }
 
 impl std::fmt::Debug for BufferSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BufferSet").field("words", &self.lens).finish_non_exhaustive()
+        f.debug_struct("BufferSet")
+            .field("words", &self.lens)
+            .finish_non_exhaustive()
     }
 }
 
 impl std::fmt::Debug for Submission {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Submission").field("done", &self.done.load(Ordering::Acquire)).finish_non_exhaustive()
+        f.debug_struct("Submission")
+            .field("done", &self.done.load(Ordering::Acquire))
+            .finish_non_exhaustive()
     }
 }
 
 impl std::fmt::Debug for PendingRead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingRead").field("parts", &self.parts).finish_non_exhaustive()
+        f.debug_struct("PendingRead")
+            .field("parts", &self.parts)
+            .finish_non_exhaustive()
     }
 }

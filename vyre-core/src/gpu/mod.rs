@@ -97,7 +97,10 @@ impl Gpu {
             pollster::block_on(oom.pop()),
         ];
         if let Some(e) = errors.into_iter().flatten().next() {
-            return Err(Error::Gpu(format!("{what} on {} failed: {e}. Fix: {fix}", self.label)));
+            return Err(Error::Gpu(format!(
+                "{what} on {} failed: {e}. Fix: {fix}",
+                self.label
+            )));
         }
         self.check_health(what)?;
         Ok(out)
@@ -153,7 +156,12 @@ impl WgpuBackend {
     /// adapters found when none matches.
     pub fn with_adapter(choice: AdapterChoice) -> Result<Self> {
         let (gpu, info) = adapter::open(&choice)?;
-        Ok(WgpuBackend { gpu, info, cache: Mutex::new(HashMap::new()), resident: Mutex::new(None) })
+        Ok(WgpuBackend {
+            gpu,
+            info,
+            cache: Mutex::new(HashMap::new()),
+            resident: Mutex::new(None),
+        })
     }
 
     /// The wgpu device (for advanced use; every kernel shares it).

@@ -26,20 +26,39 @@ pub(crate) fn uses_len(program: &Program) -> bool {
             Expr::Len(_) => true,
             Expr::Lit(_) | Expr::Var(_) | Expr::Builtin(_) => false,
             Expr::Load { index, .. } | Expr::UniformLoad { index, .. } => expr(index),
-            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => expr(arg),
-            Expr::Binary { lhs, rhs, .. } => expr(lhs) || expr(rhs),
-            Expr::Select { cond, on_true, on_false } => expr(cond) || expr(on_true) || expr(on_false),
-            Expr::Atomic { index, value, expected, .. } => {
-                expr(index) || expr(value) || expected.as_deref().is_some_and(expr)
+            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => {
+                expr(arg)
             }
+            Expr::Binary { lhs, rhs, .. } => expr(lhs) || expr(rhs),
+            Expr::Select {
+                cond,
+                on_true,
+                on_false,
+            } => expr(cond) || expr(on_true) || expr(on_false),
+            Expr::Atomic {
+                index,
+                value,
+                expected,
+                ..
+            } => expr(index) || expr(value) || expected.as_deref().is_some_and(expr),
         }
     }
     fn nodes(ns: &[Node]) -> bool {
         ns.iter().any(|n| match n {
             Node::Let { value, .. } | Node::Assign { value, .. } | Node::Eval(value) => expr(value),
             Node::Store { index, value, .. } => expr(index) || expr(value),
-            Node::If { cond, then, otherwise } => expr(cond) || nodes(then) || nodes(otherwise),
-            Node::For { start, end, step, body, .. } => expr(start) || expr(end) || expr(step) || nodes(body),
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => expr(cond) || nodes(then) || nodes(otherwise),
+            Node::For {
+                start,
+                end,
+                step,
+                body,
+                ..
+            } => expr(start) || expr(end) || expr(step) || nodes(body),
             Node::Loop { body } | Node::Block(body) => nodes(body),
             Node::Break | Node::Continue | Node::Barrier | Node::Return => false,
         })
@@ -76,12 +95,20 @@ impl super::WgpuBackend {
         let key = *blake3::hash(program.to_string().as_bytes()).as_bytes();
         let mut slot = super::lock(&self.resident);
         let fits = slot.as_ref().is_some_and(|r| {
-            r.key == key && r.caps.iter().zip(buffers.iter()).all(|(c, b)| *c as usize >= b.len())
+            r.key == key
+                && r.caps
+                    .iter()
+                    .zip(buffers.iter())
+                    .all(|(c, b)| *c as usize >= b.len())
         });
         let mut upload_all = false;
         if !fits {
             let kernel = self.compile(program)?;
-            let old = slot.take().filter(|r| r.key == key).map(|r| r.caps).unwrap_or_default();
+            let old = slot
+                .take()
+                .filter(|r| r.key == key)
+                .map(|r| r.caps)
+                .unwrap_or_default();
             // Grow by half again so a slowly growing batch does not reallocate every run.
             let caps: Vec<u32> = buffers
                 .iter()
@@ -89,16 +116,27 @@ impl super::WgpuBackend {
                 .map(|(i, b)| {
                     let need = b.len() as u64;
                     let had = old.get(i).copied().unwrap_or(0) as u64;
-                    let cap = if need <= had { had } else { need.max(had + had / 2) };
+                    let cap = if need <= had {
+                        had
+                    } else {
+                        need.max(had + had / 2)
+                    };
                     cap.min(u32::MAX as u64 / 4) as u32
                 })
                 .collect();
             let set = kernel.create_buffers(&caps)?;
-            *slot = Some(Resident { key, kernel, set, caps });
+            *slot = Some(Resident {
+                key,
+                kernel,
+                set,
+                caps,
+            });
             upload_all = true;
         }
         let Some(r) = slot.as_mut() else {
-            return Err(Error::Gpu("resident buffers vanished. Fix: this is a vyre bug; please report it".into()));
+            return Err(Error::Gpu(
+                "resident buffers vanished. Fix: this is a vyre bug; please report it".into(),
+            ));
         };
         if upload_all {
             for (i, b) in buffers.iter().enumerate() {
@@ -106,7 +144,8 @@ impl super::WgpuBackend {
             }
         } else {
             for (i, range) in writes {
-                r.set.write(*i, range.start as u32, &buffers[*i][range.clone()])?;
+                r.set
+                    .write(*i, range.start as u32, &buffers[*i][range.clone()])?;
             }
         }
         let timing = std::env::var_os("VYRE_TIMING").is_some();
@@ -114,9 +153,15 @@ impl super::WgpuBackend {
         let sub = r.kernel.dispatch(&r.set, workgroups)?;
         if timing {
             sub.wait()?;
-            eprintln!("vyre timing:   upload+kernel {:.3} ms", t0.elapsed().as_secs_f64() * 1e3);
+            eprintln!(
+                "vyre timing:   upload+kernel {:.3} ms",
+                t0.elapsed().as_secs_f64() * 1e3
+            );
         }
-        let req: Vec<(usize, Range<u32>)> = reads.iter().map(|(i, g)| (*i, g.start as u32..g.end as u32)).collect();
+        let req: Vec<(usize, Range<u32>)> = reads
+            .iter()
+            .map(|(i, g)| (*i, g.start as u32..g.end as u32))
+            .collect();
         let words = r.set.read(&req)?.wait()?;
         for ((i, g), w) in reads.iter().zip(words) {
             buffers[*i][g.clone()].copy_from_slice(&w);

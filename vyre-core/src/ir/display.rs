@@ -47,10 +47,20 @@ impl fmt::Display for Expr {
             Expr::Len(b) => write!(f, "len({b})"),
             Expr::Unary { op, arg } => write!(f, "{}({arg})", op.name()),
             Expr::Binary { op, lhs, rhs } => write!(f, "{}({lhs}, {rhs})", op.name()),
-            Expr::Select { cond, on_true, on_false } => write!(f, "select({cond}, {on_true}, {on_false})"),
+            Expr::Select {
+                cond,
+                on_true,
+                on_false,
+            } => write!(f, "select({cond}, {on_true}, {on_false})"),
             Expr::Cast { to, arg } => write!(f, "cast<{to}>({arg})"),
             Expr::Bitcast { to, arg } => write!(f, "bitcast<{to}>({arg})"),
-            Expr::Atomic { op, buffer, index, value, expected } => match (op, expected) {
+            Expr::Atomic {
+                op,
+                buffer,
+                index,
+                value,
+                expected,
+            } => match (op, expected) {
                 (AtomicOp::Load, _) => write!(f, "atomic_load({buffer}[{index}])"),
                 (_, Some(exp)) => write!(f, "{}({buffer}[{index}], {exp}, {value})", op.name()),
                 (_, None) => write!(f, "{}({buffer}[{index}], {value})", op.name()),
@@ -64,7 +74,14 @@ impl fmt::Display for Expr {
 impl fmt::Display for BufferDecl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let len = self.len.map(|n| n.to_string()).unwrap_or_default();
-        write!(f, "buffer {}: {} {}[{}]", self.name, self.access.name(), self.elem, len)?;
+        write!(
+            f,
+            "buffer {}: {} {}[{}]",
+            self.name,
+            self.access.name(),
+            self.elem,
+            len
+        )?;
         if self.access.is_host_visible() {
             write!(f, " @{}", self.binding)?;
         }
@@ -84,9 +101,17 @@ fn write_node(out: &mut String, node: &Node, depth: usize) {
     let _ = match node {
         Node::Let { name, value } => writeln!(out, "{pad}let {name} = {value}"),
         Node::Assign { name, value } => writeln!(out, "{pad}{name} = {value}"),
-        Node::Store { buffer, index, value } => writeln!(out, "{pad}{buffer}[{index}] = {value}"),
+        Node::Store {
+            buffer,
+            index,
+            value,
+        } => writeln!(out, "{pad}{buffer}[{index}] = {value}"),
         Node::Eval(e) => writeln!(out, "{pad}eval {e}"),
-        Node::If { cond, then, otherwise } => {
+        Node::If {
+            cond,
+            then,
+            otherwise,
+        } => {
             let _ = writeln!(out, "{pad}if {cond} {{");
             write_block(out, then, depth + 1);
             if !otherwise.is_empty() {
@@ -95,7 +120,13 @@ fn write_node(out: &mut String, node: &Node, depth: usize) {
             }
             writeln!(out, "{pad}}}")
         }
-        Node::For { var, start, end, step, body } => {
+        Node::For {
+            var,
+            start,
+            end,
+            step,
+            body,
+        } => {
             if *step == Expr::u32(1) {
                 let _ = writeln!(out, "{pad}for {var} in {start}..{end} {{");
             } else {
@@ -136,7 +167,11 @@ impl fmt::Display for Node {
 
 impl fmt::Display for Program {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "program {} workgroup_size {}", self.name, self.workgroup_size)?;
+        writeln!(
+            f,
+            "program {} workgroup_size {}",
+            self.name, self.workgroup_size
+        )?;
         for b in &self.buffers {
             writeln!(f, "{b}")?;
         }

@@ -114,12 +114,18 @@ impl BinOp {
 
     /// True for comparisons, whose result is `bool`.
     pub fn is_comparison(self) -> bool {
-        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+        )
     }
 
     /// True for shifts and rotates (right operand is `u32`).
     pub fn is_shift(self) -> bool {
-        matches!(self, BinOp::Shl | BinOp::Shr | BinOp::RotateLeft | BinOp::RotateRight)
+        matches!(
+            self,
+            BinOp::Shl | BinOp::Shr | BinOp::RotateLeft | BinOp::RotateRight
+        )
     }
 }
 
@@ -333,7 +339,10 @@ impl Expr {
     }
     /// `buffer[index]` (0 when out of bounds).
     pub fn load(buffer: &str, index: Expr) -> Expr {
-        Expr::Load { buffer: buffer.to_string(), index: bx(index) }
+        Expr::Load {
+            buffer: buffer.to_string(),
+            index: bx(index),
+        }
     }
     /// Element count of `buffer`.
     pub fn len(buffer: &str) -> Expr {
@@ -345,7 +354,11 @@ impl Expr {
     }
     /// A binary op.
     pub fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
-        Expr::Binary { op, lhs: bx(lhs), rhs: bx(rhs) }
+        Expr::Binary {
+            op,
+            lhs: bx(lhs),
+            rhs: bx(rhs),
+        }
     }
     /// Arithmetic negation.
     pub fn neg(arg: Expr) -> Expr {
@@ -379,7 +392,11 @@ impl Expr {
     }
     /// `cond ? on_true : on_false`.
     pub fn select(cond: Expr, on_true: Expr, on_false: Expr) -> Expr {
-        Expr::Select { cond: bx(cond), on_true: bx(on_true), on_false: bx(on_false) }
+        Expr::Select {
+            cond: bx(cond),
+            on_true: bx(on_true),
+            on_false: bx(on_false),
+        }
     }
     /// Value conversion to `to`.
     pub fn cast(to: DataType, arg: Expr) -> Expr {
@@ -391,7 +408,13 @@ impl Expr {
     }
     /// Atomic load of `buffer[index]`.
     pub fn atomic_load(buffer: &str, index: Expr) -> Expr {
-        Expr::Atomic { op: AtomicOp::Load, buffer: buffer.to_string(), index: bx(index), value: bx(Expr::u32(0)), expected: None }
+        Expr::Atomic {
+            op: AtomicOp::Load,
+            buffer: buffer.to_string(),
+            index: bx(index),
+            value: bx(Expr::u32(0)),
+            expected: None,
+        }
     }
     atomic_ctors! {
         atomic_store => Store, atomic_add => Add, atomic_sub => Sub, atomic_max => Max,
@@ -410,7 +433,10 @@ impl Expr {
     }
     /// Barrier, then a uniform load of workgroup buffer element `buffer[index]`.
     pub fn uniform_load(buffer: &str, index: Expr) -> Expr {
-        Expr::UniformLoad { buffer: buffer.to_string(), index: bx(index) }
+        Expr::UniformLoad {
+            buffer: buffer.to_string(),
+            index: bx(index),
+        }
     }
     /// Global invocation id.
     pub fn global_id() -> Expr {

@@ -111,9 +111,9 @@ mod parse;
 pub mod payload;
 mod types;
 
+pub use self::payload::{Lanes, Param, ParamKind, Payload};
 pub use display::nodes_to_text;
 pub use expr::{AtomicOp, BinOp, Builtin, Expr, UnOp};
 pub use node::{Node, Program};
 pub use parse::{parse_payload, parse_program, ParseError};
-pub use self::payload::{Lanes, Param, ParamKind, Payload};
 pub use types::{Access, BufferDecl, DataType, Literal};

@@ -76,15 +76,25 @@ pub enum Node {
 impl Node {
     /// `let name = value;`
     pub fn let_bind(name: &str, value: Expr) -> Node {
-        Node::Let { name: name.to_string(), value }
+        Node::Let {
+            name: name.to_string(),
+            value,
+        }
     }
     /// `name = value;`
     pub fn assign(name: &str, value: Expr) -> Node {
-        Node::Assign { name: name.to_string(), value }
+        Node::Assign {
+            name: name.to_string(),
+            value,
+        }
     }
     /// `buffer[index] = value;`
     pub fn store(buffer: &str, index: Expr, value: Expr) -> Node {
-        Node::Store { buffer: buffer.to_string(), index, value }
+        Node::Store {
+            buffer: buffer.to_string(),
+            index,
+            value,
+        }
     }
     /// Evaluate for effect.
     pub fn eval(expr: Expr) -> Node {
@@ -92,19 +102,39 @@ impl Node {
     }
     /// `if cond { then }`
     pub fn if_then(cond: Expr, then: Vec<Node>) -> Node {
-        Node::If { cond, then, otherwise: Vec::new() }
+        Node::If {
+            cond,
+            then,
+            otherwise: Vec::new(),
+        }
     }
     /// `if cond { then } else { otherwise }`
     pub fn if_else(cond: Expr, then: Vec<Node>, otherwise: Vec<Node>) -> Node {
-        Node::If { cond, then, otherwise }
+        Node::If {
+            cond,
+            then,
+            otherwise,
+        }
     }
     /// `for var in start..end { body }`
     pub fn for_range(var: &str, start: Expr, end: Expr, body: Vec<Node>) -> Node {
-        Node::For { var: var.to_string(), start, end, step: Expr::u32(1), body }
+        Node::For {
+            var: var.to_string(),
+            start,
+            end,
+            step: Expr::u32(1),
+            body,
+        }
     }
     /// `for var in (start..end).step_by(step) { body }`
     pub fn for_step(var: &str, start: Expr, end: Expr, step: Expr, body: Vec<Node>) -> Node {
-        Node::For { var: var.to_string(), start, end, step, body }
+        Node::For {
+            var: var.to_string(),
+            start,
+            end,
+            step,
+            body,
+        }
     }
     /// `loop { body }`
     pub fn loop_(body: Vec<Node>) -> Node {
@@ -132,7 +162,12 @@ pub struct Program {
 impl Program {
     /// A new program.
     pub fn new(name: &str, buffers: Vec<BufferDecl>, workgroup_size: u32, body: Vec<Node>) -> Self {
-        Program { name: name.to_string(), buffers, workgroup_size, body }
+        Program {
+            name: name.to_string(),
+            buffers,
+            workgroup_size,
+            body,
+        }
     }
 
     /// The declaration of buffer `name`.
@@ -143,7 +178,11 @@ impl Program {
     /// Host-visible buffers sorted by binding: the order in which backends
     /// take and return buffer data.
     pub fn host_buffers(&self) -> Vec<&BufferDecl> {
-        let mut v: Vec<&BufferDecl> = self.buffers.iter().filter(|b| b.access.is_host_visible()).collect();
+        let mut v: Vec<&BufferDecl> = self
+            .buffers
+            .iter()
+            .filter(|b| b.access.is_host_visible())
+            .collect();
         v.sort_by_key(|b| b.binding);
         v
     }

@@ -64,7 +64,11 @@ pub struct ParseError {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}. Fix: {}", self.line, self.column, self.message, self.fix)
+        write!(
+            f,
+            "{}:{}: {}. Fix: {}",
+            self.line, self.column, self.message, self.fix
+        )
     }
 }
 
@@ -102,9 +106,15 @@ impl fmt::Display for Payload {
 /// Parses the text form of a program (what `program.to_string()` gives).
 pub fn parse_program(text: &str) -> Result<Program, ParseError> {
     let mut p = Parser::new(text);
-    p.keyword("program", "a program starts with `program NAME workgroup_size N`")?;
+    p.keyword(
+        "program",
+        "a program starts with `program NAME workgroup_size N`",
+    )?;
     let name = p.word("the program name")?;
-    p.keyword("workgroup_size", "write `workgroup_size N` after the program name")?;
+    p.keyword(
+        "workgroup_size",
+        "write `workgroup_size N` after the program name",
+    )?;
     let workgroup_size = p.number("the workgroup size")?;
     let mut buffers = Vec::new();
     while p.peek_is_ident("buffer")? {
@@ -112,13 +122,21 @@ pub fn parse_program(text: &str) -> Result<Program, ParseError> {
     }
     let body = p.block(1, "the program body (or `buffer` declarations)")?;
     p.end()?;
-    Ok(Program { name, buffers, workgroup_size, body })
+    Ok(Program {
+        name,
+        buffers,
+        workgroup_size,
+        body,
+    })
 }
 
 /// Parses the text form of a payload (what `payload.to_string()` gives).
 pub fn parse_payload(text: &str) -> Result<Payload, ParseError> {
     let mut p = Parser::new(text);
-    p.keyword("payload", "a payload starts with `payload NAME look_behind N`")?;
+    p.keyword(
+        "payload",
+        "a payload starts with `payload NAME look_behind N`",
+    )?;
     let name = p.word("the payload name")?;
     let mut look_behind = 0;
     if p.peek_is_ident("look_behind")? {
@@ -132,8 +150,12 @@ pub fn parse_payload(text: &str) -> Result<Payload, ParseError> {
         p.punct(':', "write `param NAME: KIND`")?;
         let (kind_word, line, column) = p.ident_at("the parameter kind")?;
         let Some(&kind) = PARAM_KINDS.iter().find(|k| kind_name(**k) == kind_word) else {
-            return Err(err(line, column, format!("unknown parameter kind `{kind_word}`"),
-                "use bytes, scalar, output, accumulator, lanes, chunk_start or io_queue"));
+            return Err(err(
+                line,
+                column,
+                format!("unknown parameter kind `{kind_word}`"),
+                "use bytes, scalar, output, accumulator, lanes, chunk_start or io_queue",
+            ));
         };
         let mut len = None;
         if p.peek()?.0 == Tok::Punct('[') {
@@ -147,16 +169,32 @@ pub fn parse_payload(text: &str) -> Result<Payload, ParseError> {
     }
     let body = p.block(1, "the payload body (or `param` declarations)")?;
     p.end()?;
-    Ok(Payload { name, params, look_behind, body })
+    Ok(Payload {
+        name,
+        params,
+        look_behind,
+        body,
+    })
 }
 
 fn err(line: u32, column: u32, message: impl Into<String>, fix: impl Into<String>) -> ParseError {
-    ParseError { line, column, message: message.into(), fix: fix.into() }
+    ParseError {
+        line,
+        column,
+        message: message.into(),
+        fix: fix.into(),
+    }
 }
 
 /// A token. Numbers keep their text (with sign and suffix) until parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Tok<'a> { Ident(&'a str), Num(&'a str), Punct(char), DotDot, Eof }
+enum Tok<'a> {
+    Ident(&'a str),
+    Num(&'a str),
+    Punct(char),
+    DotDot,
+    Eof,
+}
 
 fn describe(tok: Tok<'_>) -> String {
     match tok {
@@ -218,11 +256,14 @@ impl<'a> Lexer<'a> {
     fn next(&mut self) -> Result<(Tok<'a>, u32, u32), ParseError> {
         self.skip_space();
         let (line, col) = (self.line, self.col);
-        let Some(c) = self.cur() else { return Ok((Tok::Eof, line, col)) };
+        let Some(c) = self.cur() else {
+            return Ok((Tok::Eof, line, col));
+        };
         let ident_char = |c: char| c.is_ascii_alphanumeric() || c == '_';
         let tok = if c.is_ascii_alphabetic() || c == '_' {
             Tok::Ident(self.take_while(ident_char))
-        } else if c.is_ascii_digit() || (c == '-' && self.at(1).is_some_and(|d| d.is_ascii_digit())) {
+        } else if c.is_ascii_digit() || (c == '-' && self.at(1).is_some_and(|d| d.is_ascii_digit()))
+        {
             let start = self.pos;
             self.advance();
             self.take_while(|c| c.is_ascii_digit());
@@ -261,7 +302,14 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        Parser { lx: Lexer { src, pos: 0, line: 1, col: 1 } }
+        Parser {
+            lx: Lexer {
+                src,
+                pos: 0,
+                line: 1,
+                col: 1,
+            },
+        }
     }
     fn bump(&mut self) -> Result<(Tok<'a>, u32, u32), ParseError> {
         self.lx.next()
@@ -280,20 +328,37 @@ impl<'a> Parser<'a> {
         Ok(self.peek()?.0 == Tok::Ident(word))
     }
     fn expected(&self, what: &str, found: (Tok<'a>, u32, u32), fix: &str) -> ParseError {
-        err(found.1, found.2, format!("expected {what}, found {}", describe(found.0)), fix)
+        err(
+            found.1,
+            found.2,
+            format!("expected {what}, found {}", describe(found.0)),
+            fix,
+        )
     }
     fn keyword(&mut self, word: &str, fix: &str) -> Result<(), ParseError> {
         let t = self.bump()?;
-        if t.0 == Tok::Ident(word) { Ok(()) } else { Err(self.expected(&format!("`{word}`"), t, fix)) }
+        if t.0 == Tok::Ident(word) {
+            Ok(())
+        } else {
+            Err(self.expected(&format!("`{word}`"), t, fix))
+        }
     }
     fn punct(&mut self, c: char, fix: &str) -> Result<(), ParseError> {
         let t = self.bump()?;
-        if t.0 == Tok::Punct(c) { Ok(()) } else { Err(self.expected(&format!("`{c}`"), t, fix)) }
+        if t.0 == Tok::Punct(c) {
+            Ok(())
+        } else {
+            Err(self.expected(&format!("`{c}`"), t, fix))
+        }
     }
     fn ident_at(&mut self, what: &str) -> Result<(&'a str, u32, u32), ParseError> {
         match self.bump()? {
             (Tok::Ident(s), l, c) => Ok((s, l, c)),
-            t => Err(self.expected(what, t, "names are identifiers: ASCII letters, digits and `_`, not starting with a digit")),
+            t => Err(self.expected(
+                what,
+                t,
+                "names are identifiers: ASCII letters, digits and `_`, not starting with a digit",
+            )),
         }
     }
     fn ident(&mut self, what: &str) -> Result<String, ParseError> {
@@ -305,7 +370,12 @@ impl<'a> Parser<'a> {
         let (line, col) = (self.lx.line, self.lx.col);
         let w = self.lx.take_while(|c| !c.is_whitespace());
         if w.is_empty() {
-            return Err(err(line, col, format!("expected {what}, found the end of the input"), "write a name"));
+            return Err(err(
+                line,
+                col,
+                format!("expected {what}, found the end of the input"),
+                "write a name",
+            ));
         }
         Ok(w.to_string())
     }
@@ -314,14 +384,27 @@ impl<'a> Parser<'a> {
         let t = self.bump()?;
         match t.0 {
             Tok::Num(s) => s.parse::<u32>().map_err(|_| {
-                err(t.1, t.2, format!("{what} `{s}` is not a plain number from 0 to 4294967295"), "write digits only, like `64`")
+                err(
+                    t.1,
+                    t.2,
+                    format!("{what} `{s}` is not a plain number from 0 to 4294967295"),
+                    "write digits only, like `64`",
+                )
             }),
             _ => Err(self.expected(what, t, "write a plain number like `64`")),
         }
     }
     fn end(&mut self) -> Result<(), ParseError> {
         let t = self.bump()?;
-        if t.0 == Tok::Eof { Ok(()) } else { Err(self.expected("the end of the input", t, "remove what follows the closing `}`")) }
+        if t.0 == Tok::Eof {
+            Ok(())
+        } else {
+            Err(self.expected(
+                "the end of the input",
+                t,
+                "remove what follows the closing `}`",
+            ))
+        }
     }
 
     fn buffer_decl(&mut self) -> Result<BufferDecl, ParseError> {
@@ -330,10 +413,18 @@ impl<'a> Parser<'a> {
         self.punct(':', "write `buffer NAME: ACCESS TYPE[LEN] @BINDING`")?;
         let (a, l, c) = self.ident_at("the buffer access")?;
         let Some(&access) = ACCESSES.iter().find(|x| x.name() == a) else {
-            return Err(err(l, c, format!("unknown buffer access `{a}`"), "use read, read_write, uniform or workgroup"));
+            return Err(err(
+                l,
+                c,
+                format!("unknown buffer access `{a}`"),
+                "use read, read_write, uniform or workgroup",
+            ));
         };
         let elem = self.data_type()?;
-        self.punct('[', "write the length in brackets after the element type: `u32[]` or `u32[16]`")?;
+        self.punct(
+            '[',
+            "write the length in brackets after the element type: `u32[]` or `u32[16]`",
+        )?;
         let mut len = None;
         if self.peek()?.0 != Tok::Punct(']') {
             len = Some(self.number("the buffer length")?);
@@ -341,26 +432,55 @@ impl<'a> Parser<'a> {
         self.punct(']', "close the length with `]`")?;
         let at = self.peek()?;
         let binding = if access.is_host_visible() {
-            self.punct('@', "host-visible buffers end with their binding, like `@0`")?;
+            self.punct(
+                '@',
+                "host-visible buffers end with their binding, like `@0`",
+            )?;
             self.number("the binding")?
         } else if at.0 == Tok::Punct('@') {
-            return Err(err(at.1, at.2, "a workgroup buffer has no binding", "remove the `@N`"));
+            return Err(err(
+                at.1,
+                at.2,
+                "a workgroup buffer has no binding",
+                "remove the `@N`",
+            ));
         } else {
             u32::MAX
         };
-        Ok(BufferDecl { name, binding, elem, access, len })
+        Ok(BufferDecl {
+            name,
+            binding,
+            elem,
+            access,
+            len,
+        })
     }
 
     fn data_type(&mut self) -> Result<DataType, ParseError> {
         let (t, l, c) = self.ident_at("a type")?;
-        TYPES.iter().copied().find(|x| x.name() == t).ok_or_else(|| err(l, c, format!("unknown type `{t}`"), "use u32, i32, f32 or bool"))
+        TYPES
+            .iter()
+            .copied()
+            .find(|x| x.name() == t)
+            .ok_or_else(|| {
+                err(
+                    l,
+                    c,
+                    format!("unknown type `{t}`"),
+                    "use u32, i32, f32 or bool",
+                )
+            })
     }
 
     /// `{ statements }`, whose statements are at nesting level `depth`.
     fn block(&mut self, depth: u32, what: &str) -> Result<Vec<Node>, ParseError> {
         let open = self.bump()?;
         if open.0 != Tok::Punct('{') {
-            return Err(self.expected(&format!("`{{` to start {what}"), open, "put the statements between `{` and `}`"));
+            return Err(self.expected(
+                &format!("`{{` to start {what}"),
+                open,
+                "put the statements between `{` and `}`",
+            ));
         }
         let mut nodes = Vec::new();
         loop {
@@ -371,7 +491,12 @@ impl<'a> Parser<'a> {
                     return Ok(nodes);
                 }
                 Tok::Eof => {
-                    return Err(err(t.1, t.2, format!("the `{{` at {}:{} is never closed", open.1, open.2), "add the missing `}`"));
+                    return Err(err(
+                        t.1,
+                        t.2,
+                        format!("the `{{` at {}:{} is never closed", open.1, open.2),
+                        "add the missing `}`",
+                    ));
                 }
                 _ => nodes.push(self.stmt(depth)?),
             }
@@ -381,8 +506,12 @@ impl<'a> Parser<'a> {
     fn stmt(&mut self, depth: u32) -> Result<Node, ParseError> {
         let t = self.peek()?;
         if depth > MAX_NODE_DEPTH {
-            return Err(err(t.1, t.2, format!("statements nest more than {MAX_NODE_DEPTH} levels deep"),
-                "flatten the nesting, e.g. move inner parts into separate loops or conditions"));
+            return Err(err(
+                t.1,
+                t.2,
+                format!("statements nest more than {MAX_NODE_DEPTH} levels deep"),
+                "flatten the nesting, e.g. move inner parts into separate loops or conditions",
+            ));
         }
         if t.0 == Tok::Punct('{') {
             return Ok(Node::Block(self.block(depth + 1, "a block")?));
@@ -394,7 +523,10 @@ impl<'a> Parser<'a> {
             Tok::Punct('=') => {
                 self.bump()?;
                 self.bump()?;
-                return Ok(Node::Assign { name: word.to_string(), value: self.expr(1)? });
+                return Ok(Node::Assign {
+                    name: word.to_string(),
+                    value: self.expr(1)?,
+                });
             }
             Tok::Punct('[') => {
                 self.bump()?;
@@ -402,7 +534,11 @@ impl<'a> Parser<'a> {
                 let index = self.expr(1)?;
                 self.punct(']', "close the index with `]`")?;
                 self.punct('=', "a store is `buffer[index] = value`")?;
-                return Ok(Node::Store { buffer: word.to_string(), index, value: self.expr(1)? });
+                return Ok(Node::Store {
+                    buffer: word.to_string(),
+                    index,
+                    value: self.expr(1)?,
+                });
             }
             _ => {}
         }
@@ -411,7 +547,10 @@ impl<'a> Parser<'a> {
             "let" => {
                 let name = self.ident("the variable name")?;
                 self.punct('=', "write `let NAME = VALUE`")?;
-                Node::Let { name, value: self.expr(1)? }
+                Node::Let {
+                    name,
+                    value: self.expr(1)?,
+                }
             }
             "eval" => Node::Eval(self.expr(1)?),
             "if" => {
@@ -427,7 +566,11 @@ impl<'a> Parser<'a> {
                         self.block(depth + 1, "the `else` body")?
                     };
                 }
-                Node::If { cond, then, otherwise }
+                Node::If {
+                    cond,
+                    then,
+                    otherwise,
+                }
             }
             "for" => {
                 let var = self.ident("the loop variable")?;
@@ -443,9 +586,17 @@ impl<'a> Parser<'a> {
                     self.bump()?;
                     step = self.expr(1)?;
                 }
-                Node::For { var, start, end, step, body: self.block(depth + 1, "the `for` body")? }
+                Node::For {
+                    var,
+                    start,
+                    end,
+                    step,
+                    body: self.block(depth + 1, "the `for` body")?,
+                }
             }
-            "loop" => Node::Loop { body: self.block(depth + 1, "the `loop` body")? },
+            "loop" => Node::Loop {
+                body: self.block(depth + 1, "the `loop` body")?,
+            },
             "break" => Node::Break,
             "continue" => Node::Continue,
             "barrier" => Node::Barrier,
@@ -461,8 +612,12 @@ impl<'a> Parser<'a> {
     fn expr(&mut self, depth: u32) -> Result<Expr, ParseError> {
         let t = self.bump()?;
         if depth > MAX_EXPR_DEPTH {
-            return Err(err(t.1, t.2, format!("expression nested more than {MAX_EXPR_DEPTH} levels deep"),
-                "compute inner parts into `let` variables first"));
+            return Err(err(
+                t.1,
+                t.2,
+                format!("expression nested more than {MAX_EXPR_DEPTH} levels deep"),
+                "compute inner parts into `let` variables first",
+            ));
         }
         match t.0 {
             Tok::Num(s) => literal(s, t.1, t.2).map(Expr::Lit),
@@ -502,7 +657,11 @@ impl<'a> Parser<'a> {
 
     fn arg(&mut self, depth: u32, then: char) -> Result<Box<Expr>, ParseError> {
         let e = self.expr(depth + 1)?;
-        let fix = if then == ')' { "close the call with `)`" } else { "separate arguments with `,`" };
+        let fix = if then == ')' {
+            "close the call with `)`"
+        } else {
+            "separate arguments with `,`"
+        };
         self.punct(then, fix)?;
         Ok(Box::new(e))
     }
@@ -510,33 +669,72 @@ impl<'a> Parser<'a> {
     /// `BUFFER[INDEX]`, the first argument of atomics and `uniform_load`.
     fn element(&mut self, depth: u32) -> Result<(String, Box<Expr>), ParseError> {
         let buffer = self.ident("a buffer element `BUFFER[INDEX]`")?;
-        self.punct('[', "the first argument is a buffer element `BUFFER[INDEX]`")?;
+        self.punct(
+            '[',
+            "the first argument is a buffer element `BUFFER[INDEX]`",
+        )?;
         Ok((buffer, self.arg(depth, ']')?))
     }
 
     /// The arguments of call `name(` (the `(` is consumed).
-    fn call(&mut self, name: &str, at: (Tok<'a>, u32, u32), depth: u32) -> Result<Expr, ParseError> {
+    fn call(
+        &mut self,
+        name: &str,
+        at: (Tok<'a>, u32, u32),
+        depth: u32,
+    ) -> Result<Expr, ParseError> {
         if let Some(&op) = UNOPS.iter().find(|o| o.name() == name) {
-            return Ok(Expr::Unary { op, arg: self.arg(depth, ')')? });
+            return Ok(Expr::Unary {
+                op,
+                arg: self.arg(depth, ')')?,
+            });
         }
         if let Some(&op) = BINOPS.iter().find(|o| o.name() == name) {
             let lhs = self.arg(depth, ',')?;
-            return Ok(Expr::Binary { op, lhs, rhs: self.arg(depth, ')')? });
+            return Ok(Expr::Binary {
+                op,
+                lhs,
+                rhs: self.arg(depth, ')')?,
+            });
         }
         if let Some(&op) = ATOMICS.iter().find(|o| o.name() == name) {
             let (buffer, index) = self.element(depth)?;
             if op == AtomicOp::Load {
-                self.punct(')', "`atomic_load` takes only the element: `atomic_load(BUFFER[INDEX])`")?;
-                return Ok(Expr::Atomic { op, buffer, index, value: Box::new(Expr::u32(0)), expected: None });
+                self.punct(
+                    ')',
+                    "`atomic_load` takes only the element: `atomic_load(BUFFER[INDEX])`",
+                )?;
+                return Ok(Expr::Atomic {
+                    op,
+                    buffer,
+                    index,
+                    value: Box::new(Expr::u32(0)),
+                    expected: None,
+                });
             }
-            self.punct(',', "write the value after the element: `atomic_add(BUFFER[INDEX], VALUE)`")?;
+            self.punct(
+                ',',
+                "write the value after the element: `atomic_add(BUFFER[INDEX], VALUE)`",
+            )?;
             let first = Box::new(self.expr(depth + 1)?);
             let t = self.bump()?;
             return match t.0 {
-                Tok::Punct(')') => Ok(Expr::Atomic { op, buffer, index, value: first, expected: None }),
+                Tok::Punct(')') => Ok(Expr::Atomic {
+                    op,
+                    buffer,
+                    index,
+                    value: first,
+                    expected: None,
+                }),
                 Tok::Punct(',') => {
                     let value = self.arg(depth, ')')?;
-                    Ok(Expr::Atomic { op, buffer, index, value, expected: Some(first) })
+                    Ok(Expr::Atomic {
+                        op,
+                        buffer,
+                        index,
+                        value,
+                        expected: Some(first),
+                    })
                 }
                 _ => Err(self.expected("`,` or `)`", t, "close the call with `)`")),
             };
@@ -579,18 +777,33 @@ impl<'a> Parser<'a> {
 fn literal(s: &str, line: u32, col: u32) -> Result<Literal, ParseError> {
     let bad = |what: &str, fix: &str| err(line, col, format!("`{s}` {what}"), fix);
     let (body, suffix) = s.split_at(s.len().saturating_sub(1));
-    let plain = |b: &str| !b.is_empty() && b.trim_start_matches('-').bytes().all(|c| c.is_ascii_digit());
+    let plain = |b: &str| {
+        !b.is_empty()
+            && b.trim_start_matches('-')
+                .bytes()
+                .all(|c| c.is_ascii_digit())
+    };
     match suffix {
-        "u" if plain(body) && !body.starts_with('-') => {
-            body.parse().map(Literal::U32).map_err(|_| bad("does not fit in u32", "use a value from 0u to 4294967295u"))
-        }
-        "i" if plain(body) => {
-            body.parse().map(Literal::I32).map_err(|_| bad("does not fit in i32", "use a value from -2147483648i to 2147483647i"))
-        }
+        "u" if plain(body) && !body.starts_with('-') => body
+            .parse()
+            .map(Literal::U32)
+            .map_err(|_| bad("does not fit in u32", "use a value from 0u to 4294967295u")),
+        "i" if plain(body) => body.parse().map(Literal::I32).map_err(|_| {
+            bad(
+                "does not fit in i32",
+                "use a value from -2147483648i to 2147483647i",
+            )
+        }),
         "f" if !body.is_empty() && !body.contains(['x', 'X']) => match body.parse::<f32>() {
             Ok(v) if v.is_finite() => Ok(Literal::F32(v.to_bits())),
-            _ => Err(bad("is not a finite f32", "write a finite float like `1.5f`, or the bits as `f32bits(0x7f800000)`")),
+            _ => Err(bad(
+                "is not a finite f32",
+                "write a finite float like `1.5f`, or the bits as `f32bits(0x7f800000)`",
+            )),
         },
-        _ => Err(bad("is not a literal", "literals carry their type: `7u`, `-3i`, `1.5f` (sizes and bindings are plain numbers)")),
+        _ => Err(bad(
+            "is not a literal",
+            "literals carry their type: `7u`, `-3i`, `1.5f` (sizes and bindings are plain numbers)",
+        )),
     }
 }

@@ -92,7 +92,11 @@ fn in_range(param: &str, index: &Expr) -> Expr {
 /// Byte `index` of a `Bytes` parameter as a `u32` (0 when `index >= len`).
 pub fn byte_load(param: &str, index: Expr) -> Expr {
     let abs = Expr::add(Expr::var(&param_var(param, "off")), index.clone());
-    let word = Expr::select(in_range(param, &index), Expr::shr(abs.clone(), Expr::u32(2)), Expr::u32(OUT_OF_RANGE));
+    let word = Expr::select(
+        in_range(param, &index),
+        Expr::shr(abs.clone(), Expr::u32(2)),
+        Expr::u32(OUT_OF_RANGE),
+    );
     let shift = Expr::shl(Expr::bitand(abs, Expr::u32(3)), Expr::u32(3));
     Expr::bitand(Expr::shr(Expr::load(param, word), shift), Expr::u32(0xff))
 }
@@ -121,7 +125,13 @@ pub fn word_store(param: &str, index: Expr, value: Expr) -> Node {
 }
 
 /// Atomic `op` on word `index` of an accumulator (0 and no effect when out of range).
-pub fn word_atomic(op: AtomicOp, param: &str, index: Expr, value: Expr, expected: Option<Expr>) -> Expr {
+pub fn word_atomic(
+    op: AtomicOp,
+    param: &str,
+    index: Expr,
+    value: Expr,
+    expected: Option<Expr>,
+) -> Expr {
     Expr::Atomic {
         op,
         buffer: param.to_string(),
@@ -137,7 +147,14 @@ pub fn word_atomic(op: AtomicOp, param: &str, index: Expr, value: Expr, expected
 /// the payload with opcode `continuation` on them, for the same tenant, in the
 /// next run. A full queue drops the request; the host counts and reports it.
 /// Wrap the call in a condition so one lane posts it.
-pub fn io_read(param: &str, file: Expr, offset_lo: Expr, offset_hi: Expr, len: Expr, continuation: Expr) -> Node {
+pub fn io_read(
+    param: &str,
+    file: Expr,
+    offset_lo: Expr,
+    offset_hi: Expr,
+    len: Expr,
+    continuation: Expr,
+) -> Node {
     use crate::megakernel::protocol::*;
     let n = param_var(param, "n");
     let at = param_var(param, "at");
@@ -147,7 +164,13 @@ pub fn io_read(param: &str, file: Expr, offset_lo: Expr, offset_hi: Expr, len: E
         Node::if_then(
             Expr::lt(Expr::var(&n), Expr::var(&param_var(param, "cap"))),
             vec![
-                Node::let_bind(&at, Expr::add(Expr::u32(IO_HEADER_WORDS), Expr::mul(Expr::var(&n), Expr::u32(IO_REQ_WORDS)))),
+                Node::let_bind(
+                    &at,
+                    Expr::add(
+                        Expr::u32(IO_HEADER_WORDS),
+                        Expr::mul(Expr::var(&n), Expr::u32(IO_REQ_WORDS)),
+                    ),
+                ),
                 field(IO_REQ_SLOT, Expr::var(&param_var(param, "slot"))),
                 field(IO_REQ_FILE, file),
                 field(IO_REQ_OFF_LO, offset_lo),
@@ -195,10 +218,17 @@ impl Payload {
             let declared = Expr::load("args", Expr::u32(arg));
             // Never more bytes than the buffer holds.
             let cap = Expr::mul(Expr::len(&p.name), Expr::u32(4));
-            prelude.push(Node::let_bind(&param_var(&p.name, "len"), Expr::min(declared, cap)));
+            prelude.push(Node::let_bind(
+                &param_var(&p.name, "len"),
+                Expr::min(declared, cap),
+            ));
             arg += 1;
         }
-        for p in self.params.iter().filter(|p| matches!(p.kind, ParamKind::Scalar | ParamKind::ChunkStart)) {
+        for p in self
+            .params
+            .iter()
+            .filter(|p| matches!(p.kind, ParamKind::Scalar | ParamKind::ChunkStart))
+        {
             prelude.push(Node::let_bind(&p.name, Expr::load("args", Expr::u32(arg))));
             arg += 1;
         }
@@ -211,7 +241,10 @@ impl Payload {
                 buffers.push(decl);
                 binding += 1;
                 prelude.push(Node::let_bind(&param_var(&p.name, "off"), Expr::u32(0)));
-                prelude.push(Node::let_bind(&param_var(&p.name, "len"), Expr::len(&p.name)));
+                prelude.push(Node::let_bind(
+                    &param_var(&p.name, "len"),
+                    Expr::len(&p.name),
+                ));
             }
         }
         for p in self.params_of(ParamKind::IoQueue) {
@@ -220,8 +253,17 @@ impl Payload {
             // Standalone: the buffer's words after the header hold the requests.
             let words = Expr::len(&p.name);
             let cap = Expr::select(
-                Expr::gt(words.clone(), Expr::u32(crate::megakernel::protocol::IO_HEADER_WORDS)),
-                Expr::div(Expr::sub(words, Expr::u32(crate::megakernel::protocol::IO_HEADER_WORDS)), Expr::u32(crate::megakernel::protocol::IO_REQ_WORDS)),
+                Expr::gt(
+                    words.clone(),
+                    Expr::u32(crate::megakernel::protocol::IO_HEADER_WORDS),
+                ),
+                Expr::div(
+                    Expr::sub(
+                        words,
+                        Expr::u32(crate::megakernel::protocol::IO_HEADER_WORDS),
+                    ),
+                    Expr::u32(crate::megakernel::protocol::IO_REQ_WORDS),
+                ),
                 Expr::u32(0),
             );
             prelude.push(Node::let_bind(&param_var(&p.name, "cap"), cap));
@@ -229,7 +271,10 @@ impl Payload {
         }
         for p in self.params_of(ParamKind::Lanes) {
             prelude.push(Node::let_bind(&param_var(&p.name, "id"), Expr::local_id()));
-            prelude.push(Node::let_bind(&param_var(&p.name, "count"), Expr::workgroup_size()));
+            prelude.push(Node::let_bind(
+                &param_var(&p.name, "count"),
+                Expr::workgroup_size(),
+            ));
         }
         prelude.extend(self.body.iter().cloned());
         Program::new(&self.name, buffers, lanes, prelude)
@@ -260,7 +305,10 @@ impl Lanes {
     /// Lane `id` of `count` (`count` 0 is treated as 1, `id` is taken modulo `count`).
     pub fn new(id: u32, count: u32) -> Lanes {
         let count = count.max(1);
-        Lanes { id: id % count, count }
+        Lanes {
+            id: id % count,
+            count,
+        }
     }
 
     /// This lane's index.
@@ -275,7 +323,10 @@ impl Lanes {
 
     /// The part of `range` this lane handles: `start + id`, stepping by `count`.
     pub fn range(&self, range: std::ops::Range<u32>) -> std::iter::StepBy<std::ops::Range<u32>> {
-        let start = range.start.saturating_add(self.id).min(range.end.max(range.start));
+        let start = range
+            .start
+            .saturating_add(self.id)
+            .min(range.end.max(range.start));
         (start..range.end).step_by(self.count as usize)
     }
 }

@@ -138,22 +138,46 @@ pub struct BufferDecl {
 impl BufferDecl {
     /// A read-only storage buffer of run-time length.
     pub fn read(name: &str, binding: u32, elem: DataType) -> Self {
-        Self { name: name.to_string(), binding, elem, access: Access::ReadOnly, len: None }
+        Self {
+            name: name.to_string(),
+            binding,
+            elem,
+            access: Access::ReadOnly,
+            len: None,
+        }
     }
 
     /// A read-write storage buffer of run-time length.
     pub fn read_write(name: &str, binding: u32, elem: DataType) -> Self {
-        Self { name: name.to_string(), binding, elem, access: Access::ReadWrite, len: None }
+        Self {
+            name: name.to_string(),
+            binding,
+            elem,
+            access: Access::ReadWrite,
+            len: None,
+        }
     }
 
     /// A uniform buffer of `len` elements (a multiple of 4).
     pub fn uniform(name: &str, binding: u32, elem: DataType, len: u32) -> Self {
-        Self { name: name.to_string(), binding, elem, access: Access::Uniform, len: Some(len) }
+        Self {
+            name: name.to_string(),
+            binding,
+            elem,
+            access: Access::Uniform,
+            len: Some(len),
+        }
     }
 
     /// A workgroup-shared array of `len` elements.
     pub fn workgroup(name: &str, elem: DataType, len: u32) -> Self {
-        Self { name: name.to_string(), binding: u32::MAX, elem, access: Access::Workgroup, len: Some(len) }
+        Self {
+            name: name.to_string(),
+            binding: u32::MAX,
+            elem,
+            access: Access::Workgroup,
+            len: Some(len),
+        }
     }
 
     /// Sets a fixed length.

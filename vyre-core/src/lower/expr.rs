@@ -19,11 +19,19 @@ pub(crate) struct Lowered {
 impl Lowered {
     /// A constant.
     pub fn constant(code: &str, ty: DataType) -> Self {
-        Lowered { code: code.to_string(), ty, konst: true }
+        Lowered {
+            code: code.to_string(),
+            ty,
+            konst: true,
+        }
     }
 
     fn runtime(code: String, ty: DataType) -> Self {
-        Lowered { code, ty, konst: false }
+        Lowered {
+            code,
+            ty,
+            konst: false,
+        }
     }
 }
 
@@ -56,7 +64,10 @@ impl Lowerer<'_> {
     pub(crate) fn expr_of(&mut self, e: &Expr, ty: DataType, what: &str) -> Result<Lowered> {
         let l = self.expr(e)?;
         if l.ty != ty {
-            return Err(self.invalid(format!("{what} `{e}` has type {} but {ty} is needed. Fix: cast it", l.ty)));
+            return Err(self.invalid(format!(
+                "{what} `{e}` has type {} but {ty} is needed. Fix: cast it",
+                l.ty
+            )));
         }
         Ok(l)
     }
@@ -71,7 +82,12 @@ impl Lowerer<'_> {
     /// constant, the first is laundered so naga does not fold the operation at
     /// parse time (where overflow, division by zero or non-finite results are
     /// errors instead of the run-time behaviour).
-    pub(crate) fn op(&mut self, args: Vec<Lowered>, ty: DataType, f: impl FnOnce(&[String]) -> String) -> Lowered {
+    pub(crate) fn op(
+        &mut self,
+        args: Vec<Lowered>,
+        ty: DataType,
+        f: impl FnOnce(&[String]) -> String,
+    ) -> Lowered {
         let mut codes: Vec<String> = args.iter().map(|a| a.code.clone()).collect();
         if args.iter().all(|a| a.konst) {
             if let Some(first) = args.first() {
@@ -162,12 +178,17 @@ impl Lowerer<'_> {
             UnOp::BitNot | UnOp::Clz | UnOp::Ctz | UnOp::Popcount => ty.is_integer(),
         };
         if !ok {
-            return Err(self.invalid(format!("`{}` does not apply to {ty}. Fix: cast the operand", op.name())));
+            return Err(self.invalid(format!(
+                "`{}` does not apply to {ty}. Fix: cast the operand",
+                op.name()
+            )));
         }
         Ok(match op {
             // WGSL has no unary minus on u32: wrapping 0 - x.
             UnOp::Neg if ty == DataType::U32 => {
-                self.op(vec![Lowered::constant("0u", ty), x], ty, |a| format!("({} - {})", a[0], a[1]))
+                self.op(vec![Lowered::constant("0u", ty), x], ty, |a| {
+                    format!("({} - {})", a[0], a[1])
+                })
             }
             UnOp::Neg => self.op(vec![x], ty, |a| format!("(-{})", a[0])),
             UnOp::Not => self.op(vec![x], ty, |a| format!("(!{})", a[0])),
@@ -185,13 +206,22 @@ impl Lowerer<'_> {
         if op.is_shift() {
             let b = self.expr_of(rhs, U32, "shift amount")?;
             if !ty.is_integer() {
-                return Err(self.invalid(format!("`{}` of a {ty} value. Fix: shifts take u32 or i32", op.name())));
+                return Err(self.invalid(format!(
+                    "`{}` of a {ty} value. Fix: shifts take u32 or i32",
+                    op.name()
+                )));
             }
             return Ok(self.shift(op, a, b));
         }
         let b = self.expr_of(rhs, ty, &format!("right operand of `{}`", op.name()))?;
         let ok = match op {
-            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem | BinOp::Min | BinOp::Max => ty != Bool,
+            BinOp::Add
+            | BinOp::Sub
+            | BinOp::Mul
+            | BinOp::Div
+            | BinOp::Rem
+            | BinOp::Min
+            | BinOp::Max => ty != Bool,
             BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => ty.is_integer(),
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => ty != Bool,
             BinOp::Eq | BinOp::Ne => true,
@@ -199,7 +229,10 @@ impl Lowerer<'_> {
             BinOp::Shl | BinOp::Shr | BinOp::RotateLeft | BinOp::RotateRight => true,
         };
         if !ok {
-            return Err(self.invalid(format!("`{}` does not apply to {ty}. Fix: cast the operands", op.name())));
+            return Err(self.invalid(format!(
+                "`{}` does not apply to {ty}. Fix: cast the operands",
+                op.name()
+            )));
         }
         let infix = |s: &'static str| move |x: &[String]| format!("({} {s} {})", x[0], x[1]);
         Ok(match op {
@@ -221,7 +254,12 @@ impl Lowerer<'_> {
             BinOp::Max => self.op(vec![a, b], ty, |x| format!("max({}, {})", x[0], x[1])),
             BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge if ty == F32 => {
                 let i = F32_COMPARISONS.iter().position(|c| c.0 == op).unwrap_or(0);
-                self.call(Helper::CmpF32(i as u8), &format!("vy_{}_f32", op.name()), &[&a, &b], Bool)
+                self.call(
+                    Helper::CmpF32(i as u8),
+                    &format!("vy_{}_f32", op.name()),
+                    &[&a, &b],
+                    Bool,
+                )
             }
             BinOp::Eq => self.op(vec![a, b], Bool, infix("==")),
             BinOp::Ne => self.op(vec![a, b], Bool, infix("!=")),
@@ -242,9 +280,15 @@ impl Lowerer<'_> {
         match op {
             BinOp::Shl | BinOp::Shr => {
                 // `b & 31u` cannot fail when folded, so it keeps b's constness.
-                let amount = Lowered { code: format!("({} & 31u)", b.code), ty: DataType::U32, konst: b.konst };
+                let amount = Lowered {
+                    code: format!("({} & 31u)", b.code),
+                    ty: DataType::U32,
+                    konst: b.konst,
+                };
                 let sym = if op == BinOp::Shl { "<<" } else { ">>" };
-                self.op(vec![a, amount], ty, |x| format!("({} {sym} {})", x[0], x[1]))
+                self.op(vec![a, amount], ty, |x| {
+                    format!("({} {sym} {})", x[0], x[1])
+                })
             }
             _ => {
                 let (h, name) = if op == BinOp::RotateLeft {
@@ -291,9 +335,15 @@ impl Lowerer<'_> {
                     _ => ("1.0f", "0.0f"),
                 };
                 let args = vec![Lowered::constant(z, to), Lowered::constant(one, to), x];
-                self.op(args, to, |a| format!("select({}, {}, {})", a[0], a[1], a[2]))
+                self.op(args, to, |a| {
+                    format!("select({}, {}, {})", a[0], a[1], a[2])
+                })
             }
-            _ => return Err(self.invalid(format!("no cast from {from} to {to}. Fix: this is a vyre bug"))),
+            _ => {
+                return Err(self.invalid(format!(
+                    "no cast from {from} to {to}. Fix: this is a vyre bug"
+                )))
+            }
         })
     }
 
@@ -308,7 +358,11 @@ impl Lowerer<'_> {
     ) -> Result<(String, DataType)> {
         let (bi, decl) = self.buffer(buffer)?;
         let i = self.expr_of(index, DataType::U32, "atomic index")?;
-        let name = format!("{}({}", mangle(&format!("at_{}", atomic_short(op)), buffer), i.code);
+        let name = format!(
+            "{}({}",
+            mangle(&format!("at_{}", atomic_short(op)), buffer),
+            i.code
+        );
         let code = match (op, expected) {
             (AtomicOp::Load, _) => format!("{name})"),
             (AtomicOp::CompareExchange, Some(exp)) => {

@@ -149,8 +149,14 @@ pub(crate) fn text(h: Helper, program: &Program, atomic: &[bool]) -> String {
 
 /// The f32 comparisons, in `Helper::CmpF32` index order, with the integer
 /// operator that compares their [`Helper::F32Ord`] keys.
-pub(crate) const F32_COMPARISONS: [(BinOp, &str); 6] =
-    [(BinOp::Eq, "=="), (BinOp::Ne, "!="), (BinOp::Lt, "<"), (BinOp::Le, "<="), (BinOp::Gt, ">"), (BinOp::Ge, ">=")];
+pub(crate) const F32_COMPARISONS: [(BinOp, &str); 6] = [
+    (BinOp::Eq, "=="),
+    (BinOp::Ne, "!="),
+    (BinOp::Lt, "<"),
+    (BinOp::Le, "<="),
+    (BinOp::Gt, ">"),
+    (BinOp::Ge, ">="),
+];
 
 /// An IEEE comparison computed on the bits: WGSL lets implementations assume
 /// there are no NaNs (naga emits an ordered `!=`, and drivers fold float
@@ -201,7 +207,11 @@ fn load(program: &Program, b: usize, atomic: &[bool]) -> String {
 fn store(program: &Program, b: usize, atomic: &[bool]) -> String {
     let decl = &program.buffers[b];
     let buf = mangle("b", &decl.name);
-    let stmt = if atomic[b] { format!("atomicStore(&{buf}[i], v);") } else { format!("{buf}[i] = v;") };
+    let stmt = if atomic[b] {
+        format!("atomicStore(&{buf}[i], v);")
+    } else {
+        format!("{buf}[i] = v;")
+    };
     format!(
         "fn {}(i: u32, v: {}) {{\n    if ({}) {{\n        {stmt}\n    }}\n}}\n",
         mangle("st", &decl.name),

@@ -63,9 +63,13 @@ fn check_with_naga(program: &Program, wgsl: &str) -> Result<()> {
         ))
     };
     let module = naga::front::wgsl::parse_str(wgsl).map_err(|e| bug(e.emit_to_string(wgsl)))?;
-    let mut validator =
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
-    validator.validate(&module).map_err(|e| bug(e.emit_to_string(wgsl)))?;
+    let mut validator = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::empty(),
+    );
+    validator
+        .validate(&module)
+        .map_err(|e| bug(e.emit_to_string(wgsl)))?;
     Ok(())
 }
 
@@ -145,22 +149,33 @@ impl<'p> Lowerer<'p> {
     fn invalid(&self, message: String) -> Error {
         Error::Invalid {
             program: self.program.name.clone(),
-            problems: vec![Diagnostic { location: self.path.join("."), message }],
+            problems: vec![Diagnostic {
+                location: self.path.join("."),
+                message,
+            }],
         }
     }
 
     fn check_decls(&self) -> Result<()> {
         let p = self.program;
         if p.workgroup_size == 0 {
-            return Err(self.invalid("workgroup_size is 0. Fix: use 1..=1024 invocations per workgroup".into()));
+            return Err(self.invalid(
+                "workgroup_size is 0. Fix: use 1..=1024 invocations per workgroup".into(),
+            ));
         }
         let mut bindings = BTreeSet::new();
         for (i, b) in p.buffers.iter().enumerate() {
             if p.buffers[..i].iter().any(|o| o.name == b.name) {
-                return Err(self.invalid(format!("buffer `{}` is declared twice. Fix: give each buffer its own name", b.name)));
+                return Err(self.invalid(format!(
+                    "buffer `{}` is declared twice. Fix: give each buffer its own name",
+                    b.name
+                )));
             }
             if b.elem == DataType::Bool {
-                return Err(self.invalid(format!("buffer `{}` has element type bool. Fix: store bools as u32 0/1", b.name)));
+                return Err(self.invalid(format!(
+                    "buffer `{}` has element type bool. Fix: store bools as u32 0/1",
+                    b.name
+                )));
             }
             if b.access.is_host_visible() && !bindings.insert(b.binding) {
                 return Err(self.invalid(format!(
@@ -190,13 +205,24 @@ impl<'p> Lowerer<'p> {
 
     /// The buffer called `name` and its index.
     fn buffer(&self, name: &str) -> Result<(usize, &'p BufferDecl)> {
-        self.program.buffers.iter().enumerate().find(|(_, b)| b.name == name).ok_or_else(|| {
-            self.invalid(format!("unknown buffer `{name}`. Fix: declare it in the program's buffers"))
-        })
+        self.program
+            .buffers
+            .iter()
+            .enumerate()
+            .find(|(_, b)| b.name == name)
+            .ok_or_else(|| {
+                self.invalid(format!(
+                    "unknown buffer `{name}`. Fix: declare it in the program's buffers"
+                ))
+            })
     }
 
     fn lookup(&self, name: &str) -> Option<&Var> {
-        self.scopes.iter().rev().flat_map(|s| s.iter()).find(|v| v.name == name)
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter())
+            .find(|v| v.name == name)
     }
 
     fn declare(&mut self, name: &str, ty: DataType, read_only: bool) -> Result<String> {
@@ -206,7 +232,11 @@ impl<'p> Lowerer<'p> {
             )));
         }
         if let Some(scope) = self.scopes.last_mut() {
-            scope.push(Var { name: name.to_string(), ty, read_only });
+            scope.push(Var {
+                name: name.to_string(),
+                ty,
+                read_only,
+            });
         }
         Ok(mangle("v", name))
     }
@@ -252,7 +282,9 @@ impl<'p> Lowerer<'p> {
                     .lookup(name)
                     .ok_or_else(|| self.invalid(format!("assignment to undeclared variable `{name}`. Fix: declare it with `let` first")))?;
                 if var.read_only {
-                    return Err(self.invalid(format!("`{name}` is a `for` variable and read-only. Fix: copy it into a `let`")));
+                    return Err(self.invalid(format!(
+                        "`{name}` is a `for` variable and read-only. Fix: copy it into a `let`"
+                    )));
                 }
                 if var.ty != ty {
                     return Err(self.invalid(format!(
@@ -262,7 +294,11 @@ impl<'p> Lowerer<'p> {
                 }
                 self.line(d, &format!("{} = {code};", mangle("v", name)));
             }
-            Node::Store { buffer, index, value } => {
+            Node::Store {
+                buffer,
+                index,
+                value,
+            } => {
                 let (bi, decl) = self.buffer(buffer)?;
                 if !decl.access.is_writable() {
                     return Err(self.invalid(format!(
@@ -273,13 +309,20 @@ impl<'p> Lowerer<'p> {
                 let i = self.expr_of(index, DataType::U32, "store index")?;
                 let v = self.expr_of(value, decl.elem, "stored value")?;
                 self.helpers.insert(Helper::Store(bi));
-                self.line(d, &format!("{}({}, {});", mangle("st", buffer), i.code, v.code));
+                self.line(
+                    d,
+                    &format!("{}({}, {});", mangle("st", buffer), i.code, v.code),
+                );
             }
             Node::Eval(e) => {
                 let (code, _) = self.top_value(e, d)?;
                 self.line(d, &format!("_ = {code};"));
             }
-            Node::If { cond, then, otherwise } => {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let c = self.expr_of(cond, DataType::Bool, "if condition")?;
                 self.line(d, &format!("if ({}) {{", c.code));
                 self.block(then, d + 1, "then")?;
@@ -289,7 +332,13 @@ impl<'p> Lowerer<'p> {
                 }
                 self.line(d, "}");
             }
-            Node::For { var, start, end, step, body } => self.for_loop(var, start, end, step, body, d)?,
+            Node::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => self.for_loop(var, start, end, step, body, d)?,
             Node::Loop { body } => {
                 self.line(d, "loop {");
                 self.loops += 1;
@@ -299,9 +348,19 @@ impl<'p> Lowerer<'p> {
             }
             Node::Break | Node::Continue => {
                 if self.loops == 0 {
-                    return Err(self.invalid("`break`/`continue` outside a loop. Fix: put it inside a `for` or `loop`".into()));
+                    return Err(self.invalid(
+                        "`break`/`continue` outside a loop. Fix: put it inside a `for` or `loop`"
+                            .into(),
+                    ));
                 }
-                self.line(d, if matches!(node, Node::Break) { "break;" } else { "continue;" });
+                self.line(
+                    d,
+                    if matches!(node, Node::Break) {
+                        "break;"
+                    } else {
+                        "continue;"
+                    },
+                );
             }
             Node::Block(body) => {
                 self.line(d, "{");
@@ -319,7 +378,15 @@ impl<'p> Lowerer<'p> {
 
     /// `for var in start..end step s`: evaluated once, step 0 counts as 1,
     /// the counter stops at `end` instead of wrapping.
-    fn for_loop(&mut self, var: &str, start: &Expr, end: &Expr, step: &Expr, body: &[Node], d: usize) -> Result<()> {
+    fn for_loop(
+        &mut self,
+        var: &str,
+        start: &Expr,
+        end: &Expr,
+        step: &Expr,
+        body: &[Node],
+        d: usize,
+    ) -> Result<()> {
         let s = self.expr_of(start, DataType::U32, "for start")?;
         let e = self.expr_of(end, DataType::U32, "for end")?;
         let st = self.expr_of(step, DataType::U32, "for step")?;
@@ -339,7 +406,10 @@ impl<'p> Lowerer<'p> {
         self.block(body, d + 2, "body")?;
         self.loops -= 1;
         self.line(d + 2, "continuing {");
-        self.line(d + 3, &format!("if (({te} - {v}) <= {ts}) {{ {v} = {te}; }} else {{ {v} = {v} + {ts}; }}"));
+        self.line(
+            d + 3,
+            &format!("if (({te} - {v}) <= {ts}) {{ {v} = {te}; }} else {{ {v} = {v} + {ts}; }}"),
+        );
         self.line(d + 2, "}");
         self.line(d + 1, "}");
         self.scopes.pop();
@@ -351,9 +421,13 @@ impl<'p> Lowerer<'p> {
     /// atomic or a uniform load may appear.
     fn top_value(&mut self, e: &Expr, d: usize) -> Result<(String, DataType)> {
         match e {
-            Expr::Atomic { op, buffer, index, value, expected } => {
-                self.atomic(*op, buffer, index, value, expected.as_deref())
-            }
+            Expr::Atomic {
+                op,
+                buffer,
+                index,
+                value,
+                expected,
+            } => self.atomic(*op, buffer, index, value, expected.as_deref()),
             Expr::UniformLoad { buffer, index } => {
                 let (_, decl) = self.buffer(buffer)?;
                 let n = match (decl.access, decl.len) {
@@ -401,9 +475,21 @@ impl<'p> Lowerer<'p> {
             main_body.push_str(&std::mem::take(&mut self.body));
         }
         let mut out = String::new();
-        let name: String =
-            program.name.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
-        let _ = writeln!(out, "// vyre program `{name}`: generated by vyre::lower::to_wgsl, do not edit.");
+        let name: String = program
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "// vyre program `{name}`: generated by vyre::lower::to_wgsl, do not edit."
+        );
         out.push('\n');
         let mut any_buffer = false;
         for (i, b) in program.buffers.iter().enumerate() {
@@ -438,22 +524,38 @@ fn collect_atomic_targets(node: &Node, out: &mut Vec<String>) {
         }
     };
     match node {
-        Node::Let { value, .. } | Node::Assign { value, .. } | Node::Eval(value) => walk_expr(value, &mut on_expr),
+        Node::Let { value, .. } | Node::Assign { value, .. } | Node::Eval(value) => {
+            walk_expr(value, &mut on_expr)
+        }
         Node::Store { index, value, .. } => {
             walk_expr(index, &mut on_expr);
             walk_expr(value, &mut on_expr);
         }
-        Node::If { cond, then, otherwise } => {
+        Node::If {
+            cond,
+            then,
+            otherwise,
+        } => {
             walk_expr(cond, &mut on_expr);
-            then.iter().chain(otherwise).for_each(|n| collect_atomic_targets(n, out));
+            then.iter()
+                .chain(otherwise)
+                .for_each(|n| collect_atomic_targets(n, out));
         }
-        Node::For { start, end, step, body, .. } => {
+        Node::For {
+            start,
+            end,
+            step,
+            body,
+            ..
+        } => {
             for e in [start, end, step] {
                 walk_expr(e, &mut on_expr);
             }
             body.iter().for_each(|n| collect_atomic_targets(n, out));
         }
-        Node::Loop { body } | Node::Block(body) => body.iter().for_each(|n| collect_atomic_targets(n, out)),
+        Node::Loop { body } | Node::Block(body) => {
+            body.iter().for_each(|n| collect_atomic_targets(n, out))
+        }
         Node::Break | Node::Continue | Node::Barrier | Node::Return => {}
     }
 }
@@ -464,17 +566,28 @@ fn walk_expr(e: &Expr, f: &mut impl FnMut(&Expr)) {
     match e {
         Expr::Lit(_) | Expr::Var(_) | Expr::Len(_) | Expr::Builtin(_) => {}
         Expr::Load { index, .. } | Expr::UniformLoad { index, .. } => walk_expr(index, f),
-        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => walk_expr(arg, f),
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => {
+            walk_expr(arg, f)
+        }
         Expr::Binary { lhs, rhs, .. } => {
             walk_expr(lhs, f);
             walk_expr(rhs, f);
         }
-        Expr::Select { cond, on_true, on_false } => {
+        Expr::Select {
+            cond,
+            on_true,
+            on_false,
+        } => {
             walk_expr(cond, f);
             walk_expr(on_true, f);
             walk_expr(on_false, f);
         }
-        Expr::Atomic { index, value, expected, .. } => {
+        Expr::Atomic {
+            index,
+            value,
+            expected,
+            ..
+        } => {
             walk_expr(index, f);
             walk_expr(value, f);
             if let Some(x) = expected {
@@ -506,14 +619,28 @@ pub(crate) fn zero(ty: DataType) -> &'static str {
 
 /// The declaration of one buffer.
 fn buffer_decl(b: &BufferDecl, atomic: bool) -> String {
-    let elem = if atomic { format!("atomic<{}>", wgsl_type(b.elem)) } else { wgsl_type(b.elem).to_string() };
+    let elem = if atomic {
+        format!("atomic<{}>", wgsl_type(b.elem))
+    } else {
+        wgsl_type(b.elem).to_string()
+    };
     let name = mangle("b", &b.name);
     let len = b.len.unwrap_or(0);
     match b.access {
-        Access::ReadOnly => format!("@group(0) @binding({}) var<storage, read> {name}: array<{elem}>;\n", b.binding),
-        Access::ReadWrite => format!("@group(0) @binding({}) var<storage, read_write> {name}: array<{elem}>;\n", b.binding),
+        Access::ReadOnly => format!(
+            "@group(0) @binding({}) var<storage, read> {name}: array<{elem}>;\n",
+            b.binding
+        ),
+        Access::ReadWrite => format!(
+            "@group(0) @binding({}) var<storage, read_write> {name}: array<{elem}>;\n",
+            b.binding
+        ),
         Access::Uniform => {
-            format!("@group(0) @binding({}) var<uniform> {name}: array<vec4<u32>, {}>;\n", b.binding, len / 4)
+            format!(
+                "@group(0) @binding({}) var<uniform> {name}: array<vec4<u32>, {}>;\n",
+                b.binding,
+                len / 4
+            )
         }
         Access::Workgroup => format!("var<workgroup> {name}: array<{elem}, {len}>;\n"),
     }

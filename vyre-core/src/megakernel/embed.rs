@@ -81,18 +81,33 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
     // The slot's regions, for the guards the renamer puts on every access.
     // The names do not start with `prefix`, so the body cannot reach them.
     let guards = Guards {
-        results: (format!("{base}_{prefix}res_lo"), format!("{base}_{prefix}res_n")),
-        arena: (format!("{base}_{prefix}arena_lo"), format!("{base}_{prefix}arena_n")),
+        results: (
+            format!("{base}_{prefix}res_lo"),
+            format!("{base}_{prefix}res_n"),
+        ),
+        arena: (
+            format!("{base}_{prefix}arena_lo"),
+            format!("{base}_{prefix}arena_n"),
+        ),
     };
     out.push(Node::let_bind(&guards.results.0, field(SLOT_OUT_OFF)));
     out.push(Node::let_bind(&guards.results.1, field(SLOT_OUT_LEN)));
     out.push(Node::let_bind(&guards.arena.0, field(SLOT_DATA_OFF)));
-    out.push(Node::let_bind(&guards.arena.1, Expr::shr(Expr::add(field(SLOT_DATA_LEN), Expr::u32(3)), Expr::u32(2))));
+    out.push(Node::let_bind(
+        &guards.arena.1,
+        Expr::shr(Expr::add(field(SLOT_DATA_LEN), Expr::u32(3)), Expr::u32(2)),
+    ));
     for q in &p.params {
         match q.kind {
             ParamKind::Bytes => {
-                out.push(Node::let_bind(&v(&param_var(&q.name, "off")), Expr::shl(field(SLOT_DATA_OFF), Expr::u32(2))));
-                out.push(Node::let_bind(&v(&param_var(&q.name, "len")), field(SLOT_DATA_LEN)));
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "off")),
+                    Expr::shl(field(SLOT_DATA_OFF), Expr::u32(2)),
+                ));
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "len")),
+                    field(SLOT_DATA_LEN),
+                ));
             }
             ParamKind::Scalar => {
                 out.push(Node::let_bind(&v(&q.name), field(SLOT_ARGS + scalar)));
@@ -101,22 +116,40 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
             ParamKind::ChunkStart => out.push(Node::let_bind(&v(&q.name), field(SLOT_START))),
             ParamKind::Output | ParamKind::Accumulator => {
                 // Region [used, used+len) of the slot's words, clipped to the slot.
-                let avail = Expr::sub(Expr::var(&out_len), Expr::min(Expr::u32(used), Expr::var(&out_len)));
+                let avail = Expr::sub(
+                    Expr::var(&out_len),
+                    Expr::min(Expr::u32(used), Expr::var(&out_len)),
+                );
                 let len = match q.len {
                     Some(n) => Expr::min(Expr::u32(n), avail),
                     None => avail,
                 };
-                out.push(Node::let_bind(&v(&param_var(&q.name, "off")), Expr::add(Expr::var(&out_off), Expr::u32(used))));
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "off")),
+                    Expr::add(Expr::var(&out_off), Expr::u32(used)),
+                ));
                 out.push(Node::let_bind(&v(&param_var(&q.name, "len")), len));
                 used = used.saturating_add(q.len.unwrap_or(0));
             }
             ParamKind::IoQueue => {
-                out.push(Node::let_bind(&v(&param_var(&q.name, "cap")), Expr::load(CONTROL, Expr::u32(CTRL_IO_CAP))));
-                out.push(Node::let_bind(&v(&param_var(&q.name, "slot")), Expr::div(Expr::var(base), Expr::u32(SLOT_WORDS))));
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "cap")),
+                    Expr::load(CONTROL, Expr::u32(CTRL_IO_CAP)),
+                ));
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "slot")),
+                    Expr::div(Expr::var(base), Expr::u32(SLOT_WORDS)),
+                ));
             }
             ParamKind::Lanes => {
-                out.push(Node::let_bind(&v(&param_var(&q.name, "id")), Expr::local_id()));
-                out.push(Node::let_bind(&v(&param_var(&q.name, "count")), Expr::workgroup_size()));
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "id")),
+                    Expr::local_id(),
+                ));
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "count")),
+                    Expr::workgroup_size(),
+                ));
             }
         }
     }
@@ -129,7 +162,13 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
             _ => None,
         }
     };
-    let mut renamer = Renamer { prefix, map: &buffer_map, payload: &p.name, error: None, guards };
+    let mut renamer = Renamer {
+        prefix,
+        map: &buffer_map,
+        payload: &p.name,
+        error: None,
+        guards,
+    };
     let body: Vec<Node> = p.body.iter().map(|n| renamer.node(n)).collect();
     if let Some(e) = renamer.error {
         return Err(e);
@@ -142,7 +181,10 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
     let over = v("iter__over");
     let body = count_iterations(body, &iters, &budget, &over);
     out.push(Node::let_bind(&iters, Expr::u32(0)));
-    out.push(Node::let_bind(&budget, Expr::load(CONTROL, Expr::u32(CTRL_ITER_BUDGET))));
+    out.push(Node::let_bind(
+        &budget,
+        Expr::load(CONTROL, Expr::u32(CTRL_ITER_BUDGET)),
+    ));
     out.push(Node::let_bind(&over, Expr::bool(false)));
     let ret = v("ret__flag");
     let (body, _) = rewrite_returns(body, 0, &ret);
@@ -152,11 +194,18 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
     let framed = Node::loop_(frame);
     let report = Node::if_then(
         Expr::var(&over),
-        vec![Node::store(RING, Expr::add(Expr::var(base), Expr::u32(SLOT_FAULT_REASON)), Expr::u32(FAULT_BUDGET))],
+        vec![Node::store(
+            RING,
+            Expr::add(Expr::var(base), Expr::u32(SLOT_FAULT_REASON)),
+            Expr::u32(FAULT_BUDGET),
+        )],
     );
     if p.params_of(ParamKind::Lanes).count() == 0 {
         // A payload without `Lanes` is single-lane: lane 0 runs it.
-        out.push(Node::if_then(Expr::eq(Expr::local_id(), Expr::u32(0)), vec![framed, report]));
+        out.push(Node::if_then(
+            Expr::eq(Expr::local_id(), Expr::u32(0)),
+            vec![framed, report],
+        ));
     } else {
         out.push(framed);
         out.push(report);
@@ -221,24 +270,52 @@ impl Renamer<'_> {
 
     fn node(&mut self, n: &Node) -> Node {
         match n {
-            Node::Let { name, value } => Node::Let { name: self.var(name), value: self.expr(value) },
-            Node::Assign { name, value } => Node::Assign { name: self.var(name), value: self.expr(value) },
-            Node::Store { buffer, index, value } => {
+            Node::Let { name, value } => Node::Let {
+                name: self.var(name),
+                value: self.expr(value),
+            },
+            Node::Assign { name, value } => Node::Assign {
+                name: self.var(name),
+                value: self.expr(value),
+            },
+            Node::Store {
+                buffer,
+                index,
+                value,
+            } => {
                 let buffer = self.buf(buffer);
-                Node::Store { index: *self.index(&buffer, index), buffer, value: self.expr(value) }
+                Node::Store {
+                    index: *self.index(&buffer, index),
+                    buffer,
+                    value: self.expr(value),
+                }
             }
             Node::Eval(e) => Node::Eval(self.expr(e)),
-            Node::If { cond, then, otherwise } => {
-                Node::If { cond: self.expr(cond), then: self.nodes(then), otherwise: self.nodes(otherwise) }
-            }
-            Node::For { var, start, end, step, body } => Node::For {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => Node::If {
+                cond: self.expr(cond),
+                then: self.nodes(then),
+                otherwise: self.nodes(otherwise),
+            },
+            Node::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => Node::For {
                 var: self.var(var),
                 start: self.expr(start),
                 end: self.expr(end),
                 step: self.expr(step),
                 body: self.nodes(body),
             },
-            Node::Loop { body } => Node::Loop { body: self.nodes(body) },
+            Node::Loop { body } => Node::Loop {
+                body: self.nodes(body),
+            },
             Node::Block(b) => Node::Block(self.nodes(b)),
             Node::Break | Node::Continue | Node::Barrier | Node::Return => n.clone(),
         }
@@ -251,17 +328,45 @@ impl Renamer<'_> {
             Expr::Var(n) => Expr::Var(self.var(n)),
             Expr::Load { buffer, index } => {
                 let buffer = self.buf(buffer);
-                Expr::Load { index: self.index(&buffer, index), buffer }
+                Expr::Load {
+                    index: self.index(&buffer, index),
+                    buffer,
+                }
             }
             Expr::Len(n) => Expr::Len(self.buf(n)),
-            Expr::Unary { op, arg } => Expr::Unary { op: *op, arg: b(self, arg) },
-            Expr::Binary { op, lhs, rhs } => Expr::Binary { op: *op, lhs: b(self, lhs), rhs: b(self, rhs) },
-            Expr::Select { cond, on_true, on_false } => {
-                Expr::Select { cond: b(self, cond), on_true: b(self, on_true), on_false: b(self, on_false) }
-            }
-            Expr::Cast { to, arg } => Expr::Cast { to: *to, arg: b(self, arg) },
-            Expr::Bitcast { to, arg } => Expr::Bitcast { to: *to, arg: b(self, arg) },
-            Expr::Atomic { op, buffer, index, value, expected } => {
+            Expr::Unary { op, arg } => Expr::Unary {
+                op: *op,
+                arg: b(self, arg),
+            },
+            Expr::Binary { op, lhs, rhs } => Expr::Binary {
+                op: *op,
+                lhs: b(self, lhs),
+                rhs: b(self, rhs),
+            },
+            Expr::Select {
+                cond,
+                on_true,
+                on_false,
+            } => Expr::Select {
+                cond: b(self, cond),
+                on_true: b(self, on_true),
+                on_false: b(self, on_false),
+            },
+            Expr::Cast { to, arg } => Expr::Cast {
+                to: *to,
+                arg: b(self, arg),
+            },
+            Expr::Bitcast { to, arg } => Expr::Bitcast {
+                to: *to,
+                arg: b(self, arg),
+            },
+            Expr::Atomic {
+                op,
+                buffer,
+                index,
+                value,
+                expected,
+            } => {
                 let buffer = self.buf(buffer);
                 Expr::Atomic {
                     op: *op,
@@ -273,7 +378,10 @@ impl Renamer<'_> {
             }
             Expr::UniformLoad { buffer, index } => {
                 let buffer = self.buf(buffer);
-                Expr::UniformLoad { index: self.index(&buffer, index), buffer }
+                Expr::UniformLoad {
+                    index: self.index(&buffer, index),
+                    buffer,
+                }
             }
         }
     }
@@ -295,7 +403,11 @@ fn count_iterations(nodes: Vec<Node>, iters: &str, budget: &str, over: &str) -> 
     nodes
         .into_iter()
         .map(|n| match n {
-            Node::If { cond, then, otherwise } => Node::If {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => Node::If {
                 cond,
                 then: count_iterations(then, iters, budget, over),
                 otherwise: count_iterations(otherwise, iters, budget, over),
@@ -306,10 +418,22 @@ fn count_iterations(nodes: Vec<Node>, iters: &str, budget: &str, over: &str) -> 
                 b.extend(count_iterations(body, iters, budget, over));
                 Node::Loop { body: b }
             }
-            Node::For { var, start, end, step, body } => {
+            Node::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => {
                 let mut b = check();
                 b.extend(count_iterations(body, iters, budget, over));
-                Node::For { var, start, end, step, body: b }
+                Node::For {
+                    var,
+                    start,
+                    end,
+                    step,
+                    body: b,
+                }
             }
             other => other,
         })
@@ -331,11 +455,19 @@ fn rewrite_returns(nodes: Vec<Node>, depth: u32, flag: &str) -> (Vec<Node>, bool
                 }
                 out.push(Node::Break);
             }
-            Node::If { cond, then, otherwise } => {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let (then, a) = rewrite_returns(then, depth, flag);
                 let (otherwise, b) = rewrite_returns(otherwise, depth, flag);
                 any |= a || b;
-                out.push(Node::If { cond, then, otherwise });
+                out.push(Node::If {
+                    cond,
+                    then,
+                    otherwise,
+                });
             }
             Node::Block(b) => {
                 let (b, a) = rewrite_returns(b, depth, flag);
@@ -350,9 +482,21 @@ fn rewrite_returns(nodes: Vec<Node>, depth: u32, flag: &str) -> (Vec<Node>, bool
                     out.push(Node::if_then(Expr::var(flag), vec![Node::Break]));
                 }
             }
-            Node::For { var, start, end, step, body } => {
+            Node::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => {
                 let (body, a) = rewrite_returns(body, depth + 1, flag);
-                out.push(Node::For { var, start, end, step, body });
+                out.push(Node::For {
+                    var,
+                    start,
+                    end,
+                    step,
+                    body,
+                });
                 if a {
                     any = true;
                     out.push(Node::if_then(Expr::var(flag), vec![Node::Break]));

@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io;
 
 use super::protocol::*;
-use super::{Megakernel, TenantId, Work, B_IO, B_RING, B_CONTROL};
+use super::{Megakernel, TenantId, Work, B_CONTROL, B_IO, B_RING};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::feeder::engine::{Engine, ReadReq};
@@ -53,7 +53,14 @@ pub(crate) fn read_many(reads: &[(&File, u64, usize)]) -> (Vec<io::Result<Vec<u8
     while next < reads.len() || inflight > 0 {
         while next < reads.len() && inflight < cap {
             let (file, offset, len) = reads[next];
-            let req = ReadReq { id: next as u64, file, dest: bufs[next].as_mut_ptr(), arena_off: 0, len: len as u32, offset };
+            let req = ReadReq {
+                id: next as u64,
+                file,
+                dest: bufs[next].as_mut_ptr(),
+                arena_off: 0,
+                len: len as u32,
+                offset,
+            };
             // SAFETY: bufs[next] owns `len` bytes on the heap that nothing
             // touches until this read's completion is returned by `wait`
             // below; the loop does not end while reads are in flight (the
@@ -102,7 +109,8 @@ impl<B: Backend> Megakernel<B> {
                 Some(IoRequest {
                     slot: w[IO_REQ_SLOT as usize],
                     file: w[IO_REQ_FILE as usize],
-                    offset: (w[IO_REQ_OFF_HI as usize] as u64) << 32 | w[IO_REQ_OFF_LO as usize] as u64,
+                    offset: (w[IO_REQ_OFF_HI as usize] as u64) << 32
+                        | w[IO_REQ_OFF_LO as usize] as u64,
                     len: w[IO_REQ_LEN as usize],
                     continuation: w[IO_REQ_CONT as usize],
                 })
@@ -121,7 +129,11 @@ impl<B: Backend> Megakernel<B> {
     /// [`Megakernel::run`] again to run the continuations.
     pub fn service_io(&mut self, files: &[std::path::PathBuf], max_len: u32) -> Result<IoReport> {
         let (reqs, dropped) = self.io_requests();
-        let mut report = IoReport { dropped, ingest: "io_uring", ..Default::default() };
+        let mut report = IoReport {
+            dropped,
+            ingest: "io_uring",
+            ..Default::default()
+        };
         let first_payload = FIRST_PAYLOAD_OPCODE;
         let last_payload = FIRST_PAYLOAD_OPCODE + self.result_words.len() as u32;
         let mut opened: Vec<Option<(std::fs::File, u64)>> = Vec::new();
@@ -133,13 +145,24 @@ impl<B: Backend> Megakernel<B> {
             } else {
                 TenantId(u32::MAX)
             };
-            let ran = r.slot < self.slots && self.bufs[B_RING][(r.slot * SLOT_WORDS + SLOT_STATUS) as usize] == DONE;
+            let ran = r.slot < self.slots
+                && self.bufs[B_RING][(r.slot * SLOT_WORDS + SLOT_STATUS) as usize] == DONE;
             let why = if !ran {
-                Some(format!("posted by slot {}, which did not run in this batch", r.slot))
+                Some(format!(
+                    "posted by slot {}, which did not run in this batch",
+                    r.slot
+                ))
             } else if !(first_payload..last_payload).contains(&r.continuation) {
-                Some(format!("continuation opcode {} is not a registered payload", r.continuation))
+                Some(format!(
+                    "continuation opcode {} is not a registered payload",
+                    r.continuation
+                ))
             } else if r.file as usize >= files.len() {
-                Some(format!("file {} is not in the file table ({} files)", r.file, files.len()))
+                Some(format!(
+                    "file {} is not in the file table ({} files)",
+                    r.file,
+                    files.len()
+                ))
             } else if r.len == 0 || r.len > max_len {
                 Some(format!("length {} is outside 1..={max_len}", r.len))
             } else {
@@ -154,24 +177,46 @@ impl<B: Backend> Megakernel<B> {
                 opened.resize_with(f + 1, || None);
             }
             if opened[f].is_none() {
-                match std::fs::File::open(&files[f]).and_then(|h| h.metadata().map(|m| (h, m.len()))) {
+                match std::fs::File::open(&files[f])
+                    .and_then(|h| h.metadata().map(|m| (h, m.len())))
+                {
                     Ok(fm) => opened[f] = Some(fm),
                     Err(e) => {
-                        bad.push((r, tenant, FAULT_IO_ERROR, format!("{}: {e}", files[f].display())));
+                        bad.push((
+                            r,
+                            tenant,
+                            FAULT_IO_ERROR,
+                            format!("{}: {e}", files[f].display()),
+                        ));
                         continue;
                     }
                 }
             }
             let size = opened[f].as_ref().map(|o| o.1).unwrap_or(0);
-            if r.offset.checked_add(r.len as u64).is_none_or(|end| end > size) {
-                bad.push((r, tenant, FAULT_BAD_IO, format!("bytes {}..+{} are outside the file's {size} bytes", r.offset, r.len)));
+            if r.offset
+                .checked_add(r.len as u64)
+                .is_none_or(|end| end > size)
+            {
+                bad.push((
+                    r,
+                    tenant,
+                    FAULT_BAD_IO,
+                    format!(
+                        "bytes {}..+{} are outside the file's {size} bytes",
+                        r.offset, r.len
+                    ),
+                ));
                 continue;
             }
             ok.push((f, r, tenant));
         }
         let reads: Vec<(&std::fs::File, u64, usize)> = ok
             .iter()
-            .filter_map(|(f, r, _)| opened[*f].as_ref().map(|o| (&o.0, r.offset, r.len as usize)))
+            .filter_map(|(f, r, _)| {
+                opened[*f]
+                    .as_ref()
+                    .map(|o| (&o.0, r.offset, r.len as usize))
+            })
             .collect();
         let (results, ingest) = read_many(&reads);
         report.ingest = ingest;
@@ -179,7 +224,14 @@ impl<B: Backend> Megakernel<B> {
             let name = self.op_name(r.continuation);
             match res {
                 Ok(bytes) => {
-                    self.publish(Work { op: &name, tenant, data: &bytes, start: 0, args: &[], result_words: None })?;
+                    self.publish(Work {
+                        op: &name,
+                        tenant,
+                        data: &bytes,
+                        start: 0,
+                        args: &[],
+                        result_words: None,
+                    })?;
                     report.served += 1;
                 }
                 Err(e) => bad.push((r, tenant, FAULT_IO_ERROR, e.to_string())),
@@ -188,8 +240,19 @@ impl<B: Backend> Megakernel<B> {
         for (r, tenant, reason, why) in bad {
             // A continuation slot that is already FAULT: the kernel never runs it.
             let name = self.op_name(r.continuation);
-            let name = if self.opcodes.contains_key(&name) { name } else { "nop".to_string() };
-            let slot = self.publish(Work { op: &name, tenant, data: &[], start: 0, args: &[], result_words: Some(0) })?;
+            let name = if self.opcodes.contains_key(&name) {
+                name
+            } else {
+                "nop".to_string()
+            };
+            let slot = self.publish(Work {
+                op: &name,
+                tenant,
+                data: &[],
+                start: 0,
+                args: &[],
+                result_words: Some(0),
+            })?;
             let s = (slot.0 * SLOT_WORDS) as usize;
             self.bufs[B_RING][s + SLOT_FAULT_REASON as usize] = reason;
             self.bufs[B_RING][s + SLOT_STATUS as usize] = FAULT;
@@ -201,7 +264,10 @@ impl<B: Backend> Megakernel<B> {
     }
 
     fn op_name(&self, op: u32) -> String {
-        self.opcodes.iter().find(|(_, o)| **o == op).map(|(n, _)| n.clone()).unwrap_or_default()
+        self.opcodes
+            .iter()
+            .find(|(_, o)| **o == op)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default()
     }
-
 }

@@ -21,15 +21,30 @@ fn ctrl(word: u32) -> Expr {
 }
 
 fn slot_word(idx: &str, word: u32) -> Expr {
-    Expr::add(Expr::mul(Expr::var(idx), Expr::u32(SLOT_WORDS)), Expr::u32(word))
+    Expr::add(
+        Expr::mul(Expr::var(idx), Expr::u32(SLOT_WORDS)),
+        Expr::u32(word),
+    )
 }
 
 /// Lane-0 code that marks slot `idx` as FAULT with `reason`.
 fn fault(idx: &str, reason: u32) -> Vec<Node> {
     vec![
-        Node::eval(Expr::atomic_store(RING, slot_word(idx, SLOT_FAULT_REASON), Expr::u32(reason))),
-        Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_FAULT_COUNT), Expr::u32(1))),
-        Node::eval(Expr::atomic_store(RING, slot_word(idx, SLOT_STATUS), Expr::u32(FAULT))),
+        Node::eval(Expr::atomic_store(
+            RING,
+            slot_word(idx, SLOT_FAULT_REASON),
+            Expr::u32(reason),
+        )),
+        Node::eval(Expr::atomic_add(
+            CONTROL,
+            Expr::u32(CTRL_FAULT_COUNT),
+            Expr::u32(1),
+        )),
+        Node::eval(Expr::atomic_store(
+            RING,
+            slot_word(idx, SLOT_STATUS),
+            Expr::u32(FAULT),
+        )),
     ]
 }
 
@@ -39,7 +54,10 @@ fn claim_code(payload_count: u32) -> Vec<Node> {
         Expr::lt(Expr::var("c_op"), Expr::u32(BUILTIN_NAMES.len() as u32)),
         Expr::and(
             Expr::ge(Expr::var("c_op"), Expr::u32(FIRST_PAYLOAD_OPCODE)),
-            Expr::lt(Expr::var("c_op"), Expr::u32(FIRST_PAYLOAD_OPCODE + payload_count)),
+            Expr::lt(
+                Expr::var("c_op"),
+                Expr::u32(FIRST_PAYLOAD_OPCODE + payload_count),
+            ),
         ),
     );
     let mask_index = Expr::select(
@@ -49,11 +67,20 @@ fn claim_code(payload_count: u32) -> Vec<Node> {
     );
     let allowed = Expr::and(
         Expr::lt(Expr::var("c_op"), Expr::u32(MAX_OPCODES)),
-        Expr::eq(Expr::bitand(Expr::shr(Expr::var("c_mask"), Expr::var("c_op")), Expr::u32(1)), Expr::u32(1)),
+        Expr::eq(
+            Expr::bitand(
+                Expr::shr(Expr::var("c_mask"), Expr::var("c_op")),
+                Expr::u32(1),
+            ),
+            Expr::u32(1),
+        ),
     );
     let on_claimed = vec![
         Node::let_bind("c_op", Expr::load(RING, slot_word("c_idx", SLOT_OPCODE))),
-        Node::let_bind("c_tenant", Expr::load(RING, slot_word("c_idx", SLOT_TENANT))),
+        Node::let_bind(
+            "c_tenant",
+            Expr::load(RING, slot_word("c_idx", SLOT_TENANT)),
+        ),
         Node::let_bind("c_mask", Expr::load(CONTROL, mask_index)),
         Node::if_else(
             Expr::not(known),
@@ -66,13 +93,27 @@ fn claim_code(payload_count: u32) -> Vec<Node> {
         ),
     ];
     let scan = Node::loop_(vec![
-        Node::let_bind("c_idx", Expr::atomic_add(CONTROL, Expr::u32(CTRL_CURSOR), Expr::u32(1))),
-        Node::if_then(Expr::ge(Expr::var("c_idx"), Expr::var("c_count")), vec![Node::Break]),
+        Node::let_bind(
+            "c_idx",
+            Expr::atomic_add(CONTROL, Expr::u32(CTRL_CURSOR), Expr::u32(1)),
+        ),
+        Node::if_then(
+            Expr::ge(Expr::var("c_idx"), Expr::var("c_count")),
+            vec![Node::Break],
+        ),
         Node::let_bind(
             "c_old",
-            Expr::atomic_compare_exchange(RING, slot_word("c_idx", SLOT_STATUS), Expr::u32(PUBLISHED), Expr::u32(CLAIMED)),
+            Expr::atomic_compare_exchange(
+                RING,
+                slot_word("c_idx", SLOT_STATUS),
+                Expr::u32(PUBLISHED),
+                Expr::u32(CLAIMED),
+            ),
         ),
-        Node::if_then(Expr::eq(Expr::var("c_old"), Expr::u32(PUBLISHED)), on_claimed),
+        Node::if_then(
+            Expr::eq(Expr::var("c_old"), Expr::u32(PUBLISHED)),
+            on_claimed,
+        ),
     ]);
     vec![Node::if_then(
         Expr::eq(Expr::local_id(), Expr::u32(0)),
@@ -115,13 +156,30 @@ fn builtin_handlers() -> Vec<(u32, Vec<Node>)> {
     let arg = |k: u32| field(SLOT_ARGS + k);
     vec![
         (OP_NOP, vec![]),
-        (OP_STORE_WORD, vec![lane0(vec![Node::eval(Expr::atomic_store(RESULTS, out_index(arg(0)), arg(1)))])]),
-        (OP_ATOMIC_ADD, vec![lane0(vec![Node::eval(Expr::atomic_add(RESULTS, out_index(arg(0)), arg(1)))])]),
+        (
+            OP_STORE_WORD,
+            vec![lane0(vec![Node::eval(Expr::atomic_store(
+                RESULTS,
+                out_index(arg(0)),
+                arg(1),
+            ))])],
+        ),
+        (
+            OP_ATOMIC_ADD,
+            vec![lane0(vec![Node::eval(Expr::atomic_add(
+                RESULTS,
+                out_index(arg(0)),
+                arg(1),
+            ))])],
+        ),
         (
             OP_COPY,
             // Lanes copy the slot's data words cooperatively.
             vec![
-                Node::let_bind("cp_words", Expr::shr(Expr::add(field(SLOT_DATA_LEN), Expr::u32(3)), Expr::u32(2))),
+                Node::let_bind(
+                    "cp_words",
+                    Expr::shr(Expr::add(field(SLOT_DATA_LEN), Expr::u32(3)), Expr::u32(2)),
+                ),
                 Node::for_step(
                     "cp_i",
                     Expr::local_id(),
@@ -135,19 +193,55 @@ fn builtin_handlers() -> Vec<(u32, Vec<Node>)> {
                 ),
             ],
         ),
-        (OP_FENCE, vec![lane0(vec![Node::eval(Expr::atomic_max(CONTROL, Expr::u32(CTRL_EPOCH), arg(0)))])]),
-        (OP_SHUTDOWN, vec![lane0(vec![Node::eval(Expr::atomic_store(CONTROL, Expr::u32(CTRL_SHUTDOWN), Expr::u32(1)))])]),
+        (
+            OP_FENCE,
+            vec![lane0(vec![Node::eval(Expr::atomic_max(
+                CONTROL,
+                Expr::u32(CTRL_EPOCH),
+                arg(0),
+            ))])],
+        ),
+        (
+            OP_SHUTDOWN,
+            vec![lane0(vec![Node::eval(Expr::atomic_store(
+                CONTROL,
+                Expr::u32(CTRL_SHUTDOWN),
+                Expr::u32(1),
+            ))])],
+        ),
         (
             OP_DEBUG,
             vec![lane0(vec![
-                Node::let_bind("dbg_n", Expr::atomic_add(CONTROL, Expr::u32(CTRL_DEBUG_COUNT), Expr::u32(1))),
-                Node::let_bind("dbg_at", Expr::mul(Expr::var("dbg_n"), Expr::u32(DEBUG_RECORD_WORDS))),
+                Node::let_bind(
+                    "dbg_n",
+                    Expr::atomic_add(CONTROL, Expr::u32(CTRL_DEBUG_COUNT), Expr::u32(1)),
+                ),
+                Node::let_bind(
+                    "dbg_at",
+                    Expr::mul(Expr::var("dbg_n"), Expr::u32(DEBUG_RECORD_WORDS)),
+                ),
                 // Records past the buffer's end are dropped by the bounds rule and
                 // counted by CTRL_DEBUG_COUNT exceeding the capacity.
-                Node::eval(Expr::atomic_store(DEBUG, Expr::var("dbg_at"), Expr::var("slot"))),
-                Node::eval(Expr::atomic_store(DEBUG, Expr::add(Expr::var("dbg_at"), Expr::u32(1)), Expr::var("op"))),
-                Node::eval(Expr::atomic_store(DEBUG, Expr::add(Expr::var("dbg_at"), Expr::u32(2)), arg(0))),
-                Node::eval(Expr::atomic_store(DEBUG, Expr::add(Expr::var("dbg_at"), Expr::u32(3)), arg(1))),
+                Node::eval(Expr::atomic_store(
+                    DEBUG,
+                    Expr::var("dbg_at"),
+                    Expr::var("slot"),
+                )),
+                Node::eval(Expr::atomic_store(
+                    DEBUG,
+                    Expr::add(Expr::var("dbg_at"), Expr::u32(1)),
+                    Expr::var("op"),
+                )),
+                Node::eval(Expr::atomic_store(
+                    DEBUG,
+                    Expr::add(Expr::var("dbg_at"), Expr::u32(2)),
+                    arg(0),
+                )),
+                Node::eval(Expr::atomic_store(
+                    DEBUG,
+                    Expr::add(Expr::var("dbg_at"), Expr::u32(3)),
+                    arg(1),
+                )),
             ])],
         ),
     ]
@@ -167,17 +261,27 @@ pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Re
     ];
     let mut cases: Vec<(u32, Vec<Node>)> = builtin_handlers();
     for (i, p) in payloads.iter().enumerate() {
-        cases.push((FIRST_PAYLOAD_OPCODE + i as u32, embed(p, &format!("p{i}_"), "base")?));
+        cases.push((
+            FIRST_PAYLOAD_OPCODE + i as u32,
+            embed(p, &format!("p{i}_"), "base")?,
+        ));
     }
     // An if/else chain over the opcode, built from the last case outwards.
     let mut dispatch: Vec<Node> = Vec::new();
     for (op, body) in cases.into_iter().rev() {
-        dispatch = vec![Node::if_else(Expr::eq(Expr::var("op"), Expr::u32(op)), body, dispatch)];
+        dispatch = vec![Node::if_else(
+            Expr::eq(Expr::var("op"), Expr::u32(op)),
+            body,
+            dispatch,
+        )];
     }
     let mut iteration = claim_code(payloads.len() as u32);
     iteration.extend([
         Node::let_bind("slot", Expr::uniform_load(CLAIM, Expr::u32(0))),
-        Node::if_then(Expr::eq(Expr::var("slot"), Expr::u32(NO_SLOT)), vec![Node::Break]),
+        Node::if_then(
+            Expr::eq(Expr::var("slot"), Expr::u32(NO_SLOT)),
+            vec![Node::Break],
+        ),
         Node::assign("ran", Expr::add(Expr::var("ran"), Expr::u32(1))),
         Node::let_bind("base", Expr::mul(Expr::var("slot"), Expr::u32(SLOT_WORDS))),
         Node::let_bind("op", field(SLOT_OPCODE)),
@@ -187,17 +291,43 @@ pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Re
     // After the barrier every lane's fault report is visible: a slot whose
     // payload ran out of its iteration budget ends FAULT, the others DONE.
     iteration.push(lane0(vec![
-        Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_CLAIMS), Expr::u32(1))),
-        Node::let_bind("end_reason", Expr::load(RING, Expr::add(Expr::var("base"), Expr::u32(SLOT_FAULT_REASON)))),
+        Node::eval(Expr::atomic_add(
+            CONTROL,
+            Expr::u32(CTRL_CLAIMS),
+            Expr::u32(1),
+        )),
+        Node::let_bind(
+            "end_reason",
+            Expr::load(
+                RING,
+                Expr::add(Expr::var("base"), Expr::u32(SLOT_FAULT_REASON)),
+            ),
+        ),
         Node::if_else(
             Expr::eq(Expr::var("end_reason"), Expr::u32(0)),
             vec![
-                Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_DONE_COUNT), Expr::u32(1))),
-                Node::eval(Expr::atomic_store(RING, Expr::add(Expr::var("base"), Expr::u32(SLOT_STATUS)), Expr::u32(DONE))),
+                Node::eval(Expr::atomic_add(
+                    CONTROL,
+                    Expr::u32(CTRL_DONE_COUNT),
+                    Expr::u32(1),
+                )),
+                Node::eval(Expr::atomic_store(
+                    RING,
+                    Expr::add(Expr::var("base"), Expr::u32(SLOT_STATUS)),
+                    Expr::u32(DONE),
+                )),
             ],
             vec![
-                Node::eval(Expr::atomic_add(CONTROL, Expr::u32(CTRL_FAULT_COUNT), Expr::u32(1))),
-                Node::eval(Expr::atomic_store(RING, Expr::add(Expr::var("base"), Expr::u32(SLOT_STATUS)), Expr::u32(FAULT))),
+                Node::eval(Expr::atomic_add(
+                    CONTROL,
+                    Expr::u32(CTRL_FAULT_COUNT),
+                    Expr::u32(1),
+                )),
+                Node::eval(Expr::atomic_store(
+                    RING,
+                    Expr::add(Expr::var("base"), Expr::u32(SLOT_STATUS)),
+                    Expr::u32(FAULT),
+                )),
             ],
         ),
     ]));

@@ -76,7 +76,14 @@ pub struct Work<'a> {
 impl<'a> Work<'a> {
     /// Work for `op` on `data` by `tenant`, no arguments.
     pub fn new(op: &'a str, tenant: TenantId, data: &'a [u8]) -> Self {
-        Work { op, tenant, data, start: 0, args: &[], result_words: None }
+        Work {
+            op,
+            tenant,
+            data,
+            start: 0,
+            args: &[],
+            result_words: None,
+        }
     }
 }
 
@@ -161,7 +168,10 @@ impl MegakernelBuilder {
     }
     /// Registers a tenant allowed to run the named payloads / built-ins.
     pub fn tenant(mut self, name: &str, allowed: &[&str]) -> Self {
-        self.tenants.push((name.to_string(), allowed.iter().map(|s| s.to_string()).collect()));
+        self.tenants.push((
+            name.to_string(),
+            allowed.iter().map(|s| s.to_string()).collect(),
+        ));
         self
     }
     /// Lanes per workgroup (default 64).
@@ -213,10 +223,15 @@ impl MegakernelBuilder {
             ));
         }
         if self.tenants.len() as u32 > MAX_TENANTS {
-            return bad(format!("{} tenants registered; at most {MAX_TENANTS}. Fix: merge tenants", self.tenants.len()));
+            return bad(format!(
+                "{} tenants registered; at most {MAX_TENANTS}. Fix: merge tenants",
+                self.tenants.len()
+            ));
         }
         if self.workgroups == 0 || self.slot_budget == 0 {
-            return bad("workgroups and slot_budget must be at least 1. Fix: pass a positive value".into());
+            return bad(
+                "workgroups and slot_budget must be at least 1. Fix: pass a positive value".into(),
+            );
         }
         let mut opcodes = HashMap::new();
         for (op, name) in BUILTIN_NAMES {
@@ -339,8 +354,14 @@ impl<B: Backend> Megakernel<B> {
         keep(&mut self.bufs[B_ARENA], 1);
         self.arena_upload = None;
         keep(&mut self.bufs[B_RESULTS], 1);
-        keep(&mut self.bufs[B_DEBUG], (self.debug_records * DEBUG_RECORD_WORDS) as usize);
-        keep(&mut self.bufs[B_IO], (IO_HEADER_WORDS + self.io_capacity * IO_REQ_WORDS) as usize);
+        keep(
+            &mut self.bufs[B_DEBUG],
+            (self.debug_records * DEBUG_RECORD_WORDS) as usize,
+        );
+        keep(
+            &mut self.bufs[B_IO],
+            (IO_HEADER_WORDS + self.io_capacity * IO_REQ_WORDS) as usize,
+        );
         self.slots = 0;
         self.arena_words = 0;
         self.results_used = 0;
@@ -361,7 +382,8 @@ impl<B: Backend> Megakernel<B> {
     pub fn adopt_arena(&mut self, words: Vec<u32>, used: usize) -> Result<DataRef> {
         if self.arena_words != 0 || self.slots != 0 {
             return Err(Error::BadInput(
-                "adopt_arena after data or slots were added to this batch. Fix: call reset() first".into(),
+                "adopt_arena after data or slots were added to this batch. Fix: call reset() first"
+                    .into(),
             ));
         }
         if used > words.len() || used > (u32::MAX / 4) as usize {
@@ -378,7 +400,10 @@ impl<B: Backend> Megakernel<B> {
         self.bufs[B_ARENA] = words;
         self.arena_words = used_len;
         self.arena_upload = Some(used_len.max(1));
-        Ok(DataRef { word_offset: 0, len: (used_len * 4) as u32 })
+        Ok(DataRef {
+            word_offset: 0,
+            len: (used_len * 4) as u32,
+        })
     }
 
     /// Takes the arena buffer out (for reuse), leaving an empty one.
@@ -401,7 +426,8 @@ impl<B: Backend> Megakernel<B> {
         let off = self.arena_words;
         if off + words > (u32::MAX / 4) as usize {
             return Err(Error::BadInput(
-                "the batch's arena exceeds 4 GiB. Fix: run and reset the megakernel more often".into(),
+                "the batch's arena exceeds 4 GiB. Fix: run and reset the megakernel more often"
+                    .into(),
             ));
         }
         let arena = &mut self.bufs[B_ARENA];
@@ -421,14 +447,24 @@ impl<B: Backend> Megakernel<B> {
             arena[off + whole.len() / 4] = u32::from_le_bytes(w);
         }
         self.arena_words += words;
-        Ok(DataRef { word_offset: off as u32, len: bytes.len() as u32 })
+        Ok(DataRef {
+            word_offset: off as u32,
+            len: bytes.len() as u32,
+        })
     }
 
     /// Publishes one slot: copies its bytes into the arena, assigns it a result
     /// region, and marks it PUBLISHED. Authorization is checked by the kernel.
     pub fn publish(&mut self, work: Work<'_>) -> Result<SlotId> {
         let data = self.add_data(work.data)?;
-        self.publish_ref(work.op, work.tenant, data, work.start, work.args, work.result_words)
+        self.publish_ref(
+            work.op,
+            work.tenant,
+            data,
+            work.start,
+            work.args,
+            work.result_words,
+        )
     }
 
     /// Publishes one slot over data already in the arena.
@@ -455,17 +491,21 @@ impl<B: Backend> Megakernel<B> {
                 args.len()
             )));
         }
-        if start > data.len || (data.word_offset as usize) + (data.len as usize).div_ceil(4) > self.arena_words {
+        if start > data.len
+            || (data.word_offset as usize) + (data.len as usize).div_ceil(4) > self.arena_words
+        {
             return Err(Error::BadInput(format!(
                 "slot data (offset {} words, {} bytes, start {start}) is outside the arena or start > length. Fix: use a DataRef returned by add_data and start <= its length",
                 data.word_offset, data.len
             )));
         }
-        let out_len = result_words.unwrap_or_else(|| self.result_words.get(&op).copied().unwrap_or(0));
+        let out_len =
+            result_words.unwrap_or_else(|| self.result_words.get(&op).copied().unwrap_or(0));
         let out_off = self.results_used;
         if out_off + out_len as usize > (u32::MAX / 4) as usize {
             return Err(Error::BadInput(
-                "the batch's results exceed 4 GiB. Fix: run and reset the megakernel more often".into(),
+                "the batch's results exceed 4 GiB. Fix: run and reset the megakernel more often"
+                    .into(),
             ));
         }
         self.results_used += out_len as usize;
@@ -512,20 +552,34 @@ impl<B: Backend> Megakernel<B> {
             let all = |b: &Vec<Vec<u32>>| -> Vec<(usize, std::ops::Range<usize>)> {
                 b.iter().enumerate().map(|(i, v)| (i, 0..v.len())).collect()
             };
-            let mut writes = if report.dispatches == 0 { all(&self.bufs) } else { vec![(B_CONTROL, 0..CONTROL_WORDS as usize)] };
+            let mut writes = if report.dispatches == 0 {
+                all(&self.bufs)
+            } else {
+                vec![(B_CONTROL, 0..CONTROL_WORDS as usize)]
+            };
             if let Some(n) = self.arena_upload {
                 for w in writes.iter_mut().filter(|w| w.0 == B_ARENA) {
                     w.1 = 0..n.min(self.bufs[B_ARENA].len());
                 }
             }
-            let reads: Vec<_> = all(&self.bufs).into_iter().filter(|(i, _)| *i != B_ARENA).collect();
+            let reads: Vec<_> = all(&self.bufs)
+                .into_iter()
+                .filter(|(i, _)| *i != B_ARENA)
+                .collect();
             let t = std::time::Instant::now();
-            self.backend.run_ranges(&self.program, &mut self.bufs, groups, &writes, &reads)?;
+            self.backend
+                .run_ranges(&self.program, &mut self.bufs, groups, &writes, &reads)?;
             if std::env::var_os("VYRE_TIMING").is_some() {
-                eprintln!("vyre timing: dispatch of {groups} workgroups over {} slots: {:.3} ms", self.slots, t.elapsed().as_secs_f64() * 1e3);
+                eprintln!(
+                    "vyre timing: dispatch of {groups} workgroups over {} slots: {:.3} ms",
+                    self.slots,
+                    t.elapsed().as_secs_f64() * 1e3
+                );
             }
             report.dispatches += 1;
-            if self.count_status(PUBLISHED) == pending && self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] == 0 {
+            if self.count_status(PUBLISHED) == pending
+                && self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] == 0
+            {
                 return Err(Error::Gpu(format!(
                     "a megakernel dispatch made no progress on {pending} published slot(s). Fix: this is a vyre bug; report it with the backend name ({})",
                     self.backend.name()
@@ -565,7 +619,10 @@ impl<B: Backend> Megakernel<B> {
     /// A slot's result words.
     pub fn results(&self, slot: SlotId) -> Result<&[u32]> {
         let (off, len) = *self.regions.get(slot.0 as usize).ok_or_else(|| {
-            Error::BadInput(format!("slot {} does not exist. Fix: use an id returned by publish", slot.0))
+            Error::BadInput(format!(
+                "slot {} does not exist. Fix: use an id returned by publish",
+                slot.0
+            ))
         })?;
         Ok(&self.bufs[B_RESULTS][off as usize..(off + len) as usize])
     }
@@ -574,14 +631,20 @@ impl<B: Backend> Megakernel<B> {
     /// after publishing and before [`Megakernel::run`].
     pub fn results_mut(&mut self, slot: SlotId) -> Result<&mut [u32]> {
         let (off, len) = *self.regions.get(slot.0 as usize).ok_or_else(|| {
-            Error::BadInput(format!("slot {} does not exist. Fix: use an id returned by publish", slot.0))
+            Error::BadInput(format!(
+                "slot {} does not exist. Fix: use an id returned by publish",
+                slot.0
+            ))
         })?;
         Ok(&mut self.bufs[B_RESULTS][off as usize..(off + len) as usize])
     }
 
     /// A control word (see `protocol::CTRL_*`).
     pub fn control(&self, word: u32) -> u32 {
-        self.bufs[B_CONTROL].get(word as usize).copied().unwrap_or(0)
+        self.bufs[B_CONTROL]
+            .get(word as usize)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Debug records `[slot, opcode, arg0, arg1]` kept, and how many were dropped.

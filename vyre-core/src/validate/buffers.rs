@@ -16,7 +16,10 @@ pub(crate) const MAX_WORKGROUP_BYTES: u64 = 16 * 1024;
 
 /// Checks the workgroup size and the buffers; returns the first declaration
 /// of every buffer name.
-pub(crate) fn check<'p>(program: &'p Program, diags: &mut Diags) -> HashMap<&'p str, &'p BufferDecl> {
+pub(crate) fn check<'p>(
+    program: &'p Program,
+    diags: &mut Diags,
+) -> HashMap<&'p str, &'p BufferDecl> {
     if !(1..=MAX_WORKGROUP_SIZE).contains(&program.workgroup_size) {
         diags.push(
             "workgroup_size",
@@ -134,5 +137,8 @@ pub(crate) fn check<'p>(program: &'p Program, diags: &mut Diags) -> HashMap<&'p 
             }
         }
     }
-    by_name.into_iter().map(|(name, (_, decl))| (name, decl)).collect()
+    by_name
+        .into_iter()
+        .map(|(name, (_, decl))| (name, decl))
+        .collect()
 }

@@ -199,14 +199,21 @@ pub fn validate(program: &Program) -> std::result::Result<(), Vec<Diagnostic>> {
 
 /// [`validate`] with other size [`Limits`] (e.g. smaller ones for tests or
 /// untrusted input).
-pub fn validate_with_limits(program: &Program, limits: &Limits) -> std::result::Result<(), Vec<Diagnostic>> {
+pub fn validate_with_limits(
+    program: &Program,
+    limits: &Limits,
+) -> std::result::Result<(), Vec<Diagnostic>> {
     let mut diags = Diags::new(program, limits.max_diagnostics);
     let buffers = buffers::check(program, &mut diags);
     let Some(shape) = scan::scan(program, limits, &mut diags) else {
         return diags.finish();
     };
-    let shared =
-        Shared { program, buffers, atomic_targets: shape.atomic_targets, max_expr_depth: limits.max_expr_depth };
+    let shared = Shared {
+        program,
+        buffers,
+        atomic_targets: shape.atomic_targets,
+        max_expr_depth: limits.max_expr_depth,
+    };
     scope::check(&shared, &mut diags);
     if shape.needs_uniformity {
         uniformity::check(&shared, &mut diags);
@@ -216,7 +223,10 @@ pub fn validate_with_limits(program: &Program, limits: &Limits) -> std::result::
 
 /// [`validate`], with the problems wrapped in [`Error::Invalid`].
 pub fn validate_or_error(program: &Program) -> Result<()> {
-    validate(program).map_err(|problems| Error::Invalid { program: program.name.clone(), problems })
+    validate(program).map_err(|problems| Error::Invalid {
+        program: program.name.clone(),
+        problems,
+    })
 }
 
 /// What every pass needs to know about the program.
@@ -240,13 +250,21 @@ pub(crate) struct Diags {
 
 impl Diags {
     fn new(program: &Program, max: usize) -> Self {
-        Diags { program: show(&program.name), list: Vec::new(), max, dropped: 0 }
+        Diags {
+            program: show(&program.name),
+            list: Vec::new(),
+            max,
+            dropped: 0,
+        }
     }
 
     /// Records a problem at `place` (e.g. `body[1] (if)`).
     pub(crate) fn push(&mut self, place: &str, message: String) {
         if self.list.len() < self.max {
-            self.list.push(Diagnostic { location: format!("program {}, {place}", self.program), message });
+            self.list.push(Diagnostic {
+                location: format!("program {}, {place}", self.program),
+                message,
+            });
         } else {
             self.dropped = self.dropped.saturating_add(1);
         }
@@ -258,7 +276,10 @@ impl Diags {
                 "{} more problem(s) were found but not listed. Fix: correct the problems above and validate again",
                 self.dropped
             );
-            self.list.push(Diagnostic { location: format!("program {}", self.program), message });
+            self.list.push(Diagnostic {
+                location: format!("program {}", self.program),
+                message,
+            });
         }
         if self.list.is_empty() {
             Ok(())
@@ -355,7 +376,10 @@ pub(crate) fn show_expr(e: &Expr) -> String {
             Ok(())
         }
     }
-    let mut w = Capped { s: String::new(), left: 60 };
+    let mut w = Capped {
+        s: String::new(),
+        left: 60,
+    };
     let cut = write!(w, "{e}").is_err();
     if cut {
         w.s.push('…');
@@ -368,7 +392,9 @@ pub(crate) fn identifier_problem(name: &str) -> Option<&'static str> {
     let mut chars = name.chars();
     match chars.next() {
         None => return Some("is empty"),
-        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => return Some("does not start with an ASCII letter or `_`"),
+        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => {
+            return Some("does not start with an ASCII letter or `_`")
+        }
         _ => {}
     }
     if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {

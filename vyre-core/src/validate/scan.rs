@@ -27,7 +27,11 @@ struct Scanner<'p, 'd> {
 }
 
 /// Checks the limits; `None` (after reporting) when the program exceeds them.
-pub(crate) fn scan<'p>(program: &'p Program, limits: &Limits, diags: &mut Diags) -> Option<Shape<'p>> {
+pub(crate) fn scan<'p>(
+    program: &'p Program,
+    limits: &Limits,
+    diags: &mut Diags,
+) -> Option<Shape<'p>> {
     let mut s = Scanner {
         limits,
         diags,
@@ -37,7 +41,10 @@ pub(crate) fn scan<'p>(program: &'p Program, limits: &Limits, diags: &mut Diags)
         too_many_nodes: false,
         too_many_exprs: false,
         too_deep: false,
-        shape: Shape { atomic_targets: HashSet::new(), needs_uniformity: false },
+        shape: Shape {
+            atomic_targets: HashSet::new(),
+            needs_uniformity: false,
+        },
     };
     s.block("body", &program.body, 1);
     if s.too_many_nodes {
@@ -111,12 +118,22 @@ impl<'p> Scanner<'p, '_> {
                 self.root(value, "stored value");
             }
             Node::Eval(e) => self.root(e, "evaluated expression"),
-            Node::If { cond, then, otherwise } => {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 self.root(cond, "condition");
                 self.block("then", then, depth + 1);
                 self.block("else", otherwise, depth + 1);
             }
-            Node::For { start, end, step, body, .. } => {
+            Node::For {
+                start,
+                end,
+                step,
+                body,
+                ..
+            } => {
                 self.root(start, "start");
                 self.root(end, "end");
                 self.root(step, "step");
@@ -166,14 +183,26 @@ impl<'p> Scanner<'p, '_> {
                 self.shape.needs_uniformity = true;
                 self.expr(index, d)
             }
-            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => self.expr(arg, d),
-            Expr::Binary { lhs, rhs, .. } => self.expr(lhs, d) || self.expr(rhs, d),
-            Expr::Select { cond, on_true, on_false } => {
-                self.expr(cond, d) || self.expr(on_true, d) || self.expr(on_false, d)
+            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => {
+                self.expr(arg, d)
             }
-            Expr::Atomic { buffer, index, value, expected, .. } => {
+            Expr::Binary { lhs, rhs, .. } => self.expr(lhs, d) || self.expr(rhs, d),
+            Expr::Select {
+                cond,
+                on_true,
+                on_false,
+            } => self.expr(cond, d) || self.expr(on_true, d) || self.expr(on_false, d),
+            Expr::Atomic {
+                buffer,
+                index,
+                value,
+                expected,
+                ..
+            } => {
                 self.shape.atomic_targets.insert(buffer);
-                self.expr(index, d) || self.expr(value, d) || expected.as_deref().is_some_and(|x| self.expr(x, d))
+                self.expr(index, d)
+                    || self.expr(value, d)
+                    || expected.as_deref().is_some_and(|x| self.expr(x, d))
             }
         }
     }

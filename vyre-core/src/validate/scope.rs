@@ -30,14 +30,25 @@ pub(crate) struct Checker<'p, 'd> {
 
 /// Runs the statement and type checks over the whole program.
 pub(crate) fn check(shared: &Shared<'_>, diags: &mut Diags) {
-    let mut c = Checker { shared, diags, path: Vec::new(), vars: HashMap::new(), frames: Vec::new(), loop_depth: 0 };
+    let mut c = Checker {
+        shared,
+        diags,
+        path: Vec::new(),
+        vars: HashMap::new(),
+        frames: Vec::new(),
+        loop_depth: 0,
+    };
     c.block("body", &shared.program.body);
 }
 
 impl<'p> Checker<'p, '_> {
     /// Reports a problem at the current statement.
     pub(crate) fn err(&mut self, message: String) {
-        let place = if self.path.is_empty() { "body".to_string() } else { render_path(&self.path) };
+        let place = if self.path.is_empty() {
+            "body".to_string()
+        } else {
+            render_path(&self.path)
+        };
         self.diags.push(&place, message);
     }
 
@@ -46,9 +57,19 @@ impl<'p> Checker<'p, '_> {
     pub(crate) fn buffer(&mut self, name: &str, use_: &str) -> Option<&'p BufferDecl> {
         let found = self.shared.buffers.get(name).copied();
         if found.is_none() {
-            let mut known: Vec<String> = self.shared.buffers.keys().take(8).map(|k| show(k)).collect();
+            let mut known: Vec<String> = self
+                .shared
+                .buffers
+                .keys()
+                .take(8)
+                .map(|k| show(k))
+                .collect();
             known.sort();
-            let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+            let known = if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            };
             self.err(format!(
                 "{use_} unknown buffer {} (declared buffers: {known}). Fix: declare the buffer in the program's \
                  `buffers`, or correct the name",
@@ -86,7 +107,11 @@ impl<'p> Checker<'p, '_> {
             ));
         }
         if let Some(old) = self.vars.get(name) {
-            let kind = if old.loop_var { "`for` variable" } else { "variable" };
+            let kind = if old.loop_var {
+                "`for` variable"
+            } else {
+                "variable"
+            };
             self.err(format!(
                 "{} is already declared: a {kind} of that name is in scope, and vyre has no shadowing. Fix: \
                  choose another name, or assign to the existing variable instead of declaring it again",
@@ -105,7 +130,14 @@ impl<'p> Checker<'p, '_> {
             Node::Let { name, value } => {
                 // The value is checked before the name is in scope.
                 let ty = self.expr(value, Place::LetOrAssign);
-                self.declare(name, Var { ty, loop_var: false }, "variable");
+                self.declare(
+                    name,
+                    Var {
+                        ty,
+                        loop_var: false,
+                    },
+                    "variable",
+                );
             }
             Node::Assign { name, value } => {
                 let ty = self.expr(value, Place::LetOrAssign);
@@ -134,7 +166,11 @@ impl<'p> Checker<'p, '_> {
                     Some(Var { ty: None, .. }) => {}
                 }
             }
-            Node::Store { buffer, index, value } => self.store(buffer, index, value),
+            Node::Store {
+                buffer,
+                index,
+                value,
+            } => self.store(buffer, index, value),
             Node::Eval(e) => match e {
                 Expr::Atomic { .. } => {
                     self.expr(e, Place::Eval);
@@ -156,17 +192,34 @@ impl<'p> Checker<'p, '_> {
                     self.expr(e, Place::Nested);
                 }
             },
-            Node::If { cond, then, otherwise } => {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 self.expect(cond, DataType::Bool, "the `if` condition");
                 self.block("then", then);
                 self.block("else", otherwise);
             }
-            Node::For { var, start, end, step, body } => {
+            Node::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => {
                 self.expect(start, DataType::U32, "the `for` start");
                 self.expect(end, DataType::U32, "the `for` end");
                 self.expect(step, DataType::U32, "the `for` step");
                 self.frames.push(Vec::new());
-                self.declare(var, Var { ty: Some(DataType::U32), loop_var: true }, "`for` variable");
+                self.declare(
+                    var,
+                    Var {
+                        ty: Some(DataType::U32),
+                        loop_var: true,
+                    },
+                    "`for` variable",
+                );
                 self.loop_depth += 1;
                 self.block("body", body);
                 self.loop_depth -= 1;
@@ -179,7 +232,11 @@ impl<'p> Checker<'p, '_> {
             }
             Node::Break | Node::Continue => {
                 if self.loop_depth == 0 {
-                    let what = if matches!(n, Node::Break) { "break" } else { "continue" };
+                    let what = if matches!(n, Node::Break) {
+                        "break"
+                    } else {
+                        "continue"
+                    };
                     self.err(format!(
                         "`{what}` is not inside a `for` or `loop`. Fix: remove it, or use `return` to end the \
                          invocation"

@@ -16,7 +16,8 @@ pub(crate) enum Place {
     Eval,
 }
 
-const NO_IMPLICIT: &str = "convert one operand with cast or bitcast (vyre has no implicit conversions)";
+const NO_IMPLICIT: &str =
+    "convert one operand with cast or bitcast (vyre has no implicit conversions)";
 
 impl<'p> Checker<'p, '_> {
     /// The type of `e` (a root expression of the current statement), after
@@ -38,7 +39,10 @@ impl<'p> Checker<'p, '_> {
             } else {
                 format!("convert it with cast to {want}")
             };
-            self.err(format!("{what} must be {want}, but {} has type {t}. Fix: {fix}", show_expr(e)));
+            self.err(format!(
+                "{what} must be {want}, but {} has type {t}. Fix: {fix}",
+                show_expr(e)
+            ));
         }
     }
 
@@ -56,7 +60,11 @@ impl<'p> Checker<'p, '_> {
                 }
                 let mut names: Vec<String> = self.vars.keys().take(8).map(|k| show(k)).collect();
                 names.sort();
-                let names = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+                let names = if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                };
                 self.err(format!(
                     "unknown variable {} (in scope here: {names}). Fix: declare it with `let` earlier in this or \
                      an enclosing block (variables of sibling or inner blocks are out of scope), or correct the \
@@ -66,7 +74,12 @@ impl<'p> Checker<'p, '_> {
                 None
             }
             Expr::Load { buffer, index } => {
-                self.expect_at(index, DataType::U32, &format!("the index of the load from {}", show(buffer)), d);
+                self.expect_at(
+                    index,
+                    DataType::U32,
+                    &format!("the index of the load from {}", show(buffer)),
+                    d,
+                );
                 self.buffer(buffer, "load from").map(|b| b.elem)
             }
             Expr::Len(buffer) => {
@@ -94,10 +107,20 @@ impl<'p> Checker<'p, '_> {
                 }
                 let (need, fix) = match op {
                     UnOp::Neg => ("a u32, i32 or f32 operand", "use `not` to negate a bool"),
-                    UnOp::Not => ("a bool operand", "use `bitnot` for integers, or compare first"),
-                    _ => ("a u32 or i32 operand", "bitcast an f32 to u32 first, or cast a bool to u32"),
+                    UnOp::Not => (
+                        "a bool operand",
+                        "use `bitnot` for integers, or compare first",
+                    ),
+                    _ => (
+                        "a u32 or i32 operand",
+                        "bitcast an f32 to u32 first, or cast a bool to u32",
+                    ),
                 };
-                self.err(format!("{}: `{}` needs {need}, not {t}. Fix: {fix}", show_expr(e), op.name()));
+                self.err(format!(
+                    "{}: `{}` needs {need}, not {t}. Fix: {fix}",
+                    show_expr(e),
+                    op.name()
+                ));
                 None
             }
             Expr::Binary { op, lhs, rhs } => {
@@ -105,7 +128,11 @@ impl<'p> Checker<'p, '_> {
                 let rt = self.ty(rhs, Place::Nested, d);
                 self.binary(e, *op, lt, rt)
             }
-            Expr::Select { cond, on_true, on_false } => {
+            Expr::Select {
+                cond,
+                on_true,
+                on_false,
+            } => {
                 self.expect_at(cond, DataType::Bool, "the select condition", d);
                 let a = self.ty(on_true, Place::Nested, d);
                 let b = self.ty(on_false, Place::Nested, d);
@@ -137,9 +164,13 @@ impl<'p> Checker<'p, '_> {
                 }
                 Some(*to)
             }
-            Expr::Atomic { op, buffer, index, value, expected } => {
-                self.atomic(e, place, *op, buffer, index, value, expected.as_deref(), d)
-            }
+            Expr::Atomic {
+                op,
+                buffer,
+                index,
+                value,
+                expected,
+            } => self.atomic(e, place, *op, buffer, index, value, expected.as_deref(), d),
             Expr::UniformLoad { buffer, index } => {
                 if place != Place::LetOrAssign {
                     self.err(format!(
@@ -171,7 +202,13 @@ impl<'p> Checker<'p, '_> {
         }
     }
 
-    fn binary(&mut self, e: &Expr, op: BinOp, lt: Option<DataType>, rt: Option<DataType>) -> Option<DataType> {
+    fn binary(
+        &mut self,
+        e: &Expr,
+        op: BinOp,
+        lt: Option<DataType>,
+        rt: Option<DataType>,
+    ) -> Option<DataType> {
         let name = op.name();
         if op.is_shift() {
             if let Some(l) = lt.filter(|l| !l.is_integer()) {
@@ -190,10 +227,20 @@ impl<'p> Checker<'p, '_> {
             return lt.filter(|l| l.is_integer());
         }
         if matches!(op, BinOp::And | BinOp::Or) {
-            for t in [lt, rt].into_iter().flatten().filter(|t| *t != DataType::Bool) {
-                let fix =
-                    if t.is_integer() { "use bitand/bitor for integers, or compare first" } else { "compare first" };
-                self.err(format!("{}: `{name}` takes bools, not {t}. Fix: {fix}", show_expr(e)));
+            for t in [lt, rt]
+                .into_iter()
+                .flatten()
+                .filter(|t| *t != DataType::Bool)
+            {
+                let fix = if t.is_integer() {
+                    "use bitand/bitor for integers, or compare first"
+                } else {
+                    "compare first"
+                };
+                self.err(format!(
+                    "{}: `{name}` takes bools, not {t}. Fix: {fix}",
+                    show_expr(e)
+                ));
             }
             return Some(DataType::Bool);
         }
@@ -203,7 +250,11 @@ impl<'p> Checker<'p, '_> {
                     "{}: the operands of `{name}` have different types, {l} and {r}. Fix: {NO_IMPLICIT}",
                     show_expr(e)
                 ));
-                return if op.is_comparison() { Some(DataType::Bool) } else { None };
+                return if op.is_comparison() {
+                    Some(DataType::Bool)
+                } else {
+                    None
+                };
             }
         }
         let t = lt.or(rt);
@@ -224,7 +275,10 @@ impl<'p> Checker<'p, '_> {
             } else {
                 "bitcast the f32 operands to u32 first"
             };
-            self.err(format!("{}: `{name}` needs u32 or i32 operands, not {t}. Fix: {fix}", show_expr(e)));
+            self.err(format!(
+                "{}: `{name}` needs u32 or i32 operands, not {t}. Fix: {fix}",
+                show_expr(e)
+            ));
             return None;
         }
         if t == DataType::Bool {
@@ -258,7 +312,12 @@ impl<'p> Checker<'p, '_> {
                 op.name()
             ));
         }
-        self.expect_at(index, DataType::U32, &format!("the index of {}", op.name()), d);
+        self.expect_at(
+            index,
+            DataType::U32,
+            &format!("the index of {}", op.name()),
+            d,
+        );
         let vt = self.ty(value, Place::Nested, d);
         let et = expected.and_then(|x| self.ty(x, Place::Nested, d));
         let decl = self.buffer(buffer, &format!("{} on", op.name()))?;

@@ -48,8 +48,14 @@ struct Walker<'p, 's> {
 
 /// Reports every barrier and `uniform_load` not in uniform control flow.
 pub(crate) fn check(shared: &Shared<'_>, diags: &mut Diags) {
-    let mut w =
-        Walker { shared, g: Vec::new(), scope: HashMap::new(), undo: Vec::new(), path: Vec::new(), checks: Vec::new() };
+    let mut w = Walker {
+        shared,
+        g: Vec::new(),
+        scope: HashMap::new(),
+        undo: Vec::new(),
+        path: Vec::new(),
+        checks: Vec::new(),
+    };
     w.block("body", &shared.program.body, None);
     let why = propagate(&w.g);
     for c in &w.checks {
@@ -160,24 +166,29 @@ impl<'p> Walker<'p, '_> {
         };
         match e {
             Expr::Lit(_) | Expr::Len(_) | Expr::UniformLoad { .. } => {}
-            Expr::Builtin(b @ (Builtin::GlobalId | Builtin::LocalId)) => {
-                note(format!("`@{}`, which differs between invocations", b.name()))
-            }
+            Expr::Builtin(b @ (Builtin::GlobalId | Builtin::LocalId)) => note(format!(
+                "`@{}`, which differs between invocations",
+                b.name()
+            )),
             Expr::Builtin(_) => {}
             Expr::Var(name) => {
                 if let Some(&v) = self.scope.get(name.as_str()) {
                     out.push(v);
                 }
             }
-            Expr::Load { buffer, index } => match self.shared.buffers.get(buffer.as_str()).map(|b| b.access) {
-                Some(Access::Uniform) | None => self.deps(index, out, seed, d),
-                Some(a) => note(format!(
+            Expr::Load { buffer, index } => {
+                match self.shared.buffers.get(buffer.as_str()).map(|b| b.access) {
+                    Some(Access::Uniform) | None => self.deps(index, out, seed, d),
+                    Some(a) => note(format!(
                     "a load from `{}` (a `{}` buffer: only uniform buffers give uniform values)",
                     short(buffer),
                     a.name()
                 )),
-            },
-            Expr::Atomic { op, buffer, .. } => note(format!("{} on `{}`", op.name(), short(buffer))),
+                }
+            }
+            Expr::Atomic { op, buffer, .. } => {
+                note(format!("{} on `{}`", op.name(), short(buffer)))
+            }
             Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => {
                 self.deps(arg, out, seed, d)
             }
@@ -185,7 +196,11 @@ impl<'p> Walker<'p, '_> {
                 self.deps(lhs, out, seed, d);
                 self.deps(rhs, out, seed, d);
             }
-            Expr::Select { cond, on_true, on_false } => {
+            Expr::Select {
+                cond,
+                on_true,
+                on_false,
+            } => {
                 for x in [cond, on_true, on_false] {
                     self.deps(x, out, seed, d);
                 }
@@ -195,7 +210,13 @@ impl<'p> Walker<'p, '_> {
 
     /// The control flow inside a construct entered from `parent` under the
     /// values `exprs`; `None` when certainly uniform.
-    fn ctx_with(&mut self, parent: Ctx, extra: Option<u32>, exprs: &[&Expr], label: impl FnOnce() -> String) -> Ctx {
+    fn ctx_with(
+        &mut self,
+        parent: Ctx,
+        extra: Option<u32>,
+        exprs: &[&Expr],
+        label: impl FnOnce() -> String,
+    ) -> Ctx {
         let mut deps = Vec::new();
         let mut seed = None;
         for e in exprs {
@@ -219,7 +240,12 @@ impl<'p> Walker<'p, '_> {
 
     /// Walks a block entered with control flow `ctx`. Returns the nodes of
     /// the returns and of the breaks/continues that may leave it early.
-    fn block(&mut self, seg: &'static str, nodes: &'p [Node], ctx: Ctx) -> (Option<u32>, Option<u32>) {
+    fn block(
+        &mut self,
+        seg: &'static str,
+        nodes: &'p [Node],
+        ctx: Ctx,
+    ) -> (Option<u32>, Option<u32>) {
         self.undo.push(Vec::new());
         let mut cur = ctx;
         let (mut rets, mut brks) = (Vec::new(), Vec::new());
@@ -261,7 +287,11 @@ impl<'p> Walker<'p, '_> {
         if let Expr::UniformLoad { index, .. } = value {
             let label = || format!("the control flow and index of the uniform_load at {at}");
             if let Some(node) = self.ctx_with(cur, None, &[index], label) {
-                self.checks.push(Check { node, what: "uniform_load", place: at.to_string() });
+                self.checks.push(Check {
+                    node,
+                    what: "uniform_load",
+                    place: at.to_string(),
+                });
             }
         } else {
             self.deps(value, &mut deps, &mut seed, 1);
@@ -274,7 +304,11 @@ impl<'p> Walker<'p, '_> {
             Node::Let { name, value } => {
                 let at = self.here();
                 let (deps, seed) = self.value(value, cur, &at);
-                let v = self.mk(format!("variable `{}` (let at {at})", short(name)), seed, deps);
+                let v = self.mk(
+                    format!("variable `{}` (let at {at})", short(name)),
+                    seed,
+                    deps,
+                );
                 self.declare(name, v);
             }
             Node::Assign { name, value } => {
@@ -282,7 +316,11 @@ impl<'p> Walker<'p, '_> {
                 let (deps, seed) = self.value(value, cur, &at);
                 if let Some(&v) = self.scope.get(name.as_str()) {
                     if seed.is_some() || deps.iter().any(|&d| d != v) {
-                        let a = self.mk(format!("the assignment to `{}` at {at}", short(name)), seed, deps);
+                        let a = self.mk(
+                            format!("the assignment to `{}` at {at}", short(name)),
+                            seed,
+                            deps,
+                        );
                         self.g[v as usize].deps.push(a);
                     }
                 }
@@ -290,20 +328,36 @@ impl<'p> Walker<'p, '_> {
             Node::Barrier => {
                 if let Some(node) = cur {
                     let place = self.here();
-                    self.checks.push(Check { node, what: "barrier", place });
+                    self.checks.push(Check {
+                        node,
+                        what: "barrier",
+                        place,
+                    });
                 }
             }
             Node::Return | Node::Break | Node::Continue => {
                 let Some(c) = cur else { return (None, None) };
                 let label = format!(
                     "the `{}` at {}",
-                    if matches!(n, Node::Return) { "return" } else { "break/continue" },
+                    if matches!(n, Node::Return) {
+                        "return"
+                    } else {
+                        "break/continue"
+                    },
                     self.here()
                 );
                 let j = self.mk(label, None, vec![c]);
-                return if matches!(n, Node::Return) { (Some(j), None) } else { (None, Some(j)) };
+                return if matches!(n, Node::Return) {
+                    (Some(j), None)
+                } else {
+                    (None, Some(j))
+                };
             }
-            Node::If { cond, then, otherwise } => {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let label = format!("the condition of the `if` at {}", self.here());
                 let inner = self.ctx_with(cur, None, &[cond], || label);
                 let (r1, b1) = self.block("then", then, inner);
@@ -312,14 +366,28 @@ impl<'p> Walker<'p, '_> {
                 let b = self.join(b1.into_iter().chain(b2).collect());
                 return (r, b);
             }
-            Node::For { var, start, end, step, body } => {
+            Node::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => {
                 let at = self.here();
-                let exits = self.mk(format!("the early exits of the loop at {at}"), None, Vec::new());
-                let label = || format!("the body of the `for` at {at} (its bounds and early exits)");
+                let exits = self.mk(
+                    format!("the early exits of the loop at {at}"),
+                    None,
+                    Vec::new(),
+                );
+                let label =
+                    || format!("the body of the `for` at {at} (its bounds and early exits)");
                 let inner = self.ctx_with(cur, Some(exits), &[start, end, step], label);
                 self.undo.push(Vec::new());
-                let v =
-                    self.mk(format!("loop variable `{}` (for at {at})", short(var)), None, inner.into_iter().collect());
+                let v = self.mk(
+                    format!("loop variable `{}` (for at {at})", short(var)),
+                    None,
+                    inner.into_iter().collect(),
+                );
                 self.declare(var, v);
                 let (r, b) = self.block("body", body, inner);
                 for (name, old) in self.undo.pop().unwrap_or_default() {
@@ -333,8 +401,14 @@ impl<'p> Walker<'p, '_> {
             }
             Node::Loop { body } => {
                 let at = self.here();
-                let exits = self.mk(format!("the early exits of the loop at {at}"), None, Vec::new());
-                let inner = self.ctx_with(cur, Some(exits), &[], || format!("the body of the loop at {at}"));
+                let exits = self.mk(
+                    format!("the early exits of the loop at {at}"),
+                    None,
+                    Vec::new(),
+                );
+                let inner = self.ctx_with(cur, Some(exits), &[], || {
+                    format!("the body of the loop at {at}")
+                });
                 let (r, b) = self.block("body", body, inner);
                 self.g[exits as usize].deps.extend(r.into_iter().chain(b));
                 return (r, None);

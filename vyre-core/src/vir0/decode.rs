@@ -12,8 +12,9 @@ use std::mem::size_of;
 use super::codes::{self, expr as op, node as nop, section};
 use super::encode::hash;
 use super::{
-    Module, Vir0Error, ALLOC_PER_BYTE, ALLOC_SLACK, DIGEST_LEN, HEADER_LEN, KIND_PAYLOAD, KIND_PROGRAM, MAGIC,
-    MAX_BUFFERS, MAX_EXPRS, MAX_EXPR_DEPTH, MAX_NODE_DEPTH, MAX_NODES, MAX_STRINGS, MAX_STRING_LEN, VERSION,
+    Module, Vir0Error, ALLOC_PER_BYTE, ALLOC_SLACK, DIGEST_LEN, HEADER_LEN, KIND_PAYLOAD,
+    KIND_PROGRAM, MAGIC, MAX_BUFFERS, MAX_EXPRS, MAX_EXPR_DEPTH, MAX_NODES, MAX_NODE_DEPTH,
+    MAX_STRINGS, MAX_STRING_LEN, VERSION,
 };
 use crate::ir::{BufferDecl, Expr, Literal, Node, Param, Payload, Program};
 
@@ -27,7 +28,11 @@ const STRING_COST: usize = size_of::<String>();
 const RECREATE: &str = "re-create the file with `vyre compile` (or vyre_core::vir0::encode_*)";
 
 fn malformed(offset: usize, what: impl Into<String>, fix: &str) -> Vir0Error {
-    Vir0Error::Malformed { offset, what: what.into(), fix: fix.to_string() }
+    Vir0Error::Malformed {
+        offset,
+        what: what.into(),
+        fix: fix.to_string(),
+    }
 }
 
 struct Decoder<'a> {
@@ -76,7 +81,10 @@ impl<'a> Decoder<'a> {
                 self.pos += 1;
                 Ok(b)
             }
-            _ => self.fail(self.pos, format!("the {} section ends before {what}", self.section)),
+            _ => self.fail(
+                self.pos,
+                format!("the {} section ends before {what}", self.section),
+            ),
         }
     }
 
@@ -93,7 +101,10 @@ impl<'a> Decoder<'a> {
             v |= bits << (7 * i);
             if b & 0x80 == 0 {
                 if b == 0 && i > 0 {
-                    return self.fail(at, format!("{what}: varint is not in its shortest form (not canonical)"));
+                    return self.fail(
+                        at,
+                        format!("{what}: varint is not in its shortest form (not canonical)"),
+                    );
                 }
                 return Ok(v);
             }
@@ -117,7 +128,14 @@ impl<'a> Decoder<'a> {
             return self.fail(at, format!("{what} is {n}, more than the limit {cap}"));
         }
         if n > fits {
-            return self.fail(at, format!("{what} is {n}, but only {} bytes are left in the {} section", self.remaining(), self.section));
+            return self.fail(
+                at,
+                format!(
+                    "{what} is {n}, but only {} bytes are left in the {} section",
+                    self.remaining(),
+                    self.section
+                ),
+            );
         }
         Ok(n as usize)
     }
@@ -127,14 +145,19 @@ impl<'a> Decoder<'a> {
         let at = self.pos;
         match self.varint(what)? {
             0 => Ok(None),
-            v => u32::try_from(v - 1).map(Some).or_else(|_| self.fail(at, format!("{what} is {}, more than u32::MAX", v - 1))),
+            v => u32::try_from(v - 1)
+                .map(Some)
+                .or_else(|_| self.fail(at, format!("{what} is {}, more than u32::MAX", v - 1))),
         }
     }
 
     fn code<T: Copy>(&mut self, table: &[T], what: &str) -> R<T> {
         let at = self.pos;
         let c = self.u8(what)?;
-        table.get(usize::from(c)).copied().map_or_else(|| self.fail(at, format!("unknown {what} code {c}")), Ok)
+        table
+            .get(usize::from(c))
+            .copied()
+            .map_or_else(|| self.fail(at, format!("unknown {what} code {c}")), Ok)
     }
 
     /// A string-table reference; copies the string.
@@ -142,12 +165,24 @@ impl<'a> Decoder<'a> {
         let at = self.pos;
         let i = self.varint(what)?;
         let Some(s) = usize::try_from(i).ok().and_then(|i| self.strings.get(i)) else {
-            return self.fail(at, format!("{what}: string {i} is not in the string table ({} strings)", self.strings.len()));
+            return self.fail(
+                at,
+                format!(
+                    "{what}: string {i} is not in the string table ({} strings)",
+                    self.strings.len()
+                ),
+            );
         };
         let len = s.len();
         let i = i as usize;
         if i > self.next_new {
-            return self.fail(at, format!("{what}: string {i} is used before string {} (not canonical)", self.next_new));
+            return self.fail(
+                at,
+                format!(
+                    "{what}: string {i} is used before string {} (not canonical)",
+                    self.next_new
+                ),
+            );
         }
         if i == self.next_new {
             self.next_new += 1;
@@ -163,11 +198,20 @@ impl<'a> Decoder<'a> {
         let at = self.pos;
         let t = self.u8(&format!("the {name} section"))?;
         if t != tag {
-            return self.fail(at, format!("expected section {tag} ({name}), found section tag {t}"));
+            return self.fail(
+                at,
+                format!("expected section {tag} ({name}), found section tag {t}"),
+            );
         }
         let len = self.varint(&format!("the {name} section length"))?;
         if len > self.remaining() as u64 {
-            return self.fail(at, format!("the {name} section claims {len} bytes but only {} remain before the digest", self.remaining()));
+            return self.fail(
+                at,
+                format!(
+                    "the {name} section claims {len} bytes but only {} remain before the digest",
+                    self.remaining()
+                ),
+            );
         }
         self.end = self.pos + len as usize;
         self.section = name;
@@ -176,7 +220,14 @@ impl<'a> Decoder<'a> {
 
     fn leave(&mut self) -> R<()> {
         if self.pos != self.end {
-            return self.fail(self.pos, format!("{} unused byte(s) at the end of the {} section", self.end - self.pos, self.section));
+            return self.fail(
+                self.pos,
+                format!(
+                    "{} unused byte(s) at the end of the {} section",
+                    self.end - self.pos,
+                    self.section
+                ),
+            );
         }
         Ok(())
     }
@@ -193,10 +244,24 @@ impl<'a> Decoder<'a> {
             self.pos += len;
             let s = match std::str::from_utf8(bytes) {
                 Ok(s) => s,
-                Err(e) => return self.fail(at, format!("string {i} is not UTF-8 (bad byte at offset {})", self.pos - len + e.valid_up_to())),
+                Err(e) => {
+                    return self.fail(
+                        at,
+                        format!(
+                            "string {i} is not UTF-8 (bad byte at offset {})",
+                            self.pos - len + e.valid_up_to()
+                        ),
+                    )
+                }
             };
             if !seen.insert(s) {
-                return self.fail(at, format!("string {i} (`{}`) repeats an earlier string (not canonical)", s.escape_debug()));
+                return self.fail(
+                    at,
+                    format!(
+                        "string {i} (`{}`) repeats an earlier string (not canonical)",
+                        s.escape_debug()
+                    ),
+                );
             }
             self.charge(at, len)?;
             self.strings.push(s.to_string());
@@ -217,19 +282,42 @@ impl<'a> Decoder<'a> {
     fn node(&mut self, depth: u32) -> R<Node> {
         let at = self.pos;
         if depth > MAX_NODE_DEPTH {
-            return self.fail(at, format!("statements nest more than {MAX_NODE_DEPTH} levels deep"));
+            return self.fail(
+                at,
+                format!("statements nest more than {MAX_NODE_DEPTH} levels deep"),
+            );
         }
         self.nodes += 1;
         if self.nodes > self.max_nodes {
-            return self.fail(at, format!("more statements than the {} the body section declares", self.max_nodes));
+            return self.fail(
+                at,
+                format!(
+                    "more statements than the {} the body section declares",
+                    self.max_nodes
+                ),
+            );
         }
         let d = depth + 1;
         Ok(match self.u8("a statement")? {
-            nop::LET => Node::Let { name: self.name("let name")?, value: self.expr(1)? },
-            nop::ASSIGN => Node::Assign { name: self.name("assignment target")?, value: self.expr(1)? },
-            nop::STORE => Node::Store { buffer: self.name("store buffer")?, index: self.expr(1)?, value: self.expr(1)? },
+            nop::LET => Node::Let {
+                name: self.name("let name")?,
+                value: self.expr(1)?,
+            },
+            nop::ASSIGN => Node::Assign {
+                name: self.name("assignment target")?,
+                value: self.expr(1)?,
+            },
+            nop::STORE => Node::Store {
+                buffer: self.name("store buffer")?,
+                index: self.expr(1)?,
+                value: self.expr(1)?,
+            },
             nop::EVAL => Node::Eval(self.expr(1)?),
-            nop::IF => Node::If { cond: self.expr(1)?, then: self.block(d)?, otherwise: self.block(d)? },
+            nop::IF => Node::If {
+                cond: self.expr(1)?,
+                then: self.block(d)?,
+                otherwise: self.block(d)?,
+            },
             nop::FOR => Node::For {
                 var: self.name("for variable")?,
                 start: self.expr(1)?,
@@ -237,7 +325,9 @@ impl<'a> Decoder<'a> {
                 step: self.expr(1)?,
                 body: self.block(d)?,
             },
-            nop::LOOP => Node::Loop { body: self.block(d)? },
+            nop::LOOP => Node::Loop {
+                body: self.block(d)?,
+            },
             nop::BLOCK => Node::Block(self.block(d)?),
             nop::BREAK => Node::Break,
             nop::CONTINUE => Node::Continue,
@@ -254,11 +344,20 @@ impl<'a> Decoder<'a> {
     fn expr(&mut self, depth: u32) -> R<Expr> {
         let at = self.pos;
         if depth > MAX_EXPR_DEPTH {
-            return self.fail(at, format!("an expression nests more than {MAX_EXPR_DEPTH} levels deep"));
+            return self.fail(
+                at,
+                format!("an expression nests more than {MAX_EXPR_DEPTH} levels deep"),
+            );
         }
         self.exprs += 1;
         if self.exprs > self.max_exprs {
-            return self.fail(at, format!("more expressions than the {} the body section declares", self.max_exprs));
+            return self.fail(
+                at,
+                format!(
+                    "more expressions than the {} the body section declares",
+                    self.max_exprs
+                ),
+            );
         }
         self.charge(at, EXPR_COST)?;
         let d = depth + 1;
@@ -279,28 +378,69 @@ impl<'a> Decoder<'a> {
             op::LIT_FALSE => Expr::Lit(Literal::Bool(false)),
             op::LIT_TRUE => Expr::Lit(Literal::Bool(true)),
             op::VAR => Expr::Var(self.name("variable")?),
-            op::LOAD => Expr::Load { buffer: self.name("load buffer")?, index: self.boxed(d)? },
-            op::UNIFORM_LOAD => Expr::UniformLoad { buffer: self.name("uniform_load buffer")?, index: self.boxed(d)? },
+            op::LOAD => Expr::Load {
+                buffer: self.name("load buffer")?,
+                index: self.boxed(d)?,
+            },
+            op::UNIFORM_LOAD => Expr::UniformLoad {
+                buffer: self.name("uniform_load buffer")?,
+                index: self.boxed(d)?,
+            },
             op::LEN => Expr::Len(self.name("len buffer")?),
-            op::SELECT => Expr::Select { cond: self.boxed(d)?, on_true: self.boxed(d)?, on_false: self.boxed(d)? },
-            op::CAST => Expr::Cast { to: self.code(codes::TYPES, "type")?, arg: self.boxed(d)? },
-            op::BITCAST => Expr::Bitcast { to: self.code(codes::TYPES, "type")?, arg: self.boxed(d)? },
-            c if (op::UNARY..op::UNARY + 0x10).contains(&c) && codes::UNOPS.len() > usize::from(c - op::UNARY) => {
-                Expr::Unary { op: codes::UNOPS[usize::from(c - op::UNARY)], arg: self.boxed(d)? }
+            op::SELECT => Expr::Select {
+                cond: self.boxed(d)?,
+                on_true: self.boxed(d)?,
+                on_false: self.boxed(d)?,
+            },
+            op::CAST => Expr::Cast {
+                to: self.code(codes::TYPES, "type")?,
+                arg: self.boxed(d)?,
+            },
+            op::BITCAST => Expr::Bitcast {
+                to: self.code(codes::TYPES, "type")?,
+                arg: self.boxed(d)?,
+            },
+            c if (op::UNARY..op::UNARY + 0x10).contains(&c)
+                && codes::UNOPS.len() > usize::from(c - op::UNARY) =>
+            {
+                Expr::Unary {
+                    op: codes::UNOPS[usize::from(c - op::UNARY)],
+                    arg: self.boxed(d)?,
+                }
             }
-            c if (op::BINARY..op::BINARY + 0x20).contains(&c) && codes::BINOPS.len() > usize::from(c - op::BINARY) => {
-                Expr::Binary { op: codes::BINOPS[usize::from(c - op::BINARY)], lhs: self.boxed(d)?, rhs: self.boxed(d)? }
+            c if (op::BINARY..op::BINARY + 0x20).contains(&c)
+                && codes::BINOPS.len() > usize::from(c - op::BINARY) =>
+            {
+                Expr::Binary {
+                    op: codes::BINOPS[usize::from(c - op::BINARY)],
+                    lhs: self.boxed(d)?,
+                    rhs: self.boxed(d)?,
+                }
             }
-            c if (op::ATOMIC..op::ATOMIC + 0x20).contains(&c) && codes::ATOMICS.len() > usize::from((c - op::ATOMIC) & 0x0f) => {
+            c if (op::ATOMIC..op::ATOMIC + 0x20).contains(&c)
+                && codes::ATOMICS.len() > usize::from((c - op::ATOMIC) & 0x0f) =>
+            {
                 let a = codes::ATOMICS[usize::from((c - op::ATOMIC) & 0x0f)];
                 let with_expected = c >= op::ATOMIC_EXPECTED;
                 let buffer = self.name("atomic buffer")?;
                 let index = self.boxed(d)?;
                 let value = self.boxed(d)?;
-                let expected = if with_expected { Some(self.boxed(d)?) } else { None };
-                Expr::Atomic { op: a, buffer, index, value, expected }
+                let expected = if with_expected {
+                    Some(self.boxed(d)?)
+                } else {
+                    None
+                };
+                Expr::Atomic {
+                    op: a,
+                    buffer,
+                    index,
+                    value,
+                    expected,
+                }
             }
-            c if (op::BUILTIN..op::BUILTIN + 0x10).contains(&c) && codes::BUILTINS.len() > usize::from(c - op::BUILTIN) => {
+            c if (op::BUILTIN..op::BUILTIN + 0x10).contains(&c)
+                && codes::BUILTINS.len() > usize::from(c - op::BUILTIN) =>
+            {
                 Expr::Builtin(codes::BUILTINS[usize::from(c - op::BUILTIN)])
             }
             other => return self.fail(at, format!("unknown expression opcode 0x{other:02x}")),
@@ -320,7 +460,13 @@ impl<'a> Decoder<'a> {
         }
         let body = self.block(1)?;
         if self.nodes != n || self.exprs != e {
-            return self.fail(at, format!("the body declares {n} statements and {e} expressions but holds {} and {}", self.nodes, self.exprs));
+            return self.fail(
+                at,
+                format!(
+                    "the body declares {n} statements and {e} expressions but holds {} and {}",
+                    self.nodes, self.exprs
+                ),
+            );
         }
         Ok(body)
     }
@@ -328,28 +474,61 @@ impl<'a> Decoder<'a> {
 
 /// Checks the header and digest; returns the kind byte.
 fn check_envelope(bytes: &[u8]) -> R<u8> {
-    let fix_magic = "give a file written by `vyre compile` (VIR0 files start with the bytes `VIR0`)";
+    let fix_magic =
+        "give a file written by `vyre compile` (VIR0 files start with the bytes `VIR0`)";
     if !bytes.starts_with(&MAGIC) {
         if bytes.len() < MAGIC.len() && MAGIC.starts_with(bytes) {
-            return Err(malformed(bytes.len(), format!("the file is {} bytes long: too short for VIR0", bytes.len()), fix_magic));
+            return Err(malformed(
+                bytes.len(),
+                format!("the file is {} bytes long: too short for VIR0", bytes.len()),
+                fix_magic,
+            ));
         }
         let head: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
-        return Err(malformed(0, format!("not a VIR0 file: it starts with bytes [{}], not `VIR0`", head.join(" ")), fix_magic));
+        return Err(malformed(
+            0,
+            format!(
+                "not a VIR0 file: it starts with bytes [{}], not `VIR0`",
+                head.join(" ")
+            ),
+            fix_magic,
+        ));
     }
     let min = HEADER_LEN + 6 + DIGEST_LEN;
     if bytes.len() < min {
-        return Err(malformed(bytes.len(), format!("the file is {} bytes long; the smallest VIR0 file has {min}", bytes.len()), "the file is truncated; re-create it with `vyre compile`"));
+        return Err(malformed(
+            bytes.len(),
+            format!(
+                "the file is {} bytes long; the smallest VIR0 file has {min}",
+                bytes.len()
+            ),
+            "the file is truncated; re-create it with `vyre compile`",
+        ));
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
     if version != VERSION {
-        return Err(malformed(4, format!("format version {version} is not supported (this vyre reads version {VERSION})"), "re-create the file with this version of vyre"));
+        return Err(malformed(
+            4,
+            format!(
+                "format version {version} is not supported (this vyre reads version {VERSION})"
+            ),
+            "re-create the file with this version of vyre",
+        ));
     }
     let kind = bytes[6];
     if kind != KIND_PROGRAM && kind != KIND_PAYLOAD {
-        return Err(malformed(6, format!("unknown kind {kind} (1 = program, 2 = payload)"), RECREATE));
+        return Err(malformed(
+            6,
+            format!("unknown kind {kind} (1 = program, 2 = payload)"),
+            RECREATE,
+        ));
     }
     if bytes[7] != 0 {
-        return Err(malformed(7, format!("reserved flags byte is {}, not 0", bytes[7]), RECREATE));
+        return Err(malformed(
+            7,
+            format!("reserved flags byte is {}, not 0", bytes[7]),
+            RECREATE,
+        ));
     }
     let split = bytes.len() - DIGEST_LEN;
     if hash(&bytes[..split]) != bytes[split..] {
@@ -369,7 +548,10 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
         section: "file",
         strings: Vec::new(),
         next_new: 0,
-        budget: bytes.len().saturating_mul(ALLOC_PER_BYTE).saturating_add(ALLOC_SLACK),
+        budget: bytes
+            .len()
+            .saturating_mul(ALLOC_PER_BYTE)
+            .saturating_add(ALLOC_SLACK),
         nodes: 0,
         exprs: 0,
         max_nodes: 0,
@@ -391,11 +573,22 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
             let elem = d.code(codes::TYPES, "element type")?;
             let binding = d.u32v("binding")?;
             let len = d.opt_len("buffer length")?;
-            buffers.push(BufferDecl { name, binding, elem, access, len });
+            buffers.push(BufferDecl {
+                name,
+                binding,
+                elem,
+                access,
+                len,
+            });
         }
         d.leave()?;
         d.enter(section::BODY, "body", file_end)?;
-        Module::Program(Program { name, buffers, workgroup_size, body: d.body()? })
+        Module::Program(Program {
+            name,
+            buffers,
+            workgroup_size,
+            body: d.body()?,
+        })
     } else {
         let name = d.name("payload name")?;
         let look_behind = d.u32v("look-behind")?;
@@ -410,15 +603,32 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
         }
         d.leave()?;
         d.enter(section::BODY, "body", file_end)?;
-        Module::Payload(Payload { name, params, look_behind, body: d.body()? })
+        Module::Payload(Payload {
+            name,
+            params,
+            look_behind,
+            body: d.body()?,
+        })
     };
     d.leave()?;
     d.end = file_end;
     if d.pos != file_end {
-        return d.fail(d.pos, format!("{} unknown byte(s) after the last section", file_end - d.pos));
+        return d.fail(
+            d.pos,
+            format!(
+                "{} unknown byte(s) after the last section",
+                file_end - d.pos
+            ),
+        );
     }
     if d.next_new != d.strings.len() {
-        return d.fail(HEADER_LEN, format!("string {} of the table is never used (not canonical)", d.next_new));
+        return d.fail(
+            HEADER_LEN,
+            format!(
+                "string {} of the table is never used (not canonical)",
+                d.next_new
+            ),
+        );
     }
     Ok(module)
 }

@@ -39,7 +39,12 @@ struct Encoder<'p> {
 
 impl<'p> Encoder<'p> {
     fn new() -> Self {
-        Encoder { strings: Vec::new(), index: HashMap::new(), nodes: 0, exprs: 0 }
+        Encoder {
+            strings: Vec::new(),
+            index: HashMap::new(),
+            nodes: 0,
+            exprs: 0,
+        }
     }
 
     /// Writes the string-table index of `s`, adding it on first use.
@@ -63,11 +68,19 @@ impl<'p> Encoder<'p> {
         self.nodes += 1;
         match n {
             Node::Let { name, value } | Node::Assign { name, value } => {
-                out.push(if matches!(n, Node::Let { .. }) { nop::LET } else { nop::ASSIGN });
+                out.push(if matches!(n, Node::Let { .. }) {
+                    nop::LET
+                } else {
+                    nop::ASSIGN
+                });
                 self.name(out, name);
                 self.expr(out, value);
             }
-            Node::Store { buffer, index, value } => {
+            Node::Store {
+                buffer,
+                index,
+                value,
+            } => {
                 out.push(nop::STORE);
                 self.name(out, buffer);
                 self.expr(out, index);
@@ -77,13 +90,23 @@ impl<'p> Encoder<'p> {
                 out.push(nop::EVAL);
                 self.expr(out, e);
             }
-            Node::If { cond, then, otherwise } => {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 out.push(nop::IF);
                 self.expr(out, cond);
                 self.block(out, then);
                 self.block(out, otherwise);
             }
-            Node::For { var, start, end, step, body } => {
+            Node::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => {
                 out.push(nop::FOR);
                 self.name(out, var);
                 self.expr(out, start);
@@ -92,7 +115,11 @@ impl<'p> Encoder<'p> {
                 self.block(out, body);
             }
             Node::Loop { body } | Node::Block(body) => {
-                out.push(if matches!(n, Node::Loop { .. }) { nop::LOOP } else { nop::BLOCK });
+                out.push(if matches!(n, Node::Loop { .. }) {
+                    nop::LOOP
+                } else {
+                    nop::BLOCK
+                });
                 self.block(out, body);
             }
             Node::Break => out.push(nop::BREAK),
@@ -123,7 +150,11 @@ impl<'p> Encoder<'p> {
                 self.name(out, name);
             }
             Expr::Load { buffer, index } | Expr::UniformLoad { buffer, index } => {
-                out.push(if matches!(e, Expr::Load { .. }) { op::LOAD } else { op::UNIFORM_LOAD });
+                out.push(if matches!(e, Expr::Load { .. }) {
+                    op::LOAD
+                } else {
+                    op::UNIFORM_LOAD
+                });
                 self.name(out, buffer);
                 self.expr(out, index);
             }
@@ -140,19 +171,37 @@ impl<'p> Encoder<'p> {
                 self.expr(out, lhs);
                 self.expr(out, rhs);
             }
-            Expr::Select { cond, on_true, on_false } => {
+            Expr::Select {
+                cond,
+                on_true,
+                on_false,
+            } => {
                 out.push(op::SELECT);
                 self.expr(out, cond);
                 self.expr(out, on_true);
                 self.expr(out, on_false);
             }
             Expr::Cast { to, arg } | Expr::Bitcast { to, arg } => {
-                out.push(if matches!(e, Expr::Cast { .. }) { op::CAST } else { op::BITCAST });
+                out.push(if matches!(e, Expr::Cast { .. }) {
+                    op::CAST
+                } else {
+                    op::BITCAST
+                });
                 out.push(codes::type_code(*to));
                 self.expr(out, arg);
             }
-            Expr::Atomic { op: a, buffer, index, value, expected } => {
-                let base = if expected.is_some() { op::ATOMIC_EXPECTED } else { op::ATOMIC };
+            Expr::Atomic {
+                op: a,
+                buffer,
+                index,
+                value,
+                expected,
+            } => {
+                let base = if expected.is_some() {
+                    op::ATOMIC_EXPECTED
+                } else {
+                    op::ATOMIC
+                };
                 out.push(base + codes::atomic_code(*a));
                 self.name(out, buffer);
                 self.expr(out, index);
@@ -182,7 +231,11 @@ impl<'p> Encoder<'p> {
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.push(kind);
         out.push(0);
-        for (tag, content) in [(section::STRINGS, strings), (section::DECLS, decls), (section::BODY, counted)] {
+        for (tag, content) in [
+            (section::STRINGS, strings),
+            (section::DECLS, decls),
+            (section::BODY, counted),
+        ] {
             out.push(tag);
             put_varint(&mut out, content.len() as u64);
             out.extend_from_slice(&content);

@@ -134,9 +134,15 @@ pub enum Vir0Error {
 impl fmt::Display for Vir0Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Vir0Error::Malformed { offset, what, fix } => write!(f, "VIR0 byte {offset}: {what}. Fix: {fix}"),
+            Vir0Error::Malformed { offset, what, fix } => {
+                write!(f, "VIR0 byte {offset}: {what}. Fix: {fix}")
+            }
             Vir0Error::Invalid { name, problems } => {
-                write!(f, "VIR0 file holds `{name}`, which fails validation ({} problem(s)):", problems.len())?;
+                write!(
+                    f,
+                    "VIR0 file holds `{name}`, which fails validation ({} problem(s)):",
+                    problems.len()
+                )?;
                 for p in problems {
                     write!(f, "\n  - {p}")?;
                 }
@@ -151,7 +157,10 @@ impl std::error::Error for Vir0Error {}
 impl From<Vir0Error> for Error {
     fn from(e: Vir0Error) -> Error {
         match e {
-            Vir0Error::Invalid { name, problems } => Error::Invalid { program: name, problems },
+            Vir0Error::Invalid { name, problems } => Error::Invalid {
+                program: name,
+                problems,
+            },
             other => Error::BadInput(other.to_string()),
         }
     }
@@ -263,14 +272,21 @@ pub fn decode_unvalidated(bytes: &[u8]) -> std::result::Result<Module, Vir0Error
 /// Decodes a VIR0 file and validates what it holds.
 pub fn decode(bytes: &[u8]) -> std::result::Result<Module, Vir0Error> {
     let m = decode::decode(bytes)?;
-    m.validate().map_err(|problems| Vir0Error::Invalid { name: m.name().to_string(), problems })?;
+    m.validate().map_err(|problems| Vir0Error::Invalid {
+        name: m.name().to_string(),
+        problems,
+    })?;
     Ok(m)
 }
 
 fn wrong_kind(want: &str, got: &Module) -> Vir0Error {
     Vir0Error::Malformed {
         offset: 6,
-        what: format!("the file holds {} `{}`, not a {want}", got.kind(), got.name()),
+        what: format!(
+            "the file holds {} `{}`, not a {want}",
+            got.kind(),
+            got.name()
+        ),
         fix: format!("give a VIR0 file compiled from a {want}"),
     }
 }
@@ -297,11 +313,18 @@ pub fn decode_payload(bytes: &[u8]) -> std::result::Result<Payload, Vir0Error> {
 pub fn load_file(path: impl AsRef<Path>) -> Result<Module> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let io = |source| Error::Io { path: shown.clone(), source };
+    let io = |source| Error::Io {
+        path: shown.clone(),
+        source,
+    };
     let mut bytes = Vec::new();
-    std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_LEN + 1).read_to_end(&mut bytes)).map_err(io)?;
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_LEN + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_LEN {
-        return Err(Error::BadInput(format!("{shown}: larger than {MAX_FILE_LEN} bytes. Fix: give a vyre text or VIR0 file")));
+        return Err(Error::BadInput(format!(
+            "{shown}: larger than {MAX_FILE_LEN} bytes. Fix: give a vyre text or VIR0 file"
+        )));
     }
     if bytes.starts_with(&MAGIC) {
         return decode(&bytes).map_err(|e| match e {
@@ -316,7 +339,10 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Module> {
         ))
     })?;
     let module = Module::parse(text).map_err(|e| Error::BadInput(format!("{shown}:{e}")))?;
-    module.validate().map_err(|problems| Error::Invalid { program: module.name().to_string(), problems })?;
+    module.validate().map_err(|problems| Error::Invalid {
+        program: module.name().to_string(),
+        problems,
+    })?;
     Ok(module)
 }
 

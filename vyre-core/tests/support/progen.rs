@@ -135,32 +135,64 @@ impl Gen {
             DataType::U32 | DataType::I32 => match self.rng.below(10) {
                 0..=3 => {
                     let ops = [
-                        BinOp::Add, BinOp::Sub, BinOp::Mul, BinOp::Div, BinOp::Rem, BinOp::BitAnd, BinOp::BitOr,
-                        BinOp::BitXor, BinOp::Min, BinOp::Max,
+                        BinOp::Add,
+                        BinOp::Sub,
+                        BinOp::Mul,
+                        BinOp::Div,
+                        BinOp::Rem,
+                        BinOp::BitAnd,
+                        BinOp::BitOr,
+                        BinOp::BitXor,
+                        BinOp::Min,
+                        BinOp::Max,
                     ];
                     let op = ops[self.rng.below(ops.len() as u32) as usize];
                     Expr::binary(op, self.expr(scope, ty, d), self.expr(scope, ty, d))
                 }
                 4 => {
-                    let ops = [BinOp::Shl, BinOp::Shr, BinOp::RotateLeft, BinOp::RotateRight];
+                    let ops = [
+                        BinOp::Shl,
+                        BinOp::Shr,
+                        BinOp::RotateLeft,
+                        BinOp::RotateRight,
+                    ];
                     let op = ops[self.rng.below(4) as usize];
-                    Expr::binary(op, self.expr(scope, ty, d), self.expr(scope, DataType::U32, d))
+                    Expr::binary(
+                        op,
+                        self.expr(scope, ty, d),
+                        self.expr(scope, DataType::U32, d),
+                    )
                 }
                 5 => {
-                    let ops = [UnOp::Neg, UnOp::BitNot, UnOp::Clz, UnOp::Ctz, UnOp::Popcount];
+                    let ops = [
+                        UnOp::Neg,
+                        UnOp::BitNot,
+                        UnOp::Clz,
+                        UnOp::Ctz,
+                        UnOp::Popcount,
+                    ];
                     Expr::unary(ops[self.rng.below(5) as usize], self.expr(scope, ty, d))
                 }
                 6 => {
-                    let from = [DataType::U32, DataType::I32, DataType::F32, DataType::Bool][self.rng.below(4) as usize];
+                    let from = [DataType::U32, DataType::I32, DataType::F32, DataType::Bool]
+                        [self.rng.below(4) as usize];
                     Expr::cast(ty, self.expr(scope, from, d))
                 }
                 7 => {
                     let buf = if ty == DataType::U32 { "iu" } else { "ii" };
                     Expr::load(buf, self.index(scope, d))
                 }
-                8 => Expr::select(self.expr(scope, DataType::Bool, d), self.expr(scope, ty, d), self.expr(scope, ty, d)),
+                8 => Expr::select(
+                    self.expr(scope, DataType::Bool, d),
+                    self.expr(scope, ty, d),
+                    self.expr(scope, ty, d),
+                ),
                 _ => {
-                    let other = if ty == DataType::U32 { DataType::I32 } else { DataType::U32 };
+                    let other = if ty == DataType::U32 {
+                        DataType::I32
+                    } else {
+                        DataType::U32
+                    };
                     Expr::bitcast(ty, self.expr(scope, other, d))
                 }
             },
@@ -173,27 +205,52 @@ impl Gen {
                 3 => Expr::neg(self.expr(scope, ty, d)),
                 4 => {
                     // Small integers only, so the conversion is exact-ish and no subnormals arise.
-                    let from = if self.rng.chance(50) { DataType::I32 } else { DataType::Bool };
+                    let from = if self.rng.chance(50) {
+                        DataType::I32
+                    } else {
+                        DataType::Bool
+                    };
                     let e = self.expr(scope, from, d);
-                    let e = if from == DataType::I32 { Expr::rem(e, Expr::i32(4096)) } else { e };
+                    let e = if from == DataType::I32 {
+                        Expr::rem(e, Expr::i32(4096))
+                    } else {
+                        e
+                    };
                     Expr::cast(DataType::F32, e)
                 }
-                _ => Expr::select(self.expr(scope, DataType::Bool, d), self.expr(scope, ty, d), self.expr(scope, ty, d)),
+                _ => Expr::select(
+                    self.expr(scope, DataType::Bool, d),
+                    self.expr(scope, ty, d),
+                    self.expr(scope, ty, d),
+                ),
             },
             DataType::Bool => match self.rng.below(5) {
                 0 | 1 => {
-                    let ops = [BinOp::Eq, BinOp::Ne, BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge];
+                    let ops = [
+                        BinOp::Eq,
+                        BinOp::Ne,
+                        BinOp::Lt,
+                        BinOp::Le,
+                        BinOp::Gt,
+                        BinOp::Ge,
+                    ];
                     let op = ops[self.rng.below(6) as usize];
-                    let t = [DataType::U32, DataType::I32, DataType::F32][self.rng.below(3) as usize];
+                    let t =
+                        [DataType::U32, DataType::I32, DataType::F32][self.rng.below(3) as usize];
                     Expr::binary(op, self.expr(scope, t, d), self.expr(scope, t, d))
                 }
                 2 => {
-                    let op = if self.rng.chance(50) { BinOp::And } else { BinOp::Or };
+                    let op = if self.rng.chance(50) {
+                        BinOp::And
+                    } else {
+                        BinOp::Or
+                    };
                     Expr::binary(op, self.expr(scope, ty, d), self.expr(scope, ty, d))
                 }
                 3 => Expr::not(self.expr(scope, ty, d)),
                 _ => {
-                    let t = [DataType::U32, DataType::I32, DataType::F32][self.rng.below(3) as usize];
+                    let t =
+                        [DataType::U32, DataType::I32, DataType::F32][self.rng.below(3) as usize];
                     Expr::cast(DataType::Bool, self.expr(scope, t, d))
                 }
             },
@@ -201,7 +258,13 @@ impl Gen {
     }
 
     fn any_ty(&mut self) -> DataType {
-        [DataType::U32, DataType::U32, DataType::I32, DataType::F32, DataType::Bool][self.rng.below(5) as usize]
+        [
+            DataType::U32,
+            DataType::U32,
+            DataType::I32,
+            DataType::F32,
+            DataType::Bool,
+        ][self.rng.below(5) as usize]
     }
 
     fn to_u32(e: Expr, ty: DataType) -> Expr {
@@ -222,7 +285,11 @@ impl Gen {
     }
 
     fn stmt(&mut self, scope: &mut Scope, depth: u32) -> Node {
-        let choice = if depth == 0 { self.rng.below(4) } else { self.rng.below(9) };
+        let choice = if depth == 0 {
+            self.rng.below(4)
+        } else {
+            self.rng.below(9)
+        };
         match choice {
             0 | 1 => {
                 let ty = self.any_ty();
@@ -236,12 +303,19 @@ impl Gen {
                 let ty = self.any_ty();
                 let v = Self::to_u32(self.expr(scope, ty, 3), ty);
                 let slot = self.rng.below(OUT_PER);
-                let idx = Expr::add(Expr::mul(Expr::global_id(), Expr::u32(OUT_PER)), Expr::u32(slot));
+                let idx = Expr::add(
+                    Expr::mul(Expr::global_id(), Expr::u32(OUT_PER)),
+                    Expr::u32(slot),
+                );
                 Node::store("out", idx, v)
             }
             3 => {
-                let assignable: Vec<(String, DataType)> =
-                    scope.vars.iter().filter(|v| v.2).map(|v| (v.0.clone(), v.1)).collect();
+                let assignable: Vec<(String, DataType)> = scope
+                    .vars
+                    .iter()
+                    .filter(|v| v.2)
+                    .map(|v| (v.0.clone(), v.1))
+                    .collect();
                 if assignable.is_empty() {
                     // Each acc word gets one commutative op, so the final value
                     // does not depend on the order invocations run in.
@@ -257,7 +331,8 @@ impl Gen {
                     let v = self.expr(scope, DataType::U32, 2);
                     return Node::eval(op("acc", Expr::u32(word), v));
                 }
-                let (name, ty) = assignable[self.rng.below(assignable.len() as u32) as usize].clone();
+                let (name, ty) =
+                    assignable[self.rng.below(assignable.len() as u32) as usize].clone();
                 Node::assign(&name, self.expr(scope, ty, 3))
             }
             4 | 5 => {
@@ -265,7 +340,11 @@ impl Gen {
                 let k = 1 + self.rng.below(3);
                 let t = self.stmts(scope, k, depth - 1);
                 let k = 1 + self.rng.below(2);
-                let e = if self.rng.chance(50) { self.stmts(scope, k, depth - 1) } else { vec![] };
+                let e = if self.rng.chance(50) {
+                    self.stmts(scope, k, depth - 1)
+                } else {
+                    vec![]
+                };
                 Node::if_else(c, t, e)
             }
             6 => {
@@ -278,7 +357,11 @@ impl Gen {
                 };
                 let step = Expr::u32(self.rng.below(3));
                 // A loop that might run to u32::MAX must be cut short: start near the end.
-                let start = if matches!(end, Expr::Lit(_)) { Expr::sub(end.clone(), Expr::u32(self.rng.below(5))) } else { start };
+                let start = if matches!(end, Expr::Lit(_)) {
+                    Expr::sub(end.clone(), Expr::u32(self.rng.below(5)))
+                } else {
+                    start
+                };
                 scope.vars.push((var.clone(), DataType::U32, false));
                 self.loop_depth += 1;
                 let k = 1 + self.rng.below(3);
@@ -286,10 +369,23 @@ impl Gen {
                 self.loop_depth -= 1;
                 scope.vars.retain(|v| v.0 != var);
                 if self.rng.chance(20) {
-                    let brk = if self.rng.chance(50) { Node::Break } else { Node::Continue };
-                    body.insert(self.rng.below(body.len() as u32 + 1) as usize, Node::if_then(self.expr(scope, DataType::Bool, 1), vec![brk]));
+                    let brk = if self.rng.chance(50) {
+                        Node::Break
+                    } else {
+                        Node::Continue
+                    };
+                    body.insert(
+                        self.rng.below(body.len() as u32 + 1) as usize,
+                        Node::if_then(self.expr(scope, DataType::Bool, 1), vec![brk]),
+                    );
                 }
-                Node::For { var, start, end, step, body }
+                Node::For {
+                    var,
+                    start,
+                    end,
+                    step,
+                    body,
+                }
             }
             7 => {
                 // A general loop with a counter so it terminates.
@@ -321,7 +417,11 @@ impl Gen {
 
 /// A random program from `seed`.
 pub fn random_program(seed: u64) -> Program {
-    let mut g = Gen { rng: Rng::new(seed), next: 0, loop_depth: 0 };
+    let mut g = Gen {
+        rng: Rng::new(seed),
+        next: 0,
+        loop_depth: 0,
+    };
     let mut scope = Scope { vars: Vec::new() };
     let mut body = Vec::new();
     let use_shared = g.rng.chance(30);
@@ -330,7 +430,10 @@ pub fn random_program(seed: u64) -> Program {
         let v = g.expr(&scope, DataType::U32, 3);
         body.push(Node::store("sh", Expr::local_id(), v));
         body.push(Node::Barrier);
-        let idx = Expr::rem(Expr::add(Expr::local_id(), Expr::u32(g.rng.below(WG))), Expr::u32(WG));
+        let idx = Expr::rem(
+            Expr::add(Expr::local_id(), Expr::u32(g.rng.below(WG))),
+            Expr::u32(WG),
+        );
         body.push(Node::let_bind("shv", Expr::load("sh", idx)));
         scope.vars.push(("shv".into(), DataType::U32, false));
     }
@@ -340,7 +443,14 @@ pub fn random_program(seed: u64) -> Program {
     body.extend(stmts);
     // Always store something so every program has an observable result.
     let last = g.expr(&scope, DataType::U32, 3);
-    body.push(Node::store("out", Expr::add(Expr::mul(Expr::global_id(), Expr::u32(OUT_PER)), Expr::u32(OUT_PER - 1)), last));
+    body.push(Node::store(
+        "out",
+        Expr::add(
+            Expr::mul(Expr::global_id(), Expr::u32(OUT_PER)),
+            Expr::u32(OUT_PER - 1),
+        ),
+        last,
+    ));
     let mut buffers = vec![
         BufferDecl::read("iu", 0, DataType::U32).with_len(64),
         BufferDecl::read("ii", 1, DataType::I32).with_len(64),
@@ -356,8 +466,24 @@ pub fn random_program(seed: u64) -> Program {
 /// Input buffers for a generated program.
 pub fn random_inputs(seed: u64) -> Vec<Vec<u32>> {
     let mut r = Rng::new(seed ^ 0xdead_beef);
-    let iu = (0..64).map(|_| if r.chance(30) { INTERESTING_U32[r.below(10) as usize] } else { r.next() as u32 }).collect();
-    let ii = (0..64).map(|_| if r.chance(30) { INTERESTING_I32[r.below(9) as usize] as u32 } else { r.next() as u32 }).collect();
+    let iu = (0..64)
+        .map(|_| {
+            if r.chance(30) {
+                INTERESTING_U32[r.below(10) as usize]
+            } else {
+                r.next() as u32
+            }
+        })
+        .collect();
+    let ii = (0..64)
+        .map(|_| {
+            if r.chance(30) {
+                INTERESTING_I32[r.below(9) as usize] as u32
+            } else {
+                r.next() as u32
+            }
+        })
+        .collect();
     let acc = (0..8).map(|_| r.next() as u32).collect();
     vec![iu, ii, vec![0; (WG * GROUPS * OUT_PER) as usize], acc]
 }
@@ -385,7 +511,9 @@ fn shrink_nodes(nodes: &[Node]) -> Vec<Vec<Node>> {
     // Replace a compound statement by its body, or shrink inside it.
     for i in 0..nodes.len() {
         let inner: Vec<Vec<Node>> = match &nodes[i] {
-            Node::If { then, otherwise, .. } => vec![then.clone(), otherwise.clone()],
+            Node::If {
+                then, otherwise, ..
+            } => vec![then.clone(), otherwise.clone()],
             Node::Block(b) => vec![b.clone()],
             _ => vec![],
         };
@@ -395,19 +523,46 @@ fn shrink_nodes(nodes: &[Node]) -> Vec<Vec<Node>> {
             out.push(v);
         }
         let sub: Vec<Node> = match &nodes[i] {
-            Node::If { cond, then, otherwise } => {
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => {
                 let mut r: Vec<Node> = shrink_nodes(then)
                     .into_iter()
-                    .map(|t| Node::If { cond: cond.clone(), then: t, otherwise: otherwise.clone() })
+                    .map(|t| Node::If {
+                        cond: cond.clone(),
+                        then: t,
+                        otherwise: otherwise.clone(),
+                    })
                     .collect();
-                r.extend(shrink_nodes(otherwise).into_iter().map(|o| Node::If { cond: cond.clone(), then: then.clone(), otherwise: o }));
+                r.extend(shrink_nodes(otherwise).into_iter().map(|o| Node::If {
+                    cond: cond.clone(),
+                    then: then.clone(),
+                    otherwise: o,
+                }));
                 r
             }
-            Node::For { var, start, end, step, body } => shrink_nodes(body)
+            Node::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => shrink_nodes(body)
                 .into_iter()
-                .map(|b| Node::For { var: var.clone(), start: start.clone(), end: end.clone(), step: step.clone(), body: b })
+                .map(|b| Node::For {
+                    var: var.clone(),
+                    start: start.clone(),
+                    end: end.clone(),
+                    step: step.clone(),
+                    body: b,
+                })
                 .collect(),
-            Node::Loop { body } => shrink_nodes(body).into_iter().map(|b| Node::Loop { body: b }).collect(),
+            Node::Loop { body } => shrink_nodes(body)
+                .into_iter()
+                .map(|b| Node::Loop { body: b })
+                .collect(),
             Node::Block(b) => shrink_nodes(b).into_iter().map(Node::Block).collect(),
             _ => vec![],
         };

@@ -71,7 +71,16 @@ impl<'a> Gen<'a> {
                 root.push(p.name.to_string());
             }
         }
-        Gen { f, t, scopes: vec![root], var_names: HashMap::new(), next_tmp: 0, next_call: 0, sig_checks: Vec::new(), ret_flag: false }
+        Gen {
+            f,
+            t,
+            scopes: vec![root],
+            var_names: HashMap::new(),
+            next_tmp: 0,
+            next_call: 0,
+            sig_checks: Vec::new(),
+            ret_flag: false,
+        }
     }
 
     /// Type of an expression (u32 when it has none).
@@ -105,7 +114,8 @@ impl<'a> Gen<'a> {
     /// Declares a new IR name for Rust variable `base`, renaming (`x_1`, `x_2`, ...)
     /// while the name is visible (the IR forbids shadowing).
     pub fn declare(&mut self, var: VarId, base: &str) -> String {
-        let visible = |n: &str, scopes: &Vec<Vec<String>>| scopes.iter().any(|s| s.iter().any(|x| x == n));
+        let visible =
+            |n: &str, scopes: &Vec<Vec<String>>| scopes.iter().any(|s| s.iter().any(|x| x == n));
         let base = if base == "_" { "unused" } else { base };
         let mut name = base.to_string();
         let mut k = 1;
@@ -139,7 +149,10 @@ impl<'a> Gen<'a> {
     pub fn spill(&mut self, out: &mut Vec<TokenStream>, value: TokenStream) -> TokenStream {
         let t = self.tmp();
         let n = self.name(&t);
-        Self::push(out, quote!(::vyre::ir::Node::Let { name: #n, value: #value }));
+        Self::push(
+            out,
+            quote!(::vyre::ir::Node::Let { name: #n, value: #value }),
+        );
         self.var(&t)
     }
 
@@ -157,7 +170,11 @@ impl<'a> Gen<'a> {
     }
 
     /// Emits the statements of `b` into `out` (no new scope); returns the tail.
-    pub fn block_stmts<'b>(&mut self, b: &'b Block, out: &mut Vec<TokenStream>) -> Option<&'b Expr> {
+    pub fn block_stmts<'b>(
+        &mut self,
+        b: &'b Block,
+        out: &mut Vec<TokenStream>,
+    ) -> Option<&'b Expr> {
         for s in &b.stmts {
             self.stmt(s, out);
         }
@@ -173,7 +190,9 @@ impl<'a> Gen<'a> {
 
     fn stmt(&mut self, s: &Stmt, out: &mut Vec<TokenStream>) {
         match s {
-            Stmt::Let { var, name, init, .. } => {
+            Stmt::Let {
+                var, name, init, ..
+            } => {
                 let v = self.expr(init, out);
                 let ir = self.declare(*var, &name.to_string());
                 let n = self.name(&ir);
@@ -198,17 +217,26 @@ impl<'a> Gen<'a> {
         self.ret_flag = has_return && return_in_loop(&f.body, false);
         let z = zero(ret);
         let rn = self.name("ret__");
-        Self::push(&mut out, quote!(::vyre::ir::Node::Let { name: #rn, value: #z }));
+        Self::push(
+            &mut out,
+            quote!(::vyre::ir::Node::Let { name: #rn, value: #z }),
+        );
         if self.ret_flag {
             let dn = self.name("done__");
-            Self::push(&mut out, quote!(::vyre::ir::Node::Let { name: #dn, value: ::vyre::ir::Expr::bool(false) }));
+            Self::push(
+                &mut out,
+                quote!(::vyre::ir::Node::Let { name: #dn, value: ::vyre::ir::Expr::bool(false) }),
+            );
         }
         let inner = self.nested(|g, out| {
             if let Some(tail) = g.block_stmts(&f.body, out) {
                 let v = g.expr(tail, out);
                 if g.t.expr_ty[tail.id].is_some() {
                     let rn = g.name("ret__");
-                    Self::push(out, quote!(::vyre::ir::Node::Assign { name: #rn, value: #v }));
+                    Self::push(
+                        out,
+                        quote!(::vyre::ir::Node::Assign { name: #rn, value: #v }),
+                    );
                 }
             }
             if has_return {
@@ -233,9 +261,15 @@ fn return_in_loop(b: &Block, in_loop: bool) -> bool {
     fn e(x: &Expr, in_loop: bool) -> bool {
         match &x.kind {
             ExprKind::Return(_) => in_loop,
-            ExprKind::If(c, t, o) => e(c, in_loop) || return_in_loop(t, in_loop) || o.as_ref().is_some_and(|o| return_in_loop(o, in_loop)),
+            ExprKind::If(c, t, o) => {
+                e(c, in_loop)
+                    || return_in_loop(t, in_loop)
+                    || o.as_ref().is_some_and(|o| return_in_loop(o, in_loop))
+            }
             ExprKind::Block(b) => return_in_loop(b, in_loop),
-            ExprKind::While(_, b) | ExprKind::Loop(b) | ExprKind::For { body: b, .. } => return_in_loop(b, true),
+            ExprKind::While(_, b) | ExprKind::Loop(b) | ExprKind::For { body: b, .. } => {
+                return_in_loop(b, true)
+            }
             _ => false,
         }
     }
@@ -260,22 +294,44 @@ pub fn expr_any(e: &Expr, p: &mut impl FnMut(&Expr) -> bool) -> bool {
     }
     use crate::ast::Range;
     match &e.kind {
-        ExprKind::Unary(_, x) | ExprKind::Cast(x, _) | ExprKind::Index(_, x) | ExprKind::Assign(_, x) | ExprKind::CompoundAssign(_, _, x) => expr_any(x, p),
+        ExprKind::Unary(_, x)
+        | ExprKind::Cast(x, _)
+        | ExprKind::Index(_, x)
+        | ExprKind::Assign(_, x)
+        | ExprKind::CompoundAssign(_, _, x) => expr_any(x, p),
         ExprKind::Return(x) => x.as_deref().is_some_and(|x| expr_any(x, p)),
-        ExprKind::Binary(_, a, b) | ExprKind::StoreOut(_, a, b) | ExprKind::CompoundStoreOut(_, _, a, b) => expr_any(a, p) || expr_any(b, p),
+        ExprKind::Binary(_, a, b)
+        | ExprKind::StoreOut(_, a, b)
+        | ExprKind::CompoundStoreOut(_, _, a, b) => expr_any(a, p) || expr_any(b, p),
         ExprKind::Method(r, _, args) => expr_any(r, p) || args.iter().any(|a| expr_any(a, p)),
-        ExprKind::Atomic { index, values, .. } => expr_any(index, p) || values.iter().any(|a| expr_any(a, p)),
+        ExprKind::Atomic { index, values, .. } => {
+            expr_any(index, p) || values.iter().any(|a| expr_any(a, p))
+        }
         ExprKind::Call(_, args) => args.iter().any(|a| expr_any(a, p)),
-        ExprKind::If(c, t, o) => expr_any(c, p) || any_expr(t, p) || o.as_ref().is_some_and(|o| any_expr(o, p)),
+        ExprKind::If(c, t, o) => {
+            expr_any(c, p) || any_expr(t, p) || o.as_ref().is_some_and(|o| any_expr(o, p))
+        }
         ExprKind::Block(b) | ExprKind::Loop(b) => any_expr(b, p),
         ExprKind::While(c, b) => expr_any(c, p) || any_expr(b, p),
         ExprKind::For { range, body, .. } => {
             let r = match range {
-                Range::Plain { start, end, step, .. } => expr_any(start, p) || expr_any(end, p) || step.as_deref().is_some_and(|s| expr_any(s, p)),
+                Range::Plain {
+                    start, end, step, ..
+                } => {
+                    expr_any(start, p)
+                        || expr_any(end, p)
+                        || step.as_deref().is_some_and(|s| expr_any(s, p))
+                }
                 Range::Lanes { start, end, .. } => expr_any(start, p) || expr_any(end, p),
             };
             r || any_expr(body, p)
         }
-        ExprKind::Lit(_) | ExprKind::Name(_) | ExprKind::Len(_) | ExprKind::LaneId(_) | ExprKind::LaneCount(_) | ExprKind::Break | ExprKind::Continue => false,
+        ExprKind::Lit(_)
+        | ExprKind::Name(_)
+        | ExprKind::Len(_)
+        | ExprKind::LaneId(_)
+        | ExprKind::LaneCount(_)
+        | ExprKind::Break
+        | ExprKind::Continue => false,
     }
 }

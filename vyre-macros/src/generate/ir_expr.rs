@@ -5,7 +5,10 @@ use quote::{quote, quote_spanned};
 
 use super::helper_path;
 use super::ir::{contains_return, data_type, zero, Gen};
-use crate::ast::{AtomicMethod, BinOp, ConstValue, CxUse, Expr, ExprKind, FnKind, Lit, Method, ParamKind, Range, Scalar, UnOp};
+use crate::ast::{
+    AtomicMethod, BinOp, ConstValue, CxUse, Expr, ExprKind, FnKind, Lit, Method, ParamKind, Range,
+    Scalar, UnOp,
+};
 use crate::valid::Res;
 
 /// `Expr` literal tokens of type `s`.
@@ -56,7 +59,14 @@ fn un(name: &str, a: TokenStream) -> TokenStream {
 fn simple(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Cast(x, _) => simple(x),
-        k => matches!(k, ExprKind::Lit(_) | ExprKind::Name(_) | ExprKind::Len(_) | ExprKind::LaneId(_) | ExprKind::LaneCount(_)),
+        k => matches!(
+            k,
+            ExprKind::Lit(_)
+                | ExprKind::Name(_)
+                | ExprKind::Len(_)
+                | ExprKind::LaneId(_)
+                | ExprKind::LaneCount(_)
+        ),
     }
 }
 
@@ -147,13 +157,25 @@ impl Gen<'_> {
                 let (atomic, cur) = self.atomic(e, out);
                 let old = self.spill(out, atomic);
                 match (&e.kind, cur) {
-                    (ExprKind::Atomic { cx: CxUse::IsOk, .. }, Some(c)) => bin("eq", old, c),
-                    (ExprKind::Atomic { cx: CxUse::IsErr, .. }, Some(c)) => bin("ne", old, c),
+                    (
+                        ExprKind::Atomic {
+                            cx: CxUse::IsOk, ..
+                        },
+                        Some(c),
+                    ) => bin("eq", old, c),
+                    (
+                        ExprKind::Atomic {
+                            cx: CxUse::IsErr, ..
+                        },
+                        Some(c),
+                    ) => bin("ne", old, c),
                     _ => old,
                 }
             }
             ExprKind::Call(..) => self.call(e, out),
-            ExprKind::If(c, t, o) if self.t.expr_ty[e.id].is_some() => self.if_value(e, c, t, o.as_ref(), out),
+            ExprKind::If(c, t, o) if self.t.expr_ty[e.id].is_some() => {
+                self.if_value(e, c, t, o.as_ref(), out)
+            }
             ExprKind::Block(b) if self.t.expr_ty[e.id].is_some() => {
                 let tmp = self.tmp();
                 let n = self.name(&tmp);
@@ -177,7 +199,13 @@ impl Gen<'_> {
         }
     }
 
-    fn const_index(&mut self, bytes: &[u8], i: &Expr, idx: TokenStream, out: &mut Vec<TokenStream>) -> TokenStream {
+    fn const_index(
+        &mut self,
+        bytes: &[u8],
+        i: &Expr,
+        idx: TokenStream,
+        out: &mut Vec<TokenStream>,
+    ) -> TokenStream {
         if let ExprKind::Lit(Lit::Int(v, _)) = i.kind {
             let b = bytes.get(v as usize).copied().unwrap_or(0) as u32;
             return quote!(::vyre::ir::Expr::u32(#b));
@@ -191,7 +219,14 @@ impl Gen<'_> {
         acc
     }
 
-    fn arith(&self, op: BinOp, l: TokenStream, r: TokenStream, ty: Scalar, rty: Scalar) -> TokenStream {
+    fn arith(
+        &self,
+        op: BinOp,
+        l: TokenStream,
+        r: TokenStream,
+        ty: Scalar,
+        rty: Scalar,
+    ) -> TokenStream {
         match op {
             BinOp::Add | BinOp::Sub | BinOp::Mul => {
                 let n = match op {
@@ -215,7 +250,11 @@ impl Gen<'_> {
             BinOp::BitOr => bin("bitor", l, r),
             BinOp::BitXor => bin("bitxor", l, r),
             BinOp::Shl | BinOp::Shr => {
-                let amount = if rty == Scalar::I32 { quote!(::vyre::ir::Expr::cast(::vyre::ir::DataType::U32, #r)) } else { r };
+                let amount = if rty == Scalar::I32 {
+                    quote!(::vyre::ir::Expr::cast(::vyre::ir::DataType::U32, #r))
+                } else {
+                    r
+                };
                 if op == BinOp::Shl {
                     mask(bin("shl", l, amount), ty)
                 } else {
@@ -246,7 +285,11 @@ impl Gen<'_> {
             let tmp = self.tmp();
             let n = self.name(&tmp);
             Self::push(out, quote!(::vyre::ir::Node::Let { name: #n, value: #lv }));
-            let cond = if op == BinOp::And { self.var(&tmp) } else { un("not", self.var(&tmp)) };
+            let cond = if op == BinOp::And {
+                self.var(&tmp)
+            } else {
+                un("not", self.var(&tmp))
+            };
             let n2 = self.name(&tmp);
             let then = quote!({
                 let mut __b: ::std::vec::Vec<::vyre::ir::Node> = ::std::vec::Vec::new();
@@ -254,7 +297,10 @@ impl Gen<'_> {
                 __b.push(::vyre::ir::Node::Assign { name: #n2, value: #rv });
                 __b
             });
-            Self::push(out, quote!(::vyre::ir::Node::If { cond: #cond, then: #then, otherwise: ::std::vec::Vec::new() }));
+            Self::push(
+                out,
+                quote!(::vyre::ir::Node::If { cond: #cond, then: #then, otherwise: ::std::vec::Vec::new() }),
+            );
             return self.var(&tmp);
         }
         if !simple(l) {
@@ -264,7 +310,13 @@ impl Gen<'_> {
         self.arith(op, lv, rv, lt, self.ty(r))
     }
 
-    fn method(&mut self, recv: &Expr, m: Method, args: &[Expr], out: &mut Vec<TokenStream>) -> TokenStream {
+    fn method(
+        &mut self,
+        recv: &Expr,
+        m: Method,
+        args: &[Expr],
+        out: &mut Vec<TokenStream>,
+    ) -> TokenStream {
         let rt = self.ty(recv);
         let rv = self.expr(recv, out);
         let mut av: Vec<TokenStream> = Vec::new();
@@ -281,7 +333,13 @@ impl Gen<'_> {
         self.method_tail(m, rv, av, rt)
     }
 
-    fn method_tail(&self, m: Method, rv: TokenStream, av: Vec<TokenStream>, rt: Scalar) -> TokenStream {
+    fn method_tail(
+        &self,
+        m: Method,
+        rv: TokenStream,
+        av: Vec<TokenStream>,
+        rt: Scalar,
+    ) -> TokenStream {
         let a0 = av.into_iter().next().unwrap_or_else(|| zero(Scalar::U32));
         match m {
             Method::WrappingAdd => self.arith(BinOp::Add, rv, a0, rt, rt),
@@ -290,7 +348,9 @@ impl Gen<'_> {
             Method::Min => bin("min", rv, a0),
             Method::Max => bin("max", rv, a0),
             // Rust's bit counts are u32; the IR's have the operand's type.
-            Method::CountOnes | Method::LeadingZeros | Method::TrailingZeros if rt == Scalar::I32 => {
+            Method::CountOnes | Method::LeadingZeros | Method::TrailingZeros
+                if rt == Scalar::I32 =>
+            {
                 let op = match m {
                     Method::CountOnes => "popcount",
                     Method::LeadingZeros => "clz",
@@ -316,8 +376,19 @@ impl Gen<'_> {
     }
 
     /// The atomic expression of an `Atomic` node, and the expected value of a compare-exchange.
-    pub fn atomic(&mut self, e: &Expr, out: &mut Vec<TokenStream>) -> (TokenStream, Option<TokenStream>) {
-        let ExprKind::Atomic { acc, index, op, values, .. } = &e.kind else {
+    pub fn atomic(
+        &mut self,
+        e: &Expr,
+        out: &mut Vec<TokenStream>,
+    ) -> (TokenStream, Option<TokenStream>) {
+        let ExprKind::Atomic {
+            acc,
+            index,
+            op,
+            values,
+            ..
+        } = &e.kind
+        else {
             return (zero(Scalar::U32), None);
         };
         let idx = self.expr(index, out);
@@ -343,21 +414,32 @@ impl Gen<'_> {
         let opi = syn::Ident::new(opname, proc_macro2::Span::call_site());
         let mut it = vals.into_iter();
         match op {
-            AtomicMethod::Load => (quote!(::vyre::ir::payload::word_atomic(::vyre::ir::AtomicOp::Load, #n, #idx, ::vyre::ir::Expr::u32(0), None)), None),
+            AtomicMethod::Load => (
+                quote!(::vyre::ir::payload::word_atomic(::vyre::ir::AtomicOp::Load, #n, #idx, ::vyre::ir::Expr::u32(0), None)),
+                None,
+            ),
             AtomicMethod::CompareExchange => {
                 let cur = it.next().unwrap_or_else(|| zero(Scalar::U32));
                 let new = it.next().unwrap_or_else(|| zero(Scalar::U32));
-                (quote!(::vyre::ir::payload::word_atomic(::vyre::ir::AtomicOp::CompareExchange, #n, #idx, #new, Some(#cur.clone()))), Some(cur))
+                (
+                    quote!(::vyre::ir::payload::word_atomic(::vyre::ir::AtomicOp::CompareExchange, #n, #idx, #new, Some(#cur.clone()))),
+                    Some(cur),
+                )
             }
             _ => {
                 let v = it.next().unwrap_or_else(|| zero(Scalar::U32));
-                (quote!(::vyre::ir::payload::word_atomic(::vyre::ir::AtomicOp::#opi, #n, #idx, #v, None)), None)
+                (
+                    quote!(::vyre::ir::payload::word_atomic(::vyre::ir::AtomicOp::#opi, #n, #idx, #v, None)),
+                    None,
+                )
             }
         }
     }
 
     fn call(&mut self, e: &Expr, out: &mut Vec<TokenStream>) -> TokenStream {
-        let ExprKind::Call(path, args) = &e.kind else { return zero(Scalar::U32) };
+        let ExprKind::Call(path, args) = &e.kind else {
+            return zero(Scalar::U32);
+        };
         let mut vals = Vec::new();
         let mut sig = Vec::new();
         for a in args {
@@ -380,7 +462,14 @@ impl Gen<'_> {
         quote!(::vyre::ir::Expr::Var(#h.clone()))
     }
 
-    fn if_value(&mut self, e: &Expr, c: &Expr, t: &crate::ast::Block, o: Option<&crate::ast::Block>, out: &mut Vec<TokenStream>) -> TokenStream {
+    fn if_value(
+        &mut self,
+        e: &Expr,
+        c: &Expr,
+        t: &crate::ast::Block,
+        o: Option<&crate::ast::Block>,
+        out: &mut Vec<TokenStream>,
+    ) -> TokenStream {
         let ty = self.ty(e);
         let cv = self.expr(c, out);
         let Some(o) = o else { return zero(ty) };
@@ -411,7 +500,10 @@ impl Gen<'_> {
             })
         };
         let (tb, ob) = (branch(self, t), branch(self, o));
-        Self::push(out, quote!(::vyre::ir::Node::If { cond: #cv, then: #tb, otherwise: #ob }));
+        Self::push(
+            out,
+            quote!(::vyre::ir::Node::If { cond: #cv, then: #tb, otherwise: #ob }),
+        );
         self.var(&tmp)
     }
 
@@ -425,18 +517,32 @@ impl Gen<'_> {
             ExprKind::Assign(_, v) => {
                 let val = self.expr(v, out);
                 let n = self.assign_name(e);
-                Self::push(out, quote!(::vyre::ir::Node::Assign { name: #n, value: #val }));
+                Self::push(
+                    out,
+                    quote!(::vyre::ir::Node::Assign { name: #n, value: #val }),
+                );
             }
             ExprKind::CompoundAssign(op, name, v) => {
                 let cur = {
-                    let fake = Expr { id: e.id, span: e.span, kind: ExprKind::Name(name.clone()) };
+                    let fake = Expr {
+                        id: e.id,
+                        span: e.span,
+                        kind: ExprKind::Name(name.clone()),
+                    };
                     self.expr(&fake, out)
                 };
-                let ty = if matches!(op, BinOp::Shl | BinOp::Shr) { self.target_ty(e) } else { self.ty(v) };
+                let ty = if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    self.target_ty(e)
+                } else {
+                    self.ty(v)
+                };
                 let val = self.expr(v, out);
                 let new = self.arith(*op, cur, val, ty, self.ty(v));
                 let n = self.assign_name(e);
-                Self::push(out, quote!(::vyre::ir::Node::Assign { name: #n, value: #new }));
+                Self::push(
+                    out,
+                    quote!(::vyre::ir::Node::Assign { name: #n, value: #new }),
+                );
             }
             ExprKind::StoreOut(name, i, v) => {
                 let idx = self.expr(i, out);
@@ -450,7 +556,13 @@ impl Gen<'_> {
                 let idx = if simple(i) { idx } else { self.spill(out, idx) };
                 let val = self.expr(v, out);
                 let n = name.to_string();
-                let new = self.arith(*op, quote!(::vyre::ir::payload::word_load(#n, #idx.clone())), val, Scalar::U32, self.ty(v));
+                let new = self.arith(
+                    *op,
+                    quote!(::vyre::ir::payload::word_load(#n, #idx.clone())),
+                    val,
+                    Scalar::U32,
+                    self.ty(v),
+                );
                 Self::push(out, quote!(::vyre::ir::payload::word_store(#n, #idx, #new)));
             }
             ExprKind::If(c, t, o) => {
@@ -460,7 +572,10 @@ impl Gen<'_> {
                     Some(o) => self.nested(|g, out| g.block_unit(o, out)),
                     None => quote!(::std::vec::Vec::new()),
                 };
-                Self::push(out, quote!(::vyre::ir::Node::If { cond: #cv, then: #tb, otherwise: #ob }));
+                Self::push(
+                    out,
+                    quote!(::vyre::ir::Node::If { cond: #cv, then: #tb, otherwise: #ob }),
+                );
             }
             ExprKind::Block(b) => {
                 let inner = self.nested(|g, o| g.block_unit(b, o));
@@ -480,7 +595,12 @@ impl Gen<'_> {
                 Self::push(out, quote!(::vyre::ir::Node::Loop { body: #body }));
                 self.after_loop(b, out);
             }
-            ExprKind::For { var, name, range, body } => self.for_loop(*var, &name.to_string(), range, body, out),
+            ExprKind::For {
+                var,
+                name,
+                range,
+                body,
+            } => self.for_loop(*var, &name.to_string(), range, body, out),
             ExprKind::Break => Self::push(out, quote!(::vyre::ir::Node::Break)),
             ExprKind::Continue => Self::push(out, quote!(::vyre::ir::Node::Continue)),
             ExprKind::Return(v) => {
@@ -491,11 +611,17 @@ impl Gen<'_> {
                 if let Some(v) = v {
                     let val = self.expr(v, out);
                     let rn = self.name("ret__");
-                    Self::push(out, quote!(::vyre::ir::Node::Assign { name: #rn, value: #val }));
+                    Self::push(
+                        out,
+                        quote!(::vyre::ir::Node::Assign { name: #rn, value: #val }),
+                    );
                 }
                 if self.ret_flag {
                     let dn = self.name("done__");
-                    Self::push(out, quote!(::vyre::ir::Node::Assign { name: #dn, value: ::vyre::ir::Expr::bool(true) }));
+                    Self::push(
+                        out,
+                        quote!(::vyre::ir::Node::Assign { name: #dn, value: ::vyre::ir::Expr::bool(true) }),
+                    );
                 }
                 Self::push(out, quote!(::vyre::ir::Node::Break));
             }
@@ -519,7 +645,12 @@ impl Gen<'_> {
 
     fn assign_name(&self, e: &Expr) -> TokenStream {
         match self.t.res.get(&e.id) {
-            Some(Res::Local(v)) => self.name(self.var_names.get(v).map(String::as_str).unwrap_or_default()),
+            Some(Res::Local(v)) => self.name(
+                self.var_names
+                    .get(v)
+                    .map(String::as_str)
+                    .unwrap_or_default(),
+            ),
             Some(Res::Param(i)) => self.name(&self.f.params[*i].name.to_string()),
             _ => self.name("invalid"),
         }
@@ -528,13 +659,28 @@ impl Gen<'_> {
     fn after_loop(&mut self, b: &crate::ast::Block, out: &mut Vec<TokenStream>) {
         if self.f.kind == FnKind::Helper && self.ret_flag && contains_return(b) {
             let d = self.var("done__");
-            Self::push(out, quote!(::vyre::ir::Node::If { cond: #d, then: ::std::vec![::vyre::ir::Node::Break], otherwise: ::std::vec::Vec::new() }));
+            Self::push(
+                out,
+                quote!(::vyre::ir::Node::If { cond: #d, then: ::std::vec![::vyre::ir::Node::Break], otherwise: ::std::vec::Vec::new() }),
+            );
         }
     }
 
-    fn for_loop(&mut self, var: usize, name: &str, range: &Range, body: &crate::ast::Block, out: &mut Vec<TokenStream>) {
+    fn for_loop(
+        &mut self,
+        var: usize,
+        name: &str,
+        range: &Range,
+        body: &crate::ast::Block,
+        out: &mut Vec<TokenStream>,
+    ) {
         let (start, end, step) = match range {
-            Range::Plain { start, end, inclusive, step } => {
+            Range::Plain {
+                start,
+                end,
+                inclusive,
+                step,
+            } => {
                 let s = self.expr(start, out);
                 let s = if simple(start) { s } else { self.spill(out, s) };
                 let mut t = self.expr(end, out);
@@ -553,7 +699,8 @@ impl Gen<'_> {
                 let s = self.expr(start, out);
                 let s = if simple(start) { s } else { self.spill(out, s) };
                 let t = self.expr(end, out);
-                let sum = quote!(::vyre::ir::Expr::add(#s.clone(), ::vyre::ir::payload::lane_id(#l)));
+                let sum =
+                    quote!(::vyre::ir::Expr::add(#s.clone(), ::vyre::ir::payload::lane_id(#l)));
                 // Saturating `start + id`, as `Lanes::range` does.
                 let sat = quote!(::vyre::ir::Expr::select(::vyre::ir::Expr::lt(#sum.clone(), #s), ::vyre::ir::Expr::u32(u32::MAX), #sum));
                 (sat, t, quote!(::vyre::ir::payload::lane_count(#l)))
@@ -564,7 +711,10 @@ impl Gen<'_> {
         let n = self.name(&ir);
         let b = self.nested(|g, o| g.block_unit(body, o));
         self.scopes_pop();
-        Self::push(out, quote!(::vyre::ir::Node::For { var: #n, start: #start, end: #end, step: #step, body: #b }));
+        Self::push(
+            out,
+            quote!(::vyre::ir::Node::For { var: #n, start: #start, end: #end, step: #step, body: #b }),
+        );
         self.after_loop(body, out);
     }
 }
@@ -586,7 +736,10 @@ fn cast(v: TokenStream, from: Scalar, to: Scalar) -> TokenStream {
             let m = to.mask().unwrap_or(u32::MAX);
             quote!(::vyre::ir::Expr::min(::vyre::ir::Expr::cast(::vyre::ir::DataType::U32, #v), ::vyre::ir::Expr::u32(#m)))
         }
-        U8 | U16 => mask(quote!(::vyre::ir::Expr::cast(::vyre::ir::DataType::U32, #v)), to),
+        U8 | U16 => mask(
+            quote!(::vyre::ir::Expr::cast(::vyre::ir::DataType::U32, #v)),
+            to,
+        ),
         _ if from == to => v,
         _ => {
             let dt = data_type(to);

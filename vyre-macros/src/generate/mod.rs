@@ -83,7 +83,9 @@ fn param_tokens(f: &Func) -> Vec<TokenStream> {
 /// The full expansion of a checked function.
 pub fn generate(f: &Func, t: &Typed, item: &syn::ItemFn) -> TokenStream {
     let item = strip_param_attrs(item);
-    let syn::ItemFn { attrs, vis, sig, .. } = &item;
+    let syn::ItemFn {
+        attrs, vis, sig, ..
+    } = &item;
     let body = native::body(&f.body, t);
     let native_fn = quote! {
         #(#attrs)*
@@ -183,7 +185,11 @@ pub fn generate(f: &Func, t: &Typed, item: &syn::ItemFn) -> TokenStream {
 /// `crate::..` and `::..` stay.
 pub fn helper_path(path: &syn::Path) -> TokenStream {
     let span = syn::spanned::Spanned::span(path);
-    let first = path.segments.first().map(|s| s.ident.to_string()).unwrap_or_default();
+    let first = path
+        .segments
+        .first()
+        .map(|s| s.ident.to_string())
+        .unwrap_or_default();
     if path.leading_colon.is_some() || first == "crate" {
         return quote!(#path);
     }

@@ -6,7 +6,10 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 
-use crate::ast::{AtomicMethod, BinOp, Block, ConstValue, CxUse, Expr, ExprKind, Lit, Method, Range, Scalar, Stmt, UnOp};
+use crate::ast::{
+    AtomicMethod, BinOp, Block, ConstValue, CxUse, Expr, ExprKind, Lit, Method, Range, Scalar,
+    Stmt, UnOp,
+};
 use crate::valid::Typed;
 
 /// Emits the native body of a function.
@@ -31,7 +34,9 @@ pub fn lit_tokens(l: Lit, s: Scalar, span: Span) -> TokenStream {
         (Lit::Int(v, _), Scalar::U16) => proc_macro2::Literal::u16_suffixed(v as u16),
         (Lit::Int(v, _), Scalar::U32) => proc_macro2::Literal::u32_suffixed(v as u32),
         (Lit::Int(v, _), Scalar::Usize) => proc_macro2::Literal::usize_suffixed(v as usize),
-        (Lit::Int(v, _), Scalar::I32) if v == i32::MIN as i64 => return quote_spanned!(span=> ::core::primitive::i32::MIN),
+        (Lit::Int(v, _), Scalar::I32) if v == i32::MIN as i64 => {
+            return quote_spanned!(span=> ::core::primitive::i32::MIN)
+        }
         (Lit::Int(v, _), Scalar::I32) if v < 0 => {
             let mut t = proc_macro2::Literal::i32_suffixed((-v) as i32);
             t.set_span(span);
@@ -44,7 +49,13 @@ pub fn lit_tokens(l: Lit, s: Scalar, span: Span) -> TokenStream {
             return quote_spanned!(span=> (-#t));
         }
         (Lit::Float(f), _) => proc_macro2::Literal::f32_suffixed(f),
-        (Lit::Bool(b), _) => return if b { quote_spanned!(span=> true) } else { quote_spanned!(span=> false) },
+        (Lit::Bool(b), _) => {
+            return if b {
+                quote_spanned!(span=> true)
+            } else {
+                quote_spanned!(span=> false)
+            }
+        }
     };
     tok.set_span(span);
     quote!(#tok)
@@ -63,7 +74,13 @@ impl Native<'_> {
 
     fn stmt(&self, s: &Stmt) -> TokenStream {
         match s {
-            Stmt::Let { var, name, mutable, init, .. } => {
+            Stmt::Let {
+                var,
+                name,
+                mutable,
+                init,
+                ..
+            } => {
                 let m = if *mutable { quote!(mut) } else { quote!() };
                 let ty = ty_tokens(self.t.var_ty[*var], name.span());
                 let init = self.expr(init);
@@ -128,7 +145,18 @@ impl Native<'_> {
             }
             ExprKind::Binary(op, l, r) => {
                 let (lt, rt) = (self.expr(l), self.expr(r));
-                if self.ty(l) == Scalar::F32 || !matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem | BinOp::Shl | BinOp::Shr) {
+                if self.ty(l) == Scalar::F32
+                    || !matches!(
+                        op,
+                        BinOp::Add
+                            | BinOp::Sub
+                            | BinOp::Mul
+                            | BinOp::Div
+                            | BinOp::Rem
+                            | BinOp::Shl
+                            | BinOp::Shr
+                    )
+                {
                     if matches!(op, BinOp::Div | BinOp::Rem) {
                         return self.arith(*op, lt, rt, span);
                     }
@@ -154,13 +182,22 @@ impl Native<'_> {
             ExprKind::LaneId(n) => quote_spanned!(span=> #n.id()),
             ExprKind::LaneCount(n) => quote_spanned!(span=> #n.count()),
             ExprKind::Method(recv, m, args) => self.method(e, recv, *m, args),
-            ExprKind::Atomic { acc, index, op, values, orderings, cx } => {
+            ExprKind::Atomic {
+                acc,
+                index,
+                op,
+                values,
+                orderings,
+                cx,
+            } => {
                 let it = self.expr(index);
                 let vals = values.iter().map(|v| self.expr(v));
                 let m = syn::Ident::new(atomic_name(*op), span);
                 let call = quote_spanned!(span=> ::vyre::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)).#m(#(#vals,)* #(#orderings),*));
                 match cx {
-                    CxUse::Discard if *op == AtomicMethod::CompareExchange => quote_spanned!(span=> { let _ = #call; }),
+                    CxUse::Discard if *op == AtomicMethod::CompareExchange => {
+                        quote_spanned!(span=> { let _ = #call; })
+                    }
                     CxUse::Discard => call,
                     CxUse::IsOk => quote_spanned!(span=> #call.is_ok()),
                     CxUse::IsErr => quote_spanned!(span=> #call.is_err()),
@@ -184,7 +221,11 @@ impl Native<'_> {
             }
             ExprKind::CompoundAssign(op, n, v) => {
                 let vt = self.expr(v);
-                let lhs_ty = if matches!(op, BinOp::Shl | BinOp::Shr) { Scalar::U32 } else { self.ty(v) };
+                let lhs_ty = if matches!(op, BinOp::Shl | BinOp::Shr) {
+                    Scalar::U32
+                } else {
+                    self.ty(v)
+                };
                 let rhs = self.binary_tokens(*op, quote!(#n), vt, span, lhs_ty);
                 quote_spanned!(span=> #n = #rhs)
             }
@@ -218,12 +259,23 @@ impl Native<'_> {
                 let bt = self.block(b);
                 quote_spanned!(span=> loop #bt)
             }
-            ExprKind::For { name, range, body, .. } => {
+            ExprKind::For {
+                name, range, body, ..
+            } => {
                 let bt = self.block(body);
                 let it = match range {
-                    Range::Plain { start, end, inclusive, step } => {
+                    Range::Plain {
+                        start,
+                        end,
+                        inclusive,
+                        step,
+                    } => {
                         let (s, t) = (self.expr(start), self.expr(end));
-                        let r = if *inclusive { quote_spanned!(span=> (#s..::vyre::native::incl_end(#t))) } else { quote_spanned!(span=> (#s..#t)) };
+                        let r = if *inclusive {
+                            quote_spanned!(span=> (#s..::vyre::native::incl_end(#t)))
+                        } else {
+                            quote_spanned!(span=> (#s..#t))
+                        };
                         match step {
                             Some(st) => {
                                 let stt = self.expr(st);
@@ -248,8 +300,24 @@ impl Native<'_> {
         }
     }
 
-    fn binary_tokens(&self, op: BinOp, l: TokenStream, r: TokenStream, span: Span, lhs_ty: Scalar) -> TokenStream {
-        let arith = matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Rem | BinOp::Shl | BinOp::Shr);
+    fn binary_tokens(
+        &self,
+        op: BinOp,
+        l: TokenStream,
+        r: TokenStream,
+        span: Span,
+        lhs_ty: Scalar,
+    ) -> TokenStream {
+        let arith = matches!(
+            op,
+            BinOp::Add
+                | BinOp::Sub
+                | BinOp::Mul
+                | BinOp::Div
+                | BinOp::Rem
+                | BinOp::Shl
+                | BinOp::Shr
+        );
         if arith && (lhs_ty != Scalar::F32 || matches!(op, BinOp::Div | BinOp::Rem)) {
             self.arith(op, l, r, span)
         } else {

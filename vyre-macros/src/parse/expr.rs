@@ -4,7 +4,9 @@ use syn::spanned::Spanned;
 use syn::Expr as E;
 
 use super::{fits, Parser};
-use crate::ast::{AtomicMethod, BinOp, Block, CxUse, Expr, ExprKind, Lit, Method, Range, Scalar, UnOp};
+use crate::ast::{
+    AtomicMethod, BinOp, Block, CxUse, Expr, ExprKind, Lit, Method, Range, Scalar, UnOp,
+};
 
 const SUPPORTED_METHODS: &str = "wrapping_add/sub/mul, min, max, count_ones, leading_zeros, trailing_zeros, rotate_left/right, len, and the atomic methods on accumulator elements";
 
@@ -34,14 +36,22 @@ impl Parser<'_> {
             E::If(i) => return self.if_expr(i),
             E::Block(b) => {
                 if let Some(l) = &b.label {
-                    self.errs.unsupported(l.span(), "block labels", "restructure the code with `if`");
+                    self.errs.unsupported(
+                        l.span(),
+                        "block labels",
+                        "restructure the code with `if`",
+                    );
                 }
                 ExprKind::Block(self.block(&b.block))
             }
             E::While(w) => {
                 self.no_label(&w.label);
                 if let E::Let(l) = &*w.cond {
-                    self.errs.unsupported(l.span(), "`while let`", "use `loop` with `if` and `break`");
+                    self.errs.unsupported(
+                        l.span(),
+                        "`while let`",
+                        "use `loop` with `if` and `break`",
+                    );
                     return None;
                 }
                 let cond = self.expr(&w.cond);
@@ -55,16 +65,25 @@ impl Parser<'_> {
             E::ForLoop(f) => return self.for_loop(f),
             E::Break(b) => {
                 if let Some(l) = &b.label {
-                    self.errs.unsupported(l.span(), "labeled `break`", "use a flag variable and break out of each loop");
+                    self.errs.unsupported(
+                        l.span(),
+                        "labeled `break`",
+                        "use a flag variable and break out of each loop",
+                    );
                 }
                 if let Some(v) = &b.expr {
-                    self.errs.unsupported(v.span(), "`break` with a value", "assign the value to a variable declared before the loop, then `break`");
+                    self.errs.unsupported(
+                        v.span(),
+                        "`break` with a value",
+                        "assign the value to a variable declared before the loop, then `break`",
+                    );
                 }
                 ExprKind::Break
             }
             E::Continue(c) => {
                 if let Some(l) = &c.label {
-                    self.errs.unsupported(l.span(), "labeled `continue`", "use a flag variable");
+                    self.errs
+                        .unsupported(l.span(), "labeled `continue`", "use a flag variable");
                 }
                 ExprKind::Continue
             }
@@ -82,7 +101,11 @@ impl Parser<'_> {
 
     fn no_label(&mut self, l: &Option<syn::Label>) {
         if let Some(l) = l {
-            self.errs.unsupported(l.span(), "loop labels", "use a flag variable and `break` out of each loop");
+            self.errs.unsupported(
+                l.span(),
+                "loop labels",
+                "use a flag variable and `break` out of each loop",
+            );
         }
     }
 
@@ -94,7 +117,16 @@ impl Parser<'_> {
             E::Let(l) => l.let_token.span,
             _ => e.span(),
         };
-        let whole = matches!(e, E::Closure(_) | E::Reference(_) | E::Struct(_) | E::Field(_) | E::Array(_) | E::Repeat(_) | E::Range(_));
+        let whole = matches!(
+            e,
+            E::Closure(_)
+                | E::Reference(_)
+                | E::Struct(_)
+                | E::Field(_)
+                | E::Array(_)
+                | E::Repeat(_)
+                | E::Range(_)
+        );
         let (what, fix) = match e {
             E::Closure(_) => ("closures", "write the code inline, or move it into a `#[vyre::helper]` function"),
             E::Reference(_) => ("references (`&`)", "use the value directly; locals are copied, buffers are parameters"),
@@ -128,27 +160,42 @@ impl Parser<'_> {
             syn::Lit::Int(i) => {
                 let suffix = match i.suffix() {
                     "" => None,
-                    s => match Scalar::from_name(s) {
-                        Some(sc) if sc.is_int() => Some(sc),
-                        _ => {
-                            self.errs.unsupported(i.span(), format!("`{s}` literals"), "use a 32-bit or smaller integer type: u8, u16, u32, usize, i32");
-                            return None;
+                    s => {
+                        match Scalar::from_name(s) {
+                            Some(sc) if sc.is_int() => Some(sc),
+                            _ => {
+                                self.errs.unsupported(i.span(), format!("`{s}` literals"), "use a 32-bit or smaller integer type: u8, u16, u32, usize, i32");
+                                return None;
+                            }
                         }
-                    },
+                    }
                 };
                 let Ok(v) = i.base10_parse::<u64>() else {
-                    self.errs.push(i.span(), "integer literal too large for 32 bits\nFix: use a value below 2^32");
+                    self.errs.push(
+                        i.span(),
+                        "integer literal too large for 32 bits\nFix: use a value below 2^32",
+                    );
                     return None;
                 };
-                if v > u32::MAX as u64 || suffix.is_some_and(|s| !(fits(s, v as i64) || s == Scalar::I32 && v == 1 << 31)) {
-                    self.errs.push(i.span(), "integer literal out of range for its type\nFix: use a smaller value");
+                if v > u32::MAX as u64
+                    || suffix
+                        .is_some_and(|s| !(fits(s, v as i64) || s == Scalar::I32 && v == 1 << 31))
+                {
+                    self.errs.push(
+                        i.span(),
+                        "integer literal out of range for its type\nFix: use a smaller value",
+                    );
                     return None;
                 }
                 Some(Lit::Int(v as i64, suffix))
             }
             syn::Lit::Float(f) => {
                 if !matches!(f.suffix(), "" | "f32") {
-                    self.errs.unsupported(f.span(), "`f64` literals", "use `f32` (suffix `f32` or none)");
+                    self.errs.unsupported(
+                        f.span(),
+                        "`f64` literals",
+                        "use `f32` (suffix `f32` or none)",
+                    );
                     return None;
                 }
                 match f.base10_parse::<f32>() {
@@ -162,19 +209,32 @@ impl Parser<'_> {
             syn::Lit::Bool(b) => Some(Lit::Bool(b.value)),
             syn::Lit::Byte(b) => Some(Lit::Int(b.value() as i64, Some(Scalar::U8))),
             syn::Lit::ByteStr(b) => {
-                self.errs.unsupported(b.span(), "byte-string literals here", "declare it as a constant, `const NEEDLE: &[u8] = b\"...\";`, and index it");
+                self.errs.unsupported(
+                    b.span(),
+                    "byte-string literals here",
+                    "declare it as a constant, `const NEEDLE: &[u8] = b\"...\";`, and index it",
+                );
                 None
             }
             syn::Lit::Str(s) => {
-                self.errs.unsupported(s.span(), "strings", "use a byte string constant: `const S: &[u8] = b\"...\";`");
+                self.errs.unsupported(
+                    s.span(),
+                    "strings",
+                    "use a byte string constant: `const S: &[u8] = b\"...\";`",
+                );
                 None
             }
             syn::Lit::Char(c) => {
-                self.errs.unsupported(c.span(), "`char`", "use a byte literal like `b'a'`");
+                self.errs
+                    .unsupported(c.span(), "`char`", "use a byte literal like `b'a'`");
                 None
             }
             other => {
-                self.errs.unsupported(other.span(), "this literal", "use an integer, f32, bool or byte literal");
+                self.errs.unsupported(
+                    other.span(),
+                    "this literal",
+                    "use an integer, f32, bool or byte literal",
+                );
                 None
             }
         }
@@ -182,8 +242,17 @@ impl Parser<'_> {
 
     fn path_expr(&mut self, p: &syn::ExprPath) -> Option<Expr> {
         let span = p.span();
-        let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
-        if p.qself.is_none() && p.path.leading_colon.is_none() && segs.len() == 1 && p.path.segments[0].arguments.is_empty() {
+        let segs: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        if p.qself.is_none()
+            && p.path.leading_colon.is_none()
+            && segs.len() == 1
+            && p.path.segments[0].arguments.is_empty()
+        {
             let id = p.path.segments[0].ident.clone();
             return Some(self.mk(span, ExprKind::Name(id)));
         }
@@ -264,14 +333,20 @@ impl Parser<'_> {
     fn binary(&mut self, b: &syn::ExprBinary) -> Option<Expr> {
         let span = b.span();
         let Some((op, compound)) = Self::bin_op(&b.op) else {
-            self.errs.unsupported(b.op.span(), "this operator", "use +, -, *, /, %, &, |, ^, <<, >>, comparisons, && or ||");
+            self.errs.unsupported(
+                b.op.span(),
+                "this operator",
+                "use +, -, *, /, %, &, |, ^, <<, >>, comparisons, && or ||",
+            );
             return None;
         };
         let rhs = self.expr(&b.right);
         if compound {
             let kind = match self.place(&b.left)? {
                 Place::Name(n) => ExprKind::CompoundAssign(op, n, Box::new(rhs?)),
-                Place::Index(n, i) => ExprKind::CompoundStoreOut(op, n, Box::new(i), Box::new(rhs?)),
+                Place::Index(n, i) => {
+                    ExprKind::CompoundStoreOut(op, n, Box::new(i), Box::new(rhs?))
+                }
             };
             return Some(self.mk(span, kind));
         }
@@ -292,18 +367,28 @@ impl Parser<'_> {
 
     fn place(&mut self, e: &E) -> Option<Place> {
         match e {
-            E::Path(p) if p.path.get_ident().is_some() => p.path.get_ident().map(|i| Place::Name(i.clone())),
+            E::Path(p) if p.path.get_ident().is_some() => {
+                p.path.get_ident().map(|i| Place::Name(i.clone()))
+            }
             E::Index(ix) => {
                 let base = self.index_base(&ix.expr)?;
                 Some(Place::Index(base, self.expr(&ix.index)?))
             }
             E::Paren(p) => self.place(&p.expr),
             E::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => {
-                self.errs.unsupported(u.span(), "assigning through references", "assign to a local or an output element `out[i] = v`");
+                self.errs.unsupported(
+                    u.span(),
+                    "assigning through references",
+                    "assign to a local or an output element `out[i] = v`",
+                );
                 None
             }
             other => {
-                self.errs.unsupported(other.span(), "assigning to this", "assign to a local (`x = v`) or an output element (`out[i] = v`)");
+                self.errs.unsupported(
+                    other.span(),
+                    "assigning to this",
+                    "assign to a local (`x = v`) or an output element (`out[i] = v`)",
+                );
                 None
             }
         }
@@ -314,7 +399,11 @@ impl Parser<'_> {
             E::Path(p) if p.path.get_ident().is_some() => p.path.get_ident().cloned(),
             E::Paren(p) => self.index_base(&p.expr),
             other => {
-                self.errs.unsupported(other.span(), "indexing this expression", "index a buffer parameter or a byte-string constant by name: `data[i]`");
+                self.errs.unsupported(
+                    other.span(),
+                    "indexing this expression",
+                    "index a buffer parameter or a byte-string constant by name: `data[i]`",
+                );
                 None
             }
         }
@@ -323,7 +412,8 @@ impl Parser<'_> {
     fn cast_type(&mut self, ty: &syn::Type) -> Option<Scalar> {
         let s = self.scalar_type(ty, "cast target")?;
         if s == Scalar::Bool {
-            self.errs.unsupported(ty.span(), "casts to `bool`", "compare instead: `x != 0`");
+            self.errs
+                .unsupported(ty.span(), "casts to `bool`", "compare instead: `x != 0`");
             return None;
         }
         Some(s)
@@ -333,7 +423,8 @@ impl Parser<'_> {
         let span = m.span();
         let name = m.method.to_string();
         if let Some(t) = &m.turbofish {
-            self.errs.unsupported(t.span(), "turbofish type arguments", "remove them");
+            self.errs
+                .unsupported(t.span(), "turbofish type arguments", "remove them");
             return None;
         }
         let args: Vec<&E> = m.args.iter().collect();
@@ -341,7 +432,11 @@ impl Parser<'_> {
         if name == "is_ok" || name == "is_err" {
             if let E::MethodCall(inner) = strip(&m.receiver) {
                 if inner.method == "compare_exchange" {
-                    let cx = if name == "is_ok" { CxUse::IsOk } else { CxUse::IsErr };
+                    let cx = if name == "is_ok" {
+                        CxUse::IsOk
+                    } else {
+                        CxUse::IsErr
+                    };
                     return self.atomic(inner, cx, span);
                 }
             }
@@ -362,25 +457,40 @@ impl Parser<'_> {
                 return Some(self.mk(span, kind));
             }
             "range" | "step_by" => {
-                self.errs.unsupported(m.method.span(), format!("`.{name}(..)` outside a `for` header"), "write `for i in lanes.range(a..b)` or `for i in (a..b).step_by(n)`");
+                self.errs.unsupported(
+                    m.method.span(),
+                    format!("`.{name}(..)` outside a `for` header"),
+                    "write `for i in lanes.range(a..b)` or `for i in (a..b).step_by(n)`",
+                );
                 return None;
             }
             _ => {}
         }
         let Some(method) = Method::from_name(&name) else {
             let fix = match name.as_str() {
-                "iter" | "into_iter" | "map" | "filter" | "sum" | "fold" | "enumerate" | "zip" | "chunks" | "windows" => {
-                    "iterators are not supported; write a `for i in 0..data.len()` loop and index".to_string()
+                "iter" | "into_iter" | "map" | "filter" | "sum" | "fold" | "enumerate" | "zip"
+                | "chunks" | "windows" => {
+                    "iterators are not supported; write a `for i in 0..data.len()` loop and index"
+                        .to_string()
                 }
-                "unwrap" | "expect" | "unwrap_or" | "ok" => "payloads cannot fail; handle the case with `if`".to_string(),
+                "unwrap" | "expect" | "unwrap_or" | "ok" => {
+                    "payloads cannot fail; handle the case with `if`".to_string()
+                }
                 "get" => "index directly: out-of-range reads give 0".to_string(),
                 _ => format!("use one of the supported methods: {SUPPORTED_METHODS}"),
             };
-            self.errs.unsupported(m.method.span(), format!("the method `{name}`"), fix);
+            self.errs
+                .unsupported(m.method.span(), format!("the method `{name}`"), fix);
             return None;
         };
         if args.len() != method.arity() {
-            self.errs.push(m.method.span(), format!("`{name}` takes {} argument(s)\nFix: call it as in std", method.arity()));
+            self.errs.push(
+                m.method.span(),
+                format!(
+                    "`{name}` takes {} argument(s)\nFix: call it as in std",
+                    method.arity()
+                ),
+            );
             return None;
         }
         let recv = self.expr(&m.receiver);
@@ -388,10 +498,18 @@ impl Parser<'_> {
         if args.len() != method.arity() {
             return None;
         }
-        Some(self.mk(m.method.span(), ExprKind::Method(Box::new(recv?), method, args)))
+        Some(self.mk(
+            m.method.span(),
+            ExprKind::Method(Box::new(recv?), method, args),
+        ))
     }
 
-    fn atomic(&mut self, m: &syn::ExprMethodCall, cx: CxUse, span: proc_macro2::Span) -> Option<Expr> {
+    fn atomic(
+        &mut self,
+        m: &syn::ExprMethodCall,
+        cx: CxUse,
+        span: proc_macro2::Span,
+    ) -> Option<Expr> {
         let name = m.method.to_string();
         let op = AtomicMethod::from_name(&name)?;
         let E::Index(ix) = strip(&m.receiver) else {
@@ -415,30 +533,58 @@ impl Parser<'_> {
                 self.errs.push(o.span(), "expected a memory ordering such as `Ordering::Relaxed`\nFix: pass an `Ordering` path (vyre atomics are relaxed)");
             }
         }
-        let kind = ExprKind::Atomic { acc, index: Box::new(index?), op, values, orderings, cx };
+        let kind = ExprKind::Atomic {
+            acc,
+            index: Box::new(index?),
+            op,
+            values,
+            orderings,
+            cx,
+        };
         Some(self.mk(span, kind))
     }
 
     fn call(&mut self, c: &syn::ExprCall) -> Option<Expr> {
         let span = c.span();
         let E::Path(p) = strip(&c.func) else {
-            self.errs.unsupported(c.func.span(), "calling this expression", "call a `#[vyre::helper]` function by name");
+            self.errs.unsupported(
+                c.func.span(),
+                "calling this expression",
+                "call a `#[vyre::helper]` function by name",
+            );
             return None;
         };
-        let segs: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let segs: Vec<String> = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
         if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_empty()) {
-            self.errs.unsupported(p.span(), "generic or trait calls", "call a non-generic `#[vyre::helper]` function");
+            self.errs.unsupported(
+                p.span(),
+                "generic or trait calls",
+                "call a non-generic `#[vyre::helper]` function",
+            );
             return None;
         }
         let first = segs.first().map(String::as_str).unwrap_or("");
-        if matches!(first, "std" | "core" | "alloc" | "Vec" | "Box" | "String" | "Some" | "Ok" | "Err")
-            || segs.len() >= 2 && (first.chars().next().is_some_and(char::is_uppercase) || Scalar::from_name(first).is_some())
+        if matches!(
+            first,
+            "std" | "core" | "alloc" | "Vec" | "Box" | "String" | "Some" | "Ok" | "Err"
+        ) || segs.len() >= 2
+            && (first.chars().next().is_some_and(char::is_uppercase)
+                || Scalar::from_name(first).is_some())
         {
             self.errs.unsupported(p.span(), format!("calls to `{}`", segs.join("::")), "only `#[vyre::helper]` functions can be called; use the method form (`a.min(b)`) for integer operations");
             return None;
         }
         if segs.len() == 1 && p.path.segments[0].ident == self.fn_name {
-            self.errs.unsupported(p.span(), "recursion", "write it as a loop: the GPU has no call stack");
+            self.errs.unsupported(
+                p.span(),
+                "recursion",
+                "write it as a loop: the GPU has no call stack",
+            );
             return None;
         }
         let args: Vec<Option<Expr>> = c.args.iter().map(|a| self.expr(a)).collect();
@@ -449,7 +595,8 @@ impl Parser<'_> {
     fn if_expr(&mut self, i: &syn::ExprIf) -> Option<Expr> {
         let span = i.span();
         if let E::Let(l) = &*i.cond {
-            self.errs.unsupported(l.span(), "`if let`", "use a plain `if` condition");
+            self.errs
+                .unsupported(l.span(), "`if let`", "use a plain `if` condition");
             return None;
         }
         let cond = self.expr(&i.cond);
@@ -460,7 +607,10 @@ impl Parser<'_> {
                 E::Block(b) => Some(self.block(&b.block)),
                 other => {
                     let inner = self.expr(other)?;
-                    Some(Block { stmts: Vec::new(), tail: Some(Box::new(inner)) })
+                    Some(Block {
+                        stmts: Vec::new(),
+                        tail: Some(Box::new(inner)),
+                    })
                 }
             },
         };
@@ -471,14 +621,26 @@ impl Parser<'_> {
         let span = f.span();
         self.no_label(&f.label);
         let name = match &*f.pat {
-            syn::Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() && pi.mutability.is_none() => pi.ident.clone(),
+            syn::Pat::Ident(pi)
+                if pi.by_ref.is_none() && pi.subpat.is_none() && pi.mutability.is_none() =>
+            {
+                pi.ident.clone()
+            }
             syn::Pat::Wild(w) => syn::Ident::new("_", w.span()),
             syn::Pat::Ident(pi) if pi.mutability.is_some() => {
-                self.errs.unsupported(pi.span(), "`for mut` loop variables", "copy it into a `let mut` inside the loop");
+                self.errs.unsupported(
+                    pi.span(),
+                    "`for mut` loop variables",
+                    "copy it into a `let mut` inside the loop",
+                );
                 return None;
             }
             other => {
-                self.errs.unsupported(other.span(), "patterns in `for`", "use a plain name: `for i in 0..n`");
+                self.errs.unsupported(
+                    other.span(),
+                    "patterns in `for`",
+                    "use a plain name: `for i in 0..n`",
+                );
                 return None;
             }
         };
@@ -486,7 +648,15 @@ impl Parser<'_> {
         let range = self.range(&f.expr);
         let body = self.block(&f.body);
         let var = self.var_id();
-        Some(self.mk(span, ExprKind::For { var, name, range: range?, body }))
+        Some(self.mk(
+            span,
+            ExprKind::For {
+                var,
+                name,
+                range: range?,
+                body,
+            },
+        ))
     }
 
     fn range(&mut self, e: &E) -> Option<Range> {
@@ -494,20 +664,37 @@ impl Parser<'_> {
         match strip(e) {
             E::Range(r) => {
                 let (Some(s), Some(t)) = (&r.start, &r.end) else {
-                    self.errs.unsupported(r.span(), "open ranges", "give both bounds: `a..b`");
+                    self.errs
+                        .unsupported(r.span(), "open ranges", "give both bounds: `a..b`");
                     return None;
                 };
                 let inclusive = matches!(r.limits, syn::RangeLimits::Closed(_));
                 let start = self.expr(s);
                 let end = self.expr(t);
-                Some(Range::Plain { start: Box::new(start?), end: Box::new(end?), inclusive, step: None })
+                Some(Range::Plain {
+                    start: Box::new(start?),
+                    end: Box::new(end?),
+                    inclusive,
+                    step: None,
+                })
             }
             E::MethodCall(m) if m.method == "step_by" && m.args.len() == 1 => {
                 let step = self.expr(&m.args[0]);
                 match self.range(&m.receiver)? {
-                    Range::Plain { start, end, inclusive, step: None } => Some(Range::Plain { start, end, inclusive, step: Some(Box::new(step?)) }),
+                    Range::Plain {
+                        start,
+                        end,
+                        inclusive,
+                        step: None,
+                    } => Some(Range::Plain {
+                        start,
+                        end,
+                        inclusive,
+                        step: Some(Box::new(step?)),
+                    }),
                     _ => {
-                        self.errs.unsupported(m.span(), "`step_by` on this iterator", fix);
+                        self.errs
+                            .unsupported(m.span(), "`step_by` on this iterator", fix);
                         None
                     }
                 }
@@ -515,13 +702,25 @@ impl Parser<'_> {
             E::MethodCall(m) if m.method == "range" && m.args.len() == 1 => {
                 let lanes = self.index_base(&m.receiver)?;
                 match strip(&m.args[0]) {
-                    E::Range(r) if matches!(r.limits, syn::RangeLimits::HalfOpen(_)) && r.start.is_some() && r.end.is_some() => {
+                    E::Range(r)
+                        if matches!(r.limits, syn::RangeLimits::HalfOpen(_))
+                            && r.start.is_some()
+                            && r.end.is_some() =>
+                    {
                         let start = self.expr(r.start.as_deref()?);
                         let end = self.expr(r.end.as_deref()?);
-                        Some(Range::Lanes { lanes, start: Box::new(start?), end: Box::new(end?) })
+                        Some(Range::Lanes {
+                            lanes,
+                            start: Box::new(start?),
+                            end: Box::new(end?),
+                        })
                     }
                     other => {
-                        self.errs.unsupported(other.span(), "this argument to `lanes.range`", "pass a half-open range: `lanes.range(a..b)`");
+                        self.errs.unsupported(
+                            other.span(),
+                            "this argument to `lanes.range`",
+                            "pass a half-open range: `lanes.range(a..b)`",
+                        );
                         None
                     }
                 }

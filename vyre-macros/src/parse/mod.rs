@@ -8,7 +8,9 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, Pat, ReturnType, Type};
 
-use crate::ast::{Block, ConstValue, Expr, ExprKind, FnKind, Func, Lit, Param, ParamKind, Scalar, Stmt};
+use crate::ast::{
+    Block, ConstValue, Expr, ExprKind, FnKind, Func, Lit, Param, ParamKind, Scalar, Stmt,
+};
 use crate::errors::Errors;
 
 /// Parser state: counters for ids and the errors found.
@@ -24,9 +26,18 @@ pub struct Parser<'a> {
 /// Parses `item` as a payload or helper.
 pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut Errors) -> Func {
     let sig = &item.sig;
-    let mut p = Parser { errs, fn_name: sig.ident.clone(), next_expr: 0, next_var: 0 };
+    let mut p = Parser {
+        errs,
+        fn_name: sig.ident.clone(),
+        next_expr: 0,
+        next_var: 0,
+    };
     check_signature(&mut p, kind, sig);
-    let params = sig.inputs.iter().filter_map(|a| parse_param(&mut p, kind, a)).collect();
+    let params = sig
+        .inputs
+        .iter()
+        .filter_map(|a| parse_param(&mut p, kind, a))
+        .collect();
     let ret = match (&sig.output, kind) {
         (ReturnType::Default, FnKind::Payload) => None,
         (ReturnType::Type(_, ty), FnKind::Payload) => {
@@ -37,7 +48,9 @@ pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut E
             p.errs.push(sig.ident.span(), "a #[vyre::helper] must return a value\nFix: add a return type such as `-> u32`; helpers cannot write to buffers");
             None
         }
-        (ReturnType::Type(_, ty), FnKind::Helper) => p.scalar_type(ty, "helper return type").map(|s| (s, ty.span())),
+        (ReturnType::Type(_, ty), FnKind::Helper) => p
+            .scalar_type(ty, "helper return type")
+            .map(|s| (s, ty.span())),
     };
     let body = p.block(&item.block);
     Func {
@@ -53,24 +66,43 @@ pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut E
 }
 
 fn check_signature(p: &mut Parser, kind: FnKind, sig: &syn::Signature) {
-    let what = if kind == FnKind::Payload { "payload" } else { "helper" };
+    let what = if kind == FnKind::Payload {
+        "payload"
+    } else {
+        "helper"
+    };
     if let Some(t) = &sig.constness {
-        p.errs.unsupported(t.span, format!("`const fn` as a {what}"), "remove `const`");
+        p.errs
+            .unsupported(t.span, format!("`const fn` as a {what}"), "remove `const`");
     }
     if let Some(t) = &sig.asyncness {
-        p.errs.unsupported(t.span, "`async` functions", "remove `async`: a payload runs to completion on the GPU");
+        p.errs.unsupported(
+            t.span,
+            "`async` functions",
+            "remove `async`: a payload runs to completion on the GPU",
+        );
     }
     if let Some(t) = &sig.unsafety {
-        p.errs.unsupported(t.span, "`unsafe` functions", "remove `unsafe`: every buffer access in a payload is bounds-checked");
+        p.errs.unsupported(
+            t.span,
+            "`unsafe` functions",
+            "remove `unsafe`: every buffer access in a payload is bounds-checked",
+        );
     }
     if let Some(abi) = &sig.abi {
-        p.errs.unsupported(abi.span(), "`extern` functions", "remove the ABI");
+        p.errs
+            .unsupported(abi.span(), "`extern` functions", "remove the ABI");
     }
     if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        p.errs.unsupported_node(&sig.generics, "generic functions", "write the function for concrete types (u8, u16, u32, i32, f32, bool)");
+        p.errs.unsupported_node(
+            &sig.generics,
+            "generic functions",
+            "write the function for concrete types (u8, u16, u32, i32, f32, bool)",
+        );
     }
     if let Some(v) = &sig.variadic {
-        p.errs.unsupported(v.span(), "variadic functions", "remove the `...`");
+        p.errs
+            .unsupported(v.span(), "variadic functions", "remove the `...`");
     }
 }
 
@@ -98,15 +130,25 @@ pub fn type_name(ty: &Type) -> Option<String> {
 fn parse_param(p: &mut Parser, kind: FnKind, arg: &FnArg) -> Option<Param> {
     let pt = match arg {
         FnArg::Receiver(r) => {
-            p.errs.unsupported_node(r, "methods (`self`)", "make it a free function and pass the data as parameters");
+            p.errs.unsupported_node(
+                r,
+                "methods (`self`)",
+                "make it a free function and pass the data as parameters",
+            );
             return None;
         }
         FnArg::Typed(pt) => pt,
     };
     let (name, mutable) = match &*pt.pat {
-        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (pi.ident.clone(), pi.mutability.is_some()),
+        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+            (pi.ident.clone(), pi.mutability.is_some())
+        }
         other => {
-            p.errs.unsupported(other.span(), "patterns in parameters", "bind each parameter to a plain name, e.g. `data: &[u8]`");
+            p.errs.unsupported(
+                other.span(),
+                "patterns in parameters",
+                "bind each parameter to a plain name, e.g. `data: &[u8]`",
+            );
             return None;
         }
     };
@@ -130,9 +172,17 @@ fn parse_param(p: &mut Parser, kind: FnKind, arg: &FnArg) -> Option<Param> {
         p.errs.push(name.span(), "`#[vyre(len = N)]` applies only to `&mut [u32]` outputs and `&[AtomicU32]` accumulators\nFix: remove it");
     }
     if mutable && !matches!(kind, ParamKind::Scalar(_) | ParamKind::ChunkStart) {
-        p.errs.push(name.span(), "only scalar parameters may be `mut`\nFix: remove `mut`");
+        p.errs.push(
+            name.span(),
+            "only scalar parameters may be `mut`\nFix: remove `mut`",
+        );
     }
-    Some(Param { name, kind, len, mutable })
+    Some(Param {
+        name,
+        kind,
+        len,
+        mutable,
+    })
 }
 
 impl Parser<'_> {
@@ -148,7 +198,11 @@ impl Parser<'_> {
 
     /// Makes an expression node.
     pub fn mk(&mut self, span: Span, kind: ExprKind) -> Expr {
-        Expr { id: self.expr_id(), span, kind }
+        Expr {
+            id: self.expr_id(),
+            span,
+            kind,
+        }
     }
 
     /// Rejects names vyre reserves.
@@ -201,7 +255,9 @@ impl Parser<'_> {
                     (true, true, Some("u8")) => {
                         self.errs.push_node(ty, format!("payload outputs are words: `&mut [u32]`\nFix: take `&mut [u32]` and store `u32` values; {fix}"));
                     }
-                    _ => self.errs.push_node(ty, format!("unsupported parameter type\nFix: {fix}")),
+                    _ => self
+                        .errs
+                        .push_node(ty, format!("unsupported parameter type\nFix: {fix}")),
                 }
                 None
             }
@@ -211,7 +267,11 @@ impl Parser<'_> {
                     Some("u32") => Some(ParamKind::Scalar(Scalar::U32)),
                     Some("Lanes") => Some(ParamKind::Lanes),
                     Some(n @ ("u64" | "i64" | "u128" | "i128" | "isize")) => {
-                        self.errs.unsupported_node(ty, format!("64/128-bit integers (`{n}`)"), "use `u32` (every vyre value is 32 bits)");
+                        self.errs.unsupported_node(
+                            ty,
+                            format!("64/128-bit integers (`{n}`)"),
+                            "use `u32` (every vyre value is 32 bits)",
+                        );
                         None
                     }
                     Some(n @ ("u8" | "u16" | "i32" | "f32" | "bool" | "usize")) => {
@@ -233,10 +293,16 @@ impl Parser<'_> {
             _ => None,
         };
         match head.as_deref() {
-            Some(h @ ("Vec" | "String" | "Box" | "Rc" | "Arc" | "HashMap" | "BTreeMap" | "VecDeque")) => {
-                self.errs.unsupported_node(ty, format!("heap types (`{h}`)"), format!("GPU code cannot allocate; {fix}"))
-            }
-            _ => self.errs.push_node(ty, format!("unsupported parameter type\nFix: {fix}")),
+            Some(
+                h @ ("Vec" | "String" | "Box" | "Rc" | "Arc" | "HashMap" | "BTreeMap" | "VecDeque"),
+            ) => self.errs.unsupported_node(
+                ty,
+                format!("heap types (`{h}`)"),
+                format!("GPU code cannot allocate; {fix}"),
+            ),
+            _ => self
+                .errs
+                .push_node(ty, format!("unsupported parameter type\nFix: {fix}")),
         }
     }
 
@@ -249,12 +315,27 @@ impl Parser<'_> {
         }
         match type_name(ty).as_deref() {
             Some(n @ ("u64" | "i64" | "u128" | "i128" | "isize" | "f64")) => {
-                self.errs.unsupported_node(ty, format!("64/128-bit types (`{n}`)"), "use a 32-bit type (`u32`, `i32` or `f32`)")
+                self.errs.unsupported_node(
+                    ty,
+                    format!("64/128-bit types (`{n}`)"),
+                    "use a 32-bit type (`u32`, `i32` or `f32`)",
+                )
             }
-            Some(n @ ("i8" | "i16" | "char")) => self.errs.unsupported_node(ty, format!("`{n}`"), "use `u8`, `u16`, `u32`, `i32`, `f32` or `bool`"),
+            Some(n @ ("i8" | "i16" | "char")) => self.errs.unsupported_node(
+                ty,
+                format!("`{n}`"),
+                "use `u8`, `u16`, `u32`, `i32`, `f32` or `bool`",
+            ),
             _ => match ty {
-                Type::Reference(_) | Type::Ptr(_) => self.errs.unsupported_node(ty, format!("references as a {what}"), "pass the value (`u32`, `i32`, ...) instead"),
-                _ => self.heap_or_generic(ty, &format!("a {what} must be one of u8, u16, u32, usize, i32, f32, bool")),
+                Type::Reference(_) | Type::Ptr(_) => self.errs.unsupported_node(
+                    ty,
+                    format!("references as a {what}"),
+                    "pass the value (`u32`, `i32`, ...) instead",
+                ),
+                _ => self.heap_or_generic(
+                    ty,
+                    &format!("a {what} must be one of u8, u16, u32, usize, i32, f32, bool"),
+                ),
             },
         }
         None
@@ -293,16 +374,25 @@ impl Parser<'_> {
 
     /// Reports a macro invocation.
     pub fn mac(&mut self, m: &syn::Macro) {
-        let name = m.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let name = m
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
         let fix = match name.as_str() {
-            "println" | "print" | "eprintln" | "eprint" | "dbg" => "remove it: GPU code has no console; test the native function instead",
-            "assert" | "assert_eq" | "debug_assert" | "panic" | "unreachable" | "todo" | "unimplemented" => {
+            "println" | "print" | "eprintln" | "eprint" | "dbg" => {
+                "remove it: GPU code has no console; test the native function instead"
+            }
+            "assert" | "assert_eq" | "debug_assert" | "panic" | "unreachable" | "todo"
+            | "unimplemented" => {
                 "remove it: GPU code cannot panic; handle the case with `if` and `return`"
             }
             "vec" | "format" => "GPU code cannot allocate; write results to an output buffer",
             _ => "write the code without macros",
         };
-        self.errs.unsupported(m.path.span(), format!("macros (`{name}!`)"), fix);
+        self.errs
+            .unsupported(m.path.span(), format!("macros (`{name}!`)"), fix);
     }
 
     fn local(&mut self, local: &syn::Local) -> Option<Stmt> {
@@ -311,65 +401,115 @@ impl Parser<'_> {
             other => (other, None),
         };
         let (name, mutable) = match pat {
-            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => (pi.ident.clone(), pi.mutability.is_some()),
+            Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                (pi.ident.clone(), pi.mutability.is_some())
+            }
             Pat::Wild(w) => {
-                self.errs.unsupported(w.span(), "`let _ = ...`", "bind the value to a name, or use the expression as a statement");
+                self.errs.unsupported(
+                    w.span(),
+                    "`let _ = ...`",
+                    "bind the value to a name, or use the expression as a statement",
+                );
                 return None;
             }
             other => {
-                self.errs.unsupported(other.span(), "destructuring patterns", "bind each value with its own `let name = ...;`");
+                self.errs.unsupported(
+                    other.span(),
+                    "destructuring patterns",
+                    "bind each value with its own `let name = ...;`",
+                );
                 return None;
             }
         };
         self.check_name(&name);
-        let ty = ty.and_then(|t| self.scalar_type(t, "local variable type").map(|s| (s, t.span())));
+        let ty = ty.and_then(|t| {
+            self.scalar_type(t, "local variable type")
+                .map(|s| (s, t.span()))
+        });
         let Some(init) = &local.init else {
             self.errs.push(local.span(), format!("`let {name};` needs an initial value in a vyre payload\nFix: initialize it, e.g. `let mut {name} = 0;`"));
             return None;
         };
         if let Some((_, diverge)) = &init.diverge {
-            self.errs.unsupported(diverge.span(), "`let ... else`", "use `if` and `return`");
+            self.errs
+                .unsupported(diverge.span(), "`let ... else`", "use `if` and `return`");
         }
         let init = self.expr(&init.expr)?;
-        Some(Stmt::Let { var: self.var_id(), name, mutable, ty, init })
+        Some(Stmt::Let {
+            var: self.var_id(),
+            name,
+            mutable,
+            ty,
+            init,
+        })
     }
 
     fn item(&mut self, item: &syn::Item) -> Option<Stmt> {
         let c = match item {
             syn::Item::Const(c) => c,
             syn::Item::Fn(f) => {
-                self.errs.unsupported(f.sig.fn_token.span, "nested functions", "move it out of the payload and mark it `#[vyre::helper]`");
+                self.errs.unsupported(
+                    f.sig.fn_token.span,
+                    "nested functions",
+                    "move it out of the payload and mark it `#[vyre::helper]`",
+                );
                 return None;
             }
             syn::Item::Struct(s) => {
-                self.errs.unsupported(s.struct_token.span, "structs", "use separate scalar variables");
+                self.errs.unsupported(
+                    s.struct_token.span,
+                    "structs",
+                    "use separate scalar variables",
+                );
                 return None;
             }
             syn::Item::Static(s) => {
-                self.errs.unsupported(s.static_token.span, "`static` items", "use a `const` with a literal value");
+                self.errs.unsupported(
+                    s.static_token.span,
+                    "`static` items",
+                    "use a `const` with a literal value",
+                );
                 return None;
             }
             syn::Item::Use(u) => {
-                self.errs.unsupported(u.use_token.span, "`use` items inside a payload", "put the `use` outside the function");
+                self.errs.unsupported(
+                    u.use_token.span,
+                    "`use` items inside a payload",
+                    "put the `use` outside the function",
+                );
                 return None;
             }
             other => {
-                self.errs.unsupported(other.span(), "items inside a payload", "move it out of the function");
+                self.errs.unsupported(
+                    other.span(),
+                    "items inside a payload",
+                    "move it out of the function",
+                );
                 return None;
             }
         };
         self.check_name(&c.ident);
         let value = self.const_value(c)?;
-        Some(Stmt::Const { name: c.ident.clone(), value })
+        Some(Stmt::Const {
+            name: c.ident.clone(),
+            value,
+        })
     }
 
     fn const_value(&mut self, c: &syn::ItemConst) -> Option<ConstValue> {
         if let Type::Reference(r) = &*c.ty {
             if r.mutability.is_none() && is_u8_slice(&r.elem) {
-                if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::ByteStr(bs), .. }) = &*c.expr {
+                if let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::ByteStr(bs),
+                    ..
+                }) = &*c.expr
+                {
                     return Some(ConstValue::Bytes(bs.value(), c.ident.span()));
                 }
-                self.errs.push(c.expr.span(), "a `&[u8]` constant must be a byte-string literal\nFix: write it as `b\"...\"`");
+                self.errs.push(
+                    c.expr.span(),
+                    "a `&[u8]` constant must be a byte-string literal\nFix: write it as `b\"...\"`",
+                );
                 return None;
             }
         }
@@ -381,7 +521,11 @@ impl Parser<'_> {
                 return None;
             }
         };
-        Some(ConstValue::Scalar { ty, lit, span: c.expr.span() })
+        Some(ConstValue::Scalar {
+            ty,
+            lit,
+            span: c.expr.span(),
+        })
     }
 }
 
@@ -391,7 +535,9 @@ fn fold(e: &Expr) -> Option<Lit> {
     match &e.kind {
         ExprKind::Lit(l) => Some(*l),
         ExprKind::Binary(op, a, b) => {
-            let (Lit::Int(x, sx), Lit::Int(y, sy)) = (fold(a)?, fold(b)?) else { return None };
+            let (Lit::Int(x, sx), Lit::Int(y, sy)) = (fold(a)?, fold(b)?) else {
+                return None;
+            };
             let v = match op {
                 B::Add => x.checked_add(y)?,
                 B::Sub => x.checked_sub(y)?,

@@ -4,7 +4,10 @@ use proc_macro2::Span;
 use syn::Ident;
 
 use super::{has_break, Checker, Deferred, Res, Ty};
-use crate::ast::{AtomicMethod, BinOp, ConstValue, CxUse, Expr, ExprKind, FnKind, Lit, Method, ParamKind, Range, Scalar, UnOp};
+use crate::ast::{
+    AtomicMethod, BinOp, ConstValue, CxUse, Expr, ExprKind, FnKind, Lit, Method, ParamKind, Range,
+    Scalar, UnOp,
+};
 
 /// What a buffer-like name is.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -75,7 +78,8 @@ impl Checker<'_> {
             BinOp::Shl | BinOp::Shr => {
                 let rt = self.expr(r);
                 self.deferred.push(Deferred::Int(lt, span, "a shift"));
-                self.deferred.push(Deferred::Int(rt, r.span, "a shift amount"));
+                self.deferred
+                    .push(Deferred::Int(rt, r.span, "a shift amount"));
                 lt
             }
             BinOp::And | BinOp::Or => {
@@ -87,9 +91,13 @@ impl Checker<'_> {
                 let rt = self.expr(r);
                 let t = self.unify(rt, lt, r.span, "this operation");
                 match op {
-                    BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => self.deferred.push(Deferred::IntOrBool(t, span, "a bit operation")),
+                    BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor => self
+                        .deferred
+                        .push(Deferred::IntOrBool(t, span, "a bit operation")),
                     BinOp::Eq | BinOp::Ne => {}
-                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self.deferred.push(Deferred::Numeric(t, span, "an ordering comparison")),
+                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => self
+                        .deferred
+                        .push(Deferred::Numeric(t, span, "an ordering comparison")),
                     _ => self.deferred.push(Deferred::Numeric(t, span, "arithmetic")),
                 }
                 if op.is_cmp() {
@@ -113,12 +121,26 @@ impl Checker<'_> {
                 ParamKind::Scalar(s) => Ty::S(s),
                 _ => Ty::S(Scalar::U32),
             },
-            Res::Param(i) if !matches!(self.f.params[i].kind, ParamKind::Scalar(_) | ParamKind::ChunkStart) => {
-                self.errs.unsupported(name.span(), format!("assigning to the buffer parameter `{name}`"), "assign to an element of an output, `out[i] = v`");
+            Res::Param(i)
+                if !matches!(
+                    self.f.params[i].kind,
+                    ParamKind::Scalar(_) | ParamKind::ChunkStart
+                ) =>
+            {
+                self.errs.unsupported(
+                    name.span(),
+                    format!("assigning to the buffer parameter `{name}`"),
+                    "assign to an element of an output, `out[i] = v`",
+                );
                 Ty::S(Scalar::U32)
             }
             Res::Const(_) => {
-                self.errs.push(name.span(), format!("cannot assign to the constant `{name}`\nFix: use a `let mut` variable"));
+                self.errs.push(
+                    name.span(),
+                    format!(
+                        "cannot assign to the constant `{name}`\nFix: use a `let mut` variable"
+                    ),
+                );
                 Ty::S(Scalar::U32)
             }
             Res::Local(v) => {
@@ -176,14 +198,22 @@ impl Checker<'_> {
                         ParamKind::Scalar(s) => Ty::S(s),
                         ParamKind::ChunkStart => Ty::S(Scalar::U32),
                         _ => {
-                            self.errs.unsupported(n.span(), format!("using the buffer `{n}` as a value"), format!("index it (`{n}[i]`) or take its length (`{n}.len()`)"));
+                            self.errs.unsupported(
+                                n.span(),
+                                format!("using the buffer `{n}` as a value"),
+                                format!("index it (`{n}[i]`) or take its length (`{n}.len()`)"),
+                            );
                             Ty::S(Scalar::U32)
                         }
                     },
                     Res::Const(i) => match &self.consts[i] {
                         ConstValue::Scalar { ty, .. } => Ty::S(*ty),
                         ConstValue::Bytes(..) => {
-                            self.errs.unsupported(n.span(), format!("using the byte string `{n}` as a value"), format!("index it (`{n}[i]`) or take its length (`{n}.len()`)"));
+                            self.errs.unsupported(
+                                n.span(),
+                                format!("using the byte string `{n}` as a value"),
+                                format!("index it (`{n}[i]`) or take its length (`{n}.len()`)"),
+                            );
                             Ty::S(Scalar::U32)
                         }
                     },
@@ -209,10 +239,16 @@ impl Checker<'_> {
             ExprKind::Cast(x, to) => {
                 let t = self.expr(x);
                 if self.shallow(t) == Ty::S(Scalar::Bool) && *to == Scalar::F32 {
-                    self.errs.push(e.span, "cannot cast `bool` to `f32`\nFix: write `if b { 1.0 } else { 0.0 }`");
+                    self.errs.push(
+                        e.span,
+                        "cannot cast `bool` to `f32`\nFix: write `if b { 1.0 } else { 0.0 }`",
+                    );
                 }
                 if matches!(self.shallow(t), Ty::Unit | Ty::Never) {
-                    self.errs.push(x.span, "cannot cast a value of type `()`\nFix: cast a scalar value");
+                    self.errs.push(
+                        x.span,
+                        "cannot cast a value of type `()`\nFix: cast a scalar value",
+                    );
                 }
                 Ty::S(*to)
             }
@@ -251,7 +287,14 @@ impl Checker<'_> {
                 Ty::S(Scalar::U32)
             }
             ExprKind::Method(recv, m, args) => self.method(e, recv, *m, args),
-            ExprKind::Atomic { acc, index, op, values, cx, .. } => {
+            ExprKind::Atomic {
+                acc,
+                index,
+                op,
+                values,
+                cx,
+                ..
+            } => {
                 match self.base(e, acc) {
                     Base::Accumulator | Base::Unknown => {}
                     Base::Bytes | Base::ConstBytes => {
@@ -266,7 +309,9 @@ impl Checker<'_> {
                     self.unify(t, Ty::S(Scalar::U32), v.span, "this atomic operand");
                 }
                 match (op, cx) {
-                    (AtomicMethod::Store, _) | (AtomicMethod::CompareExchange, CxUse::Discard) => Ty::Unit,
+                    (AtomicMethod::Store, _) | (AtomicMethod::CompareExchange, CxUse::Discard) => {
+                        Ty::Unit
+                    }
                     (AtomicMethod::CompareExchange, _) => Ty::S(Scalar::Bool),
                     _ => Ty::S(Scalar::U32),
                 }
@@ -276,10 +321,17 @@ impl Checker<'_> {
                 for a in args {
                     let t = self.expr(a);
                     if first.is_none() {
-                        first = Some(if matches!(a.kind, ExprKind::Lit(Lit::Int(_, None))) { Ty::Unit } else { t });
+                        first = Some(if matches!(a.kind, ExprKind::Lit(Lit::Int(_, None))) {
+                            Ty::Unit
+                        } else {
+                            t
+                        });
                     }
                     if matches!(self.shallow(t), Ty::Unit | Ty::Never) {
-                        self.errs.push(a.span, "helper arguments must be scalar values\nFix: pass a value");
+                        self.errs.push(
+                            a.span,
+                            "helper arguments must be scalar values\nFix: pass a value",
+                        );
                     }
                 }
                 let _ = path;
@@ -304,7 +356,12 @@ impl Checker<'_> {
             ExprKind::StoreOut(name, idx, v) => {
                 self.store_target(e, name, idx);
                 let t = self.expr(v);
-                self.unify(t, Ty::S(Scalar::U32), v.span, "a store to an output (outputs hold `u32`)");
+                self.unify(
+                    t,
+                    Ty::S(Scalar::U32),
+                    v.span,
+                    "a store to an output (outputs hold `u32`)",
+                );
                 Ty::Unit
             }
             ExprKind::CompoundStoreOut(op, name, idx, v) => {
@@ -343,16 +400,31 @@ impl Checker<'_> {
                     Ty::Never
                 }
             }
-            ExprKind::For { var, name, range, body } => {
+            ExprKind::For {
+                var,
+                name,
+                range,
+                body,
+            } => {
                 let t = match range {
-                    Range::Plain { start, end, step, .. } => {
+                    Range::Plain {
+                        start, end, step, ..
+                    } => {
                         let st = self.expr(start);
                         let et = self.expr(end);
                         let t = self.unify(et, st, end.span, "the range");
-                        self.deferred.push(Deferred::RangeTy(t, start.span.join(end.span).unwrap_or(start.span)));
+                        self.deferred.push(Deferred::RangeTy(
+                            t,
+                            start.span.join(end.span).unwrap_or(start.span),
+                        ));
                         if let Some(s) = step {
                             let stt = self.expr(s);
-                            self.unify(stt, Ty::S(Scalar::Usize), s.span, "`step_by` (which takes `usize`)");
+                            self.unify(
+                                stt,
+                                Ty::S(Scalar::Usize),
+                                s.span,
+                                "`step_by` (which takes `usize`)",
+                            );
                         }
                         t
                     }
@@ -363,7 +435,12 @@ impl Checker<'_> {
                         }
                         for x in [start, end] {
                             let t = self.expr(x);
-                            self.unify(t, Ty::S(Scalar::U32), x.span, "`lanes.range` (which takes `u32`)");
+                            self.unify(
+                                t,
+                                Ty::S(Scalar::U32),
+                                x.span,
+                                "`lanes.range` (which takes `u32`)",
+                            );
                         }
                         Ty::S(Scalar::U32)
                     }
@@ -385,13 +462,20 @@ impl Checker<'_> {
                 match (self.f.kind, v, self.f.ret) {
                     (FnKind::Payload, Some(v), _) => {
                         self.expr(v);
-                        self.errs.unsupported(v.span, "returning a value from a payload", "write results to an output or accumulator and use a bare `return;`");
+                        self.errs.unsupported(
+                            v.span,
+                            "returning a value from a payload",
+                            "write results to an output or accumulator and use a bare `return;`",
+                        );
                     }
                     (FnKind::Helper, Some(v), Some((r, _))) => {
                         let t = self.expr(v);
                         self.unify(t, Ty::S(r), v.span, "the returned value");
                     }
-                    (FnKind::Helper, None, Some(_)) => self.errs.push(e.span, "a helper must return a value\nFix: write `return value;`"),
+                    (FnKind::Helper, None, Some(_)) => self.errs.push(
+                        e.span,
+                        "a helper must return a value\nFix: write `return value;`",
+                    ),
                     _ => {}
                 }
                 Ty::Never
@@ -434,7 +518,12 @@ impl Checker<'_> {
             Method::RotateLeft | Method::RotateRight => {
                 self.deferred.push(Deferred::Word(rt, e.span, what));
                 let at = self.expr(&args[0]);
-                self.unify(at, Ty::S(Scalar::U32), args[0].span, "a rotate amount (which is `u32`)");
+                self.unify(
+                    at,
+                    Ty::S(Scalar::U32),
+                    args[0].span,
+                    "a rotate amount (which is `u32`)",
+                );
                 rt
             }
         }

@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use proc_macro2::Span;
 use syn::Ident;
 
-use crate::ast::{Block, ConstValue, ExprId, ExprKind, FnKind, Func, Lit, ParamKind, Scalar, Stmt, VarId};
+use crate::ast::{
+    Block, ConstValue, ExprId, ExprKind, FnKind, Func, Lit, ParamKind, Scalar, Stmt, VarId,
+};
 use crate::errors::Errors;
 use crate::parse::fits;
 
@@ -192,7 +194,9 @@ impl Checker<'_> {
             (Ty::Never, y) => y,
             (x, Ty::Never) => x,
             (Ty::Var(v), Ty::Var(w)) => {
-                let (VarState::Free(iv), VarState::Free(iw)) = (self.vars[v], self.vars[w]) else { return a };
+                let (VarState::Free(iv), VarState::Free(iw)) = (self.vars[v], self.vars[w]) else {
+                    return a;
+                };
                 self.vars[v] = VarState::Link(w);
                 self.vars[w] = VarState::Free(iv || iw);
                 b
@@ -211,7 +215,11 @@ impl Checker<'_> {
                     (Ty::Unit, _) | (_, Ty::Unit) => "make both sides produce a value of the same type",
                     _ => "use values of the same type",
                 };
-                let msg = format!("mismatched types in {ctx}: expected {}, found {}\nFix: {fix}", self.describe(b), self.describe(a));
+                let msg = format!(
+                    "mismatched types in {ctx}: expected {}, found {}\nFix: {fix}",
+                    self.describe(b),
+                    self.describe(a)
+                );
                 self.errs.push(span, msg);
                 b
             }
@@ -220,14 +228,23 @@ impl Checker<'_> {
 
     fn lookup(&self, name: &Ident) -> Option<(Res, bool)> {
         let n = name.to_string();
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(k, _, _)| *k == n).map(|(_, r, m)| (*r, *m))
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(k, _, _)| *k == n)
+            .map(|(_, r, m)| (*r, *m))
     }
 
     fn declare(&mut self, name: &Ident, res: Res, mutable: bool) {
         if let Some((Res::Param(i), _)) = self.lookup(name) {
             let p = &self.f.params[i];
             if !matches!(p.kind, ParamKind::Scalar(_) | ParamKind::ChunkStart) {
-                self.errs.unsupported(name.span(), format!("shadowing the buffer parameter `{name}`"), "give the new variable a different name");
+                self.errs.unsupported(
+                    name.span(),
+                    format!("shadowing the buffer parameter `{name}`"),
+                    "give the new variable a different name",
+                );
             }
         }
         if let Some(scope) = self.scopes.last_mut() {
@@ -240,10 +257,21 @@ impl Checker<'_> {
         let mut diverges = false;
         for s in &b.stmts {
             match s {
-                Stmt::Let { var, name, mutable, ty, init } => {
+                Stmt::Let {
+                    var,
+                    name,
+                    mutable,
+                    ty,
+                    init,
+                } => {
                     let t = self.expr(init);
                     let t = match ty {
-                        Some((s, span)) => self.unify(t, Ty::S(*s), init.span.join(*span).unwrap_or(init.span), "this `let`"),
+                        Some((s, span)) => self.unify(
+                            t,
+                            Ty::S(*s),
+                            init.span.join(*span).unwrap_or(init.span),
+                            "this `let`",
+                        ),
                         None => t,
                     };
                     let t = match self.shallow(t) {
@@ -281,7 +309,9 @@ impl Checker<'_> {
     fn const_value(&mut self, v: &ConstValue) -> ConstValue {
         if let ConstValue::Scalar { ty, lit, span } = v {
             let ok = match lit {
-                Lit::Int(n, suffix) => ty.is_int() && suffix.is_none_or(|s| s == *ty) && fits(*ty, *n),
+                Lit::Int(n, suffix) => {
+                    ty.is_int() && suffix.is_none_or(|s| s == *ty) && fits(*ty, *n)
+                }
                 Lit::Float(_) => *ty == Scalar::F32,
                 Lit::Bool(_) => *ty == Scalar::Bool,
             };
@@ -299,7 +329,9 @@ impl Checker<'_> {
         // (`to_lower(b: u8) -> u8`, `clamp(x: i32, ..) -> i32`); the generated
         // code checks the guess.
         for (ret, first) in std::mem::take(&mut self.calls) {
-            if let (Ty::Var(r), Some(Ty::S(s))) = (self.shallow(ret), first.map(|f| self.shallow(f))) {
+            if let (Ty::Var(r), Some(Ty::S(s))) =
+                (self.shallow(ret), first.map(|f| self.shallow(f)))
+            {
                 if s.is_int() || matches!(self.vars[r], VarState::Free(false)) {
                     self.vars[r] = VarState::Bound(s);
                 }
@@ -348,8 +380,17 @@ impl Checker<'_> {
             }
         }
         let expr_ty = me.expr_ty.iter().map(|t| scalar(me, *t)).collect();
-        let var_ty = me.var_ty.iter().map(|t| scalar(me, *t).unwrap_or(Scalar::U32)).collect();
-        Typed { expr_ty, var_ty, res: std::mem::take(&mut me.res), consts: std::mem::take(&mut me.consts) }
+        let var_ty = me
+            .var_ty
+            .iter()
+            .map(|t| scalar(me, *t).unwrap_or(Scalar::U32))
+            .collect();
+        Typed {
+            expr_ty,
+            var_ty,
+            res: std::mem::take(&mut me.res),
+            consts: std::mem::take(&mut me.consts),
+        }
     }
 }
 
