@@ -1,8 +1,9 @@
 //! The fused megakernel (all standard payloads in one kernel, one mixed
 //! batch) computes exactly what one megakernel per payload computes (the
 //! baseline), what the native Rust calls compute, and what the CPU reference
-//! megakernel computes: on the GPU and on the CPU backend, over seeded random
-//! batches (data lengths 0..2000, non-multiples of 4 included).
+//! megakernel computes, and what the interpreter megakernel (the same payloads
+//! loaded as bytecode) computes: on the GPU and on the CPU backend, over
+//! seeded random batches (data lengths 0..2000, non-multiples of 4 included).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
@@ -131,12 +132,26 @@ fn slot_budget(backend: &dyn Backend) -> u32 {
 }
 
 fn build<'a>(backend: &'a dyn Backend, kinds: &[&str]) -> Megakernel<&'a dyn Backend> {
+    build_as(backend, kinds, false)
+}
+
+/// A megakernel holding `kinds`, fused into the kernel or (with
+/// `interpreted`) loaded into its interpreter as bytecode.
+fn build_as<'a>(
+    backend: &'a dyn Backend,
+    kinds: &[&str],
+    interpreted: bool,
+) -> Megakernel<&'a dyn Backend> {
     let mut b = Megakernel::builder()
         .workgroup_size(LANES)
         .workgroups(4)
         .slot_budget(slot_budget(backend));
     for k in kinds {
-        b = b.payload(payload(k));
+        b = if interpreted {
+            b.interpreted(payload(k))
+        } else {
+            b.payload(payload(k))
+        };
     }
     b.tenant("t", kinds)
         .build(backend)
@@ -217,6 +232,10 @@ fn fused_equals_separate_equals_native_on_gpu_and_cpu() {
     let cpu = CpuBackend::new();
     let backends: [&dyn Backend; 2] = [&cpu, &gpu];
     let mut fused: Vec<_> = backends.iter().map(|b| build(*b, &KINDS)).collect();
+    let mut interpreted: Vec<_> = backends
+        .iter()
+        .map(|b| build_as(*b, &KINDS, true))
+        .collect();
     let mut separate: Vec<Vec<_>> = backends
         .iter()
         .map(|b| KINDS.iter().map(|k| build(*b, &[k])).collect())
@@ -248,6 +267,7 @@ fn fused_equals_separate_equals_native_on_gpu_and_cpu() {
         for (b, backend) in backends.iter().enumerate() {
             let f = run_fused(&mut fused[b], &datas, &items);
             let s = run_separate(&mut separate[b], &datas, &items);
+            let n = run_fused(&mut interpreted[b], &datas, &items);
             for (i, it) in items.iter().enumerate() {
                 let data = &datas[it.data];
                 let what = format!(
@@ -257,6 +277,7 @@ fn fused_equals_separate_equals_native_on_gpu_and_cpu() {
                     backend.name()
                 );
                 assert_eq!(f[i], s[i], "{what}: fused != one megakernel per payload");
+                assert_eq!(n[i], f[i], "{what}: interpreted != fused");
                 assert_eq!(
                     decode(it.kind, data, &f[i]),
                     want[i],

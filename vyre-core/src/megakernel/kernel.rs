@@ -12,6 +12,7 @@ use crate::ir::{BufferDecl, DataType, Expr, Node, Payload, Program};
 
 use super::embed::{embed, ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
 use super::protocol::*;
+use crate::interp::kernel::{CODE, REGS};
 
 /// Workgroup buffer through which lane 0 hands the claimed slot to its lanes.
 const CLAIM: &str = "claim";
@@ -49,15 +50,21 @@ fn fault(idx: &str, reason: u32) -> Vec<Node> {
 }
 
 /// The claim loop run by lane 0: leaves the claimed slot (or NO_SLOT) in `claim[0]`.
-fn claim_code(payload_count: u32) -> Vec<Node> {
+fn claim_code(payload_count: u32, interpreter: bool) -> Vec<Node> {
+    // Fused payloads, then (with the interpreter) the programs loaded so far.
+    let last = Expr::add(
+        Expr::u32(FIRST_PAYLOAD_OPCODE + payload_count),
+        if interpreter {
+            Expr::load(CODE, Expr::u32(CODE_COUNT))
+        } else {
+            Expr::u32(0)
+        },
+    );
     let known = Expr::or(
         Expr::lt(Expr::var("c_op"), Expr::u32(BUILTIN_NAMES.len() as u32)),
         Expr::and(
             Expr::ge(Expr::var("c_op"), Expr::u32(FIRST_PAYLOAD_OPCODE)),
-            Expr::lt(
-                Expr::var("c_op"),
-                Expr::u32(FIRST_PAYLOAD_OPCODE + payload_count),
-            ),
+            Expr::lt(Expr::var("c_op"), last),
         ),
     );
     let mask_index = Expr::select(
@@ -248,8 +255,15 @@ fn builtin_handlers() -> Vec<(u32, Vec<Node>)> {
 }
 
 /// Builds the megakernel program for `payloads` (opcodes
-/// `FIRST_PAYLOAD_OPCODE + i`) with `workgroup_size` lanes per workgroup.
-pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Result<Program> {
+/// `FIRST_PAYLOAD_OPCODE + i`) with `workgroup_size` lanes per workgroup;
+/// with `interpreter`, the opcodes after them run programs loaded into the
+/// `code` buffer ([`crate::interp`]).
+pub fn build_kernel(
+    name: &str,
+    payloads: &[Payload],
+    workgroup_size: u32,
+    interpreter: bool,
+) -> Result<Program> {
     let buffers = vec![
         BufferDecl::read_write(CONTROL, 0, DataType::U32).with_len(CONTROL_WORDS),
         BufferDecl::read_write(RING, 1, DataType::U32),
@@ -257,6 +271,8 @@ pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Re
         BufferDecl::read_write(RESULTS, 3, DataType::U32),
         BufferDecl::read_write(DEBUG, 4, DataType::U32),
         BufferDecl::read_write(IO, 5, DataType::U32),
+        BufferDecl::read(CODE, 6, DataType::U32),
+        BufferDecl::read_write(REGS, 7, DataType::U32),
         BufferDecl::workgroup(CLAIM, DataType::U32, 1),
     ];
     let mut cases: Vec<(u32, Vec<Node>)> = builtin_handlers();
@@ -266,8 +282,14 @@ pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Re
             embed(p, &format!("p{i}_"), "base")?,
         ));
     }
-    // An if/else chain over the opcode, built from the last case outwards.
-    let mut dispatch: Vec<Node> = Vec::new();
+    // An if/else chain over the opcode, built from the last case outwards;
+    // the claim let only known opcodes through, so what is left after the
+    // fused payloads is a loaded program.
+    let mut dispatch: Vec<Node> = if interpreter {
+        crate::interp::kernel::interpreter(FIRST_PAYLOAD_OPCODE + payloads.len() as u32)
+    } else {
+        Vec::new()
+    };
     for (op, body) in cases.into_iter().rev() {
         dispatch = vec![Node::if_else(
             Expr::eq(Expr::var("op"), Expr::u32(op)),
@@ -275,7 +297,7 @@ pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Re
             dispatch,
         )];
     }
-    let mut iteration = claim_code(payloads.len() as u32);
+    let mut iteration = claim_code(payloads.len() as u32, interpreter);
     iteration.extend([
         Node::let_bind("slot", Expr::uniform_load(CLAIM, Expr::u32(0))),
         Node::if_then(
@@ -331,6 +353,10 @@ pub fn build_kernel(name: &str, payloads: &[Payload], workgroup_size: u32) -> Re
             ],
         ),
     ]));
-    let body = vec![Node::let_bind("ran", Expr::u32(0)), Node::loop_(iteration)];
+    let mut body = vec![Node::let_bind("ran", Expr::u32(0))];
+    if interpreter {
+        body.extend(crate::interp::kernel::prelude());
+    }
+    body.push(Node::loop_(iteration));
     Ok(Program::new(name, buffers, workgroup_size, body))
 }

@@ -15,6 +15,7 @@
 pub mod embed;
 pub mod io;
 pub mod kernel;
+mod loaded;
 pub mod protocol;
 
 use std::collections::HashMap;
@@ -112,6 +113,8 @@ pub struct MegakernelBuilder {
     debug_records: u32,
     io_capacity: u32,
     iteration_budget: u32,
+    interpreter: bool,
+    loaded: Vec<Payload>,
 }
 
 /// The host side of a megakernel: the ring, arena and results of one batch.
@@ -127,7 +130,18 @@ pub struct Megakernel<B> {
     debug_records: u32,
     io_capacity: u32,
     iteration_budget: u32,
-    /// control, ring, arena, results, debug (binding order).
+    /// The kernel contains the interpreter ([`crate::interp`]).
+    interpreter: bool,
+    /// Opcode of the first fused payload after the built-ins... and of the
+    /// first loaded program: `FIRST_PAYLOAD_OPCODE + fused payloads`.
+    first_loaded: u32,
+    /// Programs loaded so far.
+    loaded: u32,
+    /// Registers per invocation (largest loaded frame).
+    frame: u32,
+    /// Interpreter steps one invocation may run per dispatch.
+    step_limit: u32,
+    /// control, ring, arena, results, debug, io, code, regs (binding order).
     bufs: Vec<Vec<u32>>,
     slots: u32,
     arena_words: usize,
@@ -143,6 +157,9 @@ const B_ARENA: usize = 2;
 const B_RESULTS: usize = 3;
 const B_DEBUG: usize = 4;
 const B_IO: usize = 5;
+const B_CODE: usize = 6;
+const B_REGS: usize = 7;
+const BUFFER_COUNT: usize = 8;
 
 impl Default for MegakernelBuilder {
     fn default() -> Self {
@@ -156,6 +173,8 @@ impl Default for MegakernelBuilder {
             debug_records: 256,
             io_capacity: 64,
             iteration_budget: u32::MAX,
+            interpreter: false,
+            loaded: Vec::new(),
         }
     }
 }
@@ -164,6 +183,21 @@ impl MegakernelBuilder {
     /// Adds a payload; it gets the next opcode.
     pub fn payload(mut self, p: Payload) -> Self {
         self.payloads.push(p);
+        self
+    }
+    /// Includes the interpreter ([`crate::interp`]): payloads can then be
+    /// loaded at run time with [`Megakernel::load_payload`] and run without
+    /// building a new pipeline.
+    pub fn interpreter(mut self) -> Self {
+        self.interpreter = true;
+        self
+    }
+    /// Adds a payload run by the interpreter instead of fused into the
+    /// kernel (enables the interpreter). Loaded payloads get opcodes after
+    /// all fused ones.
+    pub fn interpreted(mut self, p: Payload) -> Self {
+        self.interpreter = true;
+        self.loaded.push(p);
         self
     }
     /// Registers a tenant allowed to run the named payloads / built-ins.
@@ -215,10 +249,10 @@ impl MegakernelBuilder {
     /// Builds the kernel, checks it, and binds it to `backend`.
     pub fn build<B: Backend>(self, backend: B) -> Result<Megakernel<B>> {
         let bad = |m: String| Err(Error::BadInput(m));
-        if self.payloads.len() as u32 > MAX_OPCODES - FIRST_PAYLOAD_OPCODE {
+        let registered = self.payloads.len() + self.loaded.len();
+        if registered as u32 > MAX_OPCODES - FIRST_PAYLOAD_OPCODE {
             return bad(format!(
-                "{} payloads registered; a megakernel holds at most {}. Fix: split them over several megakernels",
-                self.payloads.len(),
+                "{registered} payloads registered; a megakernel holds at most {}. Fix: split them over several megakernels",
                 MAX_OPCODES - FIRST_PAYLOAD_OPCODE
             ));
         }
@@ -248,6 +282,19 @@ impl MegakernelBuilder {
             }
             result_words.insert(op, embed::result_words(p));
         }
+        // Loaded payloads get their opcodes now, so tenants can name them.
+        let first_loaded = FIRST_PAYLOAD_OPCODE + self.payloads.len() as u32;
+        for (i, p) in self.loaded.iter().enumerate() {
+            if opcodes
+                .insert(p.name.clone(), first_loaded + i as u32)
+                .is_some()
+            {
+                return bad(format!(
+                    "payload name `{}` is registered twice or clashes with a built-in handler. Fix: give each payload a unique name",
+                    p.name
+                ));
+            }
+        }
         let mut tenant_masks = Vec::new();
         for (tname, allowed) in &self.tenants {
             let mut mask = 0u32;
@@ -263,7 +310,12 @@ impl MegakernelBuilder {
             }
             tenant_masks.push(mask);
         }
-        let program = kernel::build_kernel(&self.name, &self.payloads, self.workgroup_size)?;
+        let program = kernel::build_kernel(
+            &self.name,
+            &self.payloads,
+            self.workgroup_size,
+            self.interpreter,
+        )?;
         crate::validate::validate_or_error(&program)?;
 
         let mut mk = Megakernel {
@@ -278,6 +330,11 @@ impl MegakernelBuilder {
             debug_records: self.debug_records.max(1),
             io_capacity: self.io_capacity.min(1 << 20),
             iteration_budget: self.iteration_budget,
+            interpreter: self.interpreter,
+            first_loaded,
+            loaded: 0,
+            frame: 0,
+            step_limit: u32::MAX,
             bufs: Vec::new(),
             slots: 0,
             arena_words: 0,
@@ -286,6 +343,12 @@ impl MegakernelBuilder {
             regions: Vec::new(),
         };
         mk.reset();
+        if mk.interpreter {
+            mk.start_interpreter();
+            for p in &self.loaded {
+                mk.install(p)?;
+            }
+        }
         Ok(mk)
     }
 }
@@ -337,11 +400,16 @@ impl<B: Backend> Megakernel<B> {
         control[CTRL_BUDGET as usize] = self.slot_budget;
         control[CTRL_IO_CAP as usize] = self.io_capacity;
         control[CTRL_ITER_BUDGET as usize] = self.iteration_budget;
+        control[CTRL_REG_FRAME as usize] = self.frame;
+        control[CTRL_STEP_LIMIT as usize] = self.step_limit;
         for (t, m) in self.tenant_masks.iter().enumerate() {
             control[(CTRL_TENANT_MASKS as usize) + t] = *m;
         }
-        if self.bufs.len() != 6 {
-            self.bufs = vec![Vec::new(); 6];
+        if self.bufs.len() != BUFFER_COUNT {
+            // Loaded code and the register file outlive batches.
+            self.bufs = vec![Vec::new(); BUFFER_COUNT];
+            self.bufs[B_CODE] = vec![0; CODE_HEADER_WORDS as usize];
+            self.bufs[B_REGS] = vec![0];
         }
         // Keep the allocations: a scan resets once per batch, and fresh
         // multi-MiB vectors cost page faults and zeroing every time.
@@ -552,8 +620,12 @@ impl<B: Backend> Megakernel<B> {
             let all = |b: &Vec<Vec<u32>>| -> Vec<(usize, std::ops::Range<usize>)> {
                 b.iter().enumerate().map(|(i, v)| (i, 0..v.len())).collect()
             };
+            // Registers are the interpreter's scratch: never uploaded or read back.
             let mut writes = if report.dispatches == 0 {
                 all(&self.bufs)
+                    .into_iter()
+                    .filter(|(i, _)| *i != B_REGS)
+                    .collect()
             } else {
                 vec![(B_CONTROL, 0..CONTROL_WORDS as usize)]
             };
@@ -564,7 +636,7 @@ impl<B: Backend> Megakernel<B> {
             }
             let reads: Vec<_> = all(&self.bufs)
                 .into_iter()
-                .filter(|(i, _)| *i != B_ARENA)
+                .filter(|(i, _)| ![B_ARENA, B_CODE, B_REGS].contains(i))
                 .collect();
             let t = std::time::Instant::now();
             self.backend

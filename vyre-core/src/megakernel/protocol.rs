@@ -13,6 +13,8 @@
 //! | 3       | `results` | result words; each slot owns `[out_off, out_off+out_len)` (atomic) |
 //! | 4       | `debug`   | debug records, [`DEBUG_RECORD_WORDS`] words each (atomic)   |
 //! | 5       | `io`      | read requests posted by payloads: word 0 counts them, then [`IO_REQ_WORDS`] words each (atomic) |
+//! | 6       | `code`    | programs loaded into the interpreter: [`CODE_HEADER_WORDS`] header words, then bytecode (read only) |
+//! | 7       | `regs`    | interpreter registers: [`CTRL_REG_FRAME`] words per invocation (never uploaded or read back) |
 //!
 //! # Slot lifecycle
 //! The host writes a slot's fields and sets it [`PUBLISHED`]. A workgroup
@@ -22,7 +24,7 @@
 //! lanes, bumps [`CTRL_DONE_COUNT`] and stores [`DONE`].
 
 /// Layout version; bump on any change to the constants below.
-pub const PROTOCOL_VERSION: u32 = 2;
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Words per slot.
 pub const SLOT_WORDS: u32 = 16;
@@ -72,6 +74,11 @@ pub const FAULT_BAD_IO: u32 = 4;
 /// Fault (on a continuation slot): the read itself failed.
 pub const FAULT_IO_ERROR: u32 = 5;
 
+/// Fault: an interpreted payload ran more interpreter steps than the device
+/// allows one invocation (`CTRL_STEP_LIMIT`, set from the device's loop
+/// limit); nothing was cut short silently.
+pub const FAULT_STEPS: u32 = 6;
+
 /// Words before the first request in the `io` buffer (word 0: requests posted,
 /// including those dropped because the queue was full).
 pub const IO_HEADER_WORDS: u32 = 8;
@@ -117,6 +124,11 @@ pub const CTRL_IO_CAP: u32 = 11;
 /// Control word: most loop iterations one lane of a payload may run on one
 /// slot; past it the slot ends FAULT(`FAULT_BUDGET`).
 pub const CTRL_ITER_BUDGET: u32 = 12;
+/// Control word: registers per invocation in `regs` (the largest frame of the
+/// loaded programs).
+pub const CTRL_REG_FRAME: u32 = 13;
+/// Control word: most interpreter steps one invocation runs per dispatch.
+pub const CTRL_STEP_LIMIT: u32 = 14;
 /// Control words: first tenant authorization mask. Tenant `t` may run opcode
 /// `o` iff bit `o` of word `CTRL_TENANT_MASKS + t` is set.
 pub const CTRL_TENANT_MASKS: u32 = 16;
@@ -146,6 +158,19 @@ pub const OP_SHUTDOWN: u32 = 5;
 pub const OP_DEBUG: u32 = 6;
 /// First opcode available to payloads.
 pub const FIRST_PAYLOAD_OPCODE: u32 = 8;
+
+/// Most programs the interpreter holds (the opcodes left after built-ins).
+pub const MAX_LOADED: u32 = MAX_OPCODES - FIRST_PAYLOAD_OPCODE;
+/// Code word: number of loaded programs.
+pub const CODE_COUNT: u32 = 0;
+/// Code words: word offset in `code` of loaded program `i` at `CODE_ENTRY + i`.
+pub const CODE_ENTRY: u32 = 1;
+/// Code words: flags of loaded program `i` at `CODE_FLAGS + i`.
+pub const CODE_FLAGS: u32 = CODE_ENTRY + MAX_LOADED;
+/// Flag: every lane of the workgroup runs the program (else lane 0 alone).
+pub const CODE_FLAG_ALL_LANES: u32 = 1;
+/// Words of the `code` header; bytecode starts here.
+pub const CODE_HEADER_WORDS: u32 = CODE_FLAGS + MAX_LOADED;
 
 /// The sentinel "no slot" in the workgroup claim word.
 pub const NO_SLOT: u32 = u32::MAX;

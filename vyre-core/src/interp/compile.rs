@@ -1,0 +1,676 @@
+//! Payload IR → interpreter bytecode.
+//!
+//! One pass over the (validated) payload body: every variable gets a
+//! register for its scope, every expression node one instruction writing a
+//! temporary register (freed at the end of its statement), every literal a
+//! constant register loaded once in the prologue. Structured control flow
+//! becomes forward and backward jumps.
+
+use std::collections::HashMap;
+
+use super::{atomic_kind, builtin_code, op, Bytecode, INSTR_WORDS, MAX_INSTRS, MAX_REGS};
+use crate::error::{Error, Result};
+use crate::ir::payload::param_var;
+use crate::ir::{AtomicOp, BinOp, DataType, Expr, Node, ParamKind, Payload, UnOp};
+use crate::megakernel::protocol::*;
+
+/// Constant registers are numbered from this tag during code generation and
+/// placed after the variable registers at the end.
+const CONST_TAG: u32 = 1 << 31;
+
+/// Which instruction words (`d, a, b, c`) name registers, for `op`.
+pub(super) fn reg_fields(o: u32) -> [bool; 4] {
+    match o {
+        op::RET | op::ITER | op::JMP => [false; 4],
+        op::JZ => [false, true, false, false],
+        op::CONST | op::BUILTIN | op::SLOTIX | op::IOCAP | op::SLOTW => [true, false, false, false],
+        op::STR | op::STQ => [false, true, true, false],
+        op::ATR | op::ATQ => [true, true, true, false],
+        op::SEL | op::CASR | op::CASQ => [true; 4],
+        _ => [true, true, true, false],
+    }
+}
+
+/// Compiles payload `p` to bytecode. The payload is validated first; payloads
+/// the interpreter cannot run (see the [module docs](super)) get an error
+/// that says why and `Fix:`.
+pub fn compile(p: &Payload) -> Result<Bytecode> {
+    crate::megakernel::embed::check_embeddable(p)?;
+    crate::validate::validate_or_error(&p.to_program(64))?;
+    let mut g = Gen {
+        p,
+        code: Vec::new(),
+        consts: HashMap::new(),
+        const_values: Vec::new(),
+        scopes: vec![Vec::new()],
+        top: 0,
+        next: 0,
+        max: 0,
+        loops: Vec::new(),
+    };
+    g.bind_params()?;
+    g.nodes(&p.body)?;
+    g.emit(op::RET, 0, 0, 0, 0);
+    g.finish()
+}
+
+/// Jumps to patch when a loop's exit / continue target is known.
+struct LoopCtx {
+    breaks: Vec<usize>,
+    continues: Vec<usize>,
+}
+
+struct Gen<'a> {
+    p: &'a Payload,
+    /// Instructions; jump targets are instruction indices until `finish`.
+    code: Vec<[u32; 5]>,
+    consts: HashMap<u32, u32>,
+    const_values: Vec<u32>,
+    scopes: Vec<Vec<(String, u32, DataType)>>,
+    /// Registers held by live variables.
+    top: u32,
+    /// Next free register (temporaries live in `top..next`).
+    next: u32,
+    max: u32,
+    loops: Vec<LoopCtx>,
+}
+
+impl Gen<'_> {
+    fn err(&self, what: &str, fix: &str) -> Error {
+        Error::BadInput(format!(
+            "payload `{}` cannot run on the interpreter: {what}. Fix: {fix}",
+            self.p.name
+        ))
+    }
+
+    fn emit(&mut self, o: u32, d: u32, a: u32, b: u32, c: u32) -> usize {
+        self.code.push([o, d, a, b, c]);
+        self.code.len() - 1
+    }
+
+    fn temp(&mut self) -> Result<u32> {
+        let r = self.next;
+        self.next += 1;
+        self.max = self.max.max(self.next);
+        if self.max + self.const_values.len() as u32 > MAX_REGS {
+            return Err(self.err(
+                &format!("it needs more than {MAX_REGS} registers per lane"),
+                "split the payload or run it fused (without the interpreter)",
+            ));
+        }
+        Ok(r)
+    }
+
+    /// A new variable register in the current scope.
+    fn declare(&mut self, name: &str, ty: DataType) -> Result<u32> {
+        self.next = self.top;
+        let r = self.temp()?;
+        self.top = self.next;
+        if let Some(s) = self.scopes.last_mut() {
+            s.push((name.to_string(), r, ty));
+        }
+        Ok(r)
+    }
+
+    fn lookup(&self, name: &str) -> Result<(u32, DataType)> {
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|v| v.0 == name)
+            .map(|v| (v.1, v.2))
+            .ok_or_else(|| {
+                self.err(
+                    &format!("variable `{name}` is not declared"),
+                    "declare it with `let` before use",
+                )
+            })
+    }
+
+    fn constant(&mut self, bits: u32) -> Result<u32> {
+        if let Some(r) = self.consts.get(&bits) {
+            return Ok(*r);
+        }
+        let r = CONST_TAG | self.const_values.len() as u32;
+        self.const_values.push(bits);
+        if self.max + self.const_values.len() as u32 > MAX_REGS {
+            return Err(self.err(
+                &format!("it needs more than {MAX_REGS} registers per lane"),
+                "split the payload or run it fused (without the interpreter)",
+            ));
+        }
+        self.consts.insert(bits, r);
+        Ok(r)
+    }
+
+    /// Binds the reserved parameter variables from the slot's words (as the
+    /// fused embedding does).
+    fn bind_params(&mut self) -> Result<()> {
+        let p = self.p;
+        let u = DataType::U32;
+        let out_off = self.declare("#out_off", u)?;
+        self.emit(op::SLOTW, out_off, SLOT_OUT_OFF, 0, 0);
+        let out_len = self.declare("#out_len", u)?;
+        self.emit(op::SLOTW, out_len, SLOT_OUT_LEN, 0, 0);
+        let mut scalar = 0u32;
+        let mut used = 0u32;
+        for q in &p.params {
+            match q.kind {
+                ParamKind::Bytes => {
+                    let off = self.declare(&param_var(&q.name, "off"), u)?;
+                    self.emit(op::SLOTW, off, SLOT_DATA_OFF, 0, 0);
+                    let two = self.constant(2)?;
+                    self.emit(op::SHL, off, off, two, 0);
+                    let len = self.declare(&param_var(&q.name, "len"), u)?;
+                    self.emit(op::SLOTW, len, SLOT_DATA_LEN, 0, 0);
+                }
+                ParamKind::Scalar => {
+                    let r = self.declare(&q.name, u)?;
+                    self.emit(op::SLOTW, r, SLOT_ARGS + scalar, 0, 0);
+                    scalar += 1;
+                }
+                ParamKind::ChunkStart => {
+                    let r = self.declare(&q.name, u)?;
+                    self.emit(op::SLOTW, r, SLOT_START, 0, 0);
+                }
+                ParamKind::Output | ParamKind::Accumulator => {
+                    let c_used = self.constant(used)?;
+                    let off = self.declare(&param_var(&q.name, "off"), u)?;
+                    self.emit(op::ADD, off, out_off, c_used, 0);
+                    let len = self.declare(&param_var(&q.name, "len"), u)?;
+                    self.emit(op::UMIN, len, c_used, out_len, 0);
+                    self.emit(op::SUB, len, out_len, len, 0);
+                    if let Some(n) = q.len {
+                        let c_n = self.constant(n)?;
+                        self.emit(op::UMIN, len, c_n, len, 0);
+                    }
+                    used = used.saturating_add(q.len.unwrap_or(0));
+                }
+                ParamKind::IoQueue => {
+                    let cap = self.declare(&param_var(&q.name, "cap"), u)?;
+                    self.emit(op::IOCAP, cap, 0, 0, 0);
+                    let slot = self.declare(&param_var(&q.name, "slot"), u)?;
+                    self.emit(op::SLOTIX, slot, 0, 0, 0);
+                }
+                ParamKind::Lanes => {
+                    let id = self.declare(&param_var(&q.name, "id"), u)?;
+                    let c = builtin_code(crate::ir::Builtin::LocalId);
+                    self.emit(op::BUILTIN, id, c, 0, 0);
+                    let count = self.declare(&param_var(&q.name, "count"), u)?;
+                    let c = builtin_code(crate::ir::Builtin::WorkgroupSize);
+                    self.emit(op::BUILTIN, count, c, 0, 0);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Which parameter kind names `buffer`.
+    fn buffer_kind(&self, buffer: &str) -> Result<ParamKind> {
+        self.p
+            .params
+            .iter()
+            .find(|q| q.name == buffer)
+            .map(|q| q.kind)
+            .filter(|k| {
+                matches!(
+                    k,
+                    ParamKind::Bytes
+                        | ParamKind::Output
+                        | ParamKind::Accumulator
+                        | ParamKind::IoQueue
+                )
+            })
+            .ok_or_else(|| {
+                self.err(
+                    &format!("buffer `{buffer}` is not one of its byte/output/accumulator/queue parameters"),
+                    "access data only through the payload's parameters",
+                )
+            })
+    }
+
+    fn nodes(&mut self, ns: &[Node]) -> Result<()> {
+        for n in ns {
+            self.node(n)?;
+            self.next = self.top;
+        }
+        Ok(())
+    }
+
+    fn scoped(&mut self, ns: &[Node]) -> Result<()> {
+        let top = self.top;
+        self.scopes.push(Vec::new());
+        let r = self.nodes(ns);
+        self.scopes.pop();
+        self.top = top;
+        self.next = top;
+        r
+    }
+
+    fn node(&mut self, n: &Node) -> Result<()> {
+        match n {
+            Node::Let { name, value } => {
+                let ty = self.type_of(value)?;
+                let r = self.declare(name, ty)?;
+                self.expr_into(value, Some(r))?;
+            }
+            Node::Assign { name, value } => {
+                let (r, _) = self.lookup(name)?;
+                self.expr_into(value, Some(r))?;
+            }
+            Node::Store {
+                buffer,
+                index,
+                value,
+            } => {
+                let o = match self.buffer_kind(buffer)? {
+                    ParamKind::IoQueue => op::STQ,
+                    ParamKind::Output | ParamKind::Accumulator => op::STR,
+                    _ => {
+                        return Err(self.err(
+                            &format!("it stores into the input bytes `{buffer}`"),
+                            "write results to an output parameter",
+                        ))
+                    }
+                };
+                let i = self.expr(index)?.0;
+                let v = self.expr(value)?.0;
+                self.emit(o, 0, i, v, 0);
+            }
+            Node::Eval(e) => {
+                self.expr(e)?;
+            }
+            Node::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                let c = self.expr(cond)?.0;
+                let jz = self.emit(op::JZ, 0, c, 0, 0);
+                self.scoped(then)?;
+                if otherwise.is_empty() {
+                    self.code[jz][3] = self.code.len() as u32;
+                } else {
+                    let jmp = self.emit(op::JMP, 0, 0, 0, 0);
+                    self.code[jz][3] = self.code.len() as u32;
+                    self.scoped(otherwise)?;
+                    self.code[jmp][2] = self.code.len() as u32;
+                }
+            }
+            Node::For {
+                var,
+                start,
+                end,
+                step,
+                body,
+            } => self.for_loop(var, start, end, step, body)?,
+            Node::Loop { body } => {
+                let head = self.code.len();
+                self.emit(op::ITER, 0, 0, 0, 0);
+                self.loops.push(LoopCtx {
+                    breaks: Vec::new(),
+                    continues: Vec::new(),
+                });
+                self.scoped(body)?;
+                self.emit(op::JMP, 0, head as u32, 0, 0);
+                self.close_loop(head)?;
+            }
+            Node::Break | Node::Continue => {
+                let at = self.emit(op::JMP, 0, 0, 0, 0);
+                let ctx = self.loops.last_mut().ok_or_else(|| {
+                    Error::BadInput(format!(
+                        "payload `{}`: break/continue outside a loop. Fix: remove it",
+                        self.p.name
+                    ))
+                })?;
+                if matches!(n, Node::Break) {
+                    ctx.breaks.push(at);
+                } else {
+                    ctx.continues.push(at);
+                }
+            }
+            Node::Block(b) => self.scoped(b)?,
+            Node::Barrier => {
+                return Err(self.err(
+                    "it uses `barrier`, which needs uniform control flow the interpreter loop does not have",
+                    "run the payload fused (register it with MegakernelBuilder::payload)",
+                ))
+            }
+            Node::Return => {
+                self.emit(op::RET, 0, 0, 0, 0);
+            }
+        }
+        Ok(())
+    }
+
+    /// Patches a finished loop's breaks to here and continues to `cont`.
+    fn close_loop(&mut self, cont: usize) -> Result<()> {
+        let ctx = self.loops.pop().ok_or_else(|| {
+            Error::BadInput("interpreter compiler lost a loop. Fix: report this vyre bug".into())
+        })?;
+        let end = self.code.len() as u32;
+        for b in ctx.breaks {
+            self.code[b][2] = end;
+        }
+        for c in ctx.continues {
+            self.code[c][2] = cont as u32;
+        }
+        Ok(())
+    }
+
+    fn for_loop(
+        &mut self,
+        var: &str,
+        start: &Expr,
+        end: &Expr,
+        step: &Expr,
+        body: &[Node],
+    ) -> Result<()> {
+        let top = self.top;
+        self.scopes.push(Vec::new());
+        let u = DataType::U32;
+        let r_end = self.declare("#for_end", u)?;
+        self.expr_into(end, Some(r_end))?;
+        let r_step = self.declare("#for_step", u)?;
+        self.expr_into(step, Some(r_step))?;
+        let one = self.constant(1)?;
+        self.emit(op::UMAX, r_step, r_step, one, 0);
+        let r_var = self.declare(var, u)?;
+        self.expr_into(start, Some(r_var))?;
+        let t = self.declare("#for_t", u)?;
+        // head: while var < end
+        let head = self.code.len();
+        self.emit(op::ULT, t, r_var, r_end, 0);
+        let exit = self.emit(op::JZ, 0, t, 0, 0);
+        self.emit(op::ITER, 0, 0, 0, 0);
+        self.loops.push(LoopCtx {
+            breaks: vec![exit],
+            continues: Vec::new(),
+        });
+        self.scoped(body)?;
+        // continue: next = var + step; stop instead of wrapping.
+        let cont = self.code.len();
+        self.emit(op::ADD, t, r_var, r_step, 0);
+        let wrapped = self.temp()?;
+        self.emit(op::ULE, wrapped, r_var, t, 0);
+        let stop = self.emit(op::JZ, 0, wrapped, 0, 0);
+        self.emit(op::MOV, r_var, t, 0, 0);
+        self.emit(op::JMP, 0, head as u32, 0, 0);
+        if let Some(ctx) = self.loops.last_mut() {
+            ctx.breaks.push(stop);
+        }
+        // Breaks patch word 2 (JMP target); the JZ exits patch word 3.
+        let ctx = self.loops.pop().ok_or_else(|| {
+            Error::BadInput("interpreter compiler lost a loop. Fix: report this vyre bug".into())
+        })?;
+        let after = self.code.len() as u32;
+        for b in ctx.breaks {
+            let field = if self.code[b][0] == op::JZ { 3 } else { 2 };
+            self.code[b][field] = after;
+        }
+        for c in ctx.continues {
+            self.code[c][2] = cont as u32;
+        }
+        self.scopes.pop();
+        self.top = top;
+        self.next = top;
+        Ok(())
+    }
+
+    fn expr(&mut self, e: &Expr) -> Result<(u32, DataType)> {
+        let ty = self.type_of(e)?;
+        Ok((self.expr_into(e, None)?, ty))
+    }
+
+    /// Computes `e` into `dst` (or a register of its own when `None`) and
+    /// returns the register holding it.
+    fn expr_into(&mut self, e: &Expr, dst: Option<u32>) -> Result<u32> {
+        let src = match e {
+            Expr::Lit(l) => Some(self.constant(l.bits())?),
+            Expr::Var(n) => Some(self.lookup(n)?.0),
+            _ => None,
+        };
+        if let Some(s) = src {
+            return Ok(match dst {
+                Some(d) => {
+                    self.emit(op::MOV, d, s, 0, 0);
+                    d
+                }
+                None => s,
+            });
+        }
+        // Operands first (into temporaries), then the one instruction.
+        let (o, a, b, c) = self.operation(e)?;
+        let d = match dst {
+            Some(d) => d,
+            None => self.temp()?,
+        };
+        self.emit(o, d, a, b, c);
+        Ok(d)
+    }
+
+    /// The instruction (op, a, b, c) computing `e`, its operands evaluated.
+    fn operation(&mut self, e: &Expr) -> Result<(u32, u32, u32, u32)> {
+        Ok(match e {
+            Expr::Lit(_) | Expr::Var(_) => {
+                let r = self.expr_into(e, None)?;
+                (op::MOV, r, 0, 0)
+            }
+            Expr::Load { buffer, index } => {
+                let o = match self.buffer_kind(buffer)? {
+                    ParamKind::Bytes => op::LDA,
+                    ParamKind::IoQueue => op::LDQ,
+                    _ => op::LDR,
+                };
+                (o, self.expr(index)?.0, 0, 0)
+            }
+            Expr::Len(b) => {
+                return Err(self.err(
+                    &format!("it uses `len({b})`"),
+                    "use the parameter's `__len` variable (ir::payload::param_len)",
+                ))
+            }
+            Expr::UniformLoad { .. } => {
+                return Err(self.err(
+                    "it uses `uniform_load`, which needs a barrier in uniform control flow",
+                    "run the payload fused (register it with MegakernelBuilder::payload)",
+                ))
+            }
+            Expr::Unary { op: u, arg } => {
+                let (a, ty) = self.expr(arg)?;
+                let o = match u {
+                    UnOp::Neg if ty == DataType::F32 => op::FNEG,
+                    UnOp::Neg => op::NEG,
+                    UnOp::BitNot => op::BITNOT,
+                    UnOp::Not => op::NOT,
+                    UnOp::Clz => op::CLZ,
+                    UnOp::Ctz => op::CTZ,
+                    UnOp::Popcount => op::POPCNT,
+                };
+                (o, a, 0, 0)
+            }
+            Expr::Binary { op: bop, lhs, rhs } => {
+                let (a, ty) = self.expr(lhs)?;
+                let b = self.expr(rhs)?.0;
+                let (o, swap) = binary_op(*bop, ty);
+                if swap {
+                    (o, b, a, 0)
+                } else {
+                    (o, a, b, 0)
+                }
+            }
+            Expr::Select {
+                cond,
+                on_true,
+                on_false,
+            } => {
+                let c = self.expr(cond)?.0;
+                let t = self.expr(on_true)?.0;
+                let f = self.expr(on_false)?.0;
+                (op::SEL, c, t, f)
+            }
+            Expr::Cast { to, arg } => {
+                let (a, from) = self.expr(arg)?;
+                (cast_op(from, *to), a, 0, 0)
+            }
+            Expr::Bitcast { arg, .. } => (op::MOV, self.expr(arg)?.0, 0, 0),
+            Expr::Atomic {
+                op: aop,
+                buffer,
+                index,
+                value,
+                expected,
+            } => {
+                let io = match self.buffer_kind(buffer)? {
+                    ParamKind::IoQueue => true,
+                    ParamKind::Output | ParamKind::Accumulator => false,
+                    _ => {
+                        return Err(self.err(
+                            &format!("it runs an atomic on the input bytes `{buffer}`"),
+                            "use atomics on accumulator parameters",
+                        ))
+                    }
+                };
+                let i = self.expr(index)?.0;
+                let v = self.expr(value)?.0;
+                if *aop == AtomicOp::CompareExchange {
+                    let x = match expected {
+                        Some(x) => self.expr(x)?.0,
+                        None => self.constant(0)?,
+                    };
+                    (if io { op::CASQ } else { op::CASR }, i, x, v)
+                } else {
+                    (if io { op::ATQ } else { op::ATR }, i, v, atomic_kind(*aop))
+                }
+            }
+            Expr::Builtin(b) => (op::BUILTIN, builtin_code(*b), 0, 0),
+        })
+    }
+
+    /// The type of `e` (the payload is validated, so this follows the rules).
+    fn type_of(&self, e: &Expr) -> Result<DataType> {
+        Ok(match e {
+            Expr::Lit(l) => l.ty(),
+            Expr::Var(n) => self.lookup(n)?.1,
+            // Payload buffers hold u32 words.
+            Expr::Load { .. }
+            | Expr::Len(_)
+            | Expr::Atomic { .. }
+            | Expr::UniformLoad { .. }
+            | Expr::Builtin(_) => DataType::U32,
+            Expr::Unary { op: UnOp::Not, .. } => DataType::Bool,
+            Expr::Unary { arg, .. } => self.type_of(arg)?,
+            Expr::Binary { op: b, lhs, .. } => {
+                if b.is_comparison() || matches!(b, BinOp::And | BinOp::Or) {
+                    DataType::Bool
+                } else {
+                    self.type_of(lhs)?
+                }
+            }
+            Expr::Select { on_true, .. } => self.type_of(on_true)?,
+            Expr::Cast { to, .. } | Expr::Bitcast { to, .. } => *to,
+        })
+    }
+
+    /// Places constants after the variables, prepends the constant
+    /// prologue, turns instruction indices into word offsets.
+    fn finish(mut self) -> Result<Bytecode> {
+        let vars = self.max;
+        let pro = self.const_values.len() as u32;
+        if self.code.len() as u32 + pro > MAX_INSTRS {
+            return Err(self.err(
+                &format!("it compiles to more than {MAX_INSTRS} instructions"),
+                "split the payload or run it fused",
+            ));
+        }
+        let fix = |r: u32| {
+            if r & CONST_TAG != 0 {
+                vars + (r & !CONST_TAG)
+            } else {
+                r
+            }
+        };
+        let mut words = Vec::with_capacity((self.code.len() + pro as usize) * 5);
+        for (i, v) in self.const_values.iter().enumerate() {
+            words.extend([op::CONST, vars + i as u32, *v, 0, 0]);
+        }
+        for ins in self.code.iter_mut() {
+            let regs = reg_fields(ins[0]);
+            for k in 0..4 {
+                if regs[k] {
+                    ins[k + 1] = fix(ins[k + 1]);
+                }
+            }
+            match ins[0] {
+                op::JMP => ins[2] = (ins[2] + pro) * INSTR_WORDS,
+                op::JZ => ins[3] = (ins[3] + pro) * INSTR_WORDS,
+                _ => {}
+            }
+            words.extend_from_slice(ins);
+        }
+        let bc = Bytecode {
+            name: self.p.name.clone(),
+            words,
+            regs: vars + pro,
+            all_lanes: self.p.params_of(ParamKind::Lanes).count() > 0,
+            result_words: crate::megakernel::embed::result_words(self.p),
+        };
+        bc.check()?;
+        Ok(bc)
+    }
+}
+
+/// The op for a binary IR op on operands of type `ty`, and whether the
+/// operands are swapped (`a > b` is `b < a`).
+fn binary_op(b: BinOp, ty: DataType) -> (u32, bool) {
+    use DataType::*;
+    let f = ty == F32;
+    let i = ty == I32;
+    let pick = |uo: u32, io: u32, fo: u32| {
+        if f {
+            fo
+        } else if i {
+            io
+        } else {
+            uo
+        }
+    };
+    match b {
+        BinOp::Add => (pick(op::ADD, op::ADD, op::FADD), false),
+        BinOp::Sub => (pick(op::SUB, op::SUB, op::FSUB), false),
+        BinOp::Mul => (pick(op::MUL, op::MUL, op::FMUL), false),
+        BinOp::Div => (pick(op::UDIV, op::IDIV, op::FDIV), false),
+        BinOp::Rem => (pick(op::UREM, op::IREM, op::FREM), false),
+        BinOp::BitAnd | BinOp::And => (op::AND, false),
+        BinOp::BitOr | BinOp::Or => (op::OR, false),
+        BinOp::BitXor => (op::XOR, false),
+        BinOp::Shl => (op::SHL, false),
+        BinOp::Shr => (pick(op::USHR, op::ISHR, op::USHR), false),
+        BinOp::RotateLeft => (op::ROTL, false),
+        BinOp::RotateRight => (op::ROTR, false),
+        BinOp::Min => (pick(op::UMIN, op::IMIN, op::FMIN), false),
+        BinOp::Max => (pick(op::UMAX, op::IMAX, op::FMAX), false),
+        BinOp::Eq => (pick(op::EQ, op::EQ, op::FEQ), false),
+        BinOp::Ne => (pick(op::NE, op::NE, op::FNE), false),
+        BinOp::Lt => (pick(op::ULT, op::ILT, op::FLT), false),
+        BinOp::Le => (pick(op::ULE, op::ILE, op::FLE), false),
+        BinOp::Gt => (pick(op::ULT, op::ILT, op::FLT), true),
+        BinOp::Ge => (pick(op::ULE, op::ILE, op::FLE), true),
+    }
+}
+
+/// The op converting a value of type `from` to `to` (see the IR cast rules).
+fn cast_op(from: DataType, to: DataType) -> u32 {
+    use DataType::*;
+    match (from, to) {
+        (U32, F32) => op::CVT_UF,
+        (I32, F32) => op::CVT_IF,
+        (F32, U32) => op::CVT_FU,
+        (F32, I32) => op::CVT_FI,
+        (Bool, F32) => op::CVT_BF,
+        (U32 | I32, Bool) => op::CVT_XB,
+        (F32, Bool) => op::CVT_FB,
+        // Same bits: u32 <-> i32, bool -> integer (0/1), identity.
+        _ => op::MOV,
+    }
+}

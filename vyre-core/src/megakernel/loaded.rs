@@ -1,0 +1,100 @@
+//! Payloads loaded into a running megakernel's interpreter: compiled to
+//! bytecode on the host and appended to the `code` buffer; no new pipeline.
+
+use super::protocol::*;
+use super::{Megakernel, B_CODE, B_CONTROL, B_REGS};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::interp;
+use crate::ir::Payload;
+
+impl<B: Backend> Megakernel<B> {
+    /// Sets the interpreter's step limit from the device's loop limit. On a
+    /// device that cuts long loops (llvmpipe) each workgroup runs one slot
+    /// per dispatch, so a slot gets the whole step allowance.
+    pub(super) fn start_interpreter(&mut self) {
+        if let Some(limit) = self.backend.loop_iteration_limit() {
+            self.step_limit = (limit / 2).min(u32::MAX as u64) as u32;
+            self.set_slot_budget(1);
+        }
+        self.bufs[B_CONTROL][CTRL_STEP_LIMIT as usize] = self.step_limit;
+    }
+
+    /// Loads payload `p` into the interpreter under its name and lets
+    /// `tenants` run it; returns its opcode. Takes microseconds (a host-side
+    /// compile to bytecode): the kernel's pipeline is not rebuilt. The
+    /// program is uploaded with the next [`Megakernel::run`].
+    pub fn load_payload(&mut self, p: &Payload, tenants: &[&str]) -> Result<u32> {
+        if !self.interpreter {
+            return Err(Error::BadInput(format!(
+                "cannot load payload `{}`: this megakernel was built without the interpreter. Fix: build it with MegakernelBuilder::interpreter()",
+                p.name
+            )));
+        }
+        if self.opcodes.contains_key(&p.name) {
+            return Err(Error::BadInput(format!(
+                "payload name `{}` is already registered. Fix: give each payload a unique name",
+                p.name
+            )));
+        }
+        let mut ids = Vec::new();
+        for t in tenants {
+            ids.push(self.tenant_id(t)?.0 as usize);
+        }
+        let op = self.first_loaded + self.loaded;
+        self.opcodes.insert(p.name.clone(), op);
+        if let Err(e) = self.install(p) {
+            self.opcodes.remove(&p.name);
+            return Err(e);
+        }
+        for t in ids {
+            self.tenant_masks[t] |= 1 << op;
+            self.bufs[B_CONTROL][(CTRL_TENANT_MASKS as usize) + t] = self.tenant_masks[t];
+        }
+        Ok(op)
+    }
+
+    /// Number of payloads loaded into the interpreter.
+    pub fn loaded_count(&self) -> u32 {
+        self.loaded
+    }
+
+    /// Compiles `p` (whose name already has the next loaded opcode) and
+    /// appends it to the code buffer.
+    pub(super) fn install(&mut self, p: &Payload) -> Result<()> {
+        let index = self.loaded;
+        let op = self.first_loaded + index;
+        if index >= MAX_LOADED || op >= MAX_OPCODES {
+            return Err(Error::BadInput(format!(
+                "cannot load payload `{}`: the megakernel already has {} opcodes in use (most {MAX_OPCODES}). Fix: build another megakernel for more payloads",
+                p.name, op
+            )));
+        }
+        let bc = interp::compile(p)?;
+        let lanes = self.workgroups as u64 * self.program.workgroup_size as u64;
+        let frame = self.frame.max(bc.regs);
+        let reg_words = lanes * frame as u64;
+        let code = &self.bufs[B_CODE];
+        if reg_words > (u32::MAX / 4) as u64
+            || code.len() + bc.words.len() > (u32::MAX / 4) as usize
+        {
+            return Err(Error::BadInput(format!(
+                "loading payload `{}` needs {reg_words} register words and {} code words, more than a GPU buffer holds. Fix: use fewer workgroups",
+                p.name,
+                code.len() + bc.words.len()
+            )));
+        }
+        let code = &mut self.bufs[B_CODE];
+        let entry = code.len() as u32;
+        code.extend_from_slice(&bc.words);
+        code[(CODE_ENTRY + index) as usize] = entry;
+        code[(CODE_FLAGS + index) as usize] = if bc.all_lanes { CODE_FLAG_ALL_LANES } else { 0 };
+        code[CODE_COUNT as usize] = index + 1;
+        self.result_words.insert(op, bc.result_words);
+        self.loaded += 1;
+        self.frame = frame;
+        self.bufs[B_CONTROL][CTRL_REG_FRAME as usize] = frame;
+        self.bufs[B_REGS].resize((reg_words as usize).max(1), 0);
+        Ok(())
+    }
+}
