@@ -350,18 +350,19 @@ fn malformed_bytecode_is_rejected() {
     let good = interp::compile(&count_loop_payload("g", 3)).expect("compile");
     good.check().expect("compiled bytecode passes its checks");
     let mut bad_op = good.clone();
-    bad_op.words[0] = 999;
+    bad_op.words[0] = (bad_op.words[0] & !255) | 200;
     let mut bad_reg = good.clone();
-    bad_reg.words[1] = bad_reg.regs + 5;
+    // Instruction 0 loads a constant into register d.
+    bad_reg.words[0] = (bad_reg.words[0] & !(255 << 8)) | ((bad_reg.regs + 5) << 8);
     let mut truncated = good.clone();
     truncated.words.pop();
     let mut bad_jump: Bytecode = good.clone();
-    let jmp = bad_jump
+    let jz = bad_jump
         .words
-        .chunks(5)
-        .position(|i| i[0] == interp::op::JMP)
-        .expect("a loop has a jump");
-    bad_jump.words[jmp * 5 + 2] = 3;
+        .chunks(2)
+        .position(|i| interp::decode([i[0], i[1]])[0] == interp::op::JZ)
+        .expect("a for loop has a guard jump");
+    bad_jump.words[jz * 2 + 1] = 3;
     for (what, b) in [
         ("op", bad_op),
         ("register", bad_reg),

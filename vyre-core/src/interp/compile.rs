@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::{atomic_kind, builtin_code, op, Bytecode, INSTR_WORDS, MAX_INSTRS, MAX_REGS};
+use super::{atomic_kind, builtin_code, encode, op, Bytecode, INSTR_WORDS, MAX_INSTRS, MAX_REGS};
 use crate::error::{Error, Result};
 use crate::ir::payload::param_var;
 use crate::ir::{AtomicOp, BinOp, DataType, Expr, Node, ParamKind, Payload, UnOp};
@@ -25,8 +25,8 @@ pub(super) fn reg_fields(o: u32) -> [bool; 4] {
         op::JZ => [false, true, false, false],
         op::CONST | op::BUILTIN | op::SLOTIX | op::IOCAP | op::SLOTW => [true, false, false, false],
         op::STR | op::STQ => [false, true, true, false],
-        op::ATR | op::ATQ => [true, true, true, false],
         op::SEL | op::CASR | op::CASQ => [true; 4],
+        // ATR/ATQ, FORNEXT and the ALU ops: d, a, b.
         _ => [true, true, true, false],
     }
 }
@@ -149,29 +149,29 @@ impl Gen<'_> {
         let p = self.p;
         let u = DataType::U32;
         let out_off = self.declare("#out_off", u)?;
-        self.emit(op::SLOTW, out_off, SLOT_OUT_OFF, 0, 0);
+        self.emit(op::SLOTW, out_off, 0, 0, SLOT_OUT_OFF);
         let out_len = self.declare("#out_len", u)?;
-        self.emit(op::SLOTW, out_len, SLOT_OUT_LEN, 0, 0);
+        self.emit(op::SLOTW, out_len, 0, 0, SLOT_OUT_LEN);
         let mut scalar = 0u32;
         let mut used = 0u32;
         for q in &p.params {
             match q.kind {
                 ParamKind::Bytes => {
                     let off = self.declare(&param_var(&q.name, "off"), u)?;
-                    self.emit(op::SLOTW, off, SLOT_DATA_OFF, 0, 0);
+                    self.emit(op::SLOTW, off, 0, 0, SLOT_DATA_OFF);
                     let two = self.constant(2)?;
                     self.emit(op::SHL, off, off, two, 0);
                     let len = self.declare(&param_var(&q.name, "len"), u)?;
-                    self.emit(op::SLOTW, len, SLOT_DATA_LEN, 0, 0);
+                    self.emit(op::SLOTW, len, 0, 0, SLOT_DATA_LEN);
                 }
                 ParamKind::Scalar => {
                     let r = self.declare(&q.name, u)?;
-                    self.emit(op::SLOTW, r, SLOT_ARGS + scalar, 0, 0);
+                    self.emit(op::SLOTW, r, 0, 0, SLOT_ARGS + scalar);
                     scalar += 1;
                 }
                 ParamKind::ChunkStart => {
                     let r = self.declare(&q.name, u)?;
-                    self.emit(op::SLOTW, r, SLOT_START, 0, 0);
+                    self.emit(op::SLOTW, r, 0, 0, SLOT_START);
                 }
                 ParamKind::Output | ParamKind::Accumulator => {
                     let c_used = self.constant(used)?;
@@ -195,10 +195,10 @@ impl Gen<'_> {
                 ParamKind::Lanes => {
                     let id = self.declare(&param_var(&q.name, "id"), u)?;
                     let c = builtin_code(crate::ir::Builtin::LocalId);
-                    self.emit(op::BUILTIN, id, c, 0, 0);
+                    self.emit(op::BUILTIN, id, 0, 0, c);
                     let count = self.declare(&param_var(&q.name, "count"), u)?;
                     let c = builtin_code(crate::ir::Builtin::WorkgroupSize);
-                    self.emit(op::BUILTIN, count, c, 0, 0);
+                    self.emit(op::BUILTIN, count, 0, 0, c);
                 }
             }
         }
@@ -289,12 +289,12 @@ impl Gen<'_> {
                 let jz = self.emit(op::JZ, 0, c, 0, 0);
                 self.scoped(then)?;
                 if otherwise.is_empty() {
-                    self.code[jz][3] = self.code.len() as u32;
+                    self.code[jz][4] = self.code.len() as u32;
                 } else {
                     let jmp = self.emit(op::JMP, 0, 0, 0, 0);
-                    self.code[jz][3] = self.code.len() as u32;
+                    self.code[jz][4] = self.code.len() as u32;
                     self.scoped(otherwise)?;
-                    self.code[jmp][2] = self.code.len() as u32;
+                    self.code[jmp][4] = self.code.len() as u32;
                 }
             }
             Node::For {
@@ -312,7 +312,7 @@ impl Gen<'_> {
                     continues: Vec::new(),
                 });
                 self.scoped(body)?;
-                self.emit(op::JMP, 0, head as u32, 0, 0);
+                self.emit(op::JMP, 0, 0, 0, head as u32);
                 self.close_loop(head)?;
             }
             Node::Break | Node::Continue => {
@@ -350,10 +350,10 @@ impl Gen<'_> {
         })?;
         let end = self.code.len() as u32;
         for b in ctx.breaks {
-            self.code[b][2] = end;
+            self.code[b][4] = end;
         }
         for c in ctx.continues {
-            self.code[c][2] = cont as u32;
+            self.code[c][4] = cont as u32;
         }
         Ok(())
     }
@@ -377,40 +377,21 @@ impl Gen<'_> {
         self.emit(op::UMAX, r_step, r_step, one, 0);
         let r_var = self.declare(var, u)?;
         self.expr_into(start, Some(r_var))?;
+        // Guard: while var < end; then the body, ended by FORNEXT (step,
+        // test, count the iteration and jump back in one instruction).
         let t = self.declare("#for_t", u)?;
-        // head: while var < end
-        let head = self.code.len();
         self.emit(op::ULT, t, r_var, r_end, 0);
         let exit = self.emit(op::JZ, 0, t, 0, 0);
         self.emit(op::ITER, 0, 0, 0, 0);
+        let body_at = self.code.len();
         self.loops.push(LoopCtx {
             breaks: vec![exit],
             continues: Vec::new(),
         });
         self.scoped(body)?;
-        // continue: next = var + step; stop instead of wrapping.
         let cont = self.code.len();
-        self.emit(op::ADD, t, r_var, r_step, 0);
-        let wrapped = self.temp()?;
-        self.emit(op::ULE, wrapped, r_var, t, 0);
-        let stop = self.emit(op::JZ, 0, wrapped, 0, 0);
-        self.emit(op::MOV, r_var, t, 0, 0);
-        self.emit(op::JMP, 0, head as u32, 0, 0);
-        if let Some(ctx) = self.loops.last_mut() {
-            ctx.breaks.push(stop);
-        }
-        // Breaks patch word 2 (JMP target); the JZ exits patch word 3.
-        let ctx = self.loops.pop().ok_or_else(|| {
-            Error::BadInput("interpreter compiler lost a loop. Fix: report this vyre bug".into())
-        })?;
-        let after = self.code.len() as u32;
-        for b in ctx.breaks {
-            let field = if self.code[b][0] == op::JZ { 3 } else { 2 };
-            self.code[b][field] = after;
-        }
-        for c in ctx.continues {
-            self.code[c][2] = cont as u32;
-        }
+        self.emit(op::FORNEXT, r_var, r_end, r_step, body_at as u32);
+        self.close_loop(cont)?;
         self.scopes.pop();
         self.top = top;
         self.next = top;
@@ -543,7 +524,7 @@ impl Gen<'_> {
                     (if io { op::ATQ } else { op::ATR }, i, v, atomic_kind(*aop))
                 }
             }
-            Expr::Builtin(b) => (op::BUILTIN, builtin_code(*b), 0, 0),
+            Expr::Builtin(b) => (op::BUILTIN, 0, 0, builtin_code(*b)),
         })
     }
 
@@ -590,9 +571,9 @@ impl Gen<'_> {
                 r
             }
         };
-        let mut words = Vec::with_capacity((self.code.len() + pro as usize) * 5);
+        let mut words = Vec::with_capacity((self.code.len() + pro as usize) * 2);
         for (i, v) in self.const_values.iter().enumerate() {
-            words.extend([op::CONST, vars + i as u32, *v, 0, 0]);
+            words.extend(encode(op::CONST, vars + i as u32, 0, 0, *v));
         }
         for ins in self.code.iter_mut() {
             let regs = reg_fields(ins[0]);
@@ -601,12 +582,10 @@ impl Gen<'_> {
                     ins[k + 1] = fix(ins[k + 1]);
                 }
             }
-            match ins[0] {
-                op::JMP => ins[2] = (ins[2] + pro) * INSTR_WORDS,
-                op::JZ => ins[3] = (ins[3] + pro) * INSTR_WORDS,
-                _ => {}
+            if matches!(ins[0], op::JMP | op::JZ | op::FORNEXT) {
+                ins[4] = (ins[4] + pro) * INSTR_WORDS;
             }
-            words.extend_from_slice(ins);
+            words.extend(encode(ins[0], ins[1], ins[2], ins[3], ins[4]));
         }
         let bc = Bytecode {
             name: self.p.name.clone(),

@@ -70,6 +70,21 @@ fn set(e: Expr) -> Vec<Node> {
     vec![Node::assign("ip_r", e)]
 }
 
+/// The `regs` index of register `x` of this lane's frame (nowhere when
+/// `x` is outside the frame).
+fn reg(x: &str) -> Expr {
+    Expr::select(
+        Expr::lt(v(x), v("ip_frame")),
+        Expr::add(v("ip_fb"), v(x)),
+        Expr::u32(OUT_OF_RANGE),
+    )
+}
+
+/// `vc = regs[c]`, for the ops whose `c` is a register.
+fn load_vc() -> Node {
+    Node::assign("vc", Expr::load(REGS, reg("i_c")))
+}
+
 /// Ends the payload for this lane (the interpreter loop).
 fn stop() -> Vec<Node> {
     vec![Node::assign("ip_w", Expr::bool(false)), Node::Break]
@@ -128,18 +143,19 @@ fn leaves() -> Vec<(u32, Vec<Node>)> {
         tree("i_c", &cases, vec![])
     };
     let cas = |buffer: &str, index: Expr| {
-        set(Expr::atomic_compare_exchange(
-            buffer,
-            index,
-            v("vb"),
-            v("vc"),
-        ))
+        vec![
+            load_vc(),
+            Node::assign(
+                "ip_r",
+                Expr::atomic_compare_exchange(buffer, index, v("vb"), v("vc")),
+            ),
+        ]
     };
     let builtins = [GlobalId, LocalId, WorkgroupId, NumWorkgroups, WorkgroupSize];
     let mut builtin = Expr::u32(0);
     for b in builtins.iter().rev() {
         builtin = Expr::select(
-            Expr::eq(v("i_a"), Expr::u32(super::builtin_code(*b))),
+            Expr::eq(v("i_c"), Expr::u32(super::builtin_code(*b))),
             Expr::Builtin(*b),
             builtin,
         );
@@ -147,7 +163,7 @@ fn leaves() -> Vec<(u32, Vec<Node>)> {
     let mut cases = vec![
         (op::RET, stop()),
         (op::MOV, set(v("va"))),
-        (op::CONST, set(v("i_a"))),
+        (op::CONST, set(v("i_c"))),
         (op::ADD, set(Expr::add(v("va"), v("vb")))),
         (op::SUB, set(Expr::sub(v("va"), v("vb")))),
         (op::MUL, set(Expr::mul(v("va"), v("vb")))),
@@ -179,7 +195,13 @@ fn leaves() -> Vec<(u32, Vec<Node>)> {
         (op::CLZ, set(Expr::clz(v("va")))),
         (op::CTZ, set(Expr::ctz(v("va")))),
         (op::POPCNT, set(Expr::popcount(v("va")))),
-        (op::SEL, set(Expr::select(truthy("va"), v("vb"), v("vc")))),
+        (
+            op::SEL,
+            vec![
+                load_vc(),
+                Node::assign("ip_r", Expr::select(truthy("va"), v("vb"), v("vc"))),
+            ],
+        ),
         (op::FADD, set(from_f(Expr::add(f("va"), f("vb"))))),
         (op::FSUB, set(from_f(Expr::sub(f("va"), f("vb"))))),
         (op::FMUL, set(from_f(Expr::mul(f("va"), f("vb"))))),
@@ -220,20 +242,20 @@ fn leaves() -> Vec<(u32, Vec<Node>)> {
             set(Expr::load(
                 RING,
                 Expr::select(
-                    Expr::lt(v("i_a"), Expr::u32(SLOT_WORDS)),
-                    Expr::add(v("base"), v("i_a")),
+                    Expr::lt(v("i_c"), Expr::u32(SLOT_WORDS)),
+                    Expr::add(v("base"), v("i_c")),
                     Expr::u32(OUT_OF_RANGE),
                 ),
             )),
         ),
         (op::SLOTIX, set(Expr::div(v("base"), Expr::u32(SLOT_WORDS)))),
         (op::IOCAP, set(Expr::load(CONTROL, Expr::u32(CTRL_IO_CAP)))),
-        (op::JMP, no_write(vec![Node::assign("ip_pc", v("i_a"))])),
+        (op::JMP, no_write(vec![Node::assign("ip_pc", v("i_c"))])),
         (
             op::JZ,
             no_write(vec![Node::if_then(
                 Expr::eq(v("va"), Expr::u32(0)),
-                vec![Node::assign("ip_pc", v("i_b"))],
+                vec![Node::assign("ip_pc", v("i_c"))],
             )]),
         ),
         (
@@ -249,6 +271,32 @@ fn leaves() -> Vec<(u32, Vec<Node>)> {
                 ),
             ]),
         ),
+        (
+            op::FORNEXT,
+            no_write(vec![
+                // d is the counter (va/vb hold end and step).
+                Node::let_bind("fn_v", Expr::load(REGS, reg("i_d"))),
+                Node::let_bind("fn_next", Expr::add(v("fn_v"), v("vb"))),
+                Node::if_then(
+                    Expr::and(
+                        Expr::gt(v("fn_next"), v("fn_v")),
+                        Expr::lt(v("fn_next"), v("va")),
+                    ),
+                    vec![
+                        Node::store(REGS, reg("i_d"), v("fn_next")),
+                        Node::assign("ip_pc", v("i_c")),
+                        Node::assign("ip_iters", Expr::add(v("ip_iters"), Expr::u32(1))),
+                        Node::if_then(
+                            Expr::gt(v("ip_iters"), v("ip_budget")),
+                            vec![
+                                Node::assign("ip_fault", Expr::u32(FAULT_BUDGET)),
+                                Node::Break,
+                            ],
+                        ),
+                    ],
+                ),
+            ]),
+        ),
     ];
     cases.sort_by_key(|c| c.0);
     debug_assert_eq!(cases.len() as u32, OP_COUNT);
@@ -260,16 +308,8 @@ fn leaves() -> Vec<(u32, Vec<Node>)> {
 /// `base` are set by the kernel's dispatch).
 pub fn interpreter(first_op: u32) -> Vec<Node> {
     let field = |w: u32| Expr::load(RING, Expr::add(v("base"), Expr::u32(w)));
-    let reg = |x: &str| {
-        Expr::select(
-            Expr::lt(v(x), v("ip_frame")),
-            Expr::add(v("ip_fb"), v(x)),
-            Expr::u32(OUT_OF_RANGE),
-        )
-    };
-    let fetch = |name: &str, k: u32| {
-        Node::let_bind(name, Expr::load(CODE, Expr::add(v("i_at"), Expr::u32(k))))
-    };
+
+    let bits = |shift: u32| Expr::bitand(Expr::shr(v("i_w"), Expr::u32(shift)), Expr::u32(255));
     let mut step = vec![
         Node::assign(STEPS, Expr::add(v(STEPS), Expr::u32(1))),
         Node::if_then(
@@ -280,14 +320,16 @@ pub fn interpreter(first_op: u32) -> Vec<Node> {
             ],
         ),
         Node::let_bind("i_at", Expr::add(v("ip_entry"), v("ip_pc"))),
-        fetch("i_op", 0),
-        fetch("i_d", 1),
-        fetch("i_a", 2),
-        fetch("i_b", 3),
-        fetch("i_c", 4),
+        Node::let_bind("i_w", Expr::load(CODE, v("i_at"))),
+        Node::let_bind("i_c", Expr::load(CODE, Expr::add(v("i_at"), Expr::u32(1)))),
+        Node::let_bind("i_op", bits(0)),
+        Node::let_bind("i_d", bits(8)),
+        Node::let_bind("i_a", bits(16)),
+        Node::let_bind("i_b", Expr::shr(v("i_w"), Expr::u32(24))),
         Node::let_bind("va", Expr::load(REGS, reg("i_a"))),
         Node::let_bind("vb", Expr::load(REGS, reg("i_b"))),
-        Node::let_bind("vc", Expr::load(REGS, reg("i_c"))),
+        // vc is loaded by the few ops whose c is a register.
+        Node::let_bind("vc", Expr::u32(0)),
         Node::assign("ip_pc", Expr::add(v("ip_pc"), Expr::u32(INSTR_WORDS))),
         Node::let_bind("ip_r", Expr::u32(0)),
         Node::let_bind("ip_w", Expr::bool(true)),

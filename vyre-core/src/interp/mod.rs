@@ -19,9 +19,11 @@
 //!
 //! # Bytecode
 //! A program is a sequence of instructions of [`INSTR_WORDS`] `u32` words:
-//! `op, d, a, b, c`. `d` is the destination register; `a`, `b`, `c` are
-//! operand registers, except where an op says it takes an immediate
-//! ([`op::CONST`], [`op::SLOTW`], jumps). Registers are 32-bit words in a
+//! `op | d << 8 | a << 16 | b << 24`, then `c` ([`encode`]). `d` is the
+//! destination register; `a`, `b` are operand registers; `c` is a third
+//! operand register for [`op::SEL`] and the compare-exchanges, and an
+//! immediate everywhere else (constants, slot words, jump targets, atomic
+//! kinds). Registers are 32-bit words in a
 //! per-lane frame of the `regs` buffer; bools are 0 or 1; f32 values are their
 //! bits. Each op computes exactly what the IR op it comes from computes (the
 //! interpreter is built from those IR ops), so overflow, division by zero,
@@ -47,8 +49,27 @@ pub use compile::compile;
 
 use crate::error::{Error, Result};
 
-/// Words per instruction: `op, d, a, b, c`.
-pub const INSTR_WORDS: u32 = 5;
+/// Words per instruction: `op | d << 8 | a << 16 | b << 24`, then `c`.
+pub const INSTR_WORDS: u32 = 2;
+
+/// Packs one instruction.
+pub fn encode(o: u32, d: u32, a: u32, b: u32, c: u32) -> [u32; 2] {
+    [
+        (o & 255) | (d & 255) << 8 | (a & 255) << 16 | (b & 255) << 24,
+        c,
+    ]
+}
+
+/// Unpacks one instruction into `(op, d, a, b, c)`.
+pub fn decode(w: [u32; 2]) -> [u32; 5] {
+    [
+        w[0] & 255,
+        (w[0] >> 8) & 255,
+        (w[0] >> 16) & 255,
+        w[0] >> 24,
+        w[1],
+    ]
+}
 
 /// Most registers one payload may use per lane.
 pub const MAX_REGS: u32 = 256;
@@ -72,7 +93,7 @@ ops! {
     RET = 0;
     /// `d = a` (register copy; also every same-bits cast and bitcast).
     MOV = 1;
-    /// `d = a` where `a` is an immediate word.
+    /// `d = c` where `c` is an immediate word.
     CONST = 2;
     /// Wrapping integer add (u32 and i32 alike).
     ADD = 3;
@@ -195,25 +216,29 @@ ops! {
     CASR = 61;
     /// `d = atomic_compare_exchange(io[a], expected = b, value = c)`.
     CASQ = 62;
-    /// `d = ` built-in value number `a` (immediate, see [`builtin_code`]).
+    /// `d = ` built-in value number `c` (immediate, see [`builtin_code`]).
     BUILTIN = 63;
-    /// `d = ` word `a` (immediate, `< SLOT_WORDS`) of the slot.
+    /// `d = ` word `c` (immediate, `< SLOT_WORDS`) of the slot.
     SLOTW = 64;
     /// `d = ` the slot's index in the ring.
     SLOTIX = 65;
     /// `d = ` the read queue's capacity (control word `CTRL_IO_CAP`).
     IOCAP = 66;
-    /// `pc = a` (immediate).
+    /// `pc = c` (immediate).
     JMP = 67;
-    /// `if a == 0 { pc = b }` (`b` immediate).
+    /// `if a == 0 { pc = c }` (`c` immediate).
     JZ = 68;
     /// One loop iteration: past the iteration budget the payload ends and
     /// the slot faults with `FAULT_BUDGET`.
     ITER = 69;
+    /// Bottom of a counted loop: `next = d + b`; if it did not wrap and
+    /// `next < a`, then `d = next`, count an iteration (as [`op::ITER`]) and
+    /// `pc = c`; else fall through (the loop ends).
+    FORNEXT = 70;
 }
 
 /// Number of op codes; codes at or above it end the payload.
-pub const OP_COUNT: u32 = op::ITER + 1;
+pub const OP_COUNT: u32 = op::FORNEXT + 1;
 
 /// The immediate `c` of [`op::ATR`]/[`op::ATQ`] for an atomic op
 /// (compare-exchange has its own instructions).
@@ -282,28 +307,34 @@ impl Bytecode {
             )))
         };
         if self.words.len() % INSTR_WORDS as usize != 0 {
-            return bad(self.words.len() / 5, "truncated instruction".into());
+            return bad(
+                self.words.len() / INSTR_WORDS as usize,
+                "truncated instruction".into(),
+            );
         }
         if self.regs > MAX_REGS {
             return bad(0, format!("{} registers, most {MAX_REGS}", self.regs));
         }
         let len = self.words.len() as u32;
         for (i, ins) in self.words.chunks_exact(INSTR_WORDS as usize).enumerate() {
-            let [o, d, a, b, c] = [ins[0], ins[1], ins[2], ins[3], ins[4]];
+            let [o, d, a, b, c] = decode([ins[0], ins[1]]);
             let reg = |r: u32| r < self.regs;
             let target = |t: u32| t % INSTR_WORDS == 0 && t <= len;
-            let ok = match o {
-                op::RET | op::ITER => true,
-                op::JMP => target(a),
-                op::JZ => reg(a) && target(b),
-                op::CONST | op::BUILTIN | op::SLOTIX | op::IOCAP => reg(d),
-                op::SLOTW => reg(d) && a < crate::megakernel::protocol::SLOT_WORDS,
-                op::STR | op::STQ => reg(a) && reg(b),
-                op::ATR | op::ATQ => reg(d) && reg(a) && reg(b) && c < ATOMIC_KINDS.len() as u32,
-                op::SEL | op::CASR | op::CASQ => reg(d) && reg(a) && reg(b) && reg(c),
-                x if x < OP_COUNT => reg(d) && reg(a) && reg(b),
-                x => return bad(i, format!("unknown op code {x}")),
-            };
+            let regs_ok = compile::reg_fields(o)
+                .iter()
+                .zip([d, a, b, c])
+                .all(|(is_reg, r)| !is_reg || reg(r));
+            let ok = regs_ok
+                && match o {
+                    op::JMP | op::JZ | op::FORNEXT => target(c),
+                    op::SLOTW => c < crate::megakernel::protocol::SLOT_WORDS,
+                    op::ATR | op::ATQ => c < ATOMIC_KINDS.len() as u32,
+                    op::BUILTIN => c < 5,
+                    x => x < OP_COUNT,
+                };
+            if o >= OP_COUNT {
+                return bad(i, format!("unknown op code {o}"));
+            }
             if !ok {
                 return bad(
                     i,
@@ -320,16 +351,16 @@ impl Bytecode {
     /// A readable listing, one instruction per line.
     pub fn disassemble(&self) -> String {
         let mut s = String::new();
-        for (i, ins) in self.words.chunks(INSTR_WORDS as usize).enumerate() {
+        for (i, ins) in self.words.chunks_exact(INSTR_WORDS as usize).enumerate() {
+            let [o, d, a, b, c] = decode([ins[0], ins[1]]);
             let name = op::ALL
                 .iter()
-                .find(|(c, _)| *c == ins[0])
+                .find(|(k, _)| *k == o)
                 .map(|(_, n)| *n)
                 .unwrap_or("?");
             s.push_str(&format!(
-                "{:5}: {name:7} {:?}\n",
-                i * INSTR_WORDS as usize,
-                &ins[1..]
+                "{:5}: {name:7} d={d} a={a} b={b} c={c}\n",
+                i * INSTR_WORDS as usize
             ));
         }
         s
