@@ -47,6 +47,17 @@ pub trait Backend {
         let _ = (writes, reads);
         self.run(program, buffers, workgroups)
     }
+
+    /// Call after `run`/`run_ranges` failed: when the failure was the loss
+    /// of the device (driver reset, GPU removed), opens a fresh device and
+    /// forgets everything kept on the old one, then returns `Ok(true)`; the
+    /// caller must then run its work again from scratch (results of the
+    /// failed run are garbage). `Ok(false)`: the device was not lost, there
+    /// is nothing to recover (the default, e.g. for the CPU reference). An
+    /// error: the device was lost and could not be reopened.
+    fn recover(&self) -> Result<bool> {
+        Ok(false)
+    }
 }
 
 /// Checks that `buffers` match the host buffers of `program`; shared by all
@@ -120,6 +131,9 @@ macro_rules! forward_backend {
                 reads: &[(usize, std::ops::Range<usize>)],
             ) -> Result<()> {
                 (**self).run_ranges(program, buffers, workgroups, writes, reads)
+            }
+            fn recover(&self) -> Result<bool> {
+                (**self).recover()
             }
         }
     )*};

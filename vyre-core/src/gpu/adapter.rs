@@ -24,11 +24,10 @@ fn no_adapter(wanted: &str, found: &[wgpu::AdapterInfo]) -> Error {
     let names = found
         .iter()
         .map(|i| format!("`{}`", i.name))
-        .chain(["`cpu`".to_string()])
         .collect::<Vec<_>>()
         .join(", ");
     Error::NoAdapter(format!(
-        "no GPU adapter matches {wanted}; adapters found: {listed}. Fix: install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers` for the software one) or set VYRE_ADAPTER to one of {names}"
+        "no GPU adapter matches {wanted}; adapters found: {listed}. Fix: install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers` for the software one) or name one of the adapters found ({names}, or `cpu` for any software adapter) in VYRE_ADAPTER or `vyre scan --adapter`"
     ))
 }
 
@@ -43,43 +42,114 @@ fn rank(t: wgpu::DeviceType) -> u8 {
     }
 }
 
-/// Finds the adapter `choice` selects and opens a device on it with the
-/// adapter's maximum limits.
-pub(crate) fn open(choice: &AdapterChoice) -> Result<(Gpu, wgpu::AdapterInfo)> {
+/// A device opened on an adapter.
+pub(crate) struct Opened {
+    pub gpu: Gpu,
+    pub info: wgpu::AdapterInfo,
+    /// Position among adapters with an identical [`wgpu::AdapterInfo`].
+    pub ordinal: usize,
+}
+
+/// All adapters of every compiled-in backend, with their infos.
+fn enumerate() -> (wgpu::Instance, Vec<wgpu::Adapter>, Vec<wgpu::AdapterInfo>) {
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-    let infos: Vec<wgpu::AdapterInfo> = adapters.iter().map(|a| a.get_info()).collect();
+    let infos = adapters.iter().map(|a| a.get_info()).collect();
+    (instance, adapters, infos)
+}
+
+/// Index of `info` among the adapters with the same info before it.
+fn ordinal_of(infos: &[wgpu::AdapterInfo], index: usize) -> usize {
+    infos[..index]
+        .iter()
+        .filter(|i| **i == infos[index])
+        .count()
+}
+
+/// Finds the adapter `choice` selects and opens a device on it with the
+/// adapter's maximum limits.
+pub(crate) fn open(choice: &AdapterChoice) -> Result<Opened> {
+    let (instance, adapters, infos) = enumerate();
     let choice = match choice {
         AdapterChoice::Default => AdapterChoice::from_env().unwrap_or(AdapterChoice::Default),
         other => other.clone(),
     };
-    let adapter = match &choice {
+    let index = match &choice {
         AdapterChoice::Default => {
             let options = wgpu::RequestAdapterOptions {
                 power_preference: wgpu::PowerPreference::HighPerformance,
                 ..Default::default()
             };
-            match pollster::block_on(instance.request_adapter(&options)) {
-                Ok(a) => a,
-                Err(_) => adapters
-                    .into_iter()
-                    .min_by_key(|a| rank(a.get_info().device_type))
+            let preferred = pollster::block_on(instance.request_adapter(&options))
+                .ok()
+                .map(|a| a.get_info())
+                .and_then(|want| infos.iter().position(|i| *i == want));
+            match preferred {
+                Some(i) => i,
+                None => (0..infos.len())
+                    .min_by_key(|&i| rank(infos[i].device_type))
                     .ok_or_else(|| no_adapter("the default request (high performance)", &infos))?,
             }
         }
         AdapterChoice::Named(want) => {
             let want_l = want.to_lowercase();
-            adapters
-                .into_iter()
-                .find(|a| a.get_info().name.to_lowercase().contains(&want_l))
+            infos
+                .iter()
+                .position(|i| i.name.to_lowercase().contains(&want_l))
                 .ok_or_else(|| no_adapter(&format!("the name `{want}`"), &infos))?
         }
-        AdapterChoice::Cpu => adapters
-            .into_iter()
-            .find(|a| a.get_info().device_type == wgpu::DeviceType::Cpu)
+        AdapterChoice::Cpu => infos
+            .iter()
+            .position(|i| i.device_type == wgpu::DeviceType::Cpu)
             .ok_or_else(|| no_adapter("a software (CPU) adapter", &infos))?,
     };
+    open_device(&adapters[index], ordinal_of(&infos, index))
+}
+
+/// Opens every hardware GPU, or every software adapter when there is none.
+/// GL adapters are skipped when another backend offers adapters (the same
+/// GPU would otherwise be opened twice).
+pub(crate) fn open_all() -> Result<Vec<Opened>> {
+    let (_instance, adapters, infos) = enumerate();
+    let non_gl = infos.iter().any(|i| i.backend != wgpu::Backend::Gl);
+    let usable = |i: &wgpu::AdapterInfo| !(non_gl && i.backend == wgpu::Backend::Gl);
+    let hardware = infos
+        .iter()
+        .any(|i| usable(i) && i.device_type != wgpu::DeviceType::Cpu);
+    let picked: Vec<usize> = (0..infos.len())
+        .filter(|&k| usable(&infos[k]))
+        .filter(|&k| !hardware || infos[k].device_type != wgpu::DeviceType::Cpu)
+        .collect();
+    if picked.is_empty() {
+        return Err(no_adapter("`all`", &infos));
+    }
+    picked
+        .into_iter()
+        .map(|k| open_device(&adapters[k], ordinal_of(&infos, k)))
+        .collect()
+}
+
+/// Opens a fresh device on the adapter `info` describes (the `ordinal`-th of
+/// that description), after the old device was lost.
+pub(crate) fn reopen(info: &wgpu::AdapterInfo, ordinal: usize) -> Result<Opened> {
+    let (_instance, adapters, infos) = enumerate();
+    let index = (0..infos.len())
+        .filter(|&k| infos[k] == *info)
+        .nth(ordinal)
+        .ok_or_else(|| {
+            Error::Gpu(format!(
+                "recovering from device loss: the adapter {} is gone (adapters now: {}). Fix: check the GPU and its driver (dmesg), then run again",
+                describe(info),
+                infos.iter().map(describe).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+    open_device(&adapters[index], ordinal)
+}
+
+/// Opens a device on `adapter` with the adapter's maximum limits and hooks
+/// up the error and device-lost callbacks.
+fn open_device(adapter: &wgpu::Adapter, ordinal: usize) -> Result<Opened> {
     let info = adapter.get_info();
     let label = format!("wgpu: {} ({:?})", info.name, info.backend);
     let limits = adapter.limits();
@@ -102,13 +172,13 @@ pub(crate) fn open(choice: &AdapterChoice) -> Result<(Gpu, wgpu::AdapterInfo)> {
     }));
     let lost = Arc::new(Mutex::new(None));
     let lost_sink = Arc::clone(&lost);
+    // Every loss counts, `Destroyed` included: vyre never destroys a device
+    // it still uses, so a destroy is a (simulated) loss.
     device.set_device_lost_callback(move |reason, msg| {
-        if reason != wgpu::DeviceLostReason::Destroyed {
-            *lock(&lost_sink) = Some(format!("{reason:?}: {msg}"));
-        }
+        lock(&lost_sink).get_or_insert_with(|| format!("{reason:?}: {msg}"));
     });
-    Ok((
-        Gpu {
+    Ok(Opened {
+        gpu: Gpu {
             device,
             queue,
             limits,
@@ -117,5 +187,6 @@ pub(crate) fn open(choice: &AdapterChoice) -> Result<(Gpu, wgpu::AdapterInfo)> {
             lost,
         },
         info,
-    ))
+        ordinal,
+    })
 }

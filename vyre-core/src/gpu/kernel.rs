@@ -378,6 +378,9 @@ impl BufferSet {
             }
         })?;
         if !written {
+            if self.gpu.lost_reason().is_some() {
+                self.gpu.check_health("writing a buffer")?;
+            }
             return Err(Error::Gpu(format!(
                 "the device refused a {} byte buffer write. Fix: {BUG_FIX}",
                 size.get()

@@ -16,14 +16,23 @@
 //!
 //! Adapter choice: [`WgpuBackend::new`] takes `VYRE_ADAPTER` (a
 //! case-insensitive substring of the adapter name, or `cpu` for a software
-//! adapter) when set, else a high-performance adapter.
+//! adapter) when set, else a high-performance adapter;
+//! [`WgpuBackend::open_all`] opens every GPU (one backend each) for work
+//! spread over several devices.
+//!
+//! Device loss: when the device is lost (driver reset, GPU removed,
+//! [`WgpuBackend::simulate_device_loss`]) every later call fails with an
+//! [`Error::Gpu`] that says so; [`WgpuBackend::recover`] (also reachable as
+//! [`Backend::recover`]) then opens a fresh device on the same adapter and
+//! drops every compiled kernel and resident buffer, so the next run compiles
+//! and uploads everything again.
 
 mod adapter;
 mod kernel;
 mod resident;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use crate::backend::{check_buffers, Backend};
 use crate::error::{Error, Result};
@@ -97,6 +106,10 @@ impl Gpu {
             pollster::block_on(oom.pop()),
         ];
         if let Some(e) = errors.into_iter().flatten().next() {
+            if self.lost_reason().is_some() {
+                // The error is a symptom; report the cause.
+                self.check_health(what)?;
+            }
             return Err(Error::Gpu(format!(
                 "{what} on {} failed: {e}. Fix: {fix}",
                 self.label
@@ -110,7 +123,7 @@ impl Gpu {
     pub fn check_health(&self, what: &str) -> Result<()> {
         if let Some(reason) = lock(&self.lost).clone() {
             return Err(Error::Gpu(format!(
-                "{what}: the GPU device ({}) was lost: {reason}. Fix: a kernel may have run too long (bound its loops) or the driver reset; create a new WgpuBackend",
+                "{what}: the GPU device ({}) was lost: {reason}. Fix: a kernel may have run too long (bound its loops) or the driver reset; call WgpuBackend::recover (or create a new WgpuBackend) and run the work again",
                 self.label
             )));
         }
@@ -123,6 +136,13 @@ impl Gpu {
             )));
         }
         Ok(())
+    }
+
+    /// Why the device was lost, or `None`. Polls first: wgpu reports a
+    /// destroyed device only once its queue drained, from a poll.
+    pub fn lost_reason(&self) -> Option<String> {
+        let _ = self.device.poll(wgpu::PollType::Poll);
+        lock(&self.lost).clone()
     }
 
     /// Blocks until submission `index` (or all work, for `None`) finished.
@@ -140,10 +160,16 @@ pub const MAX_CACHED_KERNELS: usize = 256;
 
 /// Runs programs with wgpu. See the [module docs](self).
 pub struct WgpuBackend {
-    gpu: Gpu,
+    /// Swapped for a fresh device by [`WgpuBackend::recover`]. Lock order:
+    /// `resident`, then `gpu`, then `cache`.
+    gpu: RwLock<Gpu>,
     info: wgpu::AdapterInfo,
+    /// Which of several adapters with identical [`wgpu::AdapterInfo`] this is
+    /// (enumeration order), so recovery reopens the same one.
+    ordinal: usize,
     cache: Mutex<HashMap<[u8; 32], Arc<GpuKernel>>>,
     resident: Mutex<Option<resident::Resident>>,
+    recoveries: std::sync::atomic::AtomicU32,
 }
 
 impl WgpuBackend {
@@ -155,23 +181,45 @@ impl WgpuBackend {
     /// Opens the adapter `choice` selects. [`Error::NoAdapter`] lists the
     /// adapters found when none matches.
     pub fn with_adapter(choice: AdapterChoice) -> Result<Self> {
-        let (gpu, info) = adapter::open(&choice)?;
-        Ok(WgpuBackend {
-            gpu,
-            info,
+        Ok(Self::from_opened(adapter::open(&choice)?))
+    }
+
+    /// Opens every GPU adapter, one backend each, for work spread over
+    /// several devices. Software adapters (llvmpipe) are included only when
+    /// there is no hardware GPU, so the list is never empty on a machine with
+    /// a Vulkan driver; [`Error::NoAdapter`] lists what was found otherwise.
+    pub fn open_all() -> Result<Vec<Self>> {
+        Ok(adapter::open_all()?
+            .into_iter()
+            .map(Self::from_opened)
+            .collect())
+    }
+
+    fn from_opened(o: adapter::Opened) -> Self {
+        WgpuBackend {
+            gpu: RwLock::new(o.gpu),
+            info: o.info,
+            ordinal: o.ordinal,
             cache: Mutex::new(HashMap::new()),
             resident: Mutex::new(None),
-        })
+            recoveries: std::sync::atomic::AtomicU32::new(0),
+        }
     }
 
-    /// The wgpu device (for advanced use; every kernel shares it).
-    pub fn device(&self) -> &wgpu::Device {
-        &self.gpu.device
+    /// The current device and what kernels share with it.
+    fn gpu(&self) -> Gpu {
+        self.gpu.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The queue all work is submitted to.
-    pub fn queue(&self) -> &wgpu::Queue {
-        &self.gpu.queue
+    /// The wgpu device (for advanced use; every kernel shares it). After
+    /// [`WgpuBackend::recover`] this is the new device.
+    pub fn device(&self) -> wgpu::Device {
+        self.gpu().device
+    }
+
+    /// The queue all work is submitted to (the new one after a recovery).
+    pub fn queue(&self) -> wgpu::Queue {
+        self.gpu().queue
     }
 
     /// The adapter this backend runs on.
@@ -180,8 +228,50 @@ impl WgpuBackend {
     }
 
     /// The device limits (the adapter's maximum limits were requested).
-    pub fn limits(&self) -> &wgpu::Limits {
-        &self.gpu.limits
+    pub fn limits(&self) -> wgpu::Limits {
+        self.gpu().limits
+    }
+
+    /// Why the device was lost, or `None` while it is healthy.
+    pub fn lost_reason(&self) -> Option<String> {
+        self.gpu().lost_reason()
+    }
+
+    /// How many times [`WgpuBackend::recover`] replaced a lost device.
+    pub fn recoveries(&self) -> u32 {
+        self.recoveries.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Loses the device on purpose, as a driver reset would: destroys it, so
+    /// every later run fails with a device-lost error until
+    /// [`WgpuBackend::recover`]. For testing recovery paths.
+    pub fn simulate_device_loss(&self) {
+        let gpu = self.gpu();
+        lock(&gpu.lost).get_or_insert_with(|| {
+            "simulated device loss (WgpuBackend::simulate_device_loss destroyed the device)"
+                .to_string()
+        });
+        gpu.device.destroy();
+    }
+
+    /// After the device was lost: opens a fresh device on the same adapter
+    /// and drops every compiled kernel and resident buffer (they belonged to
+    /// the old device), so later runs compile and upload everything again.
+    /// Returns `Ok(false)` and changes nothing when the device is not lost;
+    /// an error when no new device could be opened.
+    pub fn recover(&self) -> Result<bool> {
+        let mut resident = lock(&self.resident);
+        let mut gpu = self.gpu.write().unwrap_or_else(|e| e.into_inner());
+        if gpu.lost_reason().is_none() {
+            return Ok(false);
+        }
+        let fresh = adapter::reopen(&self.info, self.ordinal)?;
+        *gpu = fresh.gpu;
+        *resident = None;
+        lock(&self.cache).clear();
+        self.recoveries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(true)
     }
 
     /// Validates, lowers and compiles `program`, or returns the cached kernel
@@ -192,7 +282,10 @@ impl WgpuBackend {
             return Ok(Arc::clone(k));
         }
         crate::validate::validate_or_error(program)?;
-        let kernel = Arc::new(GpuKernel::new(&self.gpu, program)?);
+        // Held while compiling, so a recovery cannot slip a kernel of the old
+        // device into the cache after clearing it.
+        let gpu = self.gpu.read().unwrap_or_else(|e| e.into_inner());
+        let kernel = Arc::new(GpuKernel::new(&gpu, program)?);
         let mut cache = lock(&self.cache);
         if cache.len() >= MAX_CACHED_KERNELS {
             // Kernels still in use stay alive through their Arcs.
@@ -211,7 +304,7 @@ impl WgpuBackend {
 impl std::fmt::Debug for WgpuBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WgpuBackend")
-            .field("adapter", &self.gpu.label)
+            .field("adapter", &self.info.name)
             .field("cached_kernels", &self.cached_kernels())
             .finish_non_exhaustive()
     }
@@ -219,7 +312,11 @@ impl std::fmt::Debug for WgpuBackend {
 
 impl Backend for WgpuBackend {
     fn name(&self) -> String {
-        self.gpu.label.clone()
+        self.gpu().label
+    }
+
+    fn recover(&self) -> Result<bool> {
+        WgpuBackend::recover(self)
     }
 
     fn loop_iteration_limit(&self) -> Option<u64> {

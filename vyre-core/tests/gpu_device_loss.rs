@@ -1,0 +1,125 @@
+//! Device loss on the wgpu backend: a destroyed device is reported as lost,
+//! `recover` opens a fresh one on the same adapter, and resident buffers are
+//! uploaded again in full afterwards.
+
+use vyre_core::gpu::WgpuBackend;
+use vyre_core::{Backend, BufferDecl, DataType, Expr, Node, Program};
+
+/// wgpu from one test thread at a time (lavapipe misbehaves otherwise).
+static GPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn backend() -> WgpuBackend {
+    let g = WgpuBackend::new()
+        .expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
+    eprintln!("adapter: {}", g.name());
+    g
+}
+
+/// `out[i] = data[i] * 3 + 1` over 64 words.
+fn triple_plus_one() -> Program {
+    let i = || Expr::var("i");
+    Program::new(
+        "triple_plus_one",
+        vec![
+            BufferDecl::read("data", 0, DataType::U32).with_len(64),
+            BufferDecl::read_write("out", 1, DataType::U32).with_len(64),
+        ],
+        64,
+        vec![
+            Node::let_bind("i", Expr::global_id()),
+            Node::if_then(
+                Expr::lt(i(), Expr::u32(64)),
+                vec![Node::store(
+                    "out",
+                    i(),
+                    Expr::add(
+                        Expr::mul(Expr::load("data", i()), Expr::u32(3)),
+                        Expr::u32(1),
+                    ),
+                )],
+            ),
+        ],
+    )
+}
+
+fn expected(data: &[u32]) -> Vec<u32> {
+    data.iter()
+        .map(|d| d.wrapping_mul(3).wrapping_add(1))
+        .collect()
+}
+
+#[test]
+fn lost_device_is_reported_recovered_and_reuploaded() {
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let g = backend();
+    let p = triple_plus_one();
+    let data: Vec<u32> = (0..64).map(|i| i * 7 + 5).collect();
+    let mut bufs = vec![data.clone(), vec![0; 64]];
+    let all = [(0, 0..64), (1, 0..64)];
+    g.run_ranges(&p, &mut bufs, 1, &all, &[(1, 0..64)])
+        .expect("first run");
+    assert_eq!(bufs[1], expected(&data));
+    assert_eq!(g.lost_reason(), None);
+    assert!(!g.recover().expect("recover on a healthy device"));
+
+    g.simulate_device_loss();
+    assert!(g.lost_reason().is_some_and(|r| r.contains("simulated")));
+    bufs[1] = vec![0; 64];
+    let err = g
+        .run_ranges(&p, &mut bufs, 1, &[], &[(1, 0..64)])
+        .expect_err("a run on a destroyed device fails")
+        .to_string();
+    assert!(err.contains("lost") && err.contains("Fix:"), "{err}");
+
+    assert!(g.recover().expect("recover"), "the device was lost");
+    assert_eq!(g.recoveries(), 1);
+    assert_eq!(g.lost_reason(), None);
+    assert_eq!(g.cached_kernels(), 0, "old kernels are dropped");
+    // Nothing is marked as written: the backend must still upload everything
+    // because its buffers are new.
+    bufs[1] = vec![0; 64];
+    g.run_ranges(&p, &mut bufs, 1, &[], &[(1, 0..64)])
+        .expect("run after recovery");
+    assert_eq!(bufs[1], expected(&data));
+    // Plain runs work too, and a second recovery has nothing to do.
+    let mut bufs2 = vec![data.iter().map(|d| d + 1).collect(), vec![0; 64]];
+    g.run(&p, &mut bufs2, 1).expect("run");
+    assert_eq!(bufs2[1], expected(&bufs2[0]));
+    assert!(!g.recover().expect("recover on a healthy device"));
+    assert_eq!(g.recoveries(), 1);
+}
+
+#[test]
+fn destroying_the_device_directly_counts_as_loss() {
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let g = backend();
+    let p = triple_plus_one();
+    let data: Vec<u32> = (0..64).collect();
+    let mut bufs = vec![data.clone(), vec![0; 64]];
+    g.run(&p, &mut bufs, 1).expect("first run");
+    g.device().destroy();
+    let mut bufs = vec![data.clone(), vec![0; 64]];
+    let err = g
+        .run(&p, &mut bufs, 1)
+        .expect_err("a run on a destroyed device fails")
+        .to_string();
+    assert!(err.contains("lost") && err.contains("Fix:"), "{err}");
+    assert!(g.lost_reason().is_some(), "destroy is recorded as loss");
+    assert!(g.recover().expect("recover"));
+    g.run(&p, &mut bufs, 1).expect("run after recovery");
+    assert_eq!(bufs[1], expected(&data));
+}
+
+#[test]
+fn open_all_opens_at_least_one_adapter() {
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let all = WgpuBackend::open_all().expect("open_all");
+    assert!(!all.is_empty());
+    let p = triple_plus_one();
+    for g in &all {
+        let data: Vec<u32> = (0..64).map(|i| i ^ 0x55).collect();
+        let mut bufs = vec![data.clone(), vec![0; 64]];
+        g.run(&p, &mut bufs, 1).expect("run");
+        assert_eq!(bufs[1], expected(&data), "{}", g.name());
+    }
+}
