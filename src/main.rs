@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use vyre::scan::{scan, ScanConfig};
-use vyre::{Backend, Result};
+use vyre::scan::{open_devices, scan_devices, Device, ScanConfig};
+use vyre::Result;
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +58,10 @@ enum Command {
         /// Adapter name (substring) or `cpu` for a software adapter; default: VYRE_ADAPTER or the fastest GPU.
         #[arg(long)]
         adapter: Option<String>,
+        /// Scan on several devices at once: `all` (every GPU), adapter name
+        /// substrings and `cpu` (the CPU reference interpreter), comma-separated.
+        #[arg(long, value_name = "LIST", conflicts_with_all = ["adapter", "backend"])]
+        adapters: Option<String>,
         /// Bytes per chunk (multiple of 4).
         #[arg(long, default_value_t = 256 << 10)]
         chunk_size: u32,
@@ -174,8 +178,16 @@ fn report(result: Result<()>) -> ExitCode {
     }
 }
 
-fn make_backend(kind: BackendArg, adapter: Option<&str>) -> Result<Box<dyn Backend>> {
-    Ok(match kind {
+/// The devices of `--adapters`, or the one of `--backend`/`--adapter`.
+fn make_devices(
+    kind: BackendArg,
+    adapter: Option<&str>,
+    adapters: Option<&str>,
+) -> Result<Vec<Device>> {
+    if let Some(list) = adapters {
+        return open_devices(list);
+    }
+    Ok(vec![match kind {
         BackendArg::Cpu => Box::new(vyre::cpu::CpuBackend::new()),
         BackendArg::Gpu => {
             let choice = match adapter {
@@ -185,7 +197,7 @@ fn make_backend(kind: BackendArg, adapter: Option<&str>) -> Result<Box<dyn Backe
             };
             Box::new(vyre::gpu::WgpuBackend::with_adapter(choice)?)
         }
-    })
+    }])
 }
 
 fn main() -> ExitCode {
@@ -201,6 +213,7 @@ fn main() -> ExitCode {
             json,
             backend,
             adapter,
+            adapters,
             chunk_size,
             batch_bytes,
             no_uring,
@@ -228,7 +241,7 @@ fn main() -> ExitCode {
                 force_fallback: no_uring,
                 ..ScanConfig::default()
             };
-            let backend = match make_backend(backend, adapter.as_deref()) {
+            let devices = match make_devices(backend, adapter.as_deref(), adapters.as_deref()) {
                 Ok(b) => b,
                 Err(e) => {
                     eprintln!("vyre: {e}");
@@ -236,7 +249,8 @@ fn main() -> ExitCode {
                 }
             };
             if !json {
-                eprintln!("vyre: scanning on {}", backend.name());
+                let names: Vec<String> = devices.iter().map(|d| d.name()).collect();
+                eprintln!("vyre: scanning on {}", names.join(", "));
             }
             let bar = if quiet || json {
                 indicatif::ProgressBar::hidden()
@@ -253,8 +267,8 @@ fn main() -> ExitCode {
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             let mut write_err = None;
-            let result = scan(
-                backend,
+            let result = scan_devices(
+                devices,
                 &paths,
                 &cfg,
                 |r| {

@@ -7,91 +7,17 @@ use std::sync::Mutex;
 
 use vyre::scan::{scan, FileReport, ScanConfig};
 
+mod support;
+use support::{check_against_reference, json_lines, make_tree, overlapping, tmpdir, vyre_bin};
+
 /// wgpu on lavapipe misbehaves when several tests drive it at once.
 static GPU: Mutex<()> = Mutex::new(());
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vyre-scan-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn overlapping(hay: &[u8], pat: &[u8]) -> u64 {
-    if hay.len() < pat.len() {
-        return 0;
-    }
-    hay.windows(pat.len()).filter(|w| *w == pat).count() as u64
-}
-
-/// Files whose sizes straddle chunk boundaries, with patterns cut by them.
-fn make_tree(dir: &Path, chunk: usize) {
-    let mut seed = 0x1234_5678u64;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
-    std::fs::write(dir.join("empty"), b"").unwrap();
-    std::fs::write(dir.join("one"), b"\n").unwrap();
-    for (i, size) in [
-        3,
-        chunk - 1,
-        chunk,
-        chunk + 1,
-        3 * chunk + 7,
-        10 * chunk + 333,
-    ]
-    .iter()
-    .enumerate()
-    {
-        let mut v: Vec<u8> = (0..*size)
-            .map(|_| b"ab\nxyz\x80\xff"[(rnd() % 8) as usize])
-            .collect();
-        // Plant "abab" across every chunk boundary.
-        let mut b = chunk;
-        while b + 2 < v.len() {
-            v[b - 2..b + 2].copy_from_slice(b"abab");
-            b += chunk;
-        }
-        let sub = if i % 2 == 0 { "sub" } else { "sub/deeper" };
-        std::fs::write(dir.join(sub).join(format!("f{i}")), v).unwrap();
-    }
-}
-
-fn check_against_reference(reports: &[FileReport], patterns: &[&[u8]]) {
-    assert!(!reports.is_empty());
-    for r in reports {
-        assert!(r.error.is_none(), "{:?}: {:?}", r.path, r.error);
-        let d = std::fs::read(&r.path).unwrap();
-        assert_eq!(r.bytes, d.len() as u64, "{:?} bytes", r.path);
-        assert_eq!(
-            r.lines,
-            Some(d.iter().filter(|&&b| b == b'\n').count() as u64),
-            "{:?} lines",
-            r.path
-        );
-        assert_eq!(r.crc32, Some(crc32fast::hash(&d)), "{:?} crc32", r.path);
-        let mut h = vec![0u64; 256];
-        for &b in &d {
-            h[b as usize] += 1;
-        }
-        assert_eq!(r.histogram.as_ref(), Some(&h), "{:?} histogram", r.path);
-        for (i, p) in patterns.iter().enumerate() {
-            assert_eq!(
-                r.matches[i].1,
-                overlapping(&d, p),
-                "{:?} pattern {:?}",
-                r.path,
-                p
-            );
-        }
-    }
-}
-
-fn run_scan<B: vyre::Backend>(backend: B, paths: &[PathBuf], cfg: &ScanConfig) -> Vec<FileReport> {
+fn run_scan<B: vyre::Backend + Send>(
+    backend: B,
+    paths: &[PathBuf],
+    cfg: &ScanConfig,
+) -> Vec<FileReport> {
     let mut out = Vec::new();
     let summary = scan(backend, paths, cfg, |r| out.push(r.clone()), |_, _| {}).unwrap();
     assert_eq!(summary.files as usize, out.len());
@@ -143,25 +69,6 @@ fn generated_files_gpu_and_cpu_equal_references() {
     );
     assert_eq!(cpu, plain);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn vyre_bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vyre"))
-}
-
-/// JSON lines without the timing field of the summary.
-fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value =
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"));
-            if let Some(s) = v.get_mut("summary").and_then(|s| s.as_object_mut()) {
-                s.remove("seconds");
-            }
-            v
-        })
-        .collect()
 }
 
 #[test]

@@ -8,17 +8,24 @@
 //! match across a chunk boundary is counted exactly once.
 
 pub mod crc;
+mod devices;
+mod fold;
 pub mod pattern;
 mod report;
+mod worker;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use vyre_core::feeder::{collect_files, Feeder, FeederConfig};
-use vyre_core::megakernel::{DataRef, Megakernel, SlotId};
+use vyre_core::megakernel::Megakernel;
 use vyre_core::{Backend, Error, Payload, Result};
 
-pub use report::{FileReport, ScanSummary};
+pub use devices::{open_devices, Device};
+use fold::Fold;
+pub use report::{DeviceReport, FileReport, ScanSummary};
+pub use worker::MAX_RECOVERIES;
+use worker::{work, Event, Job, PanicNotice, Plan, Queue, WorkerTimes};
 
 /// Lanes per workgroup of the scan megakernel.
 pub const SCAN_LANES: u32 = 64;
@@ -147,22 +154,52 @@ fn analyses(cfg: &ScanConfig) -> Result<Vec<(Kind, Payload)>> {
 
 /// Scans `paths` on `backend`, calling `on_file` for every file (in walk
 /// order, failures included) and `on_progress` with bytes done so far.
-pub fn scan<B: Backend>(
+/// The same as [`scan_devices`] with one device.
+pub fn scan<B: Backend + Send>(
     backend: B,
+    paths: &[PathBuf],
+    cfg: &ScanConfig,
+    on_file: impl FnMut(&FileReport),
+    on_progress: impl FnMut(u64, u64),
+) -> Result<ScanSummary> {
+    scan_devices(vec![backend], paths, cfg, on_file, on_progress)
+}
+
+/// Scans `paths` on several devices at once (mix backend types with
+/// [`Device`] boxes, e.g. from [`open_devices`]).
+///
+/// Each device gets its own megakernel and worker thread and pulls batches
+/// from a shared queue, so a faster device runs more of them; results are
+/// folded in read order, so every per-file result (CRC-32 included) and the
+/// order of `on_file` calls are exactly those of a one-device scan. Chunks
+/// are sized for the most limited device ([`Backend::loop_iteration_limit`]);
+/// each megakernel gets a slot budget for its own device.
+///
+/// A device whose run fails is recovered and retried when it was lost
+/// ([`Backend::recover`], at most [`MAX_RECOVERIES`] times), otherwise it
+/// stops taking work and its batch runs on another device; both are reported
+/// on stderr and in [`ScanSummary::devices`]. A failed batch is rerun from
+/// scratch, never counted twice. The scan fails only when every device
+/// failed.
+pub fn scan_devices<B: Backend + Send>(
+    backends: Vec<B>,
     paths: &[PathBuf],
     cfg: &ScanConfig,
     mut on_file: impl FnMut(&FileReport),
     mut on_progress: impl FnMut(u64, u64),
 ) -> Result<ScanSummary> {
     let t0 = Instant::now();
+    if backends.is_empty() {
+        return Err(Error::BadInput(
+            "no device to scan on. Fix: pass at least one backend (e.g. `--adapters all`)".into(),
+        ));
+    }
     let mut cfg = cfg.clone();
-    let mut slot_budget = u32::MAX;
-    if let Some(limit) = backend.loop_iteration_limit() {
+    let limits: Vec<Option<u64>> = backends.iter().map(|b| b.loop_iteration_limit()).collect();
+    if limits.iter().any(Option::is_some) {
         // Keep every lane's loop iterations per dispatch well under the
         // device's silent cut-off: small chunks, few slots per workgroup.
         cfg.chunk_size = cfg.chunk_size.min(LIMITED_CHUNK);
-        let per_slot = (cfg.chunk_size / SCAN_LANES) as u64 + 64;
-        slot_budget = ((limit / 2) / per_slot).clamp(1, u32::MAX as u64) as u32;
     }
     let cfg = &cfg;
     if cfg.chunk_size == 0 || cfg.chunk_size % 4 != 0 {
@@ -171,6 +208,12 @@ pub fn scan<B: Backend>(
             cfg.chunk_size
         )));
     }
+    let per_slot = (cfg.chunk_size / SCAN_LANES) as u64 + 64;
+    let slot_budget = |limit: Option<u64>| {
+        limit.map_or(u32::MAX, |l| {
+            ((l / 2) / per_slot).clamp(1, u32::MAX as u64) as u32
+        })
+    };
     let analyses = analyses(cfg)?;
     let look_behind = analyses
         .iter()
@@ -185,43 +228,39 @@ pub fn scan<B: Backend>(
         builder = builder.payload(p.clone());
     }
     let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-    let lanes = SCAN_LANES;
     // Enough workgroups to fill a large GPU (132 SMs on an H100) several times over;
     // each loops over slots, so more workgroups than slots costs nothing.
-    let mut mk = builder
+    let builder = builder
         .tenant("scan", &name_refs)
-        .workgroup_size(lanes)
-        .workgroups(SCAN_WORKGROUPS)
-        .slot_budget(slot_budget)
-        .build(backend)?;
-    let tenant = mk.tenant_id("scan")?;
+        .workgroup_size(SCAN_LANES)
+        .workgroups(SCAN_WORKGROUPS);
+    let mut mks = Vec::with_capacity(backends.len());
+    for (b, limit) in backends.into_iter().zip(&limits) {
+        mks.push(builder.clone().slot_budget(slot_budget(*limit)).build(b)?);
+    }
+    let plan = Plan {
+        analyses: &analyses,
+        tenant: mks[0].tenant_id("scan")?,
+    };
+    let mut summary = ScanSummary {
+        devices: mks
+            .iter()
+            .map(|m| DeviceReport {
+                name: m.backend().name(),
+                ..DeviceReport::default()
+            })
+            .collect(),
+        ..ScanSummary::default()
+    };
 
     let (files, walk_failures) = collect_files(paths);
-    let mut summary = ScanSummary::default();
     for f in &walk_failures {
         let r = FileReport::failed(f.path.clone(), f.reason.clone());
         summary.failed += 1;
         on_file(&r);
     }
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let mut reports: Vec<FileReport> = files
-        .iter()
-        .map(|f| FileReport::new(f.path.clone(), cfg, &cfg.patterns))
-        .map(|mut r| {
-            r.custom = cfg
-                .payloads
-                .iter()
-                .map(|p| {
-                    (
-                        p.name.clone(),
-                        vec![0; vyre_core::megakernel::embed::result_words(p) as usize],
-                    )
-                })
-                .collect();
-            r
-        })
-        .collect();
-    let mut crcs: Vec<crc32fast::Hasher> = files.iter().map(|_| crc32fast::Hasher::new()).collect();
+    let mut fold = Fold::new(&files, cfg);
     let fcfg = FeederConfig {
         chunk_size: cfg.chunk_size,
         queue_depth: cfg.queue_depth,
@@ -232,201 +271,189 @@ pub fn scan<B: Backend>(
     let feeder = Feeder::new(files.clone(), fcfg)?;
     summary.ingest = feeder.backend_name().to_string();
     let arena_len = cfg.batch_bytes.max(feeder.config().min_arena_len());
-    let mut next_emit = 0usize;
-    let mut done_bytes = 0u64;
+    let devices = mks.len();
     let mut phases = Phases::default();
-    // A reader thread fills one arena while the megakernel runs the other:
-    // disk reads and GPU work of different batches overlap.
-    // Arenas are word buffers the feeder reads into through a byte view, so
-    // the megakernel adopts them without a copy.
-    let (full_tx, full_rx) =
-        std::sync::mpsc::sync_channel::<Result<(vyre_core::feeder::Batch, Vec<u32>)>>(1);
+    // The reader fills arenas while the devices run others: disk reads and
+    // device work of different batches overlap. Arenas are word buffers the
+    // feeder reads into through a byte view, so megakernels adopt them
+    // without a copy. At most 2 arenas per device exist, and the reader
+    // starts a batch only with a ticket; the main thread hands one back per
+    // folded batch, so results waiting for an older batch stay bounded too.
+    let queue = Queue::default();
+    let (events_tx, events_rx) = std::sync::mpsc::channel::<Event>();
     let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u32>>();
-    for _ in 0..2 {
+    let (ticket_tx, ticket_rx) = std::sync::mpsc::channel::<()>();
+    for _ in 0..2 * devices {
         let _ = free_tx.send(vec![0u32; arena_len.div_ceil(4)]);
     }
-    std::thread::scope(|scope| -> Result<()> {
-        // Owned here, so an early error return drops them and the reader stops.
-        let (free_tx, full_rx) = (free_tx, full_rx);
-        scope.spawn(move || {
+    for _ in 0..4 * devices {
+        let _ = ticket_tx.send(());
+    }
+    let outcome = std::thread::scope(|scope| -> Result<()> {
+        let (queue, plan) = (&queue, &plan);
+        let mut workers = Vec::new();
+        for (device, mk) in mks.into_iter().enumerate() {
+            let (free, events) = (free_tx.clone(), events_tx.clone());
+            workers.push(scope.spawn(move || work(device, mk, plan, queue, free, events)));
+        }
+        drop(free_tx);
+        let events = events_tx;
+        let reader = scope.spawn(move || {
+            let _notice = PanicNotice {
+                events: events.clone(),
+                who: "the file reader".into(),
+            };
             let mut feeder = feeder;
+            let mut seq = 0u64;
             while !feeder.is_done() {
-                let Ok(mut arena) = free_rx.recv() else {
+                let (Ok(()), Ok(mut arena)) = (ticket_rx.recv(), free_rx.recv()) else {
                     return;
                 };
-                let r = feeder
-                    .fill(bytemuck::cast_slice_mut(&mut arena[..]))
-                    .map_err(Error::from)
-                    .map(|b| {
+                match feeder.fill(bytemuck::cast_slice_mut(&mut arena[..])) {
+                    Ok(batch) => {
                         if cfg!(target_endian = "big") {
                             // The GPU reads bytes as little-endian words.
                             arena.iter_mut().for_each(|w| *w = u32::from_le(*w));
                         }
-                        (b, arena)
-                    });
-                let failed = r.is_err();
-                if full_tx.send(r).is_err() || failed {
-                    return;
+                        if !queue.push(Job { seq, batch, arena }) {
+                            return;
+                        }
+                        seq += 1;
+                    }
+                    Err(e) => {
+                        let _ = events.send(Event::ReadFailed(e.into()));
+                        return;
+                    }
                 }
             }
+            let _ = events.send(Event::ReaderFinished { batches: seq });
         });
-        let mut tw = Instant::now();
-        for next in full_rx.iter() {
-            let (batch, arena) = next?;
-            phases.wait += tw.elapsed().as_secs_f64();
-            let tp = Instant::now();
-            for (file, reason) in &batch.failures {
-                if let Some(r) = reports.get_mut(*file) {
-                    r.error = Some(reason.clone());
-                }
-            }
-            mk.reset();
-            let used = batch
-                .chunks
-                .iter()
-                .map(|c| c.arena_offset + (c.look_behind + c.len) as usize)
-                .max()
-                .unwrap_or(0);
-            let base = mk.adopt_arena(arena, used.div_ceil(4))?;
-            let mut slots: Vec<(SlotId, usize, Kind)> = Vec::new();
-            for (ci, c) in batch.chunks.iter().enumerate() {
-                if c.arena_offset % 4 != 0 || c.look_behind % 4 != 0 {
-                    return Err(Error::BadInput(format!(
-                        "feeder placed a chunk at arena offset {} with look-behind {}, not word aligned. Fix: this is a vyre bug; please report it",
-                        c.arena_offset, c.look_behind
-                    )));
-                }
-                let full = DataRef {
-                    word_offset: base.word_offset + (c.arena_offset / 4) as u32,
-                    len: c.look_behind + c.len,
-                };
-                let owned = DataRef {
-                    word_offset: full.word_offset + c.look_behind / 4,
-                    len: c.len,
-                };
-                for (kind, p) in &analyses {
-                    let slot = match kind {
-                        Kind::Pattern(_) => {
-                            mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?
-                        }
-                        Kind::Custom(_) if p.look_behind > 0 => {
-                            mk.publish_ref(&p.name, tenant, full, c.look_behind, &[], None)?
-                        }
-                        _ => mk.publish_ref(&p.name, tenant, owned, 0, &[], None)?,
-                    };
-
-                    slots.push((slot, ci, *kind));
-                }
-            }
-            phases.publish += tp.elapsed().as_secs_f64();
-            let tr = Instant::now();
-            let run = mk.run()?;
-            phases.run += tr.elapsed().as_secs_f64();
-            let tf = Instant::now();
-            if run.faults > 0 || run.left_by_shutdown > 0 {
-                return Err(Error::Gpu(format!(
-                    "{} slot(s) faulted and {} were left unrun in a scan batch. Fix: this is a vyre bug; please report it",
-                    run.faults, run.left_by_shutdown
-                )));
-            }
-            for (slot, ci, kind) in slots {
-                let c = &batch.chunks[ci];
-                let r = &mut reports[c.file];
-                let words = mk.results(slot)?;
-                match kind {
-                    Kind::Lines => {
-                        *r.lines.get_or_insert(0) += words.first().copied().unwrap_or(0) as u64
-                    }
-                    Kind::Histogram => {
-                        let h = r.histogram.get_or_insert_with(|| vec![0; 256]);
-                        for (a, b) in h.iter_mut().zip(words) {
-                            *a += *b as u64;
+        let result = (|| -> Result<()> {
+            let mut waiting = std::collections::BTreeMap::new();
+            let (mut next, mut batches, mut live) = (0u64, None, devices);
+            let mut errors: Vec<(usize, Error)> = Vec::new();
+            while batches != Some(next) {
+                let tw = Instant::now();
+                let event = events_rx.recv().map_err(|_| {
+                    Error::Gpu("the scan's threads stopped before all batches were done. Fix: this is a vyre bug; please report it".into())
+                })?;
+                phases.wait += tw.elapsed().as_secs_f64();
+                match event {
+                    Event::Done(d) => {
+                        waiting.insert(d.seq, d);
+                        while let Some(d) = waiting.remove(&next) {
+                            let tf = Instant::now();
+                            let dev = &mut summary.devices[d.device];
+                            dev.batches += 1;
+                            dev.bytes += d.batch.bytes;
+                            fold.batch(&d, plan, cfg, &mut summary, &mut on_file);
+                            phases.fold += tf.elapsed().as_secs_f64();
+                            on_progress(fold.done_bytes, total);
+                            next += 1;
+                            let _ = ticket_tx.send(());
                         }
                     }
-                    Kind::Crc => {
-                        crcs[c.file].combine(&crc::join_parts(words, c.len, lanes));
+                    Event::Recovered { device, reason } => {
+                        let d = &mut summary.devices[device];
+                        eprintln!(
+                            "vyre: device {} was lost ({reason}); recovered it, its batch runs again",
+                            d.name
+                        );
+                        d.recovered.push(reason);
                     }
-                    Kind::Pattern(i) => {
-                        r.matches[i].1 += words.first().copied().unwrap_or(0) as u64
-                    }
-                    Kind::Custom(i) => {
-                        for (a, b) in r.custom[i].1.iter_mut().zip(words) {
-                            *a += *b as u64;
+                    Event::Failed { device, error } => {
+                        live -= 1;
+                        let d = &mut summary.devices[device];
+                        d.failed = Some(error.to_string());
+                        if live > 0 {
+                            eprintln!(
+                                "vyre: device {} failed: {error}; its work moves to the other devices",
+                                d.name
+                            );
+                        }
+                        errors.push((device, error));
+                        if live == 0 {
+                            return Err(all_failed(errors, &summary.devices));
                         }
                     }
+                    Event::ReaderFinished { batches: n } => batches = Some(n),
+                    Event::ReadFailed(e) => return Err(e),
+                    Event::Panicked(who) => {
+                        return Err(Error::Gpu(format!(
+                            "{who} panicked. Fix: this is a vyre bug; please report it with the message printed above"
+                        )))
+                    }
                 }
             }
-            for c in &batch.chunks {
-                reports[c.file].bytes += c.len as u64;
+            Ok(())
+        })();
+        // Stop the reader and the workers whatever happened.
+        queue.close();
+        drop(ticket_tx);
+        drop(events_rx);
+        // Joined here, so a panic becomes an error instead of a panic of
+        // the whole scope.
+        let mut panicked = reader.join().is_err();
+        for (device, w) in workers.into_iter().enumerate() {
+            match w.join() {
+                Ok(t) => phases.devices.push((device, t)),
+                Err(_) => panicked = true,
             }
-            done_bytes += batch.bytes;
-            phases.fold += tf.elapsed().as_secs_f64();
-            on_progress(done_bytes, total);
-            // Emit every file that is now complete, in order.
-            while next_emit < reports.len() {
-                let r = &mut reports[next_emit];
-                let expected = files[next_emit].size;
-                let complete = r.error.is_some() || r.bytes == expected;
-                if !complete {
-                    break;
-                }
-                finish(r, &mut crcs[next_emit], expected, cfg, &mut summary);
-                on_file(r);
-                next_emit += 1;
-            }
-            // Hand the arena back to the reader (it may have finished already).
-            let _ = free_tx.send(mk.take_arena());
-            tw = Instant::now();
         }
-        Ok(())
-    })?;
-    while next_emit < reports.len() {
-        let expected = files[next_emit].size;
-        let r = &mut reports[next_emit];
-        finish(r, &mut crcs[next_emit], expected, cfg, &mut summary);
-        on_file(r);
-        next_emit += 1;
-    }
-    summary.files = reports.len() as u64 + walk_failures.len() as u64;
+        if panicked && result.is_ok() {
+            return Err(Error::Gpu(
+                "a scan thread panicked. Fix: this is a vyre bug; please report it with the message printed above".into(),
+            ));
+        }
+        result
+    });
+    outcome?;
+    fold.finish_rest(cfg, &mut summary, &mut on_file);
+    summary.files = fold.reports.len() as u64 + walk_failures.len() as u64;
     summary.seconds = t0.elapsed().as_secs_f64();
     if std::env::var_os("VYRE_TIMING").is_some() {
-        eprintln!(
-            "vyre timing: waiting for reads {:.3} s, arena+publish {:.3} s, megakernel runs {:.3} s, folding {:.3} s, total {:.3} s",
-            phases.wait, phases.publish, phases.run, phases.fold, summary.seconds
-        );
+        phases.print(&summary);
     }
     Ok(summary)
 }
 
-/// Wall time per phase of the batch loop (`VYRE_TIMING=1` prints them).
-#[derive(Default)]
-struct Phases {
-    wait: f64,
-    publish: f64,
-    run: f64,
-    fold: f64,
+/// The error when every device failed: the one error of a single device,
+/// otherwise each device's.
+fn all_failed(mut errors: Vec<(usize, Error)>, devices: &[DeviceReport]) -> Error {
+    if errors.len() == 1 {
+        return errors.remove(0).1;
+    }
+    let list: Vec<String> = errors
+        .iter()
+        .map(|(d, e)| format!("[{}] {e}", devices[*d].name))
+        .collect();
+    Error::Gpu(format!(
+        "every scan device failed: {}. Fix: see each device's error",
+        list.join(" ")
+    ))
 }
 
-/// Seals one file's report: checks nothing was lost, fills the crc.
-fn finish(
-    r: &mut FileReport,
-    crc: &mut crc32fast::Hasher,
-    expected: u64,
-    cfg: &ScanConfig,
-    s: &mut ScanSummary,
-) {
-    if r.error.is_none() && r.bytes != expected {
-        r.error = Some(format!(
-            "processed {} bytes but the file has {expected}: data was lost. Fix: this is a vyre bug; please report it",
-            r.bytes
-        ));
+/// Wall time per phase (`VYRE_TIMING=1` prints them).
+#[derive(Default)]
+struct Phases {
+    /// Main thread waiting for devices (or the reader).
+    wait: f64,
+    fold: f64,
+    devices: Vec<(usize, WorkerTimes)>,
+}
+
+impl Phases {
+    fn print(&self, summary: &ScanSummary) {
+        for (i, t) in &self.devices {
+            let d = &summary.devices[*i];
+            eprintln!(
+                "vyre timing: device {i} ({}): {} batches, {} bytes; idle {:.3} s, publish {:.3} s, megakernel runs {:.3} s, results {:.3} s",
+                d.name, d.batches, d.bytes, t.idle, t.publish, t.run, t.results
+            );
+        }
+        eprintln!(
+            "vyre timing: main thread waiting for results {:.3} s, folding {:.3} s, total {:.3} s",
+            self.wait, self.fold, summary.seconds
+        );
     }
-    if r.error.is_some() {
-        s.failed += 1;
-        return;
-    }
-    if cfg.crc32 {
-        r.crc32 = Some(std::mem::take(crc).finalize());
-    }
-    s.bytes += r.bytes;
 }

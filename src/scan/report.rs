@@ -40,6 +40,51 @@ pub struct ScanSummary {
     pub seconds: f64,
     /// How files were read (`io_uring` or `pread`).
     pub ingest: String,
+    /// What each device did, in the order the devices were given.
+    pub devices: Vec<DeviceReport>,
+}
+
+/// What one device did in a scan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeviceReport {
+    /// The backend's name, e.g. `wgpu: NVIDIA H100 (Vulkan)` or `cpu-reference`.
+    pub name: String,
+    /// Batches whose results came from this device.
+    pub batches: u64,
+    /// File bytes in those batches.
+    pub bytes: u64,
+    /// Why the device was lost, each time it was lost and recovered (its
+    /// batch then ran again on the fresh device).
+    pub recovered: Vec<String>,
+    /// Why the device stopped taking work, if it did (its unfinished batch
+    /// ran on another device).
+    pub failed: Option<String>,
+}
+
+impl DeviceReport {
+    fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "batches": self.batches,
+            "bytes": self.bytes,
+            "recovered": self.recovered.len(),
+            "failed": self.failed,
+        })
+    }
+
+    fn to_text(&self) -> String {
+        let mut s = format!(
+            "{}: {} batches, {} bytes",
+            self.name, self.batches, self.bytes
+        );
+        if !self.recovered.is_empty() {
+            s += &format!(", lost and recovered {} time(s)", self.recovered.len());
+        }
+        if self.failed.is_some() {
+            s += ", failed";
+        }
+        s
+    }
 }
 
 impl FileReport {
@@ -143,7 +188,8 @@ impl FileReport {
 impl ScanSummary {
     /// The `--json` summary object.
     pub fn to_json(&self) -> Value {
-        json!({ "summary": { "files": self.files, "failed": self.failed, "bytes": self.bytes, "seconds": self.seconds } })
+        let devices: Vec<Value> = self.devices.iter().map(DeviceReport::to_json).collect();
+        json!({ "summary": { "files": self.files, "failed": self.failed, "bytes": self.bytes, "seconds": self.seconds, "devices": devices } })
     }
 
     /// Throughput in GB/s (10^9 bytes per second) over the whole wall time.
@@ -155,9 +201,10 @@ impl ScanSummary {
         }
     }
 
-    /// The human summary line.
+    /// The human summary line; with several devices, or a device that was
+    /// lost or failed, it names what each device did.
     pub fn to_text(&self) -> String {
-        format!(
+        let mut s = format!(
             "{} files ({} failed), {} bytes in {:.3} s = {:.3} GB/s (read with {})",
             self.files,
             self.failed,
@@ -165,6 +212,15 @@ impl ScanSummary {
             self.seconds,
             self.gb_per_s(),
             self.ingest
-        )
+        );
+        let eventful = self
+            .devices
+            .iter()
+            .any(|d| d.failed.is_some() || !d.recovered.is_empty());
+        if self.devices.len() > 1 || eventful {
+            let parts: Vec<String> = self.devices.iter().map(DeviceReport::to_text).collect();
+            s += &format!("; devices: {}", parts.join("; "));
+        }
+        s
     }
 }

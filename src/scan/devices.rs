@@ -1,0 +1,43 @@
+//! Opening the devices a scan runs on (`vyre scan --adapters LIST`).
+
+use vyre_core::gpu::{AdapterChoice, WgpuBackend};
+use vyre_core::{Backend, Error, Result};
+
+/// A scan device: any backend that can move to a worker thread.
+pub type Device = Box<dyn Backend + Send>;
+
+/// Opens the devices `spec` lists, comma-separated, in order:
+/// * `all` — every GPU adapter ([`WgpuBackend::open_all`]; the software
+///   adapter only when there is no hardware GPU);
+/// * `cpu` — the CPU reference interpreter ([`vyre_core::cpu::CpuBackend`]);
+/// * anything else — the first wgpu adapter whose name contains it
+///   (case-insensitive), e.g. `H100` or `llvmpipe`.
+///
+/// Naming an adapter twice opens two devices on it.
+pub fn open_devices(spec: &str) -> Result<Vec<Device>> {
+    let mut out: Vec<Device> = Vec::new();
+    for item in spec.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(Error::BadInput(format!(
+                "the device list `{spec}` has an empty entry. Fix: separate names with single commas, e.g. `--adapters all` or `--adapters llvmpipe,cpu`"
+            )));
+        }
+        if item.eq_ignore_ascii_case("all") {
+            for b in WgpuBackend::open_all()? {
+                out.push(Box::new(b));
+            }
+        } else if item.eq_ignore_ascii_case("cpu") {
+            out.push(Box::new(vyre_core::cpu::CpuBackend::new()));
+        } else {
+            let b = WgpuBackend::with_adapter(AdapterChoice::Named(item.to_string()))
+                .map_err(|e| match e {
+                    Error::NoAdapter(m) => Error::NoAdapter(format!(
+                        "device `{item}` of the device list `{spec}`: {m}; in a device list `cpu` is the CPU reference interpreter and `all` every GPU"
+                    )),
+                    other => other,
+                })?;
+            out.push(Box::new(b));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,311 @@
+//! Scan devices: one worker thread per device pulls batches from a shared
+//! queue (a fast device takes more), runs each whole batch on its own
+//! megakernel and hands the slot results back; the main thread folds them in
+//! batch order.
+//!
+//! A batch whose run fails is never half-counted: its results are dropped,
+//! the megakernel is reset, and the batch runs again from scratch — on the
+//! same device after [`Backend::recover`] replaced a lost device (at most
+//! [`MAX_RECOVERIES`] times per device and scan), otherwise on another device,
+//! while the failed device takes no more work.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::Sender;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use vyre_core::feeder::Batch;
+use vyre_core::megakernel::{DataRef, Megakernel, TenantId};
+use vyre_core::{Backend, Error, Payload, Result};
+
+use super::Kind;
+
+/// How often one device may be recovered from device loss in one scan
+/// before it counts as failed.
+pub const MAX_RECOVERIES: u32 = 3;
+
+/// One batch of file data on its way to a device.
+pub(super) struct Job {
+    /// Position in read order; results are folded in this order.
+    pub seq: u64,
+    pub batch: Batch,
+    /// The bytes (4 per word); travels with the job so a failed batch can
+    /// run again elsewhere.
+    pub arena: Vec<u32>,
+}
+
+/// A batch a device finished.
+pub(super) struct Done {
+    pub seq: u64,
+    pub device: usize,
+    pub batch: Batch,
+    /// Result words of every slot, in publish order (per chunk, one slot per
+    /// analysis); slot `i` owns `words[ends[i - 1]..ends[i]]`.
+    pub words: Vec<u32>,
+    pub ends: Vec<usize>,
+}
+
+/// What the reader and the workers tell the main thread.
+pub(super) enum Event {
+    Done(Done),
+    /// The device was lost and has been recovered; its batch runs again.
+    Recovered {
+        device: usize,
+        reason: String,
+    },
+    /// The device stopped taking work; its batch went back to the queue.
+    Failed {
+        device: usize,
+        error: Error,
+    },
+    /// Reading the files failed (not a per-file failure): the scan stops.
+    ReadFailed(Error),
+    /// The reader queued all batches.
+    ReaderFinished {
+        batches: u64,
+    },
+    /// A scan thread panicked (a vyre bug): the scan stops.
+    Panicked(String),
+}
+
+/// Batches waiting for a device.
+#[derive(Default)]
+pub(super) struct Queue {
+    state: Mutex<(VecDeque<Job>, bool)>,
+    ready: Condvar,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, (VecDeque<Job>, bool)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a new batch; false once the queue is closed.
+    pub fn push(&self, job: Job) -> bool {
+        let mut s = self.lock();
+        if s.1 {
+            return false;
+        }
+        s.0.push_back(job);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Puts a failed batch first in line: the main thread waits for the
+    /// oldest batch before it can fold later ones.
+    fn push_front(&self, job: Job) {
+        let mut s = self.lock();
+        s.0.push_front(job);
+        self.ready.notify_one();
+    }
+
+    /// The next batch; `None` once the queue is closed.
+    fn pop(&self) -> Option<Job> {
+        let mut s = self.lock();
+        loop {
+            if s.1 {
+                return None;
+            }
+            if let Some(j) = s.0.pop_front() {
+                return Some(j);
+            }
+            s = self.ready.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Wakes every waiting worker and makes them stop.
+    pub fn close(&self) {
+        self.lock().1 = true;
+        self.ready.notify_all();
+    }
+}
+
+/// Sends [`Event::Panicked`] when dropped during a panic, so the main thread
+/// never waits for a thread that is gone.
+pub(super) struct PanicNotice {
+    pub events: Sender<Event>,
+    pub who: String,
+}
+
+impl Drop for PanicNotice {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = self.events.send(Event::Panicked(self.who.clone()));
+        }
+    }
+}
+
+/// What every device runs: the analyses and the tenant they run for.
+pub(super) struct Plan<'a> {
+    pub analyses: &'a [(Kind, Payload)],
+    pub tenant: TenantId,
+}
+
+/// Wall time of one worker, by phase (`VYRE_TIMING=1`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct WorkerTimes {
+    pub idle: f64,
+    pub publish: f64,
+    pub run: f64,
+    pub results: f64,
+}
+
+/// Runs batches from `queue` on `mk` until the queue closes or the device
+/// fails; sends every outcome to `events` and every used arena to `free`.
+pub(super) fn work<B: Backend>(
+    device: usize,
+    mut mk: Megakernel<B>,
+    plan: &Plan<'_>,
+    queue: &Queue,
+    free: Sender<Vec<u32>>,
+    events: Sender<Event>,
+) -> WorkerTimes {
+    let _notice = PanicNotice {
+        events: events.clone(),
+        who: format!("the worker of device {}", mk.backend().name()),
+    };
+    let mut times = WorkerTimes::default();
+    let mut recoveries = 0;
+    let mut t_idle = Instant::now();
+    while let Some(mut job) = queue.pop() {
+        times.idle += t_idle.elapsed().as_secs_f64();
+        loop {
+            match run_batch(&mut mk, plan, &mut job, &mut times) {
+                Ok((words, ends)) => {
+                    // The reader may have finished already.
+                    let _ = free.send(std::mem::take(&mut job.arena));
+                    let _ = events.send(Event::Done(Done {
+                        seq: job.seq,
+                        device,
+                        batch: job.batch,
+                        words,
+                        ends,
+                    }));
+                    break;
+                }
+                Err(error) => {
+                    // Nothing of the failed run is kept: the next attempt
+                    // starts from a reset megakernel.
+                    mk.reset();
+                    let error = if recoveries >= MAX_RECOVERIES {
+                        Error::Gpu(format!(
+                            "{error} (this device was already recovered {recoveries} times in this scan; no more tries)"
+                        ))
+                    } else {
+                        match mk.backend().recover() {
+                            Ok(true) => {
+                                recoveries += 1;
+                                // The fix (recovery) is done: keep the cause.
+                                let full = error.to_string();
+                                let reason = full.split(". Fix:").next().unwrap_or(&full);
+                                let reason = reason.to_string();
+                                let _ = events.send(Event::Recovered { device, reason });
+                                continue;
+                            }
+                            Ok(false) => error,
+                            Err(again) => Error::Gpu(format!(
+                                "{error}; then recovering the device failed: {again}"
+                            )),
+                        }
+                    };
+                    queue.push_front(job);
+                    let _ = events.send(Event::Failed { device, error });
+                    return times;
+                }
+            }
+        }
+        t_idle = Instant::now();
+    }
+    times
+}
+
+/// Runs one whole batch: adopts its arena, publishes a slot per chunk and
+/// analysis, runs the megakernel, copies the results out. On success and on
+/// failure alike the arena is back in `job.arena` afterwards.
+fn run_batch<B: Backend>(
+    mk: &mut Megakernel<B>,
+    plan: &Plan<'_>,
+    job: &mut Job,
+    times: &mut WorkerTimes,
+) -> Result<(Vec<u32>, Vec<usize>)> {
+    mk.reset();
+    let batch = &job.batch;
+    let used_bytes = batch
+        .chunks
+        .iter()
+        .map(|c| c.arena_offset + (c.look_behind + c.len) as usize)
+        .max()
+        .unwrap_or(0);
+    let used = used_bytes.div_ceil(4);
+    if used > job.arena.len() {
+        return Err(Error::BadInput(format!(
+            "a scan batch uses {used} arena words but its arena has {}. Fix: this is a vyre bug; please report it",
+            job.arena.len()
+        )));
+    }
+    let base = mk.adopt_arena(std::mem::take(&mut job.arena), used)?;
+    let out = publish_and_run(mk, plan, batch, base, times);
+    job.arena = mk.take_arena();
+    out
+}
+
+fn publish_and_run<B: Backend>(
+    mk: &mut Megakernel<B>,
+    plan: &Plan<'_>,
+    batch: &Batch,
+    base: DataRef,
+    times: &mut WorkerTimes,
+) -> Result<(Vec<u32>, Vec<usize>)> {
+    let tp = Instant::now();
+    let mut slots = Vec::with_capacity(batch.chunks.len() * plan.analyses.len());
+    for c in &batch.chunks {
+        if c.arena_offset % 4 != 0 || c.look_behind % 4 != 0 {
+            return Err(Error::BadInput(format!(
+                "feeder placed a chunk at arena offset {} with look-behind {}, not word aligned. Fix: this is a vyre bug; please report it",
+                c.arena_offset, c.look_behind
+            )));
+        }
+        let full = DataRef {
+            word_offset: base.word_offset + (c.arena_offset / 4) as u32,
+            len: c.look_behind + c.len,
+        };
+        let owned = DataRef {
+            word_offset: full.word_offset + c.look_behind / 4,
+            len: c.len,
+        };
+        for (kind, p) in plan.analyses {
+            let with_look_behind = match kind {
+                Kind::Pattern(_) => true,
+                Kind::Custom(_) => p.look_behind > 0,
+                _ => false,
+            };
+            let slot = if with_look_behind {
+                mk.publish_ref(&p.name, plan.tenant, full, c.look_behind, &[], None)?
+            } else {
+                mk.publish_ref(&p.name, plan.tenant, owned, 0, &[], None)?
+            };
+            slots.push(slot);
+        }
+    }
+    let tr = Instant::now();
+    times.publish += (tr - tp).as_secs_f64();
+    let run = mk.run()?;
+    times.run += tr.elapsed().as_secs_f64();
+    if run.faults > 0 || run.left_by_shutdown > 0 {
+        return Err(Error::Gpu(format!(
+            "{} slot(s) faulted and {} were left unrun in a scan batch on {}. Fix: this is a vyre bug; please report it",
+            run.faults,
+            run.left_by_shutdown,
+            mk.backend().name()
+        )));
+    }
+    let tc = Instant::now();
+    let mut words = Vec::new();
+    let mut ends = Vec::with_capacity(slots.len());
+    for slot in slots {
+        words.extend_from_slice(mk.results(slot)?);
+        ends.push(words.len());
+    }
+    times.results += tc.elapsed().as_secs_f64();
+    Ok((words, ends))
+}
