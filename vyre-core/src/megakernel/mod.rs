@@ -711,6 +711,15 @@ impl<B: Backend> Megakernel<B> {
         Ok(&mut self.bufs[B_RESULTS][off as usize..(off + len) as usize])
     }
 
+    /// The host copies of the kernel's buffers in binding order (see
+    /// [`protocol`]), as the next [`Megakernel::run`] uploads them, with the
+    /// slot budget and slot count words set: for tools and benchmarks that
+    /// drive a backend's `run_ranges` with the kernel themselves.
+    pub fn host_buffers(&mut self) -> &[Vec<u32>] {
+        self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = self.slots;
+        &self.bufs
+    }
+
     /// A control word (see `protocol::CTRL_*`).
     pub fn control(&self, word: u32) -> u32 {
         self.bufs[B_CONTROL]

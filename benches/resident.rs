@@ -1,0 +1,164 @@
+//! Fused payloads over data already resident on the GPU: the kernel's own
+//! throughput, without the host→device copy of the data.
+//!
+//! `cargo bench --bench resident` (plain `main`, no harness).
+//!
+//! A batch of `VYRE_RESIDENT_MIB` MiB (default 1024) in 256 KiB chunks is
+//! published once for (a) line_count alone and (b) six fused payloads
+//! (line_count, byte_histogram, 3 patterns, crc32_blocks), and uploaded once.
+//! Each timed repetition then re-publishes the same slots (ring and control
+//! words, zeroed results: a few KiB) and runs the kernel over the arena the
+//! device already holds (`Backend::run_ranges` with no arena write), reading
+//! back control, ring and results. GB/s = arena bytes / median wall time of
+//! that call (kernel + small copies + sync). Line counts are checked against
+//! the CPU before timing.
+
+use std::time::{Duration, Instant};
+
+use vyre::gpu::WgpuBackend;
+use vyre::megakernel::protocol::*;
+use vyre::megakernel::Megakernel;
+use vyre::payloads::{byte_histogram, line_count};
+use vyre::scan::crc::crc32_blocks;
+use vyre::scan::pattern::pattern_payload;
+use vyre::{Backend, Payload};
+
+const CHUNK: usize = 256 << 10;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn data(bytes: usize) -> Vec<u8> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    (0..bytes)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b"abab cd\nefgh\xe9ab GPL License"[(x % 27) as usize]
+        })
+        .collect()
+}
+
+/// Seconds per run (median) and the batch's total line count.
+fn measure(gpu: &WgpuBackend, payloads: Vec<Payload>, bytes: &[u8], reps: usize) -> (f64, u64) {
+    let names: Vec<String> = payloads.iter().map(|p| p.name.clone()).collect();
+    let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    let mut b = Megakernel::builder().workgroup_size(64).workgroups(1024);
+    for p in payloads {
+        b = b.payload(p);
+    }
+    let mut mk = b.tenant("t", &refs).build(gpu).expect("build");
+    let t = mk.tenant_id("t").unwrap();
+    let mut lines = Vec::new();
+    for c in bytes.chunks(CHUNK) {
+        let r = mk.add_data(c).expect("data");
+        for n in &names {
+            let s = mk.publish_ref(n, t, r, 0, &[], None).expect("publish");
+            if n == "line_count" {
+                lines.push(s);
+            }
+        }
+    }
+    let program = mk.program().clone();
+    let mut bufs: Vec<Vec<u32>> = mk.host_buffers().to_vec();
+    let fresh = bufs.clone();
+    let slots = fresh[1].len() / SLOT_WORDS as usize;
+    let all: Vec<(usize, std::ops::Range<usize>)> = bufs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, 0..v.len()))
+        .collect();
+    let small: Vec<(usize, std::ops::Range<usize>)> =
+        all.iter().filter(|(i, _)| *i != 2).cloned().collect();
+    let reads: Vec<(usize, std::ops::Range<usize>)> = [0usize, 1, 3]
+        .iter()
+        .map(|&i| (i, 0..bufs[i].len()))
+        .collect();
+    let run = |first: bool, bufs: &mut Vec<Vec<u32>>| -> Duration {
+        for i in [0usize, 1, 3] {
+            bufs[i].copy_from_slice(&fresh[i]);
+        }
+        let t = Instant::now();
+        gpu.run_ranges(
+            &program,
+            bufs,
+            1024,
+            if first { &all } else { &small },
+            &reads,
+        )
+        .expect("run");
+        let d = t.elapsed();
+        let done = bufs[0][CTRL_DONE_COUNT as usize] as usize;
+        assert_eq!(done, slots, "one dispatch must drain the batch");
+        d
+    };
+    run(true, &mut bufs);
+    let ring = &bufs[1];
+    let results = &bufs[3];
+    let total: u64 = lines
+        .iter()
+        .map(|s| {
+            let base = s.0 as usize * SLOT_WORDS as usize;
+            results[ring[base + SLOT_OUT_OFF as usize] as usize] as u64
+        })
+        .sum();
+    let mut times: Vec<Duration> = (0..reps).map(|_| run(false, &mut bufs)).collect();
+    times.sort();
+    (times[times.len() / 2].as_secs_f64(), total)
+}
+
+fn main() {
+    let mib = env("VYRE_RESIDENT_MIB", 1024);
+    let reps = env("VYRE_BENCH_REPS", 5).max(1);
+    let gpu = match WgpuBackend::new() {
+        Ok(g) => g,
+        Err(e) => {
+            println!("resident bench needs a GPU adapter: {e}");
+            return;
+        }
+    };
+    // llvmpipe cuts long loops silently (and the cut accumulates over the
+    // workgroups one of its threads runs), so its figures would be wrong.
+    if gpu.loop_iteration_limit().is_some() {
+        println!(
+            "{} cuts long loops; this bench needs a GPU without a loop limit",
+            gpu.name()
+        );
+        return;
+    }
+    let bytes = data(mib << 20);
+    let want = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    println!(
+        "resident bench on {}: {mib} MiB in {} KiB chunks, median of {reps}",
+        gpu.name(),
+        CHUNK >> 10
+    );
+    let (t1, n1) = measure(&gpu, vec![line_count::payload()], &bytes, reps);
+    assert_eq!(n1, want, "line_count");
+    let six = vec![
+        line_count::payload(),
+        byte_histogram::payload(),
+        pattern_payload("p0", b"GPL").expect("pattern"),
+        pattern_payload("p1", b"License").expect("pattern"),
+        pattern_payload("p2", b"abab").expect("pattern"),
+        crc32_blocks::payload(),
+    ];
+    let (t6, n6) = measure(&gpu, six, &bytes, reps);
+    assert_eq!(n6, want, "line_count (fused with 5 others)");
+    let gb = bytes.len() as f64 / 1e9;
+    println!(
+        "  line_count alone:       {:8.3} ms  {:8.1} GB/s",
+        t1 * 1e3,
+        gb / t1
+    );
+    println!(
+        "  6 payloads fused:       {:8.3} ms  {:8.1} GB/s (input bytes; each payload reads all)",
+        t6 * 1e3,
+        gb / t6
+    );
+}
