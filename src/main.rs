@@ -49,6 +49,10 @@ enum Command {
         /// Run a payload loaded at run time (text IR `.vyre` or `.vir0`; repeatable).
         #[arg(long = "payload", value_name = "FILE")]
         payload_files: Vec<PathBuf>,
+        /// Compile --payload payloads into the kernel (one pipeline compile
+        /// per new payload set) instead of running them on the interpreter.
+        #[arg(long)]
+        fused: bool,
         /// One JSON object per file, then a summary object.
         #[arg(long)]
         json: bool,
@@ -91,6 +95,9 @@ enum Command {
     Disasm {
         /// The file.
         file: PathBuf,
+        /// Also list the interpreter bytecode a payload loads as.
+        #[arg(long)]
+        bytecode: bool,
     },
 }
 
@@ -156,8 +163,21 @@ fn compile(input: Option<PathBuf>, payload: Option<String>, output: PathBuf) -> 
 }
 
 /// `vyre disasm`: the text form, after a comment line with kind, size and digest (so it parses again).
-fn disasm(file: PathBuf) -> Result<()> {
+fn disasm(file: PathBuf, bytecode: bool) -> Result<()> {
     let module = vyre::vir0::load_file(&file)?;
+    if bytecode {
+        let p = vyre::vir0::load_payload_file(&file)?;
+        let bc = vyre::interp::compile(&p)?;
+        println!(
+            "// interpreter bytecode of `{}`: {} instructions, {} registers per lane, {}",
+            p.name,
+            bc.words.len() / vyre::interp::INSTR_WORDS as usize,
+            bc.regs,
+            if bc.all_lanes { "all lanes" } else { "lane 0" }
+        );
+        print!("{}", bc.disassemble());
+        return Ok(());
+    }
     let size = module.encode().len();
     print!(
         "// {} `{}`: {size} bytes of VIR0, digest blake3:{}\n{module}",
@@ -210,6 +230,7 @@ fn main() -> ExitCode {
             patterns,
             crc32,
             payload_files,
+            fused,
             json,
             backend,
             adapter,
@@ -232,6 +253,7 @@ fn main() -> ExitCode {
             let none = !lines && !histogram && !crc32 && patterns.is_empty() && payloads.is_empty();
             let cfg = ScanConfig {
                 payloads,
+                fused_payloads: fused,
                 lines: lines || none,
                 histogram,
                 crc32: crc32 || none,
@@ -316,6 +338,6 @@ fn main() -> ExitCode {
             payload,
             output,
         } => report(compile(input, payload, output)),
-        Command::Disasm { file } => report(disasm(file)),
+        Command::Disasm { file, bytecode } => report(disasm(file, bytecode)),
     }
 }

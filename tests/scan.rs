@@ -246,13 +246,21 @@ fn cli_runtime_payload_from_vir0_runs_on_gpu_and_cpu() {
     std::fs::write(&file, &data).unwrap();
     let want = data.iter().filter(|&&b| b == 0).count() as u64;
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
-    for backend in ["gpu", "cpu"] {
+    // Interpreted (default) and fused, small and default chunks, GPU and CPU.
+    for (backend, mode, chunk) in [
+        ("gpu", "--quiet", "4096"),
+        ("gpu", "--quiet", "262144"),
+        ("gpu", "--fused", "4096"),
+        ("cpu", "--quiet", "4096"),
+        ("cpu", "--fused", "4096"),
+    ] {
         let out = vyre_bin()
             .args([
                 "scan",
                 "--json",
+                mode,
                 "--chunk-size",
-                "4096",
+                chunk,
                 "--backend",
                 backend,
                 "--payload",
@@ -270,7 +278,7 @@ fn cli_runtime_payload_from_vir0_runs_on_gpu_and_cpu() {
         assert_eq!(
             lines[0]["payloads"]["count_zero_bytes"],
             serde_json::json!([want]),
-            "{backend}"
+            "{backend} {mode} {chunk}"
         );
     }
     // A corrupt file is refused with a Fix, not run.

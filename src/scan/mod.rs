@@ -82,6 +82,9 @@ pub struct ScanConfig {
     /// Payloads loaded at run time (`--payload FILE`, text IR or VIR0): each
     /// runs on every chunk; its result words are summed per file.
     pub payloads: Vec<Payload>,
+    /// Fuse `payloads` into the kernel (a pipeline compile for each new
+    /// payload set) instead of loading them into the interpreter (default).
+    pub fused_payloads: bool,
 }
 
 impl Default for ScanConfig {
@@ -96,6 +99,7 @@ impl Default for ScanConfig {
             queue_depth: 32,
             force_fallback: false,
             payloads: Vec::new(),
+            fused_payloads: false,
         }
     }
 }
@@ -224,8 +228,19 @@ pub fn scan_devices<B: Backend + Send>(
         * 4;
     let mut builder = Megakernel::builder().name("vyre_scan");
     let names: Vec<String> = analyses.iter().map(|a| a.1.name.clone()).collect();
-    for (_, p) in &analyses {
-        builder = builder.payload(p.clone());
+    for (kind, p) in &analyses {
+        // Payloads loaded at run time go to the interpreter: no shader compile.
+        builder = match kind {
+            Kind::Custom(_) if !cfg.fused_payloads => {
+                vyre_core::interp::compile(p).map_err(|e| {
+                    Error::BadInput(format!(
+                        "{e} (or pass --fused to compile it into the kernel)"
+                    ))
+                })?;
+                builder.interpreted(p.clone())
+            }
+            _ => builder.payload(p.clone()),
+        };
     }
     let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
     // Enough workgroups to fill a large GPU (132 SMs on an H100) several times over;
