@@ -3,7 +3,8 @@
 //!
 //! `cargo bench --bench resident` (plain `main`, no harness).
 //!
-//! A batch of `VYRE_RESIDENT_MIB` MiB (default 1024) in 256 KiB chunks is
+//! A batch of `VYRE_RESIDENT_MIB` MiB (default 1024) in `VYRE_RESIDENT_CHUNK`-byte
+//! chunks (default 256 KiB), run by `VYRE_RESIDENT_WORKGROUPS` workgroups (default 1024), is
 //! published once for (a) line_count alone and (b) six fused payloads
 //! (line_count, byte_histogram, 3 patterns, crc32_blocks), and uploaded once.
 //! Each timed repetition then re-publishes the same slots (ring and control
@@ -22,8 +23,6 @@ use vyre::payloads::{byte_histogram, line_count};
 use vyre::scan::crc::crc32_blocks;
 use vyre::scan::pattern::pattern_payload;
 use vyre::{Backend, Payload};
-
-const CHUNK: usize = 256 << 10;
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -45,17 +44,23 @@ fn data(bytes: usize) -> Vec<u8> {
 }
 
 /// Seconds per run (median) and the batch's total line count.
-fn measure(gpu: &WgpuBackend, payloads: Vec<Payload>, bytes: &[u8], reps: usize) -> (f64, u64) {
+fn measure(
+    gpu: &WgpuBackend,
+    payloads: Vec<Payload>,
+    bytes: &[u8],
+    reps: usize,
+    (chunk, groups): (usize, u32),
+) -> (f64, u64) {
     let names: Vec<String> = payloads.iter().map(|p| p.name.clone()).collect();
     let refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-    let mut b = Megakernel::builder().workgroup_size(64).workgroups(1024);
+    let mut b = Megakernel::builder().workgroup_size(64).workgroups(groups);
     for p in payloads {
         b = b.payload(p);
     }
     let mut mk = b.tenant("t", &refs).build(gpu).expect("build");
     let t = mk.tenant_id("t").unwrap();
     let mut lines = Vec::new();
-    for c in bytes.chunks(CHUNK) {
+    for c in bytes.chunks(chunk) {
         let r = mk.add_data(c).expect("data");
         for n in &names {
             let s = mk.publish_ref(n, t, r, 0, &[], None).expect("publish");
@@ -87,7 +92,7 @@ fn measure(gpu: &WgpuBackend, payloads: Vec<Payload>, bytes: &[u8], reps: usize)
         gpu.run_ranges(
             &program,
             bufs,
-            1024,
+            groups.min(slots as u32),
             if first { &all } else { &small },
             &reads,
         )
@@ -114,6 +119,8 @@ fn measure(gpu: &WgpuBackend, payloads: Vec<Payload>, bytes: &[u8], reps: usize)
 
 fn main() {
     let mib = env("VYRE_RESIDENT_MIB", 1024);
+    let chunk = env("VYRE_RESIDENT_CHUNK", 256 << 10);
+    let groups = env("VYRE_RESIDENT_WORKGROUPS", 1024) as u32;
     let reps = env("VYRE_BENCH_REPS", 5).max(1);
     let gpu = match WgpuBackend::new() {
         Ok(g) => g,
@@ -134,11 +141,17 @@ fn main() {
     let bytes = data(mib << 20);
     let want = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
     println!(
-        "resident bench on {}: {mib} MiB in {} KiB chunks, median of {reps}",
+        "resident bench on {}: {mib} MiB in {} KiB chunks, {groups} workgroups of 64, median of {reps}",
         gpu.name(),
-        CHUNK >> 10
+        chunk >> 10
     );
-    let (t1, n1) = measure(&gpu, vec![line_count::payload()], &bytes, reps);
+    let (t1, n1) = measure(
+        &gpu,
+        vec![line_count::payload()],
+        &bytes,
+        reps,
+        (chunk, groups),
+    );
     assert_eq!(n1, want, "line_count");
     let six = vec![
         line_count::payload(),
@@ -148,7 +161,7 @@ fn main() {
         pattern_payload("p2", b"abab").expect("pattern"),
         crc32_blocks::payload(),
     ];
-    let (t6, n6) = measure(&gpu, six, &bytes, reps);
+    let (t6, n6) = measure(&gpu, six, &bytes, reps, (chunk, groups));
     assert_eq!(n6, want, "line_count (fused with 5 others)");
     let gb = bytes.len() as f64 / 1e9;
     println!(
