@@ -36,8 +36,8 @@ fn check_runtime_payload(p: &Payload) -> Result<()> {
     use vyre_core::ParamKind;
     for q in &p.params {
         let bad = match q.kind {
-            ParamKind::Scalar | ParamKind::IoQueue => {
-                Some("scan passes no scalar arguments or read queue")
+            ParamKind::Scalar | ParamKind::IoQueue | ParamKind::Debug => {
+                Some("scan passes no scalar arguments, read queue or debug log")
             }
             ParamKind::Output | ParamKind::Accumulator if q.len.is_none() => {
                 Some("its results need a declared length, e.g. `param acc: accumulator[1]`")

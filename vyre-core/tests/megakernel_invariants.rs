@@ -404,9 +404,11 @@ fn raw_run(
         results,
         vec![0; 16],
         vec![0; 8],
+        vec![0; CODE_HEADER_WORDS as usize],
+        vec![0; 1],
     ];
     backend.run(mk.program(), &mut bufs, 2).unwrap();
-    let [control, ring, _, results, _, _] = <[Vec<u32>; 6]>::try_from(bufs).unwrap();
+    let [control, ring, _, results, ..] = <[Vec<u32>; 8]>::try_from(bufs).unwrap();
     (ring, results, control)
 }
 

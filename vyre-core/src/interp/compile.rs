@@ -23,9 +23,9 @@ pub(super) fn reg_fields(o: u32) -> [bool; 4] {
     match o {
         op::RET | op::ITER | op::JMP => [false; 4],
         op::JZ => [false, true, false, false],
-        op::CONST | op::BUILTIN | op::SLOTIX | op::IOCAP | op::SLOTW => [true, false, false, false],
-        op::STR | op::STQ => [false, true, true, false],
-        op::SEL | op::CASR | op::CASQ => [true; 4],
+        op::CONST | op::BUILTIN | op::SLOTIX | op::CTRLW | op::SLOTW => [true, false, false, false],
+        op::STR | op::STQ | op::STG => [false, true, true, false],
+        op::SEL | op::CASR | op::CASQ | op::CASG => [true; 4],
         // ATR/ATQ, FORNEXT and the ALU ops: d, a, b.
         _ => [true, true, true, false],
     }
@@ -186,9 +186,17 @@ impl Gen<'_> {
                     }
                     used = used.saturating_add(q.len.unwrap_or(0));
                 }
+                ParamKind::Debug => {
+                    let cap = self.declare(&param_var(&q.name, "cap"), u)?;
+                    self.emit(op::CTRLW, cap, 0, 0, CTRL_DEBUG_CAP);
+                    let slot = self.declare(&param_var(&q.name, "slot"), u)?;
+                    self.emit(op::SLOTIX, slot, 0, 0, 0);
+                    let o = self.declare(&param_var(&q.name, "op"), u)?;
+                    self.emit(op::SLOTW, o, 0, 0, SLOT_OPCODE);
+                }
                 ParamKind::IoQueue => {
                     let cap = self.declare(&param_var(&q.name, "cap"), u)?;
-                    self.emit(op::IOCAP, cap, 0, 0, 0);
+                    self.emit(op::CTRLW, cap, 0, 0, CTRL_IO_CAP);
                     let slot = self.declare(&param_var(&q.name, "slot"), u)?;
                     self.emit(op::SLOTIX, slot, 0, 0, 0);
                 }
@@ -218,7 +226,8 @@ impl Gen<'_> {
                     ParamKind::Bytes
                         | ParamKind::Output
                         | ParamKind::Accumulator
-                        | ParamKind::IoQueue
+                                                | ParamKind::IoQueue
+                        | ParamKind::Debug
                 )
             })
             .ok_or_else(|| {
@@ -264,7 +273,8 @@ impl Gen<'_> {
                 value,
             } => {
                 let o = match self.buffer_kind(buffer)? {
-                    ParamKind::IoQueue => op::STQ,
+                                        ParamKind::IoQueue => op::STQ,
+                    ParamKind::Debug => op::STG,
                     ParamKind::Output | ParamKind::Accumulator => op::STR,
                     _ => {
                         return Err(self.err(
@@ -441,6 +451,7 @@ impl Gen<'_> {
                 let o = match self.buffer_kind(buffer)? {
                     ParamKind::Bytes => op::LDA,
                     ParamKind::IoQueue => op::LDQ,
+                    ParamKind::Debug => op::LDG,
                     _ => op::LDR,
                 };
                 (o, self.expr(index)?.0, 0, 0)
@@ -502,9 +513,11 @@ impl Gen<'_> {
                 value,
                 expected,
             } => {
-                let io = match self.buffer_kind(buffer)? {
-                    ParamKind::IoQueue => true,
-                    ParamKind::Output | ParamKind::Accumulator => false,
+                // (atomic op, compare-exchange op) on the buffer.
+                let (at, cas) = match self.buffer_kind(buffer)? {
+                    ParamKind::IoQueue => (op::ATQ, op::CASQ),
+                    ParamKind::Debug => (op::ATG, op::CASG),
+                    ParamKind::Output | ParamKind::Accumulator => (op::ATR, op::CASR),
                     _ => {
                         return Err(self.err(
                             &format!("it runs an atomic on the input bytes `{buffer}`"),
@@ -519,9 +532,9 @@ impl Gen<'_> {
                         Some(x) => self.expr(x)?.0,
                         None => self.constant(0)?,
                     };
-                    (if io { op::CASQ } else { op::CASR }, i, x, v)
+                    (cas, i, x, v)
                 } else {
-                    (if io { op::ATQ } else { op::ATR }, i, v, atomic_kind(*aop))
+                    (at, i, v, atomic_kind(*aop))
                 }
             }
             Expr::Builtin(b) => (op::BUILTIN, 0, 0, builtin_code(*b)),

@@ -13,7 +13,7 @@
 use super::{op, ATOMIC_KINDS, INSTR_WORDS, OP_COUNT};
 use crate::ir::payload::OUT_OF_RANGE;
 use crate::ir::{AtomicOp, DataType, Expr, Node};
-use crate::megakernel::embed::{ARENA, CONTROL, IO, RESULTS, RING};
+use crate::megakernel::embed::{ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
 use crate::megakernel::protocol::*;
 
 /// Buffer holding loaded programs (header, then code).
@@ -249,7 +249,27 @@ fn leaves() -> Vec<(u32, Vec<Node>)> {
             )),
         ),
         (op::SLOTIX, set(Expr::div(v("base"), Expr::u32(SLOT_WORDS)))),
-        (op::IOCAP, set(Expr::load(CONTROL, Expr::u32(CTRL_IO_CAP)))),
+        (
+            op::CTRLW,
+            set(Expr::load(
+                CONTROL,
+                Expr::select(
+                    Expr::or(
+                        Expr::eq(v("i_c"), Expr::u32(CTRL_IO_CAP)),
+                        Expr::eq(v("i_c"), Expr::u32(CTRL_DEBUG_CAP)),
+                    ),
+                    v("i_c"),
+                    Expr::u32(OUT_OF_RANGE),
+                ),
+            )),
+        ),
+        (op::LDG, set(Expr::load(DEBUG, v("va")))),
+        (
+            op::STG,
+            no_write(vec![Node::store(DEBUG, v("va"), v("vb"))]),
+        ),
+        (op::ATG, atomics(DEBUG, v("va"))),
+        (op::CASG, cas(DEBUG, v("va"))),
         (op::JMP, no_write(vec![Node::assign("ip_pc", v("i_c"))])),
         (
             op::JZ,

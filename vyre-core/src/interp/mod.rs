@@ -222,8 +222,9 @@ ops! {
     SLOTW = 64;
     /// `d = ` the slot's index in the ring.
     SLOTIX = 65;
-    /// `d = ` the read queue's capacity (control word `CTRL_IO_CAP`).
-    IOCAP = 66;
+        /// `d = control[c]` for `c` one of `CTRL_IO_CAP`, `CTRL_DEBUG_CAP`
+    /// (the queue and log capacities); 0 for any other word.
+    CTRLW = 66;
     /// `pc = c` (immediate).
     JMP = 67;
     /// `if a == 0 { pc = c }` (`c` immediate).
@@ -234,11 +235,19 @@ ops! {
     /// Bottom of a counted loop: `next = d + b`; if it did not wrap and
     /// `next < a`, then `d = next`, count an iteration (as [`op::ITER`]) and
     /// `pc = c`; else fall through (the loop ends).
-    FORNEXT = 70;
+        FORNEXT = 70;
+    /// `d = debug[a]` (the debug log).
+    LDG = 71;
+    /// `debug[a] = b`.
+    STG = 72;
+    /// `d = atomic(c)(debug[a], b)`.
+    ATG = 73;
+    /// `d = atomic_compare_exchange(debug[a], expected = b, value = c)`.
+    CASG = 74;
 }
 
 /// Number of op codes; codes at or above it end the payload.
-pub const OP_COUNT: u32 = op::FORNEXT + 1;
+pub const OP_COUNT: u32 = op::CASG + 1;
 
 /// The immediate `c` of [`op::ATR`]/[`op::ATQ`] for an atomic op
 /// (compare-exchange has its own instructions).
@@ -328,7 +337,7 @@ impl Bytecode {
                 && match o {
                     op::JMP | op::JZ | op::FORNEXT => target(c),
                     op::SLOTW => c < crate::megakernel::protocol::SLOT_WORDS,
-                    op::ATR | op::ATQ => c < ATOMIC_KINDS.len() as u32,
+                    op::ATR | op::ATQ | op::ATG => c < ATOMIC_KINDS.len() as u32,
                     op::BUILTIN => c < 5,
                     x => x < OP_COUNT,
                 };

@@ -84,6 +84,7 @@ fn kind_name(kind: ParamKind) -> &'static str {
         ParamKind::Lanes => "lanes",
         ParamKind::ChunkStart => "chunk_start",
         ParamKind::IoQueue => "io_queue",
+        ParamKind::Debug => "debug",
     }
 }
 

@@ -14,6 +14,7 @@
 //! | `lanes: vyre::Lanes`   | `Lanes`         | vars `lanes__id`, `lanes__count`                            |
 //! | `#[vyre(start)] s: u32`| `ChunkStart`    | var `s`: index in `data` of the first byte the item owns    |
 //! | (IR only)              | `IoQueue`       | buffer `q` (atomic), vars `q__cap` (requests it holds), `q__slot` (this item's slot) |
+//! | (IR only)              | `Debug`         | buffer `g` (atomic), vars `g__cap` (records it holds), `g__slot`, `g__op` (this item's slot and opcode) |
 //!
 //! `ChunkStart`: a payload with look-behind (a pattern of `n` bytes needs
 //! `n - 1`) sees its chunk preceded by up to `look_behind` bytes of the
@@ -51,6 +52,9 @@ pub enum ParamKind {
     /// The queue of read requests the item may post ([`io_read`]): the host
     /// reads the bytes after the dispatch and runs a continuation payload on them.
     IoQueue,
+    /// The debug log the item may append records to ([`debug_record`]):
+    /// bounded, overflow counted, read with `Megakernel::debug_log`.
+    Debug,
 }
 
 /// A payload parameter.
@@ -182,6 +186,36 @@ pub fn io_read(
     ])
 }
 
+/// Appends the record `[slot, opcode, a, b]` to the `Debug` parameter
+/// `param`'s log (a bounded printf: two `u32` values per record). A full log
+/// drops the record and counts it. Debug records are diagnostics, not a
+/// trusted channel: they share one log for the whole batch.
+pub fn debug_record(param: &str, a: Expr, b: Expr) -> Node {
+    use crate::megakernel::protocol::*;
+    let n = param_var(param, "n");
+    let at = param_var(param, "at");
+    let field = |w: u32, v: Expr| Node::store(param, Expr::add(Expr::var(&at), Expr::u32(w)), v);
+    Node::block(vec![
+        Node::let_bind(&n, Expr::atomic_add(param, Expr::u32(0), Expr::u32(1))),
+        Node::if_then(
+            Expr::lt(Expr::var(&n), Expr::var(&param_var(param, "cap"))),
+            vec![
+                Node::let_bind(
+                    &at,
+                    Expr::add(
+                        Expr::u32(DEBUG_HEADER_WORDS),
+                        Expr::mul(Expr::var(&n), Expr::u32(DEBUG_RECORD_WORDS)),
+                    ),
+                ),
+                field(0, Expr::var(&param_var(param, "slot"))),
+                field(1, Expr::var(&param_var(param, "op"))),
+                field(2, a),
+                field(3, b),
+            ],
+        ),
+    ])
+}
+
 /// This lane's index among the lanes running the item.
 pub fn lane_id(param: &str) -> Expr {
     Expr::var(&param_var(param, "id"))
@@ -268,6 +302,24 @@ impl Payload {
             );
             prelude.push(Node::let_bind(&param_var(&p.name, "cap"), cap));
             prelude.push(Node::let_bind(&param_var(&p.name, "slot"), Expr::u32(0)));
+        }
+        for p in self.params_of(ParamKind::Debug) {
+            buffers.push(BufferDecl::read_write(&p.name, binding, DataType::U32));
+            binding += 1;
+            // Standalone: the buffer's words after the header hold the records.
+            let words = Expr::len(&p.name);
+            let header = crate::megakernel::protocol::DEBUG_HEADER_WORDS;
+            let cap = Expr::select(
+                Expr::gt(words.clone(), Expr::u32(header)),
+                Expr::div(
+                    Expr::sub(words, Expr::u32(header)),
+                    Expr::u32(crate::megakernel::protocol::DEBUG_RECORD_WORDS),
+                ),
+                Expr::u32(0),
+            );
+            prelude.push(Node::let_bind(&param_var(&p.name, "cap"), cap));
+            prelude.push(Node::let_bind(&param_var(&p.name, "slot"), Expr::u32(0)));
+            prelude.push(Node::let_bind(&param_var(&p.name, "op"), Expr::u32(0)));
         }
         for p in self.params_of(ParamKind::Lanes) {
             prelude.push(Node::let_bind(&param_var(&p.name, "id"), Expr::local_id()));

@@ -131,6 +131,20 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
                 out.push(Node::let_bind(&v(&param_var(&q.name, "len")), len));
                 used = used.saturating_add(q.len.unwrap_or(0));
             }
+            ParamKind::Debug => {
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "cap")),
+                    Expr::load(CONTROL, Expr::u32(CTRL_DEBUG_CAP)),
+                ));
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "slot")),
+                    Expr::div(Expr::var(base), Expr::u32(SLOT_WORDS)),
+                ));
+                out.push(Node::let_bind(
+                    &v(&param_var(&q.name, "op")),
+                    field(SLOT_OPCODE),
+                ));
+            }
             ParamKind::IoQueue => {
                 out.push(Node::let_bind(
                     &v(&param_var(&q.name, "cap")),
@@ -159,6 +173,7 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
             ParamKind::Bytes => Some(ARENA),
             ParamKind::Output | ParamKind::Accumulator => Some(RESULTS),
             ParamKind::IoQueue => Some(IO),
+            ParamKind::Debug => Some(DEBUG),
             _ => None,
         }
     };

@@ -219,16 +219,20 @@ fn builtin_handlers() -> Vec<(u32, Vec<Node>)> {
         (
             OP_DEBUG,
             vec![lane0(vec![
-                Node::let_bind(
-                    "dbg_n",
-                    Expr::atomic_add(CONTROL, Expr::u32(CTRL_DEBUG_COUNT), Expr::u32(1)),
-                ),
+                Node::let_bind("dbg_n", Expr::atomic_add(DEBUG, Expr::u32(0), Expr::u32(1))),
                 Node::let_bind(
                     "dbg_at",
-                    Expr::mul(Expr::var("dbg_n"), Expr::u32(DEBUG_RECORD_WORDS)),
+                    Expr::select(
+                        Expr::lt(Expr::var("dbg_n"), ctrl(CTRL_DEBUG_CAP)),
+                        Expr::add(
+                            Expr::u32(DEBUG_HEADER_WORDS),
+                            Expr::mul(Expr::var("dbg_n"), Expr::u32(DEBUG_RECORD_WORDS)),
+                        ),
+                        Expr::u32(u32::MAX - 8),
+                    ),
                 ),
                 // Records past the buffer's end are dropped by the bounds rule and
-                // counted by CTRL_DEBUG_COUNT exceeding the capacity.
+                // counted by debug[0] exceeding the capacity (CTRL_DEBUG_CAP).
                 Node::eval(Expr::atomic_store(
                     DEBUG,
                     Expr::var("dbg_at"),

@@ -400,6 +400,7 @@ impl<B: Backend> Megakernel<B> {
         control[CTRL_BUDGET as usize] = self.slot_budget;
         control[CTRL_IO_CAP as usize] = self.io_capacity;
         control[CTRL_ITER_BUDGET as usize] = self.iteration_budget;
+        control[CTRL_DEBUG_CAP as usize] = self.debug_records;
         control[CTRL_REG_FRAME as usize] = self.frame;
         control[CTRL_STEP_LIMIT as usize] = self.step_limit;
         for (t, m) in self.tenant_masks.iter().enumerate() {
@@ -424,7 +425,7 @@ impl<B: Backend> Megakernel<B> {
         keep(&mut self.bufs[B_RESULTS], 1);
         keep(
             &mut self.bufs[B_DEBUG],
-            (self.debug_records * DEBUG_RECORD_WORDS) as usize,
+            (DEBUG_HEADER_WORDS + self.debug_records * DEBUG_RECORD_WORDS) as usize,
         );
         keep(
             &mut self.bufs[B_IO],
@@ -730,12 +731,13 @@ impl<B: Backend> Megakernel<B> {
 
     /// Debug records `[slot, opcode, arg0, arg1]` kept, and how many were dropped.
     pub fn debug_log(&self) -> (Vec<[u32; 4]>, u32) {
-        let requested = self.control(CTRL_DEBUG_COUNT);
+        let debug = &self.bufs[B_DEBUG];
+        let requested = debug.first().copied().unwrap_or(0);
         let kept = requested.min(self.debug_records);
         let recs = (0..kept as usize)
             .map(|i| {
-                let d = &self.bufs[B_DEBUG][i * 4..i * 4 + 4];
-                [d[0], d[1], d[2], d[3]]
+                let at = DEBUG_HEADER_WORDS as usize + i * DEBUG_RECORD_WORDS as usize;
+                [debug[at], debug[at + 1], debug[at + 2], debug[at + 3]]
             })
             .collect();
         (recs, requested - kept)

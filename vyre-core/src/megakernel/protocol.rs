@@ -11,7 +11,7 @@
 //! | 1       | `ring`    | `slots * SLOT_WORDS` slot words (atomic)                    |
 //! | 2       | `arena`   | input bytes, 4 per word, little-endian (read only)          |
 //! | 3       | `results` | result words; each slot owns `[out_off, out_off+out_len)` (atomic) |
-//! | 4       | `debug`   | debug records, [`DEBUG_RECORD_WORDS`] words each (atomic)   |
+//! | 4       | `debug`   | word 0 counts records requested, then from [`DEBUG_HEADER_WORDS`] records of [`DEBUG_RECORD_WORDS`] words: slot, opcode, two values (atomic) |
 //! | 5       | `io`      | read requests posted by payloads: word 0 counts them, then [`IO_REQ_WORDS`] words each (atomic) |
 //! | 6       | `code`    | programs loaded into the interpreter: [`CODE_HEADER_WORDS`] header words, then bytecode (read only) |
 //! | 7       | `regs`    | interpreter registers: [`CTRL_REG_FRAME`] words per invocation (never uploaded or read back) |
@@ -111,8 +111,9 @@ pub const CTRL_FAULT_COUNT: u32 = 4;
 pub const CTRL_SLOT_COUNT: u32 = 5;
 /// Control word: most slots one workgroup may run in one dispatch.
 pub const CTRL_BUDGET: u32 = 6;
-/// Control word: debug records requested (including dropped ones).
-pub const CTRL_DEBUG_COUNT: u32 = 7;
+/// Control word: how many debug records the `debug` buffer holds; records
+/// past it are counted in `debug[0]` and dropped.
+pub const CTRL_DEBUG_CAP: u32 = 7;
 /// Control word: protocol version the host wrote ([`PROTOCOL_VERSION`]).
 pub const CTRL_VERSION: u32 = 8;
 /// Control word: claims made in this dispatch (an observable).
@@ -141,6 +142,9 @@ pub const CONTROL_WORDS: u32 = CTRL_TENANT_MASKS + MAX_TENANTS;
 
 /// Words per debug record: slot, opcode, then the values.
 pub const DEBUG_RECORD_WORDS: u32 = 4;
+/// Words before the first debug record (word 0: records requested,
+/// including dropped ones).
+pub const DEBUG_HEADER_WORDS: u32 = 4;
 
 /// Built-in opcode: does nothing.
 pub const OP_NOP: u32 = 0;

@@ -32,7 +32,7 @@ code_table!(
 );
 code_table!(
     /// `ParamKind` codes.
-    PARAM_KINDS, param_kind_code, ParamKind { Bytes, Scalar, Output, Accumulator, Lanes, ChunkStart, IoQueue }
+    PARAM_KINDS, param_kind_code, ParamKind { Bytes, Scalar, Output, Accumulator, Lanes, ChunkStart, IoQueue, Debug }
 );
 code_table!(
     /// `UnOp` codes (added to [`expr::UNARY`]).
