@@ -198,12 +198,13 @@ fn boxed<B: Backend + Send + 'static>(b: B) -> Device {
     Box::new(b)
 }
 
-fn llvmpipe() -> WgpuBackend {
+/// The default wgpu adapter: llvmpipe in CI, the GPU where there is one.
+fn default_gpu() -> WgpuBackend {
     WgpuBackend::new().expect("a wgpu adapter (install mesa-vulkan-drivers)")
 }
 
 #[test]
-fn llvmpipe_and_cpu_sharded_equal_one_device() {
+fn gpu_and_cpu_sharded_equal_one_device() {
     let dir = tree("shard");
     let want = reference(&dir);
     assert!(want.1.devices[0].batches >= 8, "{:?}", want.1.devices);
@@ -212,7 +213,7 @@ fn llvmpipe_and_cpu_sharded_equal_one_device() {
     // both surely take part.
     let met = Counter::default();
     let (m1, m2) = (met.clone(), met);
-    let mut gpu = Wrapped::new(llvmpipe());
+    let mut gpu = Wrapped::new(default_gpu());
     gpu.first_run = Some(Box::new(move || {
         m1.add();
         m1.wait_for(2);
@@ -303,7 +304,7 @@ fn a_lost_wgpu_device_is_recovered_and_its_batch_rerun() {
     let want = reference(&dir);
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
     // The device is destroyed before its 3rd run, in the middle of the scan.
-    let mut gpu = Wrapped::new(llvmpipe());
+    let mut gpu = Wrapped::new(default_gpu());
     gpu.lose = |n| n == 2;
     gpu.lose_device = Some(WgpuBackend::simulate_device_loss);
     let got = scan_on(vec![boxed(gpu)], &dir).expect("scan survives device loss");
@@ -325,7 +326,7 @@ fn a_device_lost_again_and_again_gives_up_and_moves_its_work() {
     // Lost before every run after the first: recovered MAX_RECOVERIES times,
     // then it counts as failed and the CPU device (which waits for that)
     // takes over.
-    let mut gpu = Wrapped::new(llvmpipe());
+    let mut gpu = Wrapped::new(default_gpu());
     gpu.lose = |n| n >= 1;
     gpu.lose_device = Some(WgpuBackend::simulate_device_loss);
     let gpu_runs = gpu.runs.clone();
@@ -377,7 +378,13 @@ fn cli_adapters_list_equals_one_device_json() {
         "{}",
         String::from_utf8_lossy(&one.stderr)
     );
-    for list in ["llvmpipe,cpu", "all", "all,cpu"] {
+    // The default adapter by name (llvmpipe in CI), the CPU
+    // reference, every GPU.
+    // (up to a comma or parenthesis: the list is comma-separated).
+    let full = default_gpu().adapter_info().name.clone();
+    let gpu_name = full.split([',', '(']).next().unwrap_or(&full).trim();
+    for list in [format!("{gpu_name},cpu"), "all".into(), "all,cpu".into()] {
+        let list = list.as_str();
         let many = vyre_bin()
             .args(args)
             .args(["--adapters", list])

@@ -123,3 +123,32 @@ fn open_all_opens_at_least_one_adapter() {
         assert_eq!(bufs[1], expected(&data), "{}", g.name());
     }
 }
+
+#[test]
+fn backends_move_between_threads() {
+    // Made on one thread, used, lost and recovered on another, dropped on a
+    // third: NVIDIA's driver used to crash at thread exit after this when
+    // every backend had its own wgpu instance.
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let p = triple_plus_one();
+    let data: Vec<u32> = (0..64).map(|i| i * 11).collect();
+    let g = backend();
+    let (g, p) = std::thread::spawn(move || {
+        let mut bufs = vec![data.clone(), vec![0; 64]];
+        g.run(&p, &mut bufs, 1).expect("run");
+        g.simulate_device_loss();
+        assert!(g.recover().expect("recover"));
+        let mut bufs = vec![data.clone(), vec![0; 64]];
+        g.run(&p, &mut bufs, 1).expect("run after recovery");
+        assert_eq!(bufs[1], expected(&data));
+        (g, p)
+    })
+    .join()
+    .expect("worker thread");
+    let mut bufs = vec![vec![1; 64], vec![0; 64]];
+    g.run(&p, &mut bufs, 1).expect("run back on this thread");
+    assert_eq!(bufs[1], vec![4; 64]);
+    std::thread::spawn(move || drop(g))
+        .join()
+        .expect("dropping thread");
+}

@@ -1,6 +1,6 @@
 //! Adapter selection and device creation.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{lock, AdapterChoice, Gpu};
 use crate::error::{Error, Result};
@@ -50,10 +50,25 @@ pub(crate) struct Opened {
     pub ordinal: usize,
 }
 
+/// The one wgpu instance of the process, never destroyed. NVIDIA's Vulkan
+/// driver crashes when a thread exits after an instance made on it was
+/// destroyed on another thread (seen on the H100: a backend created on one
+/// thread and dropped by a scan worker); an instance that lives as long as
+/// the process avoids that, and opening devices gets cheaper.
+fn instance() -> &'static wgpu::Instance {
+    static INSTANCE: OnceLock<wgpu::Instance> = OnceLock::new();
+    INSTANCE.get_or_init(|| {
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+    })
+}
+
 /// All adapters of every compiled-in backend, with their infos.
-fn enumerate() -> (wgpu::Instance, Vec<wgpu::Adapter>, Vec<wgpu::AdapterInfo>) {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+fn enumerate() -> (
+    &'static wgpu::Instance,
+    Vec<wgpu::Adapter>,
+    Vec<wgpu::AdapterInfo>,
+) {
+    let instance = instance();
     let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
     let infos = adapters.iter().map(|a| a.get_info()).collect();
     (instance, adapters, infos)
