@@ -151,3 +151,24 @@ fn oversized_programs_get_clear_errors() {
     eprintln!("{m}");
     assert!(m.contains("workgroup"), "{m}");
 }
+
+/// A write large enough to be split over threads lands whole and in order,
+/// also at an offset.
+#[test]
+fn large_writes_split_over_threads_land_whole() {
+    let g = backend();
+    let k = g.compile(&double_plus_one()).expect("compile");
+    let words: u32 = 5 << 20; // 20 MiB: several staging pieces
+    let set = k.create_buffers(&[words + 3, 1]).expect("buffers");
+    let data: Vec<u32> = (0..words).map(|i| i.wrapping_mul(2_654_435_761)).collect();
+    set.write(0, 3, &data).expect("write");
+    set.write(0, 0, &[7, 8, 9]).expect("small write");
+    let back = set
+        .read(&[(0, 0..words + 3)])
+        .expect("read")
+        .wait()
+        .expect("wait");
+    assert_eq!(&back[0][..3], &[7, 8, 9]);
+    let first_bad = back[0][3..].iter().zip(&data).position(|(a, b)| a != b);
+    assert_eq!(first_bad, None, "word mismatch after a split write");
+}

@@ -309,6 +309,39 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
     Ok(())
 }
 
+/// Writes smaller than this go through one thread.
+const PARALLEL_WRITE_WORDS: usize = 2 << 20;
+
+/// Threads for a write of `words` words: one per 8 MiB, at most 8 and at
+/// most the host's parallelism.
+fn parallel_pieces(words: usize) -> usize {
+    if words < PARALLEL_WRITE_WORDS {
+        return 1;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (words / PARALLEL_WRITE_WORDS).clamp(1, cores.min(8))
+}
+
+/// Copies `data` into fresh wgpu staging memory for `buffer` at word
+/// `offset`; the copy to the buffer is queued. False if wgpu refused.
+fn fill_staging(queue: &wgpu::Queue, buffer: &wgpu::Buffer, offset: u32, data: &[u32]) -> bool {
+    let Some(size) = wgpu::BufferSize::new(data.len() as u64 * 4) else {
+        return true;
+    };
+    match queue.write_buffer_with(buffer, u64::from(offset) * 4, size) {
+        Some(mut view) => {
+            if cfg!(target_endian = "little") {
+                view.slice(..).copy_from_slice(bytemuck::cast_slice(data));
+            } else {
+                let (words, _) = view.slice(..).into_chunks::<4>();
+                words.write_iter(data.iter().map(|w| w.to_le_bytes()));
+            }
+            true
+        }
+        None => false,
+    }
+}
+
 /// Device buffers for a kernel's host buffers (binding order), kept on the
 /// GPU between dispatches. Made by [`GpuKernel::create_buffers`].
 pub struct BufferSet {
@@ -363,19 +396,30 @@ impl BufferSet {
             return Ok(());
         };
         // Straight into wgpu's staging memory: no intermediate byte vector.
+        // A large write is split over threads, each filling its own staging
+        // range (one core's memcpy is what bounds a big batch upload).
+        let queue = &self.gpu.queue;
+        let pieces = parallel_pieces(data.len());
         let written = self.gpu.scoped("writing a buffer", BUG_FIX, || {
-            match self
-                .gpu
-                .queue
-                .write_buffer_with(buffer, u64::from(offset) * 4, size)
-            {
-                Some(mut view) => {
-                    let (words, _) = view.slice(..).into_chunks::<4>();
-                    words.write_iter(data.iter().map(|w| w.to_le_bytes()));
-                    true
-                }
-                None => false,
+            if pieces <= 1 {
+                return fill_staging(queue, buffer, offset, data);
             }
+            let per = data.len().div_ceil(pieces);
+            std::thread::scope(|s| {
+                let parts: Vec<_> = data
+                    .chunks(per)
+                    .enumerate()
+                    .map(|(i, part)| {
+                        let at = offset + (i * per) as u32;
+                        s.spawn(move || fill_staging(queue, buffer, at, part))
+                    })
+                    .collect();
+                // A panicked writer thread counts as a refused write.
+                parts
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or(false))
+                    .fold(true, |a, b| a && b)
+            })
         })?;
         if !written {
             if self.gpu.lost_reason().is_some() {
