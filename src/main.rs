@@ -75,6 +75,11 @@ enum Command {
         /// Read with plain pread instead of io_uring.
         #[arg(long)]
         no_uring: bool,
+        /// Read with N pread threads instead of io_uring (page-cache reads
+        /// are memory copies by the reading thread; several threads ingest
+        /// faster than one ring). 0: io_uring.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        read_threads: u32,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -238,6 +243,7 @@ fn main() -> ExitCode {
             chunk_size,
             batch_bytes,
             no_uring,
+            read_threads,
             quiet,
         } => {
             let mut payloads = Vec::new();
@@ -261,6 +267,7 @@ fn main() -> ExitCode {
                 chunk_size,
                 batch_bytes,
                 force_fallback: no_uring,
+                read_threads,
                 ..ScanConfig::default()
             };
             let devices = match make_devices(backend, adapter.as_deref(), adapters.as_deref()) {

@@ -64,10 +64,20 @@ fn generated_files_gpu_and_cpu_equal_references() {
         &[dir.clone()],
         &ScanConfig {
             force_fallback: true,
-            ..cfg
+            ..cfg.clone()
         },
     );
     assert_eq!(cpu, plain);
+    // And a pool of pread threads.
+    let threads = run_scan(
+        vyre::cpu::CpuBackend::new(),
+        &[dir.clone()],
+        &ScanConfig {
+            read_threads: 3,
+            ..cfg
+        },
+    );
+    assert_eq!(cpu, threads);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

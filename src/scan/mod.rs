@@ -79,6 +79,8 @@ pub struct ScanConfig {
     pub queue_depth: u32,
     /// Use plain reads instead of io_uring.
     pub force_fallback: bool,
+    /// Read with this many `pread` threads instead of io_uring (0: io_uring).
+    pub read_threads: u32,
     /// Payloads loaded at run time (`--payload FILE`, text IR or VIR0): each
     /// runs on every chunk; its result words are summed per file.
     pub payloads: Vec<Payload>,
@@ -98,6 +100,7 @@ impl Default for ScanConfig {
             batch_bytes: 64 << 20,
             queue_depth: 32,
             force_fallback: false,
+            read_threads: 0,
             payloads: Vec::new(),
             fused_payloads: false,
         }
@@ -281,6 +284,7 @@ pub fn scan_devices<B: Backend + Send>(
         queue_depth: cfg.queue_depth,
         look_behind,
         force_fallback: cfg.force_fallback,
+        read_threads: cfg.read_threads,
         ..FeederConfig::default()
     };
     let feeder = Feeder::new(files.clone(), fcfg)?;

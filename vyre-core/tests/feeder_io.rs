@@ -199,9 +199,14 @@ fn cfg(lb: u32, fallback: bool, direct: bool) -> FeederConfig {
         look_behind: lb,
         o_direct: direct,
         force_fallback: fallback,
+        read_threads: 0,
         inject: None,
     }
 }
+
+/// The read engines every test runs with: (force_fallback, read_threads) =
+/// io_uring, plain pread, a pool of 4 pread threads.
+const ENGINES: [(bool, u32); 3] = [(false, 0), (true, 0), (false, 4)];
 
 const SIZES: &[usize] = &[
     0,
@@ -234,9 +239,10 @@ fn sizes_roundtrip_uring_and_pread() {
                 let mut results = Vec::new();
                 // One arena for both: O_DIRECT placement depends on its address.
                 let mut buf = vec![0u8; arena];
-                for fallback in [false, true] {
+                for (fallback, threads) in ENGINES {
                     let c = FeederConfig {
                         force_fallback: fallback,
+                        read_threads: threads,
                         ..c0.clone()
                     };
                     let r = run_with(files.clone(), c.clone(), &mut buf);
@@ -477,7 +483,7 @@ fn no_hang<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 
 #[test]
 fn non_regular_entries_given_to_the_feeder_are_reported_without_hanging() {
-    for fallback in [false, true] {
+    for (fallback, threads) in ENGINES {
         let dir = Scratch::new("nonreg");
         let (mut files, expected) = make_files(&dir, &[10, 20000, 30]);
         // A path replaced by a FIFO after the walk: must not block in open.
@@ -581,7 +587,7 @@ fn check_permission_denied(dir: &Path) {
         .map(|f| f.path.file_name().unwrap().to_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["ok", "secret"]);
-    for fallback in [false, true] {
+    for (fallback, threads) in ENGINES {
         let r = run(files.clone(), cfg(0, fallback, false), 1 << 16);
         assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
         assert_eq!(r.failures[0].0, 1);
@@ -643,7 +649,7 @@ fn injected_errors_fail_only_their_file() {
 fn injected_short_reads_are_completed() {
     let dir = Scratch::new("inject-short");
     let (files, expected) = make_files(&dir, SIZES);
-    for fallback in [false, true] {
+    for (fallback, threads) in ENGINES {
         for direct in [false, true] {
             let calls = Arc::new(AtomicU64::new(0));
             let k = calls.clone();
@@ -663,7 +669,7 @@ fn injected_short_reads_are_completed() {
 
 #[test]
 fn files_changing_size_are_reported() {
-    for fallback in [false, true] {
+    for (fallback, threads) in ENGINES {
         for direct in [false, true] {
             let dir = Scratch::new("resize");
             let n = 4 * C as usize + 100;
@@ -790,12 +796,13 @@ fn sparse_file_over_4_gib() {
         path: p.clone(),
         size,
     }];
-    for fallback in [false, true] {
+    for (fallback, threads) in ENGINES {
         for direct in [false, true] {
             let c = FeederConfig {
                 chunk_size: cs,
                 look_behind: lb,
                 force_fallback: fallback,
+                read_threads: threads,
                 o_direct: direct,
                 ..Default::default()
             };

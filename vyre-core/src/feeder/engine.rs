@@ -1,5 +1,6 @@
-//! The two read engines behind one interface: io_uring ([`super::uring`]) and
-//! plain `pread` (the fallback). The batch executor ([`super::exec`]) drives
+//! The read engines behind one interface: io_uring ([`super::uring`]), a
+//! pool of `pread` threads ([`super::threads`]) and plain `pread` (the
+//! fallback). The batch executor ([`super::exec`]) drives
 //! both the same way, so both produce identical results by construction.
 
 use std::fs::File;
@@ -7,6 +8,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::threads::Threads;
 use super::uring::Uring;
 
 /// One read: `len` bytes of `file` at `offset` into `dest`, which is arena
@@ -31,15 +33,20 @@ pub(crate) struct EngineCounters {
 
 pub(crate) enum Engine {
     Uring(Box<Uring>),
+    Threads(Threads),
     Pread(Pread),
 }
 
 static WARNED: AtomicBool = AtomicBool::new(false);
 
 impl Engine {
-    /// io_uring unless `force_fallback`; on setup failure, pread and one line
-    /// on stderr (once per process).
-    pub fn new(queue_depth: u32, force_fallback: bool) -> Engine {
+    /// A pool of `read_threads` pread threads when that is above 0, else
+    /// io_uring unless `force_fallback`; on io_uring setup failure, pread and
+    /// one line on stderr (once per process).
+    pub fn new(queue_depth: u32, force_fallback: bool, read_threads: u32) -> Engine {
+        if read_threads > 0 {
+            return Engine::Threads(Threads::new(read_threads, queue_depth));
+        }
         if force_fallback {
             return Engine::Pread(Pread::default());
         }
@@ -57,6 +64,7 @@ impl Engine {
     pub fn name(&self) -> &'static str {
         match self {
             Engine::Uring(_) => "io_uring",
+            Engine::Threads(_) => "pread threads",
             Engine::Pread(_) => "pread",
         }
     }
@@ -65,6 +73,7 @@ impl Engine {
     pub fn capacity(&self) -> usize {
         match self {
             Engine::Uring(u) => u.capacity(),
+            Engine::Threads(t) => t.capacity(),
             Engine::Pread(_) => 1,
         }
     }
@@ -72,7 +81,7 @@ impl Engine {
     pub fn counters(&self) -> EngineCounters {
         match self {
             Engine::Uring(u) => u.counters,
-            Engine::Pread(_) => EngineCounters::default(),
+            Engine::Threads(_) | Engine::Pread(_) => EngineCounters::default(),
         }
     }
 
@@ -101,6 +110,8 @@ impl Engine {
             // SAFETY: forwarded contract.
             Engine::Uring(u) => unsafe { u.push(req) },
             // SAFETY: forwarded contract.
+            Engine::Threads(t) => unsafe { t.push(req) },
+            // SAFETY: forwarded contract.
             Engine::Pread(p) => unsafe { p.push(req) },
         }
     }
@@ -110,6 +121,7 @@ impl Engine {
     pub fn wait(&mut self, min: usize, out: &mut Vec<(u64, i32)>) {
         match self {
             Engine::Uring(u) => u.wait(min, out),
+            Engine::Threads(t) => t.wait(min, out),
             Engine::Pread(p) => out.append(&mut p.done),
         }
     }

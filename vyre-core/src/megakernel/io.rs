@@ -44,7 +44,7 @@ pub struct IoReport {
 /// engine (io_uring, or `pread` when io_uring is unavailable); one result per
 /// read, in order, and the engine's name.
 pub(crate) fn read_many(reads: &[(&File, u64, usize)]) -> (Vec<io::Result<Vec<u8>>>, &'static str) {
-    let mut engine = Engine::new(64, false);
+    let mut engine = Engine::new(64, false, 0);
     let mut bufs: Vec<Vec<u8>> = reads.iter().map(|r| vec![0u8; r.2]).collect();
     let mut results: Vec<Option<i32>> = vec![None; reads.len()];
     let cap = engine.capacity().max(1);
