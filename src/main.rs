@@ -72,14 +72,14 @@ enum Command {
         /// Bytes of file data per GPU batch.
         #[arg(long, default_value_t = 64 << 20)]
         batch_bytes: usize,
-        /// Read with plain pread instead of io_uring.
+        /// Read with plain pread on one thread (no io_uring, no reader threads).
         #[arg(long)]
         no_uring: bool,
-        /// Read with N pread threads instead of io_uring (page-cache reads
-        /// are memory copies by the reading thread; several threads ingest
-        /// faster than one ring). 0: io_uring.
-        #[arg(long, default_value_t = 0, value_name = "N")]
-        read_threads: u32,
+        /// Read with N pread threads (default: the host's cores, at most 8);
+        /// 0 reads with io_uring. Page-cache reads are memory copies done by
+        /// the reading thread, so several threads ingest faster than one ring.
+        #[arg(long, value_name = "N")]
+        read_threads: Option<u32>,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -267,7 +267,11 @@ fn main() -> ExitCode {
                 chunk_size,
                 batch_bytes,
                 force_fallback: no_uring,
-                read_threads,
+                read_threads: read_threads.unwrap_or(if no_uring {
+                    0
+                } else {
+                    vyre::scan::default_read_threads()
+                }),
                 ..ScanConfig::default()
             };
             let devices = match make_devices(backend, adapter.as_deref(), adapters.as_deref()) {
