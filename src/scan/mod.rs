@@ -17,7 +17,7 @@ mod worker;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use vyre_core::feeder::{collect_files, Feeder, FeederConfig};
+use vyre_core::feeder::{collect_files, FaultHook, Feeder, FeederConfig};
 use vyre_core::megakernel::Megakernel;
 use vyre_core::{Backend, Error, Payload, Result};
 
@@ -95,6 +95,19 @@ pub struct ScanConfig {
     /// Fuse `payloads` into the kernel (a pipeline compile for each new
     /// payload set) instead of loading them into the interpreter (default).
     pub fused_payloads: bool,
+    /// Read-fault injection, for tests of the failure paths (default none).
+    pub inject: Option<FaultInjection>,
+}
+
+/// A fault-injection hook for the scan's reads (see [`FaultHook`]: called with
+/// the file's index in walk order and the read's file offset).
+#[derive(Clone)]
+pub struct FaultInjection(pub FaultHook);
+
+impl std::fmt::Debug for FaultInjection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FaultInjection(<hook>)")
+    }
 }
 
 impl Default for ScanConfig {
@@ -111,6 +124,7 @@ impl Default for ScanConfig {
             read_threads: default_read_threads(),
             payloads: Vec::new(),
             fused_payloads: false,
+            inject: None,
         }
     }
 }
@@ -293,6 +307,7 @@ pub fn scan_devices<B: Backend + Send>(
         look_behind,
         force_fallback: cfg.force_fallback,
         read_threads: cfg.read_threads,
+        inject: cfg.inject.as_ref().map(|h| h.0.clone()),
         ..FeederConfig::default()
     };
     let feeder = Feeder::new(files.clone(), fcfg)?;

@@ -418,7 +418,9 @@ impl BufferSet {
                 parts
                     .into_iter()
                     .map(|h| h.join().unwrap_or(false))
-                    .fold(true, |a, b| a && b)
+                    .collect::<Vec<bool>>()
+                    .into_iter()
+                    .all(|ok| ok)
             })
         })?;
         if !written {
