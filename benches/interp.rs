@@ -11,9 +11,9 @@
 //! 2. Time to first result of a new payload (counts one byte value; the value
 //!    differs every trial, so no pipeline or driver cache can help the fused
 //!    path): interpreter = compile to bytecode + load into an already-running
-//!    megakernel + run one slot; fused = build the kernel IR with the payload
-//!    + validate + pipeline compile + run one slot. Wall time from having the
-//!    payload's IR to holding its result.
+//!    megakernel + run one slot; fused = build the kernel IR with the payload,
+//!    validate, compile the pipeline and run one slot. Wall time from having
+//!    the payload's IR to holding its result.
 //!
 //! Environment: `VYRE_BENCH_SLOTS` (chunks, default 256), `VYRE_BENCH_CHUNK`
 //! (bytes, default 16384), `VYRE_BENCH_REPS` (default 5), `VYRE_ADAPTER`.
