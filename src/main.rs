@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use vyre::scan::{open_devices, scan_devices, Device, ScanConfig};
+use vyre::scan::{open_devices, scan_devices, shared_gpu, Device, ScanConfig};
 use vyre::Result;
 
 #[derive(Parser)]
@@ -80,6 +80,10 @@ enum Command {
         /// the reading thread, so several threads ingest faster than one ring.
         #[arg(long, value_name = "N")]
         read_threads: Option<u32>,
+        /// Batches in flight per GPU (default 2): one is copied to the GPU
+        /// while another runs.
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        in_flight: u32,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -208,21 +212,22 @@ fn make_devices(
     kind: BackendArg,
     adapter: Option<&str>,
     adapters: Option<&str>,
+    in_flight: u32,
 ) -> Result<Vec<Device>> {
     if let Some(list) = adapters {
-        return open_devices(list);
+        return open_devices(list, in_flight);
     }
-    Ok(vec![match kind {
-        BackendArg::Cpu => Box::new(vyre::cpu::CpuBackend::new()),
+    Ok(match kind {
+        BackendArg::Cpu => vec![Box::new(vyre::cpu::CpuBackend::new())],
         BackendArg::Gpu => {
             let choice = match adapter {
                 None => vyre::gpu::AdapterChoice::Default,
                 Some(a) if a.eq_ignore_ascii_case("cpu") => vyre::gpu::AdapterChoice::Cpu,
                 Some(a) => vyre::gpu::AdapterChoice::Named(a.to_string()),
             };
-            Box::new(vyre::gpu::WgpuBackend::with_adapter(choice)?)
+            shared_gpu(vyre::gpu::WgpuBackend::with_adapter(choice)?, in_flight)
         }
-    }])
+    })
 }
 
 fn main() -> ExitCode {
@@ -244,6 +249,7 @@ fn main() -> ExitCode {
             batch_bytes,
             no_uring,
             read_threads,
+            in_flight,
             quiet,
         } => {
             let mut payloads = Vec::new();
@@ -274,13 +280,14 @@ fn main() -> ExitCode {
                 }),
                 ..ScanConfig::default()
             };
-            let devices = match make_devices(backend, adapter.as_deref(), adapters.as_deref()) {
-                Ok(b) => b,
-                Err(e) => {
-                    eprintln!("vyre: {e}");
-                    return ExitCode::from(2);
-                }
-            };
+            let devices =
+                match make_devices(backend, adapter.as_deref(), adapters.as_deref(), in_flight) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("vyre: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
             if !json {
                 let names: Vec<String> = devices.iter().map(|d| d.name()).collect();
                 eprintln!("vyre: scanning on {}", names.join(", "));

@@ -385,9 +385,21 @@ fn cli_adapters_list_equals_one_device_json() {
     let gpu_name = full.split([',', '(']).next().unwrap_or(&full).trim();
     for list in [format!("{gpu_name},cpu"), "all".into(), "all,cpu".into()] {
         let list = list.as_str();
+        // Three batches in flight per GPU: same results.
+        let three = vyre_bin()
+            .args(args)
+            .args(["--adapters", list, "--in-flight", "3"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert_eq!(
+            json_lines(&three.stdout),
+            json_lines(&one.stdout),
+            "{list} x3"
+        );
         let many = vyre_bin()
             .args(args)
-            .args(["--adapters", list])
+            .args(["--adapters", list, "--in-flight", "1"])
             .arg(&dir)
             .output()
             .unwrap();

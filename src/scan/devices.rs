@@ -6,6 +6,17 @@ use vyre_core::{Backend, Error, Result};
 /// A scan device: any backend that can move to a worker thread.
 pub type Device = Box<dyn Backend + Send>;
 
+/// `in_flight` scan devices on one GPU: each gets its own worker and
+/// megakernel, and they share the device, so while one batch runs on the GPU
+/// the next is copied into staging memory and queued (the device keeps the
+/// batches apart by queue order; see `Backend::run_ranges`).
+pub fn shared_gpu(gpu: WgpuBackend, in_flight: u32) -> Vec<Device> {
+    let gpu = std::sync::Arc::new(gpu);
+    (0..in_flight.max(1))
+        .map(|_| Box::new(std::sync::Arc::clone(&gpu)) as Device)
+        .collect()
+}
+
 /// Opens the devices `spec` lists, comma-separated, in order:
 /// * `all` — every GPU adapter ([`WgpuBackend::open_all`]; the software
 ///   adapter only when there is no hardware GPU);
@@ -13,8 +24,9 @@ pub type Device = Box<dyn Backend + Send>;
 /// * anything else — the first wgpu adapter whose name contains it
 ///   (case-insensitive), e.g. `H100` or `llvmpipe`.
 ///
-/// Naming an adapter twice opens two devices on it.
-pub fn open_devices(spec: &str) -> Result<Vec<Device>> {
+/// Naming an adapter twice opens two devices on it. Every GPU gets
+/// `in_flight` workers ([`shared_gpu`]).
+pub fn open_devices(spec: &str, in_flight: u32) -> Result<Vec<Device>> {
     let mut out: Vec<Device> = Vec::new();
     for item in spec.split(',').map(str::trim) {
         if item.is_empty() {
@@ -24,7 +36,7 @@ pub fn open_devices(spec: &str) -> Result<Vec<Device>> {
         }
         if item.eq_ignore_ascii_case("all") {
             for b in WgpuBackend::open_all()? {
-                out.push(Box::new(b));
+                out.extend(shared_gpu(b, in_flight));
             }
         } else if item.eq_ignore_ascii_case("cpu") {
             out.push(Box::new(vyre_core::cpu::CpuBackend::new()));
@@ -34,9 +46,9 @@ pub fn open_devices(spec: &str) -> Result<Vec<Device>> {
                     Error::NoAdapter(m) => Error::NoAdapter(format!(
                         "device `{item}` of the device list `{spec}`: {m}; in a device list `cpu` is the CPU reference interpreter and `all` every GPU"
                     )),
-                    other => other,
+                                        other => other,
                 })?;
-            out.push(Box::new(b));
+            out.extend(shared_gpu(b, in_flight));
         }
     }
     Ok(out)

@@ -21,7 +21,7 @@ use vyre_core::feeder::{collect_files, FaultHook, Feeder, FeederConfig};
 use vyre_core::megakernel::Megakernel;
 use vyre_core::{Backend, Error, Payload, Result};
 
-pub use devices::{open_devices, Device};
+pub use devices::{open_devices, shared_gpu, Device};
 use fold::Fold;
 pub use report::{DeviceReport, FileReport, ScanSummary};
 pub use worker::MAX_RECOVERIES;

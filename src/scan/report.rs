@@ -201,8 +201,8 @@ impl ScanSummary {
         }
     }
 
-    /// The human summary line; with several devices, or a device that was
-    /// lost or failed, it names what each device did.
+    /// The human summary line; with several distinct devices, or a device
+    /// that was lost or failed, it names what each device (worker) did.
     pub fn to_text(&self) -> String {
         let mut s = format!(
             "{} files ({} failed), {} bytes in {:.3} s = {:.3} GB/s (read with {})",
@@ -217,7 +217,14 @@ impl ScanSummary {
             .devices
             .iter()
             .any(|d| d.failed.is_some() || !d.recovered.is_empty());
-        if self.devices.len() > 1 || eventful {
+        // Workers sharing one GPU (batches in flight) carry the same name.
+        let distinct = self
+            .devices
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        if distinct > 1 || eventful {
             let parts: Vec<String> = self.devices.iter().map(DeviceReport::to_text).collect();
             s += &format!("; devices: {}", parts.join("; "));
         }

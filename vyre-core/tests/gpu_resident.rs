@@ -172,3 +172,51 @@ fn large_writes_split_over_threads_land_whole() {
     let first_bad = back[0][3..].iter().zip(&data).position(|(a, b)| a != b);
     assert_eq!(first_bad, None, "word mismatch after a split write");
 }
+
+/// Two megakernels share one device from two threads (batches in flight):
+/// each run takes several dispatches (slot budget 1), and another run may
+/// come in between; every run must still see only its own buffers.
+#[test]
+fn megakernels_sharing_a_device_from_two_threads_stay_apart() {
+    use vyre_core::megakernel::{Megakernel, SlotStatus, Work};
+    let g = Arc::new(backend());
+    std::thread::scope(|s| {
+        for t in 0..2u32 {
+            let g = Arc::clone(&g);
+            s.spawn(move || {
+                let mut mk = Megakernel::builder()
+                    .tenant("t", &["store_word"])
+                    .workgroups(2)
+                    .slot_budget(1)
+                    .build(g)
+                    .expect("build");
+                let tenant = mk.tenant_id("t").unwrap();
+                for round in 0..12u32 {
+                    mk.reset();
+                    let ids: Vec<_> = (0..24u32)
+                        .map(|i| {
+                            let args = [0, t << 24 | round << 8 | i];
+                            mk.publish(Work {
+                                args: &args,
+                                result_words: Some(1),
+                                ..Work::new("store_word", tenant, &[])
+                            })
+                            .unwrap()
+                        })
+                        .collect();
+                    let r = mk.run().expect("run");
+                    assert!(r.dispatches >= 12, "{r:?}");
+                    for (i, id) in ids.iter().enumerate() {
+                        assert_eq!(mk.status(*id).unwrap(), SlotStatus::Done);
+                        let want = t << 24 | round << 8 | i as u32;
+                        assert_eq!(
+                            mk.results(*id).unwrap(),
+                            &[want],
+                            "thread {t} round {round}"
+                        );
+                    }
+                }
+            });
+        }
+    });
+}

@@ -17,6 +17,10 @@ pub(crate) struct Resident {
     set: BufferSet,
     /// Words allocated per buffer (>= the host lengths).
     caps: Vec<u32>,
+    /// Which caller's host buffers the device copies hold (the address of
+    /// its buffer list): another caller's run in between means everything
+    /// must be uploaded again.
+    owner: usize,
 }
 
 /// True when `program` reads the length of a buffer anywhere.
@@ -93,76 +97,89 @@ impl super::WgpuBackend {
             check_range(buffers, "read", r)?;
         }
         let key = *blake3::hash(program.to_string().as_bytes()).as_bytes();
-        let mut slot = super::lock(&self.resident);
-        let fits = slot.as_ref().is_some_and(|r| {
-            r.key == key
-                && r.caps
-                    .iter()
-                    .zip(buffers.iter())
-                    .all(|(c, b)| *c as usize >= b.len())
-        });
-        let mut upload_all = false;
-        if !fits {
-            let kernel = self.compile(program)?;
-            let old = slot
-                .take()
-                .filter(|r| r.key == key)
-                .map(|r| r.caps)
-                .unwrap_or_default();
-            // Grow by half again so a slowly growing batch does not reallocate every run.
-            let caps: Vec<u32> = buffers
-                .iter()
-                .enumerate()
-                .map(|(i, b)| {
-                    let need = b.len() as u64;
-                    let had = old.get(i).copied().unwrap_or(0) as u64;
-                    let cap = if need <= had {
-                        had
-                    } else {
-                        need.max(had + had / 2)
-                    };
-                    cap.min(u32::MAX as u64 / 4) as u32
-                })
-                .collect();
-            let set = kernel.create_buffers(&caps)?;
-            *slot = Some(Resident {
-                key,
-                kernel,
-                set,
-                caps,
+        let owner = buffers.as_ptr() as usize;
+        // The lock covers uploads and submission only: the wait for results
+        // happens outside it, so another thread's batch can be copied into
+        // staging and queued while this one runs on the GPU (queue order
+        // keeps their uploads, dispatches and readbacks apart).
+        let pending = {
+            let mut slot = super::lock(&self.resident);
+            let fits = slot.as_ref().is_some_and(|r| {
+                r.key == key
+                    && r.caps
+                        .iter()
+                        .zip(buffers.iter())
+                        .all(|(c, b)| *c as usize >= b.len())
             });
-            upload_all = true;
-        }
-        let Some(r) = slot.as_mut() else {
-            return Err(Error::Gpu(
-                "resident buffers vanished. Fix: this is a vyre bug; please report it".into(),
-            ));
+            let mut upload_all = false;
+            if !fits {
+                let kernel = self.compile(program)?;
+                let old = slot
+                    .take()
+                    .filter(|r| r.key == key)
+                    .map(|r| r.caps)
+                    .unwrap_or_default();
+                // Grow by half again so a slowly growing batch does not reallocate every run.
+                let caps: Vec<u32> = buffers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let need = b.len() as u64;
+                        let had = old.get(i).copied().unwrap_or(0) as u64;
+                        let cap = if need <= had {
+                            had
+                        } else {
+                            need.max(had + had / 2)
+                        };
+                        cap.min(u32::MAX as u64 / 4) as u32
+                    })
+                    .collect();
+                let set = kernel.create_buffers(&caps)?;
+                *slot = Some(Resident {
+                    key,
+                    kernel,
+                    set,
+                    caps,
+                    owner,
+                });
+                upload_all = true;
+            }
+            let Some(r) = slot.as_mut() else {
+                return Err(Error::Gpu(
+                    "resident buffers vanished. Fix: this is a vyre bug; please report it".into(),
+                ));
+            };
+            if r.owner != owner {
+                upload_all = true;
+                r.owner = owner;
+            }
+            if upload_all {
+                for (i, b) in buffers.iter().enumerate() {
+                    r.set.write(i, 0, b)?;
+                }
+            } else {
+                for (i, range) in writes {
+                    r.set
+                        .write(*i, range.start as u32, &buffers[*i][range.clone()])?;
+                }
+            }
+            let timing = std::env::var_os("VYRE_TIMING").is_some();
+            let t0 = std::time::Instant::now();
+            let sub = r.kernel.dispatch(&r.set, workgroups)?;
+            if timing {
+                sub.wait()?;
+                eprintln!(
+                    "vyre timing:   upload+kernel {:.3} ms",
+                    t0.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            let req: Vec<(usize, Range<u32>)> = reads
+                .iter()
+                .map(|(i, g)| (*i, g.start as u32..g.end as u32))
+                .collect();
+            r.set.read(&req)?
         };
-        if upload_all {
-            for (i, b) in buffers.iter().enumerate() {
-                r.set.write(i, 0, b)?;
-            }
-        } else {
-            for (i, range) in writes {
-                r.set
-                    .write(*i, range.start as u32, &buffers[*i][range.clone()])?;
-            }
-        }
-        let timing = std::env::var_os("VYRE_TIMING").is_some();
-        let t0 = std::time::Instant::now();
-        let sub = r.kernel.dispatch(&r.set, workgroups)?;
-        if timing {
-            sub.wait()?;
-            eprintln!(
-                "vyre timing:   upload+kernel {:.3} ms",
-                t0.elapsed().as_secs_f64() * 1e3
-            );
-        }
-        let req: Vec<(usize, Range<u32>)> = reads
-            .iter()
-            .map(|(i, g)| (*i, g.start as u32..g.end as u32))
-            .collect();
-        let words = r.set.read(&req)?.wait()?;
+        let words = pending.wait()?;
         for ((i, g), w) in reads.iter().zip(words) {
             buffers[*i][g.clone()].copy_from_slice(&w);
         }
