@@ -501,7 +501,10 @@ fn non_regular_entries_given_to_the_feeder_are_reported_without_hanging() {
         let mut expected = expected;
         expected.push(vec![]);
         expected.push(vec![0; 5]);
-        let c = cfg(4, fallback, false);
+        let c = FeederConfig {
+            read_threads: threads,
+            ..cfg(4, fallback, false)
+        };
         let c2 = c.clone();
         let r = no_hang(move || run(files, c2, 1 << 20));
         check(&r, &expected, &c, &[1, 3, 4]);
@@ -588,7 +591,14 @@ fn check_permission_denied(dir: &Path) {
         .collect();
     assert_eq!(names, ["ok", "secret"]);
     for (fallback, threads) in ENGINES {
-        let r = run(files.clone(), cfg(0, fallback, false), 1 << 16);
+        let r = run(
+            files.clone(),
+            FeederConfig {
+                read_threads: threads,
+                ..cfg(0, fallback, false)
+            },
+            1 << 16,
+        );
         assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
         assert_eq!(r.failures[0].0, 1);
         assert!(
@@ -658,7 +668,10 @@ fn injected_short_reads_are_completed() {
             });
             let c = FeederConfig {
                 inject: Some(hook),
-                ..cfg(40, fallback, direct)
+                ..FeederConfig {
+                    read_threads: threads,
+                    ..cfg(40, fallback, direct)
+                }
             };
             let r = run(files.clone(), c.clone(), 100_000);
             check(&r, &expected, &c, &[]);
@@ -687,7 +700,10 @@ fn files_changing_size_are_reported() {
                 .unwrap()
                 .write_all_at(b"more", 50)
                 .unwrap();
-            let c = cfg(8, fallback, direct);
+            let c = FeederConfig {
+                read_threads: threads,
+                ..cfg(8, fallback, direct)
+            };
             // Arena of about one chunk: file 3 is truncated between batches.
             let mut f = Feeder::new(files, c.clone()).unwrap();
             let mut arena = vec![0u8; c.min_arena_len()];
