@@ -126,6 +126,40 @@ fn run_separate(mks: &mut [Megakernel<&dyn Backend>], data: &[Vec<u8>]) -> Vec<V
     out
 }
 
+/// The same four analyses computed by the native Rust functions, chunks in
+/// parallel on all cores (rayon); median wall time in ms.
+fn native_rayon(data: &[Vec<u8>], reps: usize) -> f64 {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let run = || -> Vec<u32> {
+        data.par_iter()
+            .map(|d| {
+                let acc = |n: usize| (0..n).map(|_| AtomicU32::new(0)).collect::<Vec<_>>();
+                let (lines, hist, needle) = (acc(1), acc(256), acc(1));
+                let all = vyre::Lanes::all();
+                line_count(d, &lines, all);
+                byte_histogram(d, &hist, all);
+                count_needle(d, 0, &needle, all);
+                let mut parts = [0u32; 256];
+                crc32_blocks(d, &mut parts, all);
+                lines[0].load(Ordering::Relaxed)
+                    ^ hist[b'a' as usize].load(Ordering::Relaxed)
+                    ^ needle[0].load(Ordering::Relaxed)
+                    ^ parts[0]
+            })
+            .collect()
+    };
+    std::hint::black_box(run());
+    let times: Vec<Duration> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(run());
+            t.elapsed()
+        })
+        .collect();
+    median(times)
+}
+
 fn median(mut v: Vec<Duration>) -> f64 {
     v.sort();
     v[v.len() / 2].as_secs_f64() * 1e3
@@ -188,6 +222,11 @@ fn main() {
     match WgpuBackend::new() {
         Ok(gpu) => {
             let data = chunks(gpu_slots, chunk);
+            let native = native_rayon(&data, reps);
+            println!(
+                "native Rust (rayon, {} threads) on the same {gpu_slots} chunks: {native:.1} ms",
+                rayon::current_num_threads()
+            );
             rows.push((
                 gpu.name(),
                 gpu_slots,
