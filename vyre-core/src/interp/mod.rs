@@ -44,6 +44,7 @@
 
 mod compile;
 pub mod kernel;
+mod select;
 
 pub use compile::compile;
 
@@ -329,7 +330,7 @@ impl Bytecode {
             let [o, d, a, b, c] = decode([ins[0], ins[1]]);
             let reg = |r: u32| r < self.regs;
             let target = |t: u32| t % INSTR_WORDS == 0 && t <= len;
-            let regs_ok = compile::reg_fields(o)
+            let regs_ok = select::reg_fields(o)
                 .iter()
                 .zip([d, a, b, c])
                 .all(|(is_reg, r)| !is_reg || reg(r));
