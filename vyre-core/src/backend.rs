@@ -58,6 +58,13 @@ pub trait Backend {
     fn recover(&self) -> Result<bool> {
         Ok(false)
     }
+
+    /// The wgpu backend behind this one, if it is one: lets the megakernel
+    /// use wgpu-only paths (upload arenas the GPU copies from). `None` by
+    /// default.
+    fn as_wgpu(&self) -> Option<&crate::gpu::WgpuBackend> {
+        None
+    }
 }
 
 /// Checks that `buffers` match the host buffers of `program`; shared by all
@@ -132,8 +139,11 @@ macro_rules! forward_backend {
             ) -> Result<()> {
                 (**self).run_ranges(program, buffers, workgroups, writes, reads)
             }
-            fn recover(&self) -> Result<bool> {
+                        fn recover(&self) -> Result<bool> {
                 (**self).recover()
+            }
+            fn as_wgpu(&self) -> Option<&crate::gpu::WgpuBackend> {
+                (**self).as_wgpu()
             }
         }
     )*};

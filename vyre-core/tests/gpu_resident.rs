@@ -220,3 +220,64 @@ fn megakernels_sharing_a_device_from_two_threads_stay_apart() {
         }
     });
 }
+
+/// Zero-copy batches: bytes written straight into an upload arena reach the
+/// kernel through a GPU copy, round after round (the arena is mapped again
+/// for each), also on a multi-dispatch run; non-wgpu backends refuse it.
+#[test]
+fn upload_arenas_feed_the_kernel_without_a_host_copy() {
+    use vyre_core::megakernel::{DataRef, Megakernel, SlotStatus};
+    let g = backend();
+    let mut mk = Megakernel::builder()
+        .tenant("t", &["copy"])
+        .workgroups(2)
+        .slot_budget(1)
+        .build(&g)
+        .expect("build");
+    let t = mk.tenant_id("t").unwrap();
+    let mut arena = g.upload_arena(64 << 10).expect("upload arena");
+    for round in 0..3u8 {
+        let bytes = arena.bytes_mut().expect("map");
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(7).wrapping_add(round);
+        }
+        let expect: Vec<u8> = bytes.to_vec();
+        mk.reset();
+        let base = mk
+            .adopt_upload(arena, 16 << 10)
+            .map_err(|e| e.0)
+            .expect("adopt");
+        let ids: Vec<_> = (0..8u32)
+            .map(|k| {
+                let part = DataRef {
+                    word_offset: base.word_offset + k * 2048,
+                    len: 8192,
+                };
+                mk.publish_ref("copy", t, part, 0, &[], Some(2048)).unwrap()
+            })
+            .collect();
+        let r = mk.run().expect("run");
+        assert!(r.dispatches >= 4, "several dispatches per run: {r:?}");
+        for (k, id) in ids.iter().enumerate() {
+            assert_eq!(mk.status(*id).unwrap(), SlotStatus::Done);
+            let got: Vec<u8> = mk
+                .results(*id)
+                .unwrap()
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .collect();
+            assert_eq!(
+                got,
+                expect[k * 8192..(k + 1) * 8192],
+                "round {round} slot {k}"
+            );
+        }
+        arena = mk.take_upload().expect("arena back");
+    }
+    let mut cpu_mk = Megakernel::builder()
+        .tenant("t", &["copy"])
+        .build(vyre_core::cpu::CpuBackend::new())
+        .expect("build");
+    let (e, _arena) = cpu_mk.adopt_upload(arena, 4).expect_err("cpu refuses");
+    assert!(e.to_string().contains("Fix:"), "{e}");
+}

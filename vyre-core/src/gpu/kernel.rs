@@ -435,6 +435,27 @@ impl BufferSet {
         Ok(())
     }
 
+    /// Queues a GPU copy of the first `bytes` of `src` (an upload arena's
+    /// buffer) to the start of buffer `index`; it runs before any later
+    /// dispatch.
+    pub(crate) fn copy_from(&self, src: &wgpu::Buffer, index: usize, bytes: u64) -> Result<()> {
+        let words = (bytes / 4) as usize;
+        let dst = self.check_range(index, 0, words)?;
+        if bytes == 0 {
+            return Ok(());
+        }
+        let gpu = &self.gpu;
+        gpu.scoped("copying an upload arena to the device", BUG_FIX, || {
+            let mut encoder = gpu
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("vyre upload"),
+                });
+            encoder.copy_buffer_to_buffer(src, 0, dst, 0, bytes);
+            gpu.queue.submit([encoder.finish()]);
+        })
+    }
+
     /// Starts reading word ranges of buffers: `(buffer index, words)` each.
     /// The copies are submitted after all earlier work; collect the words with
     /// [`PendingRead::wait`].

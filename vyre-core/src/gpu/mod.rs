@@ -30,6 +30,7 @@
 mod adapter;
 mod kernel;
 mod resident;
+mod upload;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -39,6 +40,7 @@ use crate::error::{Error, Result};
 use crate::ir::{Access, Program};
 
 pub use kernel::{BufferSet, GpuKernel, PendingRead, Submission};
+pub use upload::UploadArena;
 
 /// Which adapter [`WgpuBackend::with_adapter`] opens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,6 +312,28 @@ impl std::fmt::Debug for WgpuBackend {
     }
 }
 
+impl WgpuBackend {
+    /// [`Backend::run_ranges`] with buffer `source.0` filled on the device
+    /// from an upload arena (`source.2` bytes) instead of from the host.
+    pub(crate) fn run_ranges_from(
+        &self,
+        program: &Program,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+        source: (usize, &UploadArena, u64),
+    ) -> Result<()> {
+        if resident::uses_len(program) {
+            return Err(Error::BadInput(format!(
+                "program `{}` reads a buffer's len(), which an upload arena cannot give. Fix: run it with a host arena (adopt_arena)",
+                program.name
+            )));
+        }
+        self.run_resident(program, buffers, workgroups, writes, reads, Some(source))
+    }
+}
+
 impl Backend for WgpuBackend {
     fn name(&self) -> String {
         self.gpu().label
@@ -326,6 +350,10 @@ impl Backend for WgpuBackend {
         (name.contains("llvmpipe") || name.contains("lavapipe")).then_some(65_535)
     }
 
+    fn as_wgpu(&self) -> Option<&WgpuBackend> {
+        Some(self)
+    }
+
     fn run_ranges(
         &self,
         program: &Program,
@@ -337,7 +365,7 @@ impl Backend for WgpuBackend {
         if resident::uses_len(program) {
             return self.run(program, buffers, workgroups);
         }
-        self.run_resident(program, buffers, workgroups, writes, reads)
+        self.run_resident(program, buffers, workgroups, writes, reads, None)
     }
 
     fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {

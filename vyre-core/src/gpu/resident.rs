@@ -81,6 +81,9 @@ fn check_range(buffers: &[Vec<u32>], what: &str, (i, r): &(usize, Range<usize>))
 
 impl super::WgpuBackend {
     /// [`Backend::run_ranges`](crate::backend::Backend::run_ranges) on wgpu.
+    /// With `source = Some((i, arena, bytes))`, buffer `i`'s device copy is
+    /// filled by the GPU from the first `bytes` of the upload arena (whenever
+    /// it would be uploaded) and `buffers[i]` is only a placeholder.
     pub(crate) fn run_resident(
         &self,
         program: &Program,
@@ -88,7 +91,27 @@ impl super::WgpuBackend {
         workgroups: u32,
         writes: &[(usize, Range<usize>)],
         reads: &[(usize, Range<usize>)],
+        source: Option<(usize, &super::upload::UploadArena, u64)>,
     ) -> Result<()> {
+        let from = match source {
+            Some((i, arena, bytes)) => {
+                let buffer = arena.source(self.recoveries())?;
+                if i >= buffers.len() || bytes % 4 != 0 || bytes > arena.len() as u64 {
+                    return Err(Error::BadInput(format!(
+                        "upload source for buffer {i} of {bytes} bytes does not fit (arena of {} bytes, {} buffers). Fix: this is a vyre bug; please report it",
+                        arena.len(),
+                        buffers.len()
+                    )));
+                }
+                Some((i, buffer, bytes))
+            }
+            None => None,
+        };
+        // Words each device buffer needs: the source's bytes for its buffer.
+        let need = |i: usize, b: &Vec<u32>| match from {
+            Some((j, _, bytes)) if j == i => (b.len() as u64).max(bytes / 4),
+            _ => b.len() as u64,
+        };
         check_buffers(program, buffers, workgroups)?;
         for w in writes {
             check_range(buffers, "write", w)?;
@@ -109,7 +132,8 @@ impl super::WgpuBackend {
                     && r.caps
                         .iter()
                         .zip(buffers.iter())
-                        .all(|(c, b)| *c as usize >= b.len())
+                        .enumerate()
+                        .all(|(i, (c, b))| *c as u64 >= need(i, b))
             });
             let mut upload_all = false;
             if !fits {
@@ -124,7 +148,7 @@ impl super::WgpuBackend {
                     .iter()
                     .enumerate()
                     .map(|(i, b)| {
-                        let need = b.len() as u64;
+                        let need = need(i, b);
                         let had = old.get(i).copied().unwrap_or(0) as u64;
                         let cap = if need <= had {
                             had
@@ -153,15 +177,28 @@ impl super::WgpuBackend {
                 upload_all = true;
                 r.owner = owner;
             }
+            let sourced = |i: usize| from.is_some_and(|(j, _, _)| j == i);
+            let mut copy_source = false;
             if upload_all {
                 for (i, b) in buffers.iter().enumerate() {
-                    r.set.write(i, 0, b)?;
+                    if sourced(i) {
+                        copy_source = true;
+                    } else {
+                        r.set.write(i, 0, b)?;
+                    }
                 }
             } else {
                 for (i, range) in writes {
-                    r.set
-                        .write(*i, range.start as u32, &buffers[*i][range.clone()])?;
+                    if sourced(*i) {
+                        copy_source = true;
+                    } else {
+                        r.set
+                            .write(*i, range.start as u32, &buffers[*i][range.clone()])?;
+                    }
                 }
+            }
+            if let Some((i, buffer, bytes)) = from.filter(|_| copy_source) {
+                r.set.copy_from(buffer, i, bytes)?;
             }
             let timing = std::env::var_os("VYRE_TIMING").is_some();
             let t0 = std::time::Instant::now();

@@ -203,6 +203,7 @@ impl MegakernelBuilder {
             slots: 0,
             arena_words: 0,
             arena_upload: None,
+            upload: None,
             results_used: 0,
             regions: Vec::new(),
         };

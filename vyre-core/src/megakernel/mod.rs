@@ -134,6 +134,9 @@ pub struct Megakernel<B> {
     arena_words: usize,
     /// Words of the arena to upload when it holds more than the batch uses.
     arena_upload: Option<usize>,
+    /// The batch's bytes when they sit in a GPU upload arena instead of
+    /// `bufs[B_ARENA]` (zero-copy), with their length in bytes.
+    upload: Option<(crate::gpu::UploadArena, u64)>,
     results_used: usize,
     regions: Vec<(u32, u32)>,
 }
@@ -210,6 +213,7 @@ impl<B: Backend> Megakernel<B> {
         keep(&mut self.bufs[B_RING], SLOT_WORDS as usize);
         keep(&mut self.bufs[B_ARENA], 1);
         self.arena_upload = None;
+        self.upload = None;
         keep(&mut self.bufs[B_RESULTS], 1);
         keep(
             &mut self.bufs[B_DEBUG],
@@ -261,6 +265,49 @@ impl<B: Backend> Megakernel<B> {
             word_offset: 0,
             len: (used_len * 4) as u32,
         })
+    }
+
+    /// Makes the upload arena `arena` the batch's arena (zero-copy: the bytes
+    /// were read straight into GPU-visible memory, and the GPU copies them to
+    /// the kernel's arena buffer itself). Only the first `used` words count.
+    /// Must come right after [`Megakernel::reset`]; the backend must be wgpu
+    /// (the arena's own device). Get the arena back with
+    /// [`Megakernel::take_upload`] once the run is over. On error the arena
+    /// comes back with the error.
+    pub fn adopt_upload(
+        &mut self,
+        mut arena: crate::gpu::UploadArena,
+        used: usize,
+    ) -> std::result::Result<DataRef, (Error, crate::gpu::UploadArena)> {
+        let problem = if self.arena_words != 0 || self.slots != 0 {
+            Some("adopt_upload after data or slots were added to this batch. Fix: call reset() first".to_string())
+        } else if self.backend.as_wgpu().is_none() {
+            Some(format!("adopt_upload on a megakernel running on {}: upload arenas are wgpu buffers. Fix: use adopt_arena on other backends", self.backend.name()))
+        } else if used * 4 > arena.len() || used > (u32::MAX / 4) as usize {
+            Some(format!("adopt_upload: {used} used words of a {}-byte arena. Fix: pass used <= its length / 4", arena.len()))
+        } else {
+            None
+        };
+        if let Some(m) = problem {
+            return Err((Error::BadInput(m), arena));
+        }
+        arena.unmap();
+        self.bufs[B_ARENA] = vec![0];
+        self.arena_words = used;
+        self.arena_upload = Some(used.max(1));
+        self.upload = Some((arena, used as u64 * 4));
+        Ok(DataRef {
+            word_offset: 0,
+            len: (used * 4) as u32,
+        })
+    }
+
+    /// Takes back the upload arena adopted with [`Megakernel::adopt_upload`].
+    pub fn take_upload(&mut self) -> Option<crate::gpu::UploadArena> {
+        let (arena, _) = self.upload.take()?;
+        self.arena_words = 0;
+        self.arena_upload = None;
+        Some(arena)
     }
 
     /// Takes the arena buffer out (for reuse), leaving an empty one.
@@ -428,8 +475,30 @@ impl<B: Backend> Megakernel<B> {
                 .filter(|(i, _)| ![B_ARENA, B_CODE, B_REGS].contains(i))
                 .collect();
             let t = std::time::Instant::now();
-            self.backend
-                .run_ranges(&self.program, &mut self.bufs, groups, &writes, &reads)?;
+            match &self.upload {
+                Some((arena, bytes)) => {
+                    let gpu = self.backend.as_wgpu().ok_or_else(|| {
+                        Error::BadInput(
+                            "an upload arena needs the wgpu backend. Fix: use adopt_arena".into(),
+                        )
+                    })?;
+                    gpu.run_ranges_from(
+                        &self.program,
+                        &mut self.bufs,
+                        groups,
+                        &writes,
+                        &reads,
+                        (B_ARENA, arena, *bytes),
+                    )?
+                }
+                None => self.backend.run_ranges(
+                    &self.program,
+                    &mut self.bufs,
+                    groups,
+                    &writes,
+                    &reads,
+                )?,
+            }
             if std::env::var_os("VYRE_TIMING").is_some() {
                 eprintln!(
                     "vyre timing: dispatch of {groups} workgroups over {} slots: {:.3} ms",

@@ -1,0 +1,155 @@
+//! Upload arenas: host-visible wgpu buffers that file bytes are read straight
+//! into, then copied to the device by the GPU — no CPU copy into staging.
+//!
+//! An arena alternates between two states: *mapped* (the host writes it
+//! through [`UploadArena::bytes_mut`]) and *unmapped* (the GPU copies from
+//! it). [`crate::megakernel::Megakernel::adopt_upload`] unmaps it and makes it
+//! the source of the kernel's arena buffer; `bytes_mut` maps it again
+//! (waiting until the GPU no longer reads it).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::Gpu;
+use crate::error::{Error, Result};
+
+/// A host-visible buffer that bytes are read into for the GPU.
+pub struct UploadArena {
+    buffer: wgpu::Buffer,
+    view: Option<wgpu::BufferViewMut>,
+    len: usize,
+    gpu: Gpu,
+    /// [`super::WgpuBackend::recoveries`] when it was made: an arena of a
+    /// device that was since replaced is refused.
+    generation: u32,
+}
+
+impl std::fmt::Debug for UploadArena {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadArena")
+            .field("len", &self.len)
+            .field("mapped", &self.view.is_some())
+            .finish()
+    }
+}
+
+impl super::WgpuBackend {
+    /// A new upload arena of `bytes` bytes (rounded up to a multiple of 4),
+    /// mapped and zeroed, ready for [`UploadArena::bytes_mut`].
+    pub fn upload_arena(&self, bytes: usize) -> Result<UploadArena> {
+        let len = bytes.max(4).div_ceil(4) * 4;
+        let gpu = self.gpu();
+        if len as u64 > gpu.limits.max_buffer_size {
+            return Err(Error::BadInput(format!(
+                "an upload arena of {len} bytes exceeds this device's largest buffer ({} bytes). Fix: use smaller batches (--batch-bytes)",
+                gpu.limits.max_buffer_size
+            )));
+        }
+        let buffer = gpu.scoped(
+            "creating an upload arena",
+            "use smaller batches (--batch-bytes)",
+            || {
+                gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("vyre upload arena"),
+                    size: len as u64,
+                    usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+                    mapped_at_creation: true,
+                })
+            },
+        )?;
+        let view = buffer.slice(..).get_mapped_range_mut().map_err(|e| {
+            Error::Gpu(format!(
+                "mapping a new upload arena failed: {e}. Fix: use smaller batches (--batch-bytes)"
+            ))
+        })?;
+        Ok(UploadArena {
+            buffer,
+            view: Some(view),
+            len,
+            gpu,
+            generation: self.recoveries(),
+        })
+    }
+}
+
+impl UploadArena {
+    /// Its size in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: an arena holds at least 4 bytes.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The arena's bytes, for writing (mapping it first if the GPU had it,
+    /// which waits until the GPU has finished copying from it). Reading them
+    /// gives back what was written or, after a GPU round, unspecified bytes.
+    pub fn bytes_mut(&mut self) -> Result<&mut [u8]> {
+        if self.view.is_none() {
+            let mapped = Arc::new(AtomicBool::new(false));
+            let failed = Arc::new(std::sync::Mutex::new(None));
+            let (m, f) = (Arc::clone(&mapped), Arc::clone(&failed));
+            self.buffer
+                .slice(..)
+                .map_async(wgpu::MapMode::Write, move |r| match r {
+                    Ok(()) => m.store(true, Ordering::Release),
+                    Err(e) => *super::lock(&f) = Some(e.to_string()),
+                });
+            self.gpu.wait(None, "mapping an upload arena")?;
+            if let Some(e) = super::lock(&failed).take() {
+                return Err(Error::Gpu(format!(
+                    "mapping an upload arena failed: {e}. Fix: retry; if it persists the device is unusable"
+                )));
+            }
+            if !mapped.load(Ordering::Acquire) {
+                return Err(Error::Gpu(
+                    "an upload arena did not map after the device was idle. Fix: this is a vyre bug; please report it".into(),
+                ));
+            }
+            let view = self.buffer.slice(..).get_mapped_range_mut().map_err(|e| {
+                Error::Gpu(format!("viewing a mapped upload arena failed: {e}. Fix: this is a vyre bug; please report it"))
+            })?;
+            self.view = Some(view);
+        }
+        let Some(view) = self.view.as_mut() else {
+            return Err(Error::Gpu(
+                "upload arena view vanished. Fix: this is a vyre bug; please report it".into(),
+            ));
+        };
+        let mut slice = view.slice(..);
+        let ptr = slice.as_raw_ptr();
+        // SAFETY: mapping. The view keeps the whole buffer mapped and
+        // reserved for us (wgpu refuses overlapping views) until it is
+        // dropped, which only `unmap` does and which needs `&mut self`; the
+        // returned slice borrows `self` mutably, so it cannot outlive the
+        // mapping. The memory is initialized (zeroed at creation, and
+        // host-visible memory keeps what was written), so reading it is
+        // defined, if possibly slow (write-combined memory).
+        Ok(unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr().cast::<u8>(), self.len) })
+    }
+
+    /// Hands the arena to the GPU: drops the host view and unmaps.
+    pub(crate) fn unmap(&mut self) {
+        if self.view.take().is_some() {
+            self.buffer.unmap();
+        }
+    }
+
+    /// The buffer the GPU copies from, if it belongs to the device of
+    /// recovery `generation` and is unmapped.
+    pub(crate) fn source(&self, generation: u32) -> Result<&wgpu::Buffer> {
+        if generation != self.generation {
+            return Err(Error::Gpu(
+                "this upload arena belongs to a device that was lost and replaced. Fix: make new upload arenas after a recovery".into(),
+            ));
+        }
+        if self.view.is_some() {
+            return Err(Error::BadInput(
+                "an upload arena is still mapped for writing. Fix: hand it to the megakernel with adopt_upload".into(),
+            ));
+        }
+        Ok(&self.buffer)
+    }
+}
