@@ -84,6 +84,10 @@ enum Command {
         /// while another runs.
         #[arg(long, default_value_t = 2, value_name = "N")]
         in_flight: u32,
+        /// Read files straight into GPU-visible upload buffers (no CPU copy
+        /// into staging; one GPU only; a lost device is not recovered).
+        #[arg(long)]
+        zero_copy: bool,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -250,6 +254,7 @@ fn main() -> ExitCode {
             no_uring,
             read_threads,
             in_flight,
+            zero_copy,
             quiet,
         } => {
             let mut payloads = Vec::new();
@@ -273,6 +278,7 @@ fn main() -> ExitCode {
                 chunk_size,
                 batch_bytes,
                 force_fallback: no_uring,
+                zero_copy,
                 read_threads: read_threads.unwrap_or(if no_uring {
                     0
                 } else {

@@ -55,9 +55,19 @@ fn generated_files_gpu_and_cpu_equal_references() {
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
     let gpu_backend = vyre::gpu::WgpuBackend::new().expect("a wgpu adapter");
     eprintln!("scan test on {}", vyre::Backend::name(&gpu_backend));
-    let gpu = run_scan(gpu_backend, &[dir.clone()], &cfg);
+    let gpu = run_scan(&gpu_backend, &[dir.clone()], &cfg);
     check_against_reference(&gpu, &pats);
     assert_eq!(cpu, gpu);
+    // Zero-copy: files read straight into GPU upload arenas.
+    let zero = run_scan(
+        &gpu_backend,
+        &[dir.clone()],
+        &ScanConfig {
+            zero_copy: true,
+            ..cfg.clone()
+        },
+    );
+    assert_eq!(cpu, zero);
     // io_uring and plain reads agree.
     let plain = run_scan(
         vyre::cpu::CpuBackend::new(),

@@ -25,7 +25,7 @@ pub use devices::{open_devices, shared_gpu, Device};
 use fold::Fold;
 pub use report::{DeviceReport, FileReport, ScanSummary};
 pub use worker::MAX_RECOVERIES;
-use worker::{work, Event, Job, PanicNotice, Plan, Queue, WorkerTimes};
+use worker::{work, Arena, Event, Job, PanicNotice, Plan, Queue, WorkerTimes};
 
 /// Lanes per workgroup of the scan megakernel.
 pub const SCAN_LANES: u32 = 64;
@@ -97,6 +97,10 @@ pub struct ScanConfig {
     pub fused_payloads: bool,
     /// Read-fault injection, for tests of the failure paths (default none).
     pub inject: Option<FaultInjection>,
+    /// Read files straight into GPU upload arenas (no CPU copy into staging)
+    /// when every worker runs on one wgpu device. A device lost during such
+    /// a scan cannot be recovered (its arenas were on it). Default false.
+    pub zero_copy: bool,
 }
 
 /// A fault-injection hook for the scan's reads (see [`FaultHook`]: called with
@@ -125,6 +129,7 @@ impl Default for ScanConfig {
             payloads: Vec::new(),
             fused_payloads: false,
             inject: None,
+            zero_copy: false,
         }
     }
 }
@@ -323,11 +328,24 @@ pub fn scan_devices<B: Backend + Send>(
     // folded batch, so results waiting for an older batch stay bounded too.
     let queue = Queue::default();
     let (events_tx, events_rx) = std::sync::mpsc::channel::<Event>();
-    let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u32>>();
+    let (free_tx, free_rx) = std::sync::mpsc::channel::<Arena>();
     let (ticket_tx, ticket_rx) = std::sync::mpsc::channel::<()>();
+    // Zero-copy: all workers share one wgpu device, so the reader can fill
+    // that device's upload arenas and the GPU copies from them itself.
+    let shared_gpu = mks.first().and_then(|m| m.backend().as_wgpu()).filter(|g| {
+        mks.iter()
+            .all(|m| m.backend().as_wgpu().is_some_and(|h| std::ptr::eq(*g, h)))
+    });
     for _ in 0..2 * devices {
-        let _ = free_tx.send(vec![0u32; arena_len.div_ceil(4)]);
+        let arena = match shared_gpu {
+            Some(g) if cfg.zero_copy && cfg!(target_endian = "little") => {
+                Arena::Upload(g.upload_arena(arena_len.div_ceil(4) * 4)?)
+            }
+            _ => Arena::Host(vec![0u32; arena_len.div_ceil(4)]),
+        };
+        let _ = free_tx.send(arena);
     }
+    summary.zero_copy = shared_gpu.is_some() && cfg.zero_copy;
     for _ in 0..4 * devices {
         let _ = ticket_tx.send(());
     }
@@ -351,11 +369,16 @@ pub fn scan_devices<B: Backend + Send>(
                 let (Ok(()), Ok(mut arena)) = (ticket_rx.recv(), free_rx.recv()) else {
                     return;
                 };
-                match feeder.fill(bytemuck::cast_slice_mut(&mut arena[..])) {
+                let filled = arena
+                    .bytes_mut()
+                    .and_then(|bytes| feeder.fill(bytes).map_err(Error::from));
+                match filled {
                     Ok(batch) => {
-                        if cfg!(target_endian = "big") {
+                        if let (Arena::Host(words), true) =
+                            (&mut arena, cfg!(target_endian = "big"))
+                        {
                             // The GPU reads bytes as little-endian words.
-                            arena.iter_mut().for_each(|w| *w = u32::from_le(*w));
+                            words.iter_mut().for_each(|w| *w = u32::from_le(*w));
                         }
                         if !queue.push(Job { seq, batch, arena }) {
                             return;
@@ -363,7 +386,7 @@ pub fn scan_devices<B: Backend + Send>(
                         seq += 1;
                     }
                     Err(e) => {
-                        let _ = events.send(Event::ReadFailed(e.into()));
+                        let _ = events.send(Event::ReadFailed(e));
                         return;
                     }
                 }

@@ -42,6 +42,8 @@ pub struct ScanSummary {
     pub ingest: String,
     /// What each device did, in the order the devices were given.
     pub devices: Vec<DeviceReport>,
+    /// Files were read straight into GPU upload arenas.
+    pub zero_copy: bool,
 }
 
 /// What one device did in a scan.
@@ -211,7 +213,11 @@ impl ScanSummary {
             self.bytes,
             self.seconds,
             self.gb_per_s(),
-            self.ingest
+            if self.zero_copy {
+                format!("{}, zero-copy", self.ingest)
+            } else {
+                self.ingest.clone()
+            }
         );
         let eventful = self
             .devices

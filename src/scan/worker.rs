@@ -29,9 +29,41 @@ pub(super) struct Job {
     /// Position in read order; results are folded in this order.
     pub seq: u64,
     pub batch: Batch,
-    /// The bytes (4 per word); travels with the job so a failed batch can
-    /// run again elsewhere.
-    pub arena: Vec<u32>,
+    /// The bytes; travels with the job so a failed batch can run again
+    /// elsewhere.
+    pub arena: Arena,
+}
+
+/// Where a batch's bytes are: a host word buffer the megakernel adopts, or
+/// (zero-copy, `ScanConfig::zero_copy`) a GPU upload arena the device
+/// copies from itself.
+pub(super) enum Arena {
+    Host(Vec<u32>),
+    Upload(vyre_core::gpu::UploadArena),
+    /// Lent to a megakernel for the duration of a run.
+    Lent,
+}
+
+impl Arena {
+    /// The bytes, for the feeder to read into.
+    pub fn bytes_mut(&mut self) -> Result<&mut [u8]> {
+        match self {
+            Arena::Host(v) => Ok(bytemuck::cast_slice_mut(&mut v[..])),
+            Arena::Upload(u) => u.bytes_mut(),
+            Arena::Lent => Err(Error::Gpu(
+                "a scan arena was used while lent to a megakernel. Fix: this is a vyre bug; please report it".into(),
+            )),
+        }
+    }
+
+    /// Capacity in 32-bit words.
+    fn words(&self) -> usize {
+        match self {
+            Arena::Host(v) => v.len(),
+            Arena::Upload(u) => u.len() / 4,
+            Arena::Lent => 0,
+        }
+    }
 }
 
 /// A batch a device finished.
@@ -157,7 +189,7 @@ pub(super) fn work<B: Backend>(
     mut mk: Megakernel<B>,
     plan: &Plan<'_>,
     queue: &Queue,
-    free: Sender<Vec<u32>>,
+    free: Sender<Arena>,
     events: Sender<Event>,
 ) -> WorkerTimes {
     let _notice = PanicNotice {
@@ -173,7 +205,7 @@ pub(super) fn work<B: Backend>(
             match run_batch(&mut mk, plan, &mut job, &mut times) {
                 Ok((words, ends)) => {
                     // The reader may have finished already.
-                    let _ = free.send(std::mem::take(&mut job.arena));
+                    let _ = free.send(std::mem::replace(&mut job.arena, Arena::Lent));
                     let _ = events.send(Event::Done(Done {
                         seq: job.seq,
                         device,
@@ -237,15 +269,32 @@ fn run_batch<B: Backend>(
         .max()
         .unwrap_or(0);
     let used = used_bytes.div_ceil(4);
-    if used > job.arena.len() {
+    if used > job.arena.words() {
         return Err(Error::BadInput(format!(
             "a scan batch uses {used} arena words but its arena has {}. Fix: this is a vyre bug; please report it",
-            job.arena.len()
+            job.arena.words()
         )));
     }
-    let base = mk.adopt_arena(std::mem::take(&mut job.arena), used)?;
+    let base =
+        match std::mem::replace(&mut job.arena, Arena::Lent) {
+            Arena::Host(words) => mk.adopt_arena(words, used)?,
+            Arena::Upload(up) => match mk.adopt_upload(up, used) {
+                Ok(base) => base,
+                Err((e, up)) => {
+                    job.arena = Arena::Upload(up);
+                    return Err(e);
+                }
+            },
+            Arena::Lent => return Err(Error::Gpu(
+                "a scan batch came without its arena. Fix: this is a vyre bug; please report it"
+                    .into(),
+            )),
+        };
     let out = publish_and_run(mk, plan, batch, base, times);
-    job.arena = mk.take_arena();
+    job.arena = match mk.take_upload() {
+        Some(up) => Arena::Upload(up),
+        None => Arena::Host(mk.take_arena()),
+    };
     out
 }
 
