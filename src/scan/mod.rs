@@ -339,7 +339,7 @@ pub fn scan_devices<B: Backend + Send>(
     for _ in 0..2 * devices {
         let arena = match shared_gpu {
             Some(g) if cfg.zero_copy && cfg!(target_endian = "little") => {
-                Arena::Upload(g.upload_arena(arena_len.div_ceil(4) * 4)?)
+                Arena::Upload(Box::new(g.upload_arena(arena_len.div_ceil(4) * 4)?))
             }
             _ => Arena::Host(vec![0u32; arena_len.div_ceil(4)]),
         };

@@ -39,7 +39,7 @@ pub(super) struct Job {
 /// copies from itself.
 pub(super) enum Arena {
     Host(Vec<u32>),
-    Upload(vyre_core::gpu::UploadArena),
+    Upload(Box<vyre_core::gpu::UploadArena>),
     /// Lent to a megakernel for the duration of a run.
     Lent,
 }
@@ -278,10 +278,10 @@ fn run_batch<B: Backend>(
     let base =
         match std::mem::replace(&mut job.arena, Arena::Lent) {
             Arena::Host(words) => mk.adopt_arena(words, used)?,
-            Arena::Upload(up) => match mk.adopt_upload(up, used) {
+            Arena::Upload(up) => match mk.adopt_upload(*up, used) {
                 Ok(base) => base,
                 Err((e, up)) => {
-                    job.arena = Arena::Upload(up);
+                    job.arena = Arena::Upload(Box::new(up));
                     return Err(e);
                 }
             },
@@ -292,7 +292,7 @@ fn run_batch<B: Backend>(
         };
     let out = publish_and_run(mk, plan, batch, base, times);
     job.arena = match mk.take_upload() {
-        Some(up) => Arena::Upload(up),
+        Some(up) => Arena::Upload(Box::new(up)),
         None => Arena::Host(mk.take_arena()),
     };
     out
