@@ -132,6 +132,19 @@ fn cli_real_files_gpu_json_equals_cpu_json() {
     );
     let (g, c) = (json_lines(&gpu.stdout), json_lines(&cpu.stdout));
     assert_eq!(g, c, "GPU and CPU JSON differ");
+    // Zero-copy reading with three batches in flight on the one GPU.
+    let zero = vyre_bin()
+        .args(args)
+        .args(["--zero-copy", "--in-flight", "3"])
+        .arg(&real)
+        .output()
+        .unwrap();
+    assert!(
+        zero.status.success(),
+        "{}",
+        String::from_utf8_lossy(&zero.stderr)
+    );
+    assert_eq!(json_lines(&zero.stdout), c, "zero-copy JSON differs");
     assert!(g.len() > 3);
     for v in &g[..g.len() - 1] {
         let path = v["path"].as_str().unwrap();
