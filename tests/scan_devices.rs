@@ -192,6 +192,9 @@ impl<B: Backend> Backend for Wrapped<B> {
     fn recover(&self) -> Result<bool> {
         self.inner.recover()
     }
+    fn as_wgpu(&self) -> Option<&WgpuBackend> {
+        self.inner.as_wgpu()
+    }
 }
 
 fn boxed<B: Backend + Send + 'static>(b: B) -> Device {
@@ -315,6 +318,33 @@ fn a_lost_wgpu_device_is_recovered_and_its_batch_rerun() {
     assert!(d.failed.is_none());
     let text = got.1.to_text();
     assert!(text.contains("lost and recovered 1 time"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_run_that_fails_while_another_worker_replaced_the_device_is_rerun() {
+    // Batches in flight: workers share one device, so one worker's run can
+    // fail on a device that another worker has already replaced by the
+    // time it asks to recover. Here the replacement happens inside the
+    // worker's 3rd run (lost and reopened, as by another worker) and that
+    // run fails: the worker must see the new device and rerun its batch.
+    let dir = tree("lostshared");
+    let want = reference(&dir);
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let gpu = std::sync::Arc::new(default_gpu());
+    let mut w = Wrapped::new(std::sync::Arc::clone(&gpu));
+    w.lose = |n| n == 2;
+    w.fail = |n| n == 2;
+    w.lose_device = Some(|g: &std::sync::Arc<WgpuBackend>| {
+        g.simulate_device_loss();
+        assert!(g.recover().expect("reopen"), "the device was lost");
+    });
+    let got = scan_on(vec![boxed(w)], &dir).expect("scan survives");
+    assert_same(&got, &want);
+    let d = &got.1.devices[0];
+    assert!(d.failed.is_none(), "the worker does not give up: {d:?}");
+    assert_eq!(d.recovered.len(), 1, "{d:?}");
+    assert_eq!(gpu.recoveries(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -202,6 +202,9 @@ pub(super) fn work<B: Backend>(
     while let Some(mut job) = queue.pop() {
         times.idle += t_idle.elapsed().as_secs_f64();
         loop {
+            // Which device generation this run starts on: workers sharing a
+            // device (batches in flight) may see it recovered by another.
+            let generation = device_generation(&mk);
             match run_batch(&mut mk, plan, &mut job, &mut times) {
                 Ok((words, ends)) => {
                     // The reader may have finished already.
@@ -224,7 +227,12 @@ pub(super) fn work<B: Backend>(
                             "{error} (this device was already recovered {recoveries} times in this scan; no more tries)"
                         ))
                     } else {
-                        match mk.backend().recover() {
+                        let recovered = mk.backend().recover().map(|fresh| {
+                            // Recovered by this call, or already by another
+                            // worker on the same device since this run began.
+                            fresh || device_generation(&mk) != generation
+                        });
+                        match recovered {
                             Ok(true) => {
                                 recoveries += 1;
                                 // The fix (recovery) is done: keep the cause.
@@ -249,6 +257,12 @@ pub(super) fn work<B: Backend>(
         t_idle = Instant::now();
     }
     times
+}
+
+/// How many times the wgpu device behind `mk` was replaced after a loss
+/// (`None` for other backends).
+fn device_generation<B: Backend>(mk: &Megakernel<B>) -> Option<u32> {
+    mk.backend().as_wgpu().map(|g| g.recoveries())
 }
 
 /// Runs one whole batch: adopts its arena, publishes a slot per chunk and
