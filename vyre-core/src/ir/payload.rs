@@ -145,6 +145,46 @@ pub fn word_atomic(
     }
 }
 
+/// Appends one record to the shared log buffer `param` (each `(word, value)`
+/// of `fields` goes to that word of the record): word 0 counts the records asked for, the
+/// records start at `header` and take `record_words` each, and a record past
+/// the capacity `param__cap` is dropped (counted all the same). The read
+/// queue and the debug log are both such logs.
+fn append_record(param: &str, header: u32, record_words: u32, fields: Vec<(u32, Expr)>) -> Node {
+    let n = param_var(param, "n");
+    let at = param_var(param, "at");
+    let mut write = vec![Node::let_bind(
+        &at,
+        Expr::add(
+            Expr::u32(header),
+            Expr::mul(Expr::var(&n), Expr::u32(record_words)),
+        ),
+    )];
+    write.extend(
+        fields
+            .into_iter()
+            .map(|(w, v)| Node::store(param, Expr::add(Expr::var(&at), Expr::u32(w)), v)),
+    );
+    Node::block(vec![
+        Node::let_bind(&n, Expr::atomic_add(param, Expr::u32(0), Expr::u32(1))),
+        Node::if_then(
+            Expr::lt(Expr::var(&n), Expr::var(&param_var(param, "cap"))),
+            write,
+        ),
+    ])
+}
+
+/// How many records a standalone log buffer `param` holds: its words after
+/// the `header`, `record_words` each.
+fn log_capacity(param: &str, header: u32, record_words: u32) -> Expr {
+    let words = Expr::len(param);
+    Expr::select(
+        Expr::gt(words.clone(), Expr::u32(header)),
+        Expr::div(Expr::sub(words, Expr::u32(header)), Expr::u32(record_words)),
+        Expr::u32(0),
+    )
+}
+
 /// Posts a read request to the `IoQueue` parameter `param`: after the
 /// dispatch the host reads `len` bytes of file `file` (an index into the
 /// host's file table) at byte offset `offset_hi << 32 | offset_lo` and runs
@@ -160,30 +200,15 @@ pub fn io_read(
     continuation: Expr,
 ) -> Node {
     use crate::megakernel::protocol::*;
-    let n = param_var(param, "n");
-    let at = param_var(param, "at");
-    let field = |w: u32, v: Expr| Node::store(param, Expr::add(Expr::var(&at), Expr::u32(w)), v);
-    Node::block(vec![
-        Node::let_bind(&n, Expr::atomic_add(param, Expr::u32(0), Expr::u32(1))),
-        Node::if_then(
-            Expr::lt(Expr::var(&n), Expr::var(&param_var(param, "cap"))),
-            vec![
-                Node::let_bind(
-                    &at,
-                    Expr::add(
-                        Expr::u32(IO_HEADER_WORDS),
-                        Expr::mul(Expr::var(&n), Expr::u32(IO_REQ_WORDS)),
-                    ),
-                ),
-                field(IO_REQ_SLOT, Expr::var(&param_var(param, "slot"))),
-                field(IO_REQ_FILE, file),
-                field(IO_REQ_OFF_LO, offset_lo),
-                field(IO_REQ_OFF_HI, offset_hi),
-                field(IO_REQ_LEN, len),
-                field(IO_REQ_CONT, continuation),
-            ],
-        ),
-    ])
+    let fields = vec![
+        (IO_REQ_SLOT, Expr::var(&param_var(param, "slot"))),
+        (IO_REQ_FILE, file),
+        (IO_REQ_OFF_LO, offset_lo),
+        (IO_REQ_OFF_HI, offset_hi),
+        (IO_REQ_LEN, len),
+        (IO_REQ_CONT, continuation),
+    ];
+    append_record(param, IO_HEADER_WORDS, IO_REQ_WORDS, fields)
 }
 
 /// Appends the record `[slot, opcode, a, b]` to the `Debug` parameter
@@ -192,28 +217,13 @@ pub fn io_read(
 /// trusted channel: they share one log for the whole batch.
 pub fn debug_record(param: &str, a: Expr, b: Expr) -> Node {
     use crate::megakernel::protocol::*;
-    let n = param_var(param, "n");
-    let at = param_var(param, "at");
-    let field = |w: u32, v: Expr| Node::store(param, Expr::add(Expr::var(&at), Expr::u32(w)), v);
-    Node::block(vec![
-        Node::let_bind(&n, Expr::atomic_add(param, Expr::u32(0), Expr::u32(1))),
-        Node::if_then(
-            Expr::lt(Expr::var(&n), Expr::var(&param_var(param, "cap"))),
-            vec![
-                Node::let_bind(
-                    &at,
-                    Expr::add(
-                        Expr::u32(DEBUG_HEADER_WORDS),
-                        Expr::mul(Expr::var(&n), Expr::u32(DEBUG_RECORD_WORDS)),
-                    ),
-                ),
-                field(0, Expr::var(&param_var(param, "slot"))),
-                field(1, Expr::var(&param_var(param, "op"))),
-                field(2, a),
-                field(3, b),
-            ],
-        ),
-    ])
+    let fields = vec![
+        (0, Expr::var(&param_var(param, "slot"))),
+        (1, Expr::var(&param_var(param, "op"))),
+        (2, a),
+        (3, b),
+    ];
+    append_record(param, DEBUG_HEADER_WORDS, DEBUG_RECORD_WORDS, fields)
 }
 
 /// This lane's index among the lanes running the item.
@@ -282,41 +292,18 @@ impl Payload {
             }
         }
         for p in self.params_of(ParamKind::IoQueue) {
+            use crate::megakernel::protocol::{IO_HEADER_WORDS, IO_REQ_WORDS};
             buffers.push(BufferDecl::read_write(&p.name, binding, DataType::U32));
             binding += 1;
-            // Standalone: the buffer's words after the header hold the requests.
-            let words = Expr::len(&p.name);
-            let cap = Expr::select(
-                Expr::gt(
-                    words.clone(),
-                    Expr::u32(crate::megakernel::protocol::IO_HEADER_WORDS),
-                ),
-                Expr::div(
-                    Expr::sub(
-                        words,
-                        Expr::u32(crate::megakernel::protocol::IO_HEADER_WORDS),
-                    ),
-                    Expr::u32(crate::megakernel::protocol::IO_REQ_WORDS),
-                ),
-                Expr::u32(0),
-            );
+            let cap = log_capacity(&p.name, IO_HEADER_WORDS, IO_REQ_WORDS);
             prelude.push(Node::let_bind(&param_var(&p.name, "cap"), cap));
             prelude.push(Node::let_bind(&param_var(&p.name, "slot"), Expr::u32(0)));
         }
         for p in self.params_of(ParamKind::Debug) {
+            use crate::megakernel::protocol::{DEBUG_HEADER_WORDS, DEBUG_RECORD_WORDS};
             buffers.push(BufferDecl::read_write(&p.name, binding, DataType::U32));
             binding += 1;
-            // Standalone: the buffer's words after the header hold the records.
-            let words = Expr::len(&p.name);
-            let header = crate::megakernel::protocol::DEBUG_HEADER_WORDS;
-            let cap = Expr::select(
-                Expr::gt(words.clone(), Expr::u32(header)),
-                Expr::div(
-                    Expr::sub(words, Expr::u32(header)),
-                    Expr::u32(crate::megakernel::protocol::DEBUG_RECORD_WORDS),
-                ),
-                Expr::u32(0),
-            );
+            let cap = log_capacity(&p.name, DEBUG_HEADER_WORDS, DEBUG_RECORD_WORDS);
             prelude.push(Node::let_bind(&param_var(&p.name, "cap"), cap));
             prelude.push(Node::let_bind(&param_var(&p.name, "slot"), Expr::u32(0)));
             prelude.push(Node::let_bind(&param_var(&p.name, "op"), Expr::u32(0)));
