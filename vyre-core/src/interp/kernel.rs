@@ -10,10 +10,10 @@
 //! `CTRL_STEP_LIMIT` steps the slot ends FAULT(`FAULT_STEPS`) instead of
 //! being cut short silently.
 
-use super::{op, ATOMIC_KINDS, INSTR_WORDS, OP_COUNT};
+use super::{op, ATOMIC_KINDS, BUILTINS, INSTR_WORDS, OP_COUNT};
 use crate::ir::payload::OUT_OF_RANGE;
 use crate::ir::{AtomicOp, DataType, Expr, Node};
-use crate::megakernel::embed::{ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
+use crate::megakernel::embed::{confine, ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
 use crate::megakernel::protocol::*;
 
 /// Buffer holding loaded programs (header, then code).
@@ -36,15 +36,6 @@ pub fn prelude() -> Vec<Node> {
 
 fn v(n: &str) -> Expr {
     Expr::var(n)
-}
-
-/// `x` if it lies in `[lo, lo + n)`, else nowhere.
-fn confine(x: Expr, lo: &str, n: &str) -> Expr {
-    Expr::select(
-        Expr::lt(Expr::sub(x.clone(), v(lo)), v(n)),
-        x,
-        Expr::u32(OUT_OF_RANGE),
-    )
 }
 
 fn f(x: &str) -> Expr {
@@ -131,7 +122,6 @@ fn tree(key: &str, cases: &[(u32, Vec<Node>)], default: Vec<Node>) -> Vec<Node> 
 
 /// What each op does (the leaves of the dispatch tree).
 fn leaves() -> Vec<(u32, Vec<Node>)> {
-    use crate::ir::Builtin::*;
     let res = |x: Expr| confine(x, "ip_res_lo", "ip_res_n");
     let arena = |x: Expr| confine(x, "ip_ar_lo", "ip_ar_n");
     let atomics = |buffer: &'static str, index: Expr| -> Vec<Node> {
@@ -151,11 +141,10 @@ fn leaves() -> Vec<(u32, Vec<Node>)> {
             ),
         ]
     };
-    let builtins = [GlobalId, LocalId, WorkgroupId, NumWorkgroups, WorkgroupSize];
     let mut builtin = Expr::u32(0);
-    for b in builtins.iter().rev() {
+    for (code, b) in BUILTINS.iter().enumerate().rev() {
         builtin = Expr::select(
-            Expr::eq(v("i_c"), Expr::u32(super::builtin_code(*b))),
+            Expr::eq(v("i_c"), Expr::u32(code as u32)),
             Expr::Builtin(*b),
             builtin,
         );

@@ -250,41 +250,36 @@ ops! {
 /// Number of op codes; codes at or above it end the payload.
 pub const OP_COUNT: u32 = op::CASG + 1;
 
-/// The immediate `c` of [`op::ATR`]/[`op::ATQ`] for an atomic op
-/// (compare-exchange has its own instructions).
-pub fn atomic_kind(a: crate::ir::AtomicOp) -> u32 {
-    use crate::ir::AtomicOp::*;
-    match a {
-        Load => 0,
-        Store => 1,
-        Add => 2,
-        Sub => 3,
-        Max => 4,
-        Min => 5,
-        And => 6,
-        Or => 7,
-        Xor => 8,
-        Exchange => 9,
-        CompareExchange => 10,
-    }
-}
-
-/// The atomic kinds [`op::ATR`] and [`op::ATQ`] take, in code order.
+/// The atomic kinds [`op::ATR`], [`op::ATQ`] and [`op::ATG`] take: the
+/// immediate `c` is the index in this table.
 pub const ATOMIC_KINDS: [crate::ir::AtomicOp; 10] = {
     use crate::ir::AtomicOp::*;
     [Load, Store, Add, Sub, Max, Min, And, Or, Xor, Exchange]
 };
 
-/// The immediate `a` of [`op::BUILTIN`] for a built-in value.
-pub fn builtin_code(b: crate::ir::Builtin) -> u32 {
+/// The immediate `c` of the atomic ops for `a` (its index in
+/// [`ATOMIC_KINDS`]; compare-exchange, which has its own instructions, gets
+/// `ATOMIC_KINDS.len()`, which no atomic op accepts).
+pub fn atomic_kind(a: crate::ir::AtomicOp) -> u32 {
+    ATOMIC_KINDS
+        .iter()
+        .position(|k| *k == a)
+        .unwrap_or(ATOMIC_KINDS.len()) as u32
+}
+
+/// The built-in values [`op::BUILTIN`] gives: the immediate `c` is the index
+/// in this table.
+pub const BUILTINS: [crate::ir::Builtin; 5] = {
     use crate::ir::Builtin::*;
-    match b {
-        GlobalId => 0,
-        LocalId => 1,
-        WorkgroupId => 2,
-        NumWorkgroups => 3,
-        WorkgroupSize => 4,
-    }
+    [GlobalId, LocalId, WorkgroupId, NumWorkgroups, WorkgroupSize]
+};
+
+/// The immediate `c` of [`op::BUILTIN`] for `b` (its index in [`BUILTINS`]).
+pub fn builtin_code(b: crate::ir::Builtin) -> u32 {
+    BUILTINS
+        .iter()
+        .position(|k| *k == b)
+        .unwrap_or(BUILTINS.len()) as u32
 }
 
 /// One payload compiled for the interpreter.
@@ -339,7 +334,7 @@ impl Bytecode {
                     op::JMP | op::JZ | op::FORNEXT => target(c),
                     op::SLOTW => c < crate::megakernel::protocol::SLOT_WORDS,
                     op::ATR | op::ATQ | op::ATG => c < ATOMIC_KINDS.len() as u32,
-                    op::BUILTIN => c < 5,
+                    op::BUILTIN => c < BUILTINS.len() as u32,
                     x => x < OP_COUNT,
                 };
             if o >= OP_COUNT {

@@ -228,6 +228,14 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
     Ok(vec![Node::block(out)])
 }
 
+/// `index` if it lies in the slot region `[lo, lo + n)` (variables `lo`,
+/// `n`), else [`OUT_OF_RANGE`]: the guard that keeps a payload — embedded or
+/// interpreted — inside its own slot's bytes and results.
+pub(crate) fn confine(index: Expr, lo: &str, n: &str) -> Expr {
+    let inside = Expr::lt(Expr::sub(index.clone(), Expr::var(lo)), Expr::var(n));
+    Expr::select(inside, index, Expr::u32(OUT_OF_RANGE))
+}
+
 /// Variables holding the slot's result region (word offset, words) and its
 /// arena words (word offset, words).
 struct Guards {
@@ -260,8 +268,7 @@ impl Renamer<'_> {
             ARENA => &self.guards.arena,
             _ => return Box::new(index),
         };
-        let inside = Expr::lt(Expr::sub(index.clone(), Expr::var(lo)), Expr::var(n));
-        Box::new(Expr::select(inside, index, Expr::u32(OUT_OF_RANGE)))
+        Box::new(confine(index, lo, n))
     }
 
     fn buf(&mut self, n: &str) -> String {
