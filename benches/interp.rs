@@ -26,6 +26,9 @@ use vyre::payloads::{byte_histogram, count_needle, line_count};
 use vyre::scan::crc::crc32_blocks;
 use vyre::{Backend, Payload};
 
+mod support;
+use support::{chunks, env, median_ms};
+
 const LANES: u32 = 64;
 
 fn payloads() -> Vec<Payload> {
@@ -35,34 +38,6 @@ fn payloads() -> Vec<Payload> {
         count_needle::payload(),
         crc32_blocks::payload(),
     ]
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn chunks(n: usize, len: usize) -> Vec<Vec<u8>> {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    (0..n)
-        .map(|_| {
-            (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    b"abab cd\nefgh\xe9ab"[(x % 15) as usize]
-                })
-                .collect()
-        })
-        .collect()
-}
-
-fn median(mut v: Vec<Duration>) -> f64 {
-    v.sort();
-    v[v.len() / 2].as_secs_f64() * 1e3
 }
 
 fn builder(backend: &dyn Backend) -> vyre::megakernel::MegakernelBuilder {
@@ -182,7 +157,7 @@ fn main() {
         std::hint::black_box(run(&mut interp, &data));
         ti.push(t.elapsed());
     }
-    let (mf, mi) = (median(tf), median(ti));
+    let (mf, mi) = (median_ms(tf), median_ms(ti));
     let mib = (n * chunk) as f64 / (1 << 20) as f64;
     println!(
         "throughput, 4 payloads x {n} chunks x {chunk} B ({mib:.1} MiB per payload), median of {reps}:"
@@ -212,10 +187,10 @@ fn main() {
     println!("time to first result of a new payload ({chunk} B slot), median of {trials}:");
     println!(
         "  interpreter (bytecode load, no compile) {:9.2} ms",
-        median(a)
+        median_ms(a)
     );
     println!(
         "  fused (new kernel: IR + pipeline compile) {:7.2} ms",
-        median(b)
+        median_ms(b)
     );
 }

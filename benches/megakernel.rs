@@ -24,6 +24,9 @@ use vyre::payloads::{byte_histogram, count_needle, line_count};
 use vyre::scan::crc::crc32_blocks;
 use vyre::{Backend, Payload};
 
+mod support;
+use support::{chunks, env, median_ms};
+
 const LANES: u32 = 64;
 const NAMES: [&str; 4] = [
     "line_count",
@@ -39,30 +42,6 @@ fn payloads() -> Vec<Payload> {
         count_needle::payload(),
         crc32_blocks::payload(),
     ]
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// Deterministic text-like chunks (newlines, `abab` runs, some high bytes).
-fn chunks(n: usize, len: usize) -> Vec<Vec<u8>> {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    (0..n)
-        .map(|_| {
-            (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    b"abab cd\nefgh\xe9ab"[(x % 15) as usize]
-                })
-                .collect()
-        })
-        .collect()
 }
 
 /// Most slots one workgroup runs per dispatch: keeps every lane's loop
@@ -157,12 +136,7 @@ fn native_rayon(data: &[Vec<u8>], reps: usize) -> f64 {
             t.elapsed()
         })
         .collect();
-    median(times)
-}
-
-fn median(mut v: Vec<Duration>) -> f64 {
-    v.sort();
-    v[v.len() / 2].as_secs_f64() * 1e3
+    median_ms(times)
 }
 
 /// Times `reps` repetitions of fused and separate (interleaved) after a
@@ -209,7 +183,7 @@ fn measure(backend: &dyn Backend, data: &[Vec<u8>], reps: usize) -> (f64, f64, u
         std::hint::black_box(run_separate(&mut separate, data));
         ts.push(t.elapsed());
     }
-    (median(tf), median(ts), dispatches.0, dispatches.1)
+    (median_ms(tf), median_ms(ts), dispatches.0, dispatches.1)
 }
 
 fn main() {

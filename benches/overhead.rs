@@ -14,31 +14,18 @@
 //!
 //! Environment: `VYRE_BENCH_REPS` (default 5), `VYRE_ADAPTER`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use vyre::gpu::WgpuBackend;
 use vyre::megakernel::Megakernel;
 use vyre::payloads::line_count;
 use vyre::{Backend, Payload};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod support;
+use support::{env, median_ms, text, TEXT};
 
-fn text(bytes: usize) -> Vec<u8> {
-    let mut x = 0x2545_F491_4F6C_DD1Du64;
-    (0..bytes)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            b"abab cd\nefgh\xe9ab"[(x % 15) as usize]
-        })
-        .collect()
-}
+/// Seed of the bench data.
+const SEED: u64 = 0x2545_F491_4F6C_DD1D;
 
 fn kernel(gpu: &WgpuBackend, payloads: usize) -> Megakernel<&WgpuBackend> {
     let limited = gpu.loop_iteration_limit().is_some();
@@ -86,9 +73,7 @@ fn time_run(mk: &mut Megakernel<&WgpuBackend>, data: &[u8], chunk: usize, reps: 
         d
     };
     run();
-    let mut v: Vec<Duration> = (0..reps).map(|_| run()).collect();
-    v.sort();
-    v[v.len() / 2].as_secs_f64() * 1e3
+    median_ms((0..reps).map(|_| run()).collect())
 }
 
 fn main() {
@@ -106,11 +91,11 @@ fn main() {
 
     println!("\n1. slots per batch (64 B each, line_count):");
     let mut mk = kernel(&gpu, 1);
-    let t1 = time_run(&mut mk, &text(64), 64, reps);
+    let t1 = time_run(&mut mk, &text(SEED, 64, TEXT), 64, reps);
     println!("{:>8} {:>10}", "slots", "ms");
     println!("{:>8} {t1:>10.3}", 1);
     for n in [16usize, 256, 4096, 16384] {
-        let t = time_run(&mut mk, &text(64 * n), 64, reps);
+        let t = time_run(&mut mk, &text(SEED, 64 * n, TEXT), 64, reps);
         println!(
             "{n:>8} {t:>10.3}   ({:.3} us per extra slot)",
             (t - t1) * 1e3 / (n - 1) as f64
@@ -121,7 +106,7 @@ fn main() {
         "\n2. payloads fused per kernel ({} MiB of line_count in 256 KiB slots):",
         big >> 20
     );
-    let data = text(big);
+    let data = text(SEED, big, TEXT);
     println!("{:>8} {:>10} {:>8}", "payloads", "ms", "GB/s");
     for k in [1usize, 2, 4, 8, 16] {
         let mut mk = kernel(&gpu, k);

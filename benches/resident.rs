@@ -24,24 +24,8 @@ use vyre::scan::crc::crc32_blocks;
 use vyre::scan::pattern::pattern_payload;
 use vyre::{Backend, Payload};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn data(bytes: usize) -> Vec<u8> {
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    (0..bytes)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            b"abab cd\nefgh\xe9ab GPL License"[(x % 27) as usize]
-        })
-        .collect()
-}
+mod support;
+use support::{env, median_ms, text};
 
 /// Seconds per run (median) and the batch's total line count.
 fn measure(
@@ -112,9 +96,8 @@ fn measure(
             results[ring[base + SLOT_OUT_OFF as usize] as usize] as u64
         })
         .sum();
-    let mut times: Vec<Duration> = (0..reps).map(|_| run(false, &mut bufs)).collect();
-    times.sort();
-    (times[times.len() / 2].as_secs_f64(), total)
+    let times: Vec<Duration> = (0..reps).map(|_| run(false, &mut bufs)).collect();
+    (median_ms(times) / 1e3, total)
 }
 
 fn main() {
@@ -138,7 +121,11 @@ fn main() {
         );
         return;
     }
-    let bytes = data(mib << 20);
+    let bytes = text(
+        0x9E37_79B9_7F4A_7C15,
+        mib << 20,
+        b"abab cd\nefgh\xe9ab GPL License",
+    );
     let want = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
     println!(
         "resident bench on {}: {mib} MiB in {} KiB chunks, {groups} workgroups of 64, median of {reps}",

@@ -1,0 +1,43 @@
+//! What the benches share: environment knobs, deterministic text-like data
+//! and medians of measured wall times.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+/// The number in environment variable `name`, or `default`.
+pub fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Newlines, `abab` runs, spaces and a high byte.
+pub const TEXT: &[u8] = b"abab cd\nefgh\xe9ab";
+
+/// `bytes` bytes drawn from `alphabet` by xorshift64 from `seed`.
+pub fn text(seed: u64, bytes: usize, alphabet: &[u8]) -> Vec<u8> {
+    let mut x = seed;
+    (0..bytes)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            alphabet[(x % alphabet.len() as u64) as usize]
+        })
+        .collect()
+}
+
+/// `n` chunks of `len` bytes of [`TEXT`] (one stream, cut).
+pub fn chunks(n: usize, len: usize) -> Vec<Vec<u8>> {
+    text(0x2545_F491_4F6C_DD1D, n * len, TEXT)
+        .chunks(len.max(1))
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+/// The median of `times`, in milliseconds.
+pub fn median_ms(mut times: Vec<Duration>) -> f64 {
+    times.sort();
+    times[times.len() / 2].as_secs_f64() * 1e3
+}
