@@ -59,35 +59,25 @@ fn generated_files_gpu_and_cpu_equal_references() {
     check_against_reference(&gpu, &pats);
     assert_eq!(cpu, gpu);
     // Zero-copy: files read straight into GPU upload arenas.
-    let zero = run_scan(
-        &gpu_backend,
-        &[dir.clone()],
-        &ScanConfig {
-            zero_copy: true,
+    let zero_copy = ScanConfig {
+        zero_copy: true,
+        ..cfg.clone()
+    };
+    assert_eq!(cpu, run_scan(&gpu_backend, &[dir.clone()], &zero_copy));
+    // Every read engine gives the same results: io_uring, plain pread, and
+    // a pool of pread threads (the pool wins when both are asked for).
+    for (read_threads, force_fallback) in [(0, false), (0, true), (3, false)] {
+        let engine = ScanConfig {
+            read_threads,
+            force_fallback,
             ..cfg.clone()
-        },
-    );
-    assert_eq!(cpu, zero);
-    // io_uring and plain reads agree.
-    let plain = run_scan(
-        vyre::cpu::CpuBackend::new(),
-        &[dir.clone()],
-        &ScanConfig {
-            force_fallback: true,
-            ..cfg.clone()
-        },
-    );
-    assert_eq!(cpu, plain);
-    // And a pool of pread threads.
-    let threads = run_scan(
-        vyre::cpu::CpuBackend::new(),
-        &[dir.clone()],
-        &ScanConfig {
-            read_threads: 3,
-            ..cfg
-        },
-    );
-    assert_eq!(cpu, threads);
+        };
+        let got = run_scan(vyre::cpu::CpuBackend::new(), &[dir.clone()], &engine);
+        assert_eq!(
+            cpu, got,
+            "read_threads={read_threads} fallback={force_fallback}"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -84,7 +84,8 @@ pub struct ScanConfig {
     pub batch_bytes: usize,
     /// io_uring reads in flight.
     pub queue_depth: u32,
-    /// Use plain reads instead of io_uring.
+    /// Use plain reads on one thread instead of io_uring (only when
+    /// `read_threads` is 0: a thread pool takes precedence).
     pub force_fallback: bool,
     /// Read with this many `pread` threads instead of io_uring (0: io_uring;
     /// default [`default_read_threads`]).

@@ -139,7 +139,8 @@ pub struct FeederConfig {
     pub look_behind: u32,
     /// Read with O_DIRECT where the filesystem allows it (default false).
     pub o_direct: bool,
-    /// Use plain `pread` even if io_uring works (default false).
+    /// Use plain `pread` even if io_uring works (default false); ignored
+    /// when `read_threads` is above 0 (the thread pool reads then).
     pub force_fallback: bool,
     /// Read with a pool of this many `pread` threads instead of io_uring
     /// (default 0: io_uring). Page-cache reads are memory copies done by
