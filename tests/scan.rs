@@ -8,7 +8,9 @@ use std::sync::Mutex;
 use vyre::scan::{scan, FileReport, ScanConfig};
 
 mod support;
-use support::{check_against_reference, json_lines, make_tree, overlapping, tmpdir, vyre_bin};
+use support::{
+    assert_ok, check_against_reference, json_lines, make_tree, overlapping, tmpdir, vyre_bin,
+};
 
 /// wgpu on lavapipe misbehaves when several tests drive it at once.
 static GPU: Mutex<()> = Mutex::new(());
@@ -110,16 +112,8 @@ fn cli_real_files_gpu_json_equals_cpu_json() {
         .arg(&real)
         .output()
         .unwrap();
-    assert!(
-        gpu.status.success(),
-        "{}",
-        String::from_utf8_lossy(&gpu.stderr)
-    );
-    assert!(
-        cpu.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cpu.stderr)
-    );
+    assert_ok(&gpu, "gpu");
+    assert_ok(&cpu, "cpu");
     let (g, c) = (json_lines(&gpu.stdout), json_lines(&cpu.stdout));
     assert_eq!(g, c, "GPU and CPU JSON differ");
     // Zero-copy reading with three batches in flight on the one GPU.
@@ -129,11 +123,7 @@ fn cli_real_files_gpu_json_equals_cpu_json() {
         .arg(&real)
         .output()
         .unwrap();
-    assert!(
-        zero.status.success(),
-        "{}",
-        String::from_utf8_lossy(&zero.stderr)
-    );
+    assert_ok(&zero, "zero");
     assert_eq!(json_lines(&zero.stdout), c, "zero-copy JSON differs");
     assert!(g.len() > 3);
     for v in &g[..g.len() - 1] {
@@ -257,11 +247,7 @@ fn cli_runtime_payload_from_vir0_runs_on_gpu_and_cpu() {
         .arg(&vir0)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out, "out");
     let data: Vec<u8> = (0..50_001u32)
         .map(|i| if i % 7 == 0 { 0 } else { (i % 251) as u8 + 1 })
         .collect();
@@ -292,11 +278,7 @@ fn cli_runtime_payload_from_vir0_runs_on_gpu_and_cpu() {
             .arg(&file)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_ok(&out, "out");
         let lines = json_lines(&out.stdout);
         assert_eq!(
             lines[0]["payloads"]["count_zero_bytes"],

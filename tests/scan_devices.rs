@@ -13,7 +13,7 @@ use vyre::scan::{scan, scan_devices, Device, FileReport, ScanConfig, ScanSummary
 use vyre::{Backend, Error, Program, Result};
 
 mod support;
-use support::{check_against_reference, json_lines, make_tree, tmpdir, vyre_bin};
+use support::{assert_ok, check_against_reference, json_lines, make_tree, tmpdir, vyre_bin};
 
 /// wgpu from one test thread at a time.
 static GPU: Mutex<()> = Mutex::new(());
@@ -403,11 +403,7 @@ fn cli_adapters_list_equals_one_device_json() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert!(
-        one.status.success(),
-        "{}",
-        String::from_utf8_lossy(&one.stderr)
-    );
+    assert_ok(&one, "one");
     // The default adapter by name (llvmpipe in CI), the CPU
     // reference, every GPU.
     // (up to a comma or parenthesis: the list is comma-separated).
@@ -433,11 +429,7 @@ fn cli_adapters_list_equals_one_device_json() {
             .arg(&dir)
             .output()
             .unwrap();
-        assert!(
-            many.status.success(),
-            "{list}: {}",
-            String::from_utf8_lossy(&many.stderr)
-        );
+        assert_ok(&many, list);
         assert_eq!(json_lines(&many.stdout), json_lines(&one.stdout), "{list}");
         let last = String::from_utf8_lossy(&many.stdout);
         let summary: serde_json::Value =

@@ -88,6 +88,15 @@ pub fn check_against_reference(reports: &[FileReport], patterns: &[&[u8]]) {
     }
 }
 
+/// Asserts that a `vyre` run succeeded, showing its stderr (and `what`) if not.
+pub fn assert_ok(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn vyre_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vyre"))
 }
