@@ -135,8 +135,11 @@ impl MegakernelBuilder {
         for (op, name) in BUILTIN_NAMES {
             opcodes.insert(name.to_string(), op);
         }
+        // Fused payloads, then the loaded ones (their opcodes are fixed now,
+        // so tenants can name them; the interpreter gets their code at the end).
+        let first_loaded = FIRST_PAYLOAD_OPCODE + self.payloads.len() as u32;
         let mut result_words = HashMap::new();
-        for (i, p) in self.payloads.iter().enumerate() {
+        for (i, p) in self.payloads.iter().chain(&self.loaded).enumerate() {
             let op = FIRST_PAYLOAD_OPCODE + i as u32;
             if opcodes.insert(p.name.clone(), op).is_some() {
                 return bad(format!(
@@ -145,19 +148,6 @@ impl MegakernelBuilder {
                 ));
             }
             result_words.insert(op, embed::result_words(p));
-        }
-        // Loaded payloads get their opcodes now, so tenants can name them.
-        let first_loaded = FIRST_PAYLOAD_OPCODE + self.payloads.len() as u32;
-        for (i, p) in self.loaded.iter().enumerate() {
-            if opcodes
-                .insert(p.name.clone(), first_loaded + i as u32)
-                .is_some()
-            {
-                return bad(format!(
-                    "payload name `{}` is registered twice or clashes with a built-in handler. Fix: give each payload a unique name",
-                    p.name
-                ));
-            }
         }
         let mut tenant_masks = Vec::new();
         for (tname, allowed) in &self.tenants {
