@@ -333,12 +333,12 @@ pub fn scan_devices<B: Backend + Send>(
     let (ticket_tx, ticket_rx) = std::sync::mpsc::channel::<()>();
     // Zero-copy: all workers share one wgpu device, so the reader can fill
     // that device's upload arenas and the GPU copies from them itself.
-    let shared_gpu = mks.first().and_then(|m| m.backend().as_wgpu()).filter(|g| {
+    let one_gpu = mks.first().and_then(|m| m.backend().as_wgpu()).filter(|g| {
         mks.iter()
             .all(|m| m.backend().as_wgpu().is_some_and(|h| std::ptr::eq(*g, h)))
     });
     for _ in 0..2 * devices {
-        let arena = match shared_gpu {
+        let arena = match one_gpu {
             Some(g) if cfg.zero_copy && cfg!(target_endian = "little") => {
                 Arena::Upload(Box::new(g.upload_arena(arena_len.div_ceil(4) * 4)?))
             }
@@ -346,7 +346,7 @@ pub fn scan_devices<B: Backend + Send>(
         };
         let _ = free_tx.send(arena);
     }
-    summary.zero_copy = shared_gpu.is_some() && cfg.zero_copy;
+    summary.zero_copy = one_gpu.is_some() && cfg.zero_copy;
     for _ in 0..4 * devices {
         let _ = ticket_tx.send(());
     }

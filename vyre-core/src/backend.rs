@@ -21,9 +21,11 @@ pub trait Backend {
 
     /// The most loop iterations one invocation may run before the device
     /// cuts its loops short, if the device has such a limit. Mesa's llvmpipe
-    /// stops every loop nest after 65535 iterations per invocation *without
-    /// reporting it*, so work that is split over invocations must stay below
-    /// this (the scan and megakernel defaults do). `None`: no known limit.
+    /// stops loops after 65535 iterations *without reporting it*, and the
+    /// count runs on over the workgroups one of its threads executes in a
+    /// dispatch (measured; BENCHMARKS.md), so work split over invocations
+    /// must stay well below this and few slots should share a dispatch (the
+    /// scan and megakernel defaults do). `None`: no known limit.
     fn loop_iteration_limit(&self) -> Option<u64> {
         None
     }

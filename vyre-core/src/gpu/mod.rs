@@ -344,8 +344,8 @@ impl Backend for WgpuBackend {
     }
 
     fn loop_iteration_limit(&self) -> Option<u64> {
-        // Mesa's llvmpipe ends each invocation's loops after 65535 iterations
-        // in all (gallivm's LP_MAX_TGSI_LOOP_ITERATIONS), silently.
+        // Mesa's llvmpipe ends loops after 65535 iterations (gallivm's
+        // LP_MAX_TGSI_LOOP_ITERATIONS), silently; see Backend's docs.
         let name = self.info.name.to_ascii_lowercase();
         (name.contains("llvmpipe") || name.contains("lavapipe")).then_some(65_535)
     }
