@@ -1,5 +1,6 @@
 //! Adapter selection and device creation.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::{lock, AdapterChoice, Gpu};
@@ -84,7 +85,7 @@ fn ordinal_of(infos: &[wgpu::AdapterInfo], index: usize) -> usize {
 
 /// Finds the adapter `choice` selects and opens a device on it with the
 /// adapter's maximum limits.
-pub(crate) fn open(choice: &AdapterChoice) -> Result<Opened> {
+pub(crate) fn open(choice: &AdapterChoice, cache_dir: Option<&Path>) -> Result<Opened> {
     let (instance, adapters, infos) = enumerate();
     let choice = match choice {
         AdapterChoice::Default => AdapterChoice::from_env().unwrap_or(AdapterChoice::Default),
@@ -119,13 +120,13 @@ pub(crate) fn open(choice: &AdapterChoice) -> Result<Opened> {
             .position(|i| i.device_type == wgpu::DeviceType::Cpu)
             .ok_or_else(|| no_adapter("a software (CPU) adapter", &infos))?,
     };
-    open_device(&adapters[index], ordinal_of(&infos, index))
+    open_device(&adapters[index], ordinal_of(&infos, index), cache_dir)
 }
 
 /// Opens every hardware GPU, or every software adapter when there is none.
 /// GL adapters are skipped when another backend offers adapters (the same
 /// GPU would otherwise be opened twice).
-pub(crate) fn open_all() -> Result<Vec<Opened>> {
+pub(crate) fn open_all(cache_dir: Option<&Path>) -> Result<Vec<Opened>> {
     let (_instance, adapters, infos) = enumerate();
     let non_gl = infos.iter().any(|i| i.backend != wgpu::Backend::Gl);
     let usable = |i: &wgpu::AdapterInfo| !(non_gl && i.backend == wgpu::Backend::Gl);
@@ -141,13 +142,17 @@ pub(crate) fn open_all() -> Result<Vec<Opened>> {
     }
     picked
         .into_iter()
-        .map(|k| open_device(&adapters[k], ordinal_of(&infos, k)))
+        .map(|k| open_device(&adapters[k], ordinal_of(&infos, k), cache_dir))
         .collect()
 }
 
 /// Opens a fresh device on the adapter `info` describes (the `ordinal`-th of
 /// that description), after the old device was lost.
-pub(crate) fn reopen(info: &wgpu::AdapterInfo, ordinal: usize) -> Result<Opened> {
+pub(crate) fn reopen(
+    info: &wgpu::AdapterInfo,
+    ordinal: usize,
+    cache_dir: Option<&Path>,
+) -> Result<Opened> {
     let (_instance, adapters, infos) = enumerate();
     let index = (0..infos.len())
         .filter(|&k| infos[k] == *info)
@@ -159,18 +164,23 @@ pub(crate) fn reopen(info: &wgpu::AdapterInfo, ordinal: usize) -> Result<Opened>
                 infos.iter().map(describe).collect::<Vec<_>>().join(", ")
             ))
         })?;
-    open_device(&adapters[index], ordinal)
+    open_device(&adapters[index], ordinal, cache_dir)
 }
 
 /// Opens a device on `adapter` with the adapter's maximum limits and hooks
-/// up the error and device-lost callbacks.
-fn open_device(adapter: &wgpu::Adapter, ordinal: usize) -> Result<Opened> {
+/// up the error and device-lost callbacks; with `cache_dir`, also the
+/// on-disk pipeline cache where the adapter supports one.
+fn open_device(
+    adapter: &wgpu::Adapter,
+    ordinal: usize,
+    cache_dir: Option<&Path>,
+) -> Result<Opened> {
     let info = adapter.get_info();
     let label = format!("wgpu: {} ({:?})", info.name, info.backend);
     let limits = adapter.limits();
     let desc = wgpu::DeviceDescriptor {
         label: Some("vyre"),
-        required_features: wgpu::Features::empty(),
+        required_features: adapter.features() & wgpu::Features::PIPELINE_CACHE,
         required_limits: limits.clone(),
         ..Default::default()
     };
@@ -192,8 +202,12 @@ fn open_device(adapter: &wgpu::Adapter, ordinal: usize) -> Result<Opened> {
     device.set_device_lost_callback(move |reason, msg| {
         lock(&lost_sink).get_or_insert_with(|| format!("{reason:?}: {msg}"));
     });
+    let disk = cache_dir
+        .and_then(|dir| super::disk_cache::DiskCache::open(&device, &info, dir))
+        .map(Arc::new);
     Ok(Opened {
         gpu: Gpu {
+            disk,
             device,
             queue,
             limits,

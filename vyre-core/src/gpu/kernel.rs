@@ -80,10 +80,13 @@ impl GpuKernel {
                             module: &module,
                             entry_point: Some("main"),
                             compilation_options: Default::default(),
-                            cache: None,
+                            cache: gpu.disk.as_ref().map(|d| &d.cache),
                         });
                 (layout, pipeline)
             })?;
+        if let Some(disk) = &gpu.disk {
+            disk.save();
+        }
         Ok(GpuKernel {
             program: program.clone(),
             wgsl,

@@ -20,6 +20,11 @@
 //! [`WgpuBackend::open_all`] opens every GPU (one backend each) for work
 //! spread over several devices.
 //!
+//! Pipelines are also kept on disk between processes (wgpu's pipeline cache,
+//! one file per adapter, see [`PipelineCacheLocation`]): `VYRE_PIPELINE_CACHE`
+//! names the directory or turns it `off`; by default it is
+//! `$XDG_CACHE_HOME/vyre` or `~/.cache/vyre`.
+//!
 //! Device loss: when the device is lost (driver reset, GPU removed,
 //! [`WgpuBackend::simulate_device_loss`]) every later call fails with an
 //! [`Error::Gpu`] that says so; [`WgpuBackend::recover`] (also reachable as
@@ -28,6 +33,7 @@
 //! and uploads everything again.
 
 mod adapter;
+mod disk_cache;
 mod kernel;
 mod resident;
 mod upload;
@@ -39,6 +45,7 @@ use crate::backend::{check_buffers, Backend};
 use crate::error::{Error, Result};
 use crate::ir::{Access, Program};
 
+pub use disk_cache::{PipelineCacheInfo, PipelineCacheLocation};
 pub use kernel::{BufferSet, GpuKernel, PendingRead, Submission};
 pub use upload::UploadArena;
 
@@ -86,6 +93,8 @@ pub(crate) struct Gpu {
     pub uncaptured: Arc<Mutex<Vec<String>>>,
     /// Set when the device is lost.
     pub lost: Arc<Mutex<Option<String>>>,
+    /// The on-disk pipeline cache, when one is configured and supported.
+    pub disk: Option<Arc<disk_cache::DiskCache>>,
 }
 
 /// Locks `m`, ignoring poisoning (the data are plain caches and logs).
@@ -169,6 +178,8 @@ pub struct WgpuBackend {
     /// Which of several adapters with identical [`wgpu::AdapterInfo`] this is
     /// (enumeration order), so recovery reopens the same one.
     ordinal: usize,
+    /// Directory of the on-disk pipeline cache (`None`: off).
+    cache_dir: Option<std::path::PathBuf>,
     cache: Mutex<HashMap<[u8; 32], Arc<GpuKernel>>>,
     resident: Mutex<Option<resident::Resident>>,
     recoveries: std::sync::atomic::AtomicU32,
@@ -180,32 +191,54 @@ impl WgpuBackend {
         Self::with_adapter(AdapterChoice::Default)
     }
 
-    /// Opens the adapter `choice` selects. [`Error::NoAdapter`] lists the
-    /// adapters found when none matches.
+    /// Opens the adapter `choice` selects, with the default on-disk
+    /// pipeline cache ([`PipelineCacheLocation::Default`]).
+    /// [`Error::NoAdapter`] lists the adapters found when none matches.
     pub fn with_adapter(choice: AdapterChoice) -> Result<Self> {
-        Ok(Self::from_opened(adapter::open(&choice)?))
+        Self::with_adapter_and_cache(choice, PipelineCacheLocation::Default)
+    }
+
+    /// Opens the adapter `choice` selects, keeping compiled pipelines in
+    /// `cache` between processes.
+    pub fn with_adapter_and_cache(
+        choice: AdapterChoice,
+        cache: PipelineCacheLocation,
+    ) -> Result<Self> {
+        let dir = cache.resolve();
+        let opened = adapter::open(&choice, dir.as_deref())?;
+        Ok(Self::from_opened(opened, dir))
     }
 
     /// Opens every GPU adapter, one backend each, for work spread over
     /// several devices. Software adapters (llvmpipe) are included only when
     /// there is no hardware GPU, so the list is never empty on a machine with
     /// a Vulkan driver; [`Error::NoAdapter`] lists what was found otherwise.
+    /// Each uses the default on-disk pipeline cache.
     pub fn open_all() -> Result<Vec<Self>> {
-        Ok(adapter::open_all()?
+        let dir = PipelineCacheLocation::Default.resolve();
+        Ok(adapter::open_all(dir.as_deref())?
             .into_iter()
-            .map(Self::from_opened)
+            .map(|o| Self::from_opened(o, dir.clone()))
             .collect())
     }
 
-    fn from_opened(o: adapter::Opened) -> Self {
+    fn from_opened(o: adapter::Opened, cache_dir: Option<std::path::PathBuf>) -> Self {
         WgpuBackend {
             gpu: RwLock::new(o.gpu),
             info: o.info,
             ordinal: o.ordinal,
+            cache_dir,
             cache: Mutex::new(HashMap::new()),
             resident: Mutex::new(None),
             recoveries: std::sync::atomic::AtomicU32::new(0),
         }
+    }
+
+    /// What the on-disk pipeline cache of the current device did (file,
+    /// bytes loaded, why a file was rejected, saves), or `None` when it is
+    /// off or the adapter has no pipeline cache (non-Vulkan backends).
+    pub fn pipeline_cache_info(&self) -> Option<PipelineCacheInfo> {
+        self.gpu().disk.map(|d| d.info())
     }
 
     /// The current device and what kernels share with it.
@@ -267,7 +300,7 @@ impl WgpuBackend {
         if gpu.lost_reason().is_none() {
             return Ok(false);
         }
-        let fresh = adapter::reopen(&self.info, self.ordinal)?;
+        let fresh = adapter::reopen(&self.info, self.ordinal, self.cache_dir.as_deref())?;
         *gpu = fresh.gpu;
         *resident = None;
         lock(&self.cache).clear();
