@@ -53,6 +53,10 @@
 //!   `.is_ok()` / `.is_err()`. All orderings mean relaxed.
 //! * Methods: `wrapping_add/sub/mul`, `min`, `max`, `count_ones`,
 //!   `leading_zeros`, `trailing_zeros`, `rotate_left/right` (u32/i32).
+//! * `data.word(w)` on the `&[u8]` input: bytes `4w .. 4w + 4` as a
+//!   little-endian `u32` (bytes past the end read 0) with one load, where
+//!   `data[i]` costs a load per byte. Outside a payload it is
+//!   [`vyre::ByteWords`](crate::ByteWords).
 //! * `lanes.id()`, `lanes.count()`, calls to `#[vyre::helper]` functions.
 //!
 //! Everything else (closures, references, structs, tuples, generics, traits,
@@ -93,26 +97,21 @@ pub fn crc32_finish(state: u32) -> u32 {
 /// Counts newline bytes (`b'\n'`) and adds the count to `counts[0]`.
 ///
 /// The lanes split the bytes a 4-byte word at a time (lane `id` reads words
-/// `id, id + count, ...`, so neighbouring lanes read neighbouring words), each
-/// counts its share and adds it with one atomic. Bytes past the end read as 0.
+/// `id, id + count, ...`, so neighbouring lanes read neighbouring words, one
+/// load each), count the newlines of a word without a branch (SWAR: a byte
+/// is `\n` exactly when its XOR with `0x0a` is zero), and add their share
+/// with one atomic. Bytes past the end read as 0, which is not a newline.
 #[vyre::payload]
 pub fn line_count(data: &[u8], #[vyre(len = 1)] counts: &[AtomicU32], lanes: Lanes) {
+    const NEWLINES: u32 = 0x0a0a_0a0a;
+    const LOW7: u32 = 0x7f7f_7f7f;
     let mut n = 0;
     let words = (data.len() as u32 + 3) / 4;
     for w in lanes.range(0..words) {
-        let i = (w * 4) as usize;
-        if data[i] == b'\n' {
-            n += 1;
-        }
-        if data[i + 1] == b'\n' {
-            n += 1;
-        }
-        if data[i + 2] == b'\n' {
-            n += 1;
-        }
-        if data[i + 3] == b'\n' {
-            n += 1;
-        }
+        let x = data.word(w) ^ NEWLINES;
+        // High bit of each byte set exactly when that byte of `x` is nonzero.
+        let nonzero = ((x & LOW7) + LOW7) | x;
+        n += 4 - (nonzero & 0x8080_8080).count_ones();
     }
     if n != 0 {
         counts[0].fetch_add(n, Ordering::Relaxed);

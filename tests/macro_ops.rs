@@ -142,3 +142,49 @@ proptest! {
         }
     }
 }
+
+/// `data.word(w)` for words 0..20 and one far index: the tail of the last
+/// word past `len` must read as 0 even when the buffer holds other bytes there.
+#[vyre::payload]
+fn words_of(data: &[u8], far: u32, #[vyre(len = 21)] out: &mut [u32]) {
+    for w in 0..20u32 {
+        out[w as usize] = data.word(w);
+    }
+    out[20] = data.word(far) ^ data.word(far / 5);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn byte_words_agree(data in prop::collection::vec(1u8..=255, 0..=77), cut in 0usize..6, far in scalar()) {
+        // The payload sees the first `len` bytes; the buffer holds all of
+        // `data` (nonzero bytes), so anything past `len` is not zero there.
+        let len = data.len().saturating_sub(cut);
+        let mut native = [0u32; 21];
+        words_of(&data[..len], far, &mut native);
+        for w in 0..20u32 {
+            let want: u32 = (0..4).map(|k| {
+                let i = w as usize * 4 + k;
+                if i < len { (data[i] as u32) << (8 * k) } else { 0 }
+            }).sum();
+            prop_assert_eq!(native[w as usize], want, "native word {}", w);
+            prop_assert_eq!(vyre::ByteWords::word(&data[..len], w), want);
+        }
+        let program = words_of::payload().to_program(1);
+        let mut words: Vec<u32> = data.chunks(4).map(|c| c.iter().rev().fold(0, |acc, &v| (acc << 8) | v as u32)).collect();
+        words.push(0x5a5a_5a5a);
+        let cpu = vyre::cpu::CpuBackend::new();
+        let mut backends: Vec<&dyn Backend> = vec![&cpu];
+        if let Some(g) = gpu() {
+            backends.push(g);
+        }
+        static LOCK: Mutex<()> = Mutex::new(());
+        for backend in backends {
+            let _g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            let mut buffers = vec![vec![len as u32, far], words.clone(), vec![0; 21]];
+            backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&buffers[2][..], &native[..], "on {} (len {}, far {})", backend.name(), len, far);
+        }
+    }
+}

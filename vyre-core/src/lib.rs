@@ -25,3 +25,4 @@ pub use ir::{
     Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Lanes, Literal, Node, Param,
     ParamKind, Payload, Program, UnOp,
 };
+pub use native::ByteWords;

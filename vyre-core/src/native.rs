@@ -216,6 +216,34 @@ pub fn shr<T: Shift>(a: T, n: u32) -> T {
     a.shr(n)
 }
 
+/// Word `w` of a byte slice: bytes `4w .. 4w + 4` as a little-endian `u32`,
+/// bytes past the end read as 0 (the IR's
+/// [`byte_word_load`](crate::ir::payload::byte_word_load)).
+#[inline]
+pub fn byte_word(s: &[u8], w: u32) -> u32 {
+    let at = w as usize * 4;
+    let mut b = [0u8; 4];
+    for (k, x) in b.iter_mut().enumerate() {
+        *x = s.get(at + k).copied().unwrap_or(0);
+    }
+    u32::from_le_bytes(b)
+}
+
+/// Word access to bytes, the method payloads use to read 4 bytes with one
+/// load: `data.word(w)` is bytes `4w .. 4w + 4` as a little-endian `u32`,
+/// bytes past the end read as 0. Inside `#[vyre::payload]` it needs no
+/// import; outside, `use vyre::ByteWords`.
+pub trait ByteWords {
+    /// Bytes `4w .. 4w + 4` as a little-endian `u32` (0 past the end).
+    fn word(&self, w: u32) -> u32;
+}
+
+impl ByteWords for [u8] {
+    fn word(&self, w: u32) -> u32 {
+        byte_word(self, w)
+    }
+}
+
 /// `s[i]`, or zero when `i` is out of range.
 #[inline]
 pub fn load<T: Copy + Default>(s: &[T], i: usize) -> T {

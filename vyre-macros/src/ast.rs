@@ -362,6 +362,9 @@ pub enum ExprKind {
     Index(Ident, Box<Expr>),
     /// `base.len()`
     Len(Ident),
+    /// `bytes.word(w)`: bytes `4w..4w+4` of a `&[u8]` parameter as a
+    /// little-endian `u32`.
+    Word(Ident, Box<Expr>),
     /// `recv.method(args)`
     Method(Box<Expr>, Method, Vec<Expr>),
     /// `acc[index].op(values, orderings)`

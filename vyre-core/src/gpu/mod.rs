@@ -165,6 +165,11 @@ impl Gpu {
     }
 }
 
+/// The in-memory cache key of a program: blake3 of its text form.
+pub(crate) fn program_key(program: &Program) -> [u8; 32] {
+    *blake3::hash(program.to_string().as_bytes()).as_bytes()
+}
+
 /// How many compiled kernels [`WgpuBackend`] caches before it starts afresh
 /// (a test shrinker or a fuzzer compiles thousands of distinct programs).
 pub const MAX_CACHED_KERNELS: usize = 256;
@@ -312,7 +317,7 @@ impl WgpuBackend {
     /// Validates, lowers and compiles `program`, or returns the cached kernel
     /// (keyed by the blake3 hash of its text form).
     pub fn compile(&self, program: &Program) -> Result<Arc<GpuKernel>> {
-        let key = *blake3::hash(program.to_string().as_bytes()).as_bytes();
+        let key = program_key(program);
         if let Some(k) = lock(&self.cache).get(&key) {
             return Ok(Arc::clone(k));
         }

@@ -105,6 +105,45 @@ pub fn byte_load(param: &str, index: Expr) -> Expr {
     Expr::bitand(Expr::shr(Expr::load(param, word), shift), Expr::u32(0xff))
 }
 
+/// Word `w` of a `Bytes` parameter: its bytes `4w .. 4w + 4` as a
+/// little-endian `u32`, bytes at or past `len` read as 0 (the whole word is
+/// 0 when `4w >= len`). One load instead of four `byte_load`s.
+///
+/// Relies on the parameter's `off` being a multiple of 4, which every
+/// binding guarantees: 0 in [`Payload::to_program`], the slot's word offset
+/// times 4 in the megakernel and the interpreter.
+pub fn byte_word_load(param: &str, w: Expr) -> Expr {
+    let len = Expr::var(&param_var(param, "len"));
+    // Words holding at least one byte: ceil(len / 4), without overflow.
+    let words = Expr::add(
+        Expr::shr(len.clone(), Expr::u32(2)),
+        Expr::select(
+            Expr::ne(Expr::bitand(len.clone(), Expr::u32(3)), Expr::u32(0)),
+            Expr::u32(1),
+            Expr::u32(0),
+        ),
+    );
+    let index = Expr::select(
+        Expr::lt(w.clone(), words),
+        Expr::add(
+            Expr::shr(Expr::var(&param_var(param, "off")), Expr::u32(2)),
+            w.clone(),
+        ),
+        Expr::u32(OUT_OF_RANGE),
+    );
+    // Bytes of this word that lie before `len` (>= 4 means all of them).
+    let valid = Expr::sub(len, Expr::mul(w, Expr::u32(4)));
+    let mask = Expr::select(
+        Expr::ge(valid.clone(), Expr::u32(4)),
+        Expr::u32(u32::MAX),
+        Expr::sub(
+            Expr::shl(Expr::u32(1), Expr::mul(valid, Expr::u32(8))),
+            Expr::u32(1),
+        ),
+    );
+    Expr::bitand(Expr::load(param, index), mask)
+}
+
 /// Length of a parameter (bytes for `Bytes`, words for outputs/accumulators).
 pub fn param_len(param: &str) -> Expr {
     Expr::var(&param_var(param, "len"))

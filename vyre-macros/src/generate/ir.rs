@@ -297,6 +297,7 @@ pub fn expr_any(e: &Expr, p: &mut impl FnMut(&Expr) -> bool) -> bool {
         ExprKind::Unary(_, x)
         | ExprKind::Cast(x, _)
         | ExprKind::Index(_, x)
+        | ExprKind::Word(_, x)
         | ExprKind::Assign(_, x)
         | ExprKind::CompoundAssign(_, _, x) => expr_any(x, p),
         ExprKind::Return(x) => x.as_deref().is_some_and(|x| expr_any(x, p)),

@@ -144,6 +144,13 @@ impl Gen<'_> {
                     None => zero(Scalar::U32),
                 }
             }
+            ExprKind::Word(_, w) => {
+                let w = self.expr(w, out);
+                match self.param(e) {
+                    Some((n, _)) => quote!(::vyre::ir::payload::byte_word_load(#n, #w)),
+                    None => zero(Scalar::U32),
+                }
+            }
             ExprKind::LaneId(n) => {
                 let n = n.to_string();
                 quote!(::vyre::ir::payload::lane_id(#n))

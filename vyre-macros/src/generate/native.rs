@@ -179,6 +179,10 @@ impl Native<'_> {
                 quote_spanned!(span=> ::vyre::native::load(#n, #it))
             }
             ExprKind::Len(n) => quote_spanned!(span=> #n.len()),
+            ExprKind::Word(n, w) => {
+                let wt = self.expr(w);
+                quote_spanned!(span=> ::vyre::native::byte_word(#n, #wt))
+            }
             ExprKind::LaneId(n) => quote_spanned!(span=> #n.id()),
             ExprKind::LaneCount(n) => quote_spanned!(span=> #n.count()),
             ExprKind::Method(recv, m, args) => self.method(e, recv, *m, args),

@@ -8,7 +8,7 @@ use crate::ast::{
     AtomicMethod, BinOp, Block, CxUse, Expr, ExprKind, Lit, Method, Range, Scalar, UnOp,
 };
 
-const SUPPORTED_METHODS: &str = "wrapping_add/sub/mul, min, max, count_ones, leading_zeros, trailing_zeros, rotate_left/right, len, and the atomic methods on accumulator elements";
+const SUPPORTED_METHODS: &str = "wrapping_add/sub/mul, min, max, count_ones, leading_zeros, trailing_zeros, rotate_left/right, len, `word` on a `&[u8]` input, and the atomic methods on accumulator elements";
 
 impl Parser<'_> {
     /// Parses an expression; `None` after reporting an error.
@@ -455,6 +455,11 @@ impl Parser<'_> {
                     _ => ExprKind::LaneCount(base),
                 };
                 return Some(self.mk(span, kind));
+            }
+            "word" if args.len() == 1 => {
+                let base = self.index_base(&m.receiver)?;
+                let w = self.expr(args[0])?;
+                return Some(self.mk(span, ExprKind::Word(base, Box::new(w))));
             }
             "range" | "step_by" => {
                 self.errs.unsupported(

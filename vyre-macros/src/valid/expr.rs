@@ -280,6 +280,19 @@ impl Checker<'_> {
                 }
                 Ty::S(Scalar::Usize)
             }
+            ExprKind::Word(name, w) => {
+                if !matches!(self.base(e, name), Base::Bytes | Base::Unknown) {
+                    self.errs.push(name.span(), format!("`.word(w)` reads a `&[u8]` input parameter, and `{name}` is not one\nFix: call `.word(w)` on the payload's `&[u8]` parameter, or index `{name}[i]`"));
+                }
+                let t = self.expr(w);
+                let t2 = self.shallow(t);
+                if matches!(t2, Ty::S(s) if s != Scalar::U32) {
+                    self.errs.push(w.span, format!("word indices are `u32`, found {}\nFix: convert the index, e.g. `data.word(i as u32)`", self.describe(t2)));
+                } else {
+                    self.unify(t, Ty::S(Scalar::U32), w.span, "this word index");
+                }
+                Ty::S(Scalar::U32)
+            }
             ExprKind::LaneId(name) | ExprKind::LaneCount(name) => {
                 if !matches!(self.base(e, name), Base::Lanes | Base::Unknown) {
                     self.errs.push(name.span(), format!("`{name}` is not a `vyre::Lanes` parameter\nFix: call `.id()`/`.count()` on the `Lanes` parameter"));
