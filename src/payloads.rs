@@ -119,11 +119,27 @@ pub fn line_count(data: &[u8], #[vyre(len = 1)] counts: &[AtomicU32], lanes: Lan
 }
 
 /// Adds the number of occurrences of each byte value `b` to `bins[b]` (256 bins).
+///
+/// Lanes read a word (4 bytes) per iteration and add each of its bytes that
+/// lies before the end. In the megakernel the 256 bins live in workgroup
+/// memory while the slot runs ([`privatize`](crate::megakernel::privatize)),
+/// so the adds do not contend for global memory.
 #[vyre::payload]
 pub fn byte_histogram(data: &[u8], #[vyre(len = 256)] bins: &[AtomicU32], lanes: Lanes) {
-    for i in lanes.range(0..data.len() as u32) {
-        let b = data[i as usize];
-        bins[b as usize].fetch_add(1, Ordering::Relaxed);
+    let len = data.len() as u32;
+    for w in lanes.range(0..(len + 3) / 4) {
+        let x = data.word(w);
+        let left = len - w * 4;
+        bins[(x & 255) as usize].fetch_add(1, Ordering::Relaxed);
+        if left > 1 {
+            bins[((x >> 8) & 255) as usize].fetch_add(1, Ordering::Relaxed);
+        }
+        if left > 2 {
+            bins[((x >> 16) & 255) as usize].fetch_add(1, Ordering::Relaxed);
+        }
+        if left > 3 {
+            bins[(x >> 24) as usize].fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 

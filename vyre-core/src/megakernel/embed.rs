@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::ir::payload::{param_var, OUT_OF_RANGE};
 use crate::ir::{Expr, Node, ParamKind, Payload};
 
+use super::privatize::{self, LOCAL_ACC};
 use super::protocol::*;
 
 /// Buffer that holds slot input bytes.
@@ -177,11 +178,13 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
             _ => None,
         }
     };
+    let private = privatize::private_accumulators(p);
     let mut renamer = Renamer {
         prefix,
         map: &buffer_map,
         payload: &p.name,
         error: None,
+        private: private.iter().map(|a| a.0.clone()).collect(),
         guards,
     };
     let body: Vec<Node> = p.body.iter().map(|n| renamer.node(n)).collect();
@@ -215,15 +218,19 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
             Expr::u32(FAULT_BUDGET),
         )],
     );
-    if p.params_of(ParamKind::Lanes).count() == 0 {
+    let run = if p.params_of(ParamKind::Lanes).count() == 0 {
         // A payload without `Lanes` is single-lane: lane 0 runs it.
-        out.push(Node::if_then(
+        vec![Node::if_then(
             Expr::eq(Expr::local_id(), Expr::u32(0)),
             vec![framed, report],
-        ));
+        )]
     } else {
-        out.push(framed);
-        out.push(report);
+        vec![framed, report]
+    };
+    if private.is_empty() {
+        out.extend(run);
+    } else {
+        out.extend(privatize::wrap(&private, prefix, (&out_off, &out_len), run));
     }
     Ok(vec![Node::block(out)])
 }
@@ -248,6 +255,8 @@ struct Renamer<'a> {
     map: &'a dyn Fn(&str) -> Option<&'static str>,
     payload: &'a str,
     error: Option<Error>,
+    /// Accumulator parameters whose accesses go to [`LOCAL_ACC`].
+    private: Vec<String>,
     guards: Guards,
 }
 
@@ -269,6 +278,21 @@ impl Renamer<'_> {
             _ => return Box::new(index),
         };
         Box::new(confine(index, lo, n))
+    }
+
+    /// The buffer and guarded index an access to parameter `param` at
+    /// `index` becomes: its mapped buffer with the index confined to the
+    /// slot's region, or for a private accumulator the same word of
+    /// [`LOCAL_ACC`].
+    fn target(&mut self, param: &str, index: &Expr) -> (String, Box<Expr>) {
+        let buffer = self.buf(param);
+        let guarded = self.index(&buffer, index);
+        if self.private.iter().any(|q| q == param) {
+            let (lo, n) = &self.guards.results;
+            let local = privatize::local_index(*guarded, lo, n);
+            return (LOCAL_ACC.to_string(), Box::new(local));
+        }
+        (buffer, guarded)
     }
 
     fn buf(&mut self, n: &str) -> String {
@@ -305,9 +329,9 @@ impl Renamer<'_> {
                 index,
                 value,
             } => {
-                let buffer = self.buf(buffer);
+                let (buffer, index) = self.target(buffer, index);
                 Node::Store {
-                    index: *self.index(&buffer, index),
+                    index: *index,
                     buffer,
                     value: self.expr(value),
                 }
@@ -349,11 +373,8 @@ impl Renamer<'_> {
             Expr::Lit(_) | Expr::Builtin(_) => e.clone(),
             Expr::Var(n) => Expr::Var(self.var(n)),
             Expr::Load { buffer, index } => {
-                let buffer = self.buf(buffer);
-                Expr::Load {
-                    index: self.index(&buffer, index),
-                    buffer,
-                }
+                let (buffer, index) = self.target(buffer, index);
+                Expr::Load { index, buffer }
             }
             Expr::Len(n) => Expr::Len(self.buf(n)),
             Expr::Unary { op, arg } => Expr::Unary {
@@ -389,21 +410,18 @@ impl Renamer<'_> {
                 value,
                 expected,
             } => {
-                let buffer = self.buf(buffer);
+                let (buffer, index) = self.target(buffer, index);
                 Expr::Atomic {
                     op: *op,
-                    index: self.index(&buffer, index),
+                    index,
                     buffer,
                     value: b(self, value),
                     expected: expected.as_ref().map(|x| b(self, x)),
                 }
             }
             Expr::UniformLoad { buffer, index } => {
-                let buffer = self.buf(buffer);
-                Expr::UniformLoad {
-                    index: self.index(&buffer, index),
-                    buffer,
-                }
+                let (buffer, index) = self.target(buffer, index);
+                Expr::UniformLoad { index, buffer }
             }
         }
     }

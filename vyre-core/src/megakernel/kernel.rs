@@ -11,10 +11,13 @@ use crate::error::Result;
 use crate::ir::{BufferDecl, DataType, Expr, Node, Payload, Program};
 
 use super::embed::{embed, ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
+use super::privatize::{private_words, LOCAL_ACC};
 use super::protocol::*;
 use crate::interp::kernel::{CODE, REGS};
 
-/// Workgroup buffer through which lane 0 hands the claimed slot to its lanes.
+/// Workgroup buffer through which lane 0 hands the claimed slot (word 0)
+/// and its opcode (word 1) to its lanes: read with `uniform_load`, both are
+/// workgroup-uniform, so opcode branches may hold barriers.
 const CLAIM: &str = "claim";
 
 fn ctrl(word: u32) -> Expr {
@@ -137,6 +140,15 @@ fn claim_code(payload_count: u32, interpreter: bool) -> Vec<Node> {
                 vec![scan],
             ),
             Node::store(CLAIM, Expr::u32(0), Expr::var("c_slot")),
+            Node::store(
+                CLAIM,
+                Expr::u32(1),
+                Expr::select(
+                    Expr::eq(Expr::var("c_slot"), Expr::u32(NO_SLOT)),
+                    Expr::u32(0),
+                    Expr::load(RING, slot_word("c_slot", SLOT_OPCODE)),
+                ),
+            ),
         ],
     )]
 }
@@ -268,7 +280,7 @@ pub fn build_kernel(
     workgroup_size: u32,
     interpreter: bool,
 ) -> Result<Program> {
-    let buffers = vec![
+    let mut buffers = vec![
         BufferDecl::read_write(CONTROL, 0, DataType::U32).with_len(CONTROL_WORDS),
         BufferDecl::read_write(RING, 1, DataType::U32),
         BufferDecl::read(ARENA, 2, DataType::U32),
@@ -277,8 +289,12 @@ pub fn build_kernel(
         BufferDecl::read_write(IO, 5, DataType::U32),
         BufferDecl::read(CODE, 6, DataType::U32),
         BufferDecl::read_write(REGS, 7, DataType::U32),
-        BufferDecl::workgroup(CLAIM, DataType::U32, 1),
+        BufferDecl::workgroup(CLAIM, DataType::U32, 2),
     ];
+    let private = payloads.iter().map(private_words).max().unwrap_or(0);
+    if private > 0 {
+        buffers.push(BufferDecl::workgroup(LOCAL_ACC, DataType::U32, private));
+    }
     let mut cases: Vec<(u32, Vec<Node>)> = builtin_handlers();
     for (i, p) in payloads.iter().enumerate() {
         cases.push((
@@ -310,7 +326,7 @@ pub fn build_kernel(
         ),
         Node::assign("ran", Expr::add(Expr::var("ran"), Expr::u32(1))),
         Node::let_bind("base", Expr::mul(Expr::var("slot"), Expr::u32(SLOT_WORDS))),
-        Node::let_bind("op", field(SLOT_OPCODE)),
+        Node::let_bind("op", Expr::uniform_load(CLAIM, Expr::u32(1))),
     ]);
     iteration.extend(dispatch);
     iteration.push(Node::Barrier);

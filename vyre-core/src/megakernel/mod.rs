@@ -17,6 +17,7 @@ pub mod embed;
 pub mod io;
 pub mod kernel;
 mod loaded;
+pub mod privatize;
 pub mod protocol;
 
 use std::collections::HashMap;
