@@ -11,7 +11,8 @@ use vyre::Backend;
 
 fn gpu() -> Option<&'static vyre::gpu::WgpuBackend> {
     static GPU: OnceLock<Option<vyre::gpu::WgpuBackend>> = OnceLock::new();
-    GPU.get_or_init(|| vyre::gpu::WgpuBackend::new().ok()).as_ref()
+    GPU.get_or_init(|| vyre::gpu::WgpuBackend::new().ok())
+        .as_ref()
 }
 
 fn alphabet() -> impl Strategy<Value = u8> {
