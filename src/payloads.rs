@@ -94,24 +94,36 @@ pub fn crc32_finish(state: u32) -> u32 {
     !state
 }
 
+/// Newline bytes (`b'\n'`) in the 4 bytes of `w`, without a branch (SWAR:
+/// a byte is `\n` exactly when its XOR with `0x0a` is zero).
+#[vyre::helper]
+pub fn newlines_in_word(w: u32) -> u32 {
+    const LOW7: u32 = 0x7f7f_7f7f;
+    let x = w ^ 0x0a0a_0a0a;
+    // High bit of each byte set exactly when that byte of `x` is nonzero.
+    let nonzero = ((x & LOW7) + LOW7) | x;
+    4 - (nonzero & 0x8080_8080).count_ones()
+}
+
 /// Counts newline bytes (`b'\n'`) and adds the count to `counts[0]`.
 ///
-/// The lanes split the bytes a 4-byte word at a time (lane `id` reads words
-/// `id, id + count, ...`, so neighbouring lanes read neighbouring words, one
-/// load each), count the newlines of a word without a branch (SWAR: a byte
-/// is `\n` exactly when its XOR with `0x0a` is zero), and add their share
-/// with one atomic. Bytes past the end read as 0, which is not a newline.
+/// The lanes split the bytes a 4-byte word at a time: each iteration a lane
+/// loads 4 words, `count` words apart (lane `id` reads words `id`,
+/// `id + count`, ..., so neighbouring lanes read neighbouring words), so four
+/// independent loads are in flight per lane. Each word is counted with
+/// [`newlines_in_word`]; a lane adds its share with one atomic. Bytes past
+/// the end read as 0, which is not a newline.
 #[vyre::payload]
 pub fn line_count(data: &[u8], #[vyre(len = 1)] counts: &[AtomicU32], lanes: Lanes) {
-    const NEWLINES: u32 = 0x0a0a_0a0a;
-    const LOW7: u32 = 0x7f7f_7f7f;
     let mut n = 0;
     let words = (data.len() as u32 + 3) / 4;
-    for w in lanes.range(0..words) {
-        let x = data.word(w) ^ NEWLINES;
-        // High bit of each byte set exactly when that byte of `x` is nonzero.
-        let nonzero = ((x & LOW7) + LOW7) | x;
-        n += 4 - (nonzero & 0x8080_8080).count_ones();
+    let c = lanes.count();
+    for w in (lanes.id()..words).step_by((4 * c) as usize) {
+        let a = data.word(w);
+        let b = data.word(w + c);
+        let d = data.word(w + 2 * c);
+        let e = data.word(w + 3 * c);
+        n += newlines_in_word(a) + newlines_in_word(b) + newlines_in_word(d) + newlines_in_word(e);
     }
     if n != 0 {
         counts[0].fetch_add(n, Ordering::Relaxed);

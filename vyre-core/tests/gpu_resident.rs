@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use vyre_core::gpu::WgpuBackend;
+use vyre_core::gpu::{WgpuBackend, MAX_RESIDENT_PROGRAMS};
 use vyre_core::{Backend, BufferDecl, DataType, Error, Expr, Node, Program};
 
 fn backend() -> WgpuBackend {
@@ -280,4 +280,64 @@ fn upload_arenas_feed_the_kernel_without_a_host_copy() {
         .expect("build");
     let (e, _arena) = cpu_mk.adopt_upload(arena, 4).expect_err("cpu refuses");
     assert!(e.to_string().contains("Fix:"), "{e}");
+}
+
+#[test]
+fn alternating_programs_keep_their_device_buffers() {
+    let g = backend();
+    // double_plus_one over 64 words without `len()` (a program reading a
+    // buffer's length is not kept resident).
+    let named = |k: u32| {
+        let i = || Expr::var("i");
+        Program::new(
+            &format!("double_plus_one_{k}"),
+            vec![
+                BufferDecl::read_write("data", 0, DataType::U32),
+                BufferDecl::read("unused", 1, DataType::U32),
+            ],
+            64,
+            vec![
+                Node::let_bind("i", Expr::global_id()),
+                Node::if_then(
+                    Expr::lt(i(), Expr::u32(64)),
+                    vec![Node::store(
+                        "data",
+                        i(),
+                        Expr::add(
+                            Expr::mul(Expr::load("data", i()), Expr::u32(2)),
+                            Expr::u32(1),
+                        ),
+                    )],
+                ),
+            ],
+        )
+    };
+    let (a, b) = (named(0), named(1));
+    let mut bufs_a = vec![vec![1u32; 64], vec![0]];
+    let mut bufs_b = vec![vec![5u32; 64], vec![0]];
+    let all = [(0, 0..64), (1, 0..1)];
+    // A: the device holds 3 everywhere; the host reads back word 0 only.
+    g.run_ranges(&a, &mut bufs_a, 1, &all, &[(0, 0..1)])
+        .expect("a");
+    g.run_ranges(&b, &mut bufs_b, 1, &all, &[(0, 0..64)])
+        .expect("b");
+    assert_eq!(bufs_b[0], vec![11; 64]);
+    assert_eq!(g.resident_programs(), 2);
+    // A again, nothing written: its device buffer survived B's run, so word
+    // 5 goes 3 -> 7 (re-created buffers would hold the host's stale 1 -> 3).
+    g.run_ranges(&a, &mut bufs_a, 1, &[], &[(0, 5..6)])
+        .expect("a again");
+    assert_eq!(bufs_a[0][5], 7, "A's device buffer was kept while B ran");
+    for k in 2..(2 + MAX_RESIDENT_PROGRAMS as u32) {
+        let mut bufs = vec![vec![k; 64], vec![0]];
+        g.run_ranges(&named(k), &mut bufs, 1, &all, &[(0, 0..64)])
+            .expect("other");
+        assert_eq!(bufs[0], vec![k * 2 + 1; 64]);
+    }
+    assert_eq!(g.resident_programs(), MAX_RESIDENT_PROGRAMS);
+    // A was evicted: its next run uploads the host's buffers in full.
+    bufs_a[0] = vec![2; 64];
+    g.run_ranges(&a, &mut bufs_a, 1, &[], &[(0, 0..64)])
+        .expect("a evicted");
+    assert_eq!(bufs_a[0], vec![5; 64]);
 }

@@ -3,7 +3,9 @@
 //!
 //! Two levels:
 //! * [`WgpuBackend`] implements [`Backend`]: validate, lower, compile (cached
-//!   by the blake3 hash of the program text), upload, dispatch, read back.
+//!   by a hash of the program, confirmed by comparing it), upload, dispatch,
+//!   read back. Device buffers of the last [`MAX_RESIDENT_PROGRAMS`] programs stay
+//!   on the device between runs.
 //! * The resident API underneath, for long-lived work such as the megakernel:
 //!   [`WgpuBackend::compile`] gives a [`GpuKernel`];
 //!   [`GpuKernel::create_buffers`] gives a [`BufferSet`] of device buffers that
@@ -47,6 +49,7 @@ use crate::ir::{Access, Program};
 
 pub use disk_cache::{PipelineCacheInfo, PipelineCacheLocation};
 pub use kernel::{BufferSet, GpuKernel, PendingRead, Submission};
+pub use resident::MAX_RESIDENT_PROGRAMS;
 pub use upload::UploadArena;
 
 /// Which adapter [`WgpuBackend::with_adapter`] opens.
@@ -165,9 +168,15 @@ impl Gpu {
     }
 }
 
-/// The in-memory cache key of a program: blake3 of its text form.
-pub(crate) fn program_key(program: &Program) -> [u8; 32] {
-    *blake3::hash(program.to_string().as_bytes()).as_bytes()
+/// The in-memory cache key of a program: a hash of its IR tree, computed
+/// without allocating (the text form costs ~0.1 ms per megakernel, on every
+/// run). A key only finds candidates: every cache hit is confirmed by
+/// comparing the programs, so a collision can never pick the wrong kernel.
+pub(crate) fn program_key(program: &Program) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    program.hash(&mut h);
+    h.finish()
 }
 
 /// How many compiled kernels [`WgpuBackend`] caches before it starts afresh
@@ -185,8 +194,9 @@ pub struct WgpuBackend {
     ordinal: usize,
     /// Directory of the on-disk pipeline cache (`None`: off).
     cache_dir: Option<std::path::PathBuf>,
-    cache: Mutex<HashMap<[u8; 32], Arc<GpuKernel>>>,
-    resident: Mutex<Option<resident::Resident>>,
+    cache: Mutex<HashMap<u64, Arc<GpuKernel>>>,
+    /// Device buffers of the last programs run, most recent first.
+    resident: Mutex<Vec<resident::Resident>>,
     recoveries: std::sync::atomic::AtomicU32,
 }
 
@@ -234,7 +244,7 @@ impl WgpuBackend {
             ordinal: o.ordinal,
             cache_dir,
             cache: Mutex::new(HashMap::new()),
-            resident: Mutex::new(None),
+            resident: Mutex::new(Vec::new()),
             recoveries: std::sync::atomic::AtomicU32::new(0),
         }
     }
@@ -307,7 +317,7 @@ impl WgpuBackend {
         }
         let fresh = adapter::reopen(&self.info, self.ordinal, self.cache_dir.as_deref())?;
         *gpu = fresh.gpu;
-        *resident = None;
+        resident.clear();
         lock(&self.cache).clear();
         self.recoveries
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -315,11 +325,13 @@ impl WgpuBackend {
     }
 
     /// Validates, lowers and compiles `program`, or returns the cached kernel
-    /// (keyed by the blake3 hash of its text form).
+    /// (keyed by a hash of its IR, every hit confirmed by comparing programs).
     pub fn compile(&self, program: &Program) -> Result<Arc<GpuKernel>> {
         let key = program_key(program);
         if let Some(k) = lock(&self.cache).get(&key) {
-            return Ok(Arc::clone(k));
+            if k.program() == program {
+                return Ok(Arc::clone(k));
+            }
         }
         crate::validate::validate_or_error(program)?;
         // Held while compiling, so a recovery cannot slip a kernel of the old
@@ -333,6 +345,12 @@ impl WgpuBackend {
         }
         cache.insert(key, Arc::clone(&kernel));
         Ok(kernel)
+    }
+
+    /// Number of programs whose device buffers are kept between runs (at
+    /// most [`MAX_RESIDENT_PROGRAMS`]).
+    pub fn resident_programs(&self) -> usize {
+        lock(&self.resident).len()
     }
 
     /// Number of compiled kernels in the cache.

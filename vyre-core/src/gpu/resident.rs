@@ -10,9 +10,15 @@ use crate::ir::{Expr, Node, Program};
 
 use super::kernel::{BufferSet, GpuKernel};
 
-/// The device side of the last program run through `run_ranges`.
+/// How many programs keep their device buffers between runs: a caller that
+/// alternates between a few programs (separate megakernels, a benchmark's
+/// baseline) does not re-create and re-upload everything on each switch.
+pub const MAX_RESIDENT_PROGRAMS: usize = 4;
+
+/// The device side of a program run through `run_ranges`.
 pub(crate) struct Resident {
-    key: [u8; 32],
+    /// [`program_key`](super::program_key) of the kernel's program.
+    key: u64,
     kernel: Arc<GpuKernel>,
     set: BufferSet,
     /// Words allocated per buffer (>= the host lengths).
@@ -120,35 +126,30 @@ impl super::WgpuBackend {
             check_range(buffers, "read", r)?;
         }
         let owner = buffers.as_ptr() as usize;
+        let key = super::program_key(program);
         // The lock covers uploads and submission only: the wait for results
         // happens outside it, so another thread's batch can be copied into
         // staging and queued while this one runs on the GPU (queue order
         // keeps their uploads, dispatches and readbacks apart).
         let pending = {
-            let mut slot = super::lock(&self.resident);
-            // Running the resident program again is the hot path: compare
-            // the IR (no allocation) before hashing its text (~0.1 ms for a
-            // megakernel).
-            let key = match slot.as_ref().filter(|r| r.kernel.program() == program) {
-                Some(r) => r.key,
-                None => super::program_key(program),
-            };
-            let fits = slot.as_ref().is_some_and(|r| {
-                r.key == key
-                    && r.caps
-                        .iter()
-                        .zip(buffers.iter())
-                        .enumerate()
-                        .all(|(i, (c, b))| *c as u64 >= need(i, b))
+            let mut list = super::lock(&self.resident);
+            // Most recently used first; the program's entry (if any) moves
+            // to the front.
+            let found = list
+                .iter()
+                .position(|r| r.key == key && r.kernel.program() == program);
+            let mut current = found.map(|i| list.remove(i));
+            let fits = current.as_ref().is_some_and(|r| {
+                r.caps
+                    .iter()
+                    .zip(buffers.iter())
+                    .enumerate()
+                    .all(|(i, (c, b))| *c as u64 >= need(i, b))
             });
             let mut upload_all = false;
             if !fits {
                 let kernel = self.compile(program)?;
-                let old = slot
-                    .take()
-                    .filter(|r| r.key == key)
-                    .map(|r| r.caps)
-                    .unwrap_or_default();
+                let old = current.take().map(|r| r.caps).unwrap_or_default();
                 // Grow by half again so a slowly growing batch does not reallocate every run.
                 let caps: Vec<u32> = buffers
                     .iter()
@@ -165,7 +166,7 @@ impl super::WgpuBackend {
                     })
                     .collect();
                 let set = kernel.create_buffers(&caps)?;
-                *slot = Some(Resident {
+                current = Some(Resident {
                     key,
                     kernel,
                     set,
@@ -174,11 +175,14 @@ impl super::WgpuBackend {
                 });
                 upload_all = true;
             }
-            let Some(r) = slot.as_mut() else {
+            let Some(entry) = current else {
                 return Err(Error::Gpu(
                     "resident buffers vanished. Fix: this is a vyre bug; please report it".into(),
                 ));
             };
+            list.insert(0, entry);
+            list.truncate(MAX_RESIDENT_PROGRAMS);
+            let r = &mut list[0];
             if r.owner != owner {
                 upload_all = true;
                 r.owner = owner;
