@@ -7,7 +7,8 @@
 //! chunks (default 256 KiB), run by `VYRE_RESIDENT_WORKGROUPS` workgroups (default 1024) of
 //! `VYRE_RESIDENT_LANES` lanes (default 64), is
 //! published once for each payload set (line_count, byte_histogram, the 3
-//! patterns, crc32_blocks, and all six fused), and uploaded once.
+//! patterns, crc32_blocks, and all six fused; `VYRE_RESIDENT_SETS` picks some of
+//! `lines,histogram,patterns,crc32,six`), and uploaded once.
 //! Each timed repetition then re-publishes the same slots (ring and control
 //! words, zeroed results: a few KiB) and runs the kernel over the arena the
 //! device already holds (`Backend::run_ranges` with no arena write), reading
@@ -147,13 +148,20 @@ fn main() {
     let mut six = vec![line_count::payload(), byte_histogram::payload()];
     six.extend(patterns());
     six.push(crc32_blocks::payload());
+    let wanted = std::env::var("VYRE_RESIDENT_SETS")
+        .unwrap_or_else(|_| "lines,histogram,patterns,crc32,six".into());
     let sets: Vec<(&str, Vec<Payload>)> = vec![
         ("line_count alone", vec![line_count::payload()]),
         ("byte_histogram alone", vec![byte_histogram::payload()]),
         ("3 patterns fused", patterns()),
         ("crc32_blocks alone", vec![crc32_blocks::payload()]),
         ("6 payloads fused", six),
-    ];
+    ]
+    .into_iter()
+    .zip(["lines", "histogram", "patterns", "crc32", "six"])
+    .filter(|(_, key)| wanted.split(',').any(|w| w.trim() == *key))
+    .map(|(set, _)| set)
+    .collect();
     let gb = bytes.len() as f64 / 1e9;
     for (name, set) in sets {
         let counts_lines = set.iter().any(|p| p.name == "line_count");
