@@ -341,3 +341,45 @@ fn alternating_programs_keep_their_device_buffers() {
         .expect("a evicted");
     assert_eq!(bufs_a[0], vec![5; 64]);
 }
+
+#[test]
+fn idle_programs_holding_too_much_memory_are_dropped() {
+    let g = backend();
+    let big = |k: u32| {
+        Program::new(
+            &format!("big_{k}"),
+            vec![BufferDecl::read_write("data", 0, DataType::U32)],
+            64,
+            vec![Node::store("data", Expr::global_id(), Expr::u32(k))],
+        )
+    };
+    let words = 64usize;
+    for k in 0..3 {
+        let mut bufs = vec![vec![0u32; words]];
+        g.run_ranges(&big(k), &mut bufs, 1, &[(0, 0..words)], &[(0, 0..64)])
+            .expect("run");
+        assert_eq!(bufs[0][..64], [k; 64]);
+    }
+    assert_eq!(g.resident_programs(), 3, "small idle programs are kept");
+    let huge = (vyre_core::gpu::MAX_IDLE_RESIDENT_BYTES / 4) as usize / 2 + 1;
+    let limit = g.limits().max_storage_buffer_binding_size as usize / 4;
+    if huge > limit {
+        eprintln!(
+            "skipping the over-budget half: {huge} words exceed this adapter's binding limit"
+        );
+        return;
+    }
+    // Two programs of just over half the idle budget each: once a third
+    // program runs, only one of them may stay idle.
+    for k in 10..12 {
+        let mut bufs = vec![vec![0u32; huge]];
+        g.run_ranges(&big(k), &mut bufs, 1, &[(0, 0..huge)], &[(0, 0..64)])
+            .expect("run huge");
+    }
+    let mut bufs = vec![vec![0u32; words]];
+    g.run_ranges(&big(20), &mut bufs, 1, &[(0, 0..words)], &[(0, 0..64)])
+        .expect("run small");
+    // [big_20, big_11] fit (big_11 is just over half the budget); big_10
+    // and everything older would exceed it.
+    assert_eq!(g.resident_programs(), 2);
+}

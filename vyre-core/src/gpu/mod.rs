@@ -5,7 +5,8 @@
 //! * [`WgpuBackend`] implements [`Backend`]: validate, lower, compile (cached
 //!   by a hash of the program, confirmed by comparing it), upload, dispatch,
 //!   read back. Device buffers of the last [`MAX_RESIDENT_PROGRAMS`] programs stay
-//!   on the device between runs.
+//!   on the device between runs (those of programs other than the last one run
+//!   up to [`MAX_IDLE_RESIDENT_BYTES`]).
 //! * The resident API underneath, for long-lived work such as the megakernel:
 //!   [`WgpuBackend::compile`] gives a [`GpuKernel`];
 //!   [`GpuKernel::create_buffers`] gives a [`BufferSet`] of device buffers that
@@ -49,7 +50,7 @@ use crate::ir::{Access, Program};
 
 pub use disk_cache::{PipelineCacheInfo, PipelineCacheLocation};
 pub use kernel::{BufferSet, GpuKernel, PendingRead, Submission};
-pub use resident::MAX_RESIDENT_PROGRAMS;
+pub use resident::{MAX_IDLE_RESIDENT_BYTES, MAX_RESIDENT_PROGRAMS};
 pub use upload::UploadArena;
 
 /// Which adapter [`WgpuBackend::with_adapter`] opens.
@@ -348,7 +349,8 @@ impl WgpuBackend {
     }
 
     /// Number of programs whose device buffers are kept between runs (at
-    /// most [`MAX_RESIDENT_PROGRAMS`]).
+    /// most [`MAX_RESIDENT_PROGRAMS`], and only as many idle ones as fit in
+    /// [`MAX_IDLE_RESIDENT_BYTES`]).
     pub fn resident_programs(&self) -> usize {
         lock(&self.resident).len()
     }

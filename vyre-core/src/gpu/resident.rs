@@ -12,8 +12,14 @@ use super::kernel::{BufferSet, GpuKernel};
 
 /// How many programs keep their device buffers between runs: a caller that
 /// alternates between a few programs (separate megakernels, a benchmark's
-/// baseline) does not re-create and re-upload everything on each switch.
-pub const MAX_RESIDENT_PROGRAMS: usize = 4;
+/// baseline and its fused kernel) does not re-create and re-upload
+/// everything on each switch.
+pub const MAX_RESIDENT_PROGRAMS: usize = 8;
+
+/// Device bytes that programs other than the last one run may keep; older
+/// programs' buffers are dropped beyond it (a big batch of one program does
+/// not pin memory once another program runs).
+pub const MAX_IDLE_RESIDENT_BYTES: u64 = 1 << 30;
 
 /// The device side of a program run through `run_ranges`.
 pub(crate) struct Resident {
@@ -182,6 +188,16 @@ impl super::WgpuBackend {
             };
             list.insert(0, entry);
             list.truncate(MAX_RESIDENT_PROGRAMS);
+            let mut idle = 0u64;
+            let keep = list
+                .iter()
+                .skip(1)
+                .take_while(|r| {
+                    idle += r.caps.iter().map(|&c| u64::from(c) * 4).sum::<u64>();
+                    idle <= MAX_IDLE_RESIDENT_BYTES
+                })
+                .count();
+            list.truncate(1 + keep);
             let r = &mut list[0];
             if r.owner != owner {
                 upload_all = true;
