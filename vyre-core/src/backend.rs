@@ -50,6 +50,22 @@ pub trait Backend {
         self.run(program, buffers, workgroups)
     }
 
+    /// [`Backend::run_ranges`] for a program kept by a long-lived owner (the
+    /// megakernel) and run many times: the backend may recognize it by the
+    /// `Arc`'s identity (while the backend holds a clone, the program cannot
+    /// change) instead of hashing or comparing it on every run. The default
+    /// calls `run_ranges`.
+    fn run_ranges_shared(
+        &self,
+        program: &std::sync::Arc<Program>,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<()> {
+        self.run_ranges(program, buffers, workgroups, writes, reads)
+    }
+
     /// Call after `run`/`run_ranges` failed: when the failure was the loss
     /// of the device (driver reset, GPU removed), opens a fresh device and
     /// forgets everything kept on the old one, then returns `Ok(true)`; the
@@ -140,6 +156,16 @@ macro_rules! forward_backend {
                 reads: &[(usize, std::ops::Range<usize>)],
             ) -> Result<()> {
                 (**self).run_ranges(program, buffers, workgroups, writes, reads)
+            }
+            fn run_ranges_shared(
+                &self,
+                program: &std::sync::Arc<Program>,
+                buffers: &mut [Vec<u32>],
+                workgroups: u32,
+                writes: &[(usize, std::ops::Range<usize>)],
+                reads: &[(usize, std::ops::Range<usize>)],
+            ) -> Result<()> {
+                (**self).run_ranges_shared(program, buffers, workgroups, writes, reads)
             }
                         fn recover(&self) -> Result<bool> {
                 (**self).recover()

@@ -383,3 +383,36 @@ fn idle_programs_holding_too_much_memory_are_dropped() {
     // and everything older would exceed it.
     assert_eq!(g.resident_programs(), 2);
 }
+
+#[test]
+fn shared_programs_are_found_by_identity_and_by_content() {
+    let g = backend();
+    let p = |k: u32| {
+        Program::new(
+            &format!("fill_{k}"),
+            vec![BufferDecl::read_write("data", 0, DataType::U32)],
+            64,
+            vec![Node::store("data", Expr::global_id(), Expr::u32(k))],
+        )
+    };
+    let a = Arc::new(p(1));
+    let mut bufs = vec![vec![0u32; 64]];
+    g.run_ranges_shared(&a, &mut bufs, 1, &[(0, 0..64)], &[(0, 0..64)])
+        .expect("shared");
+    assert_eq!(bufs[0], vec![1; 64]);
+    // The same content, borrowed or in another Arc: the same device entry.
+    g.run_ranges(&p(1), &mut bufs, 1, &[], &[(0, 0..64)])
+        .expect("borrowed");
+    g.run_ranges_shared(&Arc::new(p(1)), &mut bufs, 1, &[], &[(0, 0..64)])
+        .expect("another arc");
+    assert_eq!(g.resident_programs(), 1);
+    // Other content in a new Arc is another program.
+    let b = Arc::new(p(2));
+    g.run_ranges_shared(&b, &mut bufs, 1, &[(0, 0..64)], &[(0, 0..64)])
+        .expect("other");
+    assert_eq!(bufs[0], vec![2; 64]);
+    assert_eq!(g.resident_programs(), 2);
+    g.run_ranges_shared(&a, &mut bufs, 1, &[(0, 0..64)], &[(0, 0..64)])
+        .expect("first again");
+    assert_eq!(bufs[0], vec![1; 64]);
+}

@@ -375,20 +375,34 @@ impl WgpuBackend {
     /// from an upload arena (`source.2` bytes) instead of from the host.
     pub(crate) fn run_ranges_from(
         &self,
-        program: &Program,
+        program: &Arc<Program>,
         buffers: &mut [Vec<u32>],
         workgroups: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
         source: (usize, &UploadArena, u64),
     ) -> Result<()> {
-        if resident::uses_len(program) {
+        if !self.holds(program) && resident::uses_len(program) {
             return Err(Error::BadInput(format!(
                 "program `{}` reads a buffer's len(), which an upload arena cannot give. Fix: run it with a host arena (adopt_arena)",
                 program.name
             )));
         }
-        self.run_resident(program, buffers, workgroups, writes, reads, Some(source))
+        let shared = Some(program);
+        self.run_resident(
+            program,
+            shared,
+            buffers,
+            workgroups,
+            writes,
+            reads,
+            Some(source),
+        )
+    }
+
+    /// True when `program` (this very `Arc`) has device buffers here.
+    fn holds(&self, program: &Arc<Program>) -> bool {
+        lock(&self.resident).iter().any(|r| r.is_shared(program))
     }
 }
 
@@ -423,7 +437,22 @@ impl Backend for WgpuBackend {
         if resident::uses_len(program) {
             return self.run(program, buffers, workgroups);
         }
-        self.run_resident(program, buffers, workgroups, writes, reads, None)
+        self.run_resident(program, None, buffers, workgroups, writes, reads, None)
+    }
+
+    fn run_ranges_shared(
+        &self,
+        program: &Arc<Program>,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<()> {
+        if !self.holds(program) && resident::uses_len(program) {
+            return self.run(program, buffers, workgroups);
+        }
+        let shared = Some(program);
+        self.run_resident(program, shared, buffers, workgroups, writes, reads, None)
     }
 
     fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {

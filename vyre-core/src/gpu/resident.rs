@@ -25,6 +25,9 @@ pub const MAX_IDLE_RESIDENT_BYTES: u64 = 1 << 30;
 pub(crate) struct Resident {
     /// [`program_key`](super::program_key) of the kernel's program.
     key: u64,
+    /// The owner's `Arc` of the program, when it was run through
+    /// `run_ranges_shared`: found again by identity, without hashing.
+    shared: Option<Arc<Program>>,
     kernel: Arc<GpuKernel>,
     set: BufferSet,
     /// Words allocated per buffer (>= the host lengths).
@@ -33,6 +36,15 @@ pub(crate) struct Resident {
     /// its buffer list): another caller's run in between means everything
     /// must be uploaded again.
     owner: usize,
+}
+
+impl Resident {
+    /// True when this entry was made for exactly this `Arc`.
+    pub(crate) fn is_shared(&self, program: &Arc<Program>) -> bool {
+        self.shared
+            .as_ref()
+            .is_some_and(|a| Arc::ptr_eq(a, program))
+    }
 }
 
 /// True when `program` reads the length of a buffer anywhere.
@@ -96,9 +108,11 @@ impl super::WgpuBackend {
     /// With `source = Some((i, arena, bytes))`, buffer `i`'s device copy is
     /// filled by the GPU from the first `bytes` of the upload arena (whenever
     /// it would be uploaded) and `buffers[i]` is only a placeholder.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn run_resident(
         &self,
         program: &Program,
+        shared: Option<&Arc<Program>>,
         buffers: &mut [Vec<u32>],
         workgroups: u32,
         writes: &[(usize, Range<usize>)],
@@ -132,7 +146,6 @@ impl super::WgpuBackend {
             check_range(buffers, "read", r)?;
         }
         let owner = buffers.as_ptr() as usize;
-        let key = super::program_key(program);
         // The lock covers uploads and submission only: the wait for results
         // happens outside it, so another thread's batch can be copied into
         // staging and queued while this one runs on the GPU (queue order
@@ -141,10 +154,18 @@ impl super::WgpuBackend {
             let mut list = super::lock(&self.resident);
             // Most recently used first; the program's entry (if any) moves
             // to the front.
-            let found = list
-                .iter()
-                .position(|r| r.key == key && r.kernel.program() == program);
+            // A shared program is found by identity; anything else by its
+            // key, confirmed by comparing the programs.
+            let by_identity = shared.and_then(|s| list.iter().position(|r| r.is_shared(s)));
+            let found = by_identity.or_else(|| {
+                let key = super::program_key(program);
+                list.iter()
+                    .position(|r| r.key == key && r.kernel.program() == program)
+            });
             let mut current = found.map(|i| list.remove(i));
+            if let (Some(r), Some(s)) = (current.as_mut(), shared) {
+                r.shared = Some(Arc::clone(s));
+            }
             let fits = current.as_ref().is_some_and(|r| {
                 r.caps
                     .iter()
@@ -173,7 +194,8 @@ impl super::WgpuBackend {
                     .collect();
                 let set = kernel.create_buffers(&caps)?;
                 current = Some(Resident {
-                    key,
+                    key: super::program_key(program),
+                    shared: shared.cloned(),
                     kernel,
                     set,
                     caps,

@@ -174,7 +174,7 @@ impl MegakernelBuilder {
 
         let mut mk = Megakernel {
             backend,
-            program,
+            program: std::sync::Arc::new(program),
             opcodes,
             result_words,
             tenant_names: self.tenants.into_iter().map(|t| t.0).collect(),

@@ -108,7 +108,8 @@ pub struct RunReport {
 /// The host side of a megakernel: the ring, arena and results of one batch.
 pub struct Megakernel<B> {
     backend: B,
-    program: Program,
+    /// Shared with the backend, which recognizes it by identity on every run.
+    program: std::sync::Arc<Program>,
     opcodes: HashMap<String, u32>,
     result_words: HashMap<u32, u32>,
     tenant_names: Vec<String>,
@@ -492,7 +493,7 @@ impl<B: Backend> Megakernel<B> {
                         (B_ARENA, arena, *bytes),
                     )?
                 }
-                None => self.backend.run_ranges(
+                None => self.backend.run_ranges_shared(
                     &self.program,
                     &mut self.bufs,
                     groups,
