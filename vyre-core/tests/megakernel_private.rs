@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use vyre_core::cpu::CpuBackend;
 use vyre_core::gpu::WgpuBackend;
 use vyre_core::ir::payload::{byte_load, lane_count, lane_id, param_len, word_atomic};
-use vyre_core::megakernel::privatize::{plan, LOCAL_ACC};
+use vyre_core::megakernel::privatize::LOCAL_ACC;
 use vyre_core::megakernel::{Megakernel, SlotStatus, Work};
 use vyre_core::{AtomicOp, Backend, Expr, Node, Param, ParamKind, Payload};
 
@@ -49,100 +49,6 @@ fn probe() -> Payload {
             ),
         ],
     }
-}
-
-/// A 4-bin histogram of `byte % 4`, adds only (old values discarded): its
-/// private copy is replicated.
-fn bins4() -> Payload {
-    let param = |name: &str, kind, len| Param {
-        name: name.into(),
-        kind,
-        len,
-    };
-    Payload {
-        name: "bins4".into(),
-        params: vec![
-            param("data", ParamKind::Bytes, None),
-            param("lanes", ParamKind::Lanes, None),
-            param("acc", ParamKind::Accumulator, Some(4)),
-        ],
-        look_behind: 0,
-        body: vec![Node::for_step(
-            "i",
-            lane_id("lanes"),
-            param_len("data"),
-            lane_count("lanes"),
-            vec![Node::eval(word_atomic(
-                AtomicOp::Add,
-                "acc",
-                Expr::rem(byte_load("data", Expr::var("i")), Expr::u32(4)),
-                Expr::u32(1),
-                None,
-            ))],
-        )],
-    }
-}
-
-#[test]
-fn only_add_only_accumulators_are_replicated() {
-    let probe = plan(&probe()).expect("probe is privatized");
-    assert_eq!(probe.replicas, 1, "its adds' old values are used");
-    let bins = plan(&bins4()).expect("bins4 is privatized");
-    assert_eq!((bins.words, bins.replicas), (4, 8));
-}
-
-/// Replicated: every slot's 4 bins equal the counts (plus the values the
-/// host put there), for full and clipped regions.
-fn check_replicated<B: Backend>(backend: B) {
-    let name = backend.name();
-    let mut mk = Megakernel::builder()
-        .workgroup_size(LANES)
-        .workgroups(3)
-        .payload(bins4())
-        .tenant("t", &["bins4"])
-        .build(backend)
-        .expect("build");
-    assert_eq!(mk.program().buffer(LOCAL_ACC).and_then(|b| b.len), Some(32));
-    let t = mk.tenant_id("t").expect("tenant");
-    let datas: Vec<Vec<u8>> = (0..12u32)
-        .map(|k| (0..(k * 331) % 2000).map(|i| (i * i + k) as u8).collect())
-        .collect();
-    let mut ids = Vec::new();
-    for (k, d) in datas.iter().enumerate() {
-        let words = [None, Some(3), Some(1)][k % 3];
-        let id = mk
-            .publish(Work {
-                result_words: words,
-                ..Work::new("bins4", t, d)
-            })
-            .expect("publish");
-        let init = [7u32, 0, 1, u32::MAX];
-        let region = mk.results_mut(id).expect("region");
-        let n = region.len();
-        region.copy_from_slice(&init[..n]);
-        ids.push((id, n, d, init));
-    }
-    assert_eq!(mk.run().expect("run").done, 12);
-    for (id, n, d, init) in ids {
-        let mut want = init;
-        for &b in d.iter() {
-            want[(b % 4) as usize] = want[(b % 4) as usize].wrapping_add(1);
-        }
-        assert_eq!(mk.results(id).expect("results"), &want[..n], "{name}");
-    }
-}
-
-#[test]
-fn replicated_accumulators_sum_exactly_on_cpu() {
-    check_replicated(CpuBackend::new());
-}
-
-#[test]
-fn replicated_accumulators_sum_exactly_on_gpu() {
-    let _g = GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    check_replicated(
-        WgpuBackend::new().expect("a wgpu adapter (mesa-vulkan-drivers for llvmpipe)"),
-    );
 }
 
 fn check<B: Backend>(backend: B) {

@@ -178,13 +178,13 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
             _ => None,
         }
     };
-    let plan = privatize::plan(p);
+    let private = privatize::private_accumulators(p);
     let mut renamer = Renamer {
         prefix,
         map: &buffer_map,
         payload: &p.name,
         error: None,
-        plan: plan.as_ref(),
+        private: private.iter().map(|a| a.0.clone()).collect(),
         guards,
     };
     let body: Vec<Node> = p.body.iter().map(|n| renamer.node(n)).collect();
@@ -227,9 +227,10 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
     } else {
         vec![framed, report]
     };
-    match &plan {
-        None => out.extend(run),
-        Some(plan) => out.extend(privatize::wrap(plan, prefix, (&out_off, &out_len), run)),
+    if private.is_empty() {
+        out.extend(run);
+    } else {
+        out.extend(privatize::wrap(&private, prefix, (&out_off, &out_len), run));
     }
     Ok(vec![Node::block(out)])
 }
@@ -254,8 +255,8 @@ struct Renamer<'a> {
     map: &'a dyn Fn(&str) -> Option<&'static str>,
     payload: &'a str,
     error: Option<Error>,
-    /// Accumulator parameters whose accesses go to [`LOCAL_ACC`], if any.
-    plan: Option<&'a privatize::Plan>,
+    /// Accumulator parameters whose accesses go to [`LOCAL_ACC`].
+    private: Vec<String>,
     guards: Guards,
 }
 
@@ -286,9 +287,9 @@ impl Renamer<'_> {
     fn target(&mut self, param: &str, index: &Expr) -> (String, Box<Expr>) {
         let buffer = self.buf(param);
         let guarded = self.index(&buffer, index);
-        if let Some(plan) = self.plan.filter(|pl| pl.accs.iter().any(|a| a.0 == param)) {
+        if self.private.iter().any(|q| q == param) {
             let (lo, n) = &self.guards.results;
-            let local = privatize::local_index(plan, *guarded, lo, n);
+            let local = privatize::local_index(*guarded, lo, n);
             return (LOCAL_ACC.to_string(), Box::new(local));
         }
         (buffer, guarded)

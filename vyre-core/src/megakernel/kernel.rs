@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::ir::{BufferDecl, DataType, Expr, Node, Payload, Program};
 
 use super::embed::{embed, ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
-use super::privatize::{plan, LOCAL_ACC};
+use super::privatize::{private_words, LOCAL_ACC};
 use super::protocol::*;
 use crate::interp::kernel::{CODE, REGS};
 
@@ -291,11 +291,7 @@ pub fn build_kernel(
         BufferDecl::read_write(REGS, 7, DataType::U32),
         BufferDecl::workgroup(CLAIM, DataType::U32, 2),
     ];
-    let private = payloads
-        .iter()
-        .filter_map(|p| plan(p).map(|pl| pl.local_words()))
-        .max()
-        .unwrap_or(0);
+    let private = payloads.iter().map(private_words).max().unwrap_or(0);
     if private > 0 {
         buffers.push(BufferDecl::workgroup(LOCAL_ACC, DataType::U32, private));
     }
