@@ -3,7 +3,7 @@
 //!
 //! Two levels:
 //! * [`WgpuBackend`] implements [`Backend`]: validate, lower, compile (cached
-//!   by a hash of the program, confirmed by comparing it), upload, dispatch,
+//!   by the blake3 digest of the program's canonical VIR0 encoding), upload, dispatch,
 //!   read back. Device buffers of the last [`MAX_RESIDENT_PROGRAMS`] programs stay
 //!   on the device between runs (those of programs other than the last one run
 //!   up to [`MAX_IDLE_RESIDENT_BYTES`]).
@@ -169,11 +169,12 @@ impl Gpu {
     }
 }
 
-/// The in-memory cache key of a program: a hash of its IR tree, computed
-/// without allocating (the text form costs ~0.1 ms per megakernel, on every
-/// run). A key only finds candidates: every cache hit is confirmed by
-/// comparing the programs, so a collision can never pick the wrong kernel.
-pub(crate) fn program_key(program: &Program) -> u64 {
+/// A quick key for finding a program's resident buffers: a hash of its IR
+/// tree, computed without allocating. It only finds candidates: every hit is
+/// confirmed by comparing the programs, so a collision can never pick the
+/// wrong buffers. (The megakernel's runs skip even this: its program is
+/// recognized by `Arc` identity.)
+pub(crate) fn quick_key(program: &Program) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     program.hash(&mut h);
@@ -195,7 +196,9 @@ pub struct WgpuBackend {
     ordinal: usize,
     /// Directory of the on-disk pipeline cache (`None`: off).
     cache_dir: Option<std::path::PathBuf>,
-    cache: Mutex<HashMap<u64, Arc<GpuKernel>>>,
+    /// Compiled kernels by [`crate::vir0::digest`]: blake3 of the program's
+    /// canonical encoding, equal exactly when the programs are equal.
+    cache: Mutex<HashMap<[u8; 32], Arc<GpuKernel>>>,
     /// Device buffers of the last programs run, most recent first.
     resident: Mutex<Vec<resident::Resident>>,
     recoveries: std::sync::atomic::AtomicU32,
@@ -326,13 +329,12 @@ impl WgpuBackend {
     }
 
     /// Validates, lowers and compiles `program`, or returns the cached kernel
-    /// (keyed by a hash of its IR, every hit confirmed by comparing programs).
+    /// (content-addressed: keyed by the blake3 digest of the program's
+    /// canonical VIR0 encoding).
     pub fn compile(&self, program: &Program) -> Result<Arc<GpuKernel>> {
-        let key = program_key(program);
+        let key = crate::vir0::digest(program);
         if let Some(k) = lock(&self.cache).get(&key) {
-            if k.program() == program {
-                return Ok(Arc::clone(k));
-            }
+            return Ok(Arc::clone(k));
         }
         crate::validate::validate_or_error(program)?;
         // Held while compiling, so a recovery cannot slip a kernel of the old

@@ -23,7 +23,7 @@ pub const MAX_IDLE_RESIDENT_BYTES: u64 = 1 << 30;
 
 /// The device side of a program run through `run_ranges`.
 pub(crate) struct Resident {
-    /// [`program_key`](super::program_key) of the kernel's program.
+    /// [`quick_key`](super::quick_key) of the kernel's program.
     key: u64,
     /// The owner's `Arc` of the program, when it was run through
     /// `run_ranges_shared`: found again by identity, without hashing.
@@ -158,7 +158,7 @@ impl super::WgpuBackend {
             // key, confirmed by comparing the programs.
             let by_identity = shared.and_then(|s| list.iter().position(|r| r.is_shared(s)));
             let found = by_identity.or_else(|| {
-                let key = super::program_key(program);
+                let key = super::quick_key(program);
                 list.iter()
                     .position(|r| r.key == key && r.kernel.program() == program)
             });
@@ -194,7 +194,7 @@ impl super::WgpuBackend {
                     .collect();
                 let set = kernel.create_buffers(&caps)?;
                 current = Some(Resident {
-                    key: super::program_key(program),
+                    key: super::quick_key(program),
                     shared: shared.cloned(),
                     kernel,
                     set,
