@@ -91,6 +91,19 @@ fn feeder_throughput() {
             };
             measure(name, files, cfg, &mut arena);
         }
+        // The pool of pread threads `vyre scan` reads with by default.
+        let threads = std::thread::available_parallelism().map_or(4, |n| n.get().min(8)) as u32;
+        let cfg = FeederConfig {
+            look_behind: 64,
+            read_threads: threads,
+            ..Default::default()
+        };
+        measure(
+            &format!("{name}, {threads} threads"),
+            files,
+            cfg,
+            &mut arena,
+        );
         if let Ok(qd) = std::env::var("QD") {
             for q in qd.split(',') {
                 let cfg = FeederConfig {
