@@ -16,7 +16,11 @@
 //! lengths, at least one of more than one word, and [`MAX_PRIVATE_WORDS`] in
 //! all. The barriers sit at the top level of the payload's opcode branch,
 //! whose condition is workgroup-uniform (the opcode is handed out through
-//! workgroup memory), so the uniformity rules hold.
+//! workgroup memory), so the uniformity rules hold. An access through a
+//! private accumulator parameter is confined to the payload's accumulator
+//! region (the macro's bounds-checked accesses always are; a hand-built body
+//! that indexes past it has its access dropped instead of reaching the
+//! slot's other result words).
 
 use crate::ir::payload::{param_var, OUT_OF_RANGE};
 use crate::ir::{Expr, Node, ParamKind, Payload};
@@ -67,11 +71,12 @@ pub fn private_words(p: &Payload) -> u32 {
 }
 
 /// `index` (an absolute results index, already confined to the slot region
-/// `[lo, lo + n)` or [`OUT_OF_RANGE`]) as an index into [`LOCAL_ACC`].
-pub fn local_index(index: Expr, lo: &str, n: &str) -> Expr {
+/// `[lo, lo + n)` or [`OUT_OF_RANGE`]) as an index into [`LOCAL_ACC`], or
+/// [`OUT_OF_RANGE`] past the payload's `words` private words.
+pub fn local_index(index: Expr, lo: &str, n: &str, words: u32) -> Expr {
     let rel = Expr::sub(index, Expr::var(lo));
     Expr::select(
-        Expr::lt(rel.clone(), Expr::var(n)),
+        Expr::lt(rel.clone(), Expr::min(Expr::var(n), Expr::u32(words))),
         rel,
         Expr::u32(OUT_OF_RANGE),
     )
