@@ -119,7 +119,7 @@ fn native_rayon(data: &[Vec<u8>], reps: usize) -> f64 {
                 line_count(d, &lines, all);
                 byte_histogram(d, &hist, all);
                 count_needle(d, 0, &needle, all);
-                let mut parts = [0u32; 512];
+                let mut parts = [0u32; 256];
                 crc32_blocks(d, &mut parts, all);
                 lines[0].load(Ordering::Relaxed)
                     ^ hist[b'a' as usize].load(Ordering::Relaxed)

@@ -64,16 +64,14 @@ fn native(kind: &str, data: &[u8]) -> Vec<u32> {
             load(a)
         }
         "crc32_blocks" => {
-            let mut parts = [0u32; 512];
+            let mut parts = [0u32; 256];
             crc32_blocks(data, &mut parts, Lanes::all());
-            // One lane: two parts, the halves.
-            let crc = join_parts(&parts, data.len() as u32, 1).finalize();
             assert_eq!(
-                crc,
+                parts[0],
                 crc32fast::hash(data),
                 "native crc32_blocks is CRC-32/IEEE"
             );
-            vec![crc]
+            vec![parts[0]]
         }
         _ => unreachable!(),
     }
