@@ -11,17 +11,52 @@ use vyre_core::vir0::{decode, decode_payload, encode_payload, Module};
 const PAYLOADS: &[(&str, &str, &str)] = &[
     (
         "line_count",
-        "9c14c5889ac9fe4738ea7bd603c6aac96271b10af3615239e31dc47f15633ad5",
+        "613d7c33667eefbad4e9a76438b232b59446008ef85701ea3da7a0d2f4ca40e7",
         r"payload line_count look_behind 0
 param data: bytes
 param counts: accumulator[1]
 param lanes: lanes
 {
   let n = 0u
-  for i in select(lt(add(0u, lanes__id), 0u), 4294967295u, add(0u, lanes__id))..data__len step lanes__count {
-    if eq(bitand(shr(data[select(lt(i, data__len), shr(add(data__off, i), 2u), 4294967295u)], shl(bitand(add(data__off, i), 3u), 3u)), 255u), 10u) {
-      n = add(n, 1u)
+  let words = div(add(data__len, 3u), 4u)
+  let c = lanes__count
+  for w in lanes__id..words step mul(4u, c) {
+    let a = bitand(data[select(lt(w, add(shr(data__len, 2u), select(ne(bitand(data__len, 3u), 0u), 1u, 0u))), add(shr(data__off, 2u), w), 4294967295u)], select(ge(sub(data__len, mul(w, 4u)), 4u), 4294967295u, sub(shl(1u, mul(sub(data__len, mul(w, 4u)), 8u)), 1u)))
+    let b = bitand(data[select(lt(add(w, c), add(shr(data__len, 2u), select(ne(bitand(data__len, 3u), 0u), 1u, 0u))), add(shr(data__off, 2u), add(w, c)), 4294967295u)], select(ge(sub(data__len, mul(add(w, c), 4u)), 4u), 4294967295u, sub(shl(1u, mul(sub(data__len, mul(add(w, c), 4u)), 8u)), 1u)))
+    let d = bitand(data[select(lt(add(w, mul(2u, c)), add(shr(data__len, 2u), select(ne(bitand(data__len, 3u), 0u), 1u, 0u))), add(shr(data__off, 2u), add(w, mul(2u, c))), 4294967295u)], select(ge(sub(data__len, mul(add(w, mul(2u, c)), 4u)), 4u), 4294967295u, sub(shl(1u, mul(sub(data__len, mul(add(w, mul(2u, c)), 4u)), 8u)), 1u)))
+    let e = bitand(data[select(lt(add(w, mul(3u, c)), add(shr(data__len, 2u), select(ne(bitand(data__len, 3u), 0u), 1u, 0u))), add(shr(data__off, 2u), add(w, mul(3u, c))), 4294967295u)], select(ge(sub(data__len, mul(add(w, mul(3u, c)), 4u)), 4u), 4294967295u, sub(shl(1u, mul(sub(data__len, mul(add(w, mul(3u, c)), 4u)), 8u)), 1u)))
+    let newlines_in_word__0__w = a
+    let newlines_in_word__0__ret__ = 0u
+    {
+      let newlines_in_word__0__x = bitxor(newlines_in_word__0__w, 168430090u)
+      let newlines_in_word__0__nonzero = bitor(add(bitand(newlines_in_word__0__x, 2139062143u), 2139062143u), newlines_in_word__0__x)
+      newlines_in_word__0__ret__ = sub(4u, popcount(bitand(newlines_in_word__0__nonzero, 2155905152u)))
     }
+    let t__0 = newlines_in_word__0__ret__
+    let newlines_in_word__1__w = b
+    let newlines_in_word__1__ret__ = 0u
+    {
+      let newlines_in_word__1__x = bitxor(newlines_in_word__1__w, 168430090u)
+      let newlines_in_word__1__nonzero = bitor(add(bitand(newlines_in_word__1__x, 2139062143u), 2139062143u), newlines_in_word__1__x)
+      newlines_in_word__1__ret__ = sub(4u, popcount(bitand(newlines_in_word__1__nonzero, 2155905152u)))
+    }
+    let t__1 = add(t__0, newlines_in_word__1__ret__)
+    let newlines_in_word__2__w = d
+    let newlines_in_word__2__ret__ = 0u
+    {
+      let newlines_in_word__2__x = bitxor(newlines_in_word__2__w, 168430090u)
+      let newlines_in_word__2__nonzero = bitor(add(bitand(newlines_in_word__2__x, 2139062143u), 2139062143u), newlines_in_word__2__x)
+      newlines_in_word__2__ret__ = sub(4u, popcount(bitand(newlines_in_word__2__nonzero, 2155905152u)))
+    }
+    let t__2 = add(t__1, newlines_in_word__2__ret__)
+    let newlines_in_word__3__w = e
+    let newlines_in_word__3__ret__ = 0u
+    {
+      let newlines_in_word__3__x = bitxor(newlines_in_word__3__w, 168430090u)
+      let newlines_in_word__3__nonzero = bitor(add(bitand(newlines_in_word__3__x, 2139062143u), 2139062143u), newlines_in_word__3__x)
+      newlines_in_word__3__ret__ = sub(4u, popcount(bitand(newlines_in_word__3__nonzero, 2155905152u)))
+    }
+    n = add(n, add(t__2, newlines_in_word__3__ret__))
   }
   if ne(n, 0u) {
     eval atomic_add(counts[select(lt(0u, counts__len), add(counts__off, 0u), 4294967295u)], n)
@@ -31,15 +66,26 @@ param lanes: lanes
     ),
     (
         "byte_histogram",
-        "7148590d590407f1fcbfce51be0a0af29c192efb9c13eea7b24c7cbcddefed65",
+        "d4997323e12c1c272543e9a1d95f4027388a6db2dd9e494d189d2daf06776fc1",
         r"payload byte_histogram look_behind 0
 param data: bytes
 param bins: accumulator[256]
 param lanes: lanes
 {
-  for i in select(lt(add(0u, lanes__id), 0u), 4294967295u, add(0u, lanes__id))..data__len step lanes__count {
-    let b = bitand(shr(data[select(lt(i, data__len), shr(add(data__off, i), 2u), 4294967295u)], shl(bitand(add(data__off, i), 3u), 3u)), 255u)
-    eval atomic_add(bins[select(lt(b, bins__len), add(bins__off, b), 4294967295u)], 1u)
+  let len = data__len
+  for w in select(lt(add(0u, lanes__id), 0u), 4294967295u, add(0u, lanes__id))..div(add(len, 3u), 4u) step lanes__count {
+    let x = bitand(data[select(lt(w, add(shr(data__len, 2u), select(ne(bitand(data__len, 3u), 0u), 1u, 0u))), add(shr(data__off, 2u), w), 4294967295u)], select(ge(sub(data__len, mul(w, 4u)), 4u), 4294967295u, sub(shl(1u, mul(sub(data__len, mul(w, 4u)), 8u)), 1u)))
+    let left = sub(len, mul(w, 4u))
+    eval atomic_add(bins[select(lt(bitand(x, 255u), bins__len), add(bins__off, bitand(x, 255u)), 4294967295u)], 1u)
+    if gt(left, 1u) {
+      eval atomic_add(bins[select(lt(bitand(shr(x, 8u), 255u), bins__len), add(bins__off, bitand(shr(x, 8u), 255u)), 4294967295u)], 1u)
+    }
+    if gt(left, 2u) {
+      eval atomic_add(bins[select(lt(bitand(shr(x, 16u), 255u), bins__len), add(bins__off, bitand(shr(x, 16u), 255u)), 4294967295u)], 1u)
+    }
+    if gt(left, 3u) {
+      eval atomic_add(bins[select(lt(shr(x, 24u), bins__len), add(bins__off, shr(x, 24u)), 4294967295u)], 1u)
+    }
   }
 }
 ",
@@ -122,7 +168,7 @@ param lanes: lanes
     ),
     (
         "crc32_blocks",
-        "115e714f84803ddf6ab4126c88f00f1f075b4257510157383cf746274c3eb2c1",
+        "317610dd35654a3fca1ebe5b5be0b14bbbcaa66d2c6784f73c870450fd6beafe",
         r"payload crc32_blocks look_behind 0
 param data: bytes
 param parts: output[256]
@@ -131,24 +177,98 @@ param lanes: lanes
   let n = lanes__count
   let id = lanes__id
   let len = data__len
-  let block = div(sub(add(len, n), 1u), n)
+  let block = mul(div(add(div(sub(add(len, n), 1u), n), 3u), 4u), 4u)
   let start = mul(id, block)
   let end = min(add(start, block), len)
   let crc = 4294967295u
   let i = start
   loop {
+    if not(le(add(i, 4u), end)) {
+      break
+    }
+    crc = bitxor(crc, bitand(data[select(lt(div(i, 4u), add(shr(data__len, 2u), select(ne(bitand(data__len, 3u), 0u), 1u, 0u))), add(shr(data__off, 2u), div(i, 4u)), 4294967295u)], select(ge(sub(data__len, mul(div(i, 4u), 4u)), 4u), 4294967295u, sub(shl(1u, mul(sub(data__len, mul(div(i, 4u), 4u)), 8u)), 1u))))
+    let crc_step8__0__crc = crc
+    let crc_step8__0__ret__ = 0u
+    {
+      let crc_step8__0__c = crc_step8__0__crc
+      crc_step8__0__c = bitxor(shr(crc_step8__0__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__0__c, 1u))))
+      crc_step8__0__c = bitxor(shr(crc_step8__0__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__0__c, 1u))))
+      crc_step8__0__c = bitxor(shr(crc_step8__0__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__0__c, 1u))))
+      crc_step8__0__c = bitxor(shr(crc_step8__0__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__0__c, 1u))))
+      crc_step8__0__c = bitxor(shr(crc_step8__0__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__0__c, 1u))))
+      crc_step8__0__c = bitxor(shr(crc_step8__0__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__0__c, 1u))))
+      crc_step8__0__c = bitxor(shr(crc_step8__0__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__0__c, 1u))))
+      crc_step8__0__c = bitxor(shr(crc_step8__0__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__0__c, 1u))))
+      crc_step8__0__ret__ = crc_step8__0__c
+    }
+    crc = crc_step8__0__ret__
+    let crc_step8__1__crc = crc
+    let crc_step8__1__ret__ = 0u
+    {
+      let crc_step8__1__c = crc_step8__1__crc
+      crc_step8__1__c = bitxor(shr(crc_step8__1__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__1__c, 1u))))
+      crc_step8__1__c = bitxor(shr(crc_step8__1__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__1__c, 1u))))
+      crc_step8__1__c = bitxor(shr(crc_step8__1__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__1__c, 1u))))
+      crc_step8__1__c = bitxor(shr(crc_step8__1__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__1__c, 1u))))
+      crc_step8__1__c = bitxor(shr(crc_step8__1__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__1__c, 1u))))
+      crc_step8__1__c = bitxor(shr(crc_step8__1__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__1__c, 1u))))
+      crc_step8__1__c = bitxor(shr(crc_step8__1__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__1__c, 1u))))
+      crc_step8__1__c = bitxor(shr(crc_step8__1__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__1__c, 1u))))
+      crc_step8__1__ret__ = crc_step8__1__c
+    }
+    crc = crc_step8__1__ret__
+    let crc_step8__2__crc = crc
+    let crc_step8__2__ret__ = 0u
+    {
+      let crc_step8__2__c = crc_step8__2__crc
+      crc_step8__2__c = bitxor(shr(crc_step8__2__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__2__c, 1u))))
+      crc_step8__2__c = bitxor(shr(crc_step8__2__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__2__c, 1u))))
+      crc_step8__2__c = bitxor(shr(crc_step8__2__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__2__c, 1u))))
+      crc_step8__2__c = bitxor(shr(crc_step8__2__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__2__c, 1u))))
+      crc_step8__2__c = bitxor(shr(crc_step8__2__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__2__c, 1u))))
+      crc_step8__2__c = bitxor(shr(crc_step8__2__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__2__c, 1u))))
+      crc_step8__2__c = bitxor(shr(crc_step8__2__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__2__c, 1u))))
+      crc_step8__2__c = bitxor(shr(crc_step8__2__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__2__c, 1u))))
+      crc_step8__2__ret__ = crc_step8__2__c
+    }
+    crc = crc_step8__2__ret__
+    let crc_step8__3__crc = crc
+    let crc_step8__3__ret__ = 0u
+    {
+      let crc_step8__3__c = crc_step8__3__crc
+      crc_step8__3__c = bitxor(shr(crc_step8__3__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__3__c, 1u))))
+      crc_step8__3__c = bitxor(shr(crc_step8__3__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__3__c, 1u))))
+      crc_step8__3__c = bitxor(shr(crc_step8__3__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__3__c, 1u))))
+      crc_step8__3__c = bitxor(shr(crc_step8__3__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__3__c, 1u))))
+      crc_step8__3__c = bitxor(shr(crc_step8__3__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__3__c, 1u))))
+      crc_step8__3__c = bitxor(shr(crc_step8__3__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__3__c, 1u))))
+      crc_step8__3__c = bitxor(shr(crc_step8__3__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__3__c, 1u))))
+      crc_step8__3__c = bitxor(shr(crc_step8__3__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__3__c, 1u))))
+      crc_step8__3__ret__ = crc_step8__3__c
+    }
+    crc = crc_step8__3__ret__
+    i = add(i, 4u)
+  }
+  loop {
     if not(lt(i, end)) {
       break
     }
     crc = bitxor(crc, bitand(shr(data[select(lt(i, data__len), shr(add(data__off, i), 2u), 4294967295u)], shl(bitand(add(data__off, i), 3u), 3u)), 255u))
-    crc = bitxor(shr(crc, 1u), bitand(3988292384u, sub(0u, bitand(crc, 1u))))
-    crc = bitxor(shr(crc, 1u), bitand(3988292384u, sub(0u, bitand(crc, 1u))))
-    crc = bitxor(shr(crc, 1u), bitand(3988292384u, sub(0u, bitand(crc, 1u))))
-    crc = bitxor(shr(crc, 1u), bitand(3988292384u, sub(0u, bitand(crc, 1u))))
-    crc = bitxor(shr(crc, 1u), bitand(3988292384u, sub(0u, bitand(crc, 1u))))
-    crc = bitxor(shr(crc, 1u), bitand(3988292384u, sub(0u, bitand(crc, 1u))))
-    crc = bitxor(shr(crc, 1u), bitand(3988292384u, sub(0u, bitand(crc, 1u))))
-    crc = bitxor(shr(crc, 1u), bitand(3988292384u, sub(0u, bitand(crc, 1u))))
+    let crc_step8__4__crc = crc
+    let crc_step8__4__ret__ = 0u
+    {
+      let crc_step8__4__c = crc_step8__4__crc
+      crc_step8__4__c = bitxor(shr(crc_step8__4__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__4__c, 1u))))
+      crc_step8__4__c = bitxor(shr(crc_step8__4__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__4__c, 1u))))
+      crc_step8__4__c = bitxor(shr(crc_step8__4__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__4__c, 1u))))
+      crc_step8__4__c = bitxor(shr(crc_step8__4__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__4__c, 1u))))
+      crc_step8__4__c = bitxor(shr(crc_step8__4__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__4__c, 1u))))
+      crc_step8__4__c = bitxor(shr(crc_step8__4__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__4__c, 1u))))
+      crc_step8__4__c = bitxor(shr(crc_step8__4__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__4__c, 1u))))
+      crc_step8__4__c = bitxor(shr(crc_step8__4__c, 1u), bitand(3988292384u, sub(0u, bitand(crc_step8__4__c, 1u))))
+      crc_step8__4__ret__ = crc_step8__4__c
+    }
+    crc = crc_step8__4__ret__
     i = add(i, 1u)
   }
   parts[select(lt(id, parts__len), add(parts__off, id), 4294967295u)] = bitnot(crc)
