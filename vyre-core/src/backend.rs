@@ -33,8 +33,12 @@ pub trait Backend {
     /// Like [`Backend::run`], for a program run many times over the same
     /// buffers (the megakernel): the backend may keep the buffers on the
     /// device between calls, upload only the word ranges in `writes` and copy
-    /// back only those in `reads` (`(buffer index, words)` pairs). A backend
-    /// that keeps buffers uploads everything after it had to (re)create them.
+    /// back only those in `reads` (`(buffer index, words)` pairs). `writes`
+    /// must cover every word the caller changed in `buffers` since its last
+    /// `run_ranges` of this program on them. A backend that keeps buffers
+    /// uploads everything when it had to (re)create them, when another caller
+    /// ran the program in between, or when another program ran on the same
+    /// `buffers` in between (its readback may have changed them).
     /// Device buffers may be larger than `buffers[i]`, so the program must not
     /// depend on `len()` of a host buffer; a program that uses `len()` is run
     /// with [`Backend::run`]. The default just calls `run`.

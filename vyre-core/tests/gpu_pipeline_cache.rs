@@ -208,3 +208,50 @@ fn an_unwritable_cache_is_reported_and_runs_go_on() {
     run_and_check(&off, 17);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_directory_other_users_may_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let d = dir("shared");
+    // A valid cache file, then the directory opened to everyone.
+    run_and_check(&backend(PipelineCacheLocation::Dir(d.clone())), 19);
+    let file = cache_file(&d);
+    let before = std::fs::read(&file).expect("read");
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let g = backend(PipelineCacheLocation::Dir(d.clone()));
+    let info = g.pipeline_cache_info().expect("on");
+    assert!(
+        info.rejected
+            .as_deref()
+            .is_some_and(|r| r.contains("writable by other users")),
+        "{info:?}"
+    );
+    assert_eq!(info.loaded_bytes, 0);
+    run_and_check(&g, 23);
+    let info = g.pipeline_cache_info().expect("on");
+    assert_eq!(info.saves, 0);
+    assert!(
+        info.save_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("not written")),
+        "{info:?}"
+    );
+    assert_eq!(
+        std::fs::read(&file).expect("read"),
+        before,
+        "the file is left alone"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn the_cache_directory_is_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let d = dir("private").join("nested");
+    run_and_check(&backend(PipelineCacheLocation::Dir(d.clone())), 29);
+    let mode = std::fs::metadata(&d).expect("created").permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    let _ = std::fs::remove_dir_all(d.parent().expect("parent"));
+}

@@ -416,3 +416,36 @@ fn shared_programs_are_found_by_identity_and_by_content() {
         .expect("first again");
     assert_eq!(bufs[0], vec![1; 64]);
 }
+
+#[test]
+fn another_program_on_the_same_host_buffers_forces_a_full_upload() {
+    let g = backend();
+    let op = |name: &str, f: fn(Expr) -> Expr| {
+        let i = || Expr::var("i");
+        Program::new(
+            name,
+            vec![BufferDecl::read_write("data", 0, DataType::U32)],
+            64,
+            vec![
+                Node::let_bind("i", Expr::global_id()),
+                Node::if_then(
+                    Expr::lt(i(), Expr::u32(64)),
+                    vec![Node::store("data", i(), f(Expr::load("data", i())))],
+                ),
+            ],
+        )
+    };
+    let inc = op("inc", |x| Expr::add(x, Expr::u32(1)));
+    let dbl = op("dbl", |x| Expr::mul(x, Expr::u32(2)));
+    let mut bufs = vec![vec![1u32; 64]];
+    let all = [(0, 0..64)];
+    g.run_ranges(&inc, &mut bufs, 1, &all, &all).expect("inc");
+    assert_eq!(bufs[0], vec![2; 64]);
+    g.run_ranges(&dbl, &mut bufs, 1, &all, &all).expect("dbl");
+    assert_eq!(bufs[0], vec![4; 64]);
+    // Nothing marked as written, but `dbl` changed these host buffers since
+    // `inc` last ran on them: `inc` must see 4, not its own device's 2.
+    g.run_ranges(&inc, &mut bufs, 1, &[], &all)
+        .expect("inc again");
+    assert_eq!(bufs[0], vec![5; 64]);
+}

@@ -122,3 +122,65 @@ fn private_accumulators_match_global_semantics_on_gpu() {
     let _g = GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     check(WgpuBackend::new().expect("a wgpu adapter (mesa-vulkan-drivers for llvmpipe)"));
 }
+
+/// `probe` with a big output declared before its accumulator, and with an
+/// output between two accumulators.
+fn with_outputs(between: bool) -> Payload {
+    let mut p = probe();
+    p.name = if between { "between" } else { "before" }.into();
+    let out = Param {
+        name: "out".into(),
+        kind: ParamKind::Output,
+        len: Some(5000),
+    };
+    if between {
+        p.params.push(out);
+        p.params.push(Param {
+            name: "acc2".into(),
+            kind: ParamKind::Accumulator,
+            len: Some(2),
+        });
+    } else {
+        p.params.insert(2, out);
+    }
+    p
+}
+
+#[test]
+fn workgroup_memory_holds_only_consecutive_accumulators() {
+    // An output before the accumulator takes no workgroup memory (5000
+    // words would not fit in 16 KiB), and results land after it.
+    let mut mk = Megakernel::builder()
+        .workgroup_size(LANES)
+        .payload(with_outputs(false))
+        .tenant("t", &["before"])
+        .build(CpuBackend::new())
+        .expect("an output before the accumulator still builds");
+    assert_eq!(mk.program().buffer(LOCAL_ACC).and_then(|b| b.len), Some(3));
+    let t = mk.tenant_id("t").expect("tenant");
+    let data: Vec<u8> = (0..777u32).map(|i| (i * 13) as u8).collect();
+    let id = mk.publish(Work::new("before", t, &data)).expect("publish");
+    assert_eq!(mk.run().expect("run").done, 1);
+    let r = mk.results(id).expect("results");
+    let sum: u32 = data.iter().map(|&b| b as u32).sum();
+    assert_eq!(r.len(), 5003);
+    let touched: Vec<(usize, u32)> = r
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|&(i, w)| i < 5000 && w != 0)
+        .take(5)
+        .collect();
+    assert!(
+        touched.is_empty(),
+        "the output is untouched: {touched:?} tail {:?}",
+        &r[5000..]
+    );
+    assert_eq!(r[5000..], [LANES, LANES, sum]);
+    // An output between two accumulators: not privatized.
+    assert_eq!(plan_words(&with_outputs(true)), 0);
+}
+
+fn plan_words(p: &Payload) -> u32 {
+    vyre_core::megakernel::privatize::private_words(p)
+}

@@ -26,6 +26,13 @@
 //!
 //! Where: `VYRE_PIPELINE_CACHE` names the directory (`off` disables the
 //! cache); unset, it is `$XDG_CACHE_HOME/vyre`, else `$HOME/.cache/vyre`.
+//! vyre creates the directory private (mode 0700) and neither loads nor
+//! writes a cache in a directory other users may write to (such as `/tmp`):
+//! the digest catches accidents (torn or corrupted files), not a file
+//! another user planted, and the data goes to the driver.
+//!
+//! Vulkan caches only grow; data over [`MAX_CACHE_BYTES`] is not written
+//! (reported in [`PipelineCacheInfo::save_error`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,6 +42,25 @@ use std::sync::Mutex;
 use super::lock;
 
 const MAGIC: &[u8; 8] = b"VYREPC01";
+
+/// Largest cache data vyre writes to disk (64 MiB).
+pub const MAX_CACHE_BYTES: usize = 64 << 20;
+
+/// Why files in `dir` must not be trusted, if they must not: the directory
+/// is writable by group or others. A missing directory is fine (vyre
+/// creates it private).
+fn untrusted(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(dir).ok()?;
+    let mode = meta.permissions().mode();
+    (mode & 0o022 != 0).then(|| {
+        format!(
+            "its directory {} is writable by other users (mode {:o}), so another user could have planted it. Fix: point VYRE_PIPELINE_CACHE at a private directory, or `chmod go-w` this one",
+            dir.display(),
+            mode & 0o7777
+        )
+    })
+}
 
 /// Where [`WgpuBackend`](super::WgpuBackend) keeps compiled pipelines between
 /// processes.
@@ -105,6 +131,8 @@ pub(crate) struct DiskCache {
     /// blake3 of the data the file holds now (loaded or last written), so an
     /// unchanged cache is not written again.
     on_disk: Mutex<Option<[u8; 32]>>,
+    /// Set when the directory must not be used (see `untrusted`).
+    distrust: Option<String>,
 }
 
 /// Tells temporary files of one process apart.
@@ -172,16 +200,23 @@ impl DiskCache {
         let key = wgpu::util::pipeline_cache_key(info)?;
         let identity = identity(info);
         let path = dir.join(format!("{key}.vyrepc"));
-        let (data, rejected) = match read_file(&path, &identity) {
-            Ok(d) => (d, None),
-            Err(why) => (None, Some(why)),
+        let distrust = untrusted(dir);
+        let (data, rejected) = match &distrust {
+            Some(why) => (None, Some(why.clone())),
+            None => match read_file(&path, &identity) {
+                Ok(d) => (d, None),
+                Err(why) => (None, Some(why)),
+            },
         };
         // SAFETY: wgpu requires `data` to come from `PipelineCache::get_data`.
-        // It does: vyre writes the file only from `get_data` (see `save`), and
-        // `read_file` returns it only when the blake3 digest stored beside it
-        // matches, so a torn, truncated or corrupted file is never passed on;
-        // wgpu then checks its own header (adapter, driver cache UUID, format
-        // version) and `fallback: true` starts empty on any mismatch.
+        // vyre writes the file only from `get_data` (see `save`), in a
+        // directory it creates private and only reads from a directory no
+        // other user may write to (`untrusted`); `read_file` returns the data
+        // only when the blake3 digest stored beside it matches, so a torn,
+        // truncated or corrupted file is never passed on (the digest guards
+        // against accidents, the permissions against other users); wgpu then
+        // checks its own header (adapter, driver cache UUID, format version)
+        // and `fallback: true` starts empty on any mismatch.
         let cache = unsafe {
             device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
                 label: Some("vyre pipeline cache"),
@@ -202,6 +237,7 @@ impl DiskCache {
                 rejected,
                 ..Default::default()
             }),
+            distrust,
         })
     }
 
@@ -223,6 +259,18 @@ impl DiskCache {
             return;
         }
         let mut info = lock(&self.info);
+        if let Some(why) = &self.distrust {
+            info.save_error = Some(format!("not written: {why}"));
+            return;
+        }
+        if data.len() > MAX_CACHE_BYTES {
+            info.save_error = Some(format!(
+                "not written: the cache data is {} bytes, more than {MAX_CACHE_BYTES}. Fix: delete {} (it is rebuilt) or set VYRE_PIPELINE_CACHE=off",
+                data.len(),
+                info.path.display()
+            ));
+            return;
+        }
         match write_file(&info.path, &self.identity, &data) {
             Ok(()) => {
                 *on_disk = Some(digest);
@@ -238,7 +286,11 @@ impl DiskCache {
 /// renames it over `path`.
 fn write_file(path: &Path, identity: &str, data: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     let tmp = path.with_extension(format!(
         "tmp.{}.{}",
@@ -254,7 +306,7 @@ fn write_file(path: &Path, identity: &str, data: &[u8]) -> std::io::Result<()> {
         f.write_all(&(data.len() as u64).to_le_bytes())?;
         f.write_all(blake3::hash(data).as_bytes())?;
         f.write_all(data)?;
-        f.sync_data()?;
+        // No fsync: a file torn by a crash fails its digest and is replaced.
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {

@@ -84,9 +84,6 @@ impl GpuKernel {
                         });
                 (layout, pipeline)
             })?;
-        if let Some(disk) = &gpu.disk {
-            disk.save();
-        }
         Ok(GpuKernel {
             program: program.clone(),
             wgsl,

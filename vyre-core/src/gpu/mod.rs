@@ -201,6 +201,11 @@ pub struct WgpuBackend {
     cache: Mutex<HashMap<[u8; 32], Arc<GpuKernel>>>,
     /// Device buffers of the last programs run, most recent first.
     resident: Mutex<Vec<resident::Resident>>,
+    /// For each caller's buffer list (by address), the resident entry it ran
+    /// last: running another program on the same host buffers in between
+    /// means they may have changed, so everything is uploaded again. Locked
+    /// only while `resident` is.
+    last_run: Mutex<HashMap<usize, u64>>,
     recoveries: std::sync::atomic::AtomicU32,
 }
 
@@ -249,6 +254,7 @@ impl WgpuBackend {
             cache_dir,
             cache: Mutex::new(HashMap::new()),
             resident: Mutex::new(Vec::new()),
+            last_run: Mutex::new(HashMap::new()),
             recoveries: std::sync::atomic::AtomicU32::new(0),
         }
     }
@@ -347,6 +353,13 @@ impl WgpuBackend {
             cache.clear();
         }
         cache.insert(key, Arc::clone(&kernel));
+        drop(cache);
+        let disk = gpu.disk.clone();
+        drop(gpu);
+        // A new pipeline: write the driver's cache back, outside the locks.
+        if let Some(disk) = disk {
+            disk.save();
+        }
         Ok(kernel)
     }
 

@@ -23,6 +23,8 @@ pub const MAX_IDLE_RESIDENT_BYTES: u64 = 1 << 30;
 
 /// The device side of a program run through `run_ranges`.
 pub(crate) struct Resident {
+    /// Tells entries apart (never reused).
+    id: u64,
     /// [`quick_key`](super::quick_key) of the kernel's program.
     key: u64,
     /// The owner's `Arc` of the program, when it was run through
@@ -193,7 +195,9 @@ impl super::WgpuBackend {
                     })
                     .collect();
                 let set = kernel.create_buffers(&caps)?;
+                static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
                 current = Some(Resident {
+                    id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                     key: super::quick_key(program),
                     shared: shared.cloned(),
                     kernel,
@@ -221,10 +225,20 @@ impl super::WgpuBackend {
                 .count();
             list.truncate(1 + keep);
             let r = &mut list[0];
-            if r.owner != owner {
+            // Another caller ran this program since (its own host buffers
+            // are on the device), or this caller ran another program since
+            // (whose readback may have changed these host buffers).
+            let mut last_run = super::lock(&self.last_run);
+            if r.owner != owner || last_run.get(&owner) != Some(&r.id) {
                 upload_all = true;
                 r.owner = owner;
             }
+            if last_run.len() >= 1024 {
+                // Forgetting only makes later runs upload everything.
+                last_run.clear();
+            }
+            last_run.insert(owner, r.id);
+            drop(last_run);
             let sourced = |i: usize| from.is_some_and(|(j, _, _)| j == i);
             let mut copy_source = false;
             if upload_all {

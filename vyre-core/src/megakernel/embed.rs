@@ -185,7 +185,7 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
         payload: &p.name,
         error: None,
         private: private.iter().map(|a| a.0.clone()).collect(),
-        private_words: privatize::private_words(p),
+        private_span: privatize::private_span(p),
         guards,
     };
     let body: Vec<Node> = p.body.iter().map(|n| renamer.node(n)).collect();
@@ -258,8 +258,8 @@ struct Renamer<'a> {
     error: Option<Error>,
     /// Accumulator parameters whose accesses go to [`LOCAL_ACC`].
     private: Vec<String>,
-    /// Words of [`LOCAL_ACC`] those parameters span.
-    private_words: u32,
+    /// Where those parameters' words start in the slot region, and how many.
+    private_span: (u32, u32),
     guards: Guards,
 }
 
@@ -292,7 +292,7 @@ impl Renamer<'_> {
         let guarded = self.index(&buffer, index);
         if self.private.iter().any(|q| q == param) {
             let (lo, n) = &self.guards.results;
-            let local = privatize::local_index(*guarded, lo, n, self.private_words);
+            let local = privatize::local_index(*guarded, lo, n, self.private_span);
             return (LOCAL_ACC.to_string(), Box::new(local));
         }
         (buffer, guarded)

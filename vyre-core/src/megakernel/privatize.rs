@@ -16,11 +16,13 @@
 //! lengths, at least one of more than one word, and [`MAX_PRIVATE_WORDS`] in
 //! all. The barriers sit at the top level of the payload's opcode branch,
 //! whose condition is workgroup-uniform (the opcode is handed out through
-//! workgroup memory), so the uniformity rules hold. An access through a
-//! private accumulator parameter is confined to the payload's accumulator
-//! region (the macro's bounds-checked accesses always are; a hand-built body
-//! that indexes past it has its access dropped instead of reaching the
-//! slot's other result words).
+//! workgroup memory), so the uniformity rules hold. The accumulators must be
+//! consecutive in the result region (no output declared between two of
+//! them); workgroup memory holds exactly their words, and an access through a
+//! private accumulator parameter is confined to them (the macro's
+//! bounds-checked accesses always are; a hand-built body that indexes past
+//! them has its access dropped instead of reaching the slot's other result
+//! words).
 
 use crate::ir::payload::{param_var, OUT_OF_RANGE};
 use crate::ir::{Expr, Node, ParamKind, Payload};
@@ -35,51 +37,75 @@ pub const MAX_PRIVATE_WORDS: u32 = 1024;
 
 /// The accumulator parameters of `p` to privatize, each with its first word
 /// in the slot's result region and its length; empty when `p` does not
-/// qualify (see the module docs).
+/// qualify (see the module docs). They are consecutive in the region: an
+/// output declared between two accumulators disqualifies the payload.
 pub fn private_accumulators(p: &Payload) -> Vec<(String, u32, u32)> {
     if p.params_of(ParamKind::Lanes).count() == 0 {
         return Vec::new();
     }
-    let mut used = 0u32;
+    let mut used = 0u64;
     let mut out = Vec::new();
+    let mut output_after_acc = false;
     for q in &p.params {
         match (q.kind, q.len) {
-            (ParamKind::Output, Some(n)) => used = used.saturating_add(n),
+            (ParamKind::Output, Some(n)) => {
+                output_after_acc |= !out.is_empty() && n > 0;
+                used += u64::from(n);
+            }
             (ParamKind::Accumulator, Some(n)) => {
-                out.push((q.name.clone(), used, n));
-                used = used.saturating_add(n);
+                if output_after_acc {
+                    return Vec::new();
+                }
+                let Ok(at) = u32::try_from(used) else {
+                    return Vec::new();
+                };
+                out.push((q.name.clone(), at, n));
+                used += u64::from(n);
             }
             (ParamKind::Output | ParamKind::Accumulator, None) => return Vec::new(),
             _ => {}
         }
     }
-    let words: u32 = out.iter().map(|a| a.2).sum();
-    if words > MAX_PRIVATE_WORDS || !out.iter().any(|a| a.2 > 1) {
+    let words: u64 = out.iter().map(|a| u64::from(a.2)).sum();
+    if words > u64::from(MAX_PRIVATE_WORDS) || !out.iter().any(|a| a.2 > 1) {
         return Vec::new();
     }
     out
 }
 
-/// Words of workgroup memory the private accumulators of `p` need (the
-/// region from its first word to the end of its last accumulator).
+/// Words of workgroup memory the private accumulators of `p` need: their
+/// total length (they are consecutive).
 pub fn private_words(p: &Payload) -> u32 {
-    private_accumulators(p)
-        .iter()
-        .map(|(_, at, n)| at + n)
-        .max()
-        .unwrap_or(0)
+    private_accumulators(p).iter().map(|a| a.2).sum()
+}
+
+/// First word of the private accumulators in the slot's result region.
+fn first_word(accs: &[(String, u32, u32)]) -> u32 {
+    accs.first().map_or(0, |a| a.1)
 }
 
 /// `index` (an absolute results index, already confined to the slot region
-/// `[lo, lo + n)` or [`OUT_OF_RANGE`]) as an index into [`LOCAL_ACC`], or
-/// [`OUT_OF_RANGE`] past the payload's `words` private words.
-pub fn local_index(index: Expr, lo: &str, n: &str, words: u32) -> Expr {
+/// `[lo, lo + n)` or [`OUT_OF_RANGE`]) as an index into [`LOCAL_ACC`]: word
+/// `index - lo - base`, or [`OUT_OF_RANGE`] outside the `words` private
+/// words that start at region word `base`.
+pub fn local_index(index: Expr, lo: &str, n: &str, (base, words): (u32, u32)) -> Expr {
     let rel = Expr::sub(index, Expr::var(lo));
+    let local = Expr::sub(rel.clone(), Expr::u32(base));
     Expr::select(
-        Expr::lt(rel.clone(), Expr::min(Expr::var(n), Expr::u32(words))),
-        rel,
+        Expr::and(
+            Expr::lt(rel, Expr::var(n)),
+            Expr::lt(local.clone(), Expr::u32(words)),
+        ),
+        local,
         Expr::u32(OUT_OF_RANGE),
     )
+}
+
+/// Where [`local_index`] puts the private words of `p`: (first region
+/// word, words).
+pub fn private_span(p: &Payload) -> (u32, u32) {
+    let accs = private_accumulators(p);
+    (first_word(&accs), accs.iter().map(|a| a.2).sum())
 }
 
 /// Lanes copy, for every private accumulator, the words that fit the slot's
@@ -92,6 +118,7 @@ fn copy(
     to_local: bool,
 ) -> Vec<Node> {
     let mut nodes = Vec::new();
+    let base = first_word(accs);
     for (name, at, n) in accs {
         let k = format!("{prefix}{}", param_var(name, "k"));
         // Words of this accumulator inside the region: min(n, len - at).
@@ -102,8 +129,8 @@ fn copy(
                 Expr::min(Expr::u32(*at), Expr::var(out_len)),
             ),
         );
-        let local = Expr::add(Expr::u32(*at), Expr::var(&k));
-        let global = Expr::add(Expr::var(out_off), local.clone());
+        let local = Expr::add(Expr::u32(at - base), Expr::var(&k));
+        let global = Expr::add(Expr::var(out_off), Expr::add(Expr::u32(*at), Expr::var(&k)));
         let body = if to_local {
             Node::eval(Expr::atomic_store(
                 LOCAL_ACC,
