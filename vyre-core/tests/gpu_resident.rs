@@ -449,3 +449,15 @@ fn another_program_on_the_same_host_buffers_forces_a_full_upload() {
         .expect("inc again");
     assert_eq!(bufs[0], vec![5; 64]);
 }
+
+#[test]
+fn a_program_reading_len_runs_without_resident_buffers() {
+    let g = backend();
+    // `double_plus_one` stops at `len("data")`: device buffers larger than
+    // the host's would change its result, so it runs with `Backend::run`.
+    let mut bufs = vec![(0..16).collect::<Vec<u32>>(), vec![0]];
+    g.run_ranges(&double_plus_one(), &mut bufs, 1, &[], &[(0, 0..16)])
+        .expect("run");
+    assert_eq!(bufs[0], (0..16).map(|x| x * 2 + 1).collect::<Vec<u32>>());
+    assert_eq!(g.resident_programs(), 0);
+}

@@ -50,6 +50,7 @@ use crate::ir::{Access, Program};
 
 pub use disk_cache::{PipelineCacheInfo, PipelineCacheLocation};
 pub use kernel::{BufferSet, GpuKernel, PendingRead, Submission};
+use resident::Resided;
 pub use resident::{MAX_IDLE_RESIDENT_BYTES, MAX_RESIDENT_PROGRAMS};
 pub use upload::UploadArena;
 
@@ -397,27 +398,31 @@ impl WgpuBackend {
         reads: &[(usize, std::ops::Range<usize>)],
         source: (usize, &UploadArena, u64),
     ) -> Result<()> {
-        if !self.holds(program) && resident::uses_len(program) {
-            return Err(Error::BadInput(format!(
+        let shared = Some(program);
+        match self.run_resident(program, shared, buffers, workgroups, writes, reads, Some(source))? {
+            Resided::Ran => Ok(()),
+            Resided::UsesLen => Err(Error::BadInput(format!(
                 "program `{}` reads a buffer's len(), which an upload arena cannot give. Fix: run it with a host arena (adopt_arena)",
                 program.name
-            )));
+            ))),
         }
-        let shared = Some(program);
-        self.run_resident(
-            program,
-            shared,
-            buffers,
-            workgroups,
-            writes,
-            reads,
-            Some(source),
-        )
     }
 
-    /// True when `program` (this very `Arc`) has device buffers here.
-    fn holds(&self, program: &Arc<Program>) -> bool {
-        lock(&self.resident).iter().any(|r| r.is_shared(program))
+    /// Runs `program` on resident buffers, or with [`Backend::run`] when it
+    /// reads a buffer's `len()`.
+    fn run_resident_or_run(
+        &self,
+        program: &Program,
+        shared: Option<&Arc<Program>>,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<()> {
+        match self.run_resident(program, shared, buffers, workgroups, writes, reads, None)? {
+            Resided::Ran => Ok(()),
+            Resided::UsesLen => self.run(program, buffers, workgroups),
+        }
     }
 }
 
@@ -449,10 +454,7 @@ impl Backend for WgpuBackend {
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
     ) -> Result<()> {
-        if resident::uses_len(program) {
-            return self.run(program, buffers, workgroups);
-        }
-        self.run_resident(program, None, buffers, workgroups, writes, reads, None)
+        self.run_resident_or_run(program, None, buffers, workgroups, writes, reads)
     }
 
     fn run_ranges_shared(
@@ -463,11 +465,7 @@ impl Backend for WgpuBackend {
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
     ) -> Result<()> {
-        if !self.holds(program) && resident::uses_len(program) {
-            return self.run(program, buffers, workgroups);
-        }
-        let shared = Some(program);
-        self.run_resident(program, shared, buffers, workgroups, writes, reads, None)
+        self.run_resident_or_run(program, Some(program), buffers, workgroups, writes, reads)
     }
 
     fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()> {

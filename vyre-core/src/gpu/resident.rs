@@ -105,11 +105,23 @@ fn check_range(buffers: &[Vec<u32>], what: &str, (i, r): &(usize, Range<usize>))
     }
 }
 
+/// What [`WgpuBackend::run_resident`](super::WgpuBackend) did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Resided {
+    /// The program ran on resident buffers.
+    Ran,
+    /// Nothing: the program reads a buffer's `len()`, which resident
+    /// buffers (possibly larger than the host's) cannot give.
+    UsesLen,
+}
+
 impl super::WgpuBackend {
     /// [`Backend::run_ranges`](crate::backend::Backend::run_ranges) on wgpu.
     /// With `source = Some((i, arena, bytes))`, buffer `i`'s device copy is
     /// filled by the GPU from the first `bytes` of the upload arena (whenever
-    /// it would be uploaded) and `buffers[i]` is only a placeholder.
+    /// it would be uploaded) and `buffers[i]` is only a placeholder. A
+    /// program that already has resident buffers is known not to read
+    /// `len()`; any other is checked once, before buffers are made for it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run_resident(
         &self,
@@ -120,7 +132,7 @@ impl super::WgpuBackend {
         writes: &[(usize, Range<usize>)],
         reads: &[(usize, Range<usize>)],
         source: Option<(usize, &super::upload::UploadArena, u64)>,
-    ) -> Result<()> {
+    ) -> Result<Resided> {
         let from = match source {
             Some((i, arena, bytes)) => {
                 let buffer = arena.source(self.recoveries())?;
@@ -164,6 +176,9 @@ impl super::WgpuBackend {
                 list.iter()
                     .position(|r| r.key == key && r.kernel.program() == program)
             });
+            if found.is_none() && uses_len(program) {
+                return Ok(Resided::UsesLen);
+            }
             let mut current = found.map(|i| list.remove(i));
             if let (Some(r), Some(s)) = (current.as_mut(), shared) {
                 r.shared = Some(Arc::clone(s));
@@ -282,6 +297,6 @@ impl super::WgpuBackend {
         for ((i, g), w) in reads.iter().zip(words) {
             buffers[*i][g.clone()].copy_from_slice(&w);
         }
-        Ok(())
+        Ok(Resided::Ran)
     }
 }
