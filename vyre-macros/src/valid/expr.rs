@@ -59,12 +59,35 @@ impl Checker<'_> {
     }
 
     fn index_ty(&mut self, idx: &Expr) {
+        self.typed_index(
+            idx,
+            ("buffer indices", "`usize`", "`data[i as usize]`"),
+            Scalar::Usize,
+            "this index",
+        );
+    }
+
+    /// Checks that index `idx` has type `want`; `(what, want_name, example)`
+    /// word the error and its fix.
+    fn typed_index(
+        &mut self,
+        idx: &Expr,
+        (what, want_name, example): (&str, &str, &str),
+        want: Scalar,
+        label: &str,
+    ) {
         let t = self.expr(idx);
         let t2 = self.shallow(t);
-        if matches!(t2, Ty::S(s) if s != Scalar::Usize) {
-            self.errs.push(idx.span, format!("buffer indices are `usize`, found {}\nFix: convert the index, e.g. `data[i as usize]`", self.describe(t2)));
+        if matches!(t2, Ty::S(s) if s != want) {
+            self.errs.push(
+                idx.span,
+                format!(
+                    "{what} are {want_name}, found {}\nFix: convert the index, e.g. {example}",
+                    self.describe(t2)
+                ),
+            );
         } else {
-            self.unify(t, Ty::S(Scalar::Usize), idx.span, "this index");
+            self.unify(t, Ty::S(want), idx.span, label);
         }
     }
 
@@ -284,13 +307,12 @@ impl Checker<'_> {
                 if !matches!(self.base(e, name), Base::Bytes | Base::Unknown) {
                     self.errs.push(name.span(), format!("`.word(w)` reads a `&[u8]` input parameter, and `{name}` is not one\nFix: call `.word(w)` on the payload's `&[u8]` parameter, or index `{name}[i]`"));
                 }
-                let t = self.expr(w);
-                let t2 = self.shallow(t);
-                if matches!(t2, Ty::S(s) if s != Scalar::U32) {
-                    self.errs.push(w.span, format!("word indices are `u32`, found {}\nFix: convert the index, e.g. `data.word(i as u32)`", self.describe(t2)));
-                } else {
-                    self.unify(t, Ty::S(Scalar::U32), w.span, "this word index");
-                }
+                self.typed_index(
+                    w,
+                    ("word indices", "`u32`", "`data.word(i as u32)`"),
+                    Scalar::U32,
+                    "this word index",
+                );
                 Ty::S(Scalar::U32)
             }
             ExprKind::LaneId(name) | ExprKind::LaneCount(name) => {
