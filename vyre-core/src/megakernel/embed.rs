@@ -185,7 +185,7 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
         payload: &p.name,
         error: None,
         private: private.iter().map(|a| a.0.clone()).collect(),
-        private_span: privatize::private_span(p),
+        private_span: privatize::span(&private),
         guards,
     };
     let body: Vec<Node> = p.body.iter().map(|n| renamer.node(n)).collect();

@@ -76,12 +76,16 @@ pub fn private_accumulators(p: &Payload) -> Vec<(String, u32, u32)> {
 /// Words of workgroup memory the private accumulators of `p` need: their
 /// total length (they are consecutive).
 pub fn private_words(p: &Payload) -> u32 {
-    private_accumulators(p).iter().map(|a| a.2).sum()
+    span(&private_accumulators(p)).1
 }
 
-/// First word of the private accumulators in the slot's result region.
-fn first_word(accs: &[(String, u32, u32)]) -> u32 {
-    accs.first().map_or(0, |a| a.1)
+/// Where private accumulators `accs` lie in the slot's result region: their
+/// first word and their total length (they are consecutive).
+pub fn span(accs: &[(String, u32, u32)]) -> (u32, u32) {
+    (
+        accs.first().map_or(0, |a| a.1),
+        accs.iter().map(|a| a.2).sum(),
+    )
 }
 
 /// `index` (an absolute results index, already confined to the slot region
@@ -101,13 +105,6 @@ pub fn local_index(index: Expr, lo: &str, n: &str, (base, words): (u32, u32)) ->
     )
 }
 
-/// Where [`local_index`] puts the private words of `p`: (first region
-/// word, words).
-pub fn private_span(p: &Payload) -> (u32, u32) {
-    let accs = private_accumulators(p);
-    (first_word(&accs), accs.iter().map(|a| a.2).sum())
-}
-
 /// Lanes copy, for every private accumulator, the words that fit the slot's
 /// region (`out_off`, `out_len` variables) between the results buffer and
 /// [`LOCAL_ACC`]: in (`to_local`) before the body, back after it.
@@ -118,7 +115,7 @@ fn copy(
     to_local: bool,
 ) -> Vec<Node> {
     let mut nodes = Vec::new();
-    let base = first_word(accs);
+    let base = span(accs).0;
     for (name, at, n) in accs {
         let k = format!("{prefix}{}", param_var(name, "k"));
         // Words of this accumulator inside the region: min(n, len - at).
