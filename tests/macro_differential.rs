@@ -4,33 +4,19 @@
 //! GPU (when an adapter exists) give the same results.
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
 
 use proptest::prelude::*;
 use vyre::cpu::CpuBackend;
-use vyre::gpu::WgpuBackend;
 use vyre::payloads::{
     byte_histogram, count_needle, crc32, crc32_finish, line_count, non_ascii_count, CRC32_INIT,
 };
-use vyre::{Backend, Lanes, ParamKind, Payload};
+use vyre::{Lanes, ParamKind, Payload};
 
-fn gpu() -> Option<&'static WgpuBackend> {
-    static GPU: OnceLock<Option<WgpuBackend>> = OnceLock::new();
-    GPU.get_or_init(|| match WgpuBackend::new() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("no GPU adapter, comparing native and CPU only: {e}");
-            None
-        }
-    })
-    .as_ref()
-}
+mod support;
+use support::{ir_backends, le_words, GPU_LOCK};
 
 fn words(bytes: &[u8]) -> Vec<u32> {
-    let mut w: Vec<u32> = bytes
-        .chunks(4)
-        .map(|c| c.iter().rev().fold(0, |a, &b| (a << 8) | b as u32))
-        .collect();
+    let mut w = le_words(bytes);
     if w.is_empty() {
         w.push(0);
     }
@@ -48,13 +34,7 @@ fn run_ir(payload: &Payload, data: &[u8], start: u32, init: &[u32], lanes: u32) 
     }
     let mut results = Vec::new();
     let cpu = CpuBackend::new();
-    let backends: Vec<&dyn Backend> = match gpu() {
-        Some(g) => vec![&cpu, g],
-        None => vec![&cpu],
-    };
-    // One GPU submission at a time: the tests run on parallel threads.
-    static GPU_LOCK: Mutex<()> = Mutex::new(());
-    for b in backends {
+    for b in ir_backends(&cpu) {
         let _guard = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let mut buffers = vec![args.clone(), words(data), init.to_vec()];
         b.run(&program, &mut buffers, 1)

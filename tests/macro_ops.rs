@@ -2,10 +2,7 @@
 //! operations on random scalars (edge values included) and bytes; the native
 //! call, the CPU reference and the GPU (when present) must agree bit for bit.
 
-use std::sync::{Mutex, OnceLock};
-
 use proptest::prelude::*;
-use vyre::Backend;
 
 #[vyre::helper]
 fn clamp_add(a: i32, b: i32, hi: i32) -> i32 {
@@ -92,17 +89,8 @@ fn ops(data: &[u8], a: u32, b: u32, #[vyre(len = 32)] out: &mut [u32]) {
     out[31] = (x as i32 * -3) as u32;
 }
 
-fn gpu() -> Option<&'static vyre::gpu::WgpuBackend> {
-    static GPU: OnceLock<Option<vyre::gpu::WgpuBackend>> = OnceLock::new();
-    GPU.get_or_init(|| match vyre::gpu::WgpuBackend::new() {
-        Ok(g) => Some(g),
-        Err(e) => {
-            eprintln!("no GPU adapter, comparing native and CPU only: {e}");
-            None
-        }
-    })
-    .as_ref()
-}
+mod support;
+use support::{ir_backends, le_words, GPU_LOCK};
 
 fn scalar() -> impl Strategy<Value = u32> {
     prop_oneof![
@@ -124,16 +112,11 @@ proptest! {
         let mut native = [0u32; 32];
         ops(&data, a, b, &mut native);
         let program = ops::payload().to_program(1);
-        let mut words: Vec<u32> = data.chunks(4).map(|c| c.iter().rev().fold(0, |acc, &v| (acc << 8) | v as u32)).collect();
+        let mut words = le_words(&data);
         words.push(0);
         let cpu = vyre::cpu::CpuBackend::new();
-        let mut backends: Vec<&dyn Backend> = vec![&cpu];
-        if let Some(g) = gpu() {
-            backends.push(g);
-        }
-        static LOCK: Mutex<()> = Mutex::new(());
-        for backend in backends {
-            let _g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        for backend in ir_backends(&cpu) {
+            let _g = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
             let mut buffers = vec![vec![data.len() as u32, a, b], words.clone(), vec![0; 32]];
             backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
             for (k, (ir, nat)) in buffers[2].iter().zip(native.iter()).enumerate() {
@@ -172,16 +155,11 @@ proptest! {
             prop_assert_eq!(vyre::ByteWords::word(&data[..len], w), want);
         }
         let program = words_of::payload().to_program(1);
-        let mut words: Vec<u32> = data.chunks(4).map(|c| c.iter().rev().fold(0, |acc, &v| (acc << 8) | v as u32)).collect();
+        let mut words = le_words(&data);
         words.push(0x5a5a_5a5a);
         let cpu = vyre::cpu::CpuBackend::new();
-        let mut backends: Vec<&dyn Backend> = vec![&cpu];
-        if let Some(g) = gpu() {
-            backends.push(g);
-        }
-        static LOCK: Mutex<()> = Mutex::new(());
-        for backend in backends {
-            let _g = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        for backend in ir_backends(&cpu) {
+            let _g = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
             let mut buffers = vec![vec![len as u32, far], words.clone(), vec![0; 21]];
             backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(&buffers[2][..], &native[..], "on {} (len {}, far {})", backend.name(), len, far);

@@ -1,5 +1,6 @@
-//! Helpers shared by the scan tests: generated file trees and plain-Rust
-//! reference results.
+//! Helpers shared by the tests: generated file trees and plain-Rust
+//! reference results for the scan tests; the backends, GPU lock and word
+//! packing for the IR differential tests.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -114,5 +115,39 @@ pub fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
             }
             v
         })
+        .collect()
+}
+
+/// The wgpu adapter the IR differential tests also run on, opened once per
+/// test binary; `None` (after saying why) when there is none.
+pub fn gpu() -> Option<&'static vyre::gpu::WgpuBackend> {
+    static GPU: std::sync::OnceLock<Option<vyre::gpu::WgpuBackend>> = std::sync::OnceLock::new();
+    GPU.get_or_init(|| match vyre::gpu::WgpuBackend::new() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            eprintln!("no GPU adapter, comparing native and CPU only: {e}");
+            None
+        }
+    })
+    .as_ref()
+}
+
+/// One GPU submission at a time: proptest cases run on parallel test threads.
+pub static GPU_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The CPU reference and, when there is an adapter, the GPU.
+pub fn ir_backends(cpu: &vyre::cpu::CpuBackend) -> Vec<&dyn vyre::Backend> {
+    let mut v: Vec<&dyn vyre::Backend> = vec![cpu];
+    if let Some(g) = gpu() {
+        v.push(g);
+    }
+    v
+}
+
+/// `bytes` as little-endian `u32` words, the last one zero-padded.
+pub fn le_words(bytes: &[u8]) -> Vec<u32> {
+    bytes
+        .chunks(4)
+        .map(|c| c.iter().rev().fold(0, |acc, &v| (acc << 8) | v as u32))
         .collect()
 }
