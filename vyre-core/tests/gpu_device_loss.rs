@@ -3,62 +3,25 @@
 //! uploaded again in full afterwards.
 
 use vyre_core::gpu::WgpuBackend;
-use vyre_core::{Backend, BufferDecl, DataType, Expr, Node, Program};
+use vyre_core::Backend;
+
+mod support;
+use support::gpu::{affine, affine_expected, backend};
 
 /// wgpu from one test thread at a time (lavapipe misbehaves otherwise).
 static GPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn backend() -> WgpuBackend {
-    let g = WgpuBackend::new()
-        .expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
-    eprintln!("adapter: {}", g.name());
-    g
-}
-
-/// `out[i] = data[i] * 3 + 1` over 64 words.
-fn triple_plus_one() -> Program {
-    let i = || Expr::var("i");
-    Program::new(
-        "triple_plus_one",
-        vec![
-            BufferDecl::read("data", 0, DataType::U32).with_len(64),
-            BufferDecl::read_write("out", 1, DataType::U32).with_len(64),
-        ],
-        64,
-        vec![
-            Node::let_bind("i", Expr::global_id()),
-            Node::if_then(
-                Expr::lt(i(), Expr::u32(64)),
-                vec![Node::store(
-                    "out",
-                    i(),
-                    Expr::add(
-                        Expr::mul(Expr::load("data", i()), Expr::u32(3)),
-                        Expr::u32(1),
-                    ),
-                )],
-            ),
-        ],
-    )
-}
-
-fn expected(data: &[u32]) -> Vec<u32> {
-    data.iter()
-        .map(|d| d.wrapping_mul(3).wrapping_add(1))
-        .collect()
-}
 
 #[test]
 fn lost_device_is_reported_recovered_and_reuploaded() {
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
     let g = backend();
-    let p = triple_plus_one();
+    let p = affine("triple_plus_one", 3);
     let data: Vec<u32> = (0..64).map(|i| i * 7 + 5).collect();
     let mut bufs = vec![data.clone(), vec![0; 64]];
     let all = [(0, 0..64), (1, 0..64)];
     g.run_ranges(&p, &mut bufs, 1, &all, &[(1, 0..64)])
         .expect("first run");
-    assert_eq!(bufs[1], expected(&data));
+    assert_eq!(bufs[1], affine_expected(&data, 3));
     assert_eq!(g.lost_reason(), None);
     assert!(!g.recover().expect("recover on a healthy device"));
 
@@ -80,11 +43,11 @@ fn lost_device_is_reported_recovered_and_reuploaded() {
     bufs[1] = vec![0; 64];
     g.run_ranges(&p, &mut bufs, 1, &[], &[(1, 0..64)])
         .expect("run after recovery");
-    assert_eq!(bufs[1], expected(&data));
+    assert_eq!(bufs[1], affine_expected(&data, 3));
     // Plain runs work too, and a second recovery has nothing to do.
     let mut bufs2 = vec![data.iter().map(|d| d + 1).collect(), vec![0; 64]];
     g.run(&p, &mut bufs2, 1).expect("run");
-    assert_eq!(bufs2[1], expected(&bufs2[0]));
+    assert_eq!(bufs2[1], affine_expected(&bufs2[0], 3));
     assert!(!g.recover().expect("recover on a healthy device"));
     assert_eq!(g.recoveries(), 1);
 }
@@ -93,7 +56,7 @@ fn lost_device_is_reported_recovered_and_reuploaded() {
 fn destroying_the_device_directly_counts_as_loss() {
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
     let g = backend();
-    let p = triple_plus_one();
+    let p = affine("triple_plus_one", 3);
     let data: Vec<u32> = (0..64).collect();
     let mut bufs = vec![data.clone(), vec![0; 64]];
     g.run(&p, &mut bufs, 1).expect("first run");
@@ -107,7 +70,7 @@ fn destroying_the_device_directly_counts_as_loss() {
     assert!(g.lost_reason().is_some(), "destroy is recorded as loss");
     assert!(g.recover().expect("recover"));
     g.run(&p, &mut bufs, 1).expect("run after recovery");
-    assert_eq!(bufs[1], expected(&data));
+    assert_eq!(bufs[1], affine_expected(&data, 3));
 }
 
 #[test]
@@ -115,12 +78,12 @@ fn open_all_opens_at_least_one_adapter() {
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
     let all = WgpuBackend::open_all().expect("open_all");
     assert!(!all.is_empty());
-    let p = triple_plus_one();
+    let p = affine("triple_plus_one", 3);
     for g in &all {
         let data: Vec<u32> = (0..64).map(|i| i ^ 0x55).collect();
         let mut bufs = vec![data.clone(), vec![0; 64]];
         g.run(&p, &mut bufs, 1).expect("run");
-        assert_eq!(bufs[1], expected(&data), "{}", g.name());
+        assert_eq!(bufs[1], affine_expected(&data, 3), "{}", g.name());
     }
 }
 
@@ -130,7 +93,7 @@ fn backends_move_between_threads() {
     // third: NVIDIA's driver used to crash at thread exit after this when
     // every backend had its own wgpu instance.
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
-    let p = triple_plus_one();
+    let p = affine("triple_plus_one", 3);
     let data: Vec<u32> = (0..64).map(|i| i * 11).collect();
     let g = backend();
     let (g, p) = std::thread::spawn(move || {
@@ -140,7 +103,7 @@ fn backends_move_between_threads() {
         assert!(g.recover().expect("recover"));
         let mut bufs = vec![data.clone(), vec![0; 64]];
         g.run(&p, &mut bufs, 1).expect("run after recovery");
-        assert_eq!(bufs[1], expected(&data));
+        assert_eq!(bufs[1], affine_expected(&data, 3));
         (g, p)
     })
     .join()

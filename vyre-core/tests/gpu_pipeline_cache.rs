@@ -5,7 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use vyre_core::gpu::{AdapterChoice, PipelineCacheLocation, WgpuBackend};
-use vyre_core::{Backend, BufferDecl, DataType, Expr, Node, Program};
+use vyre_core::Backend;
+
+mod support;
+use support::gpu::{affine, affine_expected};
 
 /// wgpu from one test thread at a time (lavapipe misbehaves otherwise).
 static GPU: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -22,51 +25,20 @@ fn dir(tag: &str) -> PathBuf {
     d
 }
 
-/// `out[i] = data[i] * k + 1`: a distinct `k` gives a pipeline no cache
-/// has seen yet.
-fn program(k: u32) -> Program {
-    let i = || Expr::var("i");
-    Program::new(
-        &format!("scale_{k}"),
-        vec![
-            BufferDecl::read("data", 0, DataType::U32).with_len(64),
-            BufferDecl::read_write("out", 1, DataType::U32).with_len(64),
-        ],
-        64,
-        vec![
-            Node::let_bind("i", Expr::global_id()),
-            Node::if_then(
-                Expr::lt(i(), Expr::u32(64)),
-                vec![Node::store(
-                    "out",
-                    i(),
-                    Expr::add(
-                        Expr::mul(Expr::load("data", i()), Expr::u32(k)),
-                        Expr::u32(1),
-                    ),
-                )],
-            ),
-        ],
-    )
-}
-
-/// Runs `program(k)` on `g` and checks every word.
+/// Runs `affine` with factor `k` (a distinct `k` gives a pipeline no cache
+/// has seen yet) on `g` and checks every word.
 fn run_and_check(g: &WgpuBackend, k: u32) {
     let data: Vec<u32> = (0..64).map(|i| i * 7 + 5).collect();
     let mut bufs = vec![data.clone(), vec![0; 64]];
     g.run_ranges(
-        &program(k),
+        &affine(&format!("scale_{k}"), k),
         &mut bufs,
         1,
         &[(0, 0..64), (1, 0..64)],
         &[(1, 0..64)],
     )
     .expect("run");
-    let want: Vec<u32> = data
-        .iter()
-        .map(|d| d.wrapping_mul(k).wrapping_add(1))
-        .collect();
-    assert_eq!(bufs[1], want);
+    assert_eq!(bufs[1], affine_expected(&data, k));
 }
 
 /// The one cache file in `d`.

@@ -4,15 +4,11 @@
 
 use std::sync::Arc;
 
-use vyre_core::gpu::{WgpuBackend, MAX_RESIDENT_PROGRAMS};
+use vyre_core::gpu::MAX_RESIDENT_PROGRAMS;
 use vyre_core::{Backend, BufferDecl, DataType, Error, Expr, Node, Program};
 
-fn backend() -> WgpuBackend {
-    let g = WgpuBackend::new()
-        .expect("a wgpu adapter (install mesa-vulkan-drivers for the software one)");
-    eprintln!("adapter: {}", g.name());
-    g
-}
+mod support;
+use support::gpu::{backend, fill, in_place};
 
 /// `data[i] = data[i] * 2 + 1` for every element.
 fn double_plus_one() -> Program {
@@ -288,34 +284,14 @@ fn alternating_programs_keep_their_device_buffers() {
     // double_plus_one over 64 words without `len()` (a program reading a
     // buffer's length is not kept resident).
     let named = |k: u32| {
-        let i = || Expr::var("i");
-        Program::new(
-            &format!("double_plus_one_{k}"),
-            vec![
-                BufferDecl::read_write("data", 0, DataType::U32),
-                BufferDecl::read("unused", 1, DataType::U32),
-            ],
-            64,
-            vec![
-                Node::let_bind("i", Expr::global_id()),
-                Node::if_then(
-                    Expr::lt(i(), Expr::u32(64)),
-                    vec![Node::store(
-                        "data",
-                        i(),
-                        Expr::add(
-                            Expr::mul(Expr::load("data", i()), Expr::u32(2)),
-                            Expr::u32(1),
-                        ),
-                    )],
-                ),
-            ],
-        )
+        in_place(&format!("double_plus_one_{k}"), |x| {
+            Expr::add(Expr::mul(x, Expr::u32(2)), Expr::u32(1))
+        })
     };
     let (a, b) = (named(0), named(1));
-    let mut bufs_a = vec![vec![1u32; 64], vec![0]];
-    let mut bufs_b = vec![vec![5u32; 64], vec![0]];
-    let all = [(0, 0..64), (1, 0..1)];
+    let mut bufs_a = vec![vec![1u32; 64]];
+    let mut bufs_b = vec![vec![5u32; 64]];
+    let all = [(0, 0..64)];
     // A: the device holds 3 everywhere; the host reads back word 0 only.
     g.run_ranges(&a, &mut bufs_a, 1, &all, &[(0, 0..1)])
         .expect("a");
@@ -329,7 +305,7 @@ fn alternating_programs_keep_their_device_buffers() {
         .expect("a again");
     assert_eq!(bufs_a[0][5], 7, "A's device buffer was kept while B ran");
     for k in 2..(2 + MAX_RESIDENT_PROGRAMS as u32) {
-        let mut bufs = vec![vec![k; 64], vec![0]];
+        let mut bufs = vec![vec![k; 64]];
         g.run_ranges(&named(k), &mut bufs, 1, &all, &[(0, 0..64)])
             .expect("other");
         assert_eq!(bufs[0], vec![k * 2 + 1; 64]);
@@ -345,14 +321,7 @@ fn alternating_programs_keep_their_device_buffers() {
 #[test]
 fn idle_programs_holding_too_much_memory_are_dropped() {
     let g = backend();
-    let big = |k: u32| {
-        Program::new(
-            &format!("big_{k}"),
-            vec![BufferDecl::read_write("data", 0, DataType::U32)],
-            64,
-            vec![Node::store("data", Expr::global_id(), Expr::u32(k))],
-        )
-    };
+    let big = |k: u32| fill(&format!("big_{k}"), k);
     let words = 64usize;
     for k in 0..3 {
         let mut bufs = vec![vec![0u32; words]];
@@ -387,14 +356,7 @@ fn idle_programs_holding_too_much_memory_are_dropped() {
 #[test]
 fn shared_programs_are_found_by_identity_and_by_content() {
     let g = backend();
-    let p = |k: u32| {
-        Program::new(
-            &format!("fill_{k}"),
-            vec![BufferDecl::read_write("data", 0, DataType::U32)],
-            64,
-            vec![Node::store("data", Expr::global_id(), Expr::u32(k))],
-        )
-    };
+    let p = |k: u32| fill(&format!("fill_{k}"), k);
     let a = Arc::new(p(1));
     let mut bufs = vec![vec![0u32; 64]];
     g.run_ranges_shared(&a, &mut bufs, 1, &[(0, 0..64)], &[(0, 0..64)])
@@ -420,23 +382,8 @@ fn shared_programs_are_found_by_identity_and_by_content() {
 #[test]
 fn another_program_on_the_same_host_buffers_forces_a_full_upload() {
     let g = backend();
-    let op = |name: &str, f: fn(Expr) -> Expr| {
-        let i = || Expr::var("i");
-        Program::new(
-            name,
-            vec![BufferDecl::read_write("data", 0, DataType::U32)],
-            64,
-            vec![
-                Node::let_bind("i", Expr::global_id()),
-                Node::if_then(
-                    Expr::lt(i(), Expr::u32(64)),
-                    vec![Node::store("data", i(), f(Expr::load("data", i())))],
-                ),
-            ],
-        )
-    };
-    let inc = op("inc", |x| Expr::add(x, Expr::u32(1)));
-    let dbl = op("dbl", |x| Expr::mul(x, Expr::u32(2)));
+    let inc = in_place("inc", |x| Expr::add(x, Expr::u32(1)));
+    let dbl = in_place("dbl", |x| Expr::mul(x, Expr::u32(2)));
     let mut bufs = vec![vec![1u32; 64]];
     let all = [(0, 0..64)];
     g.run_ranges(&inc, &mut bufs, 1, &all, &all).expect("inc");
