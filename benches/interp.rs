@@ -27,7 +27,7 @@ use vyre::scan::crc::crc32_blocks;
 use vyre::{Backend, Payload};
 
 mod support;
-use support::{chunks, env, median_ms};
+use support::{chunks, env, gpu_or_skip, median_ms};
 
 const LANES: u32 = 64;
 
@@ -134,12 +134,8 @@ fn main() {
     let chunk = env("VYRE_BENCH_CHUNK", 16 << 10);
     let n = env("VYRE_BENCH_SLOTS", 256);
     let reps = env("VYRE_BENCH_REPS", 5).max(1);
-    let gpu = match WgpuBackend::new() {
-        Ok(g) => g,
-        Err(e) => {
-            println!("interp bench needs a GPU adapter: {e}");
-            return;
-        }
+    let Some(gpu) = gpu_or_skip("interp") else {
+        return;
     };
     println!("interp bench on {}", gpu.name());
     let data = chunks(n, chunk);

@@ -22,7 +22,7 @@ use vyre::payloads::line_count;
 use vyre::{Backend, Payload};
 
 mod support;
-use support::{env, median_ms, text, TEXT};
+use support::{env, gpu_or_skip, median_ms, text, TEXT};
 
 /// Seed of the bench data.
 const SEED: u64 = 0x2545_F491_4F6C_DD1D;
@@ -78,12 +78,8 @@ fn time_run(mk: &mut Megakernel<&WgpuBackend>, data: &[u8], chunk: usize, reps: 
 
 fn main() {
     let reps = env("VYRE_BENCH_REPS", 5).max(1);
-    let gpu = match WgpuBackend::new() {
-        Ok(g) => g,
-        Err(e) => {
-            println!("overhead bench needs a GPU adapter: {e}");
-            return;
-        }
+    let Some(gpu) = gpu_or_skip("overhead") else {
+        return;
     };
     let limited = gpu.loop_iteration_limit().is_some();
     let big = if limited { 4 << 20 } else { 64 << 20 };

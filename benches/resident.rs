@@ -27,7 +27,7 @@ use vyre::scan::pattern::pattern_payload;
 use vyre::{Backend, Payload};
 
 mod support;
-use support::{env, median_ms, text};
+use support::{env, gpu_or_skip, median_ms, text};
 
 /// Seconds per run (median) and the batch's total line count.
 fn measure(
@@ -110,12 +110,8 @@ fn main() {
     let chunk = env("VYRE_RESIDENT_CHUNK", 256 << 10);
     let groups = env("VYRE_RESIDENT_WORKGROUPS", 1024) as u32;
     let reps = env("VYRE_BENCH_REPS", 5).max(1);
-    let gpu = match WgpuBackend::new() {
-        Ok(g) => g,
-        Err(e) => {
-            println!("resident bench needs a GPU adapter: {e}");
-            return;
-        }
+    let Some(gpu) = gpu_or_skip("resident") else {
+        return;
     };
     // llvmpipe cuts long loops silently (and the cut accumulates over the
     // workgroups one of its threads runs), so its figures would be wrong.

@@ -1,5 +1,5 @@
-//! What the benches share: environment knobs, deterministic text-like data
-//! and medians of measured wall times.
+//! What the benches share: environment knobs, deterministic text-like data,
+//! medians of measured wall times and the GPU adapter.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -40,4 +40,16 @@ pub fn chunks(n: usize, len: usize) -> Vec<Vec<u8>> {
 pub fn median_ms(mut times: Vec<Duration>) -> f64 {
     times.sort();
     times[times.len() / 2].as_secs_f64() * 1e3
+}
+
+/// The default wgpu adapter, or `None` after printing that bench `name`
+/// needs one.
+pub fn gpu_or_skip(name: &str) -> Option<vyre::gpu::WgpuBackend> {
+    match vyre::gpu::WgpuBackend::new() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            println!("{name} bench needs a GPU adapter: {e}");
+            None
+        }
+    }
 }
