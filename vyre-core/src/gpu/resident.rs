@@ -171,17 +171,20 @@ impl super::WgpuBackend {
             // A shared program is found by identity; anything else by its
             // key, confirmed by comparing the programs.
             let by_identity = shared.and_then(|s| list.iter().position(|r| r.is_shared(s)));
+            let mut key = None;
             let found = by_identity.or_else(|| {
-                let key = super::quick_key(program);
+                let k = *key.insert(super::quick_key(program));
                 list.iter()
-                    .position(|r| r.key == key && r.kernel.program() == program)
+                    .position(|r| r.key == k && r.kernel.program() == program)
             });
             if found.is_none() && uses_len(program) {
                 return Ok(Resided::UsesLen);
             }
             let mut current = found.map(|i| list.remove(i));
-            if let (Some(r), Some(s)) = (current.as_mut(), shared) {
-                r.shared = Some(Arc::clone(s));
+            if by_identity.is_none() {
+                if let (Some(r), Some(s)) = (current.as_mut(), shared) {
+                    r.shared = Some(Arc::clone(s));
+                }
             }
             let fits = current.as_ref().is_some_and(|r| {
                 r.caps
@@ -193,7 +196,9 @@ impl super::WgpuBackend {
             let mut upload_all = false;
             if !fits {
                 let kernel = self.compile(program)?;
-                let old = current.take().map(|r| r.caps).unwrap_or_default();
+                let (old, old_key) = current
+                    .take()
+                    .map_or((Vec::new(), None), |r| (r.caps, Some(r.key)));
                 // Grow by half again so a slowly growing batch does not reallocate every run.
                 let caps: Vec<u32> = buffers
                     .iter()
@@ -213,7 +218,7 @@ impl super::WgpuBackend {
                 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
                 current = Some(Resident {
                     id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                    key: super::quick_key(program),
+                    key: old_key.or(key).unwrap_or_else(|| super::quick_key(program)),
                     shared: shared.cloned(),
                     kernel,
                     set,
