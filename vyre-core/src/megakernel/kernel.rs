@@ -98,7 +98,11 @@ fn claim_code(payload_count: u32, interpreter: bool) -> Vec<Node> {
             vec![Node::if_else(
                 Expr::not(allowed),
                 fault("c_idx", FAULT_UNAUTHORIZED),
-                vec![Node::assign("c_slot", Expr::var("c_idx")), Node::Break],
+                vec![
+                    Node::assign("c_slot", Expr::var("c_idx")),
+                    Node::assign("c_slot_op", Expr::var("c_op")),
+                    Node::Break,
+                ],
             )],
         ),
     ];
@@ -129,6 +133,7 @@ fn claim_code(payload_count: u32, interpreter: bool) -> Vec<Node> {
         Expr::eq(Expr::local_id(), Expr::u32(0)),
         vec![
             Node::let_bind("c_slot", Expr::u32(NO_SLOT)),
+            Node::let_bind("c_slot_op", Expr::u32(0)),
             Node::let_bind("c_shutdown", ctrl(CTRL_SHUTDOWN)),
             Node::let_bind("c_budget", ctrl(CTRL_BUDGET)),
             Node::let_bind("c_count", ctrl(CTRL_SLOT_COUNT)),
@@ -140,15 +145,7 @@ fn claim_code(payload_count: u32, interpreter: bool) -> Vec<Node> {
                 vec![scan],
             ),
             Node::store(CLAIM, Expr::u32(0), Expr::var("c_slot")),
-            Node::store(
-                CLAIM,
-                Expr::u32(1),
-                Expr::select(
-                    Expr::eq(Expr::var("c_slot"), Expr::u32(NO_SLOT)),
-                    Expr::u32(0),
-                    Expr::load(RING, slot_word("c_slot", SLOT_OPCODE)),
-                ),
-            ),
+            Node::store(CLAIM, Expr::u32(1), Expr::var("c_slot_op")),
         ],
     )]
 }
