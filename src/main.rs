@@ -72,12 +72,13 @@ enum Command {
         /// Bytes of file data per GPU batch.
         #[arg(long, default_value_t = 64 << 20)]
         batch_bytes: usize,
-        /// Read with plain pread on one thread (no io_uring, no reader threads).
+        /// Read with pread instead of io_uring (on the reader threads).
         #[arg(long)]
         no_uring: bool,
-        /// Read with N pread threads (default: the host's cores, at most 8);
-        /// 0 reads with io_uring. Page-cache reads are memory copies done by
-        /// the reading thread, so several threads ingest faster than one ring.
+        /// Read on N threads with an io_uring ring each (default: the host's
+        /// cores, at most 8); 0 reads with one ring on the scan's own thread.
+        /// Page-cache reads are memory copies done by the thread that submits
+        /// them, so several rings on several threads ingest faster than one.
         #[arg(long, value_name = "N")]
         read_threads: Option<u32>,
         /// Batches in flight per GPU (default 2): one is copied to the GPU
@@ -279,11 +280,7 @@ fn main() -> ExitCode {
                 batch_bytes,
                 force_fallback: no_uring,
                 zero_copy,
-                read_threads: read_threads.unwrap_or(if no_uring {
-                    0
-                } else {
-                    vyre::scan::default_read_threads()
-                }),
+                read_threads: read_threads.unwrap_or_else(vyre::scan::default_read_threads),
                 ..ScanConfig::default()
             };
             let devices =

@@ -66,9 +66,9 @@ fn generated_files_gpu_and_cpu_equal_references() {
         ..cfg.clone()
     };
     assert_eq!(cpu, run_scan(&gpu_backend, &[dir.clone()], &zero_copy));
-    // Every read engine gives the same results: io_uring, plain pread, and
-    // a pool of pread threads (the pool wins when both are asked for).
-    for (read_threads, force_fallback) in [(0, false), (0, true), (3, false)] {
+    // Every read engine gives the same results: one io_uring ring, plain
+    // pread, 3 threads with a ring each and 3 pread threads.
+    for (read_threads, force_fallback) in [(0, false), (0, true), (3, false), (3, true)] {
         let engine = ScanConfig {
             read_threads,
             force_fallback,

@@ -128,7 +128,7 @@ fn run<B: vyre::Backend + Send>(backend: B, dir: &Path, read_threads: u32, fallb
 fn injected_read_faults_fail_only_their_files_on_every_engine() {
     let dir = tmpdir("faults");
     make_files(&dir);
-    for (threads, fallback) in [(0, false), (0, true), (3, false)] {
+    for (threads, fallback) in [(0, false), (0, true), (3, false), (3, true)] {
         run(vyre::cpu::CpuBackend::new(), &dir, threads, fallback);
     }
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());

@@ -55,8 +55,9 @@ fn check_runtime_payload(p: &Payload) -> Result<()> {
 }
 
 /// Reader threads a scan uses by default: the host's cores, at most 8.
-/// Measured on the H100 host (2 GiB from page cache): io_uring 2.2–2.6 GB/s
-/// end to end, 4 threads 7.2 GB/s, 8 threads 8.2 GB/s (BENCHMARKS.md).
+/// Measured on the H100 host (2 GiB from page cache, pread threads): one
+/// io_uring ring 2.2–2.6 GB/s end to end, 4 threads 7.2 GB/s, 8 threads
+/// 8.2 GB/s (BENCHMARKS.md).
 pub fn default_read_threads() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get().min(8) as u32)
 }
@@ -84,11 +85,11 @@ pub struct ScanConfig {
     pub batch_bytes: usize,
     /// io_uring reads in flight.
     pub queue_depth: u32,
-    /// Use plain reads on one thread instead of io_uring (only when
-    /// `read_threads` is 0: a thread pool takes precedence).
+    /// Read with `pread` instead of io_uring (on the reader threads, or on
+    /// the scan's thread when `read_threads` is 0).
     pub force_fallback: bool,
-    /// Read with this many `pread` threads instead of io_uring (0: io_uring;
-    /// default [`default_read_threads`]).
+    /// Reader threads, each with its own io_uring ring (0: one ring on the
+    /// scan's thread; default [`default_read_threads`]).
     pub read_threads: u32,
     /// Payloads loaded at run time (`--payload FILE`, text IR or VIR0): each
     /// runs on every chunk; its result words are summed per file.

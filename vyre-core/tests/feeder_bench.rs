@@ -91,19 +91,23 @@ fn feeder_throughput() {
             };
             measure(name, files, cfg, &mut arena);
         }
-        // The pool of pread threads `vyre scan` reads with by default.
+        // The reader threads `vyre scan` uses by default (a ring each), and
+        // the same pool reading with pread.
         let threads = std::thread::available_parallelism().map_or(4, |n| n.get().min(8)) as u32;
-        let cfg = FeederConfig {
-            look_behind: 64,
-            read_threads: threads,
-            ..Default::default()
-        };
-        measure(
-            &format!("{name}, {threads} threads"),
-            files,
-            cfg,
-            &mut arena,
-        );
+        for fallback in [false, true] {
+            let cfg = FeederConfig {
+                look_behind: 64,
+                read_threads: threads,
+                force_fallback: fallback,
+                ..Default::default()
+            };
+            measure(
+                &format!("{name}, {threads} threads"),
+                files,
+                cfg,
+                &mut arena,
+            );
+        }
         if let Ok(qd) = std::env::var("QD") {
             for q in qd.split(',') {
                 let cfg = FeederConfig {

@@ -205,8 +205,8 @@ fn cfg(lb: u32, fallback: bool, direct: bool) -> FeederConfig {
 }
 
 /// The read engines every test runs with: (force_fallback, read_threads) =
-/// io_uring, plain pread, a pool of 4 pread threads.
-const ENGINES: [(bool, u32); 3] = [(false, 0), (true, 0), (false, 4)];
+/// io_uring, plain pread, 4 threads with a ring each, 4 pread threads.
+const ENGINES: [(bool, u32); 4] = [(false, 0), (true, 0), (false, 4), (true, 4)];
 
 const SIZES: &[usize] = &[
     0,

@@ -1,6 +1,6 @@
 //! The read engines behind one interface: io_uring ([`super::uring`]), a
-//! pool of `pread` threads ([`super::threads`]) and plain `pread` (the
-//! fallback). The batch executor ([`super::exec`]) drives
+//! pool of reader threads with a ring each, or with `pread`
+//! ([`super::threads`]), and plain `pread` (the fallback). The batch executor ([`super::exec`]) drives
 //! both the same way, so both produce identical results by construction.
 
 use std::fs::File;
@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::threads::Threads;
+use super::threads::{ThreadIo, Threads};
 use super::uring::Uring;
 
 /// One read: `len` bytes of `file` at `offset` into `dest`, which is arena
@@ -39,13 +39,29 @@ pub(crate) enum Engine {
 
 static WARNED: AtomicBool = AtomicBool::new(false);
 
+fn warn_once(why: &str) {
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        eprintln!("vyre: io_uring unavailable ({why}); using plain reads");
+    }
+}
+
 impl Engine {
-    /// A pool of `read_threads` pread threads when that is above 0, else
-    /// io_uring unless `force_fallback`; on io_uring setup failure, pread and
-    /// one line on stderr (once per process).
+    /// With `read_threads` above 0, a pool of that many threads, each with
+    /// its own io_uring ring (with `pread` if `force_fallback`); else one
+    /// ring (plain `pread` if `force_fallback`). On io_uring setup failure,
+    /// pread and one line on stderr (once per process).
     pub fn new(queue_depth: u32, force_fallback: bool, read_threads: u32) -> Engine {
         if read_threads > 0 {
-            return Engine::Threads(Threads::new(read_threads, queue_depth));
+            let io = if force_fallback {
+                ThreadIo::Pread
+            } else {
+                ThreadIo::Uring
+            };
+            let (pool, why) = Threads::new(read_threads, queue_depth, io);
+            if let Some(why) = why {
+                warn_once(&why);
+            }
+            return Engine::Threads(pool);
         }
         if force_fallback {
             return Engine::Pread(Pread::default());
@@ -53,9 +69,7 @@ impl Engine {
         match Uring::new(queue_depth) {
             Ok(u) => Engine::Uring(Box::new(u)),
             Err(why) => {
-                if !WARNED.swap(true, Ordering::Relaxed) {
-                    eprintln!("vyre: io_uring unavailable ({why}); using plain reads");
-                }
+                warn_once(&why);
                 Engine::Pread(Pread::default())
             }
         }
@@ -64,6 +78,7 @@ impl Engine {
     pub fn name(&self) -> &'static str {
         match self {
             Engine::Uring(_) => "io_uring",
+            Engine::Threads(t) if t.io() == ThreadIo::Uring => "io_uring threads",
             Engine::Threads(_) => "pread threads",
             Engine::Pread(_) => "pread",
         }

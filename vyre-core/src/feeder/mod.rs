@@ -139,12 +139,13 @@ pub struct FeederConfig {
     pub look_behind: u32,
     /// Read with O_DIRECT where the filesystem allows it (default false).
     pub o_direct: bool,
-    /// Use plain `pread` even if io_uring works (default false); ignored
-    /// when `read_threads` is above 0 (the thread pool reads then).
+    /// Use `pread` even if io_uring works (default false): on the reader
+    /// threads when `read_threads` is above 0, else on the feeder's thread.
     pub force_fallback: bool,
-    /// Read with a pool of this many `pread` threads instead of io_uring
-    /// (default 0: io_uring). Page-cache reads are memory copies done by
-    /// the reading thread, so several threads ingest faster than one ring.
+    /// Read on a pool of this many threads, each with its own io_uring ring
+    /// (default 0: one ring, driven by the thread that calls `fill`).
+    /// Page-cache reads are memory copies done by the thread that submits
+    /// them, so several rings on several threads ingest faster than one.
     pub read_threads: u32,
     /// Fault injection for tests (default none).
     pub inject: Option<FaultHook>,

@@ -21,7 +21,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::time::Duration;
 
 use io_uring::{opcode, types, IoUring, Probe};
@@ -252,6 +252,22 @@ impl Uring {
         // untouched until this completion is returned by `wait`; the executor
         // never returns from `fill` (nor unwinds out of it) before that.
         unsafe { self.push_entry(&e.user_data(req.id)) };
+    }
+
+    /// Queues a plain read of `len` bytes of `fd` at `offset` into `dest`
+    /// (the reader threads' path: no registered arena).
+    ///
+    /// # Safety
+    /// `dest` must be valid for writes of `len` bytes and untouched by anyone
+    /// else, and `fd` must stay open, until this read's completion has been
+    /// returned by [`Uring::wait`].
+    pub unsafe fn push_plain(&mut self, id: u64, fd: RawFd, dest: *mut u8, len: u32, offset: u64) {
+        let e = opcode::Read::new(types::Fd(fd), dest, len)
+            .offset(offset)
+            .build()
+            .user_data(id);
+        // SAFETY: forwarded from the caller.
+        unsafe { self.push_entry(&e) };
     }
 
     /// Submits queued reads and collects completions, blocking for `min`.
