@@ -19,7 +19,7 @@ proptest! {
     #[test]
     fn pattern_counts_agree(
         data in prop::collection::vec(alphabet(), 0..=300),
-        pattern in prop::collection::vec(alphabet(), 1..=6),
+        pattern in prop::collection::vec(alphabet(), 1..=9),
         start_frac in 0u32..=100,
         lanes in prop_oneof![Just(1u32), Just(7), Just(64)],
     ) {
