@@ -14,7 +14,9 @@
 //! device already holds (`Backend::run_ranges` with no arena write), reading
 //! back control, ring and results. GB/s = arena bytes / median wall time of
 //! that call (kernel + small copies + sync). Line counts are checked against
-//! the CPU before timing.
+//! the CPU before timing. Before the timed repetitions the kernel runs
+//! untimed for `VYRE_BENCH_WARMUP_MS` (default 1500), since a GPU raises its
+//! clock only after a while under load (the H200 idles at 345 MHz).
 
 use std::time::{Duration, Instant};
 
@@ -101,6 +103,13 @@ fn measure(
             results[ring[base + SLOT_OUT_OFF as usize] as usize] as u64
         })
         .sum();
+    // The GPU idles at a low clock (the H200: 345 MHz, against 1980 MHz
+    // under load) and raises it only after some time under load, so the
+    // kernel runs untimed for `VYRE_BENCH_WARMUP_MS` first.
+    let warm = Instant::now();
+    while warm.elapsed() < Duration::from_millis(env("VYRE_BENCH_WARMUP_MS", 1500) as u64) {
+        run(false, &mut bufs);
+    }
     let times: Vec<Duration> = (0..reps).map(|_| run(false, &mut bufs)).collect();
     (median_ms(times) / 1e3, total)
 }
@@ -109,7 +118,7 @@ fn main() {
     let mib = env("VYRE_RESIDENT_MIB", 1024);
     let chunk = env("VYRE_RESIDENT_CHUNK", 256 << 10);
     let groups = env("VYRE_RESIDENT_WORKGROUPS", 1024) as u32;
-    let reps = env("VYRE_BENCH_REPS", 5).max(1);
+    let reps = env("VYRE_BENCH_REPS", 20).max(1);
     let Some(gpu) = gpu_or_skip("resident") else {
         return;
     };
