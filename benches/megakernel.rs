@@ -8,12 +8,14 @@
 //! other (each uploads its chunks and dispatches on its own). A timed
 //! repetition is reset + publish + run (+ results read back) — everything a
 //! caller waits for; figures are medians of measured `Instant` wall times
-//! after one untimed warm-up (pipeline compile). Fused and baseline results
-//! are checked to be equal before timing.
+//! after one untimed run (pipeline compile) and untimed runs for
+//! `VYRE_BENCH_WARMUP_MS` (default 1500: a GPU raises its clock only after a
+//! while under load). Fused and baseline results are checked to be equal
+//! before timing.
 //!
 //! Environment: `VYRE_BENCH_SLOTS` (chunks per payload on the GPU, default
 //! 256), `VYRE_BENCH_CHUNK` (bytes, default 16384), `VYRE_BENCH_REPS`
-//! (default 5), `VYRE_ADAPTER` (adapter choice).
+//! (default 5), `VYRE_BENCH_WARMUP_MS`, `VYRE_ADAPTER` (adapter choice).
 
 use std::time::{Duration, Instant};
 
@@ -25,7 +27,7 @@ use vyre::scan::crc::crc32_blocks;
 use vyre::{Backend, Payload};
 
 mod support;
-use support::{chunks, env, median_ms};
+use support::{chunks, env, median_ms, warm_up};
 
 const LANES: u32 = 64;
 const NAMES: [&str; 4] = [
@@ -140,7 +142,7 @@ fn native_rayon(data: &[Vec<u8>], reps: usize) -> f64 {
 }
 
 /// Times `reps` repetitions of fused and separate (interleaved) after a
-/// checked warm-up; returns (fused ms, separate ms, dispatches fused, separate).
+/// checked run and [`warm_up`]; returns (fused ms, separate ms, dispatches fused, separate).
 fn measure(backend: &dyn Backend, data: &[Vec<u8>], reps: usize) -> (f64, f64, u32, u32) {
     let chunk = data.first().map_or(0, |d| d.len());
     let mut fused = build(backend, payloads(), chunk);
@@ -174,6 +176,10 @@ fn measure(backend: &dyn Backend, data: &[Vec<u8>], reps: usize) -> (f64, f64, u
                 .sum::<u32>()
         },
     );
+    warm_up(|| {
+        std::hint::black_box(run_fused(&mut fused, data));
+        std::hint::black_box(run_separate(&mut separate, data));
+    });
     let (mut tf, mut ts) = (Vec::new(), Vec::new());
     for _ in 0..reps {
         let t = Instant::now();

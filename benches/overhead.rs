@@ -1,6 +1,7 @@
 //! How the megakernel's cost grows: per slot, per payload fused into the
 //! kernel, and with chunk size. Wall times of whole runs (reset + publish +
-//! run + read results), medians, after an untimed warm-up run.
+//! run + read results), medians, after untimed runs for `VYRE_BENCH_WARMUP_MS`
+//! (default 1500: a GPU raises its clock only after a while under load).
 //!
 //! `cargo bench --bench overhead` (plain `main`, no harness).
 //!
@@ -22,7 +23,7 @@ use vyre::payloads::line_count;
 use vyre::{Backend, Payload};
 
 mod support;
-use support::{env, gpu_or_skip, median_ms, text, TEXT};
+use support::{env, gpu_or_skip, median_ms, text, warm_up, TEXT};
 
 /// Seed of the bench data.
 const SEED: u64 = 0x2545_F491_4F6C_DD1D;
@@ -72,7 +73,9 @@ fn time_run(mk: &mut Megakernel<&WgpuBackend>, data: &[u8], chunk: usize, reps: 
         assert_eq!(got, want, "line count");
         d
     };
-    run();
+    warm_up(|| {
+        run();
+    });
     median_ms((0..reps).map(|_| run()).collect())
 }
 

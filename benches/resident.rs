@@ -29,7 +29,7 @@ use vyre::scan::pattern::pattern_payload;
 use vyre::{Backend, Payload};
 
 mod support;
-use support::{env, gpu_or_skip, median_ms, text};
+use support::{env, gpu_or_skip, median_ms, text, warm_up};
 
 /// Seconds per run (median) and the batch's total line count.
 fn measure(
@@ -103,13 +103,9 @@ fn measure(
             results[ring[base + SLOT_OUT_OFF as usize] as usize] as u64
         })
         .sum();
-    // The GPU idles at a low clock (the H200: 345 MHz, against 1980 MHz
-    // under load) and raises it only after some time under load, so the
-    // kernel runs untimed for `VYRE_BENCH_WARMUP_MS` first.
-    let warm = Instant::now();
-    while warm.elapsed() < Duration::from_millis(env("VYRE_BENCH_WARMUP_MS", 1500) as u64) {
+    warm_up(|| {
         run(false, &mut bufs);
-    }
+    });
     let times: Vec<Duration> = (0..reps).map(|_| run(false, &mut bufs)).collect();
     (median_ms(times) / 1e3, total)
 }

@@ -2,7 +2,7 @@
 //! medians of measured wall times and the GPU adapter.
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The number in environment variable `name`, or `default`.
 pub fn env(name: &str, default: usize) -> usize {
@@ -50,6 +50,21 @@ pub fn gpu_or_skip(name: &str) -> Option<vyre::gpu::WgpuBackend> {
         Err(e) => {
             println!("{name} bench needs a GPU adapter: {e}");
             None
+        }
+    }
+}
+
+/// Calls `run` untimed for `VYRE_BENCH_WARMUP_MS` milliseconds (default
+/// 1500), at least once. A GPU raises its clock only after a while under
+/// load (the H200 idles at 345 MHz and runs at 1980 MHz), so short timed
+/// repetitions right after setup would measure a cold clock.
+pub fn warm_up(mut run: impl FnMut()) {
+    let until = Duration::from_millis(env("VYRE_BENCH_WARMUP_MS", 1500) as u64);
+    let start = Instant::now();
+    loop {
+        run();
+        if start.elapsed() >= until {
+            break;
         }
     }
 }
