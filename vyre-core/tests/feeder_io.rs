@@ -266,8 +266,22 @@ fn sizes_roundtrip_uring_and_pread() {
             }
         }
     }
-    let f = Feeder::new(files, FeederConfig::default()).unwrap();
+    let f = Feeder::new(files.clone(), FeederConfig::default()).unwrap();
     eprintln!("default backend here: {}", f.backend_name());
+    // Where one ring can be set up, the reader threads read with rings too
+    // (and with pread only when asked).
+    let threads = |force_fallback| {
+        let c = FeederConfig {
+            read_threads: 3,
+            force_fallback,
+            ..FeederConfig::default()
+        };
+        Feeder::new(files.clone(), c).unwrap().backend_name()
+    };
+    assert_eq!(threads(true), "pread threads");
+    if f.backend_name() == "io_uring" {
+        assert_eq!(threads(false), "io_uring threads");
+    }
 }
 
 #[test]
