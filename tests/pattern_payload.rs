@@ -4,7 +4,9 @@
 //! repeated bytes, a zero last byte) and random chunk starts.
 
 use proptest::prelude::*;
-use vyre::scan::pattern::{count_overlapping, pattern_payload};
+use vyre::scan::pattern::{
+    count_overlapping, pattern_payload, patterns_payload, MAX_PATTERNS_PER_PAYLOAD,
+};
 
 mod support;
 use support::{ir_backends, le_words, GPU_LOCK};
@@ -38,5 +40,54 @@ proptest! {
             backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(buffers[2][0] as u64, want, "{} lanes on {}, start {}", lanes, backend.name(), start);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Several patterns in one payload: each counter equals the plain count
+    /// of its pattern (patterns of different lengths share the words).
+    #[test]
+    fn several_patterns_count_each(
+        data in prop::collection::vec(alphabet(), 0..=300),
+        patterns in prop::collection::vec(prop::collection::vec(alphabet(), 1..=7), 1..=5),
+        start_frac in 0u32..=100,
+        lanes in prop_oneof![Just(1u32), Just(7), Just(64)],
+    ) {
+        let start = (data.len() as u32 * start_frac / 100).min(data.len() as u32);
+        let want: Vec<u32> = patterns
+            .iter()
+            .map(|p| {
+                let skip = (start as usize + 1).saturating_sub(p.len()).min(data.len());
+                count_overlapping(&data[skip..], p) as u32
+            })
+            .collect();
+        let payload = patterns_payload("ps", &patterns).expect("patterns");
+        let longest = patterns.iter().map(Vec::len).max().unwrap_or(1) as u32;
+        prop_assert_eq!(payload.look_behind, longest - 1);
+        let program = payload.to_program(lanes);
+        let mut words = le_words(&data);
+        words.push(0);
+        let cpu = vyre::cpu::CpuBackend::new();
+        for backend in ir_backends(&cpu) {
+            let _g = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            let mut buffers = vec![vec![data.len() as u32, start], words.clone(), vec![0; patterns.len()]];
+            backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&buffers[2], &want, "{} lanes on {}, start {}", lanes, backend.name(), start);
+        }
+    }
+}
+
+#[test]
+fn pattern_lists_out_of_range_are_refused_with_a_fix() {
+    let none: [&[u8]; 0] = [];
+    let too_many = vec![b"a".to_vec(); MAX_PATTERNS_PER_PAYLOAD + 1];
+    for err in [
+        patterns_payload("ps", &none).unwrap_err(),
+        patterns_payload("ps", &too_many).unwrap_err(),
+        patterns_payload("ps", &[b"ok".to_vec(), Vec::new()]).unwrap_err(),
+    ] {
+        assert!(err.to_string().contains("Fix:"), "{err}");
     }
 }

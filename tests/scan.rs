@@ -84,6 +84,37 @@ fn generated_files_gpu_and_cpu_equal_references() {
 }
 
 #[test]
+fn more_patterns_than_one_payload_holds_are_all_counted() {
+    // 20 patterns: two pattern payloads (16 + 4), lengths 1 to 9, so the
+    // groups have different look-behinds and counters past the first group.
+    let dir = tmpdir("many-patterns");
+    let chunk = 4096;
+    make_tree(&dir, chunk);
+    let owned: Vec<Vec<u8>> = (0..20u8)
+        .map(|i| {
+            let base: &[u8] = [&b"ab"[..], b"ba", b"\n", b"abab", b"b\na"][usize::from(i % 5)];
+            base.iter()
+                .cycle()
+                .take(1 + usize::from(i % 9))
+                .copied()
+                .collect()
+        })
+        .collect();
+    let pats: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
+    let cfg = full_config(chunk as u32, &pats);
+    let cpu = run_scan(vyre::cpu::CpuBackend::new(), &[dir.clone()], &cfg);
+    check_against_reference(&cpu, &pats);
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let gpu = run_scan(
+        vyre::gpu::WgpuBackend::new().expect("a wgpu adapter"),
+        &[dir.clone()],
+        &cfg,
+    );
+    assert_eq!(cpu, gpu);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn cli_real_files_gpu_json_equals_cpu_json() {
     // Real files from the machine, cut into small chunks so patterns cross chunk boundaries.
     let real = PathBuf::from("/usr/share/common-licenses");

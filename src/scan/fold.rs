@@ -77,8 +77,10 @@ impl Fold {
                         // In chunk order: crc32 parts do not commute.
                         self.crcs[c.file].combine(&crc::join_parts(words, c.len, SCAN_LANES));
                     }
-                    Kind::Pattern(i) => {
-                        r.matches[*i].1 += words.first().copied().unwrap_or(0) as u64
+                    Kind::Patterns(first) => {
+                        for (m, w) in r.matches[*first..].iter_mut().zip(words) {
+                            m.1 += *w as u64;
+                        }
                     }
                     Kind::Custom(i) => {
                         for (a, b) in r.custom[*i].1.iter_mut().zip(words) {

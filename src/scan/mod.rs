@@ -1,7 +1,8 @@
 //! `vyre scan`: files → feeder → megakernel → per-file results.
 //!
 //! Every chunk of every file becomes one slot per analysis (lines,
-//! histogram, crc32, one per pattern) in a batch that mixes them all; one
+//! histogram, crc32, one for each group of up to
+//! [`pattern::MAX_PATTERNS_PER_PAYLOAD`] patterns) in a batch that mixes them all; one
 //! fused megakernel runs the batch; the host folds slot results into
 //! per-file results in file order. Patterns see `len - 1` bytes of
 //! look-behind and count only matches that end in the chunk they own, so a
@@ -141,7 +142,8 @@ enum Kind {
     Lines,
     Histogram,
     Crc,
-    Pattern(usize),
+    /// Patterns `i..` (up to [`pattern::MAX_PATTERNS_PER_PAYLOAD`]) in one payload.
+    Patterns(usize),
     Custom(usize),
 }
 
@@ -150,7 +152,7 @@ fn kind_name(k: Kind) -> String {
         Kind::Lines => "line_count".into(),
         Kind::Histogram => "byte_histogram".into(),
         Kind::Crc => "crc32".into(),
-        Kind::Pattern(i) => format!("pattern_{i}"),
+        Kind::Patterns(i) => format!("patterns_{i}"),
         Kind::Custom(i) => format!("user_{i}"),
     }
 }
@@ -167,11 +169,14 @@ fn analyses(cfg: &ScanConfig) -> Result<Vec<(Kind, Payload)>> {
     if cfg.crc32 {
         v.push((Kind::Crc, crc::crc32_blocks::payload()));
     }
-    for (i, p) in cfg.patterns.iter().enumerate() {
-        v.push((
-            Kind::Pattern(i),
-            pattern::pattern_payload(&kind_name(Kind::Pattern(i)), p)?,
-        ));
+    // One payload per group of patterns: the words are loaded once for the group.
+    for (g, group) in cfg
+        .patterns
+        .chunks(pattern::MAX_PATTERNS_PER_PAYLOAD)
+        .enumerate()
+    {
+        let kind = Kind::Patterns(g * pattern::MAX_PATTERNS_PER_PAYLOAD);
+        v.push((kind, pattern::patterns_payload(&kind_name(kind), group)?));
     }
     for (i, p) in cfg.payloads.iter().enumerate() {
         check_runtime_payload(p)?;

@@ -8,23 +8,44 @@ use vyre_core::{AtomicOp, Error, Expr, Node, Param, ParamKind, Payload, Result};
 /// Longest pattern `vyre scan -e` accepts.
 pub const MAX_PATTERN: usize = 256;
 
+/// Most patterns one payload counts (`vyre scan` splits more over several).
+pub const MAX_PATTERNS_PER_PAYLOAD: usize = 16;
+
 /// A payload counting the (overlapping) occurrences of `pattern` that end at
 /// an index `>= start` of its data; its look-behind is `pattern.len() - 1`.
+/// The same as [`patterns_payload`] with one pattern.
+pub fn pattern_payload(name: &str, pattern: &[u8]) -> Result<Payload> {
+    patterns_payload(name, &[pattern])
+}
+
+/// A payload counting, for each of `patterns`, its (overlapping)
+/// occurrences that end at an index `>= start` of its data, into
+/// `count[i]`; its look-behind is the longest pattern's length - 1.
 ///
 /// Parameters: `data: &[u8]`, `#[vyre(start)] start: u32`, `lanes: Lanes`,
-/// `#[vyre(len = 1)] count: &[AtomicU32]`. Each lane takes a word of end
-/// positions at a time, compares the last (up to) 4 bytes of the pattern at
-/// all 4 positions with word operations, checks the rest of a longer
-/// pattern only where those match, counts its matches in a local variable
-/// and adds it to the counter once.
-pub fn pattern_payload(name: &str, pattern: &[u8]) -> Result<Payload> {
-    if pattern.is_empty() || pattern.len() > MAX_PATTERN {
+/// `#[vyre(len = patterns.len())] count: &[AtomicU32]`. Each lane takes 4
+/// words of end positions per iteration (loaded together), and for every
+/// pattern compares its last (up to) 4 bytes at all 4 positions of a word
+/// with word operations; the rest of a longer pattern is checked only where
+/// those match. The words are loaded and the windows cut once for all the
+/// patterns. A lane counts its matches in local variables and adds each to
+/// its counter once.
+pub fn patterns_payload<P: AsRef<[u8]>>(name: &str, patterns: &[P]) -> Result<Payload> {
+    if patterns.is_empty() || patterns.len() > MAX_PATTERNS_PER_PAYLOAD {
         return Err(Error::BadInput(format!(
-            "pattern of {} bytes: patterns must have 1 to {MAX_PATTERN} bytes. Fix: give a non-empty pattern of at most {MAX_PATTERN} bytes",
-            pattern.len()
+            "{} patterns for one payload: it counts 1 to {MAX_PATTERNS_PER_PAYLOAD}. Fix: split the patterns over several payloads",
+            patterns.len()
         )));
     }
-    let n = pattern.len() as u32;
+    for pattern in patterns {
+        let len = pattern.as_ref().len();
+        if len == 0 || len > MAX_PATTERN {
+            return Err(Error::BadInput(format!(
+                "pattern of {len} bytes: patterns must have 1 to {MAX_PATTERN} bytes. Fix: give a non-empty pattern of at most {MAX_PATTERN} bytes"
+            )));
+        }
+    }
+    let patterns: Vec<&[u8]> = patterns.iter().map(|p| p.as_ref()).collect();
     let params = vec![
         Param {
             name: "data".into(),
@@ -44,104 +65,11 @@ pub fn pattern_payload(name: &str, pattern: &[u8]) -> Result<Payload> {
         Param {
             name: "count".into(),
             kind: ParamKind::Accumulator,
-            len: Some(1),
+            len: Some(patterns.len() as u32),
         },
     ];
-    // Lanes take a word `x` (4 end positions `e = 4w + j`) per iteration,
-    // with the word before it, `p`. The 4 bytes ending at `e` are the
-    // little-endian word `(x:p) >> 8(j + 1)` of the pair, so each position's
-    // last `min(n, 4)` bytes are compared at once (a mask and one compare per
-    // position). Patterns of at most 4 bytes are then counted exactly; longer
-    // ones compare their remaining bytes at the (rare) positions that pass.
-    let tail = pattern.len().min(4);
-    let mask = u32::MAX << (8 * (4 - tail));
-    let want = pattern[pattern.len() - tail..]
-        .iter()
-        .enumerate()
-        .fold(0u32, |acc, (i, &b)| {
-            acc | (u32::from(b) << (8 * (4 - tail + i)))
-        });
-    // Word `k` of an iteration: `w + k * lanes`, in variables suffixed `k`.
-    let v = |name: &str, k: u32| Expr::var(&format!("{name}{k}"));
-    let window = |j: u32, k: u32| {
-        if j == 3 {
-            v("x", k)
-        } else {
-            Expr::bitor(
-                Expr::shl(v("x", k), Expr::u32(24 - 8 * j)),
-                Expr::shr(v("p", k), Expr::u32(8 * j + 8)),
-            )
-        }
-    };
-    let hits = |k: u32| {
-        (0..4u32)
-            .map(|j| {
-                let eq = Expr::eq(Expr::bitand(window(j, k), Expr::u32(mask)), Expr::u32(want));
-                Expr::select(eq, Expr::u32(1 << j), Expr::u32(0))
-            })
-            .reduce(Expr::bitor)
-            .unwrap_or_else(|| Expr::u32(0))
-    };
-    // Positions `e` of word `k` with `first <= e < len`, as a 4-bit mask.
-    let e0 = |k: u32| Expr::mul(v("w", k), Expr::u32(4));
-    let sat_sub = |a: Expr, b: Expr| Expr::sub(a.clone(), Expr::min(a, b));
-    let valid = |k: u32| {
-        let below = Expr::min(sat_sub(Expr::var("first"), e0(k)), Expr::u32(4));
-        let inside = Expr::min(sat_sub(param_len("data"), e0(k)), Expr::u32(4));
-        Expr::bitand(
-            Expr::bitand(Expr::shl(Expr::u32(0xf), below), Expr::u32(0xf)),
-            Expr::sub(Expr::shl(Expr::u32(1), inside), Expr::u32(1)),
-        )
-    };
-    let count = |k: u32| -> Vec<Node> {
-        if pattern.len() <= 4 {
-            return vec![Node::assign(
-                "local",
-                Expr::add(Expr::var("local"), Expr::popcount(v("m", k))),
-            )];
-        }
-        // Bytes e - (n - 1) + i for i < n - 4, compared at each passing `e`.
-        let e = format!("e{k}");
-        let ok = format!("ok{k}");
-        let mut check = vec![Node::let_bind(&ok, Expr::bool(true))];
-        for (i, b) in pattern.iter().enumerate().take(pattern.len() - 4) {
-            let at = Expr::add(
-                Expr::sub(Expr::var(&e), Expr::u32(n - 1)),
-                Expr::u32(i as u32),
-            );
-            let eq = Expr::eq(byte_load("data", at), Expr::u32(u32::from(*b)));
-            check.push(Node::if_then(Expr::var(&ok), vec![Node::assign(&ok, eq)]));
-        }
-        check.push(Node::if_then(
-            Expr::var(&ok),
-            vec![Node::assign(
-                "local",
-                Expr::add(Expr::var("local"), Expr::u32(1)),
-            )],
-        ));
-        let j = format!("j{k}");
-        let passes = Expr::ne(
-            Expr::bitand(Expr::shr(v("m", k), Expr::var(&j)), Expr::u32(1)),
-            Expr::u32(0),
-        );
-        vec![Node::if_then(
-            Expr::ne(v("m", k), Expr::u32(0)),
-            vec![Node::for_step(
-                &j,
-                Expr::u32(0),
-                Expr::u32(4),
-                Expr::u32(1),
-                vec![Node::if_then(
-                    passes,
-                    [
-                        vec![Node::let_bind(&e, Expr::add(e0(k), Expr::var(&j)))],
-                        check,
-                    ]
-                    .concat(),
-                )],
-            )],
-        )]
-    };
+    let shortest = patterns.iter().map(|p| p.len()).min().unwrap_or(1) as u32;
+    let longest = patterns.iter().map(|p| p.len()).max().unwrap_or(1) as u32;
     let len = param_len("data");
     let words = Expr::add(
         Expr::shr(len.clone(), Expr::u32(2)),
@@ -163,53 +91,161 @@ pub fn pattern_payload(name: &str, pattern: &[u8]) -> Result<Payload> {
         step.push(Node::let_bind(&format!("w{k}"), wk));
         step.push(Node::let_bind(
             &format!("x{k}"),
-            byte_word_load("data", v("w", k)),
+            byte_word_load("data", Expr::var(&format!("w{k}"))),
         ));
         step.push(Node::let_bind(
             &format!("p{k}"),
             byte_word_load(
                 "data",
-                Expr::sub(Expr::max(v("w", k), Expr::u32(1)), Expr::u32(1)),
+                Expr::sub(
+                    Expr::max(Expr::var(&format!("w{k}")), Expr::u32(1)),
+                    Expr::u32(1),
+                ),
             ),
         ));
     }
     for k in 0..WORDS {
-        step.push(Node::let_bind(
-            &format!("m{k}"),
-            Expr::bitand(hits(k), valid(k)),
-        ));
-        step.extend(count(k));
+        for (i, pattern) in patterns.iter().enumerate() {
+            step.extend(count_in_word(pattern, i, k));
+        }
     }
-    let body = vec![
-        Node::let_bind("local", Expr::u32(0)),
-        Node::let_bind("first", Expr::max(Expr::var("start"), Expr::u32(n - 1))),
-        Node::for_step(
-            "w",
-            Expr::add(
-                Expr::shr(Expr::var("first"), Expr::u32(2)),
-                lane_id("lanes"),
-            ),
-            words,
-            Expr::mul(Expr::u32(WORDS), lane_count("lanes")),
-            step,
+    let mut body = vec![Node::let_bind(
+        "first",
+        Expr::max(Expr::var("start"), Expr::u32(shortest - 1)),
+    )];
+    for (i, pattern) in patterns.iter().enumerate() {
+        body.push(Node::let_bind(&format!("local{i}"), Expr::u32(0)));
+        body.push(Node::let_bind(
+            &format!("first{i}"),
+            Expr::max(Expr::var("start"), Expr::u32(pattern.len() as u32 - 1)),
+        ));
+    }
+    body.push(Node::for_step(
+        "w",
+        Expr::add(
+            Expr::shr(Expr::var("first"), Expr::u32(2)),
+            lane_id("lanes"),
         ),
-        Node::if_then(
-            Expr::gt(Expr::var("local"), Expr::u32(0)),
+        words,
+        Expr::mul(Expr::u32(WORDS), lane_count("lanes")),
+        step,
+    ));
+    for i in 0..patterns.len() {
+        let local = format!("local{i}");
+        body.push(Node::if_then(
+            Expr::gt(Expr::var(&local), Expr::u32(0)),
             vec![Node::eval(word_atomic(
                 AtomicOp::Add,
                 "count",
-                Expr::u32(0),
-                Expr::var("local"),
+                Expr::u32(i as u32),
+                Expr::var(&local),
                 None,
             ))],
-        ),
-    ];
+        ));
+    }
     Ok(Payload {
         name: name.to_string(),
         params,
-        look_behind: n - 1,
+        look_behind: longest - 1,
         body,
     })
+}
+
+/// The nodes that add pattern `i`'s matches ending in word `k` of an
+/// iteration (variables `w{k}`, `x{k}`: the word, `p{k}`: the word before)
+/// to `local{i}`.
+fn count_in_word(pattern: &[u8], i: usize, k: u32) -> Vec<Node> {
+    let n = pattern.len() as u32;
+    // The 4 bytes ending at `e = 4w + j` are the little-endian word
+    // `(x:p) >> 8(j + 1)` of the pair, so each position's last `min(n, 4)`
+    // bytes are compared at once (a mask and one compare per position).
+    let tail = pattern.len().min(4);
+    let mask = u32::MAX << (8 * (4 - tail));
+    let want = pattern[pattern.len() - tail..]
+        .iter()
+        .enumerate()
+        .fold(0u32, |acc, (b, &byte)| {
+            acc | (u32::from(byte) << (8 * (4 - tail + b)))
+        });
+    let v = |name: &str| Expr::var(&format!("{name}{k}"));
+    let window = |j: u32| {
+        if j == 3 {
+            v("x")
+        } else {
+            Expr::bitor(
+                Expr::shl(v("x"), Expr::u32(24 - 8 * j)),
+                Expr::shr(v("p"), Expr::u32(8 * j + 8)),
+            )
+        }
+    };
+    let hits = (0..4u32)
+        .map(|j| {
+            let eq = Expr::eq(Expr::bitand(window(j), Expr::u32(mask)), Expr::u32(want));
+            Expr::select(eq, Expr::u32(1 << j), Expr::u32(0))
+        })
+        .reduce(Expr::bitor)
+        .unwrap_or_else(|| Expr::u32(0));
+    // Positions `e` of the word with `first{i} <= e < len`, as a 4-bit mask.
+    let e0 = || Expr::mul(v("w"), Expr::u32(4));
+    let sat_sub = |a: Expr, b: Expr| Expr::sub(a.clone(), Expr::min(a, b));
+    let below = Expr::min(sat_sub(Expr::var(&format!("first{i}")), e0()), Expr::u32(4));
+    let inside = Expr::min(sat_sub(param_len("data"), e0()), Expr::u32(4));
+    let valid = Expr::bitand(
+        Expr::bitand(Expr::shl(Expr::u32(0xf), below), Expr::u32(0xf)),
+        Expr::sub(Expr::shl(Expr::u32(1), inside), Expr::u32(1)),
+    );
+    let m = format!("m{i}_{k}");
+    let local = format!("local{i}");
+    let mut nodes = vec![Node::let_bind(&m, Expr::bitand(hits, valid))];
+    if pattern.len() <= 4 {
+        nodes.push(Node::assign(
+            &local,
+            Expr::add(Expr::var(&local), Expr::popcount(Expr::var(&m))),
+        ));
+        return nodes;
+    }
+    // Bytes e - (n - 1) + b for b < n - 4, compared at each passing `e`.
+    let e = format!("e{i}_{k}");
+    let ok = format!("ok{i}_{k}");
+    let mut check = vec![Node::let_bind(&ok, Expr::bool(true))];
+    for (b, byte) in pattern.iter().enumerate().take(pattern.len() - 4) {
+        let at = Expr::add(
+            Expr::sub(Expr::var(&e), Expr::u32(n - 1)),
+            Expr::u32(b as u32),
+        );
+        let eq = Expr::eq(byte_load("data", at), Expr::u32(u32::from(*byte)));
+        check.push(Node::if_then(Expr::var(&ok), vec![Node::assign(&ok, eq)]));
+    }
+    check.push(Node::if_then(
+        Expr::var(&ok),
+        vec![Node::assign(
+            &local,
+            Expr::add(Expr::var(&local), Expr::u32(1)),
+        )],
+    ));
+    let j = format!("j{i}_{k}");
+    let passes = Expr::ne(
+        Expr::bitand(Expr::shr(Expr::var(&m), Expr::var(&j)), Expr::u32(1)),
+        Expr::u32(0),
+    );
+    nodes.push(Node::if_then(
+        Expr::ne(Expr::var(&m), Expr::u32(0)),
+        vec![Node::for_step(
+            &j,
+            Expr::u32(0),
+            Expr::u32(4),
+            Expr::u32(1),
+            vec![Node::if_then(
+                passes,
+                [
+                    vec![Node::let_bind(&e, Expr::add(e0(), Expr::var(&j)))],
+                    check,
+                ]
+                .concat(),
+            )],
+        )],
+    ));
+    nodes
 }
 
 /// Overlapping occurrences of `pattern` in `hay`: the reference the payload must equal.

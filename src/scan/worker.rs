@@ -338,7 +338,7 @@ fn publish_and_run<B: Backend>(
         };
         for (kind, p) in plan.analyses {
             let with_look_behind = match kind {
-                Kind::Pattern(_) => true,
+                Kind::Patterns(_) => true,
                 Kind::Custom(_) => p.look_behind > 0,
                 _ => false,
             };
