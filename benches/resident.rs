@@ -6,9 +6,12 @@
 //! A batch of `VYRE_RESIDENT_MIB` MiB (default 1024) in `VYRE_RESIDENT_CHUNK`-byte
 //! chunks (default 256 KiB), run by `VYRE_RESIDENT_WORKGROUPS` workgroups (default 1024) of
 //! `VYRE_RESIDENT_LANES` lanes (default 64), is
-//! published once for each payload set (line_count, byte_histogram, the 3
-//! patterns, crc32_blocks, and all six fused; `VYRE_RESIDENT_SETS` picks some of
-//! `lines,histogram,patterns,crc32,six`), and uploaded once.
+//! published once for each payload set and uploaded once. Sets
+//! (`VYRE_RESIDENT_SETS`, default `lines,histogram,patterns,crc32,four`):
+//! `lines`, `histogram`, `crc32` (each payload alone), `patterns` (3 patterns
+//! in one payload, as `vyre scan -e` runs them), `patterns3` (the same as 3
+//! payloads), `four` (line_count, byte_histogram, the 3-pattern payload and
+//! crc32_blocks fused) and `six` (the same with the patterns as 3 payloads).
 //! Each timed repetition then re-publishes the same slots (ring and control
 //! words, zeroed results: a few KiB) and runs the kernel over the arena the
 //! device already holds (`Backend::run_ranges` with no arena write), reading
@@ -25,7 +28,7 @@ use vyre::megakernel::protocol::*;
 use vyre::megakernel::Megakernel;
 use vyre::payloads::{byte_histogram, line_count};
 use vyre::scan::crc::crc32_blocks;
-use vyre::scan::pattern::pattern_payload;
+use vyre::scan::pattern::{pattern_payload, patterns_payload};
 use vyre::{Backend, Payload};
 
 mod support;
@@ -139,27 +142,47 @@ fn main() {
         chunk >> 10,
         env("VYRE_RESIDENT_LANES", 64)
     );
-    let patterns = || {
-        vec![
-            pattern_payload("p0", b"GPL").expect("pattern"),
-            pattern_payload("p1", b"License").expect("pattern"),
-            pattern_payload("p2", b"abab").expect("pattern"),
-        ]
+    const PATTERNS: [&[u8]; 3] = [b"GPL", b"License", b"abab"];
+    // The 3 patterns as 3 payloads, and as one payload (what `vyre scan -e`
+    // runs).
+    let three = || {
+        PATTERNS
+            .iter()
+            .enumerate()
+            .map(|(i, p)| pattern_payload(&format!("p{i}"), p).expect("pattern"))
+            .collect::<Vec<_>>()
     };
+    let one = || patterns_payload("patterns", &PATTERNS).expect("patterns");
     let mut six = vec![line_count::payload(), byte_histogram::payload()];
-    six.extend(patterns());
+    six.extend(three());
     six.push(crc32_blocks::payload());
+    let four = vec![
+        line_count::payload(),
+        byte_histogram::payload(),
+        one(),
+        crc32_blocks::payload(),
+    ];
     let wanted = std::env::var("VYRE_RESIDENT_SETS")
-        .unwrap_or_else(|_| "lines,histogram,patterns,crc32,six".into());
+        .unwrap_or_else(|_| "lines,histogram,patterns,crc32,four".into());
     let sets: Vec<(&str, Vec<Payload>)> = vec![
         ("line_count alone", vec![line_count::payload()]),
         ("byte_histogram alone", vec![byte_histogram::payload()]),
-        ("3 patterns fused", patterns()),
+        ("3 patterns, 1 payload", vec![one()]),
+        ("3 patterns, 3 payloads", three()),
         ("crc32_blocks alone", vec![crc32_blocks::payload()]),
+        ("4 payloads fused", four),
         ("6 payloads fused", six),
     ]
     .into_iter()
-    .zip(["lines", "histogram", "patterns", "crc32", "six"])
+    .zip([
+        "lines",
+        "histogram",
+        "patterns",
+        "patterns3",
+        "crc32",
+        "four",
+        "six",
+    ])
     .filter(|(_, key)| wanted.split(',').any(|w| w.trim() == *key))
     .map(|(set, _)| set)
     .collect();
