@@ -91,3 +91,45 @@ fn pattern_lists_out_of_range_are_refused_with_a_fix() {
         assert!(err.to_string().contains("Fix:"), "{err}");
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// Long patterns (5 to 70 bytes) cut out of the data itself, so they
+    /// match, at every alignment: their bytes before the last 4 are compared
+    /// a word at a time.
+    #[test]
+    fn long_patterns_taken_from_the_data_agree(
+        data in prop::collection::vec(prop_oneof![Just(b'a'), Just(b'b')], 80..=400),
+        cuts in prop::collection::vec((0usize..1000, 5usize..=70), 1..=3),
+        start_frac in 0u32..=100,
+        lanes in prop_oneof![Just(1u32), Just(64)],
+    ) {
+        let patterns: Vec<Vec<u8>> = cuts
+            .iter()
+            .map(|&(at, len)| {
+                let len = len.min(data.len());
+                let at = at % (data.len() - len + 1);
+                data[at..at + len].to_vec()
+            })
+            .collect();
+        let start = (data.len() as u32 * start_frac / 100).min(data.len() as u32);
+        let want: Vec<u32> = patterns
+            .iter()
+            .map(|p| {
+                let skip = (start as usize + 1).saturating_sub(p.len()).min(data.len());
+                count_overlapping(&data[skip..], p) as u32
+            })
+            .collect();
+        let program = patterns_payload("long", &patterns).expect("patterns").to_program(lanes);
+        let mut words = le_words(&data);
+        words.push(0);
+        let cpu = vyre::cpu::CpuBackend::new();
+        for backend in ir_backends(&cpu) {
+            let _g = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            let mut buffers = vec![vec![data.len() as u32, start], words.clone(), vec![0; patterns.len()]];
+            backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&buffers[2], &want, "{} lanes on {}, start {}", lanes, backend.name(), start);
+        }
+    }
+}

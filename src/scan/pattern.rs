@@ -1,8 +1,6 @@
 //! Literal pattern payloads built at run time (patterns come from the command line).
 
-use vyre_core::ir::payload::{
-    byte_load, byte_word_load, lane_count, lane_id, param_len, word_atomic,
-};
+use vyre_core::ir::payload::{byte_word_load, lane_count, lane_id, param_len, word_atomic};
 use vyre_core::{AtomicOp, Error, Expr, Node, Param, ParamKind, Payload, Result};
 
 /// Longest pattern `vyre scan -e` accepts.
@@ -109,6 +107,11 @@ pub fn patterns_payload<P: AsRef<[u8]>>(name: &str, patterns: &[P]) -> Result<Pa
             step.extend(count_in_word(pattern, i, k));
         }
     }
+    for (i, pattern) in patterns.iter().enumerate() {
+        if pattern.len() > 4 {
+            step.extend(check_long(pattern, i, WORDS));
+        }
+    }
     let mut body = vec![Node::let_bind(
         "first",
         Expr::max(Expr::var("start"), Expr::u32(shortest - 1)),
@@ -151,11 +154,11 @@ pub fn patterns_payload<P: AsRef<[u8]>>(name: &str, patterns: &[P]) -> Result<Pa
     })
 }
 
-/// The nodes that add pattern `i`'s matches ending in word `k` of an
-/// iteration (variables `w{k}`, `x{k}`: the word, `p{k}`: the word before)
-/// to `local{i}`.
+/// The nodes that set `m{i}_k`, the 4-bit mask of the end positions in word
+/// `k` of an iteration (variables `w{k}`, `x{k}`: the word, `p{k}`: the word
+/// before) where pattern `i`'s last (up to) 4 bytes match; for a pattern of
+/// at most 4 bytes they also add those matches to `local{i}`.
 fn count_in_word(pattern: &[u8], i: usize, k: u32) -> Vec<Node> {
-    let n = pattern.len() as u32;
     // The 4 bytes ending at `e = 4w + j` are the little-endian word
     // `(x:p) >> 8(j + 1)` of the pair, so each position's last `min(n, 4)`
     // bytes are compared at once (a mask and one compare per position).
@@ -204,48 +207,103 @@ fn count_in_word(pattern: &[u8], i: usize, k: u32) -> Vec<Node> {
         ));
         return nodes;
     }
-    // Bytes e - (n - 1) + b for b < n - 4, compared at each passing `e`.
-    let e = format!("e{i}_{k}");
-    let ok = format!("ok{i}_{k}");
-    let mut check = vec![Node::let_bind(&ok, Expr::bool(true))];
-    for (b, byte) in pattern.iter().enumerate().take(pattern.len() - 4) {
-        let at = Expr::add(
-            Expr::sub(Expr::var(&e), Expr::u32(n - 1)),
-            Expr::u32(b as u32),
+    nodes
+}
+
+/// For a pattern `i` of more than 4 bytes: the nodes that compare its other
+/// bytes at each end position whose last 4 bytes matched (bit `4k + j` of
+/// the masks `m{i}_k`) and add the full matches to `local{i}`. One copy for
+/// all the words of an iteration, so a long pattern's byte checks are not
+/// repeated per word.
+fn check_long(pattern: &[u8], i: usize, words: u32) -> Vec<Node> {
+    let n = pattern.len() as u32;
+    let all = format!("all{i}");
+    let local = format!("local{i}");
+    let combined = (0..words)
+        .map(|k| Expr::shl(Expr::var(&format!("m{i}_{k}")), Expr::u32(4 * k)))
+        .reduce(Expr::bitor)
+        .unwrap_or_else(|| Expr::u32(0));
+    // Bytes e - (n - 1) + b for b < n - 4, compared at each passing `e`
+    // 4 at a time, branch-free: chunk t is the unaligned word at byte
+    // a0 + 4t (a0 = e - (n - 1) >= 0), cut from the aligned words u_t and
+    // u_{t+1}; `diff` collects the differing bits.
+    let e = format!("e{i}");
+    let rest = &pattern[..pattern.len() - 4];
+    let chunks = rest.len().div_ceil(4);
+    let a0 = Expr::sub(Expr::var(&e), Expr::u32(n - 1));
+    let sh = format!("sh{i}");
+    let u = |t: usize| Expr::var(&format!("u{i}_{t}"));
+    let mut check = vec![Node::let_bind(
+        &sh,
+        Expr::mul(Expr::bitand(a0.clone(), Expr::u32(3)), Expr::u32(8)),
+    )];
+    for t in 0..=chunks {
+        check.push(Node::let_bind(
+            &format!("u{i}_{t}"),
+            byte_word_load(
+                "data",
+                Expr::add(Expr::shr(a0.clone(), Expr::u32(2)), Expr::u32(t as u32)),
+            ),
+        ));
+    }
+    let diff = format!("diff{i}");
+    check.push(Node::let_bind(&diff, Expr::u32(0)));
+    for t in 0..chunks {
+        let bytes = &rest[4 * t..(4 * t + 4).min(rest.len())];
+        let (want, mask) = bytes
+            .iter()
+            .enumerate()
+            .fold((0u32, 0u32), |(w, m), (b, &byte)| {
+                (w | (u32::from(byte) << (8 * b)), m | (0xff << (8 * b)))
+            });
+        let high = Expr::select(
+            Expr::eq(Expr::var(&sh), Expr::u32(0)),
+            Expr::u32(0),
+            Expr::shl(u(t + 1), Expr::sub(Expr::u32(32), Expr::var(&sh))),
         );
-        let eq = Expr::eq(byte_load("data", at), Expr::u32(u32::from(*byte)));
-        check.push(Node::if_then(Expr::var(&ok), vec![Node::assign(&ok, eq)]));
+        let v = Expr::bitor(Expr::shr(u(t), Expr::var(&sh)), high);
+        let bits = Expr::bitand(Expr::bitxor(v, Expr::u32(want)), Expr::u32(mask));
+        check.push(Node::assign(&diff, Expr::bitor(Expr::var(&diff), bits)));
     }
     check.push(Node::if_then(
-        Expr::var(&ok),
+        Expr::eq(Expr::var(&diff), Expr::u32(0)),
         vec![Node::assign(
             &local,
             Expr::add(Expr::var(&local), Expr::u32(1)),
         )],
     ));
-    let j = format!("j{i}_{k}");
+    let q = format!("q{i}");
     let passes = Expr::ne(
-        Expr::bitand(Expr::shr(Expr::var(&m), Expr::var(&j)), Expr::u32(1)),
+        Expr::bitand(Expr::shr(Expr::var(&all), Expr::var(&q)), Expr::u32(1)),
         Expr::u32(0),
     );
-    nodes.push(Node::if_then(
-        Expr::ne(Expr::var(&m), Expr::u32(0)),
-        vec![Node::for_step(
-            &j,
-            Expr::u32(0),
+    // Position `j = q % 4` of word `k = q / 4`: 4 (w + k lanes) + j.
+    let end = Expr::add(
+        Expr::mul(
+            Expr::add(
+                Expr::var("w"),
+                Expr::mul(Expr::shr(Expr::var(&q), Expr::u32(2)), lane_count("lanes")),
+            ),
             Expr::u32(4),
-            Expr::u32(1),
-            vec![Node::if_then(
-                passes,
-                [
-                    vec![Node::let_bind(&e, Expr::add(e0(), Expr::var(&j)))],
-                    check,
-                ]
-                .concat(),
+        ),
+        Expr::bitand(Expr::var(&q), Expr::u32(3)),
+    );
+    vec![
+        Node::let_bind(&all, combined),
+        Node::if_then(
+            Expr::ne(Expr::var(&all), Expr::u32(0)),
+            vec![Node::for_step(
+                &q,
+                Expr::u32(0),
+                Expr::u32(4 * words),
+                Expr::u32(1),
+                vec![Node::if_then(
+                    passes,
+                    [vec![Node::let_bind(&e, end)], check].concat(),
+                )],
             )],
-        )],
-    ));
-    nodes
+        ),
+    ]
 }
 
 /// Overlapping occurrences of `pattern` in `hay`: the reference the payload must equal.

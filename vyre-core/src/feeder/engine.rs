@@ -1,7 +1,8 @@
 //! The read engines behind one interface: io_uring ([`super::uring`]), a
 //! pool of reader threads with a ring each, or with `pread`
-//! ([`super::threads`]), and plain `pread` (the fallback). The batch executor ([`super::exec`]) drives
-//! both the same way, so both produce identical results by construction.
+//! ([`super::threads`]), and plain `pread` (the fallback). The batch
+//! executor ([`super::exec`]) drives them all the same way, so they produce
+//! identical results by construction.
 
 use std::fs::File;
 use std::io;
