@@ -11,6 +11,51 @@ use vyre::scan::pattern::{
 mod support;
 use support::{ir_backends, le_words, GPU_LOCK};
 
+/// For each pattern, its overlapping matches that end at an index >= start
+/// (those that begin at start + 1 - n or later).
+fn expected_counts(data: &[u8], start: u32, patterns: &[Vec<u8>]) -> Vec<u32> {
+    patterns
+        .iter()
+        .map(|p| {
+            let skip = (start as usize + 1).saturating_sub(p.len()).min(data.len());
+            count_overlapping(&data[skip..], p) as u32
+        })
+        .collect()
+}
+
+/// Runs a pattern program on every IR backend and checks its counters.
+fn check_counts(
+    program: &vyre::Program,
+    data: &[u8],
+    start: u32,
+    want: &[u32],
+    lanes: u32,
+) -> Result<(), TestCaseError> {
+    let mut words = le_words(data);
+    words.push(0);
+    let cpu = vyre::cpu::CpuBackend::new();
+    for backend in ir_backends(&cpu) {
+        let _g = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        let mut buffers = vec![
+            vec![data.len() as u32, start],
+            words.clone(),
+            vec![0; want.len()],
+        ];
+        backend
+            .run(program, &mut buffers, 1)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(
+            &buffers[2][..],
+            want,
+            "{} lanes on {}, start {}",
+            lanes,
+            backend.name(),
+            start
+        );
+    }
+    Ok(())
+}
+
 fn alphabet() -> impl Strategy<Value = u8> {
     prop_oneof![Just(b'a'), Just(b'b'), Just(0u8), Just(0xff), Just(b'\n')]
 }
@@ -56,26 +101,12 @@ proptest! {
         lanes in prop_oneof![Just(1u32), Just(7), Just(64)],
     ) {
         let start = (data.len() as u32 * start_frac / 100).min(data.len() as u32);
-        let want: Vec<u32> = patterns
-            .iter()
-            .map(|p| {
-                let skip = (start as usize + 1).saturating_sub(p.len()).min(data.len());
-                count_overlapping(&data[skip..], p) as u32
-            })
-            .collect();
+        let want = expected_counts(&data, start, &patterns);
         let payload = patterns_payload("ps", &patterns).expect("patterns");
         let longest = patterns.iter().map(Vec::len).max().unwrap_or(1) as u32;
         prop_assert_eq!(payload.look_behind, longest - 1);
         let program = payload.to_program(lanes);
-        let mut words = le_words(&data);
-        words.push(0);
-        let cpu = vyre::cpu::CpuBackend::new();
-        for backend in ir_backends(&cpu) {
-            let _g = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-            let mut buffers = vec![vec![data.len() as u32, start], words.clone(), vec![0; patterns.len()]];
-            backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert_eq!(&buffers[2], &want, "{} lanes on {}, start {}", lanes, backend.name(), start);
-        }
+        check_counts(&program, &data, start, &want, lanes)?;
     }
 }
 
@@ -114,22 +145,8 @@ proptest! {
             })
             .collect();
         let start = (data.len() as u32 * start_frac / 100).min(data.len() as u32);
-        let want: Vec<u32> = patterns
-            .iter()
-            .map(|p| {
-                let skip = (start as usize + 1).saturating_sub(p.len()).min(data.len());
-                count_overlapping(&data[skip..], p) as u32
-            })
-            .collect();
+        let want = expected_counts(&data, start, &patterns);
         let program = patterns_payload("long", &patterns).expect("patterns").to_program(lanes);
-        let mut words = le_words(&data);
-        words.push(0);
-        let cpu = vyre::cpu::CpuBackend::new();
-        for backend in ir_backends(&cpu) {
-            let _g = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-            let mut buffers = vec![vec![data.len() as u32, start], words.clone(), vec![0; patterns.len()]];
-            backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
-            prop_assert_eq!(&buffers[2], &want, "{} lanes on {}, start {}", lanes, backend.name(), start);
-        }
+        check_counts(&program, &data, start, &want, lanes)?;
     }
 }
