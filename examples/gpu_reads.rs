@@ -41,6 +41,7 @@ fn main() -> vyre::Result<()> {
     })?;
 
     let header = Payload {
+        tables: Vec::new(),
         name: "header".into(),
         params: vec![
             param("data", ParamKind::Bytes, None),
@@ -58,6 +59,7 @@ fn main() -> vyre::Result<()> {
         )],
     };
     let section_sum = Payload {
+        tables: Vec::new(),
         name: "section_sum".into(),
         params: vec![
             param("data", ParamKind::Bytes, None),

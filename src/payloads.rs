@@ -39,6 +39,16 @@
 //! * `let` / `let mut` (with or without a type), shadowing, assignment and
 //!   compound assignment (`+=`, `<<=`, ...), `const NAME: u32 = 5;` and
 //!   `const NEEDLE: &[u8] = b"...";` declared inside the function.
+//! * Lookup tables: `const T: [u32; N] = EXPR;` inside a payload, where
+//!   `EXPR` is any Rust constant expression (a `const fn` call, an array
+//!   literal, a module-level `const`), evaluated by rustc in the payload's
+//!   module. `T[i]` reads a word (0 past the end), `T.len()` its length.
+//!   The payload carries the words as a [`Table`](crate::Table); fused into
+//!   the megakernel, all tables share one constant buffer that each
+//!   workgroup copies into workgroup memory when it starts (16 KiB in all
+//!   with the kernel's own workgroup memory). The bytecode interpreter
+//!   refuses payloads with tables. `crc32_blocks` (`vyre::scan::crc`) uses
+//!   one for slice-by-4 CRC.
 //! * Literals: integers, `f32`, `bool`, bytes (`b'\n'`); `u8::MAX`-style limits.
 //! * Operators: arithmetic, bit operations, shifts, comparisons, `&&`/`||`
 //!   (short-circuit), `!`, unary `-` on `i32`/`f32`, `as` between the types

@@ -166,3 +166,75 @@ proptest! {
         }
     }
 }
+
+/// 64 words from a `const fn`, as a payload table is usually built.
+const fn mixed_squares() -> [u32; 64] {
+    let mut t = [0u32; 64];
+    let mut i = 0;
+    while i < 64 {
+        t[i] = (i as u32 * i as u32) ^ 0x9e37_79b9;
+        i += 1;
+    }
+    t
+}
+
+/// Constant tables: one from a `const fn`, one literal; reads in range,
+/// past the end (0) and `.len()`.
+#[vyre::payload]
+fn lookups(data: &[u8], a: u32, #[vyre(len = 4)] out: &mut [u32]) {
+    const SQ: [u32; 64] = mixed_squares();
+    const SMALL: [u32; 3] = [7, 11, 13];
+    let mut s = 0u32;
+    for i in 0..data.len() {
+        s = s.wrapping_mul(33) ^ SQ[(data[i] & 63) as usize];
+    }
+    out[0] = s;
+    out[1] = SQ[(a % 100) as usize];
+    out[2] = SMALL[(a % 5) as usize] + SMALL.len() as u32 * 1000;
+    out[3] = SQ.len() as u32 + SMALL[a as usize];
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Native ≡ standalone program (tables as constant buffers) ≡ fused in a
+    /// megakernel after `crc32_blocks` (whose table comes first, so these
+    /// tables sit at an offset of the kernel's one table buffer).
+    #[test]
+    fn tables_agree(data in prop::collection::vec(any::<u8>(), 0..=77), a in scalar()) {
+        let mut native = [0u32; 4];
+        lookups(&data, a, &mut native);
+        prop_assert_eq!(native[1], if a % 100 < 64 { mixed_squares()[(a % 100) as usize] } else { 0 });
+        let p = lookups::payload();
+        prop_assert_eq!(p.tables.len(), 2);
+        let program = p.to_program(1);
+        let mut words = le_words(&data);
+        words.push(0);
+        let cpu = vyre::cpu::CpuBackend::new();
+        for backend in ir_backends(&cpu) {
+            let _g = GPU_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            let mut buffers = vec![vec![data.len() as u32, a], words.clone(), vec![0; 4]];
+            backend.run(&program, &mut buffers, 1).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&buffers[2][..], &native[..], "standalone on {}", backend.name());
+            let mut mk = vyre::megakernel::Megakernel::builder()
+                .workgroup_size(64)
+                .workgroups(2)
+                .payload(vyre::scan::crc::crc32_blocks::payload())
+                .payload(lookups::payload())
+                .tenant("t", &["crc32_blocks", "lookups"])
+                .build(backend)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let t = mk.tenant_id("t").expect("tenant");
+            let crc = mk.publish(vyre::megakernel::Work::new("crc32_blocks", t, &data)).expect("publish");
+            let args = [a];
+            let id = mk
+                .publish(vyre::megakernel::Work { args: &args, ..vyre::megakernel::Work::new("lookups", t, &data) })
+                .expect("publish");
+            mk.run().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(mk.results(id).expect("results"), &native[..], "fused on {}", backend.name());
+            let parts = mk.results(crc).expect("crc parts");
+            let joined = vyre::scan::crc::join_parts(parts, data.len() as u32, 64).finalize();
+            prop_assert_eq!(joined, crc32fast::hash(&data), "crc32_blocks next to it on {}", backend.name());
+        }
+    }
+}

@@ -136,7 +136,8 @@ fn build<'a>(backend: &'a dyn Backend, kinds: &[&str]) -> Megakernel<&'a dyn Bac
 }
 
 /// A megakernel holding `kinds`, fused into the kernel or (with
-/// `interpreted`) loaded into its interpreter as bytecode.
+/// `interpreted`) loaded into its interpreter as bytecode; payloads with
+/// constant tables, which the interpreter refuses, are fused either way.
 fn build_as<'a>(
     backend: &'a dyn Backend,
     kinds: &[&str],
@@ -147,7 +148,7 @@ fn build_as<'a>(
         .workgroups(4)
         .slot_budget(slot_budget(backend));
     for k in kinds {
-        b = if interpreted {
+        b = if interpreted && payload(k).tables.is_empty() {
             b.interpreted(payload(k))
         } else {
             b.payload(payload(k))
@@ -221,6 +222,26 @@ fn run_separate(
 fn collect(mk: &Megakernel<&dyn Backend>, id: SlotId) -> Vec<u32> {
     assert_eq!(mk.status(id).unwrap(), SlotStatus::Done);
     mk.results(id).unwrap().to_vec()
+}
+
+#[test]
+fn the_interpreter_refuses_payloads_with_tables() {
+    let p = payload("crc32_blocks");
+    assert!(
+        !p.tables.is_empty(),
+        "crc32_blocks reads its slice-by-4 table"
+    );
+    let err = Megakernel::builder()
+        .interpreted(p)
+        .tenant("t", &["crc32_blocks"])
+        .build(CpuBackend::new())
+        .err()
+        .expect("an interpreted payload with a table is refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("constant table `T`") && msg.contains("Fix:"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -4,9 +4,11 @@
 //! `id` of `n` computes the CRC of the `id`-th of `n` contiguous blocks and
 //! the host joins the parts with `crc32fast`'s combine (the GF(2) shift that
 //! zlib's `crc32_combine` does). Blocks are a multiple of 4 bytes, so a lane
-//! reads a word per iteration and runs its 32 bit steps branch-free (the
-//! CRC is reflected: XORing a little-endian word into the state and
-//! stepping 32 bits is the same as four bytes of 8 steps).
+//! reads a word per iteration and advances the state by it with four lookups
+//! in the slice-by-4 tables ([`CRC_SLICE4`], a constant table of the payload:
+//! in workgroup memory on the GPU) instead of 32 bit steps (the CRC is
+//! reflected: XORing a little-endian word into the state and stepping 32
+//! bits is the same as four bytes of 8 steps).
 
 use crate::Lanes;
 
@@ -14,20 +16,35 @@ use crate::Lanes;
 /// must not exceed it).
 pub const MAX_PARTS: u32 = 256;
 
-/// Eight bit steps of the reflected CRC-32/IEEE (polynomial `0xEDB88320`).
-#[vyre::helper]
-fn crc_step8(crc: u32) -> u32 {
-    const POLY: u32 = 0xEDB8_8320;
-    let mut c = crc;
-    c = (c >> 1) ^ (POLY & (0 - (c & 1)));
-    c = (c >> 1) ^ (POLY & (0 - (c & 1)));
-    c = (c >> 1) ^ (POLY & (0 - (c & 1)));
-    c = (c >> 1) ^ (POLY & (0 - (c & 1)));
-    c = (c >> 1) ^ (POLY & (0 - (c & 1)));
-    c = (c >> 1) ^ (POLY & (0 - (c & 1)));
-    c = (c >> 1) ^ (POLY & (0 - (c & 1)));
-    c = (c >> 1) ^ (POLY & (0 - (c & 1)));
-    c
+/// The reflected CRC-32/IEEE polynomial.
+const POLY: u32 = 0xEDB8_8320;
+
+/// The slice-by-4 tables of CRC-32/IEEE, one after the other: word
+/// `256 * k + b` is the CRC state change of byte value `b` followed by `k`
+/// zero bytes. Table 0 is the classic byte table; a word XORed into the
+/// state advances it by `T3[b0] ^ T2[b1] ^ T1[b2] ^ T0[b3]`.
+pub const CRC_SLICE4: [u32; 1024] = slice4_tables();
+
+const fn slice4_tables() -> [u32; 1024] {
+    let mut t = [0u32; 1024];
+    let mut b = 0;
+    while b < 256 {
+        let mut c = b as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = (c >> 1) ^ (POLY & (0u32.wrapping_sub(c & 1)));
+            k += 1;
+        }
+        t[b] = c;
+        b += 1;
+    }
+    let mut i = 256;
+    while i < 1024 {
+        let prev = t[i - 256];
+        t[i] = (prev >> 8) ^ t[(prev & 255) as usize];
+        i += 1;
+    }
+    t
 }
 
 /// Bytes in each lane's block for a chunk of `len` bytes and `n` lanes:
@@ -47,19 +64,20 @@ pub fn crc32_blocks(data: &[u8], #[vyre(len = 256)] parts: &mut [u32], lanes: La
     let block = ((len + n - 1) / n + 3) / 4 * 4;
     let start = id * block;
     let end = (start + block).min(len);
+    const T: [u32; 1024] = CRC_SLICE4;
     let mut crc = 0xFFFF_FFFF;
     let mut i = start;
     while i + 4 <= end {
-        crc ^= data.word(i / 4);
-        crc = crc_step8(crc);
-        crc = crc_step8(crc);
-        crc = crc_step8(crc);
-        crc = crc_step8(crc);
+        let x = crc ^ data.word(i / 4);
+        crc = T[(768 + (x & 255)) as usize]
+            ^ T[(512 + ((x >> 8) & 255)) as usize]
+            ^ T[(256 + ((x >> 16) & 255)) as usize]
+            ^ T[(x >> 24) as usize];
         i += 4;
     }
     while i < end {
-        crc ^= data[i as usize] as u32;
-        crc = crc_step8(crc);
+        let x = crc ^ data[i as usize] as u32;
+        crc = (crc >> 8) ^ T[(x & 255) as usize];
         i += 1;
     }
     parts[id as usize] = !crc;

@@ -147,6 +147,7 @@ pub fn patterns_payload<P: AsRef<[u8]>>(name: &str, patterns: &[P]) -> Result<Pa
         ));
     }
     Ok(Payload {
+        tables: Vec::new(),
         name: name.to_string(),
         params,
         look_behind: longest - 1,

@@ -23,6 +23,6 @@ pub use backend::Backend;
 pub use error::{Error, Result};
 pub use ir::{
     Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Lanes, Literal, Node, Param,
-    ParamKind, Payload, Program, UnOp,
+    ParamKind, Payload, Program, Table, UnOp,
 };
 pub use native::ByteWords;

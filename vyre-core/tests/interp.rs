@@ -39,6 +39,7 @@ fn to_payload(p: &Program) -> Option<Payload> {
     }
     let body = p.body.iter().map(node).collect();
     Some(Payload {
+        tables: Vec::new(),
         name: p.name.clone(),
         params: vec![
             param("data", ParamKind::Bytes, None),
@@ -244,6 +245,7 @@ fn random_payloads_interpreted_equal_fused_on_cpu_and_gpu() {
 fn count_loop_payload(name: &str, iterations: u32) -> Payload {
     // acc[0] = number of iterations run (lane 0 only: no Lanes parameter).
     Payload {
+        tables: Vec::new(),
         name: name.into(),
         params: vec![param("acc", ParamKind::Accumulator, Some(1))],
         look_behind: 0,
@@ -266,6 +268,7 @@ fn count_loop_payload(name: &str, iterations: u32) -> Payload {
 fn iteration_budget_faults_the_runaway_slot_only() {
     let cpu = CpuBackend::new();
     let runaway = Payload {
+        tables: Vec::new(),
         name: "runaway".into(),
         params: vec![param("acc", ParamKind::Accumulator, Some(1))],
         look_behind: 0,

@@ -20,6 +20,7 @@ fn tag() -> Payload {
         len: None,
     };
     Payload {
+        tables: Vec::new(),
         name: "tag".into(),
         params: vec![
             param("data", ParamKind::Bytes),

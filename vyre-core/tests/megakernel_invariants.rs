@@ -59,6 +59,7 @@ fn param(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
 /// `acc[0] += 1` from every lane: a slot run twice shows as `2 * lanes`.
 fn bump() -> Payload {
     Payload {
+        tables: Vec::new(),
         name: "bump".into(),
         params: vec![
             param("acc", ParamKind::Accumulator, Some(1)),
@@ -78,6 +79,7 @@ fn bump() -> Payload {
 /// Single lane: `out[0] = sum of the slot's bytes`.
 fn sum_bytes() -> Payload {
     Payload {
+        tables: Vec::new(),
         name: "sum_bytes".into(),
         params: vec![
             param("data", ParamKind::Bytes, None),
@@ -113,6 +115,7 @@ fn escape() -> Payload {
         Expr::u32(1),
     );
     Payload {
+        tables: Vec::new(),
         name: "escape".into(),
         params: vec![
             param("data", ParamKind::Bytes, None),
@@ -150,6 +153,7 @@ fn escape() -> Payload {
 /// writes `out[i] = 0xF111 + i` for i in 0..64.
 fn fill() -> Payload {
     Payload {
+        tables: Vec::new(),
         name: "fill".into(),
         params: vec![param("out", ParamKind::Output, None)],
         look_behind: 0,

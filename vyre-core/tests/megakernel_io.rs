@@ -32,6 +32,7 @@ fn le32(at: u32) -> Expr {
 /// Reads `offset: u32, len: u32` from its first 8 bytes and asks for them.
 fn header() -> Payload {
     Payload {
+        tables: Vec::new(),
         name: "header".into(),
         params: vec![
             param("data", ParamKind::Bytes, None),
@@ -53,6 +54,7 @@ fn header() -> Payload {
 /// Sums its bytes into `sum[0]`, lanes cooperating.
 fn section_sum() -> Payload {
     Payload {
+        tables: Vec::new(),
         name: "section_sum".into(),
         params: vec![
             param("data", ParamKind::Bytes, None),

@@ -27,6 +27,7 @@ fn probe() -> Payload {
     };
     let atomic = |op, k: u32, v: Expr| Node::eval(word_atomic(op, "acc", Expr::u32(k), v, None));
     Payload {
+        tables: Vec::new(),
         name: "probe".into(),
         params: vec![
             param("data", ParamKind::Bytes, None),
@@ -183,4 +184,103 @@ fn workgroup_memory_holds_only_consecutive_accumulators() {
 
 fn plan_words(p: &Payload) -> u32 {
     vyre_core::megakernel::privatize::private_words(p)
+}
+
+/// Adds only, results discarded: `acc[byte % 7] += byte + 1` for every
+/// byte, `acc[9] += 1` per lane (outside the 7 words: dropped), and
+/// `acc[0] += lanes` once per lane.
+fn adder(words: u32) -> Payload {
+    let param = |name: &str, kind, len| Param {
+        name: name.into(),
+        kind,
+        len,
+    };
+    let add = |k: Expr, v: Expr| Node::eval(word_atomic(AtomicOp::Add, "acc", k, v, None));
+    let byte = || byte_load("data", Expr::var("i"));
+    Payload {
+        tables: Vec::new(),
+        name: "adder".into(),
+        params: vec![
+            param("data", ParamKind::Bytes, None),
+            param("lanes", ParamKind::Lanes, None),
+            param("acc", ParamKind::Accumulator, Some(words)),
+        ],
+        look_behind: 0,
+        body: vec![
+            add(Expr::u32(9), Expr::u32(1)),
+            add(Expr::u32(0), lane_count("lanes")),
+            Node::for_step(
+                "i",
+                lane_id("lanes"),
+                param_len("data"),
+                lane_count("lanes"),
+                vec![add(
+                    Expr::rem(byte(), Expr::u32(7)),
+                    Expr::add(byte(), Expr::u32(1)),
+                )],
+            ),
+        ],
+    }
+}
+
+fn check_adds<B: Backend>(backend: B) {
+    let name = backend.name();
+    let mut mk = Megakernel::builder()
+        .workgroup_size(LANES)
+        .workgroups(3)
+        .payload(adder(7))
+        .tenant("t", &["adder"])
+        .build(backend)
+        .expect("build");
+    assert_eq!(mk.program().buffer(LOCAL_ACC).and_then(|b| b.len), Some(7));
+    let t = mk.tenant_id("t").expect("tenant");
+    for round in 0..2u32 {
+        mk.reset();
+        let mut slots = Vec::new();
+        for k in 0..20u32 {
+            let d: Vec<u8> = (0..(k * 211 + round * 31) % 2500)
+                .map(|i| (i * 31 + k * 7) as u8)
+                .collect();
+            // Clipped regions of 1 and 4 words as well as the full 7.
+            let words = [1, 4, 7][k as usize % 3];
+            let w = Work {
+                result_words: Some(words),
+                ..Work::new("adder", t, &d)
+            };
+            let id = mk.publish(w).expect("publish");
+            let region = mk.results_mut(id).expect("region");
+            for (j, x) in region.iter_mut().enumerate() {
+                *x = round * (j as u32 + 1) * 0x1000_0000;
+            }
+            slots.push((id, words as usize, d));
+        }
+        assert_eq!(mk.run().expect("run").done, 20);
+        for (id, words, d) in slots {
+            let mut want: Vec<u32> = (0..7u32)
+                .map(|j| round.wrapping_mul(j + 1).wrapping_mul(0x1000_0000))
+                .collect();
+            want[0] = want[0].wrapping_add(LANES * LANES);
+            for &b in &d {
+                let j = usize::from(b % 7);
+                want[j] = want[j].wrapping_add(u32::from(b) + 1);
+            }
+            assert_eq!(
+                mk.results(id).expect("results"),
+                &want[..words],
+                "slot {id:?} ({} bytes, {words} words) on {name}",
+                d.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn private_adds_start_from_the_region_and_clip_on_cpu() {
+    check_adds(CpuBackend::new());
+}
+
+#[test]
+fn private_adds_start_from_the_region_and_clip_on_gpu() {
+    let _g = GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    check_adds(WgpuBackend::new().expect("a wgpu adapter (mesa-vulkan-drivers for llvmpipe)"));
 }

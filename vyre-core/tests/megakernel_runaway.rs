@@ -36,6 +36,7 @@ fn params() -> Vec<Param> {
 /// `loop { n += 1 }` with no way out, on every lane.
 fn spin() -> Payload {
     Payload {
+        tables: Vec::new(),
         name: "spin".into(),
         params: params(),
         look_behind: 0,
@@ -59,6 +60,7 @@ fn spin() -> Payload {
 /// Sum of the bytes.
 fn sum() -> Payload {
     Payload {
+        tables: Vec::new(),
         name: "sum".into(),
         params: params(),
         look_behind: 0,

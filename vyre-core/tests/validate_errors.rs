@@ -1139,6 +1139,7 @@ fn valid_payload_program() {
         ],
     )];
     let payload = Payload {
+        tables: Vec::new(),
         name: "count".into(),
         params: vec![
             Param {
@@ -1297,6 +1298,7 @@ fn access() -> impl Strategy<Value = Access> {
             Access::ReadWrite,
             Access::Uniform,
             Access::Workgroup,
+            Access::Constant,
         ][..],
     )
 }
@@ -1314,6 +1316,11 @@ fn buffer() -> impl Strategy<Value = BufferDecl> {
             binding,
             elem,
             access,
+            // Constant buffers get words to match their length (capped).
+            data: match (access, len) {
+                (Access::Constant, Some(n)) => vec![7; n.min(64) as usize],
+                _ => Vec::new(),
+            },
             len,
         })
 }
@@ -1346,4 +1353,57 @@ proptest! {
         let p = prog(body);
         let _ = validate(&p);
     }
+}
+
+/// Constant buffers: loads are fine (also with a uniform index), stores and
+/// atomics are refused, the words must match the length, data on another
+/// buffer is refused, and they count against workgroup memory.
+#[test]
+fn constant_buffers() {
+    let with = |extra: BufferDecl, body: Vec<Node>| {
+        let mut b = bufs();
+        b.push(extra);
+        Program::new("t", b, 64, body)
+    };
+    let table = || BufferDecl::constant("tab", 9, U32, vec![1, 2, 3]);
+    ok(&with(
+        table(),
+        vec![Node::store(
+            "out",
+            Expr::u32(0),
+            Expr::load("tab", Expr::local_id()),
+        )],
+    ));
+    expect(
+        &with(
+            table(),
+            vec![Node::store("tab", Expr::u32(0), Expr::u32(1))],
+        ),
+        "body",
+        "a `constant` buffer",
+    );
+    expect(
+        &with(
+            table(),
+            vec![Node::eval(Expr::atomic_add(
+                "tab",
+                Expr::u32(0),
+                Expr::u32(1),
+            ))],
+        ),
+        "body",
+        "tab",
+    );
+    let mut short = table();
+    short.data.pop();
+    expect(&with(short, vec![]), "tab", "holds 2 words");
+    let mut stray = BufferDecl::read("stray", 9, U32);
+    stray.data = vec![1];
+    expect(&with(stray, vec![]), "stray", "only constant buffers");
+    // bufs() has 68 workgroup words; 4030 more go past 16 KiB.
+    let big = BufferDecl::constant("big", 9, U32, vec![0; 4030]);
+    expect(&with(big, vec![]), "big", "workgroup and constant buffers");
+    // A binding shared with a host buffer.
+    let clash = BufferDecl::constant("clash", 0, U32, vec![1]);
+    expect(&with(clash, vec![]), "clash", "binding 0");
 }

@@ -14,7 +14,7 @@ use vyre_core::vir0::{
 };
 use vyre_core::{
     Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Literal, Node, Param, ParamKind,
-    Payload, Program, UnOp,
+    Payload, Program, Table, UnOp,
 };
 
 const NAMES: &[&str] = &[
@@ -122,6 +122,7 @@ const ACCESSES: &[Access] = &[
     Access::ReadOnly,
     Access::ReadWrite,
     Access::Uniform,
+    Access::Constant,
     Access::Workgroup,
 ];
 const KINDS: &[ParamKind] = &[
@@ -238,8 +239,9 @@ fn buffer() -> impl Strategy<Value = BufferDecl> {
         prop::sample::select(TYPES),
         prop::sample::select(ACCESSES),
         prop::option::of(any::<u32>()),
+        vec(any::<u32>(), 1..5),
     )
-        .prop_map(|(name, binding, elem, access, len)| BufferDecl {
+        .prop_map(|(name, binding, elem, access, len, words)| BufferDecl {
             name,
             // The text form has no binding for workgroup buffers.
             binding: if access == Access::Workgroup {
@@ -249,7 +251,17 @@ fn buffer() -> impl Strategy<Value = BufferDecl> {
             },
             elem,
             access,
-            len,
+            // A constant buffer's length is its word count.
+            len: if access == Access::Constant {
+                Some(words.len() as u32)
+            } else {
+                len
+            },
+            data: if access == Access::Constant {
+                words
+            } else {
+                Vec::new()
+            },
         })
 }
 
@@ -270,17 +282,20 @@ fn payload() -> impl Strategy<Value = Payload> {
         prop::option::of(any::<u32>()),
     )
         .prop_map(|(name, kind, len)| Param { name, kind, len });
+    let table = (name(), vec(any::<u32>(), 1..5)).prop_map(|(name, words)| Table { name, words });
     (
         prop::sample::select(WORDS),
         vec(param, 0..5),
         any::<u32>(),
         vec(node(), 0..6),
+        vec(table, 0..3),
     )
-        .prop_map(|(n, params, look_behind, body)| Payload {
+        .prop_map(|(n, params, look_behind, body, tables)| Payload {
             name: n.to_string(),
             params,
             look_behind,
             body,
+            tables,
         })
 }
 
@@ -387,6 +402,7 @@ fn equal_programs_built_differently_encode_equal() {
                 elem: DataType::U32,
                 access: Access::ReadOnly,
                 len: None,
+                data: Vec::new(),
             },
             BufferDecl {
                 name: "output".into(),
@@ -394,6 +410,7 @@ fn equal_programs_built_differently_encode_equal() {
                 elem: DataType::U32,
                 access: Access::ReadWrite,
                 len: None,
+                data: Vec::new(),
             },
         ],
         workgroup_size: 64,
@@ -441,6 +458,7 @@ fn equal_programs_built_differently_encode_equal() {
 /// line_count as `#[vyre::payload]` builds it, with the bounds-checked helpers.
 fn line_count_ir() -> Payload {
     Payload {
+        tables: Vec::new(),
         name: "line_count".into(),
         params: vec![
             Param {

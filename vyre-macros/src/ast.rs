@@ -157,6 +157,19 @@ pub enum ConstValue {
     Scalar { ty: Scalar, lit: Lit, span: Span },
     /// `&[u8] = b"..."`.
     Bytes(Vec<u8>, Span),
+    /// `[u32; N] = expr`: a lookup table. Any Rust constant expression
+    /// (a `const fn` call, an array literal); rustc evaluates it, the payload
+    /// carries its words as a [`vyre::Table`].
+    Table {
+        /// The constant's name (the table's name in the IR).
+        name: syn::Ident,
+        /// The declared type, `[u32; N]`.
+        ty: Box<syn::Type>,
+        /// The value, as written.
+        expr: Box<syn::Expr>,
+        /// The name's span.
+        span: Span,
+    },
 }
 
 /// A literal.

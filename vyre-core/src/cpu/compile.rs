@@ -78,7 +78,7 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
     for decl in program
         .buffers
         .iter()
-        .filter(|b| !b.access.is_host_visible())
+        .filter(|b| b.access == Access::Workgroup)
     {
         let Some(len) = decl.len else {
             return Err(bad(format!(
@@ -103,6 +103,33 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
             },
         );
         workgroup_lens.push(len);
+    }
+    // Constant tables: memories after the workgroup buffers, never zeroed
+    // (nothing can write them).
+    let mut constants = Vec::new();
+    for decl in program
+        .buffers
+        .iter()
+        .filter(|b| b.access == Access::Constant)
+    {
+        if decl.data.is_empty() || decl.len != Some(decl.data.len() as u32) {
+            return Err(bad(format!(
+                "constant buffer `{}` holds {} words but is declared with {:?}. Fix: build it with BufferDecl::constant",
+                decl.name,
+                decl.data.len(),
+                decl.len
+            )));
+        }
+        let mem = (n_host + workgroup_lens.len() + constants.len()) as u32;
+        bufs.insert(
+            decl.name.as_str(),
+            BufInfo {
+                mem,
+                elem: decl.elem,
+                access: decl.access,
+            },
+        );
+        constants.push(decl.data.clone());
     }
     if bufs.len() != program.buffers.len() {
         return Err(bad(
@@ -139,6 +166,7 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
         has_barrier: c.has_barrier,
         n_host,
         workgroup_lens,
+        constants,
     })
 }
 

@@ -290,7 +290,11 @@ pub(crate) fn dispatch(
     let mut scratch = Vec::with_capacity(64);
     let mut invs: Vec<Inv<'_>> = (0..lanes).map(|_| Inv::new(prog.n_slots)).collect();
     for wg in 0..workgroups {
-        for buf in mem.iter_mut().skip(prog.n_host) {
+        for buf in mem
+            .iter_mut()
+            .skip(prog.n_host)
+            .take(prog.workgroup_lens.len())
+        {
             buf.fill(0);
         }
         let ids = |local: u32| Ids {

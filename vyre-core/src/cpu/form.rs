@@ -212,4 +212,6 @@ pub(crate) struct Compiled {
     pub n_host: usize,
     /// Lengths of the workgroup buffers (memory indices `n_host..`).
     pub workgroup_lens: Vec<u32>,
+    /// The constant tables' words (memory indices after the workgroup buffers).
+    pub constants: Vec<Vec<u32>>,
 }

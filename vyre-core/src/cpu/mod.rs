@@ -114,8 +114,9 @@ impl CpuBackend {
 
         // One memory table: host buffers (moved out of `buffers`, moved back
         // below whatever happens), then the workgroup buffers.
-        let mut mem: Vec<Vec<u32>> =
-            Vec::with_capacity(compiled.n_host + compiled.workgroup_lens.len());
+        let mut mem: Vec<Vec<u32>> = Vec::with_capacity(
+            compiled.n_host + compiled.workgroup_lens.len() + compiled.constants.len(),
+        );
         mem.extend(buffers.iter_mut().map(std::mem::take));
         mem.extend(
             compiled
@@ -123,6 +124,7 @@ impl CpuBackend {
                 .iter()
                 .map(|&len| vec![0u32; len as usize]),
         );
+        mem.extend(compiled.constants.iter().cloned());
 
         let result = exec::dispatch(
             &compiled,

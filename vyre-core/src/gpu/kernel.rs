@@ -4,6 +4,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::transfer::{self, ReadbackCache};
 use super::{lock, Gpu};
 use crate::error::{Error, Result};
 use crate::ir::{Access, BufferDecl, Program};
@@ -20,6 +21,9 @@ pub struct GpuKernel {
     program: Program,
     wgsl: String,
     host: Vec<BufferDecl>,
+    /// The program's constant tables on the device, with their bindings:
+    /// uploaded once, bound in every buffer set's bind group.
+    constants: Vec<(u32, wgpu::Buffer)>,
     layout: wgpu::BindGroupLayout,
     pipeline: wgpu::ComputePipeline,
     gpu: Gpu,
@@ -31,8 +35,14 @@ impl GpuKernel {
         check_limits(gpu, program)?;
         let wgsl = crate::lower::to_wgsl(program)?;
         let host: Vec<BufferDecl> = program.host_buffers().into_iter().cloned().collect();
+        let constant_decls: Vec<&BufferDecl> = program
+            .buffers
+            .iter()
+            .filter(|b| b.access == Access::Constant)
+            .collect();
         let entries: Vec<wgpu::BindGroupLayoutEntry> = host
             .iter()
+            .chain(constant_decls.iter().copied())
             .map(|b| wgpu::BindGroupLayoutEntry {
                 binding: b.binding,
                 visibility: wgpu::ShaderStages::COMPUTE,
@@ -40,7 +50,7 @@ impl GpuKernel {
                     ty: match b.access {
                         Access::Uniform => wgpu::BufferBindingType::Uniform,
                         a => wgpu::BufferBindingType::Storage {
-                            read_only: a == Access::ReadOnly,
+                            read_only: matches!(a, Access::ReadOnly | Access::Constant),
                         },
                     },
                     has_dynamic_offset: false,
@@ -51,6 +61,35 @@ impl GpuKernel {
             .collect();
         let label = program.name.as_str();
         let fix = format!("{BUG_FIX} (the WGSL passed naga's validator).\n--- WGSL ---\n{wgsl}");
+        // Not `create_buffer_init`: it panics when the device is lost, where
+        // this path must return an error (device recovery relies on it).
+        let (constants, written) = gpu.scoped(
+            &format!("uploading the constant tables of `{label}`"),
+            "free GPU memory or use smaller tables",
+            || {
+                let mut written = true;
+                let buffers = constant_decls
+                    .iter()
+                    .map(|b| {
+                        let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                            label: Some(&b.name),
+                            size: b.data.len() as u64 * 4,
+                            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                            mapped_at_creation: false,
+                        });
+                        written &= fill_staging(&gpu.queue, &buffer, 0, &b.data);
+                        (b.binding, buffer)
+                    })
+                    .collect::<Vec<_>>();
+                (buffers, written)
+            },
+        )?;
+        if !written {
+            gpu.check_health("uploading constant tables")?;
+            return Err(Error::Gpu(format!(
+                "the device refused the constant tables of `{label}`. Fix: {BUG_FIX}"
+            )));
+        }
         let (layout, pipeline) =
             gpu.scoped(&format!("compiling program `{label}`"), &fix, || {
                 let module = gpu
@@ -88,6 +127,7 @@ impl GpuKernel {
             program: program.clone(),
             wgsl,
             host,
+            constants,
             layout,
             pipeline,
             gpu: gpu.clone(),
@@ -185,9 +225,11 @@ impl GpuKernel {
                 let entries: Vec<wgpu::BindGroupEntry> = self
                     .host
                     .iter()
+                    .map(|decl| decl.binding)
                     .zip(&buffers)
-                    .map(|(decl, b)| wgpu::BindGroupEntry {
-                        binding: decl.binding,
+                    .chain(self.constants.iter().map(|(binding, b)| (*binding, b)))
+                    .map(|(binding, b)| wgpu::BindGroupEntry {
+                        binding,
                         resource: b.as_entire_binding(),
                     })
                     .collect();
@@ -203,6 +245,7 @@ impl GpuKernel {
             buffers,
             lens: lens.to_vec(),
             bind_group,
+            readback: ReadbackCache::default(),
             gpu: gpu.clone(),
         })
     }
@@ -277,16 +320,16 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
     let shared: u64 = p
         .buffers
         .iter()
-        .filter(|b| b.access == Access::Workgroup)
+        .filter(|b| matches!(b.access, Access::Workgroup | Access::Constant))
         .map(|b| u64::from(b.len.unwrap_or(0)) * 4)
         .sum();
     if shared > u64::from(l.max_compute_workgroup_storage_size) {
         return too_big(format!(
-            "workgroup buffers use {shared} bytes; this device allows {}. Fix: use smaller workgroup buffers",
+            "workgroup buffers and constant tables use {shared} bytes of workgroup memory; this device allows {}. Fix: use smaller workgroup buffers or tables",
             l.max_compute_workgroup_storage_size
         ));
     }
-    let host = p.host_buffers();
+    let host: Vec<&BufferDecl> = p.buffers.iter().filter(|b| b.access.is_bound()).collect();
     let uniforms = host.iter().filter(|b| b.access == Access::Uniform).count() as u32;
     let storage = host.len() as u32 - uniforms;
     if storage > l.max_storage_buffers_per_shader_stage
@@ -348,6 +391,8 @@ pub struct BufferSet {
     buffers: Vec<wgpu::Buffer>,
     lens: Vec<u32>,
     bind_group: wgpu::BindGroup,
+    /// The staging buffer of the last read, for the next one.
+    readback: ReadbackCache,
     gpu: Gpu,
 }
 
@@ -386,9 +431,39 @@ impl BufferSet {
     }
 
     /// Writes `data` into buffer `index` starting at word `offset`. The write
-    /// is queued and lands before the next submitted dispatch or read.
+    /// is queued and lands before the next submitted dispatch or read. Long
+    /// runs of zero words (64 KiB or more) are cleared on the device instead
+    /// of copied; the order of writes is kept.
     pub fn write(&self, index: usize, offset: u32, data: &[u32]) -> Result<()> {
         let buffer = self.check_range(index, offset, data.len())?;
+        for (span, zero) in transfer::spans(data) {
+            let at = offset + span.start as u32;
+            if zero {
+                self.clear(buffer, at, span.len())?;
+            } else {
+                self.upload(buffer, at, &data[span])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Zeroes `words` words of `buffer` from word `offset` on the device.
+    /// Submitted at once: queued writes before it land first, later ones after.
+    fn clear(&self, buffer: &wgpu::Buffer, offset: u32, words: usize) -> Result<()> {
+        let gpu = &self.gpu;
+        gpu.scoped("clearing a buffer range", BUG_FIX, || {
+            let mut encoder = gpu
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("vyre clear"),
+                });
+            encoder.clear_buffer(buffer, u64::from(offset) * 4, Some(words as u64 * 4));
+            gpu.queue.submit([encoder.finish()]);
+        })
+    }
+
+    /// Copies `data` through wgpu's staging memory into `buffer` at word `offset`.
+    fn upload(&self, buffer: &wgpu::Buffer, offset: u32, data: &[u32]) -> Result<()> {
         if data.is_empty() {
             return Ok(());
         }
@@ -476,17 +551,13 @@ impl BufferSet {
                 parts,
                 state,
                 index: None,
+                cache: self.readback.clone(),
                 gpu: self.gpu.clone(),
             });
         }
         let gpu = &self.gpu;
         let (staging, index) = gpu.scoped("reading buffers back", BUG_FIX, || {
-            let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("vyre readback"),
-                size: total,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
+            let staging = transfer::staging(&self.readback, &gpu.device, total);
             let mut encoder = gpu
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {
@@ -506,7 +577,7 @@ impl BufferSet {
             }
             let index = gpu.queue.submit(Some(encoder.finish()));
             let sink = Arc::clone(&state);
-            staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            staging.map_async(wgpu::MapMode::Read, ..total, move |r| {
                 *lock(&sink) = Some(r.map_err(|e| e.to_string()));
             });
             (staging, index)
@@ -516,6 +587,7 @@ impl BufferSet {
             parts,
             state,
             index: Some(index),
+            cache: self.readback.clone(),
             gpu: gpu.clone(),
         })
     }
@@ -549,6 +621,8 @@ pub struct PendingRead {
     parts: Vec<(u64, u32)>,
     state: Arc<Mutex<Option<std::result::Result<(), String>>>>,
     index: Option<wgpu::SubmissionIndex>,
+    /// Where the staging buffer goes back after a successful read.
+    cache: ReadbackCache,
     gpu: Gpu,
 }
 
@@ -589,7 +663,14 @@ impl PendingRead {
             }
         };
         let out = {
-            let view = staging.get_mapped_range(..).map_err(|e| {
+            // The mapped bytes: the staging buffer may be larger (reused).
+            let mapped = self
+                .parts
+                .iter()
+                .map(|&(off, words)| off + u64::from(words) * 4)
+                .max()
+                .unwrap_or(0);
+            let view = staging.get_mapped_range(..mapped).map_err(|e| {
                 Error::Gpu(format!(
                     "reading the mapped readback buffer on {} failed: {e}. Fix: {BUG_FIX}",
                     self.gpu.label
@@ -611,6 +692,9 @@ impl PendingRead {
                 .collect()
         };
         staging.unmap();
+        if let Some(s) = self.staging {
+            transfer::give_back(&self.cache, s);
+        }
         Ok(out)
     }
 }

@@ -39,6 +39,7 @@ mod adapter;
 mod disk_cache;
 mod kernel;
 mod resident;
+mod transfer;
 mod upload;
 
 use std::collections::HashMap;

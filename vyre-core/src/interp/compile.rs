@@ -24,6 +24,12 @@ const CONST_TAG: u32 = 1 << 31;
 /// that says why and `Fix:`.
 pub fn compile(p: &Payload) -> Result<Bytecode> {
     crate::megakernel::embed::check_embeddable(p)?;
+    if let Some(t) = p.tables.first() {
+        return Err(Error::BadInput(format!(
+            "payload `{}` cannot run on the interpreter: it reads the constant table `{}`, and loaded programs have no table memory. Fix: run the payload fused (register it with MegakernelBuilder::payload)",
+            p.name, t.name
+        )));
+    }
     crate::validate::validate_or_error(&p.to_program(64))?;
     let mut g = Gen {
         p,

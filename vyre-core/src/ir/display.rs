@@ -18,7 +18,7 @@ use std::fmt::{self, Write};
 
 use super::expr::{AtomicOp, Expr};
 use super::node::{Node, Program};
-use super::types::{BufferDecl, Literal};
+use super::types::{Access, BufferDecl, Literal};
 
 impl fmt::Display for Literal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -82,10 +82,27 @@ impl fmt::Display for BufferDecl {
             self.elem,
             len
         )?;
-        if self.access.is_host_visible() {
+        if self.access.is_bound() {
             write!(f, " @{}", self.binding)?;
         }
+        if self.access == Access::Constant {
+            write!(f, " = {}", WordList(&self.data))?;
+        }
         Ok(())
+    }
+}
+
+/// `[w, w, ...]`: the words of a constant buffer or table in the text form.
+pub(crate) struct WordList<'a>(pub &'a [u32]);
+
+impl fmt::Display for WordList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[")?;
+        for (i, w) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{w}")?;
+        }
+        f.write_str("]")
     }
 }
 

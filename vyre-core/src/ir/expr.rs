@@ -317,6 +317,43 @@ macro_rules! atomic_ctors {
 }
 
 impl Expr {
+    /// Calls `f` on this expression and every sub-expression.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Lit(_) | Expr::Var(_) | Expr::Len(_) | Expr::Builtin(_) => {}
+            Expr::Load { index, .. } | Expr::UniformLoad { index, .. } => index.walk(f),
+            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => {
+                arg.walk(f)
+            }
+            Expr::Binary { lhs, rhs, .. } => {
+                lhs.walk(f);
+                rhs.walk(f);
+            }
+            Expr::Select {
+                cond,
+                on_true,
+                on_false,
+            } => {
+                cond.walk(f);
+                on_true.walk(f);
+                on_false.walk(f);
+            }
+            Expr::Atomic {
+                index,
+                value,
+                expected,
+                ..
+            } => {
+                index.walk(f);
+                value.walk(f);
+                if let Some(x) = expected {
+                    x.walk(f);
+                }
+            }
+        }
+    }
+
     /// A `u32` literal.
     pub fn u32(v: u32) -> Expr {
         Expr::Lit(Literal::U32(v))

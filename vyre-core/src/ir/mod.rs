@@ -84,6 +84,13 @@
 //!   must be reached in uniform control flow, and may only be the whole
 //!   value of a `let` or an assignment.
 //! * Workgroup buffers start zeroed in every workgroup.
+//! * Constant buffers ([`BufferDecl::constant`]) hold words that are part of
+//!   the program: read only (no stores, no atomics, no `uniform_load`), a
+//!   load outside `0..len` returns 0 like any other, the host does not
+//!   supply them. They have a binding (the backend uploads the words there)
+//!   and count against the 16 KiB of workgroup memory: the GPU lowering
+//!   copies them into workgroup memory when a workgroup starts, so random
+//!   lookups (CRC tables) are workgroup-memory reads.
 //! * Invocations of a dispatch run in an unspecified order and interleaving.
 //!   Results are defined only when invocations do not race on non-atomic
 //!   elements (a store and any other access to the same element by different
@@ -111,7 +118,7 @@ mod parse;
 pub mod payload;
 mod types;
 
-pub use self::payload::{Lanes, Param, ParamKind, Payload};
+pub use self::payload::{Lanes, Param, ParamKind, Payload, Table};
 pub use display::nodes_to_text;
 pub use expr::{AtomicOp, BinOp, Builtin, Expr, UnOp};
 pub use node::{Node, Program};

@@ -37,10 +37,11 @@
 use std::fmt;
 
 use super::display::nodes_to_text;
+use super::display::WordList;
 use super::expr::{AtomicOp, Expr};
 use super::node::{Node, Program};
-use super::payload::{Param, ParamKind, Payload};
-use super::types::{BufferDecl, DataType, Literal};
+use super::payload::{Param, ParamKind, Payload, Table};
+use super::types::{Access, BufferDecl, DataType, Literal};
 // Every variant of each IR enum, shared with the VIR0 code tables.
 use crate::vir0::codes::{ACCESSES, ATOMICS, BINOPS, BUILTINS, PARAM_KINDS, TYPES, UNOPS};
 
@@ -97,6 +98,9 @@ impl fmt::Display for Payload {
                 write!(f, "[{n}]")?;
             }
             writeln!(f)?;
+        }
+        for t in &self.tables {
+            writeln!(f, "table {} = {}", t.name, WordList(&t.words))?;
         }
         writeln!(f, "{{")?;
         f.write_str(&nodes_to_text(&self.body, 1))?;
@@ -168,13 +172,22 @@ pub fn parse_payload(text: &str) -> Result<Payload, ParseError> {
         }
         params.push(Param { name, kind, len });
     }
-    let body = p.block(1, "the payload body (or `param` declarations)")?;
+    let mut tables = Vec::new();
+    while p.peek_is_ident("table")? {
+        p.bump()?;
+        let name = p.ident("the table name")?;
+        p.punct('=', "write `table NAME = [1, 2, 3]`")?;
+        let words = p.words()?;
+        tables.push(Table { name, words });
+    }
+    let body = p.block(1, "the payload body (or `param` / `table` declarations)")?;
     p.end()?;
     Ok(Payload {
         name,
         params,
         look_behind,
         body,
+        tables,
     })
 }
 
@@ -395,6 +408,20 @@ impl<'a> Parser<'a> {
             _ => Err(self.expected(what, t, "write a plain number like `64`")),
         }
     }
+    /// `[w, w, ...]`: the words of a constant buffer or table.
+    fn words(&mut self) -> Result<Vec<u32>, ParseError> {
+        self.punct('[', "write the words in brackets: `[1, 2, 3]`")?;
+        let mut words = Vec::new();
+        while self.peek()?.0 != Tok::Punct(']') {
+            if !words.is_empty() {
+                self.punct(',', "separate the words with commas")?;
+            }
+            words.push(self.number("a constant word")?);
+        }
+        self.punct(']', "close the words with `]`")?;
+        Ok(words)
+    }
+
     fn end(&mut self) -> Result<(), ParseError> {
         let t = self.bump()?;
         if t.0 == Tok::Eof {
@@ -418,7 +445,7 @@ impl<'a> Parser<'a> {
                 l,
                 c,
                 format!("unknown buffer access `{a}`"),
-                "use read, read_write, uniform or workgroup",
+                "use read, read_write, uniform, workgroup or constant",
             ));
         };
         let elem = self.data_type()?;
@@ -432,10 +459,10 @@ impl<'a> Parser<'a> {
         }
         self.punct(']', "close the length with `]`")?;
         let at = self.peek()?;
-        let binding = if access.is_host_visible() {
+        let binding = if access.is_bound() {
             self.punct(
                 '@',
-                "host-visible buffers end with their binding, like `@0`",
+                "host-visible and constant buffers have a binding, like `@0`",
             )?;
             self.number("the binding")?
         } else if at.0 == Tok::Punct('@') {
@@ -448,12 +475,18 @@ impl<'a> Parser<'a> {
         } else {
             u32::MAX
         };
+        let mut data = Vec::new();
+        if access == Access::Constant {
+            self.punct('=', "a constant buffer ends with its words: `= [1, 2, 3]`")?;
+            data = self.words()?;
+        }
         Ok(BufferDecl {
             name,
             binding,
             elem,
             access,
             len,
+            data,
         })
     }
 

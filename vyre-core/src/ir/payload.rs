@@ -15,6 +15,7 @@
 //! | `#[vyre(start)] s: u32`| `ChunkStart`    | var `s`: index in `data` of the first byte the item owns    |
 //! | (IR only)              | `IoQueue`       | buffer `q` (atomic), vars `q__cap` (requests it holds), `q__slot` (this item's slot) |
 //! | (IR only)              | `Debug`         | buffer `g` (atomic), vars `g__cap` (records it holds), `g__slot`, `g__op` (this item's slot and opcode) |
+//! | `const T: [u32; N]` in the body | a [`Table`], not a parameter | buffer `T` (read only; [`table_load`]) |
 //!
 //! `ChunkStart`: a payload with look-behind (a pattern of `n` bytes needs
 //! `n - 1`) sees its chunk preceded by up to `look_behind` bytes of the
@@ -82,6 +83,37 @@ pub struct Payload {
     pub look_behind: u32,
     /// The body.
     pub body: Vec<Node>,
+    /// Constant tables the body reads (`const T: [u32; N] = ..;` in a
+    /// `#[vyre::payload]`), by name with [`table_load`].
+    pub tables: Vec<Table>,
+}
+
+/// A constant table of a payload: `words.len()` read-only `u32` words that
+/// are part of the payload, such as the lookup tables of a table-driven
+/// CRC. Embedded, it becomes an [`Access::Constant`](super::Access::Constant)
+/// buffer: on the GPU the table lives in workgroup memory, so reads at random
+/// indices are cheap.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Table {
+    /// The name the body reads it by (a Rust `const` name).
+    pub name: String,
+    /// The words, at least one.
+    pub words: Vec<u32>,
+}
+
+impl Table {
+    /// A table named `name` holding `words`.
+    pub fn new(name: &str, words: &[u32]) -> Table {
+        Table {
+            name: name.to_string(),
+            words: words.to_vec(),
+        }
+    }
+}
+
+/// Word `index` of the table `name` (0 when out of range).
+pub fn table_load(name: &str, index: Expr) -> Expr {
+    Expr::load(name, index)
 }
 
 /// `name__suffix`: the reserved variable names of a parameter.
@@ -288,7 +320,8 @@ impl Payload {
     /// parameter giving its byte length, then one per `Scalar` or
     /// `ChunkStart`, in parameter order), then each
     /// `Bytes` parameter's words, then each `Output`, then each `Accumulator`.
-    /// Dispatch it with 1 workgroup.
+    /// The tables follow as constant buffers (not host buffers). Dispatch it
+    /// with 1 workgroup.
     pub fn to_program(&self, lanes: u32) -> Program {
         let mut buffers = vec![BufferDecl::read("args", 0, DataType::U32)];
         let mut prelude = Vec::new();
@@ -353,6 +386,15 @@ impl Payload {
                 &param_var(&p.name, "count"),
                 Expr::workgroup_size(),
             ));
+        }
+        for t in &self.tables {
+            buffers.push(BufferDecl::constant(
+                &t.name,
+                binding,
+                DataType::U32,
+                t.words.clone(),
+            ));
+            binding += 1;
         }
         prelude.extend(self.body.iter().cloned());
         Program::new(&self.name, buffers, lanes, prelude)

@@ -90,6 +90,13 @@ pub enum Access {
     /// Workgroup-shared memory (`var<workgroup>`): not visible to the host,
     /// zero at the start of every workgroup, needs a fixed length. Atomics allowed.
     Workgroup,
+    /// A constant table ([`BufferDecl::constant`]): its words are part of the
+    /// program ([`BufferDecl::data`]), read only, not supplied by the host. For
+    /// lookup tables read at random (CRC tables): the GPU backend copies it
+    /// into workgroup memory at the start of every workgroup, so it counts
+    /// against the workgroup memory limit and its reads are workgroup-memory
+    /// reads.
+    Constant,
 }
 
 impl Access {
@@ -100,6 +107,7 @@ impl Access {
             Access::ReadWrite => "read_write",
             Access::Uniform => "uniform",
             Access::Workgroup => "workgroup",
+            Access::Constant => "constant",
         }
     }
 
@@ -115,7 +123,13 @@ impl Access {
 
     /// True when the host supplies and reads back the buffer's contents.
     pub fn is_host_visible(self) -> bool {
-        !matches!(self, Access::Workgroup)
+        !matches!(self, Access::Workgroup | Access::Constant)
+    }
+
+    /// True when the buffer is bound to a binding of bind group 0: host
+    /// buffers, and constant tables (whose words the backend uploads).
+    pub fn is_bound(self) -> bool {
+        self != Access::Workgroup
     }
 }
 
@@ -133,6 +147,9 @@ pub struct BufferDecl {
     /// Fixed number of elements, or `None` when the length is set at run time
     /// by the data the host supplies.
     pub len: Option<u32>,
+    /// The words of an [`Access::Constant`] table (raw bits of its elements,
+    /// `len` of them); empty for every other buffer.
+    pub data: Vec<u32>,
 }
 
 impl BufferDecl {
@@ -144,6 +161,7 @@ impl BufferDecl {
             elem,
             access: Access::ReadOnly,
             len: None,
+            data: Vec::new(),
         }
     }
 
@@ -155,6 +173,7 @@ impl BufferDecl {
             elem,
             access: Access::ReadWrite,
             len: None,
+            data: Vec::new(),
         }
     }
 
@@ -166,6 +185,7 @@ impl BufferDecl {
             elem,
             access: Access::Uniform,
             len: Some(len),
+            data: Vec::new(),
         }
     }
 
@@ -177,6 +197,20 @@ impl BufferDecl {
             elem,
             access: Access::Workgroup,
             len: Some(len),
+            data: Vec::new(),
+        }
+    }
+
+    /// A constant table holding `words` (raw bits of `elem` values), bound at
+    /// `binding` ([`Access::Constant`]).
+    pub fn constant(name: &str, binding: u32, elem: DataType, words: Vec<u32>) -> Self {
+        Self {
+            name: name.to_string(),
+            binding,
+            elem,
+            access: Access::Constant,
+            len: Some(u32::try_from(words.len()).unwrap_or(u32::MAX)),
+            data: words,
         }
     }
 

@@ -128,7 +128,7 @@ impl Lowerer<'_> {
             Expr::Len(buffer) => {
                 let (_, decl) = self.buffer(buffer)?;
                 match (decl.access, decl.len) {
-                    (Access::Uniform | Access::Workgroup, Some(n)) => Lowered::constant(&format!("{n}u"), DataType::U32),
+                    (Access::Uniform | Access::Workgroup | Access::Constant, Some(n)) => Lowered::constant(&format!("{n}u"), DataType::U32),
                     _ => Lowered::runtime(format!("arrayLength(&{})", mangle("b", buffer)), DataType::U32),
                 }
             }

@@ -175,7 +175,7 @@ fn compare(i: u8) -> String {
 fn in_bounds(program: &Program, b: usize) -> String {
     let decl = &program.buffers[b];
     match (decl.access, decl.len) {
-        (Access::Uniform | Access::Workgroup, Some(n)) => format!("i < {n}u"),
+        (Access::Uniform | Access::Workgroup | Access::Constant, Some(n)) => format!("i < {n}u"),
         _ => format!("i < arrayLength(&{})", mangle("b", &decl.name)),
     }
 }

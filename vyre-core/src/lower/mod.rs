@@ -177,14 +177,14 @@ impl<'p> Lowerer<'p> {
                     b.name
                 )));
             }
-            if b.access.is_host_visible() && !bindings.insert(b.binding) {
+            if b.access.is_bound() && !bindings.insert(b.binding) {
                 return Err(self.invalid(format!(
-                    "binding {} is used by more than one buffer (`{}`). Fix: give each host buffer its own binding",
+                    "binding {} is used by more than one buffer (`{}`). Fix: give each host or constant buffer its own binding",
                     b.binding, b.name
                 )));
             }
             match (b.access, b.len) {
-                (Access::Workgroup, None) | (Access::Uniform, None) | (Access::Workgroup | Access::Uniform, Some(0)) => {
+                (Access::Workgroup | Access::Uniform | Access::Constant, None | Some(0)) => {
                     return Err(self.invalid(format!(
                         "{} buffer `{}` needs a fixed, non-zero length. Fix: declare it with a length",
                         b.access.name(),
@@ -468,7 +468,7 @@ impl<'p> Lowerer<'p> {
         let program = self.program;
         self.scopes.push(Vec::new());
         self.path = vec![];
-        let mut main_body = String::new();
+        let mut main_body = constant_prologue(program);
         for (i, n) in program.body.iter().enumerate() {
             self.path = vec![format!("body[{i}]")];
             self.node(n, 1)?;
@@ -525,18 +525,18 @@ fn collect_atomic_targets(node: &Node, out: &mut Vec<String>) {
     };
     match node {
         Node::Let { value, .. } | Node::Assign { value, .. } | Node::Eval(value) => {
-            walk_expr(value, &mut on_expr)
+            value.walk(&mut on_expr)
         }
         Node::Store { index, value, .. } => {
-            walk_expr(index, &mut on_expr);
-            walk_expr(value, &mut on_expr);
+            index.walk(&mut on_expr);
+            value.walk(&mut on_expr);
         }
         Node::If {
             cond,
             then,
             otherwise,
         } => {
-            walk_expr(cond, &mut on_expr);
+            cond.walk(&mut on_expr);
             then.iter()
                 .chain(otherwise)
                 .for_each(|n| collect_atomic_targets(n, out));
@@ -549,7 +549,7 @@ fn collect_atomic_targets(node: &Node, out: &mut Vec<String>) {
             ..
         } => {
             for e in [start, end, step] {
-                walk_expr(e, &mut on_expr);
+                e.walk(&mut on_expr);
             }
             body.iter().for_each(|n| collect_atomic_targets(n, out));
         }
@@ -557,43 +557,6 @@ fn collect_atomic_targets(node: &Node, out: &mut Vec<String>) {
             body.iter().for_each(|n| collect_atomic_targets(n, out))
         }
         Node::Break | Node::Continue | Node::Barrier | Node::Return => {}
-    }
-}
-
-/// Calls `f` on `e` and every sub-expression.
-fn walk_expr(e: &Expr, f: &mut impl FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Lit(_) | Expr::Var(_) | Expr::Len(_) | Expr::Builtin(_) => {}
-        Expr::Load { index, .. } | Expr::UniformLoad { index, .. } => walk_expr(index, f),
-        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => {
-            walk_expr(arg, f)
-        }
-        Expr::Binary { lhs, rhs, .. } => {
-            walk_expr(lhs, f);
-            walk_expr(rhs, f);
-        }
-        Expr::Select {
-            cond,
-            on_true,
-            on_false,
-        } => {
-            walk_expr(cond, f);
-            walk_expr(on_true, f);
-            walk_expr(on_false, f);
-        }
-        Expr::Atomic {
-            index,
-            value,
-            expected,
-            ..
-        } => {
-            walk_expr(index, f);
-            walk_expr(value, f);
-            if let Some(x) = expected {
-                walk_expr(x, f);
-            }
-        }
     }
 }
 
@@ -643,5 +606,39 @@ fn buffer_decl(b: &BufferDecl, atomic: bool) -> String {
             )
         }
         Access::Workgroup => format!("var<workgroup> {name}: array<{elem}, {len}>;\n"),
+        // The table's words come from a storage buffer the backend fills; the
+        // program reads the workgroup copy (`constant_prologue`).
+        Access::Constant => format!(
+            "@group(0) @binding({}) var<storage, read> {}: array<{elem}>;\nvar<workgroup> {name}: array<{elem}, {len}>;\n",
+            b.binding,
+            mangle("c", &b.name)
+        ),
     }
+}
+
+/// The start of `main` when the program has constant tables: every
+/// invocation copies its share of each table from its storage buffer into
+/// workgroup memory, then one barrier (uniform: nothing has run yet).
+fn constant_prologue(program: &Program) -> String {
+    let mut out = String::new();
+    let tables: Vec<&BufferDecl> = program
+        .buffers
+        .iter()
+        .filter(|b| b.access == Access::Constant)
+        .collect();
+    if tables.is_empty() {
+        return out;
+    }
+    for b in &tables {
+        let len = b.len.unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "    for (var vy_k: u32 = vy_lid.x; vy_k < {len}u; vy_k += {}u) {{ {}[vy_k] = {}[vy_k]; }}",
+            program.workgroup_size,
+            mangle("b", &b.name),
+            mangle("c", &b.name)
+        );
+    }
+    out.push_str("    workgroupBarrier();\n");
+    out
 }

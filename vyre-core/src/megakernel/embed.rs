@@ -67,7 +67,14 @@ pub fn check_embeddable(p: &Payload) -> Result<()> {
 
 /// The statements that run payload `p` on the slot whose first word is the
 /// variable `base`, with all of the payload's variables prefixed by `prefix`.
-pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
+/// `tables` places the payload's tables in the kernel's table buffer
+/// ([`super::tables`]).
+pub fn embed(
+    p: &Payload,
+    prefix: &str,
+    base: &str,
+    tables: &super::tables::Placement,
+) -> Result<Vec<Node>> {
     check_embeddable(p)?;
     let field = |w: u32| Expr::load(RING, Expr::add(Expr::var(base), Expr::u32(w)));
     let v = |n: &str| format!("{prefix}{n}");
@@ -187,6 +194,7 @@ pub fn embed(p: &Payload, prefix: &str, base: &str) -> Result<Vec<Node>> {
         private: private.iter().map(|a| a.0.clone()).collect(),
         private_span: privatize::span(&private),
         guards,
+        tables,
     };
     let body: Vec<Node> = p.body.iter().map(|n| renamer.node(n)).collect();
     if let Some(e) = renamer.error {
@@ -261,6 +269,8 @@ struct Renamer<'a> {
     /// Where those parameters' words start in the slot region, and how many.
     private_span: (u32, u32),
     guards: Guards,
+    /// The payload's tables in the kernel's table buffer.
+    tables: &'a super::tables::Placement,
 }
 
 impl Renamer<'_> {
@@ -375,11 +385,20 @@ impl Renamer<'_> {
         match e {
             Expr::Lit(_) | Expr::Builtin(_) => e.clone(),
             Expr::Var(n) => Expr::Var(self.var(n)),
-            Expr::Load { buffer, index } => {
-                let (buffer, index) = self.target(buffer, index);
-                Expr::Load { index, buffer }
-            }
-            Expr::Len(n) => Expr::Len(self.buf(n)),
+            Expr::Load { buffer, index } => match self.tables.get(buffer.as_str()) {
+                Some(&placed) => Expr::Load {
+                    buffer: super::tables::TABLES.to_string(),
+                    index: Box::new(super::tables::index(self.expr(index), placed)),
+                },
+                None => {
+                    let (buffer, index) = self.target(buffer, index);
+                    Expr::Load { index, buffer }
+                }
+            },
+            Expr::Len(n) => match self.tables.get(n.as_str()) {
+                Some(&(_, len)) => Expr::u32(len),
+                None => Expr::Len(self.buf(n)),
+            },
             Expr::Unary { op, arg } => Expr::Unary {
                 op: *op,
                 arg: b(self, arg),

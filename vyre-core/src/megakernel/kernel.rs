@@ -292,11 +292,13 @@ pub fn build_kernel(
     if private > 0 {
         buffers.push(BufferDecl::workgroup(LOCAL_ACC, DataType::U32, private));
     }
+    let (table_buffer, placements) = super::tables::layout(payloads)?;
+    buffers.extend(table_buffer);
     let mut cases: Vec<(u32, Vec<Node>)> = builtin_handlers();
-    for (i, p) in payloads.iter().enumerate() {
+    for (i, (p, placed)) in payloads.iter().zip(&placements).enumerate() {
         cases.push((
             FIRST_PAYLOAD_OPCODE + i as u32,
-            embed(p, &format!("p{i}_"), "base")?,
+            embed(p, &format!("p{i}_"), "base", placed)?,
         ));
     }
     // An if/else chain over the opcode, built from the last case outwards;

@@ -19,6 +19,7 @@ pub mod kernel;
 mod loaded;
 pub mod privatize;
 pub mod protocol;
+pub mod tables;
 
 use std::collections::HashMap;
 

@@ -59,13 +59,13 @@ pub(crate) fn check<'p>(
         } else {
             by_name.insert(&b.name, (i, b));
         }
-        if b.access.is_host_visible() {
+        if b.access.is_bound() {
             if let Some(first) = by_binding.get(&b.binding) {
                 diags.push(
                     &place,
                     format!(
-                        "binding {} is already used by buffers[{first}] ({}). Fix: give every host-visible buffer \
-                         its own binding number",
+                        "binding {} is already used by buffers[{first}] ({}). Fix: give every host-visible or \
+                         constant buffer its own binding number",
                         b.binding,
                         show(&program.buffers[*first].name)
                     ),
@@ -83,7 +83,7 @@ pub(crate) fn check<'p>(
             );
         }
         match (b.access, b.len) {
-            (Access::Workgroup | Access::Uniform, None) => diags.push(
+            (Access::Workgroup | Access::Uniform | Access::Constant, None) => diags.push(
                 &place,
                 format!(
                     "a {} buffer needs a fixed length but `len` is None. Fix: set `len` (e.g. with \
@@ -120,16 +120,38 @@ pub(crate) fn check<'p>(
                 );
             }
         }
-        if let (Access::Workgroup, Some(len)) = (b.access, b.len) {
+        if b.access == Access::Constant && b.len != Some(b.data.len() as u32) {
+            diags.push(
+                &place,
+                format!(
+                    "a constant buffer holds {} words but its `len` is {:?}. Fix: build it with \
+                     BufferDecl::constant, which sets `len` from the words",
+                    b.data.len(),
+                    b.len
+                ),
+            );
+        }
+        if b.access != Access::Constant && !b.data.is_empty() {
+            diags.push(
+                &place,
+                format!(
+                    "a {} buffer has `data`, which only constant buffers hold. Fix: leave `data` empty, or \
+                     declare the buffer with BufferDecl::constant",
+                    b.access.name()
+                ),
+            );
+        }
+        // Constant tables live in workgroup memory on the GPU.
+        if let (Access::Workgroup | Access::Constant, Some(len)) = (b.access, b.len) {
             workgroup_bytes = workgroup_bytes.saturating_add(u64::from(len) * 4);
             if workgroup_bytes > MAX_WORKGROUP_BYTES && !workgroup_over {
                 workgroup_over = true;
                 diags.push(
                     &place,
                     format!(
-                        "workgroup buffers up to this one need {workgroup_bytes} bytes, more than the {} bytes \
-                         (16 KiB) of workgroup memory vyre allows. Fix: shrink the workgroup buffers (at most {} \
-                         u32 elements in all)",
+                        "workgroup and constant buffers up to this one need {workgroup_bytes} bytes, more than \
+                         the {} bytes (16 KiB) of workgroup memory vyre allows. Fix: shrink the workgroup buffers \
+                         and constant tables (at most {} u32 elements in all)",
                         MAX_WORKGROUP_BYTES,
                         MAX_WORKGROUP_BYTES / 4
                     ),

@@ -255,7 +255,7 @@ impl<'p> Checker<'p, '_> {
             return;
         };
         match decl.access {
-            Access::ReadOnly | Access::Uniform => self.err(format!(
+            Access::ReadOnly | Access::Uniform | Access::Constant => self.err(format!(
                 "store to {}, a `{}` buffer, which the program may not write. Fix: declare it `read_write` \
                  (BufferDecl::read_write), or store into another buffer",
                 show(buffer),

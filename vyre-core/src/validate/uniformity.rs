@@ -178,7 +178,9 @@ impl<'p> Walker<'p, '_> {
             }
             Expr::Load { buffer, index } => {
                 match self.shared.buffers.get(buffer.as_str()).map(|b| b.access) {
-                    Some(Access::Uniform) | None => self.deps(index, out, seed, d),
+                    Some(Access::Uniform | Access::Constant) | None => {
+                        self.deps(index, out, seed, d)
+                    }
                     Some(a) => note(format!(
                     "a load from `{}` (a `{}` buffer: only uniform buffers give uniform values)",
                     short(buffer),

@@ -28,7 +28,7 @@ code_table!(
 );
 code_table!(
     /// `Access` codes.
-    ACCESSES, access_code, Access { ReadOnly, ReadWrite, Uniform, Workgroup }
+    ACCESSES, access_code, Access { ReadOnly, ReadWrite, Uniform, Workgroup, Constant }
 );
 code_table!(
     /// `ParamKind` codes.

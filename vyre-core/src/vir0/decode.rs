@@ -16,7 +16,8 @@ use super::{
     KIND_PROGRAM, MAGIC, MAX_BUFFERS, MAX_EXPRS, MAX_EXPR_DEPTH, MAX_NODES, MAX_NODE_DEPTH,
     MAX_STRINGS, MAX_STRING_LEN, VERSION,
 };
-use crate::ir::{BufferDecl, Expr, Literal, Node, Param, Payload, Program};
+use crate::ir::payload::Table;
+use crate::ir::{Access, BufferDecl, Expr, Literal, Node, Param, Payload, Program};
 
 type R<T> = Result<T, Vir0Error>;
 
@@ -149,6 +150,31 @@ impl<'a> Decoder<'a> {
                 .map(Some)
                 .or_else(|_| self.fail(at, format!("{what} is {}, more than u32::MAX", v - 1))),
         }
+    }
+
+    /// `n` words of 4 little-endian bytes each.
+    fn words(&mut self, n: usize, what: &str) -> R<Vec<u32>> {
+        let at = self.pos;
+        if n > self.remaining() / 4 {
+            return self.fail(
+                at,
+                format!(
+                    "{what} has {n} words, but only {} bytes are left in the {} section",
+                    self.remaining(),
+                    self.section
+                ),
+            );
+        }
+        self.charge(at, n * 4)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut b = [0u8; 4];
+            for x in &mut b {
+                *x = self.u8(what)?;
+            }
+            out.push(u32::from_le_bytes(b));
+        }
+        Ok(out)
     }
 
     fn code<T: Copy>(&mut self, table: &[T], what: &str) -> R<T> {
@@ -572,13 +598,22 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
             let access = d.code(codes::ACCESSES, "buffer access")?;
             let elem = d.code(codes::TYPES, "element type")?;
             let binding = d.u32v("binding")?;
+            let at = d.pos;
             let len = d.opt_len("buffer length")?;
+            let data = match (access, len) {
+                (Access::Constant, Some(n)) => d.words(n as usize, "a constant buffer")?,
+                (Access::Constant, None) => {
+                    return d.fail(at, "a constant buffer without a length")
+                }
+                _ => Vec::new(),
+            };
             buffers.push(BufferDecl {
                 name,
                 binding,
                 elem,
                 access,
                 len,
+                data,
             });
         }
         d.leave()?;
@@ -601,6 +636,22 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
             let len = d.opt_len("parameter length")?;
             params.push(Param { name, kind, len });
         }
+        // Tables follow only when there are some (canonical: never a count of 0).
+        let mut tables = Vec::new();
+        if d.remaining() > 0 {
+            let at = d.pos;
+            let n = d.count("table count", MAX_BUFFERS, 2)?;
+            if n == 0 {
+                return d.fail(at, "a table count of 0 (not canonical: omit it)");
+            }
+            d.charge(at, n.saturating_mul(size_of::<Table>()))?;
+            for _ in 0..n {
+                let name = d.name("table name")?;
+                let words = d.count("table length", u64::from(u32::MAX), 4)?;
+                let words = d.words(words, "a table")?;
+                tables.push(Table { name, words });
+            }
+        }
         d.leave()?;
         d.enter(section::BODY, "body", file_end)?;
         Module::Payload(Payload {
@@ -608,6 +659,7 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
             params,
             look_behind,
             body: d.body()?,
+            tables,
         })
     };
     d.leave()?;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::codes::{self, expr as op, node as nop, section};
 use super::{DIGEST_LEN, KIND_PAYLOAD, KIND_PROGRAM, MAGIC, VERSION};
-use crate::ir::{Expr, Literal, Node, Payload, Program};
+use crate::ir::{Access, Expr, Literal, Node, Payload, Program};
 
 /// Appends `v` as an unsigned LEB128 varint (the shortest form).
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -21,6 +21,13 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// `None` → 0, `Some(n)` → n + 1.
+/// Words of a constant table, 4 little-endian bytes each.
+fn put_words(out: &mut Vec<u8>, words: &[u32]) {
+    for w in words {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+}
+
 fn put_opt_len(out: &mut Vec<u8>, len: Option<u32>) {
     put_varint(out, len.map_or(0, |n| u64::from(n) + 1));
 }
@@ -257,6 +264,9 @@ pub(crate) fn program_unsigned(p: &Program) -> Vec<u8> {
         decls.push(codes::type_code(b.elem));
         put_varint(&mut decls, u64::from(b.binding));
         put_opt_len(&mut decls, b.len);
+        if b.access == Access::Constant {
+            put_words(&mut decls, &b.data);
+        }
     }
     let mut body = Vec::new();
     e.block(&mut body, &p.body);
@@ -274,6 +284,16 @@ pub(crate) fn payload_unsigned(p: &Payload) -> Vec<u8> {
         e.name(&mut decls, &param.name);
         decls.push(codes::param_kind_code(param.kind));
         put_opt_len(&mut decls, param.len);
+    }
+    // Written only when there are tables, so payloads without them encode
+    // as before.
+    if !p.tables.is_empty() {
+        put_varint(&mut decls, p.tables.len() as u64);
+        for t in &p.tables {
+            e.name(&mut decls, &t.name);
+            put_varint(&mut decls, t.words.len() as u64);
+            put_words(&mut decls, &t.words);
+        }
     }
     let mut body = Vec::new();
     e.block(&mut body, &p.body);

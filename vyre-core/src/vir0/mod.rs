@@ -22,14 +22,17 @@
 //! strings  = count:varint (len:varint utf8[len])*      unique, numbered in order of first use
 //! decls    = program: name:str workgroup_size:varint count:varint buffer*
 //!            payload: name:str look_behind:varint count:varint param*
-//! buffer   = name:str access:u8 elem:u8 binding:varint len:optlen
+//! buffer   = name:str access:u8 elem:u8 binding:varint len:optlen words?
+//!            words (constant buffers only) = len × u32 little-endian
 //! param    = name:str kind:u8 len:optlen
+//!            payload decls end with, only when the payload has tables,
+//!            count:varint (≥ 1) (name:str n:varint n × u32 little-endian)*
 //! body     = statements:varint expressions:varint block    totals of the whole body
 //! block    = count:varint node*
 //! digest   = blake3(every byte before it) [32]
 //! ```
 //! Enum codes are the variant's position in declaration order: access
-//! read/read_write/uniform/workgroup = 0..3; type u32/i32/f32/bool = 0..3;
+//! read/read_write/uniform/workgroup/constant = 0..4; type u32/i32/f32/bool = 0..3;
 //! param kind bytes/scalar/output/accumulator/lanes/chunk_start = 0..5.
 //!
 //! Statements (`node`), an opcode byte then operands in field order:

@@ -101,7 +101,7 @@ impl Gen<'_> {
                 }
                 Some(Res::Const(i)) => match &self.t.consts[i] {
                     ConstValue::Scalar { ty, lit: l, .. } => lit(*l, *ty),
-                    ConstValue::Bytes(..) => zero(Scalar::U32),
+                    ConstValue::Bytes(..) | ConstValue::Table { .. } => zero(Scalar::U32),
                 },
                 None => zero(ty),
             },
@@ -123,10 +123,17 @@ impl Gen<'_> {
                 let v = self.expr(x, out);
                 cast(v, from, *to)
             }
-            ExprKind::Index(_, i) => {
+            ExprKind::Index(n, i) => {
                 let idx = self.expr(i, out);
-                if let Some(ConstValue::Bytes(bytes, _)) = self.const_of(e).cloned() {
-                    return self.const_index(&bytes, i, idx, out);
+                match self.const_of(e).cloned() {
+                    Some(ConstValue::Bytes(bytes, _)) => {
+                        return self.const_index(&bytes, i, idx, out)
+                    }
+                    Some(ConstValue::Table { .. }) => {
+                        let n = n.to_string();
+                        return quote!(::vyre::ir::payload::table_load(#n, #idx));
+                    }
+                    _ => {}
                 }
                 match self.param(e) {
                     Some((n, ParamKind::Bytes)) => quote!(::vyre::ir::payload::byte_load(#n, #idx)),
@@ -134,10 +141,17 @@ impl Gen<'_> {
                     None => zero(Scalar::U32),
                 }
             }
-            ExprKind::Len(_) => {
-                if let Some(ConstValue::Bytes(bytes, _)) = self.const_of(e) {
-                    let n = bytes.len() as u32;
-                    return quote!(::vyre::ir::Expr::u32(#n));
+            ExprKind::Len(name) => {
+                match self.const_of(e) {
+                    Some(ConstValue::Bytes(bytes, _)) => {
+                        let n = bytes.len() as u32;
+                        return quote!(::vyre::ir::Expr::u32(#n));
+                    }
+                    Some(ConstValue::Table { .. }) => {
+                        let words = table_words(name);
+                        return quote!(::vyre::ir::Expr::u32(#words.len() as u32));
+                    }
+                    _ => {}
                 }
                 match self.param(e) {
                     Some((n, _)) => quote!(::vyre::ir::payload::param_len(#n)),
@@ -753,4 +767,9 @@ fn cast(v: TokenStream, from: Scalar, to: Scalar) -> TokenStream {
             quote!(::vyre::ir::Expr::cast(#dt, #v))
         }
     }
+}
+
+/// The variable of `payload()` holding the words of table `name`.
+pub fn table_words(name: &syn::Ident) -> syn::Ident {
+    quote::format_ident!("__vyre_table_{}", name)
 }

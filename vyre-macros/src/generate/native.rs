@@ -97,6 +97,7 @@ impl Native<'_> {
                     l.set_span(*span);
                     quote!(const #name: &[u8] = #l;)
                 }
+                ConstValue::Table { ty, expr, .. } => quote!(const #name: #ty = #expr;),
             },
             Stmt::Expr(e) => {
                 let x = self.expr(e);
@@ -176,7 +177,7 @@ impl Native<'_> {
             }
             ExprKind::Index(n, i) => {
                 let it = self.expr(i);
-                quote_spanned!(span=> ::vyre::native::load(#n, #it))
+                quote_spanned!(span=> ::vyre::native::load(&#n[..], #it))
             }
             ExprKind::Len(n) => quote_spanned!(span=> #n.len()),
             ExprKind::Word(n, w) => {

@@ -513,6 +513,21 @@ impl Parser<'_> {
                 return None;
             }
         }
+        if let Type::Array(a) = &*c.ty {
+            if type_name(&a.elem).as_deref() == Some("u32") {
+                return Some(ConstValue::Table {
+                    name: c.ident.clone(),
+                    ty: c.ty.clone(),
+                    expr: c.expr.clone(),
+                    span: c.ident.span(),
+                });
+            }
+            self.errs.push(
+                a.elem.span(),
+                "a table constant holds `u32` words\nFix: declare it `const T: [u32; N] = ...;` (store narrower values in u32 words)",
+            );
+            return None;
+        }
         let ty = self.scalar_type(&c.ty, "constant type")?;
         let lit = match self.expr(&c.expr).as_ref().and_then(fold) {
             Some(l) => l,

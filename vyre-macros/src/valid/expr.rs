@@ -16,6 +16,7 @@ enum Base {
     Output,
     Accumulator,
     ConstBytes,
+    Table,
     Lanes,
     Scalar,
     Unknown,
@@ -45,6 +46,7 @@ impl Checker<'_> {
             },
             Res::Const(i) => match self.consts[i] {
                 ConstValue::Bytes(..) => Base::ConstBytes,
+                ConstValue::Table { .. } => Base::Table,
                 ConstValue::Scalar { .. } => Base::Scalar,
             },
             Res::Local(_) => Base::Scalar,
@@ -187,6 +189,9 @@ impl Checker<'_> {
             Base::Bytes | Base::ConstBytes => {
                 self.errs.unsupported(name.span(), format!("mutating the input `{name}`"), "inputs are read-only; write results to a `&mut [u32]` output parameter");
             }
+            Base::Table => {
+                self.errs.unsupported(name.span(), format!("writing to the constant table `{name}`"), "tables are read-only; write results to a `&mut [u32]` output parameter");
+            }
             Base::Accumulator => {
                 self.errs.push(name.span(), format!("accumulator elements are atomic: `{name}[i] = v` is not allowed\nFix: write `{name}[i].store(v, Ordering::Relaxed)` or use `fetch_add`"));
             }
@@ -231,10 +236,10 @@ impl Checker<'_> {
                     },
                     Res::Const(i) => match &self.consts[i] {
                         ConstValue::Scalar { ty, .. } => Ty::S(*ty),
-                        ConstValue::Bytes(..) => {
+                        ConstValue::Bytes(..) | ConstValue::Table { .. } => {
                             self.errs.unsupported(
                                 n.span(),
-                                format!("using the byte string `{n}` as a value"),
+                                format!("using the constant array `{n}` as a value"),
                                 format!("index it (`{n}[i]`) or take its length (`{n}.len()`)"),
                             );
                             Ty::S(Scalar::U32)
@@ -278,7 +283,7 @@ impl Checker<'_> {
             ExprKind::Index(name, idx) => {
                 let b = self.base(e, name);
                 match b {
-                    Base::Bytes | Base::ConstBytes => {}
+                    Base::Bytes | Base::ConstBytes | Base::Table => {}
                     Base::Output => {}
                     Base::Accumulator => self.errs.push(
                         e.span,
@@ -332,8 +337,8 @@ impl Checker<'_> {
             } => {
                 match self.base(e, acc) {
                     Base::Accumulator | Base::Unknown => {}
-                    Base::Bytes | Base::ConstBytes => {
-                        self.errs.unsupported(acc.span(), format!("atomics on the input `{acc}`"), "declare an accumulator parameter `acc: &[AtomicU32]` for atomic results")
+                    Base::Bytes | Base::ConstBytes | Base::Table => {
+                        self.errs.unsupported(acc.span(), format!("atomics on the input or constant `{acc}`"), "declare an accumulator parameter `acc: &[AtomicU32]` for atomic results")
                     }
                     Base::Output => self.errs.push(acc.span(), format!("`{acc}` is an output (`&mut [u32]`), not an accumulator\nFix: write plain `{acc}[i] = v`, or declare it `&[AtomicU32]`")),
                     Base::Scalar | Base::Lanes => self.errs.push(acc.span(), format!("cannot index `{acc}`: it is not a buffer\nFix: use an accumulator parameter `&[AtomicU32]`")),

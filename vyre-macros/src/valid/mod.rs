@@ -73,6 +73,7 @@ pub fn check(f: &Func, errs: &mut Errors) -> Typed {
         var_ty: vec![Ty::S(Scalar::U32); f.n_vars],
         res: HashMap::new(),
         consts: Vec::new(),
+        table_names: Vec::new(),
         scopes: vec![Vec::new()],
         loops: 0,
         lits: Vec::new(),
@@ -112,6 +113,8 @@ struct Checker<'a> {
     var_ty: Vec<Ty>,
     res: HashMap<ExprId, Res>,
     consts: Vec<ConstValue>,
+    /// Names of the table constants seen so far (each must be unique).
+    table_names: Vec<String>,
     scopes: Vec<Vec<(String, Res, bool)>>,
     loops: usize,
     /// Unsuffixed integer literals: (expr id, value, span, type).
@@ -285,6 +288,14 @@ impl Checker<'_> {
                     self.declare(name, Res::Local(*var), *mutable);
                 }
                 Stmt::Const { name, value } => {
+                    if let ConstValue::Table { span, .. } = value {
+                        if self.f.kind == FnKind::Helper {
+                            self.errs.push(*span, "a `#[vyre::helper]` cannot hold a table constant\nFix: declare the table in the payload and pass the looked-up word to the helper");
+                        } else if self.table_names.contains(&name.to_string()) {
+                            self.errs.push(*span, format!("a second table named `{name}` in this payload\nFix: give every table constant its own name"));
+                        }
+                        self.table_names.push(name.to_string());
+                    }
                     let value = self.const_value(value);
                     self.consts.push(value);
                     let i = self.consts.len() - 1;
