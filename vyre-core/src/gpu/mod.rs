@@ -38,6 +38,7 @@
 mod adapter;
 mod disk_cache;
 mod kernel;
+mod pending;
 mod resident;
 mod transfer;
 mod upload;
@@ -50,7 +51,8 @@ use crate::error::{Error, Result};
 use crate::ir::{Access, Program};
 
 pub use disk_cache::{PipelineCacheInfo, PipelineCacheLocation};
-pub use kernel::{BufferSet, GpuKernel, PendingRead, Submission};
+pub use kernel::{BufferSet, GpuKernel};
+pub use pending::{PendingRead, Submission};
 use resident::Resided;
 pub use resident::{MAX_IDLE_RESIDENT_BYTES, MAX_RESIDENT_PROGRAMS};
 pub use upload::UploadArena;

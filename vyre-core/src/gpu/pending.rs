@@ -1,0 +1,138 @@
+//! Work in flight: a submitted dispatch and buffer contents on their way
+//! back to the host.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::transfer::{self, ReadbackCache};
+use super::{lock, Gpu};
+use crate::error::{Error, Result};
+
+/// How long [`PendingRead::wait`] waits for a map callback after the copy
+/// itself completed.
+const CALLBACK_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+const BUG_FIX: &str = super::kernel::BUG_FIX;
+
+/// A dispatch in flight. Dropping it does not cancel the work.
+pub struct Submission {
+    pub(super) index: wgpu::SubmissionIndex,
+    pub(super) done: Arc<AtomicBool>,
+    pub(super) gpu: Gpu,
+}
+
+impl Submission {
+    /// True once the GPU finished this submission (polls without blocking).
+    pub fn is_done(&self) -> bool {
+        let _ = self.gpu.device.poll(wgpu::PollType::Poll);
+        self.done.load(Ordering::Acquire)
+    }
+
+    /// Blocks until the GPU finished this submission.
+    pub fn wait(&self) -> Result<()> {
+        self.gpu
+            .wait(Some(self.index.clone()), "waiting for a dispatch")
+    }
+}
+
+/// Buffer contents on their way back to the host. Made by
+/// [`BufferSet::read`](super::BufferSet::read).
+pub struct PendingRead {
+    pub(super) staging: Option<wgpu::Buffer>,
+    /// (byte offset in staging, words) per request.
+    pub(super) parts: Vec<(u64, u32)>,
+    pub(super) state: Arc<Mutex<Option<std::result::Result<(), String>>>>,
+    pub(super) index: Option<wgpu::SubmissionIndex>,
+    /// Where the staging buffer goes back after a successful read.
+    pub(super) cache: ReadbackCache,
+    pub(super) gpu: Gpu,
+}
+
+impl PendingRead {
+    /// True once the words can be taken without blocking (polls the device).
+    pub fn is_ready(&self) -> bool {
+        let _ = self.gpu.device.poll(wgpu::PollType::Poll);
+        lock(&self.state).is_some()
+    }
+
+    /// Blocks until the copies are done; one `Vec` of words per request.
+    pub fn wait(self) -> Result<Vec<Vec<u32>>> {
+        // The map callback runs on whichever thread polls the device after the
+        // copy finished; when another thread polled first it may still be on
+        // its way, so poll until it arrived (bounded).
+        let start = std::time::Instant::now();
+        while lock(&self.state).is_none() && start.elapsed() < CALLBACK_GRACE {
+            self.gpu.wait(self.index.clone(), "reading buffers back")?;
+            if lock(&self.state).is_none() {
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+        let outcome = lock(&self.state).take();
+        let staging = match (&self.staging, outcome) {
+            (None, _) => return Ok(self.parts.iter().map(|_| Vec::new()).collect()),
+            (Some(s), Some(Ok(()))) => s,
+            (Some(_), Some(Err(e))) => {
+                return Err(Error::Gpu(format!(
+                    "mapping the readback buffer on {} failed: {e}. Fix: {BUG_FIX}",
+                    self.gpu.label
+                )))
+            }
+            (Some(_), None) => {
+                return Err(Error::Gpu(format!(
+                    "the readback on {} did not complete after waiting. Fix: {BUG_FIX}",
+                    self.gpu.label
+                )))
+            }
+        };
+        let out = {
+            // The mapped bytes: the staging buffer may be larger (reused).
+            let mapped = self
+                .parts
+                .iter()
+                .map(|&(off, words)| off + u64::from(words) * 4)
+                .max()
+                .unwrap_or(0);
+            let view = staging.get_mapped_range(..mapped).map_err(|e| {
+                Error::Gpu(format!(
+                    "reading the mapped readback buffer on {} failed: {e}. Fix: {BUG_FIX}",
+                    self.gpu.label
+                ))
+            })?;
+            let bytes: &[u8] = &view;
+            self.parts
+                .iter()
+                .map(|&(off, words)| {
+                    let start = off as usize;
+                    let end = start + words as usize * 4;
+                    bytes
+                        .get(start..end)
+                        .unwrap_or(&[])
+                        .chunks_exact(4)
+                        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                        .collect()
+                })
+                .collect()
+        };
+        staging.unmap();
+        if let Some(s) = self.staging {
+            transfer::give_back(&self.cache, s);
+        }
+        Ok(out)
+    }
+}
+
+impl std::fmt::Debug for Submission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submission")
+            .field("done", &self.done.load(Ordering::Acquire))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for PendingRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingRead")
+            .field("parts", &self.parts)
+            .finish_non_exhaustive()
+    }
+}
