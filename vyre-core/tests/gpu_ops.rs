@@ -1228,3 +1228,65 @@ fn named_and_cpu_adapter_choices() {
         assert!(c.name().starts_with("wgpu: "), "{}", c.name());
     }
 }
+
+/// Constant buffers of every element type, with lengths that are not a
+/// multiple of 4 (the GPU pads the uniform rows): in-range and out-of-range
+/// loads (0), `len`, and a load with the index of each invocation.
+#[test]
+fn constant_buffers() {
+    let words = |n: u32, k: u32| {
+        (0..n)
+            .map(|i| i.wrapping_mul(2_654_435_761) ^ k)
+            .collect::<Vec<u32>>()
+    };
+    let (tu, ti, tf) = (
+        words(5, 1),
+        words(7, 2),
+        vec![1.5f32.to_bits(), (-2.25f32).to_bits(), 0],
+    );
+    let p = Program::new(
+        "constants",
+        vec![
+            BufferDecl::read_write("out", 0, DataType::U32),
+            BufferDecl::constant("tu", 1, DataType::U32, tu.clone()),
+            BufferDecl::constant("ti", 2, DataType::I32, ti.clone()),
+            BufferDecl::constant("tf", 3, DataType::F32, tf.clone()),
+        ],
+        8,
+        vec![
+            Node::let_bind("i", Expr::local_id()),
+            Node::store("out", v("i"), Expr::load("tu", v("i"))),
+            Node::store(
+                "out",
+                Expr::add(v("i"), u(8)),
+                Expr::bitcast(DataType::U32, Expr::load("ti", v("i"))),
+            ),
+            Node::store(
+                "out",
+                Expr::add(v("i"), u(16)),
+                Expr::bitcast(DataType::U32, Expr::load("tf", v("i"))),
+            ),
+            Node::if_then(
+                Expr::eq(v("i"), u(0)),
+                vec![Node::store(
+                    "out",
+                    u(24),
+                    Expr::add(
+                        Expr::add(Expr::len("tu"), Expr::mul(Expr::len("ti"), u(10))),
+                        Expr::mul(Expr::len("tf"), u(100)),
+                    ),
+                )],
+            ),
+        ],
+    );
+    let got = run(&p, vec![vec![0; 25]], 1);
+    let at = |t: &[u32], i: usize| t.get(i).copied().unwrap_or(0);
+    let mut want = vec![0u32; 25];
+    for i in 0..8 {
+        want[i] = at(&tu, i);
+        want[8 + i] = at(&ti, i);
+        want[16 + i] = at(&tf, i);
+    }
+    want[24] = 5 + 70 + 300;
+    assert_eq!(got[0], want);
+}

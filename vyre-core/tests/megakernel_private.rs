@@ -284,3 +284,24 @@ fn private_adds_start_from_the_region_and_clip_on_gpu() {
     let _g = GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     check_adds(WgpuBackend::new().expect("a wgpu adapter (mesa-vulkan-drivers for llvmpipe)"));
 }
+
+/// Tables that do not fit the kernel's workgroup memory (with the kernel's
+/// own words) are refused at build time, naming them.
+#[test]
+fn tables_too_big_for_the_kernel_are_named() {
+    let mut p = adder(7);
+    p.name = "tabled".into();
+    p.tables = vec![vyre_core::Table::new("big", &[3; 4090])];
+    let err = Megakernel::builder()
+        .workgroup_size(LANES)
+        .payload(p)
+        .tenant("t", &["tabled"])
+        .build(CpuBackend::new())
+        .err()
+        .expect("4090 table words + the kernel's own do not fit 16 KiB");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`big` of `tabled` (4090 words)") && msg.contains("Fix:"),
+        "{msg}"
+    );
+}

@@ -46,9 +46,9 @@ impl GpuKernel {
                 visibility: wgpu::ShaderStages::COMPUTE,
                 ty: wgpu::BindingType::Buffer {
                     ty: match b.access {
-                        Access::Uniform => wgpu::BufferBindingType::Uniform,
+                        Access::Uniform | Access::Constant => wgpu::BufferBindingType::Uniform,
                         a => wgpu::BufferBindingType::Storage {
-                            read_only: matches!(a, Access::ReadOnly | Access::Constant),
+                            read_only: a == Access::ReadOnly,
                         },
                     },
                     has_dynamic_offset: false,
@@ -69,13 +69,16 @@ impl GpuKernel {
                 let buffers = constant_decls
                     .iter()
                     .map(|b| {
+                        // A uniform array of vec4<u32>: whole 16-byte rows.
+                        let mut words = b.data.clone();
+                        words.resize(b.data.len().div_ceil(4) * 4, 0);
                         let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
                             label: Some(&b.name),
-                            size: b.data.len() as u64 * 4,
-                            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                            size: words.len() as u64 * 4,
+                            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                             mapped_at_creation: false,
                         });
-                        written &= fill_staging(&gpu.queue, &buffer, 0, &b.data);
+                        written &= fill_staging(&gpu.queue, &buffer, 0, &words);
                         (b.binding, buffer)
                     })
                     .collect::<Vec<_>>();
@@ -328,7 +331,10 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
         ));
     }
     let host: Vec<&BufferDecl> = p.buffers.iter().filter(|b| b.access.is_bound()).collect();
-    let uniforms = host.iter().filter(|b| b.access == Access::Uniform).count() as u32;
+    let uniforms = host
+        .iter()
+        .filter(|b| matches!(b.access, Access::Uniform | Access::Constant))
+        .count() as u32;
     let storage = host.len() as u32 - uniforms;
     if storage > l.max_storage_buffers_per_shader_stage
         || uniforms > l.max_uniform_buffers_per_shader_stage

@@ -606,12 +606,14 @@ fn buffer_decl(b: &BufferDecl, atomic: bool) -> String {
             )
         }
         Access::Workgroup => format!("var<workgroup> {name}: array<{elem}, {len}>;\n"),
-        // The table's words come from a storage buffer the backend fills; the
-        // program reads the workgroup copy (`constant_prologue`).
+        // The table's words come from a uniform buffer the backend fills
+        // (uniform bindings have their own, separate limit); the program
+        // reads the workgroup copy (`constant_prologue`).
         Access::Constant => format!(
-            "@group(0) @binding({}) var<storage, read> {}: array<{elem}>;\nvar<workgroup> {name}: array<{elem}, {len}>;\n",
+            "@group(0) @binding({}) var<uniform> {}: array<vec4<u32>, {}>;\nvar<workgroup> {name}: array<{elem}, {len}>;\n",
             b.binding,
-            mangle("c", &b.name)
+            mangle("c", &b.name),
+            len.div_ceil(4)
         ),
     }
 }
@@ -633,9 +635,10 @@ fn constant_prologue(program: &Program) -> String {
         let len = b.len.unwrap_or(0);
         let _ = writeln!(
             out,
-            "    for (var vy_k: u32 = vy_lid.x; vy_k < {len}u; vy_k += {}u) {{ {}[vy_k] = {}[vy_k]; }}",
+            "    for (var vy_k: u32 = vy_lid.x; vy_k < {len}u; vy_k += {}u) {{ {}[vy_k] = bitcast<{}>({}[vy_k / 4u][vy_k % 4u]); }}",
             program.workgroup_size,
             mangle("b", &b.name),
+            wgsl_type(b.elem),
             mangle("c", &b.name)
         );
     }

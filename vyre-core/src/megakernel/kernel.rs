@@ -294,6 +294,7 @@ pub fn build_kernel(
     }
     let (table_buffer, placements) = super::tables::layout(payloads)?;
     buffers.extend(table_buffer);
+    super::tables::check_fits(&buffers, payloads)?;
     let mut cases: Vec<(u32, Vec<Node>)> = builtin_handlers();
     for (i, (p, placed)) in payloads.iter().zip(&placements).enumerate() {
         cases.push((

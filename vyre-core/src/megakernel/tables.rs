@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::ir::payload::OUT_OF_RANGE;
-use crate::ir::{BufferDecl, DataType, Expr, Payload};
+use crate::ir::{Access, BufferDecl, DataType, Expr, Payload};
 
 /// The megakernel buffer holding every fused payload's tables.
 pub const TABLES: &str = "tables";
@@ -48,6 +48,34 @@ pub fn layout(payloads: &[Payload]) -> Result<(Option<BufferDecl>, Vec<Placement
     let decl = (!words.is_empty())
         .then(|| BufferDecl::constant(TABLES, TABLES_BINDING, DataType::U32, words));
     Ok((decl, placements))
+}
+
+/// Most words of workgroup memory a program may use (vyre's 16 KiB).
+const MAX_WORKGROUP_WORDS: u64 = 4096;
+
+/// Checks that the kernel's workgroup memory (`buffers`: its workgroup
+/// buffers and the table buffer) fits, naming the tables when it does not.
+pub fn check_fits(buffers: &[BufferDecl], payloads: &[Payload]) -> Result<()> {
+    let words: u64 = buffers
+        .iter()
+        .filter(|b| matches!(b.access, Access::Workgroup | Access::Constant))
+        .map(|b| u64::from(b.len.unwrap_or(0)))
+        .sum();
+    if words <= MAX_WORKGROUP_WORDS {
+        return Ok(());
+    }
+    let tables: Vec<String> = payloads
+        .iter()
+        .flat_map(|p| {
+            p.tables
+                .iter()
+                .map(move |t| format!("`{}` of `{}` ({} words)", t.name, p.name, t.words.len()))
+        })
+        .collect();
+    Err(Error::BadInput(format!(
+        "the fused payloads need {words} words of workgroup memory, more than the {MAX_WORKGROUP_WORDS} (16 KiB) vyre allows; their constant tables: {}. Fix: fuse fewer payloads with tables into one megakernel, or use smaller tables",
+        if tables.is_empty() { "none".to_string() } else { tables.join(", ") }
+    )))
 }
 
 /// Checks that the tables of `p` have words and names of their own.

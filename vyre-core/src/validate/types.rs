@@ -84,7 +84,7 @@ impl<'p> Checker<'p, '_> {
             }
             Expr::Len(buffer) => {
                 if let Some(b) = self.buffer(buffer, "len of") {
-                    if !b.access.is_host_visible() {
+                    if b.access == Access::Workgroup {
                         self.err(format!(
                             "len({}) of a workgroup buffer: len only applies to host-visible buffers. Fix: use \
                              the workgroup buffer's fixed length ({}u) as a literal",

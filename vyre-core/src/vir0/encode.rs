@@ -20,7 +20,6 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     }
 }
 
-/// `None` → 0, `Some(n)` → n + 1.
 /// Words of a constant table, 4 little-endian bytes each.
 fn put_words(out: &mut Vec<u8>, words: &[u32]) {
     for w in words {
@@ -28,6 +27,7 @@ fn put_words(out: &mut Vec<u8>, words: &[u32]) {
     }
 }
 
+/// `None` → 0, `Some(n)` → n + 1.
 fn put_opt_len(out: &mut Vec<u8>, len: Option<u32>) {
     put_varint(out, len.map_or(0, |n| u64::from(n) + 1));
 }

@@ -125,6 +125,17 @@ struct Checker<'a> {
     calls: Vec<(Ty, Option<Ty>)>,
 }
 
+/// Every identifier in `tokens`, groups included.
+fn collect_idents(tokens: proc_macro2::TokenStream, out: &mut Vec<syn::Ident>) {
+    for t in tokens {
+        match t {
+            proc_macro2::TokenTree::Ident(i) => out.push(i),
+            proc_macro2::TokenTree::Group(g) => collect_idents(g.stream(), out),
+            _ => {}
+        }
+    }
+}
+
 /// A check done after inference, on resolved types.
 enum Deferred {
     /// Must be an integer type.
@@ -288,7 +299,8 @@ impl Checker<'_> {
                     self.declare(name, Res::Local(*var), *mutable);
                 }
                 Stmt::Const { name, value } => {
-                    if let ConstValue::Table { span, .. } = value {
+                    if let ConstValue::Table { span, ty, expr, .. } = value {
+                        self.table_scope(name, ty, expr);
                         if self.f.kind == FnKind::Helper {
                             self.errs.push(*span, "a `#[vyre::helper]` cannot hold a table constant\nFix: declare the table in the payload and pass the looked-up word to the helper");
                         } else if self.table_names.contains(&name.to_string()) {
@@ -315,6 +327,31 @@ impl Checker<'_> {
         };
         self.scopes.pop();
         t
+    }
+
+    /// A table's type and value are evaluated again in `payload()`, in the
+    /// payload's module: they may not name the payload's own constants
+    /// (which `payload()` does not have; a module item of the same name
+    /// would be used silently) nor paths relative to the current module.
+    fn table_scope(&mut self, name: &syn::Ident, ty: &syn::Type, expr: &syn::Expr) {
+        use quote::ToTokens;
+        let mut idents = Vec::new();
+        let mut tokens = ty.to_token_stream();
+        tokens.extend(expr.to_token_stream());
+        collect_idents(tokens, &mut idents);
+        for id in idents {
+            let s = id.to_string();
+            if s == "self" || s == "super" {
+                self.errs.push(id.span(), format!("the value of table `{name}` uses a `{s}::` path, which `#[vyre::payload]` cannot evaluate where it builds the IR\nFix: write the path from the crate root (`crate::...`)"));
+            } else if self
+                .scopes
+                .iter()
+                .flatten()
+                .any(|(n, r, _)| *n == s && matches!(r, Res::Const(_)))
+            {
+                self.errs.push(id.span(), format!("the value of table `{name}` uses `{s}`, a constant of this payload\nFix: declare `{s}` outside the function"));
+            }
+        }
     }
 
     fn const_value(&mut self, v: &ConstValue) -> ConstValue {
