@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use super::expr::{compile_expr, Scope};
 use super::form::{Atom, CAtomic, CExpr, CNode, Compiled};
 use crate::error::{Error, Result};
-use crate::ir::{Access, AtomicOp, DataType, Expr, Node, Program};
+use crate::ir::{Access, AtomicOp, BufferDecl, DataType, Expr, Node, Program};
 
 /// Deepest statement nesting accepted (compilation recurses on statements).
 pub(crate) const MAX_NODE_DEPTH: usize = 256;
@@ -31,6 +31,17 @@ struct BufInfo {
     mem: u32,
     elem: DataType,
     access: Access,
+}
+
+impl BufInfo {
+    /// Buffer `decl` at memory index `mem`.
+    fn at(decl: &BufferDecl, mem: usize) -> BufInfo {
+        BufInfo {
+            mem: mem as u32,
+            elem: decl.elem,
+            access: decl.access,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -63,14 +74,7 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
     }
     let mut bufs = HashMap::new();
     for (i, decl) in program.host_buffers().iter().enumerate() {
-        bufs.insert(
-            decl.name.as_str(),
-            BufInfo {
-                mem: i as u32,
-                elem: decl.elem,
-                access: decl.access,
-            },
-        );
+        bufs.insert(decl.name.as_str(), BufInfo::at(decl, i));
     }
     let n_host = bufs.len();
     let mut workgroup_lens = Vec::new();
@@ -93,14 +97,9 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
                 decl.name
             )));
         }
-        let mem = (n_host + workgroup_lens.len()) as u32;
         bufs.insert(
             decl.name.as_str(),
-            BufInfo {
-                mem,
-                elem: decl.elem,
-                access: decl.access,
-            },
+            BufInfo::at(decl, n_host + workgroup_lens.len()),
         );
         workgroup_lens.push(len);
     }
@@ -120,15 +119,8 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
                 decl.len
             )));
         }
-        let mem = (n_host + workgroup_lens.len() + constants.len()) as u32;
-        bufs.insert(
-            decl.name.as_str(),
-            BufInfo {
-                mem,
-                elem: decl.elem,
-                access: decl.access,
-            },
-        );
+        let mem = n_host + workgroup_lens.len() + constants.len();
+        bufs.insert(decl.name.as_str(), BufInfo::at(decl, mem));
         constants.push(decl.data.clone());
     }
     if bufs.len() != program.buffers.len() {

@@ -321,7 +321,7 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
     let shared: u64 = p
         .buffers
         .iter()
-        .filter(|b| matches!(b.access, Access::Workgroup | Access::Constant))
+        .filter(|b| b.access.in_workgroup_memory())
         .map(|b| u64::from(b.len.unwrap_or(0)) * 4)
         .sum();
     if shared > u64::from(l.max_compute_workgroup_storage_size) {
@@ -330,12 +330,12 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
             l.max_compute_workgroup_storage_size
         ));
     }
-    let host: Vec<&BufferDecl> = p.buffers.iter().filter(|b| b.access.is_bound()).collect();
-    let uniforms = host
+    let bound: Vec<&BufferDecl> = p.buffers.iter().filter(|b| b.access.is_bound()).collect();
+    let uniforms = bound
         .iter()
         .filter(|b| matches!(b.access, Access::Uniform | Access::Constant))
         .count() as u32;
-    let storage = host.len() as u32 - uniforms;
+    let storage = bound.len() as u32 - uniforms;
     if storage > l.max_storage_buffers_per_shader_stage
         || uniforms > l.max_uniform_buffers_per_shader_stage
     {
@@ -344,7 +344,7 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
             l.max_storage_buffers_per_shader_stage, l.max_uniform_buffers_per_shader_stage
         ));
     }
-    if let Some(b) = host
+    if let Some(b) = bound
         .iter()
         .find(|b| b.binding >= l.max_bindings_per_bind_group)
     {

@@ -126,6 +126,13 @@ impl Access {
         !matches!(self, Access::Workgroup | Access::Constant)
     }
 
+    /// True when the buffer takes workgroup memory on the GPU (workgroup
+    /// buffers, and constant tables, which are copied there): what counts
+    /// against the workgroup memory limit.
+    pub fn in_workgroup_memory(self) -> bool {
+        matches!(self, Access::Workgroup | Access::Constant)
+    }
+
     /// True when the buffer is bound to a binding of bind group 0: host
     /// buffers, and constant tables (whose words the backend uploads).
     pub fn is_bound(self) -> bool {

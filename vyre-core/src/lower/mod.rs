@@ -619,7 +619,7 @@ fn buffer_decl(b: &BufferDecl, atomic: bool) -> String {
 }
 
 /// The start of `main` when the program has constant tables: every
-/// invocation copies its share of each table from its storage buffer into
+/// invocation copies its share of each table from its uniform buffer into
 /// workgroup memory, then one barrier (uniform: nothing has run yet).
 fn constant_prologue(program: &Program) -> String {
     let mut out = String::new();

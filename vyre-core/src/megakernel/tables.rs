@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::error::{Error, Result};
 use crate::ir::payload::OUT_OF_RANGE;
-use crate::ir::{Access, BufferDecl, DataType, Expr, Payload};
+use crate::ir::{BufferDecl, DataType, Expr, Payload};
 
 /// The megakernel buffer holding every fused payload's tables.
 pub const TABLES: &str = "tables";
@@ -50,18 +50,16 @@ pub fn layout(payloads: &[Payload]) -> Result<(Option<BufferDecl>, Vec<Placement
     Ok((decl, placements))
 }
 
-/// Most words of workgroup memory a program may use (vyre's 16 KiB).
-const MAX_WORKGROUP_WORDS: u64 = 4096;
-
 /// Checks that the kernel's workgroup memory (`buffers`: its workgroup
 /// buffers and the table buffer) fits, naming the tables when it does not.
 pub fn check_fits(buffers: &[BufferDecl], payloads: &[Payload]) -> Result<()> {
     let words: u64 = buffers
         .iter()
-        .filter(|b| matches!(b.access, Access::Workgroup | Access::Constant))
+        .filter(|b| b.access.in_workgroup_memory())
         .map(|b| u64::from(b.len.unwrap_or(0)))
         .sum();
-    if words <= MAX_WORKGROUP_WORDS {
+    let max = crate::validate::MAX_WORKGROUP_BYTES / 4;
+    if words <= max {
         return Ok(());
     }
     let tables: Vec<String> = payloads
@@ -73,7 +71,7 @@ pub fn check_fits(buffers: &[BufferDecl], payloads: &[Payload]) -> Result<()> {
         })
         .collect();
     Err(Error::BadInput(format!(
-        "the fused payloads need {words} words of workgroup memory, more than the {MAX_WORKGROUP_WORDS} (16 KiB) vyre allows; their constant tables: {}. Fix: fuse fewer payloads with tables into one megakernel, or use smaller tables",
+        "the fused payloads need {words} words of workgroup memory, more than the {max} (16 KiB) vyre allows; their constant tables: {}. Fix: fuse fewer payloads with tables into one megakernel, or use smaller tables",
         if tables.is_empty() { "none".to_string() } else { tables.join(", ") }
     )))
 }

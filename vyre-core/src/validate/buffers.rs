@@ -142,7 +142,7 @@ pub(crate) fn check<'p>(
             );
         }
         // Constant tables live in workgroup memory on the GPU.
-        if let (Access::Workgroup | Access::Constant, Some(len)) = (b.access, b.len) {
+        if let (true, Some(len)) = (b.access.in_workgroup_memory(), b.len) {
             workgroup_bytes = workgroup_bytes.saturating_add(u64::from(len) * 4);
             if workgroup_bytes > MAX_WORKGROUP_BYTES && !workgroup_over {
                 workgroup_over = true;

@@ -139,6 +139,7 @@ use std::fmt::{self, Write};
 
 use crate::error::{Error, Result};
 use crate::ir::{Expr, Node, Program};
+pub(crate) use buffers::MAX_WORKGROUP_BYTES;
 
 /// One problem found by the validator: where it is, and what is wrong (with a `Fix:` hint).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -73,7 +73,6 @@ pub fn check(f: &Func, errs: &mut Errors) -> Typed {
         var_ty: vec![Ty::S(Scalar::U32); f.n_vars],
         res: HashMap::new(),
         consts: Vec::new(),
-        table_names: Vec::new(),
         scopes: vec![Vec::new()],
         loops: 0,
         lits: Vec::new(),
@@ -113,8 +112,6 @@ struct Checker<'a> {
     var_ty: Vec<Ty>,
     res: HashMap<ExprId, Res>,
     consts: Vec<ConstValue>,
-    /// Names of the table constants seen so far (each must be unique).
-    table_names: Vec<String>,
     scopes: Vec<Vec<(String, Res, bool)>>,
     loops: usize,
     /// Unsuffixed integer literals: (expr id, value, span, type).
@@ -303,10 +300,13 @@ impl Checker<'_> {
                         self.table_scope(name, ty, expr);
                         if self.f.kind == FnKind::Helper {
                             self.errs.push(*span, "a `#[vyre::helper]` cannot hold a table constant\nFix: declare the table in the payload and pass the looked-up word to the helper");
-                        } else if self.table_names.contains(&name.to_string()) {
+                        } else if self
+                            .consts
+                            .iter()
+                            .any(|c| matches!(c, ConstValue::Table { name: n, .. } if n == name))
+                        {
                             self.errs.push(*span, format!("a second table named `{name}` in this payload\nFix: give every table constant its own name"));
                         }
-                        self.table_names.push(name.to_string());
                     }
                     let value = self.const_value(value);
                     self.consts.push(value);
