@@ -356,6 +356,7 @@ pub fn scan_devices<B: Backend + Send>(
     for _ in 0..4 * devices {
         let _ = ticket_tx.send(());
     }
+    phases.setup = t0.elapsed().as_secs_f64();
     let outcome = std::thread::scope(|scope| -> Result<()> {
         let (queue, plan) = (&queue, &plan);
         let mut workers = Vec::new();
@@ -372,13 +373,18 @@ pub fn scan_devices<B: Backend + Send>(
             };
             let mut feeder = feeder;
             let mut seq = 0u64;
+            let mut times = ReaderTimes::default();
             while !feeder.is_done() {
+                let tw = Instant::now();
                 let (Ok(()), Ok(mut arena)) = (ticket_rx.recv(), free_rx.recv()) else {
-                    return;
+                    return times;
                 };
+                let tf = Instant::now();
+                times.waiting += (tf - tw).as_secs_f64();
                 let filled = arena
                     .bytes_mut()
                     .and_then(|bytes| feeder.fill(bytes).map_err(Error::from));
+                times.filling += tf.elapsed().as_secs_f64();
                 match filled {
                     Ok(batch) => {
                         if let (Arena::Host(words), true) =
@@ -388,17 +394,18 @@ pub fn scan_devices<B: Backend + Send>(
                             words.iter_mut().for_each(|w| *w = u32::from_le(*w));
                         }
                         if !queue.push(Job { seq, batch, arena }) {
-                            return;
+                            return times;
                         }
                         seq += 1;
                     }
                     Err(e) => {
                         let _ = events.send(Event::ReadFailed(e));
-                        return;
+                        return times;
                     }
                 }
             }
             let _ = events.send(Event::ReaderFinished { batches: seq });
+            times
         });
         let result = (|| -> Result<()> {
             let mut waiting = std::collections::BTreeMap::new();
@@ -465,7 +472,13 @@ pub fn scan_devices<B: Backend + Send>(
         drop(events_rx);
         // Joined here, so a panic becomes an error instead of a panic of
         // the whole scope.
-        let mut panicked = reader.join().is_err();
+        let mut panicked = match reader.join() {
+            Ok(t) => {
+                phases.reader = t;
+                false
+            }
+            Err(_) => true,
+        };
         for (device, w) in workers.into_iter().enumerate() {
             match w.join() {
                 Ok(t) => phases.devices.push((device, t)),
@@ -508,10 +521,22 @@ fn all_failed(mut errors: Vec<(usize, Error)>, devices: &[DeviceReport]) -> Erro
 /// Wall time per phase (`VYRE_TIMING=1` prints them).
 #[derive(Default)]
 struct Phases {
+    /// From the start until the threads start: megakernels built (pipelines
+    /// compiled or loaded), arenas allocated.
+    setup: f64,
     /// Main thread waiting for devices (or the reader).
     wait: f64,
     fold: f64,
     devices: Vec<(usize, WorkerTimes)>,
+    reader: ReaderTimes,
+}
+
+/// Wall time of the reader thread: reading batches into arenas, and
+/// waiting for a free arena (or a ticket) to read into.
+#[derive(Clone, Copy, Debug, Default)]
+struct ReaderTimes {
+    filling: f64,
+    waiting: f64,
 }
 
 impl Phases {
@@ -523,6 +548,10 @@ impl Phases {
                 d.name, d.batches, d.bytes, t.idle, t.publish, t.run, t.results
             );
         }
+        eprintln!(
+            "vyre timing: setup {:.3} s; reader filling arenas {:.3} s, waiting for a free arena {:.3} s",
+            self.setup, self.reader.filling, self.reader.waiting
+        );
         eprintln!(
             "vyre timing: main thread waiting for results {:.3} s, folding {:.3} s, total {:.3} s",
             self.wait, self.fold, summary.seconds

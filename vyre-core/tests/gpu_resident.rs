@@ -205,6 +205,49 @@ fn zero_runs_are_cleared_in_order_and_reads_reuse_staging() {
     }
 }
 
+/// Writes of 4 MiB or more go through pooled staging buffers that are filled
+/// by several threads and reused once the GPU copied from them: the contents
+/// and the order against small writes and clears must be exactly as written,
+/// round after round.
+#[test]
+fn large_writes_reuse_pooled_staging_in_order() {
+    let g = backend();
+    let k = g.compile(&double_plus_one()).expect("compile");
+    let words: u32 = 3 << 20; // 12 MiB
+    let set = k.create_buffers(&[words, 1]).expect("buffers");
+    let mut want = vec![0u32; words as usize];
+    for round in 0..4u32 {
+        // 8 MiB at an odd offset (pooled), a small write inside it (wgpu's
+        // staging), 6 MiB overlapping both (pooled again), a zero run.
+        let a: Vec<u32> = (0..2u32 << 20).map(|i| i ^ round << 28).collect();
+        set.write(0, 5, &a).expect("large write");
+        want[5..5 + a.len()].copy_from_slice(&a);
+        set.write(0, 1000, &[round + 77]).expect("small write");
+        want[1000] = round + 77;
+        let b: Vec<u32> = (0..3u32 << 19)
+            .map(|i| i.wrapping_mul(2_654_435_761) + round)
+            .collect();
+        let at = (1 << 20) + 3;
+        set.write(0, at, &b).expect("second large write");
+        want[at as usize..at as usize + b.len()].copy_from_slice(&b);
+        set.write(0, 7, &vec![0; 100_000]).expect("zero run");
+        want[7..100_007].fill(0);
+        let back = set
+            .read(&[(0, 0..words)])
+            .expect("read")
+            .wait()
+            .expect("wait");
+        let bad = back[0].iter().zip(&want).position(|(x, y)| x != y);
+        assert_eq!(bad, None, "round {round}: first differing word");
+        assert_eq!(back[0].len(), want.len());
+    }
+    let pooled = g.pooled_upload_buffers();
+    assert!(
+        (1..=4).contains(&pooled),
+        "{pooled} staging buffers kept after the large writes"
+    );
+}
+
 /// Two megakernels share one device from two threads (batches in flight):
 /// each run takes several dispatches (slot budget 1), and another run may
 /// come in between; every run must still see only its own buffers.

@@ -214,6 +214,7 @@ fn open_device(
             label,
             uncaptured,
             lost,
+            uploads: Default::default(),
         },
         info,
         ordinal,

@@ -356,19 +356,6 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
     Ok(())
 }
 
-/// Writes smaller than this go through one thread.
-const PARALLEL_WRITE_WORDS: usize = 2 << 20;
-
-/// Threads for a write of `words` words: one per 8 MiB, at most 8 and at
-/// most the host's parallelism.
-fn parallel_pieces(words: usize) -> usize {
-    if words < PARALLEL_WRITE_WORDS {
-        return 1;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (words / PARALLEL_WRITE_WORDS).clamp(1, cores.min(8))
-}
-
 /// Copies `data` into fresh wgpu staging memory for `buffer` at word
 /// `offset`; the copy to the buffer is queued. False if wgpu refused.
 fn fill_staging(queue: &wgpu::Queue, buffer: &wgpu::Buffer, offset: u32, data: &[u32]) -> bool {
@@ -466,49 +453,57 @@ impl BufferSet {
         })
     }
 
-    /// Copies `data` through wgpu's staging memory into `buffer` at word `offset`.
+    /// Copies `data` into `buffer` at word `offset` through staging memory:
+    /// a small write through wgpu's (`write_buffer_with`, landing before the
+    /// next submission), a large one through a pooled staging buffer filled
+    /// by several threads and copied at once (`transfer::UploadPool`).
     fn upload(&self, buffer: &wgpu::Buffer, offset: u32, data: &[u32]) -> Result<()> {
-        if data.is_empty() {
+        let bytes = data.len() as u64 * 4;
+        if bytes == 0 {
             return Ok(());
         }
-        let Some(size) = wgpu::BufferSize::new(data.len() as u64 * 4) else {
-            return Ok(());
-        };
-        // Straight into wgpu's staging memory: no intermediate byte vector.
-        // A large write is split over threads, each filling its own staging
-        // range (one core's memcpy is what bounds a big batch upload).
-        let queue = &self.gpu.queue;
-        let pieces = parallel_pieces(data.len());
-        let written = self.gpu.scoped("writing a buffer", BUG_FIX, || {
-            if pieces <= 1 {
-                return fill_staging(queue, buffer, offset, data);
-            }
-            let per = data.len().div_ceil(pieces);
-            std::thread::scope(|s| {
-                let parts: Vec<_> = data
-                    .chunks(per)
-                    .enumerate()
-                    .map(|(i, part)| {
-                        let at = offset + (i * per) as u32;
-                        s.spawn(move || fill_staging(queue, buffer, at, part))
-                    })
-                    .collect();
-                // A panicked writer thread counts as a refused write.
-                parts
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or(false))
-                    .collect::<Vec<bool>>()
-                    .into_iter()
-                    .all(|ok| ok)
-            })
+        let gpu = &self.gpu;
+        if bytes >= transfer::POOLED_WRITE_BYTES && cfg!(target_endian = "little") {
+            let src: &[u8] = bytemuck::cast_slice(data);
+            return gpu
+                .scoped("writing a buffer", BUG_FIX, || -> Result<()> {
+                    let staging = transfer::take_upload(&gpu.uploads, &gpu.device, bytes);
+                    {
+                        let mut view = staging.get_mapped_range_mut(..bytes).map_err(|e| {
+                            Error::Gpu(format!(
+                                "mapping upload staging memory on {} failed: {e}. Fix: {BUG_FIX}",
+                                gpu.label
+                            ))
+                        })?;
+                        if !transfer::fill_mapped(view.slice(..), src) {
+                            return Err(Error::Gpu(format!(
+                                "upload staging memory on {} did not map {bytes} bytes. Fix: {BUG_FIX}",
+                                gpu.label
+                            )));
+                        }
+                    }
+                    staging.unmap();
+                    let mut encoder =
+                        gpu.device
+                            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                                label: Some("vyre upload"),
+                            });
+                    encoder.copy_buffer_to_buffer(&staging, 0, buffer, u64::from(offset) * 4, bytes);
+                    gpu.queue.submit([encoder.finish()]);
+                    transfer::reuse_upload(&gpu.uploads, &staging);
+                    Ok(())
+                })
+                .and_then(|r| r);
+        }
+        let written = gpu.scoped("writing a buffer", BUG_FIX, || {
+            fill_staging(&gpu.queue, buffer, offset, data)
         })?;
         if !written {
-            if self.gpu.lost_reason().is_some() {
-                self.gpu.check_health("writing a buffer")?;
+            if gpu.lost_reason().is_some() {
+                gpu.check_health("writing a buffer")?;
             }
             return Err(Error::Gpu(format!(
-                "the device refused a {} byte buffer write. Fix: {BUG_FIX}",
-                size.get()
+                "the device refused a {bytes} byte buffer write. Fix: {BUG_FIX}"
             )));
         }
         Ok(())

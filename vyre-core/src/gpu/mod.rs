@@ -103,6 +103,8 @@ pub(crate) struct Gpu {
     pub lost: Arc<Mutex<Option<String>>>,
     /// The on-disk pipeline cache, when one is configured and supported.
     pub disk: Option<Arc<disk_cache::DiskCache>>,
+    /// Mapped upload staging buffers kept for large writes.
+    pub uploads: transfer::UploadPool,
 }
 
 /// Locks `m`, ignoring poisoning (the data are plain caches and logs).
@@ -299,6 +301,13 @@ impl WgpuBackend {
     /// Why the device was lost, or `None` while it is healthy.
     pub fn lost_reason(&self) -> Option<String> {
         self.gpu().lost_reason()
+    }
+
+    /// Upload staging buffers the device keeps mapped for large writes
+    /// (at most 4; writes of 4 MiB or more take one and give it back once
+    /// the GPU has copied from it).
+    pub fn pooled_upload_buffers(&self) -> usize {
+        lock(&self.gpu().uploads).len()
     }
 
     /// How many times [`WgpuBackend::recover`] replaced a lost device.

@@ -57,6 +57,22 @@ impl PendingRead {
 
     /// Blocks until the copies are done; one `Vec` of words per request.
     pub fn wait(self) -> Result<Vec<Vec<u32>>> {
+        let mut out = Vec::with_capacity(self.parts.len());
+        self.wait_with(|_, bytes| {
+            let mut words = vec![0u32; bytes.len() / 4];
+            copy_words(&mut words, bytes)?;
+            out.push(words);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Blocks until the copies are done, then hands `take` each request's
+    /// bytes (request index, its `4 × words` little-endian bytes, straight
+    /// from the mapped staging memory) in request order, so the caller can
+    /// copy them where they belong ([`copy_words`]) without an intermediate
+    /// allocation. The first error `take` returns ends the read.
+    pub fn wait_with(self, mut take: impl FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
         // The map callback runs on whichever thread polls the device after the
         // copy finished; when another thread polled first it may still be on
         // its way, so poll until it arrived (bounded).
@@ -69,7 +85,12 @@ impl PendingRead {
         }
         let outcome = lock(&self.state).take();
         let staging = match (&self.staging, outcome) {
-            (None, _) => return Ok(self.parts.iter().map(|_| Vec::new()).collect()),
+            (None, _) => {
+                for k in 0..self.parts.len() {
+                    take(k, &[])?;
+                }
+                return Ok(());
+            }
             (Some(s), Some(Ok(()))) => s,
             (Some(_), Some(Err(e))) => {
                 return Err(Error::Gpu(format!(
@@ -84,7 +105,7 @@ impl PendingRead {
                 )))
             }
         };
-        let out = {
+        let taken = {
             // The mapped bytes: the staging buffer may be larger (reused).
             let mapped = self
                 .parts
@@ -101,24 +122,46 @@ impl PendingRead {
             let bytes: &[u8] = &view;
             self.parts
                 .iter()
-                .map(|&(off, words)| {
+                .enumerate()
+                .try_for_each(|(k, &(off, words))| {
                     let start = off as usize;
-                    let end = start + words as usize * 4;
-                    bytes
-                        .get(start..end)
-                        .unwrap_or(&[])
-                        .chunks_exact(4)
-                        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                        .collect()
+                    let part = bytes
+                        .get(start..start + words as usize * 4)
+                        .ok_or_else(|| {
+                            Error::Gpu(format!(
+                            "a readback part lies outside the mapped bytes on {}. Fix: {BUG_FIX}",
+                            self.gpu.label
+                        ))
+                        })?;
+                    take(k, part)
                 })
-                .collect()
         };
         staging.unmap();
         if let Some(s) = self.staging {
             transfer::give_back(&self.cache, s);
         }
-        Ok(out)
+        taken
     }
+}
+
+/// Copies little-endian words read back from the device into `dst` (one
+/// `memcpy` on a little-endian host). `bytes` must hold exactly
+/// `4 × dst.len()` bytes.
+pub(crate) fn copy_words(dst: &mut [u32], bytes: &[u8]) -> Result<()> {
+    if bytes.len() != dst.len() * 4 {
+        return Err(Error::Gpu(format!(
+            "{} bytes read back for {} words. Fix: {BUG_FIX}",
+            bytes.len(),
+            dst.len()
+        )));
+    }
+    transfer::copy_parallel(bytemuck::cast_slice_mut::<u32, u8>(dst), bytes);
+    if cfg!(target_endian = "big") {
+        for w in dst.iter_mut() {
+            *w = u32::from_le(*w);
+        }
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for Submission {

@@ -298,10 +298,19 @@ impl super::WgpuBackend {
                 .collect();
             r.set.read(&req)?
         };
-        let words = pending.wait()?;
-        for ((i, g), w) in reads.iter().zip(words) {
-            buffers[*i][g.clone()].copy_from_slice(&w);
-        }
+        // Straight from the mapped staging memory into the host buffers.
+        pending.wait_with(|k, bytes| {
+            let dst = reads
+                .get(k)
+                .and_then(|(i, g)| buffers.get_mut(*i)?.get_mut(g.clone()))
+                .ok_or_else(|| {
+                    Error::Gpu(
+                        "a readback has no host buffer range to go to. Fix: this is a vyre bug; please report it"
+                            .into(),
+                    )
+                })?;
+            super::pending::copy_words(dst, bytes)
+        })?;
         Ok(Resided::Ran)
     }
 }

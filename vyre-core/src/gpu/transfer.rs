@@ -6,6 +6,11 @@
 //!   that would otherwise cross the bus (measured: BENCHMARKS.md).
 //! * A buffer set keeps its readback staging buffer for the next read
 //!   instead of allocating and mapping fresh memory every time.
+//! * Large writes go through upload staging buffers the device keeps mapped
+//!   between writes ([`UploadPool`]), filled by several threads. wgpu's own
+//!   `write_buffer` staging is fresh memory every time, and first touches of
+//!   fresh mapped memory cost more than the copy itself on some hosts
+//!   (measured: BENCHMARKS.md, `cargo bench --bench transfer`).
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -64,6 +69,102 @@ pub fn give_back(cache: &ReadbackCache, buffer: wgpu::Buffer) {
     if slot.as_ref().is_none_or(|b| b.size() < buffer.size()) {
         *slot = Some(buffer);
     }
+}
+
+/// Writes of at least this many bytes go through the [`UploadPool`] (4 MiB).
+pub const POOLED_WRITE_BYTES: u64 = 4 << 20;
+
+/// Idle upload staging buffers a device keeps (the largest stay).
+const POOL_KEEP: usize = 4;
+
+/// Pooled staging buffers are made in multiples of this (4 MiB), so batches
+/// of slightly different sizes share them.
+const POOL_GRAIN: u64 = 4 << 20;
+
+/// Copies of at least this many bytes per thread are split over threads.
+const PIECE_BYTES: usize = 2 << 20;
+
+/// Upload staging buffers (`MAP_WRITE | COPY_SRC`) of one device, each
+/// mapped and ready to be filled. A buffer leaves the pool while it is
+/// filled and copied from, and comes back once it is mapped again (after
+/// the GPU finished the copy).
+pub type UploadPool = Arc<Mutex<Vec<wgpu::Buffer>>>;
+
+/// The smallest mapped buffer of the pool that holds `bytes`, else a new
+/// one (mapped at creation).
+pub fn take_upload(pool: &UploadPool, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
+    let mut ready = lock(pool);
+    let fit = (0..ready.len())
+        .filter(|&i| ready[i].size() >= bytes)
+        .min_by_key(|&i| ready[i].size());
+    if let Some(i) = fit {
+        return ready.swap_remove(i);
+    }
+    drop(ready);
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("vyre upload staging"),
+        size: bytes.div_ceil(POOL_GRAIN).max(1) * POOL_GRAIN,
+        usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: true,
+    })
+}
+
+/// Maps `buffer` (unmapped, its copy submitted) again and puts it back in
+/// `pool` once the GPU is done with it. A failed map (a lost device) drops
+/// it.
+pub fn reuse_upload(pool: &UploadPool, buffer: &wgpu::Buffer) {
+    let (pool, back) = (Arc::clone(pool), buffer.clone());
+    buffer.map_async(wgpu::MapMode::Write, .., move |r| {
+        if r.is_ok() {
+            let mut ready = lock(&pool);
+            ready.push(back);
+            if ready.len() > POOL_KEEP {
+                if let Some(i) = (0..ready.len()).min_by_key(|&i| ready[i].size()) {
+                    ready.swap_remove(i);
+                }
+            }
+        }
+    });
+}
+
+/// Threads for a copy of `bytes` bytes: one per [`PIECE_BYTES`], at most 8
+/// and at most the host's parallelism.
+fn pieces(bytes: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (bytes / PIECE_BYTES).clamp(1, cores.min(8))
+}
+
+/// Copies `src` into mapped memory `dst` (the same length), on several
+/// threads when it is large: one core's `memcpy` is what bounds a large
+/// transfer. False (nothing written) when the lengths differ.
+pub fn fill_mapped(mut dst: wgpu::WriteOnly<'_, [u8]>, src: &[u8]) -> bool {
+    if dst.len() != src.len() {
+        return false;
+    }
+    let ptr = dst.as_raw_ptr();
+    // SAFETY: mapping. `dst` is the write-only view of mapped staging memory
+    // that stays mapped, and exclusively ours, while `dst` is borrowed here;
+    // its `src.len()` bytes are only written (plain stores, never read), split
+    // into disjoint pieces, one per thread, all joined before returning.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr().cast::<u8>(), src.len()) };
+    copy_parallel(bytes, src);
+    true
+}
+
+/// Copies `src` into `dst` (the same length), on several threads when it
+/// is large (reading results out of mapped memory).
+pub fn copy_parallel(dst: &mut [u8], src: &[u8]) {
+    let n = pieces(src.len());
+    if n <= 1 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    let per = src.len().div_ceil(n);
+    std::thread::scope(|s| {
+        for (d, from) in dst.chunks_mut(per).zip(src.chunks(per)) {
+            s.spawn(move || d.copy_from_slice(from));
+        }
+    });
 }
 
 #[cfg(test)]
