@@ -236,6 +236,7 @@ fn make_devices(
 }
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = Cli::parse();
     match cli.command {
         Command::Scan {
@@ -285,7 +286,15 @@ fn main() -> ExitCode {
             };
             let devices =
                 match make_devices(backend, adapter.as_deref(), adapters.as_deref(), in_flight) {
-                    Ok(b) => b,
+                    Ok(b) => {
+                        if std::env::var_os("VYRE_TIMING").is_some() {
+                            eprintln!(
+                                "vyre timing: process start to devices open {:.3} s",
+                                started.elapsed().as_secs_f64()
+                            );
+                        }
+                        b
+                    }
                     Err(e) => {
                         eprintln!("vyre: {e}");
                         return ExitCode::from(2);

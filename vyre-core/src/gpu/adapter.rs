@@ -180,7 +180,10 @@ fn open_device(
     let limits = adapter.limits();
     let desc = wgpu::DeviceDescriptor {
         label: Some("vyre"),
-        required_features: adapter.features() & wgpu::Features::PIPELINE_CACHE,
+        // MAPPABLE_PRIMARY_BUFFERS only so upload buffers can be cleared on
+        // the GPU (COPY_DST) instead of zeroed page by page by wgpu on the CPU.
+        required_features: adapter.features()
+            & (wgpu::Features::PIPELINE_CACHE | wgpu::Features::MAPPABLE_PRIMARY_BUFFERS),
         required_limits: limits.clone(),
         ..Default::default()
     };
@@ -190,6 +193,9 @@ fn open_device(
             describe(&info)
         ))
     })?;
+    let clear_uploads = device
+        .features()
+        .contains(wgpu::Features::MAPPABLE_PRIMARY_BUFFERS);
     let uncaptured = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&uncaptured);
     device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -215,6 +221,7 @@ fn open_device(
             uncaptured,
             lost,
             uploads: Default::default(),
+            clear_uploads,
         },
         info,
         ordinal,

@@ -467,7 +467,7 @@ impl BufferSet {
             let src: &[u8] = bytemuck::cast_slice(data);
             return gpu
                 .scoped("writing a buffer", BUG_FIX, || -> Result<()> {
-                    let staging = transfer::take_upload(&gpu.uploads, &gpu.device, bytes);
+                    let staging = transfer::take_upload(gpu, bytes)?;
                     {
                         let mut view = staging.get_mapped_range_mut(..bytes).map_err(|e| {
                             Error::Gpu(format!(

@@ -105,6 +105,9 @@ pub(crate) struct Gpu {
     pub disk: Option<Arc<disk_cache::DiskCache>>,
     /// Mapped upload staging buffers kept for large writes.
     pub uploads: transfer::UploadPool,
+    /// Upload buffers may be cleared on the GPU (the device has
+    /// `MAPPABLE_PRIMARY_BUFFERS`, so they may be `COPY_DST`).
+    pub clear_uploads: bool,
 }
 
 /// Locks `m`, ignoring poisoning (the data are plain caches and logs).

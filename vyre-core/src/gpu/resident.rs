@@ -194,8 +194,16 @@ impl super::WgpuBackend {
                     .all(|(i, (c, b))| *c as u64 >= need(i, b))
             });
             let mut upload_all = false;
+            let timing = std::env::var_os("VYRE_TIMING").is_some();
             if !fits {
+                let tc = std::time::Instant::now();
                 let kernel = self.compile(program)?;
+                if timing {
+                    eprintln!(
+                        "vyre timing:   compile (or find) the pipeline {:.3} ms",
+                        tc.elapsed().as_secs_f64() * 1e3
+                    );
+                }
                 let (old, old_key) = current
                     .take()
                     .map_or((Vec::new(), None), |r| (r.caps, Some(r.key)));
@@ -259,6 +267,7 @@ impl super::WgpuBackend {
             }
             last_run.insert(owner, r.id);
             drop(last_run);
+            let tw = std::time::Instant::now();
             let sourced = |i: usize| from.is_some_and(|(j, _, _)| j == i);
             let mut copy_source = false;
             if upload_all {
@@ -282,7 +291,12 @@ impl super::WgpuBackend {
             if let Some((i, buffer, bytes)) = from.filter(|_| copy_source) {
                 r.set.copy_from(buffer, i, bytes)?;
             }
-            let timing = std::env::var_os("VYRE_TIMING").is_some();
+            if timing {
+                eprintln!(
+                    "vyre timing:   writes {:.3} ms",
+                    tw.elapsed().as_secs_f64() * 1e3
+                );
+            }
             let t0 = std::time::Instant::now();
             let sub = r.kernel.dispatch(&r.set, workgroups)?;
             if timing {

@@ -15,7 +15,8 @@
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-use super::lock;
+use super::{lock, Gpu};
+use crate::error::{Error, Result};
 
 /// Zero words a run needs before it is cleared on the device rather than
 /// copied (64 KiB): shorter runs are not worth a separate command.
@@ -91,22 +92,81 @@ const PIECE_BYTES: usize = 2 << 20;
 pub type UploadPool = Arc<Mutex<Vec<wgpu::Buffer>>>;
 
 /// The smallest mapped buffer of the pool that holds `bytes`, else a new
-/// one (mapped at creation).
-pub fn take_upload(pool: &UploadPool, device: &wgpu::Device, bytes: u64) -> wgpu::Buffer {
-    let mut ready = lock(pool);
+/// one ([`new_mapped_upload`]).
+pub fn take_upload(gpu: &Gpu, bytes: u64) -> Result<wgpu::Buffer> {
+    let mut ready = lock(&gpu.uploads);
     let fit = (0..ready.len())
         .filter(|&i| ready[i].size() >= bytes)
         .min_by_key(|&i| ready[i].size());
     if let Some(i) = fit {
-        return ready.swap_remove(i);
+        return Ok(ready.swap_remove(i));
     }
     drop(ready);
-    device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("vyre upload staging"),
-        size: bytes.div_ceil(POOL_GRAIN).max(1) * POOL_GRAIN,
-        usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: true,
-    })
+    let size = bytes.div_ceil(POOL_GRAIN).max(1) * POOL_GRAIN;
+    new_mapped_upload(gpu, "vyre upload staging", size)
+}
+
+/// A new `MAP_WRITE | COPY_SRC` buffer of `size` bytes (a multiple of 4),
+/// zeroed and mapped for writing. Mapping a fresh buffer makes wgpu zero it
+/// on the CPU first, one thread touching every page of fresh mapped memory:
+/// about 1.5 GB/s on the H200 host, 40 ms or more for a 64 MiB batch
+/// (BENCHMARKS.md). Where the device allows mappable buffers to be
+/// `COPY_DST` (`Gpu::clear_uploads`), the GPU clears it instead, and the
+/// pages are first touched by whoever fills it (several threads).
+pub fn new_mapped_upload(gpu: &Gpu, label: &str, size: u64) -> Result<wgpu::Buffer> {
+    let fix = "use smaller batches (--batch-bytes)";
+    let usage = wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC;
+    if !gpu.clear_uploads {
+        return gpu.scoped(&format!("creating {label}"), fix, || {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage,
+                mapped_at_creation: true,
+            })
+        });
+    }
+    let (buffer, index) = gpu.scoped(&format!("creating {label}"), fix, || {
+        let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: usage | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(label) });
+        encoder.clear_buffer(&buffer, 0, None);
+        let index = gpu.queue.submit([encoder.finish()]);
+        (buffer, index)
+    })?;
+    let mapped = Arc::new(Mutex::new(None));
+    let sink = Arc::clone(&mapped);
+    buffer.map_async(wgpu::MapMode::Write, .., move |r| {
+        *lock(&sink) = Some(r.map_err(|e| e.to_string()));
+    });
+    gpu.wait(Some(index), &format!("mapping {label}"))?;
+    // The callback runs on the thread that polls after the clear finished;
+    // another thread may have polled first, so wait for it (bounded).
+    let start = std::time::Instant::now();
+    while lock(&mapped).is_none() && start.elapsed() < std::time::Duration::from_secs(10) {
+        gpu.wait(None, &format!("mapping {label}"))?;
+        if lock(&mapped).is_none() {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+    let outcome = lock(&mapped).take();
+    match outcome {
+        Some(Ok(())) => Ok(buffer),
+        Some(Err(e)) => Err(Error::Gpu(format!(
+            "mapping {label} on {} failed: {e}. Fix: retry; if it persists the device is unusable",
+            gpu.label
+        ))),
+        None => Err(Error::Gpu(format!(
+            "{label} on {} did not map after the device was idle. Fix: this is a vyre bug; please report it",
+            gpu.label
+        ))),
+    }
 }
 
 /// Maps `buffer` (unmapped, its copy submitted) again and puts it back in

@@ -45,18 +45,7 @@ impl super::WgpuBackend {
                 gpu.limits.max_buffer_size
             )));
         }
-        let buffer = gpu.scoped(
-            "creating an upload arena",
-            "use smaller batches (--batch-bytes)",
-            || {
-                gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("vyre upload arena"),
-                    size: len as u64,
-                    usage: wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
-                    mapped_at_creation: true,
-                })
-            },
-        )?;
+        let buffer = super::transfer::new_mapped_upload(&gpu, "an upload arena", len as u64)?;
         let view = buffer.slice(..).get_mapped_range_mut().map_err(|e| {
             Error::Gpu(format!(
                 "mapping a new upload arena failed: {e}. Fix: use smaller batches (--batch-bytes)"
