@@ -85,10 +85,11 @@ enum Command {
         /// while another runs.
         #[arg(long, default_value_t = 2, value_name = "N")]
         in_flight: u32,
-        /// Read files straight into GPU-visible upload buffers (no CPU copy
-        /// into staging; one GPU only; a lost device is not recovered).
+        /// Read files into host memory and copy them into GPU staging memory
+        /// (two host copies), instead of straight into GPU-visible upload
+        /// buffers (the default on one GPU; several devices always copy).
         #[arg(long)]
-        zero_copy: bool,
+        no_zero_copy: bool,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -256,7 +257,7 @@ fn main() -> ExitCode {
             no_uring,
             read_threads,
             in_flight,
-            zero_copy,
+            no_zero_copy,
             quiet,
         } => {
             let mut payloads = Vec::new();
@@ -280,7 +281,7 @@ fn main() -> ExitCode {
                 chunk_size,
                 batch_bytes,
                 force_fallback: no_uring,
-                zero_copy,
+                zero_copy: !no_zero_copy,
                 read_threads: read_threads.unwrap_or_else(vyre::scan::default_read_threads),
                 ..ScanConfig::default()
             };

@@ -60,12 +60,14 @@ fn generated_files_gpu_and_cpu_equal_references() {
     let gpu = run_scan(&gpu_backend, &[dir.clone()], &cfg);
     check_against_reference(&gpu, &pats);
     assert_eq!(cpu, gpu);
-    // Zero-copy: files read straight into GPU upload arenas.
-    let zero_copy = ScanConfig {
-        zero_copy: true,
+    // The default reads straight into GPU upload arenas (zero-copy); the
+    // other way copies host arenas into staging memory.
+    assert!(cfg.zero_copy);
+    let copied = ScanConfig {
+        zero_copy: false,
         ..cfg.clone()
     };
-    assert_eq!(cpu, run_scan(&gpu_backend, &[dir.clone()], &zero_copy));
+    assert_eq!(cpu, run_scan(&gpu_backend, &[dir.clone()], &copied));
     // Every read engine gives the same results: one io_uring ring, plain
     // pread, 3 threads with a ring each and 3 pread threads.
     for (read_threads, force_fallback) in [(0, false), (0, true), (3, false), (3, true)] {
@@ -147,15 +149,16 @@ fn cli_real_files_gpu_json_equals_cpu_json() {
     assert_ok(&cpu, "cpu");
     let (g, c) = (json_lines(&gpu.stdout), json_lines(&cpu.stdout));
     assert_eq!(g, c, "GPU and CPU JSON differ");
-    // Zero-copy reading with three batches in flight on the one GPU.
-    let zero = vyre_bin()
+    // Host arenas copied into staging (not the default zero-copy), with
+    // three batches in flight on the one GPU.
+    let copied = vyre_bin()
         .args(args)
-        .args(["--zero-copy", "--in-flight", "3"])
+        .args(["--no-zero-copy", "--in-flight", "3"])
         .arg(&real)
         .output()
         .unwrap();
-    assert_ok(&zero, "zero");
-    assert_eq!(json_lines(&zero.stdout), c, "zero-copy JSON differs");
+    assert_ok(&copied, "copied");
+    assert_eq!(json_lines(&copied.stdout), c, "--no-zero-copy JSON differs");
     assert!(g.len() > 3);
     for v in &g[..g.len() - 1] {
         let path = v["path"].as_str().unwrap();

@@ -30,6 +30,9 @@ fn config() -> ScanConfig {
         patterns: PATTERNS.iter().map(|p| p.to_vec()).collect(),
         chunk_size: CHUNK as u32,
         batch_bytes: 2 * CHUNK,
+        // Host arenas: the test wrappers see runs through Backend::run_ranges,
+        // which zero-copy runs (upload arenas, wgpu only) go around.
+        zero_copy: false,
         ..ScanConfig::default()
     }
 }
@@ -42,8 +45,17 @@ fn tree(name: &str) -> PathBuf {
 
 /// Runs a scan on a helper thread; fails the test instead of hanging.
 fn scan_on(devices: Vec<Device>, dir: &Path) -> Result<(Vec<FileReport>, ScanSummary)> {
+    scan_with(devices, dir, config())
+}
+
+/// [`scan_on`] with `cfg`.
+fn scan_with(
+    devices: Vec<Device>,
+    dir: &Path,
+    cfg: ScanConfig,
+) -> Result<(Vec<FileReport>, ScanSummary)> {
     let (tx, rx) = std::sync::mpsc::channel();
-    let (dir, cfg) = (dir.to_path_buf(), config());
+    let dir = dir.to_path_buf();
     std::thread::spawn(move || {
         let mut out = Vec::new();
         let r = scan_devices(devices, &[dir], &cfg, |r| out.push(r.clone()), |_, _| {});
@@ -318,6 +330,56 @@ fn a_lost_wgpu_device_is_recovered_and_its_batch_rerun() {
     assert!(d.failed.is_none());
     let text = got.1.to_text();
     assert!(text.contains("lost and recovered 1 time"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Zero-copy (the default on one wgpu device): the batches' bytes are read
+/// into upload arenas of the device. When it is lost mid-scan, those bytes
+/// are gone with it: the worker recovers the device and reads the batch
+/// again, and arenas of the old device are replaced by host memory, so the
+/// results are still exactly the reference's.
+#[test]
+fn a_zero_copy_scan_survives_device_loss() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    let dir = tree("lostzc");
+    let want = reference(&dir);
+    let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
+    let gpu = Arc::new(default_gpu());
+    let reads = Arc::new(AtomicU32::new(0));
+    let (g, r) = (Arc::clone(&gpu), Arc::clone(&reads));
+    // The reader loses the device before its 12th read, while batches are
+    // queued, running and being read.
+    let hook: vyre::feeder::FaultHook = Arc::new(move |_, _| {
+        if r.fetch_add(1, Ordering::Relaxed) == 11 {
+            g.simulate_device_loss();
+        }
+        None
+    });
+    let cfg = ScanConfig {
+        zero_copy: true,
+        inject: Some(vyre::scan::FaultInjection(hook)),
+        ..config()
+    };
+    let got = scan_with(
+        vec![boxed(Arc::clone(&gpu)), boxed(Arc::clone(&gpu))],
+        &dir,
+        cfg,
+    )
+    .expect("a zero-copy scan survives device loss");
+    assert!(got.1.zero_copy, "the scan read into upload arenas");
+    assert!(
+        reads.load(Ordering::Relaxed) > 11,
+        "the loss happened mid-scan"
+    );
+    assert_same(&got, &want);
+    assert_eq!(gpu.recoveries(), 1, "the device was replaced once");
+    let recovered: usize = got.1.devices.iter().map(|d| d.recovered.len()).sum();
+    assert!(recovered >= 1, "{:?}", got.1.devices);
+    assert!(
+        got.1.devices.iter().all(|d| d.failed.is_none()),
+        "{:?}",
+        got.1.devices
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

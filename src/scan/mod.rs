@@ -101,8 +101,9 @@ pub struct ScanConfig {
     /// Read-fault injection, for tests of the failure paths (default none).
     pub inject: Option<FaultInjection>,
     /// Read files straight into GPU upload arenas (no CPU copy into staging)
-    /// when every worker runs on one wgpu device. A device lost during such
-    /// a scan cannot be recovered (its arenas were on it). Default false.
+    /// when every worker runs on one wgpu device (default true). When that
+    /// device is lost, the batches whose bytes were on it are read again and
+    /// the scan goes on with host memory arenas.
     pub zero_copy: bool,
 }
 
@@ -132,7 +133,7 @@ impl Default for ScanConfig {
             payloads: Vec::new(),
             fused_payloads: false,
             inject: None,
-            zero_copy: false,
+            zero_copy: true,
         }
     }
 }
@@ -290,10 +291,7 @@ pub fn scan_devices<B: Backend + Send>(
     for (b, limit) in backends.into_iter().zip(&limits) {
         mks.push(builder.clone().slot_budget(slot_budget(*limit)).build(b)?);
     }
-    let plan = Plan {
-        analyses: &analyses,
-        tenant: mks[0].tenant_id("scan")?,
-    };
+    let tenant = mks[0].tenant_id("scan")?;
     let mut summary = ScanSummary {
         devices: mks
             .iter()
@@ -323,6 +321,11 @@ pub fn scan_devices<B: Backend + Send>(
         ..FeederConfig::default()
     };
     let feeder = Feeder::new(files.clone(), fcfg)?;
+    let plan = Plan {
+        analyses: &analyses,
+        tenant,
+        files: &files,
+    };
     summary.ingest = feeder.backend_name().to_string();
     let arena_len = cfg.batch_bytes.max(feeder.config().min_arena_len());
     let devices = mks.len();
@@ -381,6 +384,11 @@ pub fn scan_devices<B: Backend + Send>(
                 };
                 let tf = Instant::now();
                 times.waiting += (tf - tw).as_secs_f64();
+                if matches!(arena, Arena::Upload(_)) && arena.bytes_mut().is_err() {
+                    // Its device was lost (the worker recovers it): read
+                    // into host memory instead.
+                    arena = Arena::Host(vec![0u32; arena.words()]);
+                }
                 let filled = arena
                     .bytes_mut()
                     .and_then(|bytes| feeder.fill(bytes).map_err(Error::from));

@@ -14,7 +14,7 @@ use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use vyre_core::feeder::Batch;
+use vyre_core::feeder::{Batch, FileEntry};
 use vyre_core::megakernel::{DataRef, Megakernel, TenantId};
 use vyre_core::{Backend, Error, Payload, Result};
 
@@ -56,8 +56,20 @@ impl Arena {
         }
     }
 
+    /// This arena, or host memory of the same size in place of an upload
+    /// arena whose device `gpu` has since replaced after a loss (such an
+    /// arena can no longer be mapped or copied from).
+    pub fn or_host_if_stale(self, gpu: Option<&vyre_core::gpu::WgpuBackend>) -> Arena {
+        match (self, gpu) {
+            (Arena::Upload(up), Some(g)) if up.generation() != g.recoveries() => {
+                Arena::Host(vec![0u32; up.len() / 4])
+            }
+            (arena, _) => arena,
+        }
+    }
+
     /// Capacity in 32-bit words.
-    fn words(&self) -> usize {
+    pub fn words(&self) -> usize {
         match self {
             Arena::Host(v) => v.len(),
             Arena::Upload(u) => u.len() / 4,
@@ -171,6 +183,9 @@ impl Drop for PanicNotice {
 pub(super) struct Plan<'a> {
     pub analyses: &'a [(Kind, Payload)],
     pub tenant: TenantId,
+    /// The scan's files (a batch's chunks name them by index), for reading
+    /// a batch again after its upload arena's device was lost.
+    pub files: &'a [FileEntry],
 }
 
 /// Wall time of one worker, by phase (`VYRE_TIMING=1`).
@@ -208,7 +223,8 @@ pub(super) fn work<B: Backend>(
             match run_batch(&mut mk, plan, &mut job, &mut times) {
                 Ok((words, ends)) => {
                     // The reader may have finished already.
-                    let _ = free.send(std::mem::replace(&mut job.arena, Arena::Lent));
+                    let arena = std::mem::replace(&mut job.arena, Arena::Lent);
+                    let _ = free.send(arena.or_host_if_stale(mk.backend().as_wgpu()));
                     let _ = events.send(Event::Done(Done {
                         seq: job.seq,
                         device,
@@ -283,6 +299,13 @@ fn run_batch<B: Backend>(
         .max()
         .unwrap_or(0);
     let used = used_bytes.div_ceil(4);
+    if let (Arena::Upload(up), Some(g)) = (&job.arena, mk.backend().as_wgpu()) {
+        if up.generation() != g.recoveries() {
+            // Read into an upload arena of a device that was lost since and
+            // replaced: its bytes are gone with it, so read the batch again.
+            job.arena = Arena::Host(reread(plan.files, batch, up.len() / 4)?);
+        }
+    }
     if used > job.arena.words() {
         return Err(Error::BadInput(format!(
             "a scan batch uses {used} arena words but its arena has {}. Fix: this is a vyre bug; please report it",
@@ -310,6 +333,51 @@ fn run_batch<B: Backend>(
         None => Arena::Host(mk.take_arena()),
     };
     out
+}
+
+/// Reads `batch`'s chunks (look-behind included) from their files again,
+/// into a new host arena of `words` words laid out as the feeder laid them.
+fn reread(files: &[FileEntry], batch: &Batch, words: usize) -> Result<Vec<u32>> {
+    use std::os::unix::fs::FileExt;
+    let mut arena = vec![0u32; words];
+    let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut arena[..]);
+    let mut open: Option<(usize, std::fs::File)> = None;
+    for c in &batch.chunks {
+        let entry = files.get(c.file).ok_or_else(|| {
+            Error::BadInput(format!(
+                "a scan batch names file {} of {}. Fix: this is a vyre bug; please report it",
+                c.file,
+                files.len()
+            ))
+        })?;
+        let io = |source| Error::Io {
+            path: entry.path.display().to_string(),
+            source,
+        };
+        if open.as_ref().is_none_or(|(i, _)| *i != c.file) {
+            open = Some((c.file, std::fs::File::open(&entry.path).map_err(io)?));
+        }
+        let Some((_, file)) = open.as_ref() else {
+            continue;
+        };
+        let n = (c.look_behind + c.len) as usize;
+        let dst = bytes
+            .get_mut(c.arena_offset..c.arena_offset + n)
+            .ok_or_else(|| {
+                Error::BadInput(format!(
+                    "a scan chunk at arena offset {} ({n} bytes) lies outside its {}-byte arena. Fix: this is a vyre bug; please report it",
+                    c.arena_offset,
+                    words * 4
+                ))
+            })?;
+        file.read_exact_at(dst, c.file_offset - u64::from(c.look_behind))
+            .map_err(io)?;
+    }
+    if cfg!(target_endian = "big") {
+        // The GPU reads bytes as little-endian words.
+        arena.iter_mut().for_each(|w| *w = u32::from_le(*w));
+    }
+    Ok(arena)
 }
 
 fn publish_and_run<B: Backend>(

@@ -312,7 +312,10 @@ fn upload_arenas_feed_the_kernel_without_a_host_copy() {
     let t = mk.tenant_id("t").unwrap();
     let mut arena = g.upload_arena(64 << 10).expect("upload arena");
     let fresh = arena.bytes_mut().expect("map");
-    assert!(fresh.iter().all(|&b| b == 0), "a new upload arena is zeroed");
+    assert!(
+        fresh.iter().all(|&b| b == 0),
+        "a new upload arena is zeroed"
+    );
     for round in 0..3u8 {
         let bytes = arena.bytes_mut().expect("map");
         for (i, b) in bytes.iter_mut().enumerate() {

@@ -67,6 +67,13 @@ impl UploadArena {
         self.len
     }
 
+    /// [`super::WgpuBackend::recoveries`] when it was made. An arena whose
+    /// generation differs from its backend's belongs to a device that was
+    /// lost and replaced: it can no longer be mapped or copied from.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
     /// Always false: an arena holds at least 4 bytes.
     pub fn is_empty(&self) -> bool {
         false
