@@ -61,36 +61,40 @@ impl GpuKernel {
         let fix = format!("{BUG_FIX} (the WGSL passed naga's validator).\n--- WGSL ---\n{wgsl}");
         // Not `create_buffer_init`: it panics when the device is lost, where
         // this path must return an error (device recovery relies on it).
-        let (constants, written) = gpu.scoped(
+        // A uniform array of vec4<u32>: whole 16-byte rows.
+        let rows: Vec<Vec<u32>> = constant_decls
+            .iter()
+            .map(|b| {
+                let mut words = b.data.clone();
+                words.resize(b.data.len().div_ceil(4) * 4, 0);
+                words
+            })
+            .collect();
+        let constants = gpu.scoped(
             &format!("uploading the constant tables of `{label}`"),
             "free GPU memory or use smaller tables",
             || {
-                let mut written = true;
-                let buffers = constant_decls
+                constant_decls
                     .iter()
-                    .map(|b| {
-                        // A uniform array of vec4<u32>: whole 16-byte rows.
-                        let mut words = b.data.clone();
-                        words.resize(b.data.len().div_ceil(4) * 4, 0);
+                    .zip(&rows)
+                    .map(|(b, words)| {
                         let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
                             label: Some(&b.name),
                             size: words.len() as u64 * 4,
                             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                             mapped_at_creation: false,
                         });
-                        written &= fill_staging(&gpu.queue, &buffer, 0, &words);
                         (b.binding, buffer)
                     })
-                    .collect::<Vec<_>>();
-                (buffers, written)
+                    .collect::<Vec<_>>()
             },
         )?;
-        if !written {
-            gpu.check_health("uploading constant tables")?;
-            return Err(Error::Gpu(format!(
-                "the device refused the constant tables of `{label}`. Fix: {BUG_FIX}"
-            )));
-        }
+        let targets: Vec<(&wgpu::Buffer, u32, &[u32])> = constants
+            .iter()
+            .zip(&rows)
+            .map(|((_, buffer), words)| (buffer, 0, words.as_slice()))
+            .collect();
+        super::write::write_buffers(gpu, &targets)?;
         let (layout, pipeline) =
             gpu.scoped(&format!("compiling program `{label}`"), &fix, || {
                 let module = gpu
@@ -356,26 +360,6 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
     Ok(())
 }
 
-/// Copies `data` into fresh wgpu staging memory for `buffer` at word
-/// `offset`; the copy to the buffer is queued. False if wgpu refused.
-fn fill_staging(queue: &wgpu::Queue, buffer: &wgpu::Buffer, offset: u32, data: &[u32]) -> bool {
-    let Some(size) = wgpu::BufferSize::new(data.len() as u64 * 4) else {
-        return true;
-    };
-    match queue.write_buffer_with(buffer, u64::from(offset) * 4, size) {
-        Some(mut view) => {
-            if cfg!(target_endian = "little") {
-                view.slice(..).copy_from_slice(bytemuck::cast_slice(data));
-            } else {
-                let (words, _) = view.slice(..).into_chunks::<4>();
-                words.write_iter(data.iter().map(|w| w.to_le_bytes()));
-            }
-            true
-        }
-        None => false,
-    }
-}
-
 /// Device buffers for a kernel's host buffers (binding order), kept on the
 /// GPU between dispatches. Made by [`GpuKernel::create_buffers`].
 pub struct BufferSet {
@@ -422,91 +406,24 @@ impl BufferSet {
     }
 
     /// Writes `data` into buffer `index` starting at word `offset`. The write
-    /// is queued and lands before the next submitted dispatch or read. Long
-    /// runs of zero words (64 KiB or more) are cleared on the device instead
-    /// of copied; the order of writes is kept.
+    /// is submitted at once, so it lands before any later dispatch or read.
+    /// Long runs of zero words (64 KiB or more) are cleared on the device
+    /// instead of copied; the order of writes is kept.
     pub fn write(&self, index: usize, offset: u32, data: &[u32]) -> Result<()> {
-        let buffer = self.check_range(index, offset, data.len())?;
-        for (span, zero) in transfer::spans(data) {
-            let at = offset + span.start as u32;
-            if zero {
-                self.clear(buffer, at, span.len())?;
-            } else {
-                self.upload(buffer, at, &data[span])?;
-            }
-        }
-        Ok(())
+        self.write_all(&[(index, offset, data)])
     }
 
-    /// Zeroes `words` words of `buffer` from word `offset` on the device.
-    /// Submitted at once: queued writes before it land first, later ones after.
-    fn clear(&self, buffer: &wgpu::Buffer, offset: u32, words: usize) -> Result<()> {
-        let gpu = &self.gpu;
-        gpu.scoped("clearing a buffer range", BUG_FIX, || {
-            let mut encoder = gpu
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("vyre clear"),
-                });
-            encoder.clear_buffer(buffer, u64::from(offset) * 4, Some(words as u64 * 4));
-            gpu.queue.submit([encoder.finish()]);
-        })
-    }
-
-    /// Copies `data` into `buffer` at word `offset` through staging memory:
-    /// a small write through wgpu's (`write_buffer_with`, landing before the
-    /// next submission), a large one through a pooled staging buffer filled
-    /// by several threads and copied at once (`transfer::UploadPool`).
-    fn upload(&self, buffer: &wgpu::Buffer, offset: u32, data: &[u32]) -> Result<()> {
-        let bytes = data.len() as u64 * 4;
-        if bytes == 0 {
-            return Ok(());
+    /// Several writes `(buffer index, word offset, words)` in one go, in
+    /// order (a later write to the same words wins): every range is checked
+    /// first, then all their bytes go through one pooled staging buffer and
+    /// one submission (`gpu/write.rs`). What a batch changes costs one
+    /// submission instead of one per buffer and zero run.
+    pub fn write_all(&self, writes: &[(usize, u32, &[u32])]) -> Result<()> {
+        let mut targets = Vec::with_capacity(writes.len());
+        for &(index, offset, data) in writes {
+            targets.push((self.check_range(index, offset, data.len())?, offset, data));
         }
-        let gpu = &self.gpu;
-        if bytes >= transfer::POOLED_WRITE_BYTES && cfg!(target_endian = "little") {
-            let src: &[u8] = bytemuck::cast_slice(data);
-            return gpu
-                .scoped("writing a buffer", BUG_FIX, || -> Result<()> {
-                    let staging = transfer::take_upload(gpu, bytes)?;
-                    {
-                        let mut view = staging.get_mapped_range_mut(..bytes).map_err(|e| {
-                            Error::Gpu(format!(
-                                "mapping upload staging memory on {} failed: {e}. Fix: {BUG_FIX}",
-                                gpu.label
-                            ))
-                        })?;
-                        if !transfer::fill_mapped(view.slice(..), src) {
-                            return Err(Error::Gpu(format!(
-                                "upload staging memory on {} did not map {bytes} bytes. Fix: {BUG_FIX}",
-                                gpu.label
-                            )));
-                        }
-                    }
-                    staging.unmap();
-                    let mut encoder =
-                        gpu.device
-                            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                                label: Some("vyre upload"),
-                            });
-                    encoder.copy_buffer_to_buffer(&staging, 0, buffer, u64::from(offset) * 4, bytes);
-                    gpu.queue.submit([encoder.finish()]);
-                    transfer::reuse_upload(&gpu.uploads, &staging);
-                    Ok(())
-                })
-                .and_then(|r| r);
-        }
-        let written = gpu.scoped("writing a buffer", BUG_FIX, || {
-            fill_staging(&gpu.queue, buffer, offset, data)
-        })?;
-        if !written {
-            if gpu.lost_reason().is_some() {
-                gpu.check_health("writing a buffer")?;
-            }
-            return Err(Error::Gpu(format!(
-                "the device refused a {bytes} byte buffer write. Fix: {BUG_FIX}"
-            )));
-        }
-        Ok(())
+        super::write::write_buffers(&self.gpu, &targets)
     }
 
     /// Queues a GPU copy of the first `bytes` of `src` (an upload arena's

@@ -42,6 +42,7 @@ mod pending;
 mod resident;
 mod transfer;
 mod upload;
+mod write;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};

@@ -269,32 +269,53 @@ impl super::WgpuBackend {
             drop(last_run);
             let tw = std::time::Instant::now();
             let sourced = |i: usize| from.is_some_and(|(j, _, _)| j == i);
-            let mut copy_source = false;
-            if upload_all {
-                for (i, b) in buffers.iter().enumerate() {
-                    if sourced(i) {
-                        copy_source = true;
-                    } else {
-                        r.set.write(i, 0, b)?;
-                    }
-                }
+            // Everything that goes up, in one staging buffer and submission.
+            let list: Vec<(usize, u32, &[u32])> = if upload_all {
+                buffers
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !sourced(*i))
+                    .map(|(i, b)| (i, 0, b.as_slice()))
+                    .collect()
             } else {
-                for (i, range) in writes {
-                    if sourced(*i) {
-                        copy_source = true;
-                    } else {
-                        r.set
-                            .write(*i, range.start as u32, &buffers[*i][range.clone()])?;
-                    }
-                }
-            }
+                writes
+                    .iter()
+                    .filter(|(i, _)| !sourced(*i))
+                    .map(|(i, range)| {
+                        let words = buffers[*i].get(range.clone()).unwrap_or(&[]);
+                        (*i, range.start as u32, words)
+                    })
+                    .collect()
+            };
+            let copy_source = if upload_all {
+                (0..buffers.len()).any(sourced)
+            } else {
+                writes.iter().any(|(i, _)| sourced(*i))
+            };
+            r.set.write_all(&list)?;
             if let Some((i, buffer, bytes)) = from.filter(|_| copy_source) {
                 r.set.copy_from(buffer, i, bytes)?;
             }
             if timing {
+                let words: usize = if upload_all {
+                    buffers
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !sourced(*i))
+                        .map(|(_, b)| b.len())
+                        .sum()
+                } else {
+                    writes
+                        .iter()
+                        .filter(|(i, _)| !sourced(*i))
+                        .map(|(_, r)| r.len())
+                        .sum()
+                };
                 eprintln!(
-                    "vyre timing:   writes {:.3} ms",
-                    tw.elapsed().as_secs_f64() * 1e3
+                    "vyre timing:   writes {:.3} ms ({} KiB{})",
+                    tw.elapsed().as_secs_f64() * 1e3,
+                    words * 4 >> 10,
+                    if upload_all { ", all buffers" } else { "" }
                 );
             }
             let t0 = std::time::Instant::now();

@@ -6,11 +6,10 @@
 //!   that would otherwise cross the bus (measured: BENCHMARKS.md).
 //! * A buffer set keeps its readback staging buffer for the next read
 //!   instead of allocating and mapping fresh memory every time.
-//! * Large writes go through upload staging buffers the device keeps mapped
-//!   between writes ([`UploadPool`]), filled by several threads. wgpu's own
-//!   `write_buffer` staging is fresh memory every time, and first touches of
-//!   fresh mapped memory cost more than the copy itself on some hosts
-//!   (measured: BENCHMARKS.md, `cargo bench --bench transfer`).
+//! * Writes go through upload staging buffers the device keeps mapped
+//!   between writes ([`UploadPool`]), large ones filled by several threads
+//!   (`gpu/write.rs`). wgpu's own `write_buffer` staging is a fresh buffer
+//!   every time (measured: BENCHMARKS.md, `cargo bench --bench transfer`).
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -71,9 +70,6 @@ pub fn give_back(cache: &ReadbackCache, buffer: wgpu::Buffer) {
         *slot = Some(buffer);
     }
 }
-
-/// Writes of at least this many bytes go through the [`UploadPool`] (4 MiB).
-pub const POOLED_WRITE_BYTES: u64 = 4 << 20;
 
 /// Idle upload staging buffers a device keeps (the largest stay).
 const POOL_KEEP: usize = 4;
