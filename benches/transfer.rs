@@ -277,7 +277,7 @@ fn ingest(gpu: &WgpuBackend, path: &std::path::Path, threads: usize, reps: usize
     let file = std::fs::File::open(path).expect("VYRE_TRANSFER_FILE");
     let len = file.metadata().expect("metadata").len() as usize;
     let mut heap = vec![1u8; WINDOW];
-    // What `vyre scan --zero-copy` reads into.
+    // What `vyre scan` reads into (zero-copy, the default on one GPU).
     let mut arena = gpu.upload_arena(WINDOW).expect("upload arena");
     let view = arena.bytes_mut().expect("mapped");
     view.fill(1);

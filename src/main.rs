@@ -90,6 +90,9 @@ enum Command {
         /// buffers (the default on one GPU; several devices always copy).
         #[arg(long)]
         no_zero_copy: bool,
+        /// Accepted for old scripts: zero-copy is the default now.
+        #[arg(long, hide = true, conflicts_with = "no_zero_copy")]
+        zero_copy: bool,
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
@@ -258,6 +261,7 @@ fn main() -> ExitCode {
             read_threads,
             in_flight,
             no_zero_copy,
+            zero_copy: _,
             quiet,
         } => {
             let mut payloads = Vec::new();

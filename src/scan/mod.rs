@@ -384,9 +384,13 @@ pub fn scan_devices<B: Backend + Send>(
                 };
                 let tf = Instant::now();
                 times.waiting += (tf - tw).as_secs_f64();
-                if matches!(arena, Arena::Upload(_)) && arena.bytes_mut().is_err() {
-                    // Its device was lost (the worker recovers it): read
-                    // into host memory instead.
+                if let Err(e) = arena.bytes_mut().map(|_| ()) {
+                    if !arena.on_lost_device() {
+                        let _ = events.send(Event::ReadFailed(e));
+                        return times;
+                    }
+                    // An upload arena of a lost device (a worker recovers
+                    // the device): read into host memory instead.
                     arena = Arena::Host(vec![0u32; arena.words()]);
                 }
                 let filled = arena

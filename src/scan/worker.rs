@@ -68,6 +68,11 @@ impl Arena {
         }
     }
 
+    /// True for an upload arena whose device was lost.
+    pub fn on_lost_device(&self) -> bool {
+        matches!(self, Arena::Upload(up) if up.device_lost())
+    }
+
     /// Capacity in 32-bit words.
     pub fn words(&self) -> usize {
         match self {
@@ -291,6 +296,14 @@ fn run_batch<B: Backend>(
     times: &mut WorkerTimes,
 ) -> Result<(Vec<u32>, Vec<usize>)> {
     mk.reset();
+    if let (Arena::Upload(up), Some(g)) = (&job.arena, mk.backend().as_wgpu()) {
+        if up.generation() != g.recoveries() {
+            // Read into an upload arena of a device that was lost since and
+            // replaced: its bytes are gone with it, so read the batch again.
+            let words = up.len() / 4;
+            job.arena = Arena::Host(reread(plan.files, &mut job.batch, words)?);
+        }
+    }
     let batch = &job.batch;
     let used_bytes = batch
         .chunks
@@ -299,13 +312,6 @@ fn run_batch<B: Backend>(
         .max()
         .unwrap_or(0);
     let used = used_bytes.div_ceil(4);
-    if let (Arena::Upload(up), Some(g)) = (&job.arena, mk.backend().as_wgpu()) {
-        if up.generation() != g.recoveries() {
-            // Read into an upload arena of a device that was lost since and
-            // replaced: its bytes are gone with it, so read the batch again.
-            job.arena = Arena::Host(reread(plan.files, batch, up.len() / 4)?);
-        }
-    }
     if used > job.arena.words() {
         return Err(Error::BadInput(format!(
             "a scan batch uses {used} arena words but its arena has {}. Fix: this is a vyre bug; please report it",
@@ -337,12 +343,19 @@ fn run_batch<B: Backend>(
 
 /// Reads `batch`'s chunks (look-behind included) from their files again,
 /// into a new host arena of `words` words laid out as the feeder laid them.
-fn reread(files: &[FileEntry], batch: &Batch, words: usize) -> Result<Vec<u32>> {
+/// A file that cannot be read again (removed, shortened, no longer a regular
+/// file since) fails alone: its chunks leave the batch and it joins the
+/// batch's failures, as a failed read does in the feeder.
+fn reread(files: &[FileEntry], batch: &mut Batch, words: usize) -> Result<Vec<u32>> {
     use std::os::unix::fs::FileExt;
     let mut arena = vec![0u32; words];
     let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut arena[..]);
+    let mut failed: Vec<(usize, String)> = Vec::new();
     let mut open: Option<(usize, std::fs::File)> = None;
     for c in &batch.chunks {
+        if failed.iter().any(|(f, _)| *f == c.file) {
+            continue;
+        }
         let entry = files.get(c.file).ok_or_else(|| {
             Error::BadInput(format!(
                 "a scan batch names file {} of {}. Fix: this is a vyre bug; please report it",
@@ -350,16 +363,6 @@ fn reread(files: &[FileEntry], batch: &Batch, words: usize) -> Result<Vec<u32>> 
                 files.len()
             ))
         })?;
-        let io = |source| Error::Io {
-            path: entry.path.display().to_string(),
-            source,
-        };
-        if open.as_ref().is_none_or(|(i, _)| *i != c.file) {
-            open = Some((c.file, std::fs::File::open(&entry.path).map_err(io)?));
-        }
-        let Some((_, file)) = open.as_ref() else {
-            continue;
-        };
         let n = (c.look_behind + c.len) as usize;
         let dst = bytes
             .get_mut(c.arena_offset..c.arena_offset + n)
@@ -370,8 +373,38 @@ fn reread(files: &[FileEntry], batch: &Batch, words: usize) -> Result<Vec<u32>> 
                     words * 4
                 ))
             })?;
-        file.read_exact_at(dst, c.file_offset - u64::from(c.look_behind))
-            .map_err(io)?;
+        if open.as_ref().is_none_or(|(i, _)| *i != c.file) {
+            match vyre_core::feeder::open_regular(&entry.path) {
+                Ok(f) => open = Some((c.file, f)),
+                Err(reason) => {
+                    failed.push((
+                        c.file,
+                        format!("{reason} (reading it again after the GPU was lost)"),
+                    ));
+                    continue;
+                }
+            }
+        }
+        let Some((_, file)) = open.as_ref() else {
+            continue;
+        };
+        if let Err(e) = file.read_exact_at(dst, c.file_offset - u64::from(c.look_behind)) {
+            failed.push((
+                c.file,
+                format!("reading it again after the GPU was lost failed: {e} (changed during the scan?)"),
+            ));
+        }
+    }
+    if !failed.is_empty() {
+        let gone = |f: usize| failed.iter().any(|(g, _)| *g == f);
+        batch.bytes -= batch
+            .chunks
+            .iter()
+            .filter(|c| gone(c.file))
+            .map(|c| u64::from(c.len))
+            .sum::<u64>();
+        batch.chunks.retain(|c| !gone(c.file));
+        batch.failures.extend(failed);
     }
     if cfg!(target_endian = "big") {
         // The GPU reads bytes as little-endian words.
@@ -439,4 +472,78 @@ fn publish_and_run<B: Backend>(
     }
     times.results += tc.elapsed().as_secs_f64();
     Ok((words, ends))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vyre_core::feeder::ChunkDesc;
+
+    /// `reread` lays chunks out where the feeder did (look-behind first); a
+    /// file gone since fails alone: its chunks leave the batch, its bytes
+    /// leave the count, and it joins the failures with a reason.
+    #[test]
+    fn reread_restores_the_layout_and_fails_only_missing_files() {
+        let dir = std::env::temp_dir().join(format!("vyre-reread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a: Vec<u8> = (0..100u8).collect();
+        let (pa, pb) = (dir.join("a"), dir.join("b"));
+        std::fs::write(&pa, &a).unwrap();
+        std::fs::write(&pb, b"gone soon").unwrap();
+        let files = [
+            FileEntry {
+                path: pa,
+                size: 100,
+            },
+            FileEntry {
+                path: pb.clone(),
+                size: 9,
+            },
+        ];
+        let chunk = |file, file_offset, len, look_behind, arena_offset| ChunkDesc {
+            file,
+            file_offset,
+            len,
+            look_behind,
+            arena_offset,
+        };
+        let mut batch = Batch {
+            // a[0..40], then a[40..100] with 8 bytes of look-behind, then b.
+            chunks: vec![
+                chunk(0, 0, 40, 0, 0),
+                chunk(0, 40, 60, 8, 40),
+                chunk(1, 0, 9, 0, 108),
+            ],
+            failures: Vec::new(),
+            bytes: 109,
+        };
+        std::fs::remove_file(&pb).unwrap();
+        let arena = reread(&files, &mut batch, 32).expect("reread");
+        let bytes: &[u8] = bytemuck::cast_slice(&arena);
+        assert_eq!(&bytes[0..40], &a[0..40]);
+        assert_eq!(&bytes[40..48], &a[32..40], "look-behind");
+        assert_eq!(&bytes[48..108], &a[40..100]);
+        assert!(
+            bytes[108..].iter().all(|&b| b == 0),
+            "nothing of the missing file"
+        );
+        assert_eq!(batch.chunks.len(), 2);
+        assert!(batch.chunks.iter().all(|c| c.file == 0));
+        assert_eq!(batch.bytes, 100);
+        assert_eq!(batch.failures.len(), 1);
+        assert_eq!(batch.failures[0].0, 1);
+        assert!(
+            batch.failures[0].1.contains("again"),
+            "{:?}",
+            batch.failures
+        );
+        // A chunk outside the arena is a bug, reported as an error.
+        let mut bad = Batch {
+            chunks: vec![chunk(0, 0, 40, 0, 100)],
+            failures: Vec::new(),
+            bytes: 40,
+        };
+        assert!(reread(&files, &mut bad, 32).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -205,10 +205,11 @@ fn zero_runs_are_cleared_in_order_and_reads_reuse_staging() {
     }
 }
 
-/// Writes of 4 MiB or more go through pooled staging buffers that are filled
-/// by several threads and reused once the GPU copied from them: the contents
-/// and the order against small writes and clears must be exactly as written,
-/// round after round.
+/// Writes go through pooled staging buffers (large ones filled by several
+/// threads) that are reused once the GPU copied from them: the contents and
+/// the order of large writes, small writes and clears must be exactly as
+/// written, round after round, and later rounds must reuse the pool's
+/// buffers instead of making new ones.
 #[test]
 fn large_writes_reuse_pooled_staging_in_order() {
     let g = backend();
@@ -217,8 +218,8 @@ fn large_writes_reuse_pooled_staging_in_order() {
     let set = k.create_buffers(&[words, 1]).expect("buffers");
     let mut want = vec![0u32; words as usize];
     for round in 0..4u32 {
-        // 8 MiB at an odd offset (pooled), a small write inside it (wgpu's
-        // staging), 6 MiB overlapping both (pooled again), a zero run.
+        // 8 MiB at an odd offset, a small write inside it, 6 MiB overlapping
+        // both, a zero run: each its own submission, in order.
         let a: Vec<u32> = (0..2u32 << 20).map(|i| i ^ round << 28).collect();
         set.write(0, 5, &a).expect("large write");
         want[5..5 + a.len()].copy_from_slice(&a);
@@ -241,11 +242,56 @@ fn large_writes_reuse_pooled_staging_in_order() {
         assert_eq!(bad, None, "round {round}: first differing word");
         assert_eq!(back[0].len(), want.len());
     }
-    let pooled = g.pooled_upload_buffers();
+    // 12 staged writes; at most 3 are in flight at once (a round's writes,
+    // before the read polls the device), so reuse needs at most 3 buffers.
+    let (ready, made) = g.upload_buffers();
     assert!(
-        (1..=4).contains(&pooled),
-        "{pooled} staging buffers kept after the large writes"
+        (1..=3).contains(&made),
+        "{made} staging buffers made for 12 writes: the pool's were not reused"
     );
+    assert!((1..=4).contains(&ready), "{ready} staging buffers kept");
+}
+
+/// Several writes in one `write_all`: one staging buffer and submission,
+/// applied in order, so a clear after a copy zeroes it and a copy after the
+/// clear lands on top.
+#[test]
+fn write_all_applies_copies_and_clears_in_order() {
+    let g = backend();
+    let k = g.compile(&double_plus_one()).expect("compile");
+    let words: u32 = 300_000;
+    let set = k.create_buffers(&[words, 1]).expect("buffers");
+    let ones = vec![1u32; words as usize];
+    let zeros = vec![0u32; 120_000]; // a zero run: cleared on the device
+    let sevens = vec![7u32; 10];
+    let tail: Vec<u32> = (0..50_000).collect();
+    set.write_all(&[
+        (0, 0, &ones),
+        (0, 1000, &zeros),
+        (0, 5000, &sevens),
+        (0, 250_000, &tail),
+        (1, 0, &[42]),
+    ])
+    .expect("write_all");
+    let mut want = ones.clone();
+    want[1000..121_000].fill(0);
+    want[5000..5010].fill(7);
+    want[250_000..].copy_from_slice(&tail);
+    let back = set
+        .read(&[(0, 0..words), (1, 0..1)])
+        .expect("read")
+        .wait()
+        .expect("wait");
+    let bad = back[0].iter().zip(&want).position(|(x, y)| x != y);
+    assert_eq!(bad, None, "first differing word");
+    assert_eq!(back[1], vec![42]);
+    // Out-of-range targets are refused before anything is written.
+    let err = set
+        .write_all(&[(0, 0, &[9]), (0, words, &[1])])
+        .expect_err("a write past the end");
+    assert!(err.to_string().contains("Fix:"), "{err}");
+    let back = set.read(&[(0, 0..1)]).expect("read").wait().expect("wait");
+    assert_eq!(back[0], vec![1], "nothing of a refused write_all landed");
 }
 
 /// Two megakernels share one device from two threads (batches in flight):

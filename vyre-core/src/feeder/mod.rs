@@ -58,6 +58,13 @@ mod walk;
 pub use plan::{chunk_count, plan_chunk, plan_chunks, PlannedChunk};
 pub use walk::collect_files;
 
+/// Opens `path` for reading the way the feeder does: without becoming a
+/// controlling terminal, never blocking on a FIFO, regular files only. The
+/// error is the reason, as the feeder reports it for a failed file.
+pub fn open_regular(path: &std::path::Path) -> std::result::Result<std::fs::File, String> {
+    exec::open_file(path, false, &mut FeedStats::default()).map(|f| f.file)
+}
+
 use engine::Engine;
 use exec::{OpenFile, Planned};
 

@@ -104,8 +104,8 @@ pub(crate) struct Gpu {
     pub lost: Arc<Mutex<Option<String>>>,
     /// The on-disk pipeline cache, when one is configured and supported.
     pub disk: Option<Arc<disk_cache::DiskCache>>,
-    /// Mapped upload staging buffers kept for large writes.
-    pub uploads: transfer::UploadPool,
+    /// Mapped upload staging buffers kept for writes (`gpu/write.rs`).
+    pub uploads: Arc<transfer::UploadPool>,
     /// Upload buffers may be cleared on the GPU (the device has
     /// `MAPPABLE_PRIMARY_BUFFERS`, so they may be `COPY_DST`).
     pub clear_uploads: bool,
@@ -307,11 +307,13 @@ impl WgpuBackend {
         self.gpu().lost_reason()
     }
 
-    /// Upload staging buffers the device keeps mapped for large writes
-    /// (at most 4; writes of 4 MiB or more take one and give it back once
-    /// the GPU has copied from it).
-    pub fn pooled_upload_buffers(&self) -> usize {
-        lock(&self.gpu().uploads).len()
+    /// Upload staging buffers the device keeps mapped for writes, and how
+    /// many were made since it was opened: every write of a run takes one
+    /// (one per 128 MiB) and gives it back once the GPU has copied from it;
+    /// at most 4 stay.
+    pub fn upload_buffers(&self) -> (usize, u64) {
+        let gpu = self.gpu();
+        (gpu.uploads.ready(), gpu.uploads.made())
     }
 
     /// How many times [`WgpuBackend::recover`] replaced a lost device.
@@ -489,9 +491,12 @@ impl Backend for WgpuBackend {
         check_buffers(program, buffers, workgroups)?;
         let lens: Vec<u32> = buffers.iter().map(|b| b.len() as u32).collect();
         let set = kernel.create_buffers(&lens)?;
-        for (i, data) in buffers.iter().enumerate() {
-            set.write(i, 0, data)?;
-        }
+        let all: Vec<(usize, u32, &[u32])> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, data)| (i, 0, data.as_slice()))
+            .collect();
+        set.write_all(&all)?;
         let submission = kernel.dispatch(&set, workgroups)?;
         let writable: Vec<(usize, std::ops::Range<u32>)> = program
             .host_buffers()

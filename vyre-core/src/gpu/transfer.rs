@@ -12,6 +12,7 @@
 //!   every time (measured: BENCHMARKS.md, `cargo bench --bench transfer`).
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::{lock, Gpu};
@@ -75,8 +76,15 @@ pub fn give_back(cache: &ReadbackCache, buffer: wgpu::Buffer) {
 const POOL_KEEP: usize = 4;
 
 /// Pooled staging buffers are made in multiples of this (4 MiB), so batches
-/// of slightly different sizes share them.
+/// of slightly different sizes share them. New buffers of this size or less
+/// are zeroed by wgpu at creation; larger ones are cleared on the GPU.
 const POOL_GRAIN: u64 = 4 << 20;
+
+/// The most staging memory one upload buffer holds (128 MiB, or less where
+/// the device's buffers are smaller): larger writes go up in rounds.
+pub fn staging_cap(gpu: &Gpu) -> u64 {
+    (128u64 << 20).min(gpu.limits.max_buffer_size / POOL_GRAIN * POOL_GRAIN)
+}
 
 /// Copies of at least this many bytes per thread are split over threads.
 const PIECE_BYTES: usize = 2 << 20;
@@ -85,12 +93,28 @@ const PIECE_BYTES: usize = 2 << 20;
 /// mapped and ready to be filled. A buffer leaves the pool while it is
 /// filled and copied from, and comes back once it is mapped again (after
 /// the GPU finished the copy).
-pub type UploadPool = Arc<Mutex<Vec<wgpu::Buffer>>>;
+#[derive(Default)]
+pub struct UploadPool {
+    ready: Mutex<Vec<wgpu::Buffer>>,
+    made: AtomicU64,
+}
 
-/// The smallest mapped buffer of the pool that holds `bytes`, else a new
-/// one ([`new_mapped_upload`]).
+impl UploadPool {
+    /// Buffers waiting to be filled.
+    pub fn ready(&self) -> usize {
+        lock(&self.ready).len()
+    }
+
+    /// Buffers made since the device was opened.
+    pub fn made(&self) -> u64 {
+        self.made.load(Ordering::Relaxed)
+    }
+}
+
+/// The smallest mapped buffer of the pool that holds `bytes` (at most
+/// [`staging_cap`]), else a new one ([`new_mapped_upload`]).
 pub fn take_upload(gpu: &Gpu, bytes: u64) -> Result<wgpu::Buffer> {
-    let mut ready = lock(&gpu.uploads);
+    let mut ready = lock(&gpu.uploads.ready);
     let fit = (0..ready.len())
         .filter(|&i| ready[i].size() >= bytes)
         .min_by_key(|&i| ready[i].size());
@@ -98,6 +122,7 @@ pub fn take_upload(gpu: &Gpu, bytes: u64) -> Result<wgpu::Buffer> {
         return Ok(ready.swap_remove(i));
     }
     drop(ready);
+    gpu.uploads.made.fetch_add(1, Ordering::Relaxed);
     let size = bytes.div_ceil(POOL_GRAIN).max(1) * POOL_GRAIN;
     new_mapped_upload(gpu, "vyre upload staging", size)
 }
@@ -105,14 +130,15 @@ pub fn take_upload(gpu: &Gpu, bytes: u64) -> Result<wgpu::Buffer> {
 /// A new `MAP_WRITE | COPY_SRC` buffer of `size` bytes (a multiple of 4),
 /// zeroed and mapped for writing. Mapping a fresh buffer makes wgpu zero it
 /// on the CPU first, one thread touching every page of fresh mapped memory:
-/// about 1.5 GB/s on the H200 host, 40 ms or more for a 64 MiB batch
-/// (BENCHMARKS.md). Where the device allows mappable buffers to be
-/// `COPY_DST` (`Gpu::clear_uploads`), the GPU clears it instead, and the
+/// about 1.5 GB/s on the H200 host, 40 ms for 64 MiB (BENCHMARKS.md). Where
+/// the device allows mappable buffers to be `COPY_DST`
+/// (`Gpu::clear_uploads`), a buffer above 4 MiB is cleared by the GPU
+/// instead (waiting for the queue, which holds earlier work too), and its
 /// pages are first touched by whoever fills it (several threads).
 pub fn new_mapped_upload(gpu: &Gpu, label: &str, size: u64) -> Result<wgpu::Buffer> {
-    let fix = "use smaller batches (--batch-bytes)";
+    let fix = "free GPU memory, or write (or read, with --batch-bytes) less at a time";
     let usage = wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC;
-    if !gpu.clear_uploads {
+    if !gpu.clear_uploads || size <= POOL_GRAIN {
         return gpu.scoped(&format!("creating {label}"), fix, || {
             gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -168,11 +194,11 @@ pub fn new_mapped_upload(gpu: &Gpu, label: &str, size: u64) -> Result<wgpu::Buff
 /// Maps `buffer` (unmapped, its copy submitted) again and puts it back in
 /// `pool` once the GPU is done with it. A failed map (a lost device) drops
 /// it.
-pub fn reuse_upload(pool: &UploadPool, buffer: &wgpu::Buffer) {
+pub fn reuse_upload(pool: &Arc<UploadPool>, buffer: &wgpu::Buffer) {
     let (pool, back) = (Arc::clone(pool), buffer.clone());
     buffer.map_async(wgpu::MapMode::Write, .., move |r| {
         if r.is_ok() {
-            let mut ready = lock(&pool);
+            let mut ready = lock(&pool.ready);
             ready.push(back);
             if ready.len() > POOL_KEEP {
                 if let Some(i) = (0..ready.len()).min_by_key(|&i| ready[i].size()) {
@@ -190,6 +216,10 @@ fn pieces(bytes: usize) -> usize {
     (bytes / PIECE_BYTES).clamp(1, cores.min(8))
 }
 
+/// An address the copying threads share (each writes its own range).
+#[derive(Clone, Copy)]
+struct Dst(usize);
+
 /// Copies `src` into mapped memory `dst` (the same length), on several
 /// threads when it is large: one core's `memcpy` is what bounds a large
 /// transfer. False (nothing written) when the lengths differ.
@@ -197,13 +227,30 @@ pub fn fill_mapped(mut dst: wgpu::WriteOnly<'_, [u8]>, src: &[u8]) -> bool {
     if dst.len() != src.len() {
         return false;
     }
-    let ptr = dst.as_raw_ptr();
-    // SAFETY: mapping. `dst` is the write-only view of mapped staging memory
-    // that stays mapped, and exclusively ours, while `dst` is borrowed here;
-    // its `src.len()` bytes are only written (plain stores, never read), split
-    // into disjoint pieces, one per thread, all joined before returning.
-    let bytes = unsafe { std::slice::from_raw_parts_mut(ptr.as_ptr().cast::<u8>(), src.len()) };
-    copy_parallel(bytes, src);
+    // Written through the raw pointer only (wgpu's rule for it: the mapped
+    // memory may be write-combined and is never turned into a reference).
+    let base = Dst(dst.as_raw_element_ptr().as_ptr() as usize);
+    let n = pieces(src.len());
+    let per = src.len().div_ceil(n).max(1);
+    let copy = |k: usize, part: &[u8]| {
+        let at = base;
+        // SAFETY: mapping. `dst` keeps the staging memory mapped, and ours
+        // alone, while it is borrowed here; piece `k` covers bytes
+        // `k * per .. k * per + part.len()` of its `src.len()` bytes, disjoint
+        // from every other piece, and is only written.
+        unsafe {
+            std::ptr::copy_nonoverlapping(part.as_ptr(), (at.0 as *mut u8).add(k * per), part.len())
+        }
+    };
+    if n <= 1 {
+        copy(0, src);
+        return true;
+    }
+    std::thread::scope(|s| {
+        for (k, part) in src.chunks(per).enumerate() {
+            s.spawn(move || copy(k, part));
+        }
+    });
     true
 }
 

@@ -74,6 +74,12 @@ impl UploadArena {
         self.generation
     }
 
+    /// True when the device this arena was made on has been lost (its bytes
+    /// can no longer reach the GPU).
+    pub fn device_lost(&self) -> bool {
+        self.gpu.lost_reason().is_some()
+    }
+
     /// Always false: an arena holds at least 4 bytes.
     pub fn is_empty(&self) -> bool {
         false

@@ -1,7 +1,7 @@
 //! Host → device writes of resident buffers: all the writes of a run go
 //! through one pooled staging buffer (`transfer::UploadPool`, kept mapped
-//! between runs) and one submission, with runs of zero words cleared on the
-//! device in between, in order.
+//! between runs) and one submission (one per 128 MiB), with runs of zero
+//! words cleared on the device in between, in order.
 //!
 //! wgpu's own `write_buffer` makes a fresh staging buffer for every write;
 //! under the H200 host's gVisor kernel the few small writes of a scan batch
@@ -31,42 +31,64 @@ enum Piece<'a> {
 }
 
 /// Writes `(buffer, word offset, words)` in order (checked by the caller to
-/// lie inside their buffers) with one submission; they land before any
-/// later submission.
+/// lie inside their buffers) with one submission per
+/// [`transfer::staging_cap`] bytes (128 MiB); they land before any later
+/// submission.
 pub(crate) fn write_buffers(gpu: &Gpu, targets: &[(&wgpu::Buffer, u32, &[u32])]) -> Result<()> {
-    let mut pieces = Vec::new();
-    let mut staged: u64 = 0;
+    let cap = transfer::staging_cap(gpu).max(4);
+    let cap_words = (cap / 4) as usize;
+    // Rounds of pieces, each with the staging bytes it needs (at most `cap`).
+    let mut rounds: Vec<(Vec<Piece<'_>>, u64)> = vec![(Vec::new(), 0)];
     for &(buffer, offset, data) in targets {
         for (span, zero) in transfer::spans(data) {
-            let at_word = offset + span.start as u32;
             if zero {
-                pieces.push(Piece::Clear {
-                    buffer,
-                    offset: at_word,
-                    words: span.len(),
-                });
-            } else {
-                let words = &data[span];
-                pieces.push(Piece::Copy {
-                    buffer,
-                    offset: at_word,
-                    data: words,
-                    at: staged,
-                });
-                staged += words.len() as u64 * 4;
+                if let Some(round) = rounds.last_mut() {
+                    round.0.push(Piece::Clear {
+                        buffer,
+                        offset: offset + span.start as u32,
+                        words: span.len(),
+                    });
+                }
+                continue;
+            }
+            let mut start = span.start;
+            while start < span.end {
+                let part = start..(start + cap_words).min(span.end);
+                start = part.end;
+                let bytes = part.len() as u64 * 4;
+                if rounds.last().is_some_and(|r| r.1 + bytes > cap) {
+                    rounds.push((Vec::new(), 0));
+                }
+                if let Some(round) = rounds.last_mut() {
+                    round.0.push(Piece::Copy {
+                        buffer,
+                        offset: offset + part.start as u32,
+                        data: &data[part],
+                        at: round.1,
+                    });
+                    round.1 += bytes;
+                }
             }
         }
     }
-    if pieces.is_empty() {
-        return Ok(());
+    for (pieces, staged) in rounds {
+        if !pieces.is_empty() {
+            submit(gpu, &pieces, staged)?;
+        }
     }
+    Ok(())
+}
+
+/// One round: its copies staged in one pooled buffer, its copies and clears
+/// in one command buffer, in order.
+fn submit(gpu: &Gpu, pieces: &[Piece<'_>], staged: u64) -> Result<()> {
     gpu.scoped("writing buffers", BUG_FIX, || -> Result<()> {
         let staging = match staged {
             0 => None,
             bytes => Some(transfer::take_upload(gpu, bytes)?),
         };
         if let Some(st) = &staging {
-            fill(gpu, st, staged, &pieces)?;
+            fill(gpu, st, staged, pieces)?;
             st.unmap();
         }
         let mut encoder = gpu
@@ -74,7 +96,7 @@ pub(crate) fn write_buffers(gpu: &Gpu, targets: &[(&wgpu::Buffer, u32, &[u32])])
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("vyre writes"),
             });
-        for piece in &pieces {
+        for piece in pieces {
             match (piece, &staging) {
                 (
                     Piece::Clear {
