@@ -86,7 +86,9 @@ fn ordinal_of(infos: &[wgpu::AdapterInfo], index: usize) -> usize {
 /// Finds the adapter `choice` selects and opens a device on it with the
 /// adapter's maximum limits.
 pub(crate) fn open(choice: &AdapterChoice, cache_dir: Option<&Path>) -> Result<Opened> {
+    let started = std::time::Instant::now();
     let (instance, adapters, infos) = enumerate();
+    timing("instance and adapters", started);
     let choice = match choice {
         AdapterChoice::Default => AdapterChoice::from_env().unwrap_or(AdapterChoice::Default),
         other => other.clone(),
@@ -120,7 +122,20 @@ pub(crate) fn open(choice: &AdapterChoice, cache_dir: Option<&Path>) -> Result<O
             .position(|i| i.device_type == wgpu::DeviceType::Cpu)
             .ok_or_else(|| no_adapter("a software (CPU) adapter", &infos))?,
     };
-    open_device(&adapters[index], ordinal_of(&infos, index), cache_dir)
+    timing("adapter chosen", started);
+    let opened = open_device(&adapters[index], ordinal_of(&infos, index), cache_dir);
+    timing("device open", started);
+    opened
+}
+
+/// With `VYRE_TIMING` set: prints how long opening took up to `what`.
+fn timing(what: &str, since: std::time::Instant) {
+    if std::env::var_os("VYRE_TIMING").is_some() {
+        eprintln!(
+            "vyre timing:   {what} after {:.3} ms",
+            since.elapsed().as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// Opens every hardware GPU, or every software adapter when there is none.
@@ -208,9 +223,11 @@ fn open_device(
     device.set_device_lost_callback(move |reason, msg| {
         lock(&lost_sink).get_or_insert_with(|| format!("{reason:?}: {msg}"));
     });
+    let opened_at = std::time::Instant::now();
     let disk = cache_dir
         .and_then(|dir| super::disk_cache::DiskCache::open(&device, &info, dir))
         .map(Arc::new);
+    timing("pipeline cache file read", opened_at);
     Ok(Opened {
         gpu: Gpu {
             disk,
