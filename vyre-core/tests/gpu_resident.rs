@@ -252,6 +252,36 @@ fn large_writes_reuse_pooled_staging_in_order() {
     assert!((1..=4).contains(&ready), "{ready} staging buffers kept");
 }
 
+/// Adapters without `MAPPABLE_PRIMARY_BUFFERS` get upload buffers zeroed by
+/// wgpu at creation instead of cleared by the GPU: writes and upload arenas
+/// must work the same.
+#[test]
+fn uploads_zeroed_on_the_cpu_work_the_same() {
+    let g = backend();
+    g.zero_uploads_on_the_cpu();
+    let k = g.compile(&double_plus_one()).expect("compile");
+    let words: u32 = 3 << 20; // 12 MiB: a staging buffer above 4 MiB
+    let set = k.create_buffers(&[words, 1]).expect("buffers");
+    let data: Vec<u32> = (0..words).map(|i| i.wrapping_mul(7)).collect();
+    set.write(0, 0, &data).expect("large write");
+    set.write(0, 9, &[5]).expect("small write");
+    let mut want = data.clone();
+    want[9] = 5;
+    let back = set
+        .read(&[(0, 0..words)])
+        .expect("read")
+        .wait()
+        .expect("wait");
+    let bad = back[0].iter().zip(&want).position(|(x, y)| x != y);
+    assert_eq!(bad, None, "first differing word");
+    let mut arena = g.upload_arena(8 << 20).expect("upload arena");
+    let fresh = arena.bytes_mut().expect("map");
+    assert!(
+        fresh.iter().all(|&b| b == 0),
+        "a new upload arena is zeroed"
+    );
+}
+
 /// Several writes in one `write_all`: one staging buffer and submission,
 /// applied in order, so a clear after a copy zeroes it and a copy after the
 /// clear lands on top.

@@ -316,6 +316,18 @@ impl WgpuBackend {
         (gpu.uploads.ready(), gpu.uploads.made())
     }
 
+    /// Makes kernels compiled and upload arenas made after this call create
+    /// new upload buffers zeroed by wgpu on the CPU (`mapped_at_creation`),
+    /// as on adapters without `MAPPABLE_PRIMARY_BUFFERS`, instead of cleared
+    /// by the GPU. For tests of that path; it is slower.
+    #[doc(hidden)]
+    pub fn zero_uploads_on_the_cpu(&self) {
+        self.gpu
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear_uploads = false;
+    }
+
     /// How many times [`WgpuBackend::recover`] replaced a lost device.
     pub fn recoveries(&self) -> u32 {
         self.recoveries.load(std::sync::atomic::Ordering::Relaxed)
