@@ -327,7 +327,18 @@ pub fn scan_devices<B: Backend + Send>(
         files: &files,
     };
     summary.ingest = feeder.backend_name().to_string();
-    let arena_len = cfg.batch_bytes.max(feeder.config().min_arena_len());
+    // Arenas no larger than the whole input needs (a small scan does not
+    // allocate and clear batch-sized arenas): its bytes plus, per chunk, the
+    // most look-behind and alignment the feeder adds.
+    let min_arena = feeder.config().min_arena_len();
+    let per_chunk = min_arena.saturating_sub(feeder.config().chunk_size as usize) as u64;
+    let input_bound = files.iter().fold(0u64, |n, f| {
+        n.saturating_add(f.size).saturating_add(
+            vyre_core::feeder::chunk_count(f.size, cfg.chunk_size).saturating_mul(per_chunk),
+        )
+    });
+    let arena_len = (cfg.batch_bytes as u64).min(input_bound) as usize;
+    let arena_len = arena_len.max(min_arena);
     let devices = mks.len();
     let mut phases = Phases::default();
     // The reader fills arenas while the devices run others: disk reads and
