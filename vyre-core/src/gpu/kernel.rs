@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::pending::{PendingRead, Submission};
 use super::transfer::{self, ReadbackCache};
-use super::{lock, Gpu};
+use super::Gpu;
 use crate::error::{Error, Result};
 use crate::ir::{Access, BufferDecl, Program};
 
@@ -459,20 +459,18 @@ impl BufferSet {
             parts.push((total, words));
             total += u64::from(words) * 4;
         }
-        let state = Arc::new(Mutex::new(None));
         if total == 0 {
-            *lock(&state) = Some(Ok(()));
             return Ok(PendingRead {
                 staging: None,
                 parts,
-                state,
+                state: Arc::new(Mutex::new(Some(Ok(())))),
                 index: None,
                 cache: self.readback.clone(),
                 gpu: self.gpu.clone(),
             });
         }
         let gpu = &self.gpu;
-        let (staging, index) = gpu.scoped("reading buffers back", BUG_FIX, || {
+        let (staging, index, state) = gpu.scoped("reading buffers back", BUG_FIX, || {
             let staging = transfer::staging(&self.readback, &gpu.device, total);
             let mut encoder = gpu
                 .device
@@ -492,11 +490,8 @@ impl BufferSet {
                 }
             }
             let index = gpu.queue.submit(Some(encoder.finish()));
-            let sink = Arc::clone(&state);
-            staging.map_async(wgpu::MapMode::Read, ..total, move |r| {
-                *lock(&sink) = Some(r.map_err(|e| e.to_string()));
-            });
-            (staging, index)
+            let state = super::pending::map(&staging, wgpu::MapMode::Read, 0..total);
+            (staging, index, state)
         })?;
         Ok(PendingRead {
             staging: Some(staging),

@@ -162,23 +162,8 @@ pub fn new_mapped_upload(gpu: &Gpu, label: &str, size: u64) -> Result<wgpu::Buff
         let index = gpu.queue.submit([encoder.finish()]);
         (buffer, index)
     })?;
-    let mapped = Arc::new(Mutex::new(None));
-    let sink = Arc::clone(&mapped);
-    buffer.map_async(wgpu::MapMode::Write, .., move |r| {
-        *lock(&sink) = Some(r.map_err(|e| e.to_string()));
-    });
-    gpu.wait(Some(index), &format!("mapping {label}"))?;
-    // The callback runs on the thread that polls after the clear finished;
-    // another thread may have polled first, so wait for it (bounded).
-    let start = std::time::Instant::now();
-    while lock(&mapped).is_none() && start.elapsed() < std::time::Duration::from_secs(10) {
-        gpu.wait(None, &format!("mapping {label}"))?;
-        if lock(&mapped).is_none() {
-            std::thread::sleep(std::time::Duration::from_micros(200));
-        }
-    }
-    let outcome = lock(&mapped).take();
-    match outcome {
+    let mapped = super::pending::map(&buffer, wgpu::MapMode::Write, 0..size);
+    match super::pending::await_map(gpu, &mapped, Some(index), &format!("mapping {label}"))? {
         Some(Ok(())) => Ok(buffer),
         Some(Err(e)) => Err(Error::Gpu(format!(
             "mapping {label} on {} failed: {e}. Fix: retry; if it persists the device is unusable",

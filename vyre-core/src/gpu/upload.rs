@@ -7,9 +7,6 @@
 //! the source of the kernel's arena buffer; `bytes_mut` maps it again
 //! (waiting until the GPU no longer reads it).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
 use super::Gpu;
 use crate::error::{Error, Result};
 
@@ -90,25 +87,20 @@ impl UploadArena {
     /// gives back what was written or, after a GPU round, unspecified bytes.
     pub fn bytes_mut(&mut self) -> Result<&mut [u8]> {
         if self.view.is_none() {
-            let mapped = Arc::new(AtomicBool::new(false));
-            let failed = Arc::new(std::sync::Mutex::new(None));
-            let (m, f) = (Arc::clone(&mapped), Arc::clone(&failed));
-            self.buffer
-                .slice(..)
-                .map_async(wgpu::MapMode::Write, move |r| match r {
-                    Ok(()) => m.store(true, Ordering::Release),
-                    Err(e) => *super::lock(&f) = Some(e.to_string()),
-                });
-            self.gpu.wait(None, "mapping an upload arena")?;
-            if let Some(e) = super::lock(&failed).take() {
-                return Err(Error::Gpu(format!(
-                    "mapping an upload arena failed: {e}. Fix: retry; if it persists the device is unusable"
-                )));
-            }
-            if !mapped.load(Ordering::Acquire) {
-                return Err(Error::Gpu(
-                    "an upload arena did not map after the device was idle. Fix: this is a vyre bug; please report it".into(),
-                ));
+            let mapped =
+                super::pending::map(&self.buffer, wgpu::MapMode::Write, 0..self.buffer.size());
+            match super::pending::await_map(&self.gpu, &mapped, None, "mapping an upload arena")? {
+                Some(Ok(())) => {}
+                Some(Err(e)) => {
+                    return Err(Error::Gpu(format!(
+                        "mapping an upload arena failed: {e}. Fix: retry; if it persists the device is unusable"
+                    )))
+                }
+                None => {
+                    return Err(Error::Gpu(
+                        "an upload arena did not map after the device was idle. Fix: this is a vyre bug; please report it".into(),
+                    ))
+                }
             }
             let view = self.buffer.slice(..).get_mapped_range_mut().map_err(|e| {
                 Error::Gpu(format!("viewing a mapped upload arena failed: {e}. Fix: this is a vyre bug; please report it"))
