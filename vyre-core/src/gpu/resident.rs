@@ -269,48 +269,33 @@ impl super::WgpuBackend {
             drop(last_run);
             let tw = std::time::Instant::now();
             let sourced = |i: usize| from.is_some_and(|(j, _, _)| j == i);
-            // Everything that goes up, in one staging buffer and submission.
-            let list: Vec<(usize, u32, &[u32])> = if upload_all {
+            // What goes up: every buffer whole, or the ranges asked for.
+            let ranges: Vec<(usize, Range<usize>)> = if upload_all {
                 buffers
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| !sourced(*i))
-                    .map(|(i, b)| (i, 0, b.as_slice()))
+                    .map(|(i, b)| (i, 0..b.len()))
                     .collect()
             } else {
-                writes
-                    .iter()
-                    .filter(|(i, _)| !sourced(*i))
-                    .map(|(i, range)| {
-                        let words = buffers[*i].get(range.clone()).unwrap_or(&[]);
-                        (*i, range.start as u32, words)
-                    })
-                    .collect()
+                writes.to_vec()
             };
-            let copy_source = if upload_all {
-                (0..buffers.len()).any(sourced)
-            } else {
-                writes.iter().any(|(i, _)| sourced(*i))
-            };
+            // The source's buffer is copied on the device; the rest goes up in
+            // one staging buffer and submission.
+            let copy_source = ranges.iter().any(|(i, _)| sourced(*i));
+            let list: Vec<(usize, u32, &[u32])> = ranges
+                .iter()
+                .filter(|(i, _)| !sourced(*i))
+                .map(|(i, range)| {
+                    let words = buffers[*i].get(range.clone()).unwrap_or(&[]);
+                    (*i, range.start as u32, words)
+                })
+                .collect();
             r.set.write_all(&list)?;
             if let Some((i, buffer, bytes)) = from.filter(|_| copy_source) {
                 r.set.copy_from(buffer, i, bytes)?;
             }
             if timing {
-                let words: usize = if upload_all {
-                    buffers
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| !sourced(*i))
-                        .map(|(_, b)| b.len())
-                        .sum()
-                } else {
-                    writes
-                        .iter()
-                        .filter(|(i, _)| !sourced(*i))
-                        .map(|(_, r)| r.len())
-                        .sum()
-                };
+                let words: usize = list.iter().map(|(_, _, w)| w.len()).sum();
                 eprintln!(
                     "vyre timing:   writes {:.3} ms ({} KiB{})",
                     tw.elapsed().as_secs_f64() * 1e3,
