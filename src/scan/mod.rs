@@ -395,14 +395,19 @@ pub fn scan_devices<B: Backend + Send>(
                 };
                 let tf = Instant::now();
                 times.waiting += (tf - tw).as_secs_f64();
-                if let Err(e) = arena.bytes_mut().map(|_| ()) {
-                    if !arena.on_lost_device() {
+                // An upload arena of a lost device (a worker recovers the
+                // device) is replaced by host memory; other map errors stop.
+                let mapped = match arena.on_lost_device() {
+                    true => None,
+                    false => Some(arena.bytes_mut().map(|_| ())),
+                };
+                match mapped {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) if !arena.on_lost_device() => {
                         let _ = events.send(Event::ReadFailed(e));
                         return times;
                     }
-                    // An upload arena of a lost device (a worker recovers
-                    // the device): read into host memory instead.
-                    arena = Arena::Host(vec![0u32; arena.words()]);
+                    _ => arena = Arena::Host(vec![0u32; arena.words()]),
                 }
                 let filled = arena
                     .bytes_mut()

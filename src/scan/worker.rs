@@ -56,18 +56,6 @@ impl Arena {
         }
     }
 
-    /// This arena, or host memory of the same size in place of an upload
-    /// arena whose device `gpu` has since replaced after a loss (such an
-    /// arena can no longer be mapped or copied from).
-    pub fn or_host_if_stale(self, gpu: Option<&vyre_core::gpu::WgpuBackend>) -> Arena {
-        match (self, gpu) {
-            (Arena::Upload(up), Some(g)) if up.generation() != g.recoveries() => {
-                Arena::Host(vec![0u32; up.len() / 4])
-            }
-            (arena, _) => arena,
-        }
-    }
-
     /// True for an upload arena whose device was lost.
     pub fn on_lost_device(&self) -> bool {
         matches!(self, Arena::Upload(up) if up.device_lost())
@@ -228,8 +216,9 @@ pub(super) fn work<B: Backend>(
             match run_batch(&mut mk, plan, &mut job, &mut times) {
                 Ok((words, ends)) => {
                     // The reader may have finished already.
-                    let arena = std::mem::replace(&mut job.arena, Arena::Lent);
-                    let _ = free.send(arena.or_host_if_stale(mk.backend().as_wgpu()));
+                    // An upload arena of a device lost since is replaced by
+                    // host memory when the reader next maps it.
+                    let _ = free.send(std::mem::replace(&mut job.arena, Arena::Lent));
                     let _ = events.send(Event::Done(Done {
                         seq: job.seq,
                         device,
