@@ -60,6 +60,14 @@ fn gbps(bytes: usize, ms: f64) -> f64 {
     bytes as f64 / (ms * 1e-3) / 1e9
 }
 
+/// One line per phase: its median time and `bytes` over it.
+fn report<const N: usize>(names: &[&str; N], times: [Vec<Duration>; N], bytes: usize) {
+    for (name, times) in names.iter().zip(times) {
+        let ms = median_ms(times);
+        println!("  {name:<30} {ms:9.3} ms {:8.2} GB/s", gbps(bytes, ms));
+    }
+}
+
 fn buffer(device: &wgpu::Device, size: usize, usage: wgpu::BufferUsages) -> wgpu::Buffer {
     device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("transfer bench"),
@@ -146,10 +154,7 @@ fn readback(device: &wgpu::Device, queue: &wgpu::Queue, size: usize, reps: usize
         "per-word into fresh Vec<u32>",
     ];
     println!("readback {} MiB:", size >> 20);
-    for (name, times) in names.iter().zip(t) {
-        let ms = median_ms(times);
-        println!("  {name:<30} {ms:8.3} ms {:8.2} GB/s", gbps(size, ms));
-    }
+    report(&names, t, size);
 }
 
 fn upload(device: &wgpu::Device, queue: &wgpu::Queue, size: usize, reps: usize) {
@@ -195,10 +200,7 @@ fn upload(device: &wgpu::Device, queue: &wgpu::Queue, size: usize, reps: usize) 
         "write_buffer + submit + wait",
     ];
     println!("upload {} MiB:", size >> 20);
-    for (name, times) in names.iter().zip(t) {
-        let ms = median_ms(times);
-        println!("  {name:<30} {ms:8.3} ms {:8.2} GB/s", gbps(size, ms));
-    }
+    report(&names, t, size);
 }
 
 /// Writing fresh heap memory for the first time (what a new arena costs):
@@ -255,10 +257,7 @@ fn first_touch(size: usize, threads: usize, reps: usize) {
         "mmap MAP_POPULATE, 1 thread",
     ];
     println!("first touch of {} MiB ({threads} threads):", size >> 20);
-    for (name, times) in names.iter().zip(t) {
-        let ms = median_ms(times);
-        println!("  {name:<30} {ms:8.3} ms {:8.2} GB/s", gbps(size, ms));
-    }
+    report(&names, t, size);
 }
 
 /// Raw destination memory shared by the copying threads (each writes its own
@@ -378,8 +377,5 @@ fn ingest(gpu: &WgpuBackend, path: &std::path::Path, threads: usize, reps: usize
         path.display(),
         WINDOW >> 20
     );
-    for (name, times) in names.iter().zip(t) {
-        let ms = median_ms(times);
-        println!("  {name:<30} {ms:9.3} ms {:8.2} GB/s", gbps(len, ms));
-    }
+    report(&names, t, len);
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use vyre_core::gpu::MAX_RESIDENT_PROGRAMS;
+use vyre_core::gpu::{BufferSet, MAX_RESIDENT_PROGRAMS};
 use vyre_core::{Backend, BufferDecl, DataType, Error, Expr, Node, Program};
 
 mod support;
@@ -193,16 +193,18 @@ fn zero_runs_are_cleared_in_order_and_reads_reuse_staging() {
     want[17..17 + data.len()].copy_from_slice(&data);
     want[100_000] = 42;
     for range in [0..words, 50..60, 99_990..100_010, 0..words] {
-        let back = set
-            .read(&[(0, range.clone())])
-            .expect("read")
-            .wait()
-            .expect("wait");
         let w = &want[range.start as usize..range.end as usize];
-        let bad = back[0].iter().zip(w).position(|(a, b)| a != b);
-        assert_eq!(bad, None, "range {range:?}");
-        assert_eq!(back[0].len(), w.len());
+        assert_reads(&set, range.clone(), w, &format!("range {range:?}"));
     }
+}
+
+/// Reads words `range` of buffer 0 of `set` and checks they are `want`,
+/// naming the first differing word.
+fn assert_reads(set: &BufferSet, range: std::ops::Range<u32>, want: &[u32], what: &str) {
+    let back = set.read(&[(0, range)]).expect("read").wait().expect("wait");
+    let bad = back[0].iter().zip(want).position(|(x, y)| x != y);
+    assert_eq!(bad, None, "{what}: first differing word");
+    assert_eq!(back[0].len(), want.len(), "{what}: length");
 }
 
 /// Writes go through pooled staging buffers (large ones filled by several
@@ -233,14 +235,7 @@ fn large_writes_reuse_pooled_staging_in_order() {
         want[at as usize..at as usize + b.len()].copy_from_slice(&b);
         set.write(0, 7, &vec![0; 100_000]).expect("zero run");
         want[7..100_007].fill(0);
-        let back = set
-            .read(&[(0, 0..words)])
-            .expect("read")
-            .wait()
-            .expect("wait");
-        let bad = back[0].iter().zip(&want).position(|(x, y)| x != y);
-        assert_eq!(bad, None, "round {round}: first differing word");
-        assert_eq!(back[0].len(), want.len());
+        assert_reads(&set, 0..words, &want, &format!("round {round}"));
     }
     // 12 staged writes; at most 3 are in flight at once (a round's writes,
     // before the read polls the device), so reuse needs at most 3 buffers.
@@ -267,13 +262,7 @@ fn uploads_zeroed_on_the_cpu_work_the_same() {
     set.write(0, 9, &[5]).expect("small write");
     let mut want = data.clone();
     want[9] = 5;
-    let back = set
-        .read(&[(0, 0..words)])
-        .expect("read")
-        .wait()
-        .expect("wait");
-    let bad = back[0].iter().zip(&want).position(|(x, y)| x != y);
-    assert_eq!(bad, None, "first differing word");
+    assert_reads(&set, 0..words, &want, "CPU-zeroed staging");
     let mut arena = g.upload_arena(8 << 20).expect("upload arena");
     let fresh = arena.bytes_mut().expect("map");
     assert!(
@@ -307,14 +296,9 @@ fn write_all_applies_copies_and_clears_in_order() {
     want[1000..121_000].fill(0);
     want[5000..5010].fill(7);
     want[250_000..].copy_from_slice(&tail);
-    let back = set
-        .read(&[(0, 0..words), (1, 0..1)])
-        .expect("read")
-        .wait()
-        .expect("wait");
-    let bad = back[0].iter().zip(&want).position(|(x, y)| x != y);
-    assert_eq!(bad, None, "first differing word");
-    assert_eq!(back[1], vec![42]);
+    assert_reads(&set, 0..words, &want, "write_all");
+    let back = set.read(&[(1, 0..1)]).expect("read").wait().expect("wait");
+    assert_eq!(back[0], vec![42]);
     // Out-of-range targets are refused before anything is written.
     let err = set
         .write_all(&[(0, 0, &[9]), (0, words, &[1])])
