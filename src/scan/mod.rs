@@ -105,7 +105,19 @@ pub struct ScanConfig {
     /// device is lost, the batches whose bytes were on it are read again and
     /// the scan goes on with host memory arenas.
     pub zero_copy: bool,
+    /// Follow symbolic links met while walking directories (`-L`); paths
+    /// given explicitly are always followed. Default false, as in ripgrep.
+    pub follow_links: bool,
+    /// Loop iterations one lane of a payload may run per chunk; past it the
+    /// chunk's file is reported failed (`FAULT_BUDGET`) and the scan goes on.
+    pub iteration_budget: u32,
 }
+
+/// Default [`ScanConfig::iteration_budget`]: far more than any standard
+/// payload needs per chunk (a lane of `line_count` runs about
+/// `chunk_size / 256` iterations), small enough that a runaway payload
+/// ends in well under a second on a GPU.
+pub const DEFAULT_ITERATION_BUDGET: u32 = 1 << 24;
 
 /// A fault-injection hook for the scan's reads (see [`FaultHook`]: called with
 /// the file's index in walk order and the read's file offset).
@@ -134,6 +146,8 @@ impl Default for ScanConfig {
             fused_payloads: false,
             inject: None,
             zero_copy: true,
+            follow_links: false,
+            iteration_budget: DEFAULT_ITERATION_BUDGET,
         }
     }
 }
