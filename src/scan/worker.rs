@@ -15,7 +15,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use vyre_core::feeder::{Batch, FileEntry};
-use vyre_core::megakernel::{DataRef, Megakernel, TenantId};
+use vyre_core::megakernel::{DataRef, Megakernel, SlotStatus, TenantId};
 use vyre_core::{Backend, Error, Payload, Result};
 
 use super::Kind;
@@ -80,6 +80,9 @@ pub(super) struct Done {
     /// analysis); slot `i` owns `words[ends[i - 1]..ends[i]]`.
     pub words: Vec<u32>,
     pub ends: Vec<usize>,
+    /// Slots that ended FAULT (index in publish order, fault reason), in
+    /// order: their files fail with the reason, the rest of the batch counts.
+    pub faults: Vec<(usize, u32)>,
 }
 
 /// What the reader and the workers tell the main thread.
@@ -214,7 +217,11 @@ pub(super) fn work<B: Backend>(
             // device (batches in flight) may see it recovered by another.
             let generation = device_generation(&mk);
             match run_batch(&mut mk, plan, &mut job, &mut times) {
-                Ok((words, ends)) => {
+                Ok(SlotResults {
+                    words,
+                    ends,
+                    faults,
+                }) => {
                     // The reader may have finished already.
                     // An upload arena of a device lost since is replaced by
                     // host memory when the reader next maps it.
@@ -225,6 +232,7 @@ pub(super) fn work<B: Backend>(
                         batch: job.batch,
                         words,
                         ends,
+                        faults,
                     }));
                     break;
                 }
@@ -283,7 +291,7 @@ fn run_batch<B: Backend>(
     plan: &Plan<'_>,
     job: &mut Job,
     times: &mut WorkerTimes,
-) -> Result<(Vec<u32>, Vec<usize>)> {
+) -> Result<SlotResults> {
     mk.reset();
     if let (Arena::Upload(up), Some(g)) = (&job.arena, mk.backend().as_wgpu()) {
         if up.generation() != g.recoveries() {
@@ -408,7 +416,7 @@ fn publish_and_run<B: Backend>(
     batch: &Batch,
     base: DataRef,
     times: &mut WorkerTimes,
-) -> Result<(Vec<u32>, Vec<usize>)> {
+) -> Result<SlotResults> {
     let tp = Instant::now();
     let mut slots = Vec::with_capacity(batch.chunks.len() * plan.analyses.len());
     for c in &batch.chunks {
@@ -444,23 +452,42 @@ fn publish_and_run<B: Backend>(
     times.publish += (tr - tp).as_secs_f64();
     let run = mk.run()?;
     times.run += tr.elapsed().as_secs_f64();
-    if run.faults > 0 || run.left_by_shutdown > 0 {
+    if run.left_by_shutdown > 0 {
         return Err(Error::Gpu(format!(
-            "{} slot(s) faulted and {} were left unrun in a scan batch on {}. Fix: this is a vyre bug; please report it",
-            run.faults,
+            "{} slot(s) were left unrun in a scan batch on {}. Fix: this is a vyre bug; please report it",
             run.left_by_shutdown,
             mk.backend().name()
         )));
     }
     let tc = Instant::now();
-    let mut words = Vec::new();
-    let mut ends = Vec::with_capacity(slots.len());
-    for slot in slots {
-        words.extend_from_slice(mk.results(slot)?);
-        ends.push(words.len());
+    let mut out = SlotResults {
+        words: Vec::new(),
+        ends: Vec::with_capacity(slots.len()),
+        faults: Vec::new(),
+    };
+    for (i, slot) in slots.into_iter().enumerate() {
+        match mk.status(slot)? {
+            SlotStatus::Done => out.words.extend_from_slice(mk.results(slot)?),
+            SlotStatus::Fault(reason) => out.faults.push((i, reason)),
+            other => {
+                return Err(Error::Gpu(format!(
+                    "a scan slot ended {other:?} on {}. Fix: this is a vyre bug; please report it",
+                    mk.backend().name()
+                )))
+            }
+        }
+        out.ends.push(out.words.len());
     }
     times.results += tc.elapsed().as_secs_f64();
-    Ok((words, ends))
+    Ok(out)
+}
+
+/// The result words of a batch's slots, in publish order, and its faults.
+struct SlotResults {
+    words: Vec<u32>,
+    /// Slot `i` owns `words[ends[i - 1]..ends[i]]`.
+    ends: Vec<usize>,
+    faults: Vec<(usize, u32)>,
 }
 
 #[cfg(test)]

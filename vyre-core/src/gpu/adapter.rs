@@ -59,8 +59,42 @@ pub(crate) struct Opened {
 fn instance() -> &'static wgpu::Instance {
     static INSTANCE: OnceLock<wgpu::Instance> = OnceLock::new();
     INSTANCE.get_or_init(|| {
+        give_mesa_a_runtime_dir();
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
     })
+}
+
+/// Mesa's Vulkan drivers print "error: XDG_RUNTIME_DIR is invalid or not
+/// set in the environment" (several times per process) when that variable
+/// does not name a directory owned by the user with mode 0700. Before the
+/// first Vulkan call, a process without a valid one gets a private
+/// directory of its own (`$TMPDIR/vyre-runtime-UID`, created 0700 and
+/// checked to be ours), so vyre's users never see the message. A valid
+/// variable is left alone.
+fn give_mesa_a_runtime_dir() {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let valid = |dir: &std::path::Path| {
+        std::fs::metadata(dir).is_ok_and(|m| {
+            m.is_dir() && m.uid() == effective_uid() && m.permissions().mode() & 0o777 == 0o700
+        })
+    };
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| valid(std::path::Path::new(&d))) {
+        return;
+    }
+    let uid = effective_uid();
+    let dir = std::env::temp_dir().join(format!("vyre-runtime-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    if valid(&dir) {
+        // Called once, from the instance's `OnceLock` initializer, before
+        // any Vulkan call of this process.
+        std::env::set_var("XDG_RUNTIME_DIR", &dir);
+    }
+}
+
+/// The effective user id (the owner a runtime directory must have).
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail (FFI).
+    unsafe { libc::geteuid() }
 }
 
 /// All adapters of every compiled-in backend, with their infos.

@@ -267,6 +267,35 @@ fn builtin_handlers() -> Vec<(u32, Vec<Node>)> {
     ]
 }
 
+/// The canary every lane runs after a slot's payload: a loop of
+/// [`CTRL_CANARY`] trips (a count read from the control buffer, so no
+/// compiler unrolls it away). A device that silently ends loops (llvmpipe,
+/// after 65535 iterations counted over everything an invocation ran) ends
+/// this one early too once its count is spent, and then every loop before
+/// it may have been cut: the slot ends FAULT([`FAULT_LOOP_CUT`]) instead of
+/// DONE with a plausible wrong result. Costs two iterations per slot.
+fn canary() -> Vec<Node> {
+    vec![
+        Node::let_bind("cn_trips", ctrl(CTRL_CANARY)),
+        Node::let_bind("cn_ran", Expr::u32(0)),
+        Node::loop_(vec![
+            Node::assign("cn_ran", Expr::add(Expr::var("cn_ran"), Expr::u32(1))),
+            Node::if_then(
+                Expr::ge(Expr::var("cn_ran"), Expr::var("cn_trips")),
+                vec![Node::Break],
+            ),
+        ]),
+        Node::if_then(
+            Expr::lt(Expr::var("cn_ran"), Expr::var("cn_trips")),
+            vec![Node::store(
+                RING,
+                Expr::add(Expr::var("base"), Expr::u32(SLOT_FAULT_REASON)),
+                Expr::u32(FAULT_LOOP_CUT),
+            )],
+        ),
+    ]
+}
+
 /// Builds the megakernel program for `payloads` (opcodes
 /// `FIRST_PAYLOAD_OPCODE + i`) with `workgroup_size` lanes per workgroup;
 /// with `interpreter`, the opcodes after them run programs loaded into the
@@ -329,6 +358,7 @@ pub fn build_kernel(
         Node::let_bind("op", Expr::uniform_load(CLAIM, Expr::u32(1))),
     ]);
     iteration.extend(dispatch);
+    iteration.extend(canary());
     iteration.push(Node::Barrier);
     // After the barrier every lane's fault report is visible: a slot whose
     // payload ran out of its iteration budget ends FAULT, the others DONE.

@@ -19,6 +19,7 @@ pub mod kernel;
 mod loaded;
 pub mod privatize;
 pub mod protocol;
+mod run;
 pub mod tables;
 
 use std::collections::HashMap;
@@ -104,6 +105,9 @@ pub struct RunReport {
     pub faults: u32,
     /// Slots left unrun because shutdown was requested.
     pub left_by_shutdown: u32,
+    /// Slots the device cut (loop limit) even when run one per workgroup,
+    /// which then ran on the CPU reference instead (see [`Megakernel::run`]).
+    pub cpu_slots: u32,
 }
 
 /// The host side of a megakernel: the ring, arena and results of one batch.
@@ -197,6 +201,7 @@ impl<B: Backend> Megakernel<B> {
         control[CTRL_DEBUG_CAP as usize] = self.debug_records;
         control[CTRL_REG_FRAME as usize] = self.frame;
         control[CTRL_STEP_LIMIT as usize] = self.step_limit;
+        control[CTRL_CANARY as usize] = CANARY_TRIPS;
         for (t, m) in self.tenant_masks.iter().enumerate() {
             control[(CTRL_TENANT_MASKS as usize) + t] = *m;
         }
@@ -435,99 +440,6 @@ impl<B: Backend> Megakernel<B> {
         ring[s + SLOT_STATUS as usize] = PUBLISHED;
         self.regions.push((out_off as u32, out_len));
         Ok(SlotId(id))
-    }
-
-    /// Dispatches until every published slot is DONE or FAULT (or shutdown).
-    pub fn run(&mut self) -> Result<RunReport> {
-        let mut report = RunReport::default();
-        self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = self.slots;
-        loop {
-            let pending = self.count_status(PUBLISHED);
-            if pending == 0 {
-                break;
-            }
-            if self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] != 0 {
-                report.left_by_shutdown = pending;
-                break;
-            }
-            self.bufs[B_CONTROL][CTRL_CURSOR as usize] = 0;
-            self.bufs[B_CONTROL][CTRL_CLAIMS as usize] = 0;
-            self.bufs[B_CONTROL][CTRL_DISPATCHES as usize] += 1;
-            let groups = self.workgroups.min(pending).max(1);
-            // First dispatch of a run: the whole batch goes up; later ones
-            // only change control words (the device kept the rest).
-            let all = |b: &Vec<Vec<u32>>| -> Vec<(usize, std::ops::Range<usize>)> {
-                b.iter().enumerate().map(|(i, v)| (i, 0..v.len())).collect()
-            };
-            // Registers are the interpreter's scratch: never uploaded or read back.
-            let mut writes = if report.dispatches == 0 {
-                all(&self.bufs)
-                    .into_iter()
-                    .filter(|(i, _)| *i != B_REGS)
-                    .collect()
-            } else {
-                vec![(B_CONTROL, 0..CONTROL_WORDS as usize)]
-            };
-            if let Some(n) = self.arena_upload {
-                for w in writes.iter_mut().filter(|w| w.0 == B_ARENA) {
-                    w.1 = 0..n.min(self.bufs[B_ARENA].len());
-                }
-            }
-            let reads: Vec<_> = all(&self.bufs)
-                .into_iter()
-                .filter(|(i, _)| ![B_ARENA, B_CODE, B_REGS].contains(i))
-                .collect();
-            let t = std::time::Instant::now();
-            match &self.upload {
-                Some((arena, bytes)) => {
-                    let gpu = self.backend.as_wgpu().ok_or_else(|| {
-                        Error::BadInput(
-                            "an upload arena needs the wgpu backend. Fix: use adopt_arena".into(),
-                        )
-                    })?;
-                    gpu.run_ranges_from(
-                        &self.program,
-                        &mut self.bufs,
-                        groups,
-                        &writes,
-                        &reads,
-                        (B_ARENA, arena, *bytes),
-                    )?
-                }
-                None => self.backend.run_ranges_shared(
-                    &self.program,
-                    &mut self.bufs,
-                    groups,
-                    &writes,
-                    &reads,
-                )?,
-            }
-            if std::env::var_os("VYRE_TIMING").is_some() {
-                eprintln!(
-                    "vyre timing: dispatch of {groups} workgroups over {} slots: {:.3} ms",
-                    self.slots,
-                    t.elapsed().as_secs_f64() * 1e3
-                );
-            }
-            report.dispatches += 1;
-            if self.count_status(PUBLISHED) == pending
-                && self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] == 0
-            {
-                return Err(Error::Gpu(format!(
-                    "a megakernel dispatch made no progress on {pending} published slot(s). Fix: this is a vyre bug; report it with the backend name ({})",
-                    self.backend.name()
-                )));
-            }
-        }
-        report.done = self.count_status(DONE);
-        report.faults = self.count_status(FAULT);
-        Ok(report)
-    }
-
-    fn count_status(&self, status: u32) -> u32 {
-        (0..self.slots)
-            .filter(|s| self.bufs[B_RING][(s * SLOT_WORDS + SLOT_STATUS) as usize] == status)
-            .count() as u32
     }
 
     /// A slot's status.

@@ -24,7 +24,7 @@
 //! lanes, bumps [`CTRL_DONE_COUNT`] and stores [`DONE`].
 
 /// Layout version; bump on any change to the constants below.
-pub const PROTOCOL_VERSION: u32 = 3;
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Words per slot.
 pub const SLOT_WORDS: u32 = 16;
@@ -79,6 +79,14 @@ pub const FAULT_IO_ERROR: u32 = 5;
 /// limit); nothing was cut short silently.
 pub const FAULT_STEPS: u32 = 6;
 
+/// Fault: the device ended one of the slot's loops early on its own
+/// (Mesa's llvmpipe stops loops after 65535 iterations without a word);
+/// seen by the canary loop every lane runs after the slot's payload
+/// ([`CTRL_CANARY`]). [`super::Megakernel::run`] runs such a slot again
+/// alone; it keeps this fault only when even then the device cut it, i.e.
+/// the payload needs more loop iterations than the device runs.
+pub const FAULT_LOOP_CUT: u32 = 7;
+
 /// Words before the first request in the `io` buffer (word 0: requests posted,
 /// including those dropped because the queue was full).
 pub const IO_HEADER_WORDS: u32 = 8;
@@ -130,6 +138,12 @@ pub const CTRL_ITER_BUDGET: u32 = 12;
 pub const CTRL_REG_FRAME: u32 = 13;
 /// Control word: most interpreter steps one invocation runs per dispatch.
 pub const CTRL_STEP_LIMIT: u32 = 14;
+/// Control word: iterations of the canary loop every lane runs after a
+/// slot's payload ([`CANARY_TRIPS`], written by the host, so no compiler
+/// can count it in advance). Fewer means the device cut a loop.
+pub const CTRL_CANARY: u32 = 15;
+/// Iterations of the canary loop.
+pub const CANARY_TRIPS: u32 = 2;
 /// Control words: first tenant authorization mask. Tenant `t` may run opcode
 /// `o` iff bit `o` of word `CTRL_TENANT_MASKS + t` is set.
 pub const CTRL_TENANT_MASKS: u32 = 16;
