@@ -115,7 +115,8 @@ pub const CTRL_EPOCH: u32 = 2;
 pub const CTRL_CURSOR: u32 = 3;
 /// Control word: slots that ended in FAULT.
 pub const CTRL_FAULT_COUNT: u32 = 4;
-/// Control word: number of slots in the ring.
+/// Control word: claims stop at this slot index (the host sets one past the
+/// last PUBLISHED slot; the claim cursor starts at the first).
 pub const CTRL_SLOT_COUNT: u32 = 5;
 /// Control word: most slots one workgroup may run in one dispatch.
 pub const CTRL_BUDGET: u32 = 6;

@@ -38,7 +38,6 @@ impl<B: Backend> Megakernel<B> {
     /// A silent cut never becomes a result.
     pub fn run(&mut self) -> Result<RunReport> {
         let mut report = RunReport::default();
-        self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = self.slots;
         let limited = self.backend.loop_iteration_limit().is_some();
         // The result words as published, to run a cut slot again from them.
         let initial = limited.then(|| self.bufs[B_RESULTS].clone());
@@ -83,8 +82,10 @@ impl<B: Backend> Megakernel<B> {
             if self.count_status(PUBLISHED) == 0 {
                 break;
             }
-            self.bufs[B_CONTROL][CTRL_CURSOR as usize] = 0;
-            let groups = self.workgroups.min(self.count_status(PUBLISHED)).max(1);
+            let (first, end) = self.published_span();
+            self.bufs[B_CONTROL][CTRL_CURSOR as usize] = first;
+            self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = end;
+            let groups = self.workgroups.min(end - first).max(1);
             result = cpu.run(&self.program, &mut self.bufs, groups);
             if result.is_err() {
                 break;
@@ -131,10 +132,15 @@ impl<B: Backend> Megakernel<B> {
                 report.left_by_shutdown = pending;
                 return Ok(());
             }
-            self.bufs[B_CONTROL][CTRL_CURSOR as usize] = 0;
+            // Claims walk the slots from the first published one to the
+            // last, shared by all workgroups through the cursor, so no
+            // workgroup's claim loop walks far (llvmpipe cuts loops too).
+            let (first, end) = self.published_span();
+            self.bufs[B_CONTROL][CTRL_CURSOR as usize] = first;
+            self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = end;
             self.bufs[B_CONTROL][CTRL_CLAIMS as usize] = 0;
             self.bufs[B_CONTROL][CTRL_DISPATCHES as usize] += 1;
-            let groups = self.workgroups.min(pending).max(1);
+            let groups = self.workgroups.min(end - first).max(1);
             let whole = |i: usize| (i, 0..self.bufs[i].len());
             // Registers are the interpreter's scratch: never uploaded or read back.
             let mut writes: Vec<(usize, Range<usize>)> = match upload {
@@ -196,6 +202,19 @@ impl<B: Backend> Megakernel<B> {
                     self.backend.name()
                 )));
             }
+        }
+    }
+
+    /// The first published slot and one past the last (`(0, 0)` if none).
+    fn published_span(&self) -> (u32, u32) {
+        let published =
+            |s: &u32| self.bufs[B_RING][(s * SLOT_WORDS + SLOT_STATUS) as usize] == PUBLISHED;
+        match (0..self.slots).find(published) {
+            Some(first) => {
+                let last = (first..self.slots).rev().find(published).unwrap_or(first);
+                (first, last + 1)
+            }
+            None => (0, 0),
         }
     }
 
