@@ -1,11 +1,15 @@
 //! The `vyre` command line.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use vyre::scan::{open_devices, scan_devices, shared_gpu, Device, ScanConfig};
+use vyre::scan::{
+    open_devices, parse_pattern, scan_devices, shared_gpu, validate_in_flight, Device, ScanConfig,
+    DEFAULT_ITERATION_BUDGET,
+};
 use vyre::Result;
 
 #[derive(Parser)]
@@ -30,6 +34,11 @@ enum BackendArg {
 #[derive(Subcommand)]
 enum Command {
     /// Scan files and directories (recursively).
+    ///
+    /// Exit status: 0 every path was scanned; 1 some path failed (each is
+    /// reported with its reason, the others are scanned); 2 bad usage, or the
+    /// scan could not run. A closed output (e.g. `| head`) ends the scan
+    /// quietly with status 0.
     Scan {
         /// Files or directories.
         #[arg(required = true)]
@@ -40,13 +49,22 @@ enum Command {
         /// 256-bin byte histogram.
         #[arg(long)]
         histogram: bool,
-        /// Count overlapping occurrences of a literal pattern (repeatable).
-        #[arg(short = 'e', long = "pattern", value_name = "PATTERN")]
-        patterns: Vec<String>,
+        /// Count overlapping occurrences of a literal byte pattern
+        /// (repeatable; each pattern once). Escapes: \xHH (a byte), \n, \r,
+        /// \t, \0, \\ (a backslash); other bytes, UTF-8 or not, stand for
+        /// themselves. 1 to 256 bytes.
+        #[arg(
+            short = 'e',
+            long = "pattern",
+            value_name = "PATTERN",
+            allow_hyphen_values = true
+        )]
+        patterns: Vec<OsString>,
         /// CRC-32/IEEE of each file.
         #[arg(long)]
         crc32: bool,
-        /// Run a payload loaded at run time (text IR `.vyre` or `.vir0`; repeatable).
+        /// Run a payload loaded at run time (text IR `.vyre` or `.vir0`;
+        /// repeatable; each file, and each payload name, once).
         #[arg(long = "payload", value_name = "FILE")]
         payload_files: Vec<PathBuf>,
         /// Compile --payload payloads into the kernel (one pipeline compile
@@ -66,24 +84,34 @@ enum Command {
         /// substrings and `cpu` (the CPU reference interpreter), comma-separated.
         #[arg(long, value_name = "LIST", conflicts_with_all = ["adapter", "backend"])]
         adapters: Option<String>,
-        /// Bytes per chunk (multiple of 4).
-        #[arg(long, default_value_t = 256 << 10)]
+        /// Bytes per chunk: a multiple of 4 from 4 to 67108864 (64 MiB).
+        #[arg(long, default_value_t = 256 << 10, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
         chunk_size: u32,
-        /// Bytes of file data per GPU batch.
-        #[arg(long, default_value_t = 64 << 20)]
+        /// Bytes of file data per batch: at least one chunk, at most
+        /// 4294967296 (4 GiB).
+        #[arg(long, default_value_t = 64 << 20, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
         batch_bytes: usize,
+        /// Loop iterations a payload lane may run per chunk (at least 1); a
+        /// chunk past it fails its file, the other files are still scanned.
+        #[arg(long, default_value_t = DEFAULT_ITERATION_BUDGET, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
+        iteration_budget: u32,
+        /// Follow symbolic links while walking directories; paths given
+        /// explicitly are always followed.
+        #[arg(short = 'L', long)]
+        follow: bool,
         /// Read with pread instead of io_uring (on the reader threads).
         #[arg(long)]
         no_uring: bool,
-        /// Read on N threads with an io_uring ring each (default: the host's
-        /// cores, at most 8); 0 reads with one ring on the scan's own thread.
-        /// Page-cache reads are memory copies done by the thread that submits
-        /// them, so several rings on several threads ingest faster than one.
-        #[arg(long, value_name = "N")]
+        /// Read on N threads with an io_uring ring each, 0 to 64 (default:
+        /// the host's cores, at most 8); 0 reads with one ring on the scan's
+        /// own thread; more than 64 is refused. Page-cache reads are memory
+        /// copies done by the thread that submits them, so several rings on
+        /// several threads ingest faster than one.
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
         read_threads: Option<u32>,
-        /// Batches in flight per GPU (default 2): one is copied to the GPU
-        /// while another runs.
-        #[arg(long, default_value_t = 2, value_name = "N")]
+        /// Batches in flight per GPU, 1 to 16 (default 2): one is copied to
+        /// the GPU while another runs; each takes a batch of memory.
+        #[arg(long, default_value_t = 2, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
         in_flight: u32,
         /// Read files into host memory and copy them into GPU staging memory
         /// (two host copies), instead of straight into GPU-visible upload
@@ -132,6 +160,78 @@ const BUILTIN_PAYLOADS: &[BuiltinPayload] = &[
     ("crc32_blocks", vyre::scan::crc::crc32_blocks::payload),
 ];
 
+/// A whole number option: digits only, with an error that says what to do
+/// (clap reports it with exit status 2).
+fn whole<T>(s: &str) -> std::result::Result<T, String>
+where
+    T: std::str::FromStr + std::fmt::Display + Bounded,
+{
+    if s.starts_with('-') && s.len() > 1 {
+        return Err(format!(
+            "`{s}` is negative. Fix: pass a whole number without a sign, within the limits `vyre scan --help` gives"
+        ));
+    }
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "`{s}` is not a whole number. Fix: pass digits only (no sign, unit or separator), e.g. 262144"
+        ));
+    }
+    s.parse().map_err(|_| {
+        format!(
+            "`{s}` is larger than {}. Fix: pass a smaller number (see --help for each option's limits)",
+            T::MAX
+        )
+    })
+}
+
+/// The largest value of an integer type, for [`whole`]'s messages.
+trait Bounded {
+    const MAX: Self;
+}
+impl Bounded for u32 {
+    const MAX: u32 = u32::MAX;
+}
+impl Bounded for usize {
+    const MAX: usize = usize::MAX;
+}
+
+/// Prints a line on stderr; a closed or failing stderr is ignored (unlike
+/// `eprintln!`, which panics).
+fn warn(msg: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) ends the process
+/// quietly with status 0, as ripgrep does.
+fn print_out(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) => write_failed(e),
+    }
+}
+
+/// Stops the scan when its results cannot be written: quietly with status 0
+/// when the reader has gone (`| head -1`, as ripgrep does), otherwise (a full
+/// disk, `> /dev/full`) with the error and status 2. Either way at once:
+/// scanning on would only produce output nobody gets.
+fn write_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        quiet_exit()
+    }
+    warn(format_args!(
+        "vyre: writing results failed: {e}. Fix: make the output writable (disk space, the program reading it)"
+    ));
+    std::process::exit(2)
+}
+
+/// Ends the process with status 0 and no message: the reader of our output
+/// has gone, so nothing more is wanted.
+fn quiet_exit() -> ! {
+    let _ = std::io::stderr().flush();
+    std::process::exit(0)
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -169,14 +269,14 @@ fn compile(input: Option<PathBuf>, payload: Option<String>, output: PathBuf) -> 
         path: output.display().to_string(),
         source,
     })?;
-    eprintln!(
+    warn(format_args!(
         "vyre: wrote {} {} `{}` ({} bytes, digest blake3:{})",
         output.display(),
         module.kind(),
         module.name(),
         bytes.len(),
         hex(&module.digest())
-    );
+    ));
     Ok(())
 }
 
@@ -186,34 +286,76 @@ fn disasm(file: PathBuf, bytecode: bool) -> Result<()> {
     if bytecode {
         let p = vyre::vir0::load_payload_file(&file)?;
         let bc = vyre::interp::compile(&p)?;
-        println!(
-            "// interpreter bytecode of `{}`: {} instructions, {} registers per lane, {}",
+        return print_out(&format!(
+            "// interpreter bytecode of `{}`: {} instructions, {} registers per lane, {}\n{}",
             p.name,
             bc.words.len() / vyre::interp::INSTR_WORDS as usize,
             bc.regs,
-            if bc.all_lanes { "all lanes" } else { "lane 0" }
-        );
-        print!("{}", bc.disassemble());
-        return Ok(());
+            if bc.all_lanes { "all lanes" } else { "lane 0" },
+            bc.disassemble()
+        ));
     }
     let size = module.encode().len();
-    print!(
+    print_out(&format!(
         "// {} `{}`: {size} bytes of VIR0, digest blake3:{}\n{module}",
         module.kind(),
         module.name(),
         hex(&module.digest())
-    );
-    Ok(())
+    ))
 }
 
 fn report(result: Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("vyre: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => fail(e),
     }
+}
+
+/// Reports an error that stops the command: exit status 2.
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    warn(format_args!("vyre: {e}"));
+    ExitCode::from(2)
+}
+
+/// The byte patterns of `-e`, escapes parsed ([`parse_pattern`]).
+fn patterns_of(args: &[OsString]) -> Result<Vec<Vec<u8>>> {
+    args.iter()
+        .map(|a| {
+            #[cfg(unix)]
+            let bytes = std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str()).to_vec();
+            #[cfg(not(unix))]
+            let bytes = a
+                .to_str()
+                .ok_or_else(|| {
+                    vyre::Error::BadInput(format!(
+                        "pattern {a:?} is not valid Unicode. Fix: write its bytes as \\xHH escapes"
+                    ))
+                })?
+                .as_bytes()
+                .to_vec();
+            parse_pattern(&bytes)
+        })
+        .collect()
+}
+
+/// Loads the `--payload` files; the same file given twice is refused (its
+/// results would be reported once).
+fn load_payloads(files: &[PathBuf]) -> Result<Vec<vyre::Payload>> {
+    let mut seen = std::collections::HashMap::new();
+    let mut payloads = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let key = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        if let Some(j) = seen.insert(key, i) {
+            return Err(vyre::Error::BadInput(format!(
+                "payload file {} is given twice (--payload {} and {}); its results would be reported once. Fix: give each --payload file once",
+                vyre::scan::escape_bytes(f.to_string_lossy().as_bytes()),
+                j + 1,
+                i + 1
+            )));
+        }
+        payloads.push(vyre::vir0::load_payload_file(f)?);
+    }
+    Ok(payloads)
 }
 
 /// The devices of `--adapters`, or the one of `--backend`/`--adapter`.
@@ -257,6 +399,8 @@ fn main() -> ExitCode {
             adapters,
             chunk_size,
             batch_bytes,
+            iteration_budget,
+            follow,
             no_uring,
             read_threads,
             in_flight,
@@ -264,16 +408,14 @@ fn main() -> ExitCode {
             zero_copy: _,
             quiet,
         } => {
-            let mut payloads = Vec::new();
-            for f in &payload_files {
-                match vyre::vir0::load_payload_file(f) {
-                    Ok(p) => payloads.push(p),
-                    Err(e) => {
-                        eprintln!("vyre: {e}");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
+            let patterns = match patterns_of(&patterns) {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
+            let payloads = match load_payloads(&payload_files) {
+                Ok(p) => p,
+                Err(e) => return fail(e),
+            };
             let none = !lines && !histogram && !crc32 && patterns.is_empty() && payloads.is_empty();
             let cfg = ScanConfig {
                 payloads,
@@ -281,33 +423,37 @@ fn main() -> ExitCode {
                 lines: lines || none,
                 histogram,
                 crc32: crc32 || none,
-                patterns: patterns.iter().map(|p| p.as_bytes().to_vec()).collect(),
+                patterns,
                 chunk_size,
                 batch_bytes,
+                iteration_budget,
+                follow_links: follow,
                 force_fallback: no_uring,
                 zero_copy: !no_zero_copy,
                 read_threads: read_threads.unwrap_or_else(vyre::scan::default_read_threads),
                 ..ScanConfig::default()
             };
+            // Every limit is checked before a device is opened, the same way
+            // on every backend (scan_devices checks the config again).
+            if let Err(e) = cfg.validate().and_then(|()| validate_in_flight(in_flight)) {
+                return fail(e);
+            }
             let devices =
                 match make_devices(backend, adapter.as_deref(), adapters.as_deref(), in_flight) {
                     Ok(b) => {
                         if std::env::var_os("VYRE_TIMING").is_some() {
-                            eprintln!(
+                            warn(format_args!(
                                 "vyre timing: process start to devices open {:.3} s",
                                 started.elapsed().as_secs_f64()
-                            );
+                            ));
                         }
                         b
                     }
-                    Err(e) => {
-                        eprintln!("vyre: {e}");
-                        return ExitCode::from(2);
-                    }
+                    Err(e) => return fail(e),
                 };
             if !json {
                 let names: Vec<String> = devices.iter().map(|d| d.name()).collect();
-                eprintln!("vyre: scanning on {}", names.join(", "));
+                warn(format_args!("vyre: scanning on {}", names.join(", ")));
             }
             let bar = if quiet || json {
                 indicatif::ProgressBar::hidden()
@@ -323,7 +469,6 @@ fn main() -> ExitCode {
             };
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            let mut write_err = None;
             let result = scan_devices(
                 devices,
                 &paths,
@@ -335,7 +480,7 @@ fn main() -> ExitCode {
                         r.to_text()
                     };
                     if let Err(e) = bar.suspend(|| writeln!(out, "{line}")) {
-                        write_err.get_or_insert(e);
+                        write_failed(e);
                     }
                 },
                 |done, total| {
@@ -351,10 +496,8 @@ fn main() -> ExitCode {
                     } else {
                         summary.to_text()
                     };
-                    let _ = writeln!(out, "{line}");
-                    if let Some(e) = write_err {
-                        eprintln!("vyre: writing results failed: {e}");
-                        return ExitCode::from(2);
+                    if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+                        write_failed(e);
                     }
                     if summary.failed > 0 {
                         ExitCode::from(1)
@@ -362,10 +505,7 @@ fn main() -> ExitCode {
                         ExitCode::SUCCESS
                     }
                 }
-                Err(e) => {
-                    eprintln!("vyre: {e}");
-                    ExitCode::from(2)
-                }
+                Err(e) => fail(e),
             }
         }
         Command::Compile {

@@ -11,6 +11,7 @@
 pub mod crc;
 mod devices;
 mod fold;
+mod options;
 pub mod pattern;
 mod report;
 mod worker;
@@ -24,6 +25,10 @@ use vyre_core::{Backend, Error, Payload, Result};
 
 pub use devices::{open_devices, shared_gpu, Device};
 use fold::Fold;
+pub use options::{
+    base64, escape_bytes, parse_pattern, validate_in_flight, MAX_BATCH_BYTES, MAX_CHUNK_SIZE,
+    MAX_IN_FLIGHT, MAX_QUEUE_DEPTH, MAX_READ_THREADS,
+};
 pub use report::{DeviceReport, FileReport, ScanSummary};
 pub use worker::MAX_RECOVERIES;
 use worker::{work, Arena, Event, Job, PanicNotice, Plan, Queue, WorkerTimes};
@@ -245,6 +250,7 @@ pub fn scan_devices<B: Backend + Send>(
     mut on_progress: impl FnMut(u64, u64),
 ) -> Result<ScanSummary> {
     let t0 = Instant::now();
+    cfg.validate()?;
     if backends.is_empty() {
         return Err(Error::BadInput(
             "no device to scan on. Fix: pass at least one backend (e.g. `--adapters all`)".into(),

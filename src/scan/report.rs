@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Map, Value};
 
+use super::options::{base64, escape_bytes, path_bytes};
 use super::ScanConfig;
 
 /// The results for one path.
@@ -17,7 +18,9 @@ pub struct FileReport {
     pub lines: Option<u64>,
     /// Byte histogram (256 counts), if asked for.
     pub histogram: Option<Vec<u64>>,
-    /// (pattern as text, overlapping occurrences) per `-e` pattern.
+    /// (pattern as escaped text, overlapping occurrences) per `-e` pattern;
+    /// the text is [`super::escape_bytes`] of the pattern's bytes, so it is
+    /// printable and [`super::parse_pattern`] gives the bytes back.
     pub matches: Vec<(String, u64)>,
     /// CRC-32/IEEE, if asked for.
     pub crc32: Option<u32>,
@@ -96,10 +99,7 @@ impl FileReport {
             bytes: 0,
             lines: cfg.lines.then_some(0),
             histogram: cfg.histogram.then(|| vec![0; 256]),
-            matches: patterns
-                .iter()
-                .map(|p| (String::from_utf8_lossy(p).into_owned(), 0))
-                .collect(),
+            matches: patterns.iter().map(|p| (escape_bytes(p), 0)).collect(),
             crc32: None,
             custom: Vec::new(),
             error: None,
@@ -119,14 +119,37 @@ impl FileReport {
         }
     }
 
-    /// The `--json` object of this file.
+    /// The `--json` object of this file: `path`, `bytes`, then each result
+    /// asked for (`lines`, `histogram`, `matches`, `crc32`, `payloads`); for
+    /// a path that failed, `path` and `error` only.
+    ///
+    /// Names round-trip exactly: `path` is the path as a JSON string when it
+    /// is valid UTF-8. When it is not, `path` is its lossy form (each invalid
+    /// sequence replaced by U+FFFD, so two paths may show the same `path`)
+    /// and `path_bytes` holds the path's exact bytes in standard base64
+    /// (RFC 4648, `+/` alphabet with `=` padding); consumers that need the
+    /// real name use `path_bytes` when it is present.
+    ///
+    /// The keys of `matches` are the patterns as escaped text
+    /// ([`super::escape_bytes`]): printable UTF-8 as is, `\\` for a
+    /// backslash, `\n` `\r` `\t` `\0`, and `\xHH` for any other control
+    /// byte and every byte that is not UTF-8, the same syntax `-e` accepts,
+    /// so every key is printable and different patterns have different keys.
     pub fn to_json(&self) -> Value {
-        let path = self.path.to_string_lossy();
-        if let Some(e) = &self.error {
-            return json!({ "path": path, "error": e });
-        }
         let mut m = Map::new();
-        m.insert("path".into(), json!(path));
+        match self.path.to_str() {
+            Some(p) => {
+                m.insert("path".into(), json!(p));
+            }
+            None => {
+                m.insert("path".into(), json!(self.path.to_string_lossy()));
+                m.insert("path_bytes".into(), json!(base64(&path_bytes(&self.path))));
+            }
+        }
+        if let Some(e) = &self.error {
+            m.insert("error".into(), json!(e));
+            return Value::Object(m);
+        }
         m.insert("bytes".into(), json!(self.bytes));
         if let Some(l) = self.lines {
             m.insert("lines".into(), json!(l));
@@ -154,11 +177,16 @@ impl FileReport {
         Value::Object(m)
     }
 
-    /// One human-readable line.
+    /// One human-readable line. The path (and an error's text) is escaped
+    /// with [`super::escape_bytes`], so a name never puts control
+    /// characters, line breaks or invalid UTF-8 on the terminal: `\\` for a
+    /// backslash, `\n` `\r` `\t` `\0`, `\xHH` for other control bytes
+    /// and bytes that are not UTF-8; plain names print unchanged. Patterns
+    /// appear in the same escaped form, in double quotes.
     pub fn to_text(&self) -> String {
-        let path = self.path.to_string_lossy();
+        let path = escape_bytes(&path_bytes(&self.path));
         if let Some(e) = &self.error {
-            return format!("{path}: error: {e}");
+            return format!("{path}: error: {}", escape_bytes(e.as_bytes()));
         }
         let mut s = format!("{path}: {} bytes", self.bytes);
         if let Some(l) = self.lines {
@@ -168,7 +196,7 @@ impl FileReport {
             s += &format!(", crc32 {c:08x}");
         }
         for (p, n) in &self.matches {
-            s += &format!(", {n} x {p:?}");
+            s += &format!(", {n} x \"{p}\"");
         }
         for (name, words) in &self.custom {
             s += &format!(", {name} {words:?}");
