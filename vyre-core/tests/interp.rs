@@ -14,7 +14,7 @@ use vyre_core::cpu::CpuBackend;
 use vyre_core::gpu::WgpuBackend;
 use vyre_core::interp::{self, Bytecode};
 use vyre_core::ir::payload::{param_var, word_atomic, word_store};
-use vyre_core::megakernel::protocol::{FAULT_BUDGET, FAULT_STEPS};
+use vyre_core::megakernel::protocol::FAULT_BUDGET;
 use vyre_core::megakernel::{Megakernel, SlotStatus, Work};
 use vyre_core::{Access, Backend, Builtin, Expr, Node, Param, ParamKind, Payload, Program};
 
@@ -304,7 +304,7 @@ impl Backend for Limited {
 }
 
 #[test]
-fn step_limit_faults_instead_of_cutting_short() {
+fn a_slot_past_the_step_limit_runs_on_the_cpu_reference_exactly() {
     let long = count_loop_payload("long", 5000);
     let short = count_loop_payload("short", 50);
     let mut mk = Megakernel::builder()
@@ -315,8 +315,42 @@ fn step_limit_faults_instead_of_cutting_short() {
         .build(Limited(CpuBackend::new(), 4000))
         .expect("build");
     let r = run_batch(&mut mk, &[long, short], &[vec![0]]);
-    assert_eq!(r[0].0, SlotStatus::Fault(FAULT_STEPS), "{r:?}");
+    assert_eq!(r[0], (SlotStatus::Done, vec![5000]), "{r:?}");
     assert_eq!(r[1], (SlotStatus::Done, vec![50]));
+}
+
+/// Loops longer than llvmpipe runs (65535 iterations, counted per
+/// workgroup): interpreted on the GPU, fused on the GPU and fused on the
+/// CPU reference give the same exact counts (a cut slot runs again, then on
+/// the CPU reference), never a cut one.
+#[test]
+fn long_loops_interpreted_equal_fused_on_every_backend() {
+    let _g = GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let gpu = WgpuBackend::new().expect("a wgpu adapter (install mesa-vulkan-drivers)");
+    let cpu = CpuBackend::new();
+    let payloads: Vec<Payload> = [1_000u32, 20_000, 70_000, 150_000]
+        .iter()
+        .map(|n| count_loop_payload(&format!("loop_{n}"), *n))
+        .collect();
+    let datas = vec![vec![1u8; 16], vec![2u8; 40]];
+    fn fused<B: Backend>(b: B, payloads: &[Payload]) -> Megakernel<B> {
+        let names: Vec<&str> = payloads.iter().map(|p| p.name.as_str()).collect();
+        let mut builder = Megakernel::builder().tenant("t", &names).workgroups(8);
+        for p in payloads {
+            builder = builder.payload(p.clone());
+        }
+        builder.build(b).expect("fused megakernel")
+    }
+    let want = run_batch(&mut fused(&cpu, &payloads), &payloads, &datas);
+    for (i, w) in want.iter().enumerate() {
+        let n = [1_000u32, 20_000, 70_000, 150_000][i / datas.len()];
+        assert_eq!(w, &(SlotStatus::Done, vec![n]));
+    }
+    assert_eq!(run_batch(&mut fused(&gpu, &payloads), &payloads, &datas), want);
+    assert_eq!(
+        run_batch(&mut interpreter_mk(&gpu, &payloads), &payloads, &datas),
+        want
+    );
 }
 
 #[test]
