@@ -434,8 +434,14 @@ fn main() -> ExitCode {
                 ..ScanConfig::default()
             };
             // Every limit is checked before a device is opened, the same way
-            // on every backend (scan_devices checks the config again).
-            if let Err(e) = cfg.validate().and_then(|()| validate_in_flight(in_flight)) {
+            // on every backend (scan_devices checks the limits again); the
+            // JSON and text forms key results by pattern and payload name,
+            // so repeats are refused too.
+            if let Err(e) = cfg
+                .validate()
+                .and_then(|()| cfg.validate_distinct())
+                .and_then(|()| validate_in_flight(in_flight))
+            {
                 return fail(e);
             }
             let devices =

@@ -270,13 +270,6 @@ fn library_validate_checks_every_limit() {
                 ..ok.clone()
             },
         ),
-        (
-            "same pattern",
-            ScanConfig {
-                patterns: vec![b"ab".to_vec(), b"ab".to_vec()],
-                ..ok.clone()
-            },
-        ),
     ];
     for (what, cfg) in bad {
         let e = cfg.validate().unwrap_err();
@@ -293,6 +286,16 @@ fn library_validate_checks_every_limit() {
         .unwrap_err();
         assert!(e.to_string().contains("Fix:"), "{what}: {e}");
     }
+    // Repeated patterns: fine for the library (one entry each in
+    // FileReport::matches), refused by validate_distinct (the JSON form).
+    let twice = ScanConfig {
+        patterns: vec![b"ab".to_vec(), b"x".to_vec(), b"ab".to_vec()],
+        ..ok.clone()
+    };
+    twice.validate().unwrap();
+    let e = twice.validate_distinct().unwrap_err().to_string();
+    assert!(e.contains("twice") && e.contains("Fix:"), "{e}");
+    ok.validate_distinct().unwrap();
     for cfg in [
         ScanConfig {
             queue_depth: 1,
@@ -654,4 +657,37 @@ fn exit_status_is_0_1_2() {
             .code(),
         Some(0)
     );
+}
+
+#[test]
+fn escaping_round_trips_and_base64_is_standard() {
+    use vyre::scan::{base64, escape_bytes, parse_pattern};
+    for (i, o) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        assert_eq!(base64(i.as_bytes()), o);
+    }
+    assert_eq!(base64(&[0xff, 0xfe, 0x00]), "//4A");
+    let mut seed = 7u64;
+    for n in 1..300 {
+        let bytes: Vec<u8> = (0..n % 23 + 1)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect();
+        let e = escape_bytes(&bytes);
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+        assert_eq!(parse_pattern(e.as_bytes()).unwrap(), bytes, "{e}");
+        assert_eq!(base64_decode(&base64(&bytes)), bytes);
+    }
+    assert_eq!(escape_bytes(b"plain name.txt"), "plain name.txt");
+    assert_eq!(escape_bytes("ünï".as_bytes()), "ünï");
+    assert_eq!(escape_bytes("\u{202e}".as_bytes()), "\\xe2\\x80\\xae");
 }

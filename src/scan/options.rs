@@ -39,11 +39,11 @@ impl ScanConfig {
     /// * `read_threads`: 0 to [`MAX_READ_THREADS`];
     /// * `queue_depth`: 1 to [`MAX_QUEUE_DEPTH`];
     /// * `iteration_budget`: at least 1;
-    /// * `patterns`: each 1 to [`MAX_PATTERN`] bytes, no two the same;
-    /// * `payloads`: no two with the same name (their results are keyed by name).
+    /// * `patterns`: each 1 to [`MAX_PATTERN`] bytes.
     ///
     /// [`super::scan_devices`] calls it first; an error is
     /// [`Error::BadInput`] saying what is wrong and, after `Fix:`, what to do.
+    /// See also [`ScanConfig::validate_distinct`].
     pub fn validate(&self) -> Result<()> {
         let c = self.chunk_size;
         if c == 0 || c % 4 != 0 || c > MAX_CHUNK_SIZE {
@@ -86,7 +86,6 @@ impl ScanConfig {
                 "iteration budget 0 would fail every chunk. Fix: pass an iteration budget of at least 1, such as {DEFAULT_ITERATION_BUDGET} (the default)"
             )));
         }
-        let mut seen = HashMap::new();
         for (i, p) in self.patterns.iter().enumerate() {
             if p.is_empty() {
                 return Err(bad(format!(
@@ -101,6 +100,19 @@ impl ScanConfig {
                     p.len()
                 )));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks that no pattern and no payload name is given twice, as the JSON
+    /// form needs ([`super::FileReport::to_json`] keys `matches` by pattern
+    /// and `payloads` by payload name, so a repeated one would be reported
+    /// once). `vyre scan` refuses repeats with this; a library caller reading
+    /// [`super::FileReport`]'s vectors, which keep one entry per pattern and
+    /// payload in order, may repeat them.
+    pub fn validate_distinct(&self) -> Result<()> {
+        let mut seen = HashMap::new();
+        for (i, p) in self.patterns.iter().enumerate() {
             if let Some(j) = seen.insert(p.as_slice(), i) {
                 return Err(bad(format!(
                     "pattern \"{}\" is given twice (patterns {} and {}); its results would be reported once. Fix: give each pattern once",
