@@ -369,7 +369,7 @@ fn make_devices(
         return open_devices(list, in_flight);
     }
     Ok(match kind {
-        BackendArg::Cpu => vec![Box::new(vyre::cpu::CpuBackend::new())],
+        BackendArg::Cpu => vec![Box::new(vyre::scan::scan_cpu_backend())],
         BackendArg::Gpu => {
             let choice = match adapter {
                 None => vyre::gpu::AdapterChoice::Default,

@@ -39,7 +39,7 @@ pub fn open_devices(spec: &str, in_flight: u32) -> Result<Vec<Device>> {
                 out.extend(shared_gpu(b, in_flight));
             }
         } else if item.eq_ignore_ascii_case("cpu") {
-            out.push(Box::new(vyre_core::cpu::CpuBackend::new()));
+            out.push(Box::new(scan_cpu_backend()));
         } else {
             let b = WgpuBackend::with_adapter(AdapterChoice::Named(item.to_string()))
                 .map_err(|e| match e {
@@ -52,4 +52,13 @@ pub fn open_devices(spec: &str, in_flight: u32) -> Result<Vec<Device>> {
         }
     }
     Ok(out)
+}
+
+/// The CPU reference as a scan device: no whole-run step budget, because
+/// every slot of a scan runs under the scan's iteration budget
+/// ([`super::ScanConfig::iteration_budget`]), which fails a runaway
+/// payload's file alone; a whole-run budget would instead end the scan
+/// of a large batch that is only slow.
+pub fn scan_cpu_backend() -> vyre_core::cpu::CpuBackend {
+    vyre_core::cpu::CpuBackend::with_step_budget(u64::MAX)
 }
