@@ -323,7 +323,13 @@ pub fn scan_devices<B: Backend + Send>(
         ..ScanSummary::default()
     };
 
-    let (files, walk_failures) = collect_files(paths);
+    let (files, walk_failures) = collect_files(
+        paths,
+        &vyre_core::feeder::WalkOptions {
+            follow_links: cfg.follow_links,
+            ..Default::default()
+        },
+    );
     for f in &walk_failures {
         let r = FileReport::failed(f.path.clone(), f.reason.clone());
         summary.failed += 1;

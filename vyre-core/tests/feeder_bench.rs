@@ -15,10 +15,7 @@ fn setup(tag: &str, count: usize, size: usize) -> (PathBuf, Vec<FileEntry>) {
         .map(|i| {
             let path = dir.join(format!("{i:06}"));
             fs::write(&path, &data).unwrap();
-            FileEntry {
-                path,
-                size: size as u64,
-            }
+            FileEntry::new(path, size as u64)
         })
         .collect();
     (dir, files)

@@ -67,10 +67,7 @@ fn make_files(dir: &Scratch, sizes: &[usize]) -> (Vec<FileEntry>, Vec<Vec<u8>>) 
         let p = dir.path(&format!("f{i:05}"));
         let data = bytes(i as u64 + 1, n);
         fs::write(&p, &data).unwrap();
-        entries.push(FileEntry {
-            path: p,
-            size: n as u64,
-        });
+        entries.push(FileEntry::new(p, n as u64));
         contents.push(data);
     }
     (entries, contents)
@@ -200,6 +197,7 @@ fn cfg(lb: u32, fallback: bool, direct: bool) -> FeederConfig {
         o_direct: direct,
         force_fallback: fallback,
         read_threads: 0,
+        max_chunks_per_batch: usize::MAX,
         inject: None,
     }
 }
@@ -418,7 +416,7 @@ fn unaligned_arena_base() {
 }
 
 #[test]
-fn walk_sorts_follows_links_once_and_reports_special_files() {
+fn walk_sorts_skips_links_unless_followed_and_reports_special_files() {
     let dir = Scratch::new("walk");
     let d = dir.path("tree");
     fs::create_dir_all(d.join("sub/deeper")).unwrap();
@@ -436,6 +434,8 @@ fn walk_sorts_follows_links_once_and_reports_special_files() {
     std::os::unix::fs::symlink(dir.path("outside"), d.join("c-out")).unwrap();
     std::os::unix::fs::symlink("a.txt", d.join("a-link")).unwrap();
     std::os::unix::fs::symlink("nowhere", d.join("broken")).unwrap();
+    // A second route to `sub`: listed once when following.
+    std::os::unix::fs::symlink("sub", d.join("sub2")).unwrap();
     let fifo = d.join("fifo");
     let cpath = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o644) }, 0);
@@ -446,44 +446,82 @@ fn walk_sorts_follows_links_once_and_reports_special_files() {
         missing.clone(),
         PathBuf::from("/dev/null"),
         dir.path("outside/o"),
+        // Links given explicitly are followed.
+        d.join("a-link"),
+        d.join("c-out"),
+        d.join("broken"),
     ];
-    let (files, failures) = collect_files(&args);
-    let rel: Vec<String> = files
-        .iter()
-        .map(|f| f.path.strip_prefix(&dir.0).unwrap().display().to_string())
-        .collect();
-    assert_eq!(
-        rel,
-        [
-            "tree/a-link",
-            "tree/a.txt",
-            "tree/b.txt",
-            "tree/c-out/o",
-            "tree/sub/deeper/x",
-            "tree/sub/z",
-            "outside/o"
-        ],
-        "walk order"
-    );
-    assert_eq!(
-        files.iter().map(|f| f.size).collect::<Vec<_>>(),
-        [1, 1, 3, 2, 7, 0, 2]
-    );
-    let reason = |p: &Path| {
-        failures
+    for follow in [false, true] {
+        let opts = WalkOptions {
+            follow_links: follow,
+            ..Default::default()
+        };
+        let (files, failures) = collect_files(&args, &opts);
+        let rel: Vec<String> = files
             .iter()
-            .find(|f| f.path == p)
-            .map(|f| f.reason.clone())
-            .unwrap_or_else(|| panic!("no failure for {p:?}: {failures:?}"))
-    };
-    assert!(reason(&d.join("fifo")).contains("FIFO (named pipe); vyre scans regular files only"));
-    assert!(reason(&d.join("sock")).contains("socket"));
-    assert!(reason(&d.join("broken")).contains("broken symbolic link"));
-    assert!(reason(&missing).contains("not found"));
-    assert!(reason(Path::new("/dev/null")).contains("character device"));
-    assert_eq!(failures.len(), 5, "{failures:#?}");
-    for f in &failures {
-        eprintln!("{f}");
+            .map(|f| f.path.strip_prefix(&dir.0).unwrap().display().to_string())
+            .collect();
+        let mut want = vec![];
+        if follow {
+            want.extend(["tree/a-link", "tree/a.txt", "tree/b.txt", "tree/c-out/o"]);
+            want.extend(["tree/sub/deeper/x", "tree/sub/z"]);
+        } else {
+            want.extend([
+                "tree/a.txt",
+                "tree/b.txt",
+                "tree/sub/deeper/x",
+                "tree/sub/z",
+            ]);
+        }
+        // Explicit paths; `c-out` was walked already when following.
+        want.extend(["outside/o", "tree/a-link"]);
+        if !follow {
+            want.push("tree/c-out/o");
+        }
+        assert_eq!(rel, want, "walk order, follow_links {follow}");
+        let sizes: Vec<u64> = files.iter().map(|f| f.size).collect();
+        let want_sizes: &[u64] = if follow {
+            &[1, 1, 3, 2, 7, 0, 2, 1]
+        } else {
+            &[1, 3, 7, 0, 2, 1, 2]
+        };
+        assert_eq!(sizes, want_sizes);
+        assert!(files.iter().all(|f| f.content.is_none()), "{files:?}");
+        let reason = |p: &Path| {
+            failures
+                .iter()
+                .find(|f| f.path == p)
+                .map(|f| f.reason.clone())
+                .unwrap_or_else(|| panic!("no failure for {p:?}: {failures:?}"))
+        };
+        assert!(
+            reason(&d.join("fifo")).contains("FIFO (named pipe); vyre scans regular files only")
+        );
+        assert!(reason(&d.join("sock")).contains("socket"));
+        assert!(reason(&missing).contains("not found"));
+        assert!(reason(Path::new("/dev/null")).contains("character device"));
+        let broken: Vec<_> = failures
+            .iter()
+            .filter(|f| f.path == d.join("broken"))
+            .collect();
+        // Given explicitly: always reported; met in the walk: only when following.
+        assert_eq!(broken.len(), 1 + usize::from(follow), "{failures:#?}");
+        assert!(broken
+            .iter()
+            .all(|f| f.reason.contains("broken symbolic link")));
+        if follow {
+            let l = reason(&d.join("sub/loop"));
+            assert!(
+                l.contains("file system loop")
+                    && l.contains("ancestor")
+                    && l.contains("not followed again"),
+                "{l}"
+            );
+        }
+        assert_eq!(failures.len(), 5 + 2 * usize::from(follow), "{failures:#?}");
+        for f in &failures {
+            eprintln!("{f}");
+        }
     }
 }
 
@@ -504,14 +542,8 @@ fn non_regular_entries_given_to_the_feeder_are_reported_without_hanging() {
         fs::remove_file(&files[1].path).unwrap();
         let cpath = std::ffi::CString::new(files[1].path.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o644) }, 0);
-        files.push(FileEntry {
-            path: dir.0.clone(),
-            size: 0,
-        });
-        files.push(FileEntry {
-            path: dir.path("gone"),
-            size: 5,
-        });
+        files.push(FileEntry::new(dir.0.clone(), 0));
+        files.push(FileEntry::new(dir.path("gone"), 5));
         let mut expected = expected;
         expected.push(vec![]);
         expected.push(vec![0; 5]);
@@ -589,7 +621,7 @@ fn permission_denied_reported() {
 }
 
 fn check_permission_denied(dir: &Path) {
-    let (files, failures) = collect_files(&[dir.to_path_buf()]);
+    let (files, failures) = collect_files(&[dir.to_path_buf()], &WalkOptions::default());
     let locked = failures
         .iter()
         .find(|f| f.path.ends_with("locked"))
@@ -761,7 +793,8 @@ fn files_changing_size_are_reported() {
                 failures[1],
                 (
                     2,
-                    "changed size during the scan: expected 50 bytes, now 54".to_string()
+                    "changed size during the scan: expected 50 bytes, but it holds more (now 54)"
+                        .to_string()
                 )
             );
             assert_eq!(
@@ -822,10 +855,7 @@ fn sparse_file_over_4_gib() {
         file.read_exact_at(&mut v, off).unwrap();
         v
     };
-    let entries = vec![FileEntry {
-        path: p.clone(),
-        size,
-    }];
+    let entries = vec![FileEntry::new(p.clone(), size)];
     for (fallback, threads) in ENGINES {
         for direct in [false, true] {
             let c = FeederConfig {

@@ -40,17 +40,23 @@ pub(crate) enum Engine {
 
 static WARNED: AtomicBool = AtomicBool::new(false);
 
-fn warn_once(why: &str) {
+fn warn_once(what: &str) {
     if !WARNED.swap(true, Ordering::Relaxed) {
-        eprintln!("vyre: io_uring unavailable ({why}); using plain reads");
+        eprintln!("vyre: {what}");
     }
 }
 
+fn no_uring(why: &str) -> String {
+    format!("io_uring unavailable ({why}); using plain reads")
+}
+
 impl Engine {
-    /// With `read_threads` above 0, a pool of that many threads, each with
-    /// its own io_uring ring (with `pread` if `force_fallback`); else one
-    /// ring (plain `pread` if `force_fallback`). On io_uring setup failure,
-    /// pread and one line on stderr (once per process).
+    /// With `read_threads` above 0, a pool of that many threads (at most
+    /// 64; fewer if the system refuses to start more), each with its own
+    /// io_uring ring (with `pread` if `force_fallback`); else, or if no
+    /// thread can be started, one ring (plain `pread` if `force_fallback`).
+    /// On io_uring setup failure, pread. Each fallback prints one line on
+    /// stderr (once per process).
     pub fn new(queue_depth: u32, force_fallback: bool, read_threads: u32) -> Engine {
         if read_threads > 0 {
             let io = if force_fallback {
@@ -58,11 +64,16 @@ impl Engine {
             } else {
                 ThreadIo::Uring
             };
-            let (pool, why) = Threads::new(read_threads, queue_depth, io);
-            if let Some(why) = why {
-                warn_once(&why);
+            match Threads::new(read_threads, queue_depth, io) {
+                Ok((pool, why)) => {
+                    if let Some(why) = why {
+                        warn_once(&why);
+                    }
+                    return Engine::Threads(pool);
+                }
+                // No thread could be started: read on the caller's thread.
+                Err(why) => warn_once(&format!("{why}; reading on the calling thread")),
             }
-            return Engine::Threads(pool);
         }
         if force_fallback {
             return Engine::Pread(Pread::default());
@@ -70,7 +81,7 @@ impl Engine {
         match Uring::new(queue_depth) {
             Ok(u) => Engine::Uring(Box::new(u)),
             Err(why) => {
-                warn_once(&why);
+                warn_once(&no_uring(&why));
                 Engine::Pread(Pread::default())
             }
         }

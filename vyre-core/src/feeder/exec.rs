@@ -31,6 +31,9 @@ pub(crate) struct Planned {
     pub last: bool,
     /// Arena offset of the 4096-aligned O_DIRECT read, if planned that way.
     pub direct_dest: Option<usize>,
+    /// The buffered read asks for one byte past the chunk (the arena
+    /// reserves it): the file's last chunk, checking for end of file.
+    pub probe: bool,
 }
 
 /// An open file, possibly kept open across batches.
@@ -155,10 +158,15 @@ pub(crate) fn run(
                 Some(i) => i,
                 None if next < plan.len() => {
                     next += 1;
-                    if !ex.begin(next - 1) {
+                    let i = next - 1;
+                    if let Some(content) = &files[plan[i].desc.file].content {
+                        ex.copy_from_memory(i, content, base, arena_len);
                         continue;
                     }
-                    next - 1
+                    if !ex.begin(i) {
+                        continue;
+                    }
+                    i
                 }
                 None => break,
             };
@@ -228,6 +236,38 @@ impl Exec<'_> {
         }
     }
 
+    /// Delivers chunk `i` of a file whose bytes are in memory: copies them
+    /// to the chunk's place in the arena.
+    fn copy_from_memory(&mut self, i: usize, content: &[u8], base: *mut u8, arena_len: usize) {
+        let d = self.plan[i].desc;
+        let start = d.file_offset - u64::from(d.look_behind);
+        let n = d.look_behind as usize + d.len as usize;
+        let src = usize::try_from(start)
+            .ok()
+            .and_then(|s| content.get(s..s.checked_add(n)?));
+        match src {
+            Some(src) => {
+                // Memory safety of the copy depends on this bound.
+                assert!(
+                    d.arena_offset + n <= arena_len,
+                    "feeder bug: copy past the arena"
+                );
+                // SAFETY: `arena_offset..arena_offset + n` lies in the arena
+                // (asserted), is this chunk's own range (no read in flight
+                // writes it), and `src` is a separate allocation.
+                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), base.add(d.arena_offset), n) };
+            }
+            None => self.fail(
+                d.file,
+                format!(
+                    "feeder bug: the file's {} bytes in memory lack the chunk at byte {start}",
+                    content.len()
+                ),
+            ),
+        }
+        self.finish(i);
+    }
+
     /// Opens the chunk's file if needed and sets up its first read; `false`
     /// if there is nothing to read (empty chunk, or the file failed).
     fn begin(&mut self, i: usize) -> bool {
@@ -272,7 +312,7 @@ impl Exec<'_> {
             _ => Op {
                 cur: start,
                 dest: p.desc.arena_offset,
-                end,
+                end: end + u64::from(p.probe),
                 direct: false,
                 retries: 0,
             },
@@ -344,7 +384,27 @@ impl Exec<'_> {
         let n = res as u64;
         self.stats.bytes_read += n;
         let new = op.cur + n;
-        if new >= op.end {
+        let p = &self.plan[i];
+        let planned_end = p.desc.file_offset + u64::from(p.desc.len);
+        // Bytes past the planned end of the file's last chunk: the probe
+        // byte of a buffered read, or more of the last block of an O_DIRECT one.
+        if p.last && new > planned_end {
+            let expected = self.files[f].size;
+            let now = match self.runs[&f].open.as_ref().map(|o| o.file.metadata()) {
+                Some(Ok(md)) if md.len() != expected => format!("now {}", md.len()),
+                Some(Ok(_)) => "its size still stats as before".to_string(),
+                _ => "cannot stat it".to_string(),
+            };
+            self.fail(
+                f,
+                format!("changed size during the scan: expected {expected} bytes, but it holds more ({now})"),
+            );
+            self.finish(i);
+            return;
+        }
+        if new >= op.end || (p.probe && new == planned_end) {
+            // Read in full (for a probing read: up to the planned end, the
+            // probe byte not returned: end of file where planned).
             self.finish(i);
             return;
         }

@@ -4,8 +4,8 @@
 //! plain `pread`.
 //!
 //! ```no_run
-//! use vyre_core::feeder::{collect_files, Feeder, FeederConfig};
-//! let (files, walk_failures) = collect_files(&["some/dir".into()]);
+//! use vyre_core::feeder::{collect_files, Feeder, FeederConfig, WalkOptions};
+//! let (files, walk_failures) = collect_files(&["some/dir".into()], &WalkOptions::default());
 //! let mut feeder = Feeder::new(files, FeederConfig { look_behind: 64, ..Default::default() })?;
 //! let mut arena = vec![0u8; 64 << 20];
 //! while !feeder.is_done() {
@@ -23,12 +23,16 @@
 //! * Every byte of a file that does not fail is delivered exactly once, in
 //!   order, in chunks of [`FeederConfig::chunk_size`] bytes (the last one
 //!   shorter); a 0-byte file gets one empty chunk. Only the size seen by the
-//!   walk is read.
-//! * A file that shrinks (end of file before the planned size), grows (size
-//!   after its last chunk differs), cannot be opened, is no longer a regular
-//!   file or gets a read error is reported once in [`Batch::failures`] and its
-//!   remaining chunks are skipped. Chunks of it delivered in earlier batches
-//!   were valid when read, but the consumer should discard the file's result.
+//!   walk is read. A file whose bytes the walk read into memory
+//!   ([`FileEntry::content`]: files whose stat size cannot be trusted, see
+//!   [`collect_files`]) is delivered from those bytes, on every engine.
+//! * A file that shrinks (end of file before the planned size), grows (the
+//!   read of its last chunk asks for one byte more than planned and gets it,
+//!   or its size after the last chunk differs), cannot be opened, is no
+//!   longer a regular file or gets a read error is reported once in
+//!   [`Batch::failures`] and its remaining chunks are skipped. Chunks of it
+//!   delivered in earlier batches were valid when read, but the consumer
+//!   should discard the file's result.
 //! * `fill` returns only when no read into the arena is in flight, on every
 //!   path, errors and panics included.
 //! * At most `queue_depth + 1` files are open during a fill, and at most one
@@ -56,7 +60,7 @@ mod uring;
 mod walk;
 
 pub use plan::{chunk_count, plan_chunk, plan_chunks, PlannedChunk};
-pub use walk::collect_files;
+pub use walk::{collect_files, WalkOptions, MAX_IN_MEMORY_FILE, MAX_IN_MEMORY_TOTAL};
 
 /// Opens `path` for reading the way the feeder does: without becoming a
 /// controlling terminal, never blocking on a FIFO, regular files only. The
@@ -75,6 +79,22 @@ pub struct FileEntry {
     pub path: PathBuf,
     /// Size in bytes at walk time; exactly this many bytes are read.
     pub size: u64,
+    /// The file's bytes, read by the walk (`size` is their length), for a
+    /// file whose stat size cannot be trusted (procfs, sysfs, ...). The
+    /// feeder delivers these instead of reading the file. `None` for
+    /// ordinary files.
+    pub content: Option<Arc<[u8]>>,
+}
+
+impl FileEntry {
+    /// An ordinary file of `size` bytes (read from disk by the feeder).
+    pub fn new(path: PathBuf, size: u64) -> FileEntry {
+        FileEntry {
+            path,
+            size,
+            content: None,
+        }
+    }
 }
 
 /// A path that cannot be scanned, and why.
@@ -154,9 +174,21 @@ pub struct FeederConfig {
     /// Page-cache reads are memory copies done by the thread that submits
     /// them, so several rings on several threads ingest faster than one.
     pub read_threads: u32,
+    /// Most chunks in one batch (default `usize::MAX`: as many as the arena
+    /// holds; 0 is invalid). Bounds what a consumer sizes per chunk (result
+    /// slots, ring entries) independently of the arena's size: an arena of
+    /// 64 MiB holds ~600 000 chunks of 100-byte files.
+    pub max_chunks_per_batch: usize,
     /// Fault injection for tests (default none).
     pub inject: Option<FaultHook>,
 }
+
+/// Largest [`FeederConfig::chunk_size`] and [`FeederConfig::look_behind`]: 64 MiB.
+pub const MAX_CHUNK_SIZE: u32 = 64 << 20;
+/// Most [`FeederConfig::read_threads`].
+pub const MAX_READ_THREADS: u32 = 64;
+/// Most [`FeederConfig::queue_depth`].
+pub const MAX_QUEUE_DEPTH: u32 = 4096;
 
 impl Default for FeederConfig {
     fn default() -> Self {
@@ -167,6 +199,7 @@ impl Default for FeederConfig {
             o_direct: false,
             force_fallback: false,
             read_threads: 0,
+            max_chunks_per_batch: usize::MAX,
             inject: None,
         }
     }
@@ -181,6 +214,7 @@ impl fmt::Debug for FeederConfig {
             .field("o_direct", &self.o_direct)
             .field("force_fallback", &self.force_fallback)
             .field("read_threads", &self.read_threads)
+            .field("max_chunks_per_batch", &self.max_chunks_per_batch)
             .field("inject", &self.inject.as_ref().map(|_| "<hook>"))
             .finish()
     }
@@ -194,20 +228,47 @@ impl FeederConfig {
         if self.o_direct {
             span + 3 * plan::DIRECT_ALIGN as usize
         } else {
-            span + 3
+            // 3 bytes of alignment, 1 for the end-of-file probe.
+            span + 4
         }
     }
 
-    fn validate(&self) -> Result<(), FeedError> {
+    /// Checks the configuration ([`Feeder::new`] calls this): `chunk_size`
+    /// a positive multiple of 4 up to [`MAX_CHUNK_SIZE`], `look_behind` up
+    /// to [`MAX_CHUNK_SIZE`], `queue_depth` 1 to [`MAX_QUEUE_DEPTH`],
+    /// `read_threads` up to [`MAX_READ_THREADS`], `max_chunks_per_batch`
+    /// positive, and the O_DIRECT alignments. Errors say what to fix.
+    pub fn validate(&self) -> Result<(), FeedError> {
         let bad = |m: String| Err(FeedError::Config(m));
-        if self.chunk_size == 0 {
-            return bad("chunk_size is 0. Fix: use a positive chunk size such as 4 MiB".into());
-        }
-        if !(1..=4096).contains(&self.queue_depth) {
+        if self.chunk_size == 0 || self.chunk_size % 4 != 0 || self.chunk_size > MAX_CHUNK_SIZE {
             return bad(format!(
-                "queue_depth is {}. Fix: use a queue depth between 1 and 4096",
+                "chunk_size is {}. Fix: use a positive multiple of 4 up to {MAX_CHUNK_SIZE} (64 MiB), such as 4 MiB",
+                self.chunk_size
+            ));
+        }
+        if self.look_behind > MAX_CHUNK_SIZE {
+            return bad(format!(
+                "look_behind is {}. Fix: use at most {MAX_CHUNK_SIZE} (64 MiB)",
+                self.look_behind
+            ));
+        }
+        if !(1..=MAX_QUEUE_DEPTH).contains(&self.queue_depth) {
+            return bad(format!(
+                "queue_depth is {}. Fix: use a queue depth between 1 and {MAX_QUEUE_DEPTH}",
                 self.queue_depth
             ));
+        }
+        if self.read_threads > MAX_READ_THREADS {
+            return bad(format!(
+                "read_threads is {}. Fix: use at most {MAX_READ_THREADS} reader threads (0 reads on the calling thread)",
+                self.read_threads
+            ));
+        }
+        if self.max_chunks_per_batch == 0 {
+            return bad(
+                "max_chunks_per_batch is 0. Fix: use a positive limit, or usize::MAX for none"
+                    .into(),
+            );
         }
         if self.o_direct && self.chunk_size % plan::DIRECT_ALIGN as u32 != 0 {
             return bad(format!("o_direct needs chunk_size to be a multiple of 4096, got {}. Fix: round chunk_size to a multiple of 4096 or turn o_direct off", self.chunk_size));
@@ -311,8 +372,22 @@ impl Feeder {
     /// A feeder over `files` (usually from [`collect_files`]). Sets up
     /// io_uring unless `force_fallback`; if that fails, prints one line to
     /// stderr (once per process) and uses plain reads.
+    ///
+    /// Errors if the configuration is invalid ([`FeederConfig::validate`]),
+    /// or if an entry's `content` is not `size` bytes long.
     pub fn new(files: Vec<FileEntry>, config: FeederConfig) -> Result<Feeder, FeedError> {
         config.validate()?;
+        if let Some(e) = files
+            .iter()
+            .find(|e| e.content.as_ref().is_some_and(|c| c.len() as u64 != e.size))
+        {
+            return Err(FeedError::Config(format!(
+                "the entry of {} has {} bytes of content but size {}. Fix: set size to the content's length",
+                e.path.display(),
+                e.content.as_ref().map_or(0, |c| c.len()),
+                e.size
+            )));
+        }
         let engine = Engine::new(
             config.queue_depth,
             config.force_fallback,
@@ -458,18 +533,33 @@ impl Feeder {
         let (mut f, mut c) = self.cursor;
         let mut pos = 0;
         let mut plan = Vec::new();
-        while f < self.files.len() {
+        while f < self.files.len() && plan.len() < self.cfg.max_chunks_per_batch {
             let size = self.files[f].size;
             let Some(pc) = plan_chunk(size, cs, lb, c) else {
                 (f, c) = (f + 1, 0);
                 continue;
             };
-            let Some(slot) = plan::place(pos, base, &pc, direct).filter(|s| s.end <= len) else {
+            let last = c + 1 == chunk_count(size, cs);
+            let on_disk = self.files[f].content.is_none();
+            // Bytes from memory are copied, never read with O_DIRECT.
+            let direct = direct && on_disk;
+            // The read of a file's last chunk asks for one byte more than
+            // planned: getting it means the file grew (O_DIRECT reads of
+            // whole blocks see growth past the planned end by themselves).
+            let probe = last && on_disk && !direct && pc.len > 0;
+            let Some(slot) = plan::place(pos, base, &pc, direct)
+                .and_then(|mut s| {
+                    s.end = s.end.checked_add(usize::from(probe))?;
+                    Some(s)
+                })
+                .filter(|s| s.end <= len)
+            else {
                 if plan.is_empty() {
                     return Err(FeedError::ArenaTooSmall {
                         path: self.files[f].path.clone(),
                         chunk: c,
-                        needed: plan::place(0, base, &pc, direct).map_or(usize::MAX, |s| s.end),
+                        needed: plan::place(0, base, &pc, direct)
+                            .map_or(usize::MAX, |s| s.end.saturating_add(usize::from(probe))),
                         have: len,
                         min: self.cfg.min_arena_len(),
                     });
@@ -485,8 +575,9 @@ impl Feeder {
             };
             plan.push(Planned {
                 desc,
-                last: c + 1 == chunk_count(size, cs),
+                last,
                 direct_dest: slot.direct_dest,
+                probe,
             });
             pos = slot.end;
             c += 1;

@@ -23,6 +23,10 @@ use super::uring::Uring;
 /// could have done (20 000 files of 4 KiB: 673 MiB/s, against 891 with 1).
 pub(crate) const RING_BATCH: usize = 1;
 
+/// Most threads in a pool (as [`super::MAX_READ_THREADS`]; larger requests
+/// are clamped here for callers that skip validation).
+pub(crate) const MAX_THREADS: u32 = super::MAX_READ_THREADS;
+
 /// How each thread of the pool reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ThreadIo {
@@ -62,14 +66,21 @@ pub(crate) struct Threads {
 }
 
 impl Threads {
-    /// `threads` workers (at least 1), up to `capacity` reads in flight,
-    /// reading with `io`. If a ring cannot be set up, all workers use
-    /// `pread` and the reason comes back alongside the pool.
-    pub fn new(threads: u32, capacity: u32, io: ThreadIo) -> (Threads, Option<String>) {
+    /// `threads` workers (at least 1, at most [`MAX_THREADS`]), up to
+    /// `capacity` reads in flight, reading with `io`. If a ring cannot be
+    /// set up, all workers use `pread` and the reason comes back alongside
+    /// the pool. If the system refuses to start some of the threads, the
+    /// pool has fewer (the reason comes back too); `Err` only if it starts
+    /// none.
+    pub fn new(
+        threads: u32,
+        capacity: u32,
+        io: ThreadIo,
+    ) -> Result<(Threads, Option<String>), String> {
         let (jobs, job_rx) = channel::<Job>();
         let (done_tx, done) = channel();
         let job_rx = Arc::new(Mutex::new(job_rx));
-        let threads = threads.max(1);
+        let threads = threads.clamp(1, MAX_THREADS);
         let mut rings = Vec::new();
         let mut why = None;
         if io == ThreadIo::Uring {
@@ -77,7 +88,7 @@ impl Threads {
                 match Uring::new(RING_BATCH as u32) {
                     Ok(r) => rings.push(r),
                     Err(e) => {
-                        why = Some(e);
+                        why = Some(format!("io_uring unavailable ({e}); using plain reads"));
                         rings.clear();
                         break;
                     }
@@ -90,16 +101,28 @@ impl Threads {
             io
         };
         let mut rings = rings.into_iter();
-        let workers = (0..threads)
-            .map(|_| {
-                let rx = Arc::clone(&job_rx);
-                let tx = done_tx.clone();
-                match rings.next() {
-                    Some(ring) => std::thread::spawn(move || ring_worker(ring, &rx, &tx)),
-                    None => std::thread::spawn(move || worker(&rx, &tx)),
+        let mut workers = Vec::new();
+        for n in 0..threads {
+            let rx = Arc::clone(&job_rx);
+            let tx = done_tx.clone();
+            let b = std::thread::Builder::new().name(format!("vyre-reader-{n}"));
+            let spawned = match rings.next() {
+                Some(ring) => b.spawn(move || ring_worker(ring, &rx, &tx)),
+                None => b.spawn(move || worker(&rx, &tx)),
+            };
+            match spawned {
+                Ok(h) => workers.push(h),
+                Err(e) if workers.is_empty() => {
+                    return Err(format!("cannot start a reader thread: {e}"))
                 }
-            })
-            .collect();
+                Err(e) => {
+                    why = Some(format!(
+                        "started {n} of {threads} reader threads, then: {e}"
+                    ));
+                    break;
+                }
+            }
+        }
         let pool = Threads {
             jobs: Some(jobs),
             done,
@@ -108,7 +131,7 @@ impl Threads {
             lost: Vec::new(),
             io,
         };
-        (pool, why)
+        Ok((pool, why))
     }
 
     /// How the workers read.
