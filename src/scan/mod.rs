@@ -23,7 +23,7 @@ use vyre_core::feeder::{collect_files, FaultHook, Feeder, FeederConfig};
 use vyre_core::megakernel::Megakernel;
 use vyre_core::{Backend, Error, Payload, Result};
 
-pub use devices::{open_devices, shared_gpu, Device};
+pub use devices::{open_devices, scan_cpu_backend, shared_gpu, Device};
 use fold::Fold;
 pub use options::{
     base64, escape_bytes, parse_pattern, validate_in_flight, MAX_BATCH_BYTES, MAX_CHUNK_SIZE,
@@ -118,11 +118,12 @@ pub struct ScanConfig {
     pub iteration_budget: u32,
 }
 
-/// Default [`ScanConfig::iteration_budget`]: far more than any standard
-/// payload needs per chunk (a lane of `line_count` runs about
-/// `chunk_size / 256` iterations), small enough that a runaway payload
-/// ends in well under a second on a GPU.
-pub const DEFAULT_ITERATION_BUDGET: u32 = 1 << 24;
+/// Default [`ScanConfig::iteration_budget`]: loop iterations one lane of a
+/// payload may run on one chunk. Enough for a one-lane loop over every byte
+/// of a 1 MiB chunk (a lane of `line_count` runs about `chunk_size / 256`);
+/// a runaway payload then fails its file in about 2 s on the CPU reference
+/// (one lane) and in milliseconds on a GPU.
+pub const DEFAULT_ITERATION_BUDGET: u32 = 1 << 20;
 
 /// A fault-injection hook for the scan's reads (see [`FaultHook`]: called with
 /// the file's index in walk order and the read's file offset).
@@ -309,7 +310,13 @@ pub fn scan_devices<B: Backend + Send>(
         .workgroups(SCAN_WORKGROUPS);
     let mut mks = Vec::with_capacity(backends.len());
     for (b, limit) in backends.into_iter().zip(&limits) {
-        mks.push(builder.clone().slot_budget(slot_budget(*limit)).build(b)?);
+        mks.push(
+            builder
+                .clone()
+                .slot_budget(slot_budget(*limit))
+                .iteration_budget(cfg.iteration_budget)
+                .build(b)?,
+        );
     }
     let tenant = mks[0].tenant_id("scan")?;
     let mut summary = ScanSummary {
@@ -336,7 +343,7 @@ pub fn scan_devices<B: Backend + Send>(
         on_file(&r);
     }
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let mut fold = Fold::new(&files, cfg);
+    let mut fold = Fold::new(&files);
     let fcfg = FeederConfig {
         chunk_size: cfg.chunk_size,
         queue_depth: cfg.queue_depth,
@@ -344,6 +351,7 @@ pub fn scan_devices<B: Backend + Send>(
         force_fallback: cfg.force_fallback,
         read_threads: cfg.read_threads,
         inject: cfg.inject.as_ref().map(|h| h.0.clone()),
+        max_chunks_per_batch: max_chunks_per_batch(&analyses),
         ..FeederConfig::default()
     };
     let feeder = Feeder::new(files.clone(), fcfg)?;
@@ -383,16 +391,20 @@ pub fn scan_devices<B: Backend + Send>(
         mks.iter()
             .all(|m| m.backend().as_wgpu().is_some_and(|h| std::ptr::eq(*g, h)))
     });
+    // Not on a device that cuts loops: a slot it cuts runs again on the CPU
+    // reference, which needs the bytes in host memory (Megakernel::run).
+    let zero_copy =
+        cfg.zero_copy && cfg!(target_endian = "little") && limits.iter().all(Option::is_none);
     for _ in 0..2 * devices {
         let arena = match one_gpu {
-            Some(g) if cfg.zero_copy && cfg!(target_endian = "little") => {
+            Some(g) if zero_copy => {
                 Arena::Upload(Box::new(g.upload_arena(arena_len.div_ceil(4) * 4)?))
             }
             _ => Arena::Host(vec![0u32; arena_len.div_ceil(4)]),
         };
         let _ = free_tx.send(arena);
     }
-    summary.zero_copy = one_gpu.is_some() && cfg.zero_copy;
+    summary.zero_copy = one_gpu.is_some() && zero_copy;
     for _ in 0..4 * devices {
         let _ = ticket_tx.send(());
     }
@@ -548,12 +560,30 @@ pub fn scan_devices<B: Backend + Send>(
     });
     outcome?;
     fold.finish_rest(cfg, &mut summary, &mut on_file);
-    summary.files = fold.reports.len() as u64 + walk_failures.len() as u64;
+    summary.files = fold.emitted + walk_failures.len() as u64;
     summary.seconds = t0.elapsed().as_secs_f64();
     if std::env::var_os("VYRE_TIMING").is_some() {
         phases.print(&summary);
     }
     Ok(summary)
+}
+
+/// Most bytes of ring slots, and of result words, in one batch. Every
+/// chunk costs a slot per analysis and their result words whatever its
+/// size, so a batch of tiny files is bounded by these, not by its bytes:
+/// well under wgpu's default 128 MiB storage binding limit.
+pub const MAX_BATCH_SLOT_BYTES: u64 = 64 << 20;
+
+/// Chunks per batch such that neither the ring nor the results of a batch
+/// exceed [`MAX_BATCH_SLOT_BYTES`].
+fn max_chunks_per_batch(analyses: &[(Kind, Payload)]) -> usize {
+    use vyre_core::megakernel::protocol::SLOT_WORDS;
+    let ring = analyses.len() as u64 * u64::from(SLOT_WORDS) * 4;
+    let results: u64 = analyses
+        .iter()
+        .map(|(_, p)| u64::from(vyre_core::megakernel::embed::result_words(p)) * 4)
+        .sum();
+    (MAX_BATCH_SLOT_BYTES / ring.max(results).max(1)).max(1) as usize
 }
 
 /// The error when every device failed: the one error of a single device,

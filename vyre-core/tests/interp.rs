@@ -346,7 +346,10 @@ fn long_loops_interpreted_equal_fused_on_every_backend() {
         let n = [1_000u32, 20_000, 70_000, 150_000][i / datas.len()];
         assert_eq!(w, &(SlotStatus::Done, vec![n]));
     }
-    assert_eq!(run_batch(&mut fused(&gpu, &payloads), &payloads, &datas), want);
+    assert_eq!(
+        run_batch(&mut fused(&gpu, &payloads), &payloads, &datas),
+        want
+    );
     assert_eq!(
         run_batch(&mut interpreter_mk(&gpu, &payloads), &payloads, &datas),
         want
