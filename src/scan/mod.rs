@@ -391,10 +391,7 @@ pub fn scan_devices<B: Backend + Send>(
         mks.iter()
             .all(|m| m.backend().as_wgpu().is_some_and(|h| std::ptr::eq(*g, h)))
     });
-    // Not on a device that cuts loops: a slot it cuts runs again on the CPU
-    // reference, which needs the bytes in host memory (Megakernel::run).
-    let zero_copy =
-        cfg.zero_copy && cfg!(target_endian = "little") && limits.iter().all(Option::is_none);
+    let zero_copy = cfg.zero_copy && cfg!(target_endian = "little");
     for _ in 0..2 * devices {
         let arena = match one_gpu {
             Some(g) if zero_copy => {

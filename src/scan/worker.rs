@@ -15,6 +15,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
 use vyre_core::feeder::{Batch, FileEntry};
+use vyre_core::megakernel::protocol::{FAULT_LOOP_CUT, FAULT_STEPS};
 use vyre_core::megakernel::{DataRef, Megakernel, SlotStatus, TenantId};
 use vyre_core::{Backend, Error, Payload, Result};
 
@@ -335,6 +336,21 @@ fn run_batch<B: Backend>(
         Some(up) => Arena::Upload(Box::new(up)),
         None => Arena::Host(mk.take_arena()),
     };
+    // A slot the device cut (llvmpipe's loop limit) runs on the CPU
+    // reference, which needs the bytes in host memory: a batch read
+    // straight into an upload arena runs again from its files.
+    let cut = |o: &SlotResults| {
+        o.faults
+            .iter()
+            .any(|f| matches!(f.1, FAULT_LOOP_CUT | FAULT_STEPS))
+    };
+    if let (Ok(o), Arena::Upload(up)) = (&out, &job.arena) {
+        if cut(o) {
+            let words = up.len() / 4;
+            job.arena = Arena::Host(reread(plan.files, &mut job.batch, words)?);
+            return run_batch(mk, plan, job, times);
+        }
+    }
     out
 }
 
