@@ -204,8 +204,25 @@ impl<B: Backend> Backend for Wrapped<B> {
     fn recover(&self) -> Result<bool> {
         self.inner.recover()
     }
-    fn as_wgpu(&self) -> Option<&WgpuBackend> {
-        self.inner.as_wgpu()
+    fn device_generation(&self) -> u32 {
+        self.inner.device_generation()
+    }
+    fn device_id(&self) -> Option<usize> {
+        self.inner.device_id()
+    }
+    fn device_arena(&self, bytes: usize) -> Result<Option<Box<dyn vyre::DeviceArena>>> {
+        self.inner.device_arena(bytes)
+    }
+    fn run_ranges_from(
+        &self,
+        p: &std::sync::Arc<Program>,
+        b: &mut [Vec<u32>],
+        wg: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+        source: (usize, &dyn vyre::DeviceArena, u64),
+    ) -> Result<()> {
+        self.around(|| self.inner.run_ranges_from(p, b, wg, writes, reads, source))
     }
 }
 

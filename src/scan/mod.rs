@@ -385,23 +385,30 @@ pub fn scan_devices<B: Backend + Send>(
     let (events_tx, events_rx) = std::sync::mpsc::channel::<Event>();
     let (free_tx, free_rx) = std::sync::mpsc::channel::<Arena>();
     let (ticket_tx, ticket_rx) = std::sync::mpsc::channel::<()>();
-    // Zero-copy: all workers share one wgpu device, so the reader can fill
-    // that device's upload arenas and the GPU copies from them itself.
-    let one_gpu = mks.first().and_then(|m| m.backend().as_wgpu()).filter(|g| {
-        mks.iter()
-            .all(|m| m.backend().as_wgpu().is_some_and(|h| std::ptr::eq(*g, h)))
-    });
-    let zero_copy = cfg.zero_copy && cfg!(target_endian = "little");
+    // Zero-copy: all workers share one device that has device arenas, so
+    // the reader can fill that device's arenas and the device copies from
+    // them itself.
+    let first = mks.first().map(|m| m.backend());
+    let one_device = first
+        .and_then(|b| b.device_id())
+        .is_some_and(|id| mks.iter().all(|m| m.backend().device_id() == Some(id)));
+    let zero_copy = one_device && cfg.zero_copy && cfg!(target_endian = "little");
+    let mut upload_arenas = 0;
     for _ in 0..2 * devices {
-        let arena = match one_gpu {
-            Some(g) if zero_copy => {
-                Arena::Upload(Box::new(g.upload_arena(arena_len.div_ceil(4) * 4)?))
+        let device_arena = match (zero_copy, first) {
+            (true, Some(b)) => b.device_arena(arena_len.div_ceil(4) * 4)?,
+            _ => None,
+        };
+        let arena = match device_arena {
+            Some(a) => {
+                upload_arenas += 1;
+                Arena::Upload(a)
             }
-            _ => Arena::Host(vec![0u32; arena_len.div_ceil(4)]),
+            None => Arena::Host(vec![0u32; arena_len.div_ceil(4)]),
         };
         let _ = free_tx.send(arena);
     }
-    summary.zero_copy = one_gpu.is_some() && zero_copy;
+    summary.zero_copy = upload_arenas > 0;
     for _ in 0..4 * devices {
         let _ = ticket_tx.send(());
     }

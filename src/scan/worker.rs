@@ -17,7 +17,7 @@ use std::time::Instant;
 use vyre_core::feeder::{Batch, FileEntry};
 use vyre_core::megakernel::protocol::{FAULT_LOOP_CUT, FAULT_STEPS};
 use vyre_core::megakernel::{DataRef, Megakernel, SlotStatus, TenantId};
-use vyre_core::{Backend, Error, Payload, Result};
+use vyre_core::{Backend, DeviceArena, Error, Payload, Result};
 
 use super::Kind;
 
@@ -40,7 +40,7 @@ pub(super) struct Job {
 /// copies from itself.
 pub(super) enum Arena {
     Host(Vec<u32>),
-    Upload(Box<vyre_core::gpu::UploadArena>),
+    Upload(Box<dyn DeviceArena>),
     /// Lent to a megakernel for the duration of a run.
     Lent,
 }
@@ -216,7 +216,7 @@ pub(super) fn work<B: Backend>(
         loop {
             // Which device generation this run starts on: workers sharing a
             // device (batches in flight) may see it recovered by another.
-            let generation = device_generation(&mk);
+            let generation = mk.backend().device_generation();
             match run_batch(&mut mk, plan, &mut job, &mut times) {
                 Ok(SlotResults {
                     words,
@@ -249,7 +249,7 @@ pub(super) fn work<B: Backend>(
                         let recovered = mk.backend().recover().map(|fresh| {
                             // Recovered by this call, or already by another
                             // worker on the same device since this run began.
-                            fresh || device_generation(&mk) != generation
+                            fresh || mk.backend().device_generation() != generation
                         });
                         match recovered {
                             Ok(true) => {
@@ -278,12 +278,6 @@ pub(super) fn work<B: Backend>(
     times
 }
 
-/// How many times the wgpu device behind `mk` was replaced after a loss
-/// (`None` for other backends).
-fn device_generation<B: Backend>(mk: &Megakernel<B>) -> Option<u32> {
-    mk.backend().as_wgpu().map(|g| g.recoveries())
-}
-
 /// Runs one whole batch: adopts its arena, publishes a slot per chunk and
 /// analysis, runs the megakernel, copies the results out. On success and on
 /// failure alike the arena is back in `job.arena` afterwards.
@@ -294,8 +288,8 @@ fn run_batch<B: Backend>(
     times: &mut WorkerTimes,
 ) -> Result<SlotResults> {
     mk.reset();
-    if let (Arena::Upload(up), Some(g)) = (&job.arena, mk.backend().as_wgpu()) {
-        if up.generation() != g.recoveries() {
+    if let Arena::Upload(up) = &job.arena {
+        if up.generation() != mk.backend().device_generation() {
             // Read into an upload arena of a device that was lost since and
             // replaced: its bytes are gone with it, so read the batch again.
             let words = up.len() / 4;
@@ -319,10 +313,10 @@ fn run_batch<B: Backend>(
     let base =
         match std::mem::replace(&mut job.arena, Arena::Lent) {
             Arena::Host(words) => mk.adopt_arena(words, used)?,
-            Arena::Upload(up) => match mk.adopt_upload(*up, used) {
+            Arena::Upload(up) => match mk.adopt_upload(up, used) {
                 Ok(base) => base,
                 Err((e, up)) => {
-                    job.arena = Arena::Upload(Box::new(up));
+                    job.arena = Arena::Upload(up);
                     return Err(e);
                 }
             },
@@ -333,7 +327,7 @@ fn run_batch<B: Backend>(
         };
     let out = publish_and_run(mk, plan, batch, base, times);
     job.arena = match mk.take_upload() {
-        Some(up) => Arena::Upload(Box::new(up)),
+        Some(up) => Arena::Upload(up),
         None => Arena::Host(mk.take_arena()),
     };
     // A slot the device cut (llvmpipe's loop limit) runs on the CPU

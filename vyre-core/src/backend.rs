@@ -81,12 +81,77 @@ pub trait Backend {
         Ok(false)
     }
 
-    /// The wgpu backend behind this one, if it is one: lets the megakernel
-    /// use wgpu-only paths (upload arenas the GPU copies from). `None` by
-    /// default.
-    fn as_wgpu(&self) -> Option<&crate::gpu::WgpuBackend> {
+    /// How many times the device behind this backend was replaced after a
+    /// loss ([`Backend::recover`]); 0 for backends without devices. Handles
+    /// that share one device see the same count, so a caller can tell that
+    /// another handle recovered the device since its run began.
+    fn device_generation(&self) -> u32 {
+        0
+    }
+
+    /// Identifies the device behind this backend: equal for handles that
+    /// share one device (e.g. clones of an `Arc`), `None` for backends
+    /// without one (the CPU reference). Callers use it to see whether all
+    /// their workers feed one device (then [`Backend::device_arena`]s of it
+    /// serve all of them).
+    fn device_id(&self) -> Option<usize> {
         None
     }
+
+    /// Memory of `bytes` bytes that the host fills and the device copies
+    /// from itself ([`DeviceArena`]; wgpu: a mapped upload buffer), or
+    /// `None` where the backend has none (the default): then callers keep
+    /// their bytes in host buffers.
+    fn device_arena(&self, bytes: usize) -> Result<Option<Box<dyn DeviceArena>>> {
+        let _ = bytes;
+        Ok(None)
+    }
+
+    /// [`Backend::run_ranges_shared`] where the buffer `source.0` is not in
+    /// `buffers` but its first `source.2` bytes are in the device arena
+    /// `source.1` (made by this backend's [`Backend::device_arena`]), which
+    /// the device copies from. The default refuses: no device arenas.
+    fn run_ranges_from(
+        &self,
+        program: &std::sync::Arc<Program>,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+        source: (usize, &dyn DeviceArena, u64),
+    ) -> Result<()> {
+        let _ = (program, buffers, workgroups, writes, reads, source);
+        Err(crate::error::Error::BadInput(format!(
+            "{} has no device arenas. Fix: keep the bytes in host buffers (Megakernel::adopt_arena)",
+            self.name()
+        )))
+    }
+}
+
+/// Memory that batch bytes are read straight into and the device copies
+/// from itself, without a host copy into staging (wgpu: a mapped upload
+/// buffer, [`crate::gpu::UploadArena`]). Made by [`Backend::device_arena`];
+/// a megakernel adopts one with `Megakernel::adopt_upload`.
+pub trait DeviceArena: Send + std::fmt::Debug {
+    /// Size in bytes.
+    fn len(&self) -> usize;
+    /// Always false: an arena holds at least 4 bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The bytes, for writing; maps the memory again if the device had it
+    /// (waiting until the device no longer reads it).
+    fn bytes_mut(&mut self) -> Result<&mut [u8]>;
+    /// Hands the memory to the device: host access ends until `bytes_mut`.
+    fn unmap(&mut self);
+    /// [`Backend::device_generation`] of the device it was made on: an
+    /// arena of a device that was since replaced holds bytes the new device
+    /// cannot reach.
+    fn generation(&self) -> u32;
+    /// True once the device it was made on is lost.
+    fn device_lost(&self) -> bool;
+    /// The concrete arena, for the backend that made it.
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// Checks that `buffers` match the host buffers of `program`; shared by all
@@ -174,8 +239,25 @@ macro_rules! forward_backend {
                         fn recover(&self) -> Result<bool> {
                 (**self).recover()
             }
-            fn as_wgpu(&self) -> Option<&crate::gpu::WgpuBackend> {
-                (**self).as_wgpu()
+            fn device_generation(&self) -> u32 {
+                (**self).device_generation()
+            }
+            fn device_id(&self) -> Option<usize> {
+                (**self).device_id()
+            }
+            fn device_arena(&self, bytes: usize) -> Result<Option<Box<dyn DeviceArena>>> {
+                (**self).device_arena(bytes)
+            }
+            fn run_ranges_from(
+                &self,
+                program: &std::sync::Arc<Program>,
+                buffers: &mut [Vec<u32>],
+                workgroups: u32,
+                writes: &[(usize, std::ops::Range<usize>)],
+                reads: &[(usize, std::ops::Range<usize>)],
+                source: (usize, &dyn DeviceArena, u64),
+            ) -> Result<()> {
+                (**self).run_ranges_from(program, buffers, workgroups, writes, reads, source)
             }
         }
     )*};

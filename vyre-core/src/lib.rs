@@ -19,7 +19,7 @@ pub mod native;
 pub mod validate;
 pub mod vir0;
 
-pub use backend::Backend;
+pub use backend::{Backend, DeviceArena};
 pub use error::{Error, Result};
 pub use ir::{
     Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Lanes, Literal, Node, Param,

@@ -370,7 +370,8 @@ fn upload_arenas_feed_the_kernel_without_a_host_copy() {
         .build(&g)
         .expect("build");
     let t = mk.tenant_id("t").unwrap();
-    let mut arena = g.upload_arena(64 << 10).expect("upload arena");
+    let mut arena: Box<dyn vyre_core::DeviceArena> =
+        Box::new(g.upload_arena(64 << 10).expect("upload arena"));
     let fresh = arena.bytes_mut().expect("map");
     assert!(
         fresh.iter().all(|&b| b == 0),

@@ -419,7 +419,7 @@ impl std::fmt::Debug for WgpuBackend {
 impl WgpuBackend {
     /// [`Backend::run_ranges`] with buffer `source.0` filled on the device
     /// from an upload arena (`source.2` bytes) instead of from the host.
-    pub(crate) fn run_ranges_from(
+    fn run_from_upload(
         &self,
         program: &Arc<Program>,
         buffers: &mut [Vec<u32>],
@@ -472,8 +472,41 @@ impl Backend for WgpuBackend {
         (name.contains("llvmpipe") || name.contains("lavapipe")).then_some(65_535)
     }
 
-    fn as_wgpu(&self) -> Option<&WgpuBackend> {
-        Some(self)
+    fn device_generation(&self) -> u32 {
+        self.recoveries()
+    }
+
+    fn device_id(&self) -> Option<usize> {
+        Some(self as *const WgpuBackend as usize)
+    }
+
+    fn device_arena(&self, bytes: usize) -> Result<Option<Box<dyn crate::backend::DeviceArena>>> {
+        Ok(Some(Box::new(self.upload_arena(bytes)?)))
+    }
+
+    fn run_ranges_from(
+        &self,
+        program: &Arc<Program>,
+        buffers: &mut [Vec<u32>],
+        workgroups: u32,
+        writes: &[(usize, std::ops::Range<usize>)],
+        reads: &[(usize, std::ops::Range<usize>)],
+        source: (usize, &dyn crate::backend::DeviceArena, u64),
+    ) -> Result<()> {
+        let arena = source.1.as_any().downcast_ref::<UploadArena>().ok_or_else(|| {
+            Error::BadInput(format!(
+                "{}: the device arena was not made by a wgpu backend. Fix: make it with this backend's device_arena",
+                self.name()
+            ))
+        })?;
+        self.run_from_upload(
+            program,
+            buffers,
+            workgroups,
+            writes,
+            reads,
+            (source.0, arena, source.2),
+        )
     }
 
     fn run_ranges(

@@ -147,3 +147,24 @@ impl UploadArena {
         Ok(&self.buffer)
     }
 }
+
+impl crate::backend::DeviceArena for UploadArena {
+    fn len(&self) -> usize {
+        UploadArena::len(self)
+    }
+    fn bytes_mut(&mut self) -> Result<&mut [u8]> {
+        UploadArena::bytes_mut(self)
+    }
+    fn unmap(&mut self) {
+        UploadArena::unmap(self)
+    }
+    fn generation(&self) -> u32 {
+        UploadArena::generation(self)
+    }
+    fn device_lost(&self) -> bool {
+        UploadArena::device_lost(self)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}

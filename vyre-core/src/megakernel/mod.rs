@@ -24,7 +24,7 @@ pub mod tables;
 
 use std::collections::HashMap;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, DeviceArena};
 use crate::error::{Error, Result};
 use crate::ir::Program;
 use protocol::*;
@@ -143,7 +143,7 @@ pub struct Megakernel<B> {
     arena_upload: Option<usize>,
     /// The batch's bytes when they sit in a GPU upload arena instead of
     /// `bufs[B_ARENA]` (zero-copy), with their length in bytes.
-    upload: Option<(crate::gpu::UploadArena, u64)>,
+    upload: Option<(Box<dyn DeviceArena>, u64)>,
     results_used: usize,
     regions: Vec<(u32, u32)>,
 }
@@ -275,22 +275,25 @@ impl<B: Backend> Megakernel<B> {
         })
     }
 
-    /// Makes the upload arena `arena` the batch's arena (zero-copy: the bytes
-    /// were read straight into GPU-visible memory, and the GPU copies them to
-    /// the kernel's arena buffer itself). Only the first `used` words count.
-    /// Must come right after [`Megakernel::reset`]; the backend must be wgpu
-    /// (the arena's own device). Get the arena back with
+    /// Makes the device arena `arena` the batch's arena (zero-copy: the
+    /// bytes were read straight into device-visible memory, and the device
+    /// copies them to the kernel's arena buffer itself). Only the first
+    /// `used` words count. Must come right after [`Megakernel::reset`]; the
+    /// arena must come from this megakernel's backend
+    /// ([`Backend::device_arena`], same device generation). Get the arena back with
     /// [`Megakernel::take_upload`] once the run is over. On error the arena
     /// comes back with the error.
     pub fn adopt_upload(
         &mut self,
-        mut arena: crate::gpu::UploadArena,
+        mut arena: Box<dyn DeviceArena>,
         used: usize,
-    ) -> std::result::Result<DataRef, (Error, crate::gpu::UploadArena)> {
+    ) -> std::result::Result<DataRef, (Error, Box<dyn DeviceArena>)> {
         let problem = if self.arena_words != 0 || self.slots != 0 {
             Some("adopt_upload after data or slots were added to this batch. Fix: call reset() first".to_string())
-        } else if self.backend.as_wgpu().is_none() {
-            Some(format!("adopt_upload on a megakernel running on {}: upload arenas are wgpu buffers. Fix: use adopt_arena on other backends", self.backend.name()))
+        } else if self.backend.device_id().is_none() {
+            Some(format!("adopt_upload on a megakernel running on {}: device arenas belong to a device backend. Fix: use adopt_arena on other backends", self.backend.name()))
+        } else if arena.generation() != self.backend.device_generation() {
+            Some(format!("adopt_upload: the arena was made on device generation {} but {} is at generation {} (the device was lost and replaced). Fix: read the bytes again into a new arena or a host arena", arena.generation(), self.backend.name(), self.backend.device_generation()))
         } else if used * 4 > arena.len() || used > (u32::MAX / 4) as usize {
             Some(format!("adopt_upload: {used} used words of a {}-byte arena. Fix: pass used <= its length / 4", arena.len()))
         } else {
@@ -310,8 +313,8 @@ impl<B: Backend> Megakernel<B> {
         })
     }
 
-    /// Takes back the upload arena adopted with [`Megakernel::adopt_upload`].
-    pub fn take_upload(&mut self) -> Option<crate::gpu::UploadArena> {
+    /// Takes back the device arena adopted with [`Megakernel::adopt_upload`].
+    pub fn take_upload(&mut self) -> Option<Box<dyn DeviceArena>> {
         let (arena, _) = self.upload.take()?;
         self.arena_words = 0;
         self.arena_upload = None;

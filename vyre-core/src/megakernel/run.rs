@@ -162,21 +162,14 @@ impl<B: Backend> Megakernel<B> {
                 .collect();
             let t = std::time::Instant::now();
             match &self.upload {
-                Some((arena, bytes)) => {
-                    let gpu = self.backend.as_wgpu().ok_or_else(|| {
-                        Error::BadInput(
-                            "an upload arena needs the wgpu backend. Fix: use adopt_arena".into(),
-                        )
-                    })?;
-                    gpu.run_ranges_from(
-                        &self.program,
-                        &mut self.bufs,
-                        groups,
-                        &writes,
-                        &reads,
-                        (B_ARENA, arena, *bytes),
-                    )?
-                }
+                Some((arena, bytes)) => self.backend.run_ranges_from(
+                    &self.program,
+                    &mut self.bufs,
+                    groups,
+                    &writes,
+                    &reads,
+                    (B_ARENA, arena.as_ref(), *bytes),
+                )?,
                 None => self.backend.run_ranges_shared(
                     &self.program,
                     &mut self.bufs,
