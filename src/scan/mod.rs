@@ -271,12 +271,6 @@ pub fn scan_devices<B: Backend + Send>(
             cfg.chunk_size
         )));
     }
-    let per_slot = (cfg.chunk_size / SCAN_LANES) as u64 + 64;
-    let slot_budget = |limit: Option<u64>| {
-        limit.map_or(u32::MAX, |l| {
-            ((l / 2) / per_slot).clamp(1, u32::MAX as u64) as u32
-        })
-    };
     let analyses = analyses(cfg)?;
     let look_behind = analyses
         .iter()
@@ -309,11 +303,10 @@ pub fn scan_devices<B: Backend + Send>(
         .workgroup_size(SCAN_LANES)
         .workgroups(SCAN_WORKGROUPS);
     let mut mks = Vec::with_capacity(backends.len());
-    for (b, limit) in backends.into_iter().zip(&limits) {
+    for b in backends {
         mks.push(
             builder
                 .clone()
-                .slot_budget(slot_budget(*limit))
                 .iteration_budget(cfg.iteration_budget)
                 .build(b)?,
         );

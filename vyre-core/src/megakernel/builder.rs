@@ -17,7 +17,7 @@ pub struct MegakernelBuilder {
     tenants: Vec<(String, Vec<String>)>,
     workgroup_size: u32,
     workgroups: u32,
-    slot_budget: u32,
+    slot_budget: Option<u32>,
     debug_records: u32,
     io_capacity: u32,
     iteration_budget: u32,
@@ -33,7 +33,7 @@ impl Default for MegakernelBuilder {
             tenants: Vec::new(),
             workgroup_size: 64,
             workgroups: 64,
-            slot_budget: u32::MAX,
+            slot_budget: None,
             debug_records: 256,
             io_capacity: 64,
             iteration_budget: u32::MAX,
@@ -82,9 +82,13 @@ impl MegakernelBuilder {
         self.workgroups = n;
         self
     }
-    /// Most slots one workgroup runs per dispatch (default unlimited).
+    /// Most slots one workgroup runs per dispatch. Default: unlimited, and
+    /// [`LIMITED_SLOT_BUDGET`] on a device that cuts long loops
+    /// ([`Backend::loop_iteration_limit`], llvmpipe), where
+    /// [`Megakernel::run`] also halves it after a cut: users need not size
+    /// it for such devices.
     pub fn slot_budget(mut self, n: u32) -> Self {
-        self.slot_budget = n;
+        self.slot_budget = Some(n);
         self
     }
     /// Debug records kept per run (default 256); more are counted as dropped.
@@ -126,7 +130,13 @@ impl MegakernelBuilder {
                 self.tenants.len()
             ));
         }
-        if self.workgroups == 0 || self.slot_budget == 0 {
+        let slot_budget = self
+            .slot_budget
+            .unwrap_or(match backend.loop_iteration_limit() {
+                Some(_) => LIMITED_SLOT_BUDGET,
+                None => u32::MAX,
+            });
+        if self.workgroups == 0 || slot_budget == 0 {
             return bad(
                 "workgroups and slot_budget must be at least 1. Fix: pass a positive value".into(),
             );
@@ -180,7 +190,7 @@ impl MegakernelBuilder {
             tenant_names: self.tenants.into_iter().map(|t| t.0).collect(),
             tenant_masks,
             workgroups: self.workgroups,
-            slot_budget: self.slot_budget,
+            slot_budget,
             debug_records: self.debug_records.max(1),
             io_capacity: self.io_capacity.min(1 << 20),
             iteration_budget: self.iteration_budget,
@@ -207,6 +217,11 @@ impl MegakernelBuilder {
         Ok(mk)
     }
 }
+
+/// Default slot budget on a device that cuts long loops: few slots share
+/// one workgroup's iteration count per dispatch, so cuts (and their reruns)
+/// stay rare. [`Megakernel::run`] halves it after a cut.
+pub const LIMITED_SLOT_BUDGET: u32 = 16;
 
 impl Megakernel<()> {
     /// Starts configuring a megakernel.

@@ -20,6 +20,7 @@ mod loaded;
 pub mod privatize;
 pub mod protocol;
 mod run;
+pub mod standalone;
 pub mod tables;
 
 use std::collections::HashMap;
@@ -29,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::ir::Program;
 use protocol::*;
 
-pub use builder::MegakernelBuilder;
+pub use builder::{MegakernelBuilder, LIMITED_SLOT_BUDGET};
 
 /// Index of a tenant registered with [`MegakernelBuilder::tenant`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
