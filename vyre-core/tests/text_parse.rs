@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use vyre_core::ir::{parse_payload, parse_program, ParseError};
-use vyre_core::{BufferDecl, DataType, Expr, Literal, Node, ParamKind, Program};
+use vyre_core::{Access, BufferDecl, DataType, Expr, Literal, Node, ParamKind, Program};
 
 fn prog(body: &str) -> String {
     format!("program p workgroup_size 64\nbuffer out: read_write u32[] @0\n{{\n{body}\n}}\n")
@@ -368,4 +368,86 @@ proptest! {
         }
         reprint(&text.into_iter().collect::<String>())?;
     }
+}
+
+/// Every name in the IR's tables prints and parses back (the text form and
+/// the tables agree).
+#[test]
+fn every_table_name_round_trips() {
+    use vyre_core::{AtomicOp, BinOp, Builtin, UnOp};
+    let mut body = Vec::new();
+    for (i, &op) in UnOp::ALL.iter().enumerate() {
+        body.push(Node::let_bind(
+            &format!("u{i}"),
+            Expr::unary(op, Expr::u32(1)),
+        ));
+    }
+    for (i, &op) in BinOp::ALL.iter().enumerate() {
+        let e = Expr::binary(op, Expr::u32(1), Expr::u32(2));
+        body.push(Node::let_bind(&format!("b{i}"), e));
+    }
+    for (i, &b) in Builtin::ALL.iter().enumerate() {
+        body.push(Node::let_bind(&format!("g{i}"), Expr::Builtin(b)));
+    }
+    for (i, &ty) in DataType::ALL.iter().enumerate() {
+        body.push(Node::let_bind(
+            &format!("c{i}"),
+            Expr::cast(ty, Expr::u32(1)),
+        ));
+    }
+    for &op in AtomicOp::ALL {
+        let e = match op {
+            AtomicOp::Load => Expr::atomic_load("w", Expr::u32(0)),
+            AtomicOp::CompareExchange => {
+                Expr::atomic_compare_exchange("w", Expr::u32(0), Expr::u32(1), Expr::u32(2))
+            }
+            op => Expr::Atomic {
+                op,
+                buffer: "w".into(),
+                index: Box::new(Expr::u32(0)),
+                value: Box::new(Expr::u32(1)),
+                expected: None,
+            },
+        };
+        body.push(Node::eval(e));
+    }
+    let buffers = Access::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &access)| BufferDecl {
+            name: format!("x{i}"),
+            binding: if access == Access::Workgroup {
+                u32::MAX
+            } else {
+                i as u32
+            },
+            elem: DataType::U32,
+            access,
+            len: Some(4),
+            data: if access == Access::Constant {
+                vec![1, 2, 3, 4]
+            } else {
+                Vec::new()
+            },
+        })
+        .collect();
+    let p = Program::new("tables", buffers, 1, body);
+    assert_eq!(parse_program(&p.to_string()), Ok(p));
+    let params = ParamKind::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &kind)| vyre_core::Param {
+            name: format!("p{i}"),
+            kind,
+            len: None,
+        })
+        .collect();
+    let pl = vyre_core::Payload {
+        name: "kinds".into(),
+        params,
+        look_behind: 0,
+        body: vec![],
+        tables: vec![],
+    };
+    assert_eq!(parse_payload(&pl.to_string()), Ok(pl));
 }

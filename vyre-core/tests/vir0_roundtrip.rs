@@ -65,74 +65,6 @@ const WORDS: &[&str] = &[
     "7up",
     "{x}",
 ];
-const UNOPS: &[UnOp] = &[
-    UnOp::Neg,
-    UnOp::BitNot,
-    UnOp::Not,
-    UnOp::Clz,
-    UnOp::Ctz,
-    UnOp::Popcount,
-];
-const BINOPS: &[BinOp] = &[
-    BinOp::Add,
-    BinOp::Sub,
-    BinOp::Mul,
-    BinOp::Div,
-    BinOp::Rem,
-    BinOp::BitAnd,
-    BinOp::BitOr,
-    BinOp::BitXor,
-    BinOp::Shl,
-    BinOp::Shr,
-    BinOp::RotateLeft,
-    BinOp::RotateRight,
-    BinOp::Min,
-    BinOp::Max,
-    BinOp::Eq,
-    BinOp::Ne,
-    BinOp::Lt,
-    BinOp::Le,
-    BinOp::Gt,
-    BinOp::Ge,
-    BinOp::And,
-    BinOp::Or,
-];
-const ATOMICS: &[AtomicOp] = &[
-    AtomicOp::Load,
-    AtomicOp::Store,
-    AtomicOp::Add,
-    AtomicOp::Sub,
-    AtomicOp::Max,
-    AtomicOp::Min,
-    AtomicOp::And,
-    AtomicOp::Or,
-    AtomicOp::Xor,
-    AtomicOp::Exchange,
-    AtomicOp::CompareExchange,
-];
-const BUILTINS: &[Builtin] = &[
-    Builtin::GlobalId,
-    Builtin::LocalId,
-    Builtin::WorkgroupId,
-    Builtin::NumWorkgroups,
-    Builtin::WorkgroupSize,
-];
-const TYPES: &[DataType] = &[DataType::U32, DataType::I32, DataType::F32, DataType::Bool];
-const ACCESSES: &[Access] = &[
-    Access::ReadOnly,
-    Access::ReadWrite,
-    Access::Uniform,
-    Access::Constant,
-    Access::Workgroup,
-];
-const KINDS: &[ParamKind] = &[
-    ParamKind::Bytes,
-    ParamKind::Scalar,
-    ParamKind::Output,
-    ParamKind::Accumulator,
-    ParamKind::Lanes,
-    ParamKind::ChunkStart,
-];
 /// f32 bit patterns worth hitting on purpose: -0, ±inf, NaNs, subnormals, extremes.
 const F32_EDGES: &[u32] = &[
     0,
@@ -169,21 +101,27 @@ fn expr() -> BoxedStrategy<Expr> {
         literal().prop_map(Expr::Lit),
         name().prop_map(Expr::Var),
         name().prop_map(Expr::Len),
-        prop::sample::select(BUILTINS).prop_map(Expr::Builtin),
+        prop::sample::select(Builtin::ALL).prop_map(Expr::Builtin),
     ];
     leaf.prop_recursive(6, 24, 3, |inner| {
         prop_oneof![
             (name(), inner.clone()).prop_map(|(b, i)| Expr::load(&b, i)),
             (name(), inner.clone()).prop_map(|(b, i)| Expr::uniform_load(&b, i)),
-            (prop::sample::select(UNOPS), inner.clone()).prop_map(|(op, a)| Expr::unary(op, a)),
-            (prop::sample::select(BINOPS), inner.clone(), inner.clone())
+            (prop::sample::select(UnOp::ALL), inner.clone()).prop_map(|(op, a)| Expr::unary(op, a)),
+            (
+                prop::sample::select(BinOp::ALL),
+                inner.clone(),
+                inner.clone()
+            )
                 .prop_map(|(op, l, r)| Expr::binary(op, l, r)),
             (inner.clone(), inner.clone(), inner.clone())
                 .prop_map(|(c, a, b)| Expr::select(c, a, b)),
-            (prop::sample::select(TYPES), inner.clone()).prop_map(|(t, a)| Expr::cast(t, a)),
-            (prop::sample::select(TYPES), inner.clone()).prop_map(|(t, a)| Expr::bitcast(t, a)),
+            (prop::sample::select(DataType::ALL), inner.clone())
+                .prop_map(|(t, a)| Expr::cast(t, a)),
+            (prop::sample::select(DataType::ALL), inner.clone())
+                .prop_map(|(t, a)| Expr::bitcast(t, a)),
             (
-                prop::sample::select(ATOMICS),
+                prop::sample::select(AtomicOp::ALL),
                 name(),
                 inner.clone(),
                 inner.clone(),
@@ -236,8 +174,8 @@ fn buffer() -> impl Strategy<Value = BufferDecl> {
     (
         name(),
         any::<u32>(),
-        prop::sample::select(TYPES),
-        prop::sample::select(ACCESSES),
+        prop::sample::select(DataType::ALL),
+        prop::sample::select(Access::ALL),
         prop::option::of(any::<u32>()),
         vec(any::<u32>(), 1..5),
     )
@@ -278,7 +216,7 @@ fn program() -> impl Strategy<Value = Program> {
 fn payload() -> impl Strategy<Value = Payload> {
     let param = (
         name(),
-        prop::sample::select(KINDS),
+        prop::sample::select(ParamKind::ALL),
         prop::option::of(any::<u32>()),
     )
         .prop_map(|(name, kind, len)| Param { name, kind, len });

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::backend::check_buffers;
 use crate::error::{Error, Result};
-use crate::ir::{Expr, Node, Program};
+use crate::ir::{Expr, Program};
 
 use super::kernel::{BufferSet, GpuKernel};
 
@@ -51,49 +51,7 @@ impl Resident {
 
 /// True when `program` reads the length of a buffer anywhere.
 pub(crate) fn uses_len(program: &Program) -> bool {
-    fn expr(e: &Expr) -> bool {
-        match e {
-            Expr::Len(_) => true,
-            Expr::Lit(_) | Expr::Var(_) | Expr::Builtin(_) => false,
-            Expr::Load { index, .. } | Expr::UniformLoad { index, .. } => expr(index),
-            Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => {
-                expr(arg)
-            }
-            Expr::Binary { lhs, rhs, .. } => expr(lhs) || expr(rhs),
-            Expr::Select {
-                cond,
-                on_true,
-                on_false,
-            } => expr(cond) || expr(on_true) || expr(on_false),
-            Expr::Atomic {
-                index,
-                value,
-                expected,
-                ..
-            } => expr(index) || expr(value) || expected.as_deref().is_some_and(expr),
-        }
-    }
-    fn nodes(ns: &[Node]) -> bool {
-        ns.iter().any(|n| match n {
-            Node::Let { value, .. } | Node::Assign { value, .. } | Node::Eval(value) => expr(value),
-            Node::Store { index, value, .. } => expr(index) || expr(value),
-            Node::If {
-                cond,
-                then,
-                otherwise,
-            } => expr(cond) || nodes(then) || nodes(otherwise),
-            Node::For {
-                start,
-                end,
-                step,
-                body,
-                ..
-            } => expr(start) || expr(end) || expr(step) || nodes(body),
-            Node::Loop { body } | Node::Block(body) => nodes(body),
-            Node::Break | Node::Continue | Node::Barrier | Node::Return => false,
-        })
-    }
-    nodes(&program.body)
+    crate::ir::any_expr(&program.body, |e| matches!(e, Expr::Len(_)))
 }
 
 fn check_range(buffers: &[Vec<u32>], what: &str, (i, r): &(usize, Range<usize>)) -> Result<()> {

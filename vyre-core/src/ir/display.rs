@@ -18,6 +18,7 @@ use std::fmt::{self, Write};
 
 use super::expr::{AtomicOp, Expr};
 use super::node::{Node, Program};
+use super::payload::Payload;
 use super::types::{Access, BufferDecl, Literal};
 
 impl fmt::Display for Literal {
@@ -191,6 +192,25 @@ impl fmt::Display for Program {
         )?;
         for b in &self.buffers {
             writeln!(f, "{b}")?;
+        }
+        writeln!(f, "{{")?;
+        f.write_str(&nodes_to_text(&self.body, 1))?;
+        writeln!(f, "}}")
+    }
+}
+
+impl fmt::Display for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "payload {} look_behind {}", self.name, self.look_behind)?;
+        for p in &self.params {
+            write!(f, "param {}: {}", p.name, p.kind.name())?;
+            if let Some(n) = p.len {
+                write!(f, "[{n}]")?;
+            }
+            writeln!(f)?;
+        }
+        for t in &self.tables {
+            writeln!(f, "table {} = {}", t.name, WordList(&t.words))?;
         }
         writeln!(f, "{{")?;
         f.write_str(&nodes_to_text(&self.body, 1))?;

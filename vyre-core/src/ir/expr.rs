@@ -19,20 +19,6 @@ pub enum UnOp {
     Popcount,
 }
 
-impl UnOp {
-    /// The op's name in the text form.
-    pub fn name(self) -> &'static str {
-        match self {
-            UnOp::Neg => "neg",
-            UnOp::BitNot => "bitnot",
-            UnOp::Not => "not",
-            UnOp::Clz => "clz",
-            UnOp::Ctz => "ctz",
-            UnOp::Popcount => "popcount",
-        }
-    }
-}
-
 /// A two-operand operation. Both operands have the same type except for shifts
 /// and rotates, whose right operand is always `u32`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -84,34 +70,6 @@ pub enum BinOp {
 }
 
 impl BinOp {
-    /// The op's name in the text form.
-    pub fn name(self) -> &'static str {
-        match self {
-            BinOp::Add => "add",
-            BinOp::Sub => "sub",
-            BinOp::Mul => "mul",
-            BinOp::Div => "div",
-            BinOp::Rem => "rem",
-            BinOp::BitAnd => "bitand",
-            BinOp::BitOr => "bitor",
-            BinOp::BitXor => "bitxor",
-            BinOp::Shl => "shl",
-            BinOp::Shr => "shr",
-            BinOp::RotateLeft => "rotl",
-            BinOp::RotateRight => "rotr",
-            BinOp::Min => "min",
-            BinOp::Max => "max",
-            BinOp::Eq => "eq",
-            BinOp::Ne => "ne",
-            BinOp::Lt => "lt",
-            BinOp::Le => "le",
-            BinOp::Gt => "gt",
-            BinOp::Ge => "ge",
-            BinOp::And => "and",
-            BinOp::Or => "or",
-        }
-    }
-
     /// True for comparisons, whose result is `bool`.
     pub fn is_comparison(self) -> bool {
         matches!(
@@ -158,25 +116,6 @@ pub enum AtomicOp {
     CompareExchange,
 }
 
-impl AtomicOp {
-    /// The op's name in the text form.
-    pub fn name(self) -> &'static str {
-        match self {
-            AtomicOp::Load => "atomic_load",
-            AtomicOp::Store => "atomic_store",
-            AtomicOp::Add => "atomic_add",
-            AtomicOp::Sub => "atomic_sub",
-            AtomicOp::Max => "atomic_max",
-            AtomicOp::Min => "atomic_min",
-            AtomicOp::And => "atomic_and",
-            AtomicOp::Or => "atomic_or",
-            AtomicOp::Xor => "atomic_xor",
-            AtomicOp::Exchange => "atomic_exchange",
-            AtomicOp::CompareExchange => "atomic_compare_exchange",
-        }
-    }
-}
-
 /// A built-in value of the current invocation. Dispatches are one-dimensional:
 /// every id is the `x` component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -191,19 +130,6 @@ pub enum Builtin {
     NumWorkgroups,
     /// The program's workgroup size.
     WorkgroupSize,
-}
-
-impl Builtin {
-    /// The builtin's name in the text form.
-    pub fn name(self) -> &'static str {
-        match self {
-            Builtin::GlobalId => "global_id",
-            Builtin::LocalId => "local_id",
-            Builtin::WorkgroupId => "workgroup_id",
-            Builtin::NumWorkgroups => "num_workgroups",
-            Builtin::WorkgroupSize => "workgroup_size",
-        }
-    }
 }
 
 /// An expression. All are pure except [`Expr::Atomic`], which may only appear

@@ -116,7 +116,16 @@ mod expr;
 mod node;
 mod parse;
 pub mod payload;
+mod table;
 mod types;
+mod visit;
+
+/// Deepest statement nesting the parser and VIR0 decoder accept and the
+/// validator's default limit (`validate::Limits::DEFAULT`).
+pub(crate) const MAX_NODE_DEPTH: u32 = 64;
+/// Deepest expression tree the parser and VIR0 decoder accept and the
+/// validator's default limit (`validate::Limits::DEFAULT`).
+pub(crate) const MAX_EXPR_DEPTH: u32 = 64;
 
 pub use self::payload::{Lanes, Param, ParamKind, Payload, Table};
 pub use display::nodes_to_text;
@@ -124,3 +133,4 @@ pub use expr::{AtomicOp, BinOp, Builtin, Expr, UnOp};
 pub use node::{Node, Program};
 pub use parse::{parse_payload, parse_program, ParseError};
 pub use types::{Access, BufferDecl, DataType, Literal};
+pub use visit::{any_expr, walk_exprs, walk_nodes, walk_nodes_mut};

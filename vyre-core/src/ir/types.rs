@@ -19,16 +19,6 @@ pub enum DataType {
 }
 
 impl DataType {
-    /// The type's name in the text form (`u32`, `i32`, `f32`, `bool`).
-    pub fn name(self) -> &'static str {
-        match self {
-            DataType::U32 => "u32",
-            DataType::I32 => "i32",
-            DataType::F32 => "f32",
-            DataType::Bool => "bool",
-        }
-    }
-
     /// True for `U32` and `I32`.
     pub fn is_integer(self) -> bool {
         matches!(self, DataType::U32 | DataType::I32)
@@ -100,17 +90,6 @@ pub enum Access {
 }
 
 impl Access {
-    /// The access's name in the text form.
-    pub fn name(self) -> &'static str {
-        match self {
-            Access::ReadOnly => "read",
-            Access::ReadWrite => "read_write",
-            Access::Uniform => "uniform",
-            Access::Workgroup => "workgroup",
-            Access::Constant => "constant",
-        }
-    }
-
     /// True when the program may store into the buffer.
     pub fn is_writable(self) -> bool {
         matches!(self, Access::ReadWrite | Access::Workgroup)

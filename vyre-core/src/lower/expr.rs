@@ -381,7 +381,7 @@ impl Lowerer<'_> {
                 format!("{name}, {})", v.code)
             }
         };
-        self.helpers.insert(Helper::Atomic(bi, atomic_index(op)));
+        self.helpers.insert(Helper::Atomic(bi, op.code()));
         Ok((code, decl.elem))
     }
 }
@@ -389,25 +389,6 @@ impl Lowerer<'_> {
 fn unreachable_shift() -> Lowered {
     // Shifts return early in `binary`; keep a harmless value instead of a panic.
     Lowered::runtime("0u".into(), DataType::U32)
-}
-
-/// Every atomic op, in a fixed order (the helper key).
-pub(crate) const ATOMIC_OPS: [AtomicOp; 11] = [
-    AtomicOp::Load,
-    AtomicOp::Store,
-    AtomicOp::Add,
-    AtomicOp::Sub,
-    AtomicOp::Max,
-    AtomicOp::Min,
-    AtomicOp::And,
-    AtomicOp::Or,
-    AtomicOp::Xor,
-    AtomicOp::Exchange,
-    AtomicOp::CompareExchange,
-];
-
-fn atomic_index(op: AtomicOp) -> u8 {
-    ATOMIC_OPS.iter().position(|o| *o == op).unwrap_or(0) as u8
 }
 
 /// `add` for `atomic_add`, ...: the helper name's middle part.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::expr::{atomic_short, ATOMIC_OPS};
+use super::expr::atomic_short;
 use super::{mangle, wgsl_type, zero};
 use crate::ir::{Access, AtomicOp, BinOp, DataType, Program};
 
@@ -38,7 +38,7 @@ pub(crate) enum Helper {
     Load(usize),
     /// `st_<buffer>`: bounds-checked store.
     Store(usize),
-    /// `at_<op>_<buffer>`: bounds-checked atomic (op index into `ATOMIC_OPS`).
+    /// `at_<op>_<buffer>`: bounds-checked atomic (op: [`AtomicOp::code`]).
     Atomic(usize, u8),
 }
 
@@ -142,7 +142,10 @@ pub(crate) fn text(h: Helper, program: &Program, atomic: &[bool]) -> String {
         }
         Helper::Load(b) => return load(program, b, atomic),
         Helper::Store(b) => return store(program, b, atomic),
-        Helper::Atomic(b, op) => return atomic_fn(program, b, ATOMIC_OPS[op as usize % ATOMIC_OPS.len()]),
+        Helper::Atomic(b, op) => {
+            let op = AtomicOp::from_code(op).unwrap_or(AtomicOp::Load);
+            return atomic_fn(program, b, op);
+        }
     };
     s.to_string()
 }

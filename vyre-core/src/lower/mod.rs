@@ -127,10 +127,15 @@ impl<'p> Lowerer<'p> {
             body: String::new(),
         };
         l.check_decls()?;
-        let mut targets = Vec::new();
-        for n in &program.body {
-            collect_atomic_targets(n, &mut targets);
-        }
+        // The names of buffers that are targets of atomics, in program order.
+        let mut targets: Vec<String> = Vec::new();
+        crate::ir::walk_exprs(&program.body, &mut |e| {
+            if let Expr::Atomic { buffer, .. } = e {
+                if !targets.contains(buffer) {
+                    targets.push(buffer.clone());
+                }
+            }
+        });
         for t in targets {
             let (i, decl) = l.buffer(&t)?;
             if !decl.access.allows_atomics() || !decl.elem.is_integer() {
@@ -511,52 +516,6 @@ impl<'p> Lowerer<'p> {
         out.push_str(&main_body);
         out.push_str("}\n");
         Ok(out)
-    }
-}
-
-/// Collects the names of buffers that are targets of atomics.
-fn collect_atomic_targets(node: &Node, out: &mut Vec<String>) {
-    let mut on_expr = |e: &Expr| {
-        if let Expr::Atomic { buffer, .. } = e {
-            if !out.contains(buffer) {
-                out.push(buffer.clone());
-            }
-        }
-    };
-    match node {
-        Node::Let { value, .. } | Node::Assign { value, .. } | Node::Eval(value) => {
-            value.walk(&mut on_expr)
-        }
-        Node::Store { index, value, .. } => {
-            index.walk(&mut on_expr);
-            value.walk(&mut on_expr);
-        }
-        Node::If {
-            cond,
-            then,
-            otherwise,
-        } => {
-            cond.walk(&mut on_expr);
-            then.iter()
-                .chain(otherwise)
-                .for_each(|n| collect_atomic_targets(n, out));
-        }
-        Node::For {
-            start,
-            end,
-            step,
-            body,
-            ..
-        } => {
-            for e in [start, end, step] {
-                e.walk(&mut on_expr);
-            }
-            body.iter().for_each(|n| collect_atomic_targets(n, out));
-        }
-        Node::Loop { body } | Node::Block(body) => {
-            body.iter().for_each(|n| collect_atomic_targets(n, out))
-        }
-        Node::Break | Node::Continue | Node::Barrier | Node::Return => {}
     }
 }
 

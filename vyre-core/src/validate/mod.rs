@@ -178,8 +178,8 @@ pub struct Limits {
 impl Limits {
     /// The limits [`validate`] uses.
     pub const DEFAULT: Limits = Limits {
-        max_node_depth: 64,
-        max_expr_depth: 64,
+        max_node_depth: crate::ir::MAX_NODE_DEPTH,
+        max_expr_depth: crate::ir::MAX_EXPR_DEPTH,
         max_nodes: 1_000_000,
         max_exprs: 4_000_000,
         max_diagnostics: 1000,

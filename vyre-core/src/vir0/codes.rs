@@ -1,58 +1,8 @@
-//! The byte codes of VIR0: one table per IR enum (a value's code is its index
-//! in the table) and the statement and expression opcodes. The tables are
-//! part of the format: append to them, never reorder. The text parser uses
-//! the same tables to look up names, so each lists every variant.
-
-use crate::ir::{Access, AtomicOp, BinOp, Builtin, DataType, ParamKind, UnOp};
-
-macro_rules! code_table {
-    ($(#[$doc:meta])* $table:ident, $code:ident, $ty:ident { $($v:ident),* $(,)? }) => {
-        $(#[$doc])*
-        pub(crate) const $table: &[$ty] = &[$($ty::$v),*];
-
-        /// The byte code of a value: its index in the table.
-        pub(crate) fn $code(x: $ty) -> u8 {
-            // Names every variant, so a new variant is a compile error here
-            // until it gets a code.
-            match x {
-                $($ty::$v)|* => {}
-            }
-            $table.iter().position(|&t| t == x).unwrap_or(0) as u8
-        }
-    };
-}
-
-code_table!(
-    /// `DataType` codes.
-    TYPES, type_code, DataType { U32, I32, F32, Bool }
-);
-code_table!(
-    /// `Access` codes.
-    ACCESSES, access_code, Access { ReadOnly, ReadWrite, Uniform, Workgroup, Constant }
-);
-code_table!(
-    /// `ParamKind` codes.
-    PARAM_KINDS, param_kind_code, ParamKind { Bytes, Scalar, Output, Accumulator, Lanes, ChunkStart, IoQueue, Debug }
-);
-code_table!(
-    /// `UnOp` codes (added to [`expr::UNARY`]).
-    UNOPS, unop_code, UnOp { Neg, BitNot, Not, Clz, Ctz, Popcount }
-);
-code_table!(
-    /// `BinOp` codes (added to [`expr::BINARY`]).
-    BINOPS, binop_code, BinOp {
-        Add, Sub, Mul, Div, Rem, BitAnd, BitOr, BitXor, Shl, Shr, RotateLeft, RotateRight,
-        Min, Max, Eq, Ne, Lt, Le, Gt, Ge, And, Or,
-    }
-);
-code_table!(
-    /// `AtomicOp` codes (added to [`expr::ATOMIC`] or [`expr::ATOMIC_EXPECTED`]).
-    ATOMICS, atomic_code, AtomicOp { Load, Store, Add, Sub, Max, Min, And, Or, Xor, Exchange, CompareExchange }
-);
-code_table!(
-    /// `Builtin` codes (added to [`expr::BUILTIN`]).
-    BUILTINS, builtin_code, Builtin { GlobalId, LocalId, WorkgroupId, NumWorkgroups, WorkgroupSize }
-);
+//! The byte codes of VIR0: the statement and expression opcodes and the
+//! section tags. The code of an IR enum value (a type, an access, a
+//! parameter kind, an op, a builtin) is its index in the enum's table in
+//! `crate::ir` (`BinOp::ALL`, `BinOp::code`, `BinOp::from_code`, ...): those
+//! tables are part of the format, append to them, never reorder.
 
 /// Section tags, in the order the sections appear.
 pub(crate) mod section {

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::mem::size_of;
 
-use super::codes::{self, expr as op, node as nop, section};
+use super::codes::{expr as op, node as nop, section};
 use super::encode::hash;
 use super::{
     Module, Vir0Error, ALLOC_PER_BYTE, ALLOC_SLACK, DIGEST_LEN, HEADER_LEN, KIND_PAYLOAD,
@@ -17,7 +17,10 @@ use super::{
     MAX_STRINGS, MAX_STRING_LEN, VERSION,
 };
 use crate::ir::payload::Table;
-use crate::ir::{Access, BufferDecl, Expr, Literal, Node, Param, Payload, Program};
+use crate::ir::{
+    Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Literal, Node, Param, ParamKind,
+    Payload, Program, UnOp,
+};
 
 type R<T> = Result<T, Vir0Error>;
 
@@ -419,34 +422,34 @@ impl<'a> Decoder<'a> {
                 on_false: self.boxed(d)?,
             },
             op::CAST => Expr::Cast {
-                to: self.code(codes::TYPES, "type")?,
+                to: self.code(DataType::ALL, "type")?,
                 arg: self.boxed(d)?,
             },
             op::BITCAST => Expr::Bitcast {
-                to: self.code(codes::TYPES, "type")?,
+                to: self.code(DataType::ALL, "type")?,
                 arg: self.boxed(d)?,
             },
             c if (op::UNARY..op::UNARY + 0x10).contains(&c)
-                && codes::UNOPS.len() > usize::from(c - op::UNARY) =>
+                && UnOp::ALL.len() > usize::from(c - op::UNARY) =>
             {
                 Expr::Unary {
-                    op: codes::UNOPS[usize::from(c - op::UNARY)],
+                    op: UnOp::ALL[usize::from(c - op::UNARY)],
                     arg: self.boxed(d)?,
                 }
             }
             c if (op::BINARY..op::BINARY + 0x20).contains(&c)
-                && codes::BINOPS.len() > usize::from(c - op::BINARY) =>
+                && BinOp::ALL.len() > usize::from(c - op::BINARY) =>
             {
                 Expr::Binary {
-                    op: codes::BINOPS[usize::from(c - op::BINARY)],
+                    op: BinOp::ALL[usize::from(c - op::BINARY)],
                     lhs: self.boxed(d)?,
                     rhs: self.boxed(d)?,
                 }
             }
             c if (op::ATOMIC..op::ATOMIC + 0x20).contains(&c)
-                && codes::ATOMICS.len() > usize::from((c - op::ATOMIC) & 0x0f) =>
+                && AtomicOp::ALL.len() > usize::from((c - op::ATOMIC) & 0x0f) =>
             {
-                let a = codes::ATOMICS[usize::from((c - op::ATOMIC) & 0x0f)];
+                let a = AtomicOp::ALL[usize::from((c - op::ATOMIC) & 0x0f)];
                 let with_expected = c >= op::ATOMIC_EXPECTED;
                 let buffer = self.name("atomic buffer")?;
                 let index = self.boxed(d)?;
@@ -465,9 +468,9 @@ impl<'a> Decoder<'a> {
                 }
             }
             c if (op::BUILTIN..op::BUILTIN + 0x10).contains(&c)
-                && codes::BUILTINS.len() > usize::from(c - op::BUILTIN) =>
+                && Builtin::ALL.len() > usize::from(c - op::BUILTIN) =>
             {
-                Expr::Builtin(codes::BUILTINS[usize::from(c - op::BUILTIN)])
+                Expr::Builtin(Builtin::ALL[usize::from(c - op::BUILTIN)])
             }
             other => return self.fail(at, format!("unknown expression opcode 0x{other:02x}")),
         })
@@ -595,8 +598,8 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
         let mut buffers = Vec::with_capacity(n);
         for _ in 0..n {
             let name = d.name("buffer name")?;
-            let access = d.code(codes::ACCESSES, "buffer access")?;
-            let elem = d.code(codes::TYPES, "element type")?;
+            let access = d.code(Access::ALL, "buffer access")?;
+            let elem = d.code(DataType::ALL, "element type")?;
             let binding = d.u32v("binding")?;
             let at = d.pos;
             let len = d.opt_len("buffer length")?;
@@ -632,7 +635,7 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
         let mut params = Vec::with_capacity(n);
         for _ in 0..n {
             let name = d.name("parameter name")?;
-            let kind = d.code(codes::PARAM_KINDS, "parameter kind")?;
+            let kind = d.code(ParamKind::ALL, "parameter kind")?;
             let len = d.opt_len("parameter length")?;
             params.push(Param { name, kind, len });
         }

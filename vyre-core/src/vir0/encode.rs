@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::codes::{self, expr as op, node as nop, section};
+use super::codes::{expr as op, node as nop, section};
 use super::{DIGEST_LEN, KIND_PAYLOAD, KIND_PROGRAM, MAGIC, VERSION};
 use crate::ir::{Access, Expr, Literal, Node, Payload, Program};
 
@@ -170,11 +170,11 @@ impl<'p> Encoder<'p> {
                 self.name(out, buffer);
             }
             Expr::Unary { op: u, arg } => {
-                out.push(op::UNARY + codes::unop_code(*u));
+                out.push(op::UNARY + u.code());
                 self.expr(out, arg);
             }
             Expr::Binary { op: b, lhs, rhs } => {
-                out.push(op::BINARY + codes::binop_code(*b));
+                out.push(op::BINARY + b.code());
                 self.expr(out, lhs);
                 self.expr(out, rhs);
             }
@@ -194,7 +194,7 @@ impl<'p> Encoder<'p> {
                 } else {
                     op::BITCAST
                 });
-                out.push(codes::type_code(*to));
+                out.push(to.code());
                 self.expr(out, arg);
             }
             Expr::Atomic {
@@ -209,7 +209,7 @@ impl<'p> Encoder<'p> {
                 } else {
                     op::ATOMIC
                 };
-                out.push(base + codes::atomic_code(*a));
+                out.push(base + a.code());
                 self.name(out, buffer);
                 self.expr(out, index);
                 self.expr(out, value);
@@ -217,7 +217,7 @@ impl<'p> Encoder<'p> {
                     self.expr(out, x);
                 }
             }
-            Expr::Builtin(b) => out.push(op::BUILTIN + codes::builtin_code(*b)),
+            Expr::Builtin(b) => out.push(op::BUILTIN + b.code()),
         }
     }
 
@@ -260,8 +260,8 @@ pub(crate) fn program_unsigned(p: &Program) -> Vec<u8> {
     put_varint(&mut decls, p.buffers.len() as u64);
     for b in &p.buffers {
         e.name(&mut decls, &b.name);
-        decls.push(codes::access_code(b.access));
-        decls.push(codes::type_code(b.elem));
+        decls.push(b.access.code());
+        decls.push(b.elem.code());
         put_varint(&mut decls, u64::from(b.binding));
         put_opt_len(&mut decls, b.len);
         if b.access == Access::Constant {
@@ -282,7 +282,7 @@ pub(crate) fn payload_unsigned(p: &Payload) -> Vec<u8> {
     put_varint(&mut decls, p.params.len() as u64);
     for param in &p.params {
         e.name(&mut decls, &param.name);
-        decls.push(codes::param_kind_code(param.kind));
+        decls.push(param.kind.code());
         put_opt_len(&mut decls, param.len);
     }
     // Written only when there are tables, so payloads without them encode

@@ -150,13 +150,12 @@ impl Gen {
                     Expr::binary(op, self.expr(scope, ty, d), self.expr(scope, ty, d))
                 }
                 4 => {
-                    let ops = [
-                        BinOp::Shl,
-                        BinOp::Shr,
-                        BinOp::RotateLeft,
-                        BinOp::RotateRight,
-                    ];
-                    let op = ops[self.rng.below(4) as usize];
+                    let ops: Vec<BinOp> = BinOp::ALL
+                        .iter()
+                        .copied()
+                        .filter(|o| o.is_shift())
+                        .collect();
+                    let op = ops[self.rng.below(ops.len() as u32) as usize];
                     Expr::binary(
                         op,
                         self.expr(scope, ty, d),
@@ -174,8 +173,7 @@ impl Gen {
                     Expr::unary(ops[self.rng.below(5) as usize], self.expr(scope, ty, d))
                 }
                 6 => {
-                    let from = [DataType::U32, DataType::I32, DataType::F32, DataType::Bool]
-                        [self.rng.below(4) as usize];
+                    let from = DataType::ALL[self.rng.below(DataType::ALL.len() as u32) as usize];
                     Expr::cast(ty, self.expr(scope, from, d))
                 }
                 7 => {
@@ -226,15 +224,12 @@ impl Gen {
             },
             DataType::Bool => match self.rng.below(5) {
                 0 | 1 => {
-                    let ops = [
-                        BinOp::Eq,
-                        BinOp::Ne,
-                        BinOp::Lt,
-                        BinOp::Le,
-                        BinOp::Gt,
-                        BinOp::Ge,
-                    ];
-                    let op = ops[self.rng.below(6) as usize];
+                    let ops: Vec<BinOp> = BinOp::ALL
+                        .iter()
+                        .copied()
+                        .filter(|o| o.is_comparison())
+                        .collect();
+                    let op = ops[self.rng.below(ops.len() as u32) as usize];
                     let t =
                         [DataType::U32, DataType::I32, DataType::F32][self.rng.below(3) as usize];
                     Expr::binary(op, self.expr(scope, t, d), self.expr(scope, t, d))
