@@ -11,7 +11,7 @@ pub mod cpu;
 pub mod error;
 pub mod feeder;
 pub mod gpu;
-pub mod interp;
+pub use megakernel::interp;
 pub mod ir;
 pub mod lower;
 pub mod megakernel;

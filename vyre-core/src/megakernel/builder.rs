@@ -49,7 +49,7 @@ impl MegakernelBuilder {
         self.payloads.push(p);
         self
     }
-    /// Includes the interpreter ([`crate::interp`]): payloads can then be
+    /// Includes the interpreter ([`crate::megakernel::interp`]): payloads can then be
     /// loaded at run time with [`Megakernel::load_payload`] and run without
     /// building a new pipeline.
     pub fn interpreter(mut self) -> Self {

@@ -2,35 +2,14 @@
 //! and early-return rewriting.
 
 use crate::error::{Error, Result};
-use crate::ir::payload::{param_var, OUT_OF_RANGE};
+use crate::ir::payload::OUT_OF_RANGE;
 use crate::ir::{Expr, Node, ParamKind, Payload};
 
+use super::abi::{Source, Value};
 use super::privatize::{self, LOCAL_ACC};
 use super::protocol::*;
 
-/// Buffer that holds slot input bytes.
-pub const ARENA: &str = "arena";
-/// Buffer that holds slot results.
-pub const RESULTS: &str = "results";
-/// Buffer that holds slots.
-pub const RING: &str = "ring";
-/// Buffer that holds control words.
-pub const CONTROL: &str = "control";
-/// Buffer that holds debug records.
-pub const DEBUG: &str = "debug";
-/// Buffer that holds read requests posted by payloads.
-pub const IO: &str = "io";
-
-/// Words of the result region a payload needs per slot: the sum of its
-/// outputs' and accumulators' declared lengths (an undeclared length counts 0
-/// and takes what the slot is given).
-pub fn result_words(p: &Payload) -> u32 {
-    p.params
-        .iter()
-        .filter(|q| matches!(q.kind, ParamKind::Output | ParamKind::Accumulator))
-        .map(|q| q.len.unwrap_or(0))
-        .fold(0u32, |a, b| a.saturating_add(b))
-}
+pub use super::abi::{result_words, ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
 
 /// Checks that a payload can be embedded (one byte input at most, scalar count,
 /// only the last output may have no declared length).
@@ -79,11 +58,9 @@ pub fn embed(
     let field = |w: u32| Expr::load(RING, Expr::add(Expr::var(base), Expr::u32(w)));
     let v = |n: &str| format!("{prefix}{n}");
     let mut out = Vec::new();
-    let mut scalar = 0u32;
-    // Result region bookkeeping: `used` words of the slot region consumed so far.
+    // The slot's result region (the ABI's result offsets and lengths use it).
     let out_off = v("slot__out_off");
     let out_len = v("slot__out_len");
-    let mut used = 0u32;
     out.push(Node::let_bind(&out_off, field(SLOT_OUT_OFF)));
     out.push(Node::let_bind(&out_len, field(SLOT_OUT_LEN)));
     // The slot's regions, for the guards the renamer puts on every access.
@@ -105,75 +82,27 @@ pub fn embed(
         &guards.arena.1,
         Expr::shr(Expr::add(field(SLOT_DATA_LEN), Expr::u32(3)), Expr::u32(2)),
     ));
-    for q in &p.params {
-        match q.kind {
-            ParamKind::Bytes => {
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "off")),
-                    Expr::shl(field(SLOT_DATA_OFF), Expr::u32(2)),
-                ));
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "len")),
-                    field(SLOT_DATA_LEN),
-                ));
-            }
-            ParamKind::Scalar => {
-                out.push(Node::let_bind(&v(&q.name), field(SLOT_ARGS + scalar)));
-                scalar += 1;
-            }
-            ParamKind::ChunkStart => out.push(Node::let_bind(&v(&q.name), field(SLOT_START))),
-            ParamKind::Output | ParamKind::Accumulator => {
-                // Region [used, used+len) of the slot's words, clipped to the slot.
+    // The slot ABI's bindings (super::abi), lowered to IR.
+    for b in super::abi::bindings(p) {
+        let value = match b.value {
+            Value::Word(Source::Slot(w)) => field(w),
+            Value::Word(Source::Control(w)) => Expr::load(CONTROL, Expr::u32(w)),
+            Value::Word(Source::SlotIndex) => Expr::div(Expr::var(base), Expr::u32(SLOT_WORDS)),
+            Value::Word(Source::Builtin(b)) => Expr::Builtin(b),
+            Value::DataByteOffset => Expr::shl(field(SLOT_DATA_OFF), Expr::u32(2)),
+            Value::ResultOffset { before } => Expr::add(Expr::var(&out_off), Expr::u32(before)),
+            Value::ResultLen { before, declared } => {
                 let avail = Expr::sub(
                     Expr::var(&out_len),
-                    Expr::min(Expr::u32(used), Expr::var(&out_len)),
+                    Expr::min(Expr::u32(before), Expr::var(&out_len)),
                 );
-                let len = match q.len {
+                match declared {
                     Some(n) => Expr::min(Expr::u32(n), avail),
                     None => avail,
-                };
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "off")),
-                    Expr::add(Expr::var(&out_off), Expr::u32(used)),
-                ));
-                out.push(Node::let_bind(&v(&param_var(&q.name, "len")), len));
-                used = used.saturating_add(q.len.unwrap_or(0));
+                }
             }
-            ParamKind::Debug => {
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "cap")),
-                    Expr::load(CONTROL, Expr::u32(CTRL_DEBUG_CAP)),
-                ));
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "slot")),
-                    Expr::div(Expr::var(base), Expr::u32(SLOT_WORDS)),
-                ));
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "op")),
-                    field(SLOT_OPCODE),
-                ));
-            }
-            ParamKind::IoQueue => {
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "cap")),
-                    Expr::load(CONTROL, Expr::u32(CTRL_IO_CAP)),
-                ));
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "slot")),
-                    Expr::div(Expr::var(base), Expr::u32(SLOT_WORDS)),
-                ));
-            }
-            ParamKind::Lanes => {
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "id")),
-                    Expr::local_id(),
-                ));
-                out.push(Node::let_bind(
-                    &v(&param_var(&q.name, "count")),
-                    Expr::workgroup_size(),
-                ));
-            }
-        }
+        };
+        out.push(Node::let_bind(&v(&b.var), value));
     }
     let buffer_map = |name: &str| -> Option<&'static str> {
         let q = p.params.iter().find(|q| q.name == name)?;

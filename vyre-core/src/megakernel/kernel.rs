@@ -10,15 +10,19 @@
 use crate::error::Result;
 use crate::ir::{BufferDecl, DataType, Expr, Node, Payload, Program};
 
-use super::embed::{embed, ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
+use super::abi::{self, ARENA, CODE, CONTROL, DEBUG, RESULTS, RING};
+use super::embed::embed;
 use super::privatize::{private_words, LOCAL_ACC};
 use super::protocol::*;
-use crate::interp::kernel::{CODE, REGS};
 
 /// Workgroup buffer through which lane 0 hands the claimed slot (word 0)
 /// and its opcode (word 1) to its lanes: read with `uniform_load`, both are
 /// workgroup-uniform, so opcode branches may hold barriers.
 const CLAIM: &str = "claim";
+
+/// Workgroup word counting the lanes that passed the slot's canary
+/// ([`canary`]); the slot is DONE only when every lane did.
+const CANARY_OK: &str = "canary_ok";
 
 fn ctrl(word: u32) -> Expr {
     Expr::load(CONTROL, Expr::u32(word))
@@ -146,6 +150,7 @@ fn claim_code(payload_count: u32, interpreter: bool) -> Vec<Node> {
             ),
             Node::store(CLAIM, Expr::u32(0), Expr::var("c_slot")),
             Node::store(CLAIM, Expr::u32(1), Expr::var("c_slot_op")),
+            Node::eval(Expr::atomic_store(CANARY_OK, Expr::u32(0), Expr::u32(0))),
         ],
     )]
 }
@@ -285,13 +290,18 @@ fn canary() -> Vec<Node> {
                 vec![Node::Break],
             ),
         ]),
-        Node::if_then(
+        Node::if_else(
             Expr::lt(Expr::var("cn_ran"), Expr::var("cn_trips")),
             vec![Node::store(
                 RING,
                 Expr::add(Expr::var("base"), Expr::u32(SLOT_FAULT_REASON)),
                 Expr::u32(FAULT_LOOP_CUT),
             )],
+            vec![Node::eval(Expr::atomic_add(
+                CANARY_OK,
+                Expr::u32(0),
+                Expr::u32(1),
+            ))],
         ),
     ]
 }
@@ -299,24 +309,33 @@ fn canary() -> Vec<Node> {
 /// Builds the megakernel program for `payloads` (opcodes
 /// `FIRST_PAYLOAD_OPCODE + i`) with `workgroup_size` lanes per workgroup;
 /// with `interpreter`, the opcodes after them run programs loaded into the
-/// `code` buffer ([`crate::interp`]).
+/// `code` buffer ([`crate::megakernel::interp`]).
 pub fn build_kernel(
     name: &str,
     payloads: &[Payload],
     workgroup_size: u32,
     interpreter: bool,
 ) -> Result<Program> {
-    let mut buffers = vec![
-        BufferDecl::read_write(CONTROL, 0, DataType::U32).with_len(CONTROL_WORDS),
-        BufferDecl::read_write(RING, 1, DataType::U32),
-        BufferDecl::read(ARENA, 2, DataType::U32),
-        BufferDecl::read_write(RESULTS, 3, DataType::U32),
-        BufferDecl::read_write(DEBUG, 4, DataType::U32),
-        BufferDecl::read_write(IO, 5, DataType::U32),
-        BufferDecl::read(CODE, 6, DataType::U32),
-        BufferDecl::read_write(REGS, 7, DataType::U32),
-        BufferDecl::workgroup(CLAIM, DataType::U32, 2),
-    ];
+    // The host buffers, from the one buffer table (abi::BUFFERS).
+    let mut buffers: Vec<BufferDecl> = abi::BUFFERS
+        .iter()
+        .enumerate()
+        .map(|(i, (name, access))| {
+            let decl = match access {
+                abi::BufferAccess::Read => BufferDecl::read(name, i as u32, DataType::U32),
+                abi::BufferAccess::ReadWrite => {
+                    BufferDecl::read_write(name, i as u32, DataType::U32)
+                }
+            };
+            if *name == CONTROL {
+                decl.with_len(CONTROL_WORDS)
+            } else {
+                decl
+            }
+        })
+        .collect();
+    buffers.push(BufferDecl::workgroup(CLAIM, DataType::U32, 2));
+    buffers.push(BufferDecl::workgroup(CANARY_OK, DataType::U32, 1));
     let private = payloads.iter().map(private_words).max().unwrap_or(0);
     if private > 0 {
         buffers.push(BufferDecl::workgroup(LOCAL_ACC, DataType::U32, private));
@@ -335,7 +354,7 @@ pub fn build_kernel(
     // the claim let only known opcodes through, so what is left after the
     // fused payloads is a loaded program.
     let mut dispatch: Vec<Node> = if interpreter {
-        crate::interp::kernel::interpreter(FIRST_PAYLOAD_OPCODE + payloads.len() as u32)
+        crate::megakernel::interp::kernel::interpreter(FIRST_PAYLOAD_OPCODE + payloads.len() as u32)
     } else {
         Vec::new()
     };
@@ -375,6 +394,23 @@ pub fn build_kernel(
                 Expr::add(Expr::var("base"), Expr::u32(SLOT_FAULT_REASON)),
             ),
         ),
+        // A lane that did not pass the canary (its group of lanes left the
+        // kernel's loop early, cut) did not run this slot whole.
+        Node::let_bind("end_ok", Expr::atomic_load(CANARY_OK, Expr::u32(0))),
+        Node::if_then(
+            Expr::and(
+                Expr::eq(Expr::var("end_reason"), Expr::u32(0)),
+                Expr::ne(Expr::var("end_ok"), Expr::workgroup_size()),
+            ),
+            vec![
+                Node::store(
+                    RING,
+                    Expr::add(Expr::var("base"), Expr::u32(SLOT_FAULT_REASON)),
+                    Expr::u32(FAULT_LOOP_CUT),
+                ),
+                Node::assign("end_reason", Expr::u32(FAULT_LOOP_CUT)),
+            ],
+        ),
         Node::if_else(
             Expr::eq(Expr::var("end_reason"), Expr::u32(0)),
             vec![
@@ -402,10 +438,13 @@ pub fn build_kernel(
                 )),
             ],
         ),
+        // Lanes that reach the next claim without lane 0 (its group of
+        // lanes left the loop, cut) see no slot instead of this one again.
+        Node::store(CLAIM, Expr::u32(0), Expr::u32(NO_SLOT)),
     ]));
     let mut body = vec![Node::let_bind("ran", Expr::u32(0))];
     if interpreter {
-        body.extend(crate::interp::kernel::prelude());
+        body.extend(crate::megakernel::interp::kernel::prelude());
     }
     body.push(Node::loop_(iteration));
     Ok(Program::new(name, buffers, workgroup_size, body))

@@ -5,8 +5,8 @@ use super::protocol::*;
 use super::{Megakernel, B_CODE, B_CONTROL, B_REGS};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::interp;
 use crate::ir::Payload;
+use crate::megakernel::interp;
 
 impl<B: Backend> Megakernel<B> {
     /// Sets the interpreter's step limit from the device's loop limit. On a

@@ -12,8 +12,10 @@
 //! set, or each has run its per-dispatch budget of slots. [`Megakernel::run`]
 //! dispatches again while published slots remain.
 
+pub mod abi;
 mod builder;
 pub mod embed;
+pub mod interp;
 pub mod io;
 pub mod kernel;
 mod loaded;
@@ -125,7 +127,7 @@ pub struct Megakernel<B> {
     debug_records: u32,
     io_capacity: u32,
     iteration_budget: u32,
-    /// The kernel contains the interpreter ([`crate::interp`]).
+    /// The kernel contains the interpreter ([`crate::megakernel::interp`]).
     interpreter: bool,
     /// Opcode of the first fused payload after the built-ins... and of the
     /// first loaded program: `FIRST_PAYLOAD_OPCODE + fused payloads`.
@@ -149,15 +151,16 @@ pub struct Megakernel<B> {
     regions: Vec<(u32, u32)>,
 }
 
-const B_CONTROL: usize = 0;
-const B_RING: usize = 1;
-const B_ARENA: usize = 2;
-const B_RESULTS: usize = 3;
-const B_DEBUG: usize = 4;
-const B_IO: usize = 5;
-const B_CODE: usize = 6;
-const B_REGS: usize = 7;
-const BUFFER_COUNT: usize = 8;
+// Host-buffer indices, from the one buffer table (abi::BUFFERS).
+const B_CONTROL: usize = abi::binding(abi::CONTROL);
+const B_RING: usize = abi::binding(abi::RING);
+const B_ARENA: usize = abi::binding(abi::ARENA);
+const B_RESULTS: usize = abi::binding(abi::RESULTS);
+const B_DEBUG: usize = abi::binding(abi::DEBUG);
+const B_IO: usize = abi::binding(abi::IO);
+const B_CODE: usize = abi::binding(abi::CODE);
+const B_REGS: usize = abi::binding(abi::REGS);
+const BUFFER_COUNT: usize = abi::BUFFERS.len();
 
 impl<B: Backend> Megakernel<B> {
     /// The kernel program (IR).

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use super::select::{binary_op, cast_op, reg_fields};
 use super::{atomic_kind, builtin_code, encode, op, Bytecode, INSTR_WORDS, MAX_INSTRS, MAX_REGS};
 use crate::error::{Error, Result};
-use crate::ir::payload::param_var;
 use crate::ir::{AtomicOp, BinOp, DataType, Expr, Node, ParamKind, Payload, UnOp};
+use crate::megakernel::abi::{Source, Value};
 use crate::megakernel::protocol::*;
 
 /// Constant registers are numbered from this tag during code generation and
@@ -146,61 +146,39 @@ impl Gen<'_> {
         self.emit(op::SLOTW, out_off, 0, 0, SLOT_OUT_OFF);
         let out_len = self.declare("#out_len", u)?;
         self.emit(op::SLOTW, out_len, 0, 0, SLOT_OUT_LEN);
-        let mut scalar = 0u32;
-        let mut used = 0u32;
-        for q in &p.params {
-            match q.kind {
-                ParamKind::Bytes => {
-                    let off = self.declare(&param_var(&q.name, "off"), u)?;
-                    self.emit(op::SLOTW, off, 0, 0, SLOT_DATA_OFF);
+        // The slot ABI's bindings (megakernel::abi), lowered to bytecode.
+        for b in crate::megakernel::abi::bindings(p) {
+            let r = self.declare(&b.var, u)?;
+            match b.value {
+                Value::Word(Source::Slot(w)) => {
+                    self.emit(op::SLOTW, r, 0, 0, w);
+                }
+                Value::Word(Source::Control(w)) => {
+                    self.emit(op::CTRLW, r, 0, 0, w);
+                }
+                Value::Word(Source::SlotIndex) => {
+                    self.emit(op::SLOTIX, r, 0, 0, 0);
+                }
+                Value::Word(Source::Builtin(k)) => {
+                    self.emit(op::BUILTIN, r, 0, 0, builtin_code(k));
+                }
+                Value::DataByteOffset => {
+                    self.emit(op::SLOTW, r, 0, 0, SLOT_DATA_OFF);
                     let two = self.constant(2)?;
-                    self.emit(op::SHL, off, off, two, 0);
-                    let len = self.declare(&param_var(&q.name, "len"), u)?;
-                    self.emit(op::SLOTW, len, 0, 0, SLOT_DATA_LEN);
+                    self.emit(op::SHL, r, r, two, 0);
                 }
-                ParamKind::Scalar => {
-                    let r = self.declare(&q.name, u)?;
-                    self.emit(op::SLOTW, r, 0, 0, SLOT_ARGS + scalar);
-                    scalar += 1;
+                Value::ResultOffset { before } => {
+                    let c = self.constant(before)?;
+                    self.emit(op::ADD, r, out_off, c, 0);
                 }
-                ParamKind::ChunkStart => {
-                    let r = self.declare(&q.name, u)?;
-                    self.emit(op::SLOTW, r, 0, 0, SLOT_START);
-                }
-                ParamKind::Output | ParamKind::Accumulator => {
-                    let c_used = self.constant(used)?;
-                    let off = self.declare(&param_var(&q.name, "off"), u)?;
-                    self.emit(op::ADD, off, out_off, c_used, 0);
-                    let len = self.declare(&param_var(&q.name, "len"), u)?;
-                    self.emit(op::UMIN, len, c_used, out_len, 0);
-                    self.emit(op::SUB, len, out_len, len, 0);
-                    if let Some(n) = q.len {
+                Value::ResultLen { before, declared } => {
+                    let c = self.constant(before)?;
+                    self.emit(op::UMIN, r, c, out_len, 0);
+                    self.emit(op::SUB, r, out_len, r, 0);
+                    if let Some(n) = declared {
                         let c_n = self.constant(n)?;
-                        self.emit(op::UMIN, len, c_n, len, 0);
+                        self.emit(op::UMIN, r, c_n, r, 0);
                     }
-                    used = used.saturating_add(q.len.unwrap_or(0));
-                }
-                ParamKind::Debug => {
-                    let cap = self.declare(&param_var(&q.name, "cap"), u)?;
-                    self.emit(op::CTRLW, cap, 0, 0, CTRL_DEBUG_CAP);
-                    let slot = self.declare(&param_var(&q.name, "slot"), u)?;
-                    self.emit(op::SLOTIX, slot, 0, 0, 0);
-                    let o = self.declare(&param_var(&q.name, "op"), u)?;
-                    self.emit(op::SLOTW, o, 0, 0, SLOT_OPCODE);
-                }
-                ParamKind::IoQueue => {
-                    let cap = self.declare(&param_var(&q.name, "cap"), u)?;
-                    self.emit(op::CTRLW, cap, 0, 0, CTRL_IO_CAP);
-                    let slot = self.declare(&param_var(&q.name, "slot"), u)?;
-                    self.emit(op::SLOTIX, slot, 0, 0, 0);
-                }
-                ParamKind::Lanes => {
-                    let id = self.declare(&param_var(&q.name, "id"), u)?;
-                    let c = builtin_code(crate::ir::Builtin::LocalId);
-                    self.emit(op::BUILTIN, id, 0, 0, c);
-                    let count = self.declare(&param_var(&q.name, "count"), u)?;
-                    let c = builtin_code(crate::ir::Builtin::WorkgroupSize);
-                    self.emit(op::BUILTIN, count, 0, 0, c);
                 }
             }
         }

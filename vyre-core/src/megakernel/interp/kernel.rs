@@ -13,13 +13,10 @@
 use super::{op, ATOMIC_KINDS, BUILTINS, INSTR_WORDS, OP_COUNT};
 use crate::ir::payload::OUT_OF_RANGE;
 use crate::ir::{AtomicOp, DataType, Expr, Node};
-use crate::megakernel::embed::{confine, ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
+use crate::megakernel::abi::{ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
+pub use crate::megakernel::abi::{CODE, REGS};
+use crate::megakernel::embed::confine;
 use crate::megakernel::protocol::*;
-
-/// Buffer holding loaded programs (header, then code).
-pub const CODE: &str = "code";
-/// Buffer holding every lane's register frame.
-pub const REGS: &str = "regs";
 
 const STEPS: &str = "ip_steps";
 const STEP_LIMIT: &str = "ip_step_limit";
