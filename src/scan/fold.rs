@@ -17,6 +17,9 @@ use super::{crc, FileReport, Kind, ScanConfig, ScanSummary, SCAN_LANES};
 struct Open {
     report: FileReport,
     crc: crc32fast::Hasher,
+    /// Chunks folded so far; the file is complete at `chunk_count(size)`
+    /// (an empty file has one chunk too).
+    chunks: u64,
 }
 
 /// Per-file results under construction, folded batch by batch in read order.
@@ -40,10 +43,15 @@ impl<'a> Fold<'a> {
         }
     }
 
-    /// The report of file `i`, created at its first use.
-    fn open(&mut self, i: usize, cfg: &ScanConfig) -> &mut Open {
+    /// The report of file `i`, created at its first use; `None` once the
+    /// file was emitted (a failed file is emitted before its later chunks
+    /// arrive: those are dropped, not held).
+    fn open(&mut self, i: usize, cfg: &ScanConfig) -> Option<&mut Open> {
+        if i < self.next_emit {
+            return None;
+        }
         let files = self.files;
-        self.open.entry(i).or_insert_with(|| {
+        Some(self.open.entry(i).or_insert_with(|| {
             let mut report = FileReport::new(files[i].path.clone(), cfg, &cfg.patterns);
             report.custom = cfg
                 .payloads
@@ -56,8 +64,9 @@ impl<'a> Fold<'a> {
             Open {
                 report,
                 crc: crc32fast::Hasher::new(),
+                chunks: 0,
             }
-        })
+        }))
     }
 
     /// Adds one batch's slot results (the next in read order), then emits
@@ -71,13 +80,18 @@ impl<'a> Fold<'a> {
         on_file: &mut impl FnMut(&FileReport),
     ) {
         for (file, reason) in &d.batch.failures {
-            let r = &mut self.open(*file, cfg).report;
-            r.error.get_or_insert_with(|| reason.clone());
+            if let Some(o) = self.open(*file, cfg) {
+                o.report.error.get_or_insert_with(|| reason.clone());
+            }
         }
         let per_chunk = plan.analyses.len();
         let mut faults = d.faults.iter().peekable();
         for (ci, c) in d.batch.chunks.iter().enumerate() {
-            let o = self.open(c.file, cfg);
+            let Some(o) = self.open(c.file, cfg) else {
+                while faults.next_if(|f| f.0 < (ci + 1) * per_chunk).is_some() {}
+                continue;
+            };
+            o.chunks += 1;
             let r = &mut o.report;
             for (k, (kind, _)) in plan.analyses.iter().enumerate() {
                 let slot = ci * per_chunk + k;
@@ -120,10 +134,11 @@ impl<'a> Fold<'a> {
         self.done_bytes += d.batch.bytes;
         while self.next_emit < self.files.len() {
             let i = self.next_emit;
-            let complete = match self.open.get(&i) {
-                Some(o) => o.report.error.is_some() || o.report.bytes == self.files[i].size,
-                None => self.files[i].size == 0,
-            };
+            let chunks = vyre_core::feeder::chunk_count(self.files[i].size, cfg.chunk_size);
+            let complete = self
+                .open
+                .get(&i)
+                .is_some_and(|o| o.report.error.is_some() || o.chunks == chunks);
             if !complete {
                 break;
             }
@@ -139,8 +154,16 @@ impl<'a> Fold<'a> {
         on_file: &mut impl FnMut(&FileReport),
     ) {
         let i = self.next_emit;
-        self.open(i, cfg);
-        let mut o = self.open.remove(&i).expect("opened above");
+        let _ = self.open(i, cfg);
+        let mut o = match self.open.remove(&i) {
+            Some(o) => o,
+            // Unreachable: `open` just made it (i == next_emit).
+            None => Open {
+                report: FileReport::new(self.files[i].path.clone(), cfg, &cfg.patterns),
+                crc: crc32fast::Hasher::new(),
+                chunks: 0,
+            },
+        };
         finish(&mut o.report, o.crc, self.files[i].size, cfg, summary);
         on_file(&o.report);
         self.next_emit += 1;
@@ -214,4 +237,92 @@ fn finish(
         r.crc32 = Some(crc.finalize());
     }
     s.bytes += r.bytes;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vyre_core::feeder::{Batch, ChunkDesc};
+    use vyre_core::megakernel::TenantId;
+
+    fn chunk(file: usize, file_offset: u64, len: u32) -> ChunkDesc {
+        ChunkDesc {
+            file,
+            file_offset,
+            len,
+            look_behind: 0,
+            arena_offset: 0,
+        }
+    }
+
+    fn done(seq: u64, chunks: Vec<ChunkDesc>, lines: &[u32], faults: Vec<(usize, u32)>) -> Done {
+        let bytes = chunks.iter().map(|c| u64::from(c.len)).sum();
+        Done {
+            seq,
+            device: 0,
+            batch: Batch {
+                chunks,
+                failures: Vec::new(),
+                bytes,
+            },
+            words: lines.to_vec(),
+            ends: (1..=lines.len()).collect(),
+            faults,
+        }
+    }
+
+    /// A file is emitted when all its chunks are folded (an empty file has
+    /// one, which may open the next batch), or when it failed; chunks of a
+    /// file emitted as failed are dropped, not held.
+    #[test]
+    fn files_wait_for_every_chunk_and_failed_files_are_not_held() {
+        let files = [
+            FileEntry::new("a".into(), 8),
+            FileEntry::new("empty".into(), 0),
+            FileEntry::new("c".into(), 8),
+            FileEntry::new("d".into(), 4),
+        ];
+        let cfg = ScanConfig {
+            chunk_size: 4,
+            crc32: false,
+            ..ScanConfig::default()
+        };
+        let analyses = [(Kind::Lines, crate::payloads::line_count::payload())];
+        let plan = Plan {
+            analyses: &analyses,
+            tenant: TenantId(0),
+            files: &files,
+        };
+        let mut fold = Fold::new(&files);
+        let mut summary = ScanSummary::default();
+        let mut seen: Vec<FileReport> = Vec::new();
+        let mut emit = |r: &FileReport| seen.push(r.clone());
+        // Batch 0: both chunks of a, nothing of the empty file yet.
+        let b0 = done(0, vec![chunk(0, 0, 4), chunk(0, 4, 4)], &[1, 2], vec![]);
+        fold.batch(&b0, &plan, &cfg, &mut summary, &mut emit);
+        assert_eq!(fold.emitted, 1, "the empty file waits for its chunk");
+        // Batch 1: the empty file's chunk, and c's first chunk faults.
+        let b1 = done(1, vec![chunk(1, 0, 0), chunk(2, 0, 4)], &[0], vec![(1, 3)]);
+        fold.batch(&b1, &plan, &cfg, &mut summary, &mut emit);
+        assert_eq!(fold.emitted, 3, "the failed file is emitted at once");
+        assert!(
+            fold.open.is_empty(),
+            "{:?}",
+            fold.open.keys().collect::<Vec<_>>()
+        );
+        // Batch 2: c's second chunk (dropped, c is out) and d.
+        let b2 = done(2, vec![chunk(2, 4, 4), chunk(3, 0, 4)], &[5, 7], vec![]);
+        fold.batch(&b2, &plan, &cfg, &mut summary, &mut emit);
+        assert_eq!(fold.emitted, 4);
+        assert!(fold.open.is_empty());
+        assert_eq!(seen[0].lines, Some(3));
+        assert_eq!((seen[1].lines, seen[1].error.is_none()), (Some(0), true));
+        assert!(seen[2]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("iteration budget"));
+        assert_eq!(seen[3].lines, Some(7));
+        assert_eq!(summary.failed, 1);
+    }
 }
