@@ -88,10 +88,10 @@ enum Command {
         #[arg(long, default_value_t = 256 << 10, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
         chunk_size: u32,
         /// Bytes of file data per batch: at least one chunk, at most
-        /// 4294967296 (4 GiB).
+        /// 1073741824 (1 GiB).
         #[arg(long, default_value_t = 64 << 20, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
         batch_bytes: usize,
-        /// Loop iterations a payload lane may run per chunk (at least 1); a
+        /// Loop iterations a payload lane may run per chunk (1 to 268435456); a
         /// chunk past it fails its file, the other files are still scanned.
         #[arg(long, default_value_t = DEFAULT_ITERATION_BUDGET, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
         iteration_budget: u32,
@@ -383,6 +383,8 @@ fn make_devices(
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
+    // Before any thread starts: it may set XDG_RUNTIME_DIR for Mesa.
+    vyre::gpu::give_mesa_a_runtime_dir();
     let cli = Cli::parse();
     match cli.command {
         Command::Scan {

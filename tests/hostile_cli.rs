@@ -97,7 +97,8 @@ fn out_of_range_options_are_refused_with_a_fix_on_every_backend() {
         ("--chunk-size", "4294967296", "larger than"),
         ("--batch-bytes", "0", "one chunk"),
         ("--batch-bytes", "1", "one chunk"),
-        ("--batch-bytes", "4294967297", "maximum"),
+        ("--batch-bytes", "1073741825", "maximum"),
+        ("--batch-bytes", "4294967296", "maximum"),
         ("--batch-bytes", &huge_usize, "maximum"),
         ("--batch-bytes", "99999999999999999999999", "larger than"),
         ("--read-threads", "65", "maximum 64"),
@@ -109,6 +110,12 @@ fn out_of_range_options_are_refused_with_a_fix_on_every_backend() {
         ("--in-flight", "4294967295", "1 to 16"),
         ("--iteration-budget", "0", "at least 1"),
         ("--iteration-budget", "4294967296", "larger than"),
+        ("--iteration-budget", "268435457", "larger than the maximum"),
+        (
+            "--iteration-budget",
+            "4294967295",
+            "larger than the maximum",
+        ),
         ("--chunk-size", "1e6", "not a whole number"),
         ("--chunk-size", "", "not a whole number"),
     ];
@@ -164,12 +171,12 @@ fn limits_themselves_are_accepted() {
     for args in [
         &["--chunk-size", "4", "--batch-bytes", "4"][..],
         &["--chunk-size", "67108864", "--batch-bytes", "67108864"],
-        &["--batch-bytes", "4294967296"],
+        &["--batch-bytes", "1073741824"],
         &["--read-threads", "0"],
         &["--read-threads", "64", "--no-uring"],
         &["--in-flight", "1"],
         &["--in-flight", "16"],
-        &["--iteration-budget", "4294967295"],
+        &["--iteration-budget", "268435456"],
         &["-L"],
         &["--follow"],
     ] {

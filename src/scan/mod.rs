@@ -121,8 +121,9 @@ pub struct ScanConfig {
 /// Default [`ScanConfig::iteration_budget`]: loop iterations one lane of a
 /// payload may run on one chunk. Enough for a one-lane loop over every byte
 /// of a 1 MiB chunk (a lane of `line_count` runs about `chunk_size / 256`);
-/// a runaway payload then fails its file in about 2 s on the CPU reference
-/// (one lane) and in milliseconds on a GPU.
+/// a runaway payload then fails its file in milliseconds on a GPU; on the
+/// CPU reference, interpreted, about 2 s per looping lane (64 lanes: about
+/// two minutes per chunk).
 pub const DEFAULT_ITERATION_BUDGET: u32 = 1 << 20;
 
 /// A fault-injection hook for the scan's reads (see [`FaultHook`]: called with

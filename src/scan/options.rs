@@ -14,8 +14,15 @@ use super::{ScanConfig, DEFAULT_ITERATION_BUDGET};
 /// Largest [`ScanConfig::chunk_size`]: 64 MiB.
 pub const MAX_CHUNK_SIZE: u32 = 64 << 20;
 
-/// Largest [`ScanConfig::batch_bytes`]: 4 GiB.
-pub const MAX_BATCH_BYTES: u64 = 4 << 30;
+/// Largest [`ScanConfig::batch_bytes`]: 1 GiB (a batch's arena must be one
+/// device buffer with 32-bit word offsets; devices may allow less, and
+/// then refuse the arena with a `Fix:` when they open).
+pub const MAX_BATCH_BYTES: u64 = 1 << 30;
+
+/// Largest [`ScanConfig::iteration_budget`]: 2^28 loop iterations per lane
+/// per chunk. A runaway payload runs this long before its file fails, so a
+/// larger budget would be a hang in all but name.
+pub const MAX_ITERATION_BUDGET: u32 = 1 << 28;
 
 /// Most reader threads ([`ScanConfig::read_threads`]).
 pub const MAX_READ_THREADS: u32 = 64;
@@ -38,7 +45,7 @@ impl ScanConfig {
     /// * `batch_bytes`: at least one chunk, at most [`MAX_BATCH_BYTES`];
     /// * `read_threads`: 0 to [`MAX_READ_THREADS`];
     /// * `queue_depth`: 1 to [`MAX_QUEUE_DEPTH`];
-    /// * `iteration_budget`: at least 1;
+    /// * `iteration_budget`: 1 to [`MAX_ITERATION_BUDGET`];
     /// * `patterns`: each 1 to [`MAX_PATTERN`] bytes.
     ///
     /// [`super::scan_devices`] calls it first; an error is
@@ -63,7 +70,7 @@ impl ScanConfig {
             let why = if b < c as u64 {
                 format!("does not hold one chunk of {c} bytes")
             } else {
-                format!("is larger than the maximum {MAX_BATCH_BYTES} (4 GiB)")
+                format!("is larger than the maximum {MAX_BATCH_BYTES} (1 GiB)")
             };
             return Err(bad(format!(
                 "batch bytes {b} {why}. Fix: pass a batch size from the chunk size ({c}) to {MAX_BATCH_BYTES}, such as 67108864"
@@ -79,6 +86,12 @@ impl ScanConfig {
             return Err(bad(format!(
                 "queue depth {} is outside 1 to {MAX_QUEUE_DEPTH}. Fix: use a queue depth from 1 to {MAX_QUEUE_DEPTH}, such as 32",
                 self.queue_depth
+            )));
+        }
+        if self.iteration_budget > MAX_ITERATION_BUDGET {
+            return Err(bad(format!(
+                "iteration budget {} is larger than the maximum {MAX_ITERATION_BUDGET}: a runaway payload would run for hours before its file fails. Fix: pass an iteration budget up to {MAX_ITERATION_BUDGET}, such as {DEFAULT_ITERATION_BUDGET} (the default)",
+                self.iteration_budget
             )));
         }
         if self.iteration_budget == 0 {
@@ -219,12 +232,15 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
         for c in chunk.valid().chars() {
             match c {
                 '\\' => s.push_str("\\\\"),
+                // Text mode quotes patterns with `"`: a quote inside one
+                // must not end it.
+                '"' => hex(&mut s, b'"'),
                 '\n' => s.push_str("\\n"),
                 '\r' => s.push_str("\\r"),
                 '\t' => s.push_str("\\t"),
                 '\0' => s.push_str("\\0"),
                 c if c.is_control()
-                    || matches!(c, '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+                    || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
                 {
                     let mut buf = [0; 4];
                     for &b in c.encode_utf8(&mut buf).as_bytes() {

@@ -293,7 +293,12 @@ fn run_batch<B: Backend>(
             // Read into an upload arena of a device that was lost since and
             // replaced: its bytes are gone with it, so read the batch again.
             let words = up.len() / 4;
-            job.arena = Arena::Host(reread(plan.files, &mut job.batch, words)?);
+            job.arena = Arena::Host(reread(
+                plan.files,
+                &mut job.batch,
+                words,
+                "after the GPU was lost",
+            )?);
         }
     }
     let batch = &job.batch;
@@ -341,7 +346,12 @@ fn run_batch<B: Backend>(
     if let (Ok(o), Arena::Upload(up)) = (&out, &job.arena) {
         if cut(o) {
             let words = up.len() / 4;
-            job.arena = Arena::Host(reread(plan.files, &mut job.batch, words)?);
+            job.arena = Arena::Host(reread(
+                plan.files,
+                &mut job.batch,
+                words,
+                "to run a chunk the device cut on the CPU reference",
+            )?);
             return run_batch(mk, plan, job, times);
         }
     }
@@ -353,7 +363,7 @@ fn run_batch<B: Backend>(
 /// A file that cannot be read again (removed, shortened, no longer a regular
 /// file since) fails alone: its chunks leave the batch and it joins the
 /// batch's failures, as a failed read does in the feeder.
-fn reread(files: &[FileEntry], batch: &mut Batch, words: usize) -> Result<Vec<u32>> {
+fn reread(files: &[FileEntry], batch: &mut Batch, words: usize, why: &str) -> Result<Vec<u32>> {
     use std::os::unix::fs::FileExt;
     let mut arena = vec![0u32; words];
     let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut arena[..]);
@@ -394,13 +404,21 @@ fn reread(files: &[FileEntry], batch: &mut Batch, words: usize) -> Result<Vec<u3
             continue;
         }
         if open.as_ref().is_none_or(|(i, _)| *i != c.file) {
-            match vyre_core::feeder::open_regular(&entry.path) {
+            let opened = vyre_core::feeder::open_regular(&entry.path).and_then(|f| {
+                // The same bytes as the first read, or the file fails.
+                match f.metadata().map(|m| m.len()) {
+                    Ok(n) if n == entry.size => Ok(f),
+                    Ok(n) => Err(format!(
+                        "changed size during the scan: {} bytes when first read, {n} now",
+                        entry.size
+                    )),
+                    Err(e) => Err(format!("cannot stat it: {e}")),
+                }
+            });
+            match opened {
                 Ok(f) => open = Some((c.file, f)),
                 Err(reason) => {
-                    failed.push((
-                        c.file,
-                        format!("{reason} (reading it again after the GPU was lost)"),
-                    ));
+                    failed.push((c.file, format!("{reason} (reading it again {why})")));
                     continue;
                 }
             }
@@ -411,7 +429,7 @@ fn reread(files: &[FileEntry], batch: &mut Batch, words: usize) -> Result<Vec<u3
         if let Err(e) = file.read_exact_at(dst, c.file_offset - u64::from(c.look_behind)) {
             failed.push((
                 c.file,
-                format!("reading it again after the GPU was lost failed: {e} (changed during the scan?)"),
+                format!("reading it again {why} failed: {e} (changed during the scan?)"),
             ));
         }
     }
@@ -548,7 +566,7 @@ mod tests {
             bytes: 109,
         };
         std::fs::remove_file(&pb).unwrap();
-        let arena = reread(&files, &mut batch, 32).expect("reread");
+        let arena = reread(&files, &mut batch, 32, "after the GPU was lost").expect("reread");
         let bytes: &[u8] = bytemuck::cast_slice(&arena);
         assert_eq!(&bytes[0..40], &a[0..40]);
         assert_eq!(&bytes[40..48], &a[32..40], "look-behind");
@@ -573,7 +591,7 @@ mod tests {
             failures: Vec::new(),
             bytes: 40,
         };
-        assert!(reread(&files, &mut bad, 32).is_err());
+        assert!(reread(&files, &mut bad, 32, "in a test").is_err());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

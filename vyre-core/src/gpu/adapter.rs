@@ -70,8 +70,10 @@ fn instance() -> &'static wgpu::Instance {
 /// first Vulkan call, a process without a valid one gets a private
 /// directory of its own (`$TMPDIR/vyre-runtime-UID`, created 0700 and
 /// checked to be ours), so vyre's users never see the message. A valid
-/// variable is left alone.
-fn give_mesa_a_runtime_dir() {
+/// variable is left alone. Called when the first device opens; a program
+/// with threads of its own should call it at its start, before they run
+/// (it sets an environment variable), as the `vyre` command does.
+pub fn give_mesa_a_runtime_dir() {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let valid = |dir: &std::path::Path| {
         std::fs::metadata(dir).is_ok_and(|m| {

@@ -36,6 +36,7 @@
 //! and uploads everything again.
 
 mod adapter;
+pub use adapter::give_mesa_a_runtime_dir;
 mod disk_cache;
 mod kernel;
 mod pending;
