@@ -141,8 +141,8 @@ fn main() {
     let Some(gpu) = gpu_or_skip("resident") else {
         return;
     };
-    // llvmpipe cuts long loops silently (and the cut accumulates over the
-    // workgroups one of its threads runs), so its figures would be wrong.
+    // llvmpipe cuts long loops (the megakernel then reruns the cut slots,
+    // some on the CPU reference), so its times would not measure a kernel.
     if gpu.loop_iteration_limit().is_some() {
         println!(
             "{} cuts long loops; this bench needs a GPU without a loop limit",

@@ -19,13 +19,13 @@ pub trait Backend {
     /// needs at least one.
     fn run(&self, program: &Program, buffers: &mut [Vec<u32>], workgroups: u32) -> Result<()>;
 
-    /// The most loop iterations one invocation may run before the device
-    /// cuts its loops short, if the device has such a limit. Mesa's llvmpipe
-    /// stops loops after 65535 iterations *without reporting it*, and the
-    /// count runs on over the workgroups one of its threads executes in a
-    /// dispatch (measured; BENCHMARKS.md), so work split over invocations
-    /// must stay well below this and few slots should share a dispatch (the
-    /// scan and megakernel defaults do). `None`: no known limit.
+    /// The most loop iterations the device runs before it cuts loops short
+    /// on its own, if it has such a limit. Mesa's llvmpipe stops loops after
+    /// 65535 iterations *without reporting it*; the count is spent by every
+    /// loop a group of lanes runs in one workgroup, across slots. The
+    /// megakernel detects every such cut and runs the slot again
+    /// (`Megakernel::run`), so results stay exact; this limit only tunes how
+    /// much work it hands one workgroup per dispatch. `None`: no known limit.
     fn loop_iteration_limit(&self) -> Option<u64> {
         None
     }

@@ -35,7 +35,10 @@ impl<B: Backend> Megakernel<B> {
     /// arena ([`Megakernel::adopt_upload`]), where it keeps the fault.
     /// [`RunReport::cpu_slots`] counts those. After a cut, the slot budget
     /// is halved for later runs, so a workload settles where it is not cut.
-    /// A silent cut never becomes a result.
+    /// A silent cut never becomes a result. A rerun slot starts again from
+    /// its result words as published; what it did outside them before the
+    /// cut (read requests, debug records, fence and shutdown handlers) is
+    /// not undone, so such effects may happen twice on these devices.
     pub fn run(&mut self) -> Result<RunReport> {
         let mut report = RunReport::default();
         let limited = self.backend.loop_iteration_limit().is_some();
