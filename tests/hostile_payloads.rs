@@ -153,3 +153,79 @@ fn the_interpreter_equals_fused_and_cpu_over_many_chunks() {
         }
     }
 }
+
+/// The standard payloads run as run-time payloads: interpreted on the GPU
+/// (the default), fused on the GPU and on the CPU reference give the same
+/// per-file results at the scan's default chunk size, over files of several
+/// chunks. `crc32` runs 9 loop iterations per byte in one lane, far past
+/// llvmpipe's loop limit per chunk (its slots are cut, rerun, then run on
+/// the CPU reference). Payloads with constant tables are refused by the
+/// interpreter with a Fix.
+#[test]
+fn standard_payloads_interpreted_equal_fused_and_cpu() {
+    use vyre::scan::{scan, scan_cpu_backend, FileReport, ScanConfig};
+    let dir = support::tmpdir("std-interp");
+    let mut paths = Vec::new();
+    for (i, size) in [20_000usize, 150_003].iter().enumerate() {
+        let bytes: Vec<u8> = (0..*size)
+            .map(|k| (k.wrapping_mul(2654435761) >> (i + 3)) as u8)
+            .collect();
+        let p = dir.join(format!("f{i}"));
+        std::fs::write(&p, &bytes).unwrap();
+        paths.push(p);
+    }
+    let gpu = vyre::gpu::WgpuBackend::new().expect("a wgpu adapter");
+    let run = |payloads: Vec<vyre::Payload>, fused: bool, on_gpu: bool, files: &[PathBuf]| {
+        let cfg = ScanConfig {
+            lines: false,
+            crc32: false,
+            payloads,
+            fused_payloads: fused,
+            ..ScanConfig::default()
+        };
+        let mut got: Vec<FileReport> = Vec::new();
+        let summary = if on_gpu {
+            scan(&gpu, files, &cfg, |r| got.push(r.clone()), |_, _| {})
+        } else {
+            scan(
+                scan_cpu_backend(),
+                files,
+                &cfg,
+                |r| got.push(r.clone()),
+                |_, _| {},
+            )
+        }
+        .expect("scan");
+        assert_eq!(summary.failed, 0, "{got:?}");
+        got.into_iter().map(|r| r.custom).collect::<Vec<_>>()
+    };
+    let many = vec![
+        vyre::payloads::line_count::payload(),
+        vyre::payloads::byte_histogram::payload(),
+        vyre::payloads::non_ascii_count::payload(),
+    ];
+    let want = run(many.clone(), true, false, &paths);
+    assert_eq!(
+        run(many.clone(), false, true, &paths),
+        want,
+        "interpreted on the GPU"
+    );
+    assert_eq!(run(many, true, true, &paths), want, "fused on the GPU");
+    // The bit-by-bit CRC over the small file (its one lane loops 180 000 times).
+    let crc = vec![vyre::payloads::crc32::payload()];
+    let small = &paths[..1];
+    let want = run(crc.clone(), true, false, small);
+    assert_eq!(
+        run(crc.clone(), false, true, small),
+        want,
+        "interpreted on the GPU"
+    );
+    assert_eq!(run(crc, true, true, small), want, "fused on the GPU");
+    // A payload with a constant table: the interpreter says what to do.
+    let cfg = ScanConfig {
+        payloads: vec![vyre::scan::crc::crc32_blocks::payload()],
+        ..ScanConfig::default()
+    };
+    let err = scan(&gpu, &paths, &cfg, |_| {}, |_, _| {}).expect_err("refused");
+    assert!(err.to_string().contains("Fix:"), "{err}");
+}
