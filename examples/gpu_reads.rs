@@ -4,8 +4,9 @@
 //!
 //! `cargo run --example gpu_reads` (GPU if present, else the CPU reference).
 
-use vyre::ir::payload::{byte_load, io_read, lane_count, lane_id, param_len, word_atomic};
+use vyre::ir::payload::{byte_load, lane_count, lane_id, param_len, word_atomic};
 use vyre::megakernel::protocol::FIRST_PAYLOAD_OPCODE;
+use vyre::megakernel::standalone::io_read;
 use vyre::megakernel::{Megakernel, SlotId, Work};
 use vyre::{AtomicOp, Backend, Expr, Node, Param, ParamKind, Payload};
 

@@ -77,7 +77,7 @@
 //! # Semantics: native ≡ IR
 //!
 //! The macro re-emits the native body so that it computes exactly what the IR
-//! computes ([`vyre::native`](crate::native) lists the rules): integer
+//! computes (`vyre_core::native` lists the rules): integer
 //! overflow **wraps** (no panics, in debug builds too); `x / 0 == 0`,
 //! `x % 0 == x`; shift amounts are taken `& 31` on the 32-bit value (so
 //! `200u8 << 9 == 0`, unlike `u8::wrapping_shl`); out-of-range reads give 0

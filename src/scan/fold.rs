@@ -57,7 +57,7 @@ impl<'a> Fold<'a> {
                 .payloads
                 .iter()
                 .map(|p| {
-                    let n = vyre_core::megakernel::embed::result_words(p) as usize;
+                    let n = vyre_core::megakernel::abi::result_words(p) as usize;
                     (p.name.clone(), vec![0; n])
                 })
                 .collect();

@@ -51,10 +51,13 @@ fn check_runtime_payload(p: &Payload) -> Result<()> {
             _ => None,
         };
         if let Some(why) = bad {
-            return Err(Error::BadInput(format!(
-                "payload `{}` cannot run in `vyre scan`: parameter `{}`: {why}. Fix: give it only bytes, chunk_start, lanes and outputs/accumulators with lengths",
-                p.name, q.name
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "payload `{}` cannot run in `vyre scan`: parameter `{}`: {why}",
+                    p.name, q.name
+                ),
+                "give it only bytes, chunk_start, lanes and outputs/accumulators with lengths",
+            ));
         }
     }
     Ok(())
@@ -208,8 +211,9 @@ fn analyses(cfg: &ScanConfig) -> Result<Vec<(Kind, Payload)>> {
         p.name = kind_name(*k);
     }
     if v.is_empty() {
-        return Err(Error::BadInput(
-            "no analysis selected. Fix: pass --lines, --histogram, --crc32 or -e PATTERN".into(),
+        return Err(Error::bad_input(
+            "no analysis selected",
+            "pass --lines, --histogram, --crc32 or -e PATTERN",
         ));
     }
     Ok(v)
@@ -254,8 +258,9 @@ pub fn scan_devices<B: Backend + Send>(
     let t0 = Instant::now();
     cfg.validate()?;
     if backends.is_empty() {
-        return Err(Error::BadInput(
-            "no device to scan on. Fix: pass at least one backend (e.g. `--adapters all`)".into(),
+        return Err(Error::bad_input(
+            "no device to scan on",
+            "pass at least one backend (e.g. `--adapters all`)",
         ));
     }
     let mut cfg = cfg.clone();
@@ -267,10 +272,13 @@ pub fn scan_devices<B: Backend + Send>(
     }
     let cfg = &cfg;
     if cfg.chunk_size == 0 || cfg.chunk_size % 4 != 0 {
-        return Err(Error::BadInput(format!(
-            "chunk size {} is not a positive multiple of 4. Fix: pass a chunk size like 1048576",
-            cfg.chunk_size
-        )));
+        return Err(Error::bad_input(
+            format!(
+                "chunk size {} is not a positive multiple of 4",
+                cfg.chunk_size
+            ),
+            "pass a chunk size like 1048576",
+        ));
     }
     let analyses = analyses(cfg)?;
     let look_behind = analyses
@@ -478,7 +486,7 @@ pub fn scan_devices<B: Backend + Send>(
             while batches != Some(next) {
                 let tw = Instant::now();
                 let event = events_rx.recv().map_err(|_| {
-                    Error::Gpu("the scan's threads stopped before all batches were done. Fix: this is a vyre bug; please report it".into())
+                    Error::internal("the scan's threads stopped before all batches were done")
                 })?;
                 phases.wait += tw.elapsed().as_secs_f64();
                 match event {
@@ -522,9 +530,10 @@ pub fn scan_devices<B: Backend + Send>(
                     Event::ReaderFinished { batches: n } => batches = Some(n),
                     Event::ReadFailed(e) => return Err(e),
                     Event::Panicked(who) => {
-                        return Err(Error::Gpu(format!(
-                            "{who} panicked. Fix: this is a vyre bug; please report it with the message printed above"
-                        )))
+                        return Err(Error::gpu(
+                            format!("{who} panicked"),
+                            "this is a vyre bug; please report it with the message printed above",
+                        ))
                     }
                 }
             }
@@ -550,8 +559,9 @@ pub fn scan_devices<B: Backend + Send>(
             }
         }
         if panicked && result.is_ok() {
-            return Err(Error::Gpu(
-                "a scan thread panicked. Fix: this is a vyre bug; please report it with the message printed above".into(),
+            return Err(Error::gpu(
+                "a scan thread panicked",
+                "this is a vyre bug; please report it with the message printed above",
             ));
         }
         result
@@ -579,7 +589,7 @@ fn max_chunks_per_batch(analyses: &[(Kind, Payload)]) -> usize {
     let ring = analyses.len() as u64 * u64::from(SLOT_WORDS) * 4;
     let results: u64 = analyses
         .iter()
-        .map(|(_, p)| u64::from(vyre_core::megakernel::embed::result_words(p)) * 4)
+        .map(|(_, p)| u64::from(vyre_core::megakernel::abi::result_words(p)) * 4)
         .sum();
     (MAX_BATCH_SLOT_BYTES / ring.max(results).max(1)).max(1) as usize
 }
@@ -594,10 +604,10 @@ fn all_failed(mut errors: Vec<(usize, Error)>, devices: &[DeviceReport]) -> Erro
         .iter()
         .map(|(d, e)| format!("[{}] {e}", devices[*d].name))
         .collect();
-    Error::Gpu(format!(
-        "every scan device failed: {}. Fix: see each device's error",
-        list.join(" ")
-    ))
+    Error::gpu(
+        format!("every scan device failed: {}", list.join(" ")),
+        "see each device's error",
+    )
 }
 
 /// Wall time per phase (`VYRE_TIMING=1` prints them).

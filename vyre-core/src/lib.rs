@@ -15,6 +15,7 @@ pub use megakernel::interp;
 pub mod ir;
 pub mod lower;
 pub mod megakernel;
+#[doc(hidden)]
 pub mod native;
 pub mod validate;
 pub mod vir0;

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 
 use vyre_core::cpu::CpuBackend;
 use vyre_core::gpu::WgpuBackend;
-use vyre_core::ir::payload::{byte_load, debug_record, param_var};
+use vyre_core::ir::payload::{byte_load, param_var};
+use vyre_core::megakernel::standalone::debug_record;
 use vyre_core::megakernel::{Megakernel, SlotStatus, Work};
 use vyre_core::{Backend, Expr, Param, ParamKind, Payload};
 

@@ -8,8 +8,9 @@ use std::sync::Mutex;
 
 use vyre_core::cpu::CpuBackend;
 use vyre_core::gpu::WgpuBackend;
-use vyre_core::ir::payload::{byte_load, io_read, lane_count, lane_id, param_len, word_atomic};
+use vyre_core::ir::payload::{byte_load, lane_count, lane_id, param_len, word_atomic};
 use vyre_core::megakernel::protocol::{FAULT_BAD_IO, FIRST_PAYLOAD_OPCODE};
+use vyre_core::megakernel::standalone::io_read;
 use vyre_core::megakernel::{Megakernel, SlotId, SlotStatus, Work};
 use vyre_core::{AtomicOp, Backend, Expr, Node, Param, ParamKind, Payload};
 

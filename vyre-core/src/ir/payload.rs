@@ -49,10 +49,10 @@ pub enum ParamKind {
     Lanes,
     /// Index of the first byte the item owns in its `Bytes` (after look-behind).
     ChunkStart,
-    /// The queue of read requests the item may post ([`io_read`]): the host
+    /// The queue of read requests the item may post (`megakernel::standalone::io_read`): the host
     /// reads the bytes after the dispatch and runs a continuation payload on them.
     IoQueue,
-    /// The debug log the item may append records to ([`debug_record`]):
+    /// The debug log the item may append records to (`megakernel::standalone::debug_record`):
     /// bounded, overflow counted, read with `Megakernel::debug_log`.
     Debug,
 }
@@ -217,11 +217,8 @@ pub fn word_atomic(
 
 // The standalone binding of a payload (`Payload::to_program`) and the
 // helpers that write the megakernel's log layouts (`io_read`,
-// `debug_record`) live with the ring protocol in `megakernel::standalone`.
-// This re-export keeps their old paths `ir::payload::{io_read, debug_record}`
-// and is the one reference from `ir` upwards: once callers use
-// `megakernel::standalone::*`, delete it.
-pub use crate::megakernel::standalone::{debug_record, io_read};
+// `debug_record`) live with the ring protocol in `megakernel::standalone`:
+// `ir` names nothing above it.
 
 /// This lane's index among the lanes running the item.
 pub fn lane_id(param: &str) -> Expr {

@@ -477,7 +477,7 @@ impl Gen<'_> {
         let target = helper_path(path);
         let ret = syn::Ident::new(self.ty(e).name(), e.span);
         let span = e.span;
-        self.sig_checks.push(quote_spanned!(span=> ::vyre::native::assert_helper_sig::<#target::Sig, fn(#(#sig),*) -> #ret>();));
+        self.sig_checks.push(quote_spanned!(span=> ::vyre::__private::native::assert_helper_sig::<#target::Sig, fn(#(#sig),*) -> #ret>();));
         let h = self.call_ident();
         out.push(quote!(let #h: ::std::string::String = #target::inline(__inl, &mut __b, ::std::vec![#(#vals),*]);));
         quote!(::vyre::ir::Expr::Var(#h.clone()))

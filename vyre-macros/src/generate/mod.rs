@@ -48,9 +48,9 @@ pub fn stub_module(kind: FnKind, item: &syn::ItemFn) -> TokenStream {
             #vis mod #name {
                 #[doc(hidden)]
                 pub struct Sig;
-                impl<F> ::vyre::native::HelperSig<F> for Sig {}
+                impl<F> ::vyre::__private::native::HelperSig<F> for Sig {}
                 #[doc(hidden)]
-                pub fn inline(_: &mut ::vyre::native::Inliner, _: &mut ::std::vec::Vec<::vyre::ir::Node>, _: ::std::vec::Vec<::vyre::ir::Expr>) -> ::std::string::String {
+                pub fn inline(_: &mut ::vyre::__private::native::Inliner, _: &mut ::std::vec::Vec<::vyre::ir::Node>, _: ::std::vec::Vec<::vyre::ir::Expr>) -> ::std::string::String {
                     ::core::unreachable!()
                 }
             }
@@ -135,7 +135,7 @@ pub fn generate(f: &Func, t: &Typed, item: &syn::ItemFn) -> TokenStream {
                     /// [`Payload::to_program`](::vyre::Payload::to_program).
                     #[allow(unused_mut, unused_variables, clippy::all)]
                     pub fn payload() -> ::vyre::Payload {
-                        let __inl: &mut ::vyre::native::Inliner = &mut ::vyre::native::Inliner::new();
+                        let __inl: &mut ::vyre::__private::native::Inliner = &mut ::vyre::__private::native::Inliner::new();
                         #(#table_lets)*
                         #(#checks)*
                         let body: ::std::vec::Vec<::vyre::ir::Node> = #body;
@@ -168,7 +168,7 @@ pub fn generate(f: &Func, t: &Typed, item: &syn::ItemFn) -> TokenStream {
                 binds.push(quote! {
                     __b.push(::vyre::ir::Node::Let {
                         name: #pname,
-                        value: ::vyre::native::coerce_arg(__args.next().unwrap_or_else(|| ::vyre::ir::Expr::u32(0)), #signed, #mask),
+                        value: ::vyre::__private::native::coerce_arg(__args.next().unwrap_or_else(|| ::vyre::ir::Expr::u32(0)), #signed, #mask),
                     });
                 });
             }
@@ -180,14 +180,14 @@ pub fn generate(f: &Func, t: &Typed, item: &syn::ItemFn) -> TokenStream {
                     /// Marker carrying the helper's signature (checked where it is called).
                     #[doc(hidden)]
                     pub struct Sig;
-                    impl ::vyre::native::HelperSig<fn(#(#tys),*) -> #ret_ty> for Sig {}
+                    impl ::vyre::__private::native::HelperSig<fn(#(#tys),*) -> #ret_ty> for Sig {}
 
                     /// Appends the helper's IR, with fresh variable names, to `__out` and
                     /// returns the name of the variable holding its result.
                     #[doc(hidden)]
                     #[allow(unused_mut, unused_variables, clippy::all)]
                     pub fn inline(
-                        __inl: &mut ::vyre::native::Inliner,
+                        __inl: &mut ::vyre::__private::native::Inliner,
                         __out: &mut ::std::vec::Vec<::vyre::ir::Node>,
                         __args: ::std::vec::Vec<::vyre::ir::Expr>,
                     ) -> ::std::string::String {

@@ -122,9 +122,9 @@ impl Native<'_> {
         };
         let f = syn::Ident::new(f, span);
         if matches!(op, BinOp::Shl | BinOp::Shr) {
-            return quote_spanned!(span=> ::vyre::native::#f(#l, (#r) as u32));
+            return quote_spanned!(span=> ::vyre::__private::native::#f(#l, (#r) as u32));
         }
-        quote_spanned!(span=> ::vyre::native::#f(#l, #r))
+        quote_spanned!(span=> ::vyre::__private::native::#f(#l, #r))
     }
 
     fn expr(&self, e: &Expr) -> TokenStream {
@@ -137,7 +137,7 @@ impl Native<'_> {
                 if self.ty(x) == Scalar::F32 {
                     quote_spanned!(span=> (-#xt))
                 } else {
-                    quote_spanned!(span=> ::vyre::native::neg(#xt))
+                    quote_spanned!(span=> ::vyre::__private::native::neg(#xt))
                 }
             }
             ExprKind::Unary(UnOp::Not, x) => {
@@ -177,12 +177,12 @@ impl Native<'_> {
             }
             ExprKind::Index(n, i) => {
                 let it = self.expr(i);
-                quote_spanned!(span=> ::vyre::native::load(&#n[..], #it))
+                quote_spanned!(span=> ::vyre::__private::native::load(&#n[..], #it))
             }
             ExprKind::Len(n) => quote_spanned!(span=> #n.len()),
             ExprKind::Word(n, w) => {
                 let wt = self.expr(w);
-                quote_spanned!(span=> ::vyre::native::byte_word(#n, #wt))
+                quote_spanned!(span=> ::vyre::__private::native::byte_word(#n, #wt))
             }
             ExprKind::LaneId(n) => quote_spanned!(span=> #n.id()),
             ExprKind::LaneCount(n) => quote_spanned!(span=> #n.count()),
@@ -198,7 +198,7 @@ impl Native<'_> {
                 let it = self.expr(index);
                 let vals = values.iter().map(|v| self.expr(v));
                 let m = syn::Ident::new(atomic_name(*op), span);
-                let call = quote_spanned!(span=> ::vyre::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)).#m(#(#vals,)* #(#orderings),*));
+                let call = quote_spanned!(span=> ::vyre::__private::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)).#m(#(#vals,)* #(#orderings),*));
                 match cx {
                     CxUse::Discard if *op == AtomicMethod::CompareExchange => {
                         quote_spanned!(span=> { let _ = #call; })
@@ -236,13 +236,13 @@ impl Native<'_> {
             }
             ExprKind::StoreOut(n, i, v) => {
                 let (it, vt) = (self.expr(i), self.expr(v));
-                quote_spanned!(span=> ::vyre::native::store(#n, #it, #vt))
+                quote_spanned!(span=> ::vyre::__private::native::store(#n, #it, #vt))
             }
             ExprKind::CompoundStoreOut(op, n, i, v) => {
                 let (it, vt) = (self.expr(i), self.expr(v));
-                let old = quote_spanned!(span=> ::vyre::native::load(#n, __vyre_i));
+                let old = quote_spanned!(span=> ::vyre::__private::native::load(#n, __vyre_i));
                 let rhs = self.binary_tokens(*op, old, quote!(__vyre_v), span, Scalar::U32);
-                quote_spanned!(span=> { let __vyre_i: usize = #it; let __vyre_v = #vt; ::vyre::native::store(#n, __vyre_i, #rhs) })
+                quote_spanned!(span=> { let __vyre_i: usize = #it; let __vyre_v = #vt; ::vyre::__private::native::store(#n, __vyre_i, #rhs) })
             }
             ExprKind::If(c, t, o) => {
                 let ct = self.expr(c);
@@ -277,14 +277,14 @@ impl Native<'_> {
                     } => {
                         let (s, t) = (self.expr(start), self.expr(end));
                         let r = if *inclusive {
-                            quote_spanned!(span=> (#s..::vyre::native::incl_end(#t)))
+                            quote_spanned!(span=> (#s..::vyre::__private::native::incl_end(#t)))
                         } else {
                             quote_spanned!(span=> (#s..#t))
                         };
                         match step {
                             Some(st) => {
                                 let stt = self.expr(st);
-                                quote_spanned!(span=> #r.step_by(::vyre::native::step(#stt)))
+                                quote_spanned!(span=> #r.step_by(::vyre::__private::native::step(#stt)))
                             }
                             None => r,
                         }
