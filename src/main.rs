@@ -242,9 +242,16 @@ fn compile(input: Option<PathBuf>, payload: Option<String>, output: PathBuf) -> 
     let module = match (&input, &payload) {
         (Some(path), _) => load_file(path)?,
         (None, Some(name)) => {
-            let make = BUILTIN_PAYLOADS.iter().find(|(n, _)| n == name).map(|(_, f)| *f).ok_or_else(|| {
-                vyre::Error::BadInput(format!("no built-in payload `{name}`. Fix: use one of the names `vyre compile --help` lists"))
-            })?;
+            let make = BUILTIN_PAYLOADS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, f)| *f)
+                .ok_or_else(|| {
+                    vyre::Error::bad_input(
+                        format!("no built-in payload `{name}`"),
+                        "use one of the names `vyre compile --help` lists",
+                    )
+                })?;
             let m = Module::Payload(make());
             m.validate().map_err(|problems| vyre::Error::Invalid {
                 program: m.name().to_string(),
@@ -253,15 +260,16 @@ fn compile(input: Option<PathBuf>, payload: Option<String>, output: PathBuf) -> 
             m
         }
         (None, None) => {
-            return Err(vyre::Error::BadInput(
-                "nothing to compile. Fix: give an INPUT file or --payload NAME".into(),
+            return Err(vyre::Error::bad_input(
+                "nothing to compile",
+                "give an INPUT file or --payload NAME",
             ))
         }
     };
     let bytes = module.encode();
     if decode(&bytes)? != module {
-        return Err(vyre::Error::BadInput(format!(
-            "internal error: `{}` does not decode back to itself. Fix: report this bug with the input",
+        return Err(vyre::Error::internal(format!(
+            "`{}` does not decode back to itself (report it with the input)",
             module.name()
         )));
     }
@@ -327,9 +335,10 @@ fn patterns_of(args: &[OsString]) -> Result<Vec<Vec<u8>>> {
             let bytes = a
                 .to_str()
                 .ok_or_else(|| {
-                    vyre::Error::BadInput(format!(
-                        "pattern {a:?} is not valid Unicode. Fix: write its bytes as \\xHH escapes"
-                    ))
+                    vyre::Error::bad_input(
+                        format!("pattern {a:?} is not valid Unicode"),
+                        "write its bytes as \\xHH escapes",
+                    )
                 })?
                 .as_bytes()
                 .to_vec();
@@ -346,12 +355,7 @@ fn load_payloads(files: &[PathBuf]) -> Result<Vec<vyre::Payload>> {
     for (i, f) in files.iter().enumerate() {
         let key = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
         if let Some(j) = seen.insert(key, i) {
-            return Err(vyre::Error::BadInput(format!(
-                "payload file {} is given twice (--payload {} and {}); its results would be reported once. Fix: give each --payload file once",
-                vyre::scan::escape_bytes(f.to_string_lossy().as_bytes()),
-                j + 1,
-                i + 1
-            )));
+            return Err(vyre::Error::bad_input(format!("payload file {} is given twice (--payload {} and {}); its results would be reported once", vyre::scan::escape_bytes(f.to_string_lossy().as_bytes()), j + 1, i + 1), "give each --payload file once"));
         }
         payloads.push(vyre::vir0::load_payload_file(f)?);
     }

@@ -280,7 +280,7 @@ fn library_validate_checks_every_limit() {
     ];
     for (what, cfg) in bad {
         let e = cfg.validate().unwrap_err();
-        assert!(matches!(e, vyre::Error::BadInput(_)), "{what}: {e:?}");
+        assert!(matches!(e, vyre::Error::BadInput { .. }), "{what}: {e:?}");
         assert!(e.to_string().contains("Fix:"), "{what}: {e}");
         // scan_devices checks first, before touching a device or a file.
         let e = vyre::scan::scan(

@@ -173,9 +173,10 @@ impl<B: Backend> Wrapped<B> {
         }
         let r = run();
         if (self.fail)(n) {
-            return Err(Error::Gpu(format!(
-                "injected fault on run {n}. Fix: none, a test"
-            )));
+            return Err(Error::gpu(
+                format!("injected fault on run {n}"),
+                "none, a test",
+            ));
         }
         r
     }

@@ -30,9 +30,7 @@ pub fn open_devices(spec: &str, in_flight: u32) -> Result<Vec<Device>> {
     let mut out: Vec<Device> = Vec::new();
     for item in spec.split(',').map(str::trim) {
         if item.is_empty() {
-            return Err(Error::BadInput(format!(
-                "the device list `{spec}` has an empty entry. Fix: separate names with single commas, e.g. `--adapters all` or `--adapters llvmpipe,cpu`"
-            )));
+            return Err(Error::bad_input(format!("the device list `{spec}` has an empty entry"), "separate names with single commas, e.g. `--adapters all` or `--adapters llvmpipe,cpu`"));
         }
         if item.eq_ignore_ascii_case("all") {
             for b in WgpuBackend::open_all()? {
@@ -43,9 +41,10 @@ pub fn open_devices(spec: &str, in_flight: u32) -> Result<Vec<Device>> {
         } else {
             let b = WgpuBackend::with_adapter(AdapterChoice::Named(item.to_string()))
                 .map_err(|e| match e {
-                    Error::NoAdapter(m) => Error::NoAdapter(format!(
-                        "device `{item}` of the device list `{spec}`: {m}; in a device list `cpu` is the CPU reference interpreter and `all` every GPU"
-                    )),
+                    Error::NoAdapter { message, fix } => Error::no_adapter(
+                        format!("device `{item}` of the device list `{spec}`: {message}"),
+                        format!("{fix}; in a device list `cpu` is the CPU reference interpreter and `all` every GPU"),
+                    ),
                                         other => other,
                 })?;
             out.extend(shared_gpu(b, in_flight));

@@ -294,10 +294,12 @@ pub fn scan_devices<B: Backend + Send>(
         // Payloads loaded at run time go to the interpreter: no shader compile.
         builder = match kind {
             Kind::Custom(_) if !cfg.fused_payloads => {
-                vyre_core::interp::compile(p).map_err(|e| {
-                    Error::BadInput(format!(
-                        "{e} (or pass --fused to compile it into the kernel)"
-                    ))
+                vyre_core::interp::compile(p).map_err(|e| match e {
+                    Error::BadInput { message, fix } => Error::bad_input(
+                        message,
+                        format!("{fix} (or pass --fused to compile it into the kernel)"),
+                    ),
+                    other => other,
                 })?;
                 builder.interpreted(p.clone())
             }
@@ -530,10 +532,9 @@ pub fn scan_devices<B: Backend + Send>(
                     Event::ReaderFinished { batches: n } => batches = Some(n),
                     Event::ReadFailed(e) => return Err(e),
                     Event::Panicked(who) => {
-                        return Err(Error::gpu(
-                            format!("{who} panicked"),
-                            "this is a vyre bug; please report it with the message printed above",
-                        ))
+                        return Err(Error::internal(format!(
+                            "{who} panicked (see the message printed above)"
+                        )))
                     }
                 }
             }
@@ -559,9 +560,8 @@ pub fn scan_devices<B: Backend + Send>(
             }
         }
         if panicked && result.is_ok() {
-            return Err(Error::gpu(
-                "a scan thread panicked",
-                "this is a vyre bug; please report it with the message printed above",
+            return Err(Error::internal(
+                "a scan thread panicked (see the message printed above)",
             ));
         }
         result

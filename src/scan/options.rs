@@ -34,8 +34,8 @@ pub const MAX_QUEUE_DEPTH: u32 = 4096;
 /// argument of [`super::open_devices`] and [`super::shared_gpu`]).
 pub const MAX_IN_FLIGHT: u32 = 16;
 
-fn bad(msg: String) -> Error {
-    Error::BadInput(msg)
+fn bad(message: String, fix: String) -> Error {
+    Error::bad_input(message, fix)
 }
 
 impl ScanConfig {
@@ -61,9 +61,10 @@ impl ScanConfig {
             } else {
                 format!("is larger than the maximum {MAX_CHUNK_SIZE} (64 MiB)")
             };
-            return Err(bad(format!(
-                "chunk size {c} {why}. Fix: pass a multiple of 4 from 4 to {MAX_CHUNK_SIZE}, such as 262144"
-            )));
+            return Err(bad(
+                format!("chunk size {c} {why}"),
+                format!("pass a multiple of 4 from 4 to {MAX_CHUNK_SIZE}, such as 262144"),
+            ));
         }
         let b = self.batch_bytes as u64;
         if b < c as u64 || b > MAX_BATCH_BYTES {
@@ -72,46 +73,42 @@ impl ScanConfig {
             } else {
                 format!("is larger than the maximum {MAX_BATCH_BYTES} (1 GiB)")
             };
-            return Err(bad(format!(
-                "batch bytes {b} {why}. Fix: pass a batch size from the chunk size ({c}) to {MAX_BATCH_BYTES}, such as 67108864"
-            )));
+            return Err(bad(format!("batch bytes {b} {why}"), format!("pass a batch size from the chunk size ({c}) to {MAX_BATCH_BYTES}, such as 67108864")));
         }
         if self.read_threads > MAX_READ_THREADS {
-            return Err(bad(format!(
-                "{} reader threads is more than the maximum {MAX_READ_THREADS}. Fix: pass 0 to {MAX_READ_THREADS} reader threads, such as 8 (more than 8 rarely reads faster)",
-                self.read_threads
-            )));
+            return Err(bad(format!("{} reader threads is more than the maximum {MAX_READ_THREADS}", self.read_threads), format!("pass 0 to {MAX_READ_THREADS} reader threads, such as 8 (more than 8 rarely reads faster)")));
         }
         if self.queue_depth == 0 || self.queue_depth > MAX_QUEUE_DEPTH {
-            return Err(bad(format!(
-                "queue depth {} is outside 1 to {MAX_QUEUE_DEPTH}. Fix: use a queue depth from 1 to {MAX_QUEUE_DEPTH}, such as 32",
-                self.queue_depth
-            )));
+            return Err(bad(
+                format!(
+                    "queue depth {} is outside 1 to {MAX_QUEUE_DEPTH}",
+                    self.queue_depth
+                ),
+                format!("use a queue depth from 1 to {MAX_QUEUE_DEPTH}, such as 32"),
+            ));
         }
         if self.iteration_budget > MAX_ITERATION_BUDGET {
-            return Err(bad(format!(
-                "iteration budget {} is larger than the maximum {MAX_ITERATION_BUDGET}: a runaway payload would run for hours before its file fails. Fix: pass an iteration budget up to {MAX_ITERATION_BUDGET}, such as {DEFAULT_ITERATION_BUDGET} (the default)",
-                self.iteration_budget
-            )));
+            return Err(bad(format!("iteration budget {} is larger than the maximum {MAX_ITERATION_BUDGET}: a runaway payload would run for hours before its file fails", self.iteration_budget), format!("pass an iteration budget up to {MAX_ITERATION_BUDGET}, such as {DEFAULT_ITERATION_BUDGET} (the default)")));
         }
         if self.iteration_budget == 0 {
-            return Err(bad(format!(
-                "iteration budget 0 would fail every chunk. Fix: pass an iteration budget of at least 1, such as {DEFAULT_ITERATION_BUDGET} (the default)"
-            )));
+            return Err(bad("iteration budget 0 would fail every chunk".to_string(), format!("pass an iteration budget of at least 1, such as {DEFAULT_ITERATION_BUDGET} (the default)")));
         }
         for (i, p) in self.patterns.iter().enumerate() {
             if p.is_empty() {
-                return Err(bad(format!(
-                    "pattern {} is empty. Fix: give each pattern at least one byte",
-                    i + 1
-                )));
+                return Err(bad(
+                    format!("pattern {} is empty", i + 1),
+                    "give each pattern at least one byte".to_string(),
+                ));
             }
             if p.len() > MAX_PATTERN {
-                return Err(bad(format!(
-                    "pattern \"{}\" has {} bytes, more than the maximum {MAX_PATTERN}. Fix: give patterns of 1 to {MAX_PATTERN} bytes",
-                    escape_bytes(&p[..32]),
-                    p.len()
-                )));
+                return Err(bad(
+                    format!(
+                        "pattern \"{}\" has {} bytes, more than the maximum {MAX_PATTERN}",
+                        escape_bytes(&p[..32]),
+                        p.len()
+                    ),
+                    format!("give patterns of 1 to {MAX_PATTERN} bytes"),
+                ));
             }
         }
         Ok(())
@@ -127,23 +124,13 @@ impl ScanConfig {
         let mut seen = HashMap::new();
         for (i, p) in self.patterns.iter().enumerate() {
             if let Some(j) = seen.insert(p.as_slice(), i) {
-                return Err(bad(format!(
-                    "pattern \"{}\" is given twice (patterns {} and {}); its results would be reported once. Fix: give each pattern once",
-                    escape_bytes(p),
-                    j + 1,
-                    i + 1
-                )));
+                return Err(bad(format!("pattern \"{}\" is given twice (patterns {} and {}); its results would be reported once", escape_bytes(p), j + 1, i + 1), "give each pattern once".to_string()));
             }
         }
         let mut names = HashMap::new();
         for (i, p) in self.payloads.iter().enumerate() {
             if let Some(j) = names.insert(p.name.as_str(), i) {
-                return Err(bad(format!(
-                    "payload `{}` is given twice (payloads {} and {}); results are keyed by payload name. Fix: give each payload once, and give different payloads different names",
-                    p.name,
-                    j + 1,
-                    i + 1
-                )));
+                return Err(bad(format!("payload `{}` is given twice (payloads {} and {}); results are keyed by payload name", p.name, j + 1, i + 1), "give each payload once, and give different payloads different names".to_string()));
             }
         }
         Ok(())
@@ -153,9 +140,7 @@ impl ScanConfig {
 /// Checks a number of batches in flight per GPU: 1 to [`MAX_IN_FLIGHT`].
 pub fn validate_in_flight(in_flight: u32) -> Result<()> {
     if in_flight == 0 || in_flight > MAX_IN_FLIGHT {
-        return Err(bad(format!(
-            "{in_flight} batches in flight is outside 1 to {MAX_IN_FLIGHT} (each takes a batch of GPU memory). Fix: pass --in-flight from 1 to {MAX_IN_FLIGHT}, such as 2"
-        )));
+        return Err(bad(format!("{in_flight} batches in flight is outside 1 to {MAX_IN_FLIGHT} (each takes a batch of GPU memory)"), format!("pass --in-flight from 1 to {MAX_IN_FLIGHT}, such as 2")));
     }
     Ok(())
 }
@@ -177,9 +162,10 @@ pub fn parse_pattern(text: &[u8]) -> Result<Vec<u8>> {
             continue;
         }
         let Some(&e) = text.get(i) else {
-            return Err(bad(format!(
-                "pattern \"{shown}\" ends with a lone backslash. Fix: write a literal backslash as \\\\"
-            )));
+            return Err(bad(
+                format!("pattern \"{shown}\" ends with a lone backslash"),
+                "write a literal backslash as \\\\".to_string(),
+            ));
         };
         i += 1;
         out.push(match e {
@@ -196,24 +182,19 @@ pub fn parse_pattern(text: &[u8]) -> Result<Vec<u8>> {
                         (h * 16 + l) as u8
                     }
                     _ => {
-                        return Err(bad(format!(
-                            "pattern \"{shown}\" has a `\\x` escape without two hex digits. Fix: write a byte as \\x followed by two hex digits, e.g. \\xff, and a literal backslash as \\\\"
-                        )))
+                        return Err(bad(format!("pattern \"{shown}\" has a `\\x` escape without two hex digits"), "write a byte as \\x followed by two hex digits, e.g. \\xff, and a literal backslash as \\\\".to_string()))
                     }
                 }
             }
             other => {
-                return Err(bad(format!(
-                    "pattern \"{shown}\" has the unknown escape `\\{}`. Fix: use \\xHH, \\n, \\r, \\t, \\0 or \\\\ (a literal backslash is written \\\\)",
-                    escape_bytes(&[other])
-                )))
+                return Err(bad(format!("pattern \"{shown}\" has the unknown escape `\\{}`", escape_bytes(&[other])), "use \\xHH, \\n, \\r, \\t, \\0 or \\\\ (a literal backslash is written \\\\)".to_string()))
             }
         });
     }
     if out.is_empty() {
         return Err(bad(
-            "an empty pattern matches everywhere. Fix: give each -e pattern at least one byte"
-                .into(),
+            "an empty pattern matches everywhere".to_string(),
+            "give each -e pattern at least one byte".to_string(),
         ));
     }
     Ok(out)

@@ -30,17 +30,21 @@ pub fn pattern_payload(name: &str, pattern: &[u8]) -> Result<Payload> {
 /// its counter once.
 pub fn patterns_payload<P: AsRef<[u8]>>(name: &str, patterns: &[P]) -> Result<Payload> {
     if patterns.is_empty() || patterns.len() > MAX_PATTERNS_PER_PAYLOAD {
-        return Err(Error::BadInput(format!(
-            "{} patterns for one payload: it counts 1 to {MAX_PATTERNS_PER_PAYLOAD}. Fix: split the patterns over several payloads",
-            patterns.len()
-        )));
+        return Err(Error::bad_input(
+            format!(
+                "{} patterns for one payload: it counts 1 to {MAX_PATTERNS_PER_PAYLOAD}",
+                patterns.len()
+            ),
+            "split the patterns over several payloads",
+        ));
     }
     for pattern in patterns {
         let len = pattern.as_ref().len();
         if len == 0 || len > MAX_PATTERN {
-            return Err(Error::BadInput(format!(
-                "pattern of {len} bytes: patterns must have 1 to {MAX_PATTERN} bytes. Fix: give a non-empty pattern of at most {MAX_PATTERN} bytes"
-            )));
+            return Err(Error::bad_input(
+                format!("pattern of {len} bytes: patterns must have 1 to {MAX_PATTERN} bytes"),
+                format!("give a non-empty pattern of at most {MAX_PATTERN} bytes"),
+            ));
         }
     }
     let patterns: Vec<&[u8]> = patterns.iter().map(|p| p.as_ref()).collect();

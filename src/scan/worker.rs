@@ -51,8 +51,8 @@ impl Arena {
         match self {
             Arena::Host(v) => Ok(bytemuck::cast_slice_mut(&mut v[..])),
             Arena::Upload(u) => u.bytes_mut(),
-            Arena::Lent => Err(Error::Gpu(
-                "a scan arena was used while lent to a megakernel. Fix: this is a vyre bug; please report it".into(),
+            Arena::Lent => Err(Error::internal(
+                "a scan arena was used while lent to a megakernel",
             )),
         }
     }
@@ -242,8 +242,8 @@ pub(super) fn work<B: Backend>(
                     // starts from a reset megakernel.
                     mk.reset();
                     let error = if recoveries >= MAX_RECOVERIES {
-                        Error::Gpu(format!(
-                            "{error} (this device was already recovered {recoveries} times in this scan; no more tries)"
+                        error.with_note(&format!(
+                            " (this device was already recovered {recoveries} times in this scan; no more tries)"
                         ))
                     } else {
                         let recovered = mk.backend().recover().map(|fresh| {
@@ -255,16 +255,21 @@ pub(super) fn work<B: Backend>(
                             Ok(true) => {
                                 recoveries += 1;
                                 // The fix (recovery) is done: keep the cause.
-                                let full = error.to_string();
-                                let reason = full.split(". Fix:").next().unwrap_or(&full);
-                                let reason = reason.to_string();
+                                let reason = error.message().into_owned();
                                 let _ = events.send(Event::Recovered { device, reason });
                                 continue;
                             }
                             Ok(false) => error,
-                            Err(again) => Error::Gpu(format!(
-                                "{error}; then recovering the device failed: {again}"
-                            )),
+                            Err(again) => Error::gpu(
+                                format!(
+                                    "{}; then recovering the device failed: {}",
+                                    error.message(),
+                                    again.message()
+                                ),
+                                again.fix().or(error.fix()).unwrap_or(
+                                    "check the GPU and its driver (dmesg), then run again",
+                                ),
+                            ),
                         }
                     };
                     queue.push_front(job);
@@ -310,26 +315,22 @@ fn run_batch<B: Backend>(
         .unwrap_or(0);
     let used = used_bytes.div_ceil(4);
     if used > job.arena.words() {
-        return Err(Error::BadInput(format!(
-            "a scan batch uses {used} arena words but its arena has {}. Fix: this is a vyre bug; please report it",
+        return Err(Error::internal(format!(
+            "a scan batch uses {used} arena words but its arena has {}",
             job.arena.words()
         )));
     }
-    let base =
-        match std::mem::replace(&mut job.arena, Arena::Lent) {
-            Arena::Host(words) => mk.adopt_arena(words, used)?,
-            Arena::Upload(up) => match mk.adopt_upload(up, used) {
-                Ok(base) => base,
-                Err((e, up)) => {
-                    job.arena = Arena::Upload(up);
-                    return Err(e);
-                }
-            },
-            Arena::Lent => return Err(Error::Gpu(
-                "a scan batch came without its arena. Fix: this is a vyre bug; please report it"
-                    .into(),
-            )),
-        };
+    let base = match std::mem::replace(&mut job.arena, Arena::Lent) {
+        Arena::Host(words) => mk.adopt_arena(words, used)?,
+        Arena::Upload(up) => match mk.adopt_upload(up, used) {
+            Ok(base) => base,
+            Err((e, up)) => {
+                job.arena = Arena::Upload(up);
+                return Err(e);
+            }
+        },
+        Arena::Lent => return Err(Error::internal("a scan batch came without its arena")),
+    };
     let out = publish_and_run(mk, plan, batch, base, times);
     job.arena = match mk.take_upload() {
         Some(up) => Arena::Upload(up),
@@ -374,8 +375,8 @@ fn reread(files: &[FileEntry], batch: &mut Batch, words: usize, why: &str) -> Re
             continue;
         }
         let entry = files.get(c.file).ok_or_else(|| {
-            Error::BadInput(format!(
-                "a scan batch names file {} of {}. Fix: this is a vyre bug; please report it",
+            Error::internal(format!(
+                "a scan batch names file {} of {}",
                 c.file,
                 files.len()
             ))
@@ -384,8 +385,8 @@ fn reread(files: &[FileEntry], batch: &mut Batch, words: usize, why: &str) -> Re
         let dst = bytes
             .get_mut(c.arena_offset..c.arena_offset + n)
             .ok_or_else(|| {
-                Error::BadInput(format!(
-                    "a scan chunk at arena offset {} ({n} bytes) lies outside its {}-byte arena. Fix: this is a vyre bug; please report it",
+                Error::internal(format!(
+                    "a scan chunk at arena offset {} ({n} bytes) lies outside its {}-byte arena",
                     c.arena_offset,
                     words * 4
                 ))
@@ -462,8 +463,8 @@ fn publish_and_run<B: Backend>(
     let mut slots = Vec::with_capacity(batch.chunks.len() * plan.analyses.len());
     for c in &batch.chunks {
         if c.arena_offset % 4 != 0 || c.look_behind % 4 != 0 {
-            return Err(Error::BadInput(format!(
-                "feeder placed a chunk at arena offset {} with look-behind {}, not word aligned. Fix: this is a vyre bug; please report it",
+            return Err(Error::internal(format!(
+                "feeder placed a chunk at arena offset {} with look-behind {}, not word aligned",
                 c.arena_offset, c.look_behind
             )));
         }
@@ -494,8 +495,8 @@ fn publish_and_run<B: Backend>(
     let run = mk.run()?;
     times.run += tr.elapsed().as_secs_f64();
     if run.left_by_shutdown > 0 {
-        return Err(Error::Gpu(format!(
-            "{} slot(s) were left unrun in a scan batch on {}. Fix: this is a vyre bug; please report it",
+        return Err(Error::internal(format!(
+            "{} slot(s) were left unrun in a scan batch on {}",
             run.left_by_shutdown,
             mk.backend().name()
         )));
@@ -511,8 +512,8 @@ fn publish_and_run<B: Backend>(
             SlotStatus::Done => out.words.extend_from_slice(mk.results(slot)?),
             SlotStatus::Fault(reason) => out.faults.push((i, reason)),
             other => {
-                return Err(Error::Gpu(format!(
-                    "a scan slot ended {other:?} on {}. Fix: this is a vyre bug; please report it",
+                return Err(Error::internal(format!(
+                    "a scan slot ended {other:?} on {}",
                     mk.backend().name()
                 )))
             }

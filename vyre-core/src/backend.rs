@@ -121,10 +121,10 @@ pub trait Backend {
         source: (usize, &dyn DeviceArena, u64),
     ) -> Result<()> {
         let _ = (program, buffers, workgroups, writes, reads, source);
-        Err(crate::error::Error::BadInput(format!(
-            "{} has no device arenas. Fix: keep the bytes in host buffers (Megakernel::adopt_arena)",
-            self.name()
-        )))
+        Err(crate::error::Error::bad_input(
+            format!("{} has no device arenas", self.name()),
+            "keep the bytes in host buffers (Megakernel::adopt_arena)",
+        ))
     }
 }
 
@@ -160,45 +160,50 @@ pub fn check_buffers(program: &Program, buffers: &[Vec<u32>], workgroups: u32) -
     use crate::error::Error;
     let decls = program.host_buffers();
     if decls.len() != buffers.len() {
-        return Err(Error::BadInput(format!(
-            "program `{}` declares {} host buffer(s) but {} were supplied. Fix: pass one Vec<u32> per host buffer, in binding order",
-            program.name,
-            decls.len(),
-            buffers.len()
-        )));
+        return Err(Error::bad_input(
+            format!(
+                "program `{}` declares {} host buffer(s) but {} were supplied",
+                program.name,
+                decls.len(),
+                buffers.len()
+            ),
+            "pass one Vec<u32> per host buffer, in binding order",
+        ));
     }
     for (decl, data) in decls.iter().zip(buffers) {
         if data.is_empty() {
-            return Err(Error::BadInput(format!(
-                "buffer `{}` of program `{}` is empty. Fix: supply at least one element (GPU bindings cannot be empty)",
-                decl.name, program.name
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "buffer `{}` of program `{}` is empty",
+                    decl.name, program.name
+                ),
+                "supply at least one element (GPU bindings cannot be empty)",
+            ));
         }
         if let Some(len) = decl.len {
             if data.len() != len as usize {
-                return Err(Error::BadInput(format!(
-                    "buffer `{}` of program `{}` is declared with {} elements but {} were supplied. Fix: supply exactly {} words",
-                    decl.name,
-                    program.name,
-                    len,
-                    data.len(),
-                    len
-                )));
+                return Err(Error::bad_input(format!("buffer `{}` of program `{}` is declared with {} elements but {} were supplied", decl.name, program.name, len, data.len()), format!("supply exactly {} words", len)));
             }
         }
         if data.len() > (u32::MAX / 4) as usize {
-            return Err(Error::BadInput(format!(
-                "buffer `{}` has {} elements, more than a 32-bit index can address. Fix: split the data into several dispatches",
-                decl.name,
-                data.len()
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "buffer `{}` has {} elements, more than a 32-bit index can address",
+                    decl.name,
+                    data.len()
+                ),
+                "split the data into several dispatches",
+            ));
         }
     }
     if workgroups == 0 {
-        return Err(Error::BadInput(format!(
-            "program `{}` was dispatched with 0 workgroups. Fix: dispatch at least one workgroup",
-            program.name
-        )));
+        return Err(Error::bad_input(
+            format!(
+                "program `{}` was dispatched with 0 workgroups",
+                program.name
+            ),
+            "dispatch at least one workgroup",
+        ));
     }
     Ok(())
 }

@@ -63,7 +63,8 @@ fn run_out(body: Vec<Node>, workgroup_size: u32, workgroups: u32, len: usize) ->
 
 fn expect_bad(p: &Program, bufs: &mut [Vec<u32>], workgroups: u32, needle: &str) {
     match cpu().run(p, bufs, workgroups) {
-        Err(Error::BadInput(msg)) => {
+        Err(e @ Error::BadInput { .. }) => {
+            let msg = e.to_string();
             assert!(msg.contains(needle), "message {msg:?} lacks {needle:?}");
             assert!(msg.contains("Fix:"), "message {msg:?} has no Fix:");
         }

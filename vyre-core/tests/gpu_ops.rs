@@ -1191,7 +1191,8 @@ fn lowering_rejects_misplaced_atomics() {
 fn missing_adapter_lists_what_was_found() {
     let found = gpu().adapter_info().name.clone();
     match WgpuBackend::with_adapter(AdapterChoice::Named("no-such-gpu".into())) {
-        Err(Error::NoAdapter(msg)) => {
+        Err(e @ Error::NoAdapter { .. }) => {
+            let msg = e.to_string();
             eprintln!("{msg}");
             assert!(msg.contains("no-such-gpu"), "{msg}");
             assert!(

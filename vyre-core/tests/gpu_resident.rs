@@ -96,7 +96,10 @@ fn resident_api_rejects_bad_requests() {
     let g = backend();
     let k = g.compile(&double_plus_one()).expect("compile");
     let bad = |r: vyre_core::Result<()>, needle: &str| match r {
-        Err(Error::BadInput(m)) => assert!(m.contains(needle) && m.contains("Fix:"), "{m}"),
+        Err(e @ Error::BadInput { .. }) => {
+            let m = e.to_string();
+            assert!(m.contains(needle) && m.contains("Fix:"), "{m}")
+        }
         other => panic!("expected BadInput containing `{needle}`, got {other:?}"),
     };
     bad(k.create_buffers(&[4]).map(drop), "length(s) were given");
@@ -118,7 +121,7 @@ fn resident_api_rejects_bad_requests() {
 /// The error's text, which must say how to fix the problem.
 fn explained(r: vyre_core::Result<std::sync::Arc<vyre_core::gpu::GpuKernel>>) -> String {
     match r {
-        Err(e @ (Error::BadInput(_) | Error::Invalid { .. })) => {
+        Err(e @ (Error::BadInput { .. } | Error::Invalid { .. })) => {
             let m = e.to_string();
             assert!(m.contains("Fix:"), "{m}");
             m

@@ -65,12 +65,17 @@ struct Compiler<'p> {
 
 /// Compiles `program`, checking everything evaluation relies on.
 pub(crate) fn compile(program: &Program) -> Result<Compiled> {
-    let bad = |msg: String| Error::BadInput(format!("program `{}`: {msg}", program.name));
+    let bad = |msg: String, fix: String| {
+        Error::bad_input(format!("program `{}`: {msg}", program.name), fix)
+    };
     if program.workgroup_size == 0 || program.workgroup_size > 1024 {
-        return Err(bad(format!(
-            "workgroup size {} is outside 1..=1024. Fix: use a workgroup size between 1 and 1024",
-            program.workgroup_size
-        )));
+        return Err(bad(
+            format!(
+                "workgroup size {} is outside 1..=1024",
+                program.workgroup_size
+            ),
+            "use a workgroup size between 1 and 1024".to_string(),
+        ));
     }
     let mut bufs = HashMap::new();
     for (i, decl) in program.host_buffers().iter().enumerate() {
@@ -85,17 +90,20 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
         .filter(|b| b.access == Access::Workgroup)
     {
         let Some(len) = decl.len else {
-            return Err(bad(format!(
-                "workgroup buffer `{}` has no fixed length. Fix: give it a length with BufferDecl::workgroup(name, elem, len)",
-                decl.name
-            )));
+            return Err(bad(
+                format!("workgroup buffer `{}` has no fixed length", decl.name),
+                "give it a length with BufferDecl::workgroup(name, elem, len)".to_string(),
+            ));
         };
         workgroup_words += u64::from(len);
         if len == 0 || workgroup_words > MAX_WORKGROUP_WORDS {
-            return Err(bad(format!(
-                "workgroup buffer `{}` has length {len} (total {workgroup_words} words). Fix: use between 1 and {MAX_WORKGROUP_WORDS} words of workgroup memory",
-                decl.name
-            )));
+            return Err(bad(
+                format!(
+                    "workgroup buffer `{}` has length {len} (total {workgroup_words} words)",
+                    decl.name
+                ),
+                format!("use between 1 and {MAX_WORKGROUP_WORDS} words of workgroup memory"),
+            ));
         }
         bufs.insert(
             decl.name.as_str(),
@@ -112,12 +120,15 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
         .filter(|b| b.access == Access::Constant)
     {
         if decl.data.is_empty() || decl.len != Some(decl.data.len() as u32) {
-            return Err(bad(format!(
-                "constant buffer `{}` holds {} words but is declared with {:?}. Fix: build it with BufferDecl::constant",
-                decl.name,
-                decl.data.len(),
-                decl.len
-            )));
+            return Err(bad(
+                format!(
+                    "constant buffer `{}` holds {} words but is declared with {:?}",
+                    decl.name,
+                    decl.data.len(),
+                    decl.len
+                ),
+                "build it with BufferDecl::constant".to_string(),
+            ));
         }
         let mem = n_host + workgroup_lens.len() + constants.len();
         bufs.insert(decl.name.as_str(), BufInfo::at(decl, mem));
@@ -125,14 +136,15 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
     }
     if bufs.len() != program.buffers.len() {
         return Err(bad(
-            "two buffers share a name. Fix: give every buffer a unique name".to_string(),
+            "two buffers share a name".to_string(),
+            "give every buffer a unique name".to_string(),
         ));
     }
     if let Some(decl) = program.buffers.iter().find(|b| b.elem == DataType::Bool) {
-        return Err(bad(format!(
-            "buffer `{}` has element type bool. Fix: store bools as u32 (0 or 1)",
-            decl.name
-        )));
+        return Err(bad(
+            format!("buffer `{}` has element type bool", decl.name),
+            "store bools as u32 (0 or 1)".to_string(),
+        ));
     }
     let mut c = Compiler {
         program,
@@ -147,10 +159,13 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
     let body = c.body(&program.body)?;
     let n_slots = c.n_slots as usize;
     if c.has_barrier && (n_slots as u64) * u64::from(program.workgroup_size) > MAX_SLOT_WORDS {
-        return Err(bad(format!(
-            "{n_slots} variables times {} invocations is too much state to simulate. Fix: use fewer variables",
-            program.workgroup_size
-        )));
+        return Err(bad(
+            format!(
+                "{n_slots} variables times {} invocations is too much state to simulate",
+                program.workgroup_size
+            ),
+            "use fewer variables".to_string(),
+        ));
     }
     Ok(Compiled {
         body,
@@ -165,17 +180,20 @@ pub(crate) fn compile(program: &Program) -> Result<Compiled> {
 impl<'p> Compiler<'p> {
     #[cold]
     #[inline(never)]
-    fn err(&self, msg: String) -> Error {
+    fn err(&self, msg: String, fix: String) -> Error {
+        Error::bad_input(msg, fix).with_prefix(&self.at())
+    }
+
+    /// `program `NAME`, at PATH: `, the start of every error message.
+    #[cold]
+    #[inline(never)]
+    fn at(&self) -> String {
         let at: Vec<String> = self
             .path
             .iter()
             .map(|(label, i)| format!("{label}[{i}]"))
             .collect();
-        Error::BadInput(format!(
-            "program `{}`, at {}: {msg}",
-            self.program.name,
-            at.join(".")
-        ))
+        format!("program `{}`, at {}: ", self.program.name, at.join("."))
     }
 
     #[inline(never)]
@@ -183,7 +201,7 @@ impl<'p> Compiler<'p> {
         self.bufs
             .get(name)
             .copied()
-            .ok_or_else(|| self.err(undeclared_buffer(name)))
+            .ok_or_else(|| undeclared_buffer(name).with_prefix(&self.at()))
     }
 
     // ---- statements: an explicit stack of open statement lists ----
@@ -323,18 +341,17 @@ impl<'p> Compiler<'p> {
     #[cold]
     #[inline(never)]
     fn internal(&self) -> Error {
-        self.err(
-            "internal: statement stack out of step. Fix: report this bug in the CPU reference"
-                .into(),
-        )
+        Error::internal("the CPU reference's statement stack is out of step")
+            .with_prefix(&self.at())
     }
 
     #[cold]
     #[inline(never)]
     fn nesting_err(&self) -> Error {
-        self.err(format!(
-            "statements are nested more than {MAX_NODE_DEPTH} deep. Fix: flatten the program"
-        ))
+        self.err(
+            format!("statements are nested more than {MAX_NODE_DEPTH} deep"),
+            "flatten the program".to_string(),
+        )
     }
 
     fn end_scope(&mut self) {
@@ -371,14 +388,15 @@ impl<'p> Compiler<'p> {
     #[inline(never)]
     fn declare(&mut self, name: &'p str, ty: DataType, read_only: bool) -> Result<u32> {
         if self.vars.contains_key(name) {
-            return Err(self.err(format!(
-                "`{name}` is declared while a variable of that name is in scope. Fix: rename one of them (shadowing is not allowed)"
-            )));
+            return Err(self.err(
+                format!("`{name}` is declared while a variable of that name is in scope"),
+                "rename one of them (shadowing is not allowed)".to_string(),
+            ));
         }
         let slot = self.n_slots;
         self.n_slots = slot
             .checked_add(1)
-            .ok_or_else(|| self.err("too many variables. Fix: use fewer".into()))?;
+            .ok_or_else(|| self.err("too many variables".to_string(), "use fewer".to_string()))?;
         self.vars.insert(
             name,
             VarInfo {
@@ -404,20 +422,23 @@ impl<'p> Compiler<'p> {
             }
             Node::Assign { name, value } => {
                 let Some(var) = self.vars.get(name.as_str()).copied() else {
-                    return Err(self
-                        .err(format!("assignment to undeclared variable `{name}`. Fix: declare it with `let` first")));
+                    return Err(self.err(
+                        format!("assignment to undeclared variable `{name}`"),
+                        "declare it with `let` first".to_string(),
+                    ));
                 };
                 if var.read_only {
-                    return Err(self.err(format!(
-                        "assignment to `{name}`, a `for` counter, which is read-only. Fix: copy it into a `let` variable"
-                    )));
+                    return Err(self.err(
+                        format!("assignment to `{name}`, a `for` counter, which is read-only"),
+                        "copy it into a `let` variable".to_string(),
+                    ));
                 }
                 let (value, ty) = self.value(value, false)?;
                 if ty != var.ty {
-                    return Err(self.err(format!(
-                        "assigning a {ty} value to `{name}` of type {}. Fix: cast the value to {}",
-                        var.ty, var.ty
-                    )));
+                    return Err(self.err(
+                        format!("assigning a {ty} value to `{name}` of type {}", var.ty),
+                        format!("cast the value to {}", var.ty),
+                    ));
                 }
                 value.into_node(Some(var.slot))
             }
@@ -428,10 +449,10 @@ impl<'p> Compiler<'p> {
             } => {
                 let b = self.buffer(buffer)?;
                 if !b.access.is_writable() {
-                    return Err(self.err(format!(
-                        "store into buffer `{buffer}`, which is {}. Fix: declare it read_write",
-                        b.access.name()
-                    )));
+                    return Err(self.err(
+                        format!("store into buffer `{buffer}`, which is {}", b.access.name()),
+                        "declare it read_write".to_string(),
+                    ));
                 }
                 let index = self.index(index)?;
                 let value = self.typed(value, b.elem, "stored value")?;
@@ -447,8 +468,8 @@ impl<'p> Compiler<'p> {
             },
             Node::Break | Node::Continue if self.loop_depth == 0 => {
                 return Err(self.err(
-                    "`break` or `continue` outside a loop. Fix: use it only inside `for` or `loop`"
-                        .into(),
+                    "`break` or `continue` outside a loop".to_string(),
+                    "use it only inside `for` or `loop`".to_string(),
                 ));
             }
             Node::Break => CNode::Break,
@@ -460,9 +481,10 @@ impl<'p> Compiler<'p> {
             Node::Return => CNode::Return,
             // Statements with bodies are handled by `body`.
             Node::If { .. } | Node::For { .. } | Node::Loop { .. } | Node::Block(_) => {
-                return Err(self.err(
-                    "internal: compound statement in simple_node. Fix: report this bug".into(),
-                ))
+                return Err(Error::internal(
+                    "the CPU reference compiled a compound statement as a simple one",
+                )
+                .with_prefix(&self.at()))
             }
         })
     }
@@ -481,11 +503,14 @@ impl<'p> Compiler<'p> {
             } => {
                 let b = self.buffer(buffer)?;
                 if !b.access.allows_atomics() || !b.elem.is_integer() {
-                    return Err(self.err(format!(
-                        "atomic on buffer `{buffer}` ({} {}). Fix: atomics need a read_write or workgroup buffer of u32 or i32",
-                        b.access.name(),
-                        b.elem
-                    )));
+                    return Err(self.err(
+                        format!(
+                            "atomic on buffer `{buffer}` ({} {})",
+                            b.access.name(),
+                            b.elem
+                        ),
+                        "atomics need a read_write or workgroup buffer of u32 or i32".to_string(),
+                    ));
                 }
                 let signed = b.elem == DataType::I32;
                 let atom = match op {
@@ -511,17 +536,20 @@ impl<'p> Compiler<'p> {
                     self.typed(value, b.elem, "atomic operand")?
                 };
                 let expected = match (atom, expected) {
-                    (Atom::CmpXchg, Some(e)) => self.typed(e, b.elem, "compare-exchange expected value")?,
+                    (Atom::CmpXchg, Some(e)) => {
+                        self.typed(e, b.elem, "compare-exchange expected value")?
+                    }
                     (Atom::CmpXchg, None) => {
                         return Err(self.err(
-                            "atomic_compare_exchange without an expected value. Fix: build it with Expr::atomic_compare_exchange".into(),
+                            "atomic_compare_exchange without an expected value".to_string(),
+                            "build it with Expr::atomic_compare_exchange".to_string(),
                         ))
                     }
                     (_, Some(_)) => {
-                        return Err(self.err(format!(
-                            "{} has an expected value. Fix: only atomic_compare_exchange takes one",
-                            op.name()
-                        )))
+                        return Err(self.err(
+                            format!("{} has an expected value", op.name()),
+                            "only atomic_compare_exchange takes one".to_string(),
+                        ))
                     }
                     (_, None) => CExpr::lit(0),
                 };
@@ -537,9 +565,12 @@ impl<'p> Compiler<'p> {
             Expr::UniformLoad { buffer, index } if !is_eval => {
                 let b = self.buffer(buffer)?;
                 if b.access != Access::Workgroup {
-                    return Err(self.err(format!(
-                        "uniform_load of buffer `{buffer}`, which is not a workgroup buffer. Fix: uniform_load only reads workgroup buffers"
-                    )));
+                    return Err(self.err(
+                        format!(
+                            "uniform_load of buffer `{buffer}`, which is not a workgroup buffer"
+                        ),
+                        "uniform_load only reads workgroup buffers".to_string(),
+                    ));
                 }
                 let index = self.index(index)?;
                 self.has_barrier = true;
@@ -556,9 +587,10 @@ impl<'p> Compiler<'p> {
     fn typed(&mut self, expr: &'p Expr, want: DataType, what: &str) -> Result<CExpr> {
         let (e, ty) = self.expr(expr)?;
         if ty != want {
-            return Err(self.err(format!(
-                "{what} has type {ty} but must be {want}. Fix: cast it to {want}"
-            )));
+            return Err(self.err(
+                format!("{what} has type {ty} but must be {want}"),
+                format!("cast it to {want}"),
+            ));
         }
         Ok(e)
     }
@@ -567,15 +599,16 @@ impl<'p> Compiler<'p> {
     fn index(&mut self, expr: &'p Expr) -> Result<CExpr> {
         let (index, ty) = self.expr(expr)?;
         if !ty.is_integer() {
-            return Err(self.err(format!(
-                "buffer index has type {ty} but must be u32. Fix: cast it to u32"
-            )));
+            return Err(self.err(
+                format!("buffer index has type {ty} but must be u32"),
+                "cast it to u32".to_string(),
+            ));
         }
         Ok(index)
     }
 
     fn expr(&self, expr: &'p Expr) -> Result<(CExpr, DataType)> {
-        compile_expr(expr, self).map_err(|msg| self.err(msg))
+        compile_expr(expr, self).map_err(|e| e.with_prefix(&self.at()))
     }
 }
 
@@ -584,7 +617,7 @@ impl Scope for Compiler<'_> {
         self.vars.get(name).map(|v| (v.slot, v.ty))
     }
 
-    fn buffer(&self, name: &str) -> std::result::Result<(u32, DataType), String> {
+    fn buffer(&self, name: &str) -> std::result::Result<(u32, DataType), Error> {
         match self.bufs.get(name) {
             Some(b) => Ok((b.mem, b.elem)),
             None => Err(undeclared_buffer(name)),
@@ -592,8 +625,11 @@ impl Scope for Compiler<'_> {
     }
 }
 
-fn undeclared_buffer(name: &str) -> String {
-    format!("buffer `{name}` is not declared. Fix: add a BufferDecl named `{name}` to the program")
+fn undeclared_buffer(name: &str) -> Error {
+    Error::bad_input(
+        format!("buffer `{name}` is not declared"),
+        format!("add a BufferDecl named `{name}` to the program"),
+    )
 }
 
 /// A statement list being compiled.

@@ -5,6 +5,7 @@
 //! too deep to compile (or, since the code is flat, to evaluate or drop).
 
 use super::form::{Bin, CExpr, Conv, Op, Un};
+use crate::error::Error;
 use crate::ir::{BinOp, DataType, Expr, UnOp};
 
 /// What an expression may refer to.
@@ -12,7 +13,7 @@ pub(crate) trait Scope {
     /// Slot and type of variable `name`, if in scope.
     fn var(&self, name: &str) -> Option<(u32, DataType)>;
     /// Memory index and element type of buffer `name`, or the error message.
-    fn buffer(&self, name: &str) -> Result<(u32, DataType), String>;
+    fn buffer(&self, name: &str) -> Result<(u32, DataType), Error>;
 }
 
 enum Work<'e> {
@@ -26,13 +27,13 @@ enum Work<'e> {
     ShortCircuitEnd(BinOp),
 }
 
-fn internal() -> String {
-    "internal: malformed expression code. Fix: report this bug in the CPU reference".to_string()
+fn internal() -> Error {
+    Error::internal("malformed expression code in the CPU reference")
 }
 
 /// Compiles `root` into postfix code and returns it with its type. Errors
-/// are messages ending in `Fix: ...`.
-pub(crate) fn compile_expr(root: &Expr, scope: &impl Scope) -> Result<(CExpr, DataType), String> {
+/// are [`Error::BadInput`]s (or [`Error::Internal`]).
+pub(crate) fn compile_expr(root: &Expr, scope: &impl Scope) -> Result<(CExpr, DataType), Error> {
     use DataType::*;
     let mut work = vec![Work::Visit(root)];
     let mut code: Vec<Op> = Vec::new();
@@ -42,71 +43,87 @@ pub(crate) fn compile_expr(root: &Expr, scope: &impl Scope) -> Result<(CExpr, Da
     let mut jump_target: Option<usize> = None;
     while let Some(item) = work.pop() {
         match item {
-            Work::Visit(e) => match e {
-                Expr::Lit(l) => {
-                    code.push(Op::Lit(l.bits()));
-                    types.push(l.ty());
-                }
-                Expr::Var(name) => {
-                    let (slot, ty) = scope.var(name).ok_or_else(|| {
-                        format!(
-                            "variable `{name}` is not in scope. Fix: declare it with `let` before use, in this block or an enclosing one"
-                        )
+            Work::Visit(e) => {
+                match e {
+                    Expr::Lit(l) => {
+                        code.push(Op::Lit(l.bits()));
+                        types.push(l.ty());
+                    }
+                    Expr::Var(name) => {
+                        let (slot, ty) = scope.var(name).ok_or_else(|| {
+                        Error::bad_input(format!("variable `{name}` is not in scope"), "declare it with `let` before use, in this block or an enclosing one")
                     })?;
-                    code.push(Op::Var(slot));
-                    types.push(ty);
+                        code.push(Op::Var(slot));
+                        types.push(ty);
+                    }
+                    Expr::Len(buffer) => {
+                        code.push(Op::Len(scope.buffer(buffer)?.0));
+                        types.push(U32);
+                    }
+                    Expr::Builtin(b) => {
+                        code.push(Op::Builtin(*b));
+                        types.push(U32);
+                    }
+                    Expr::Load { index: arg, .. }
+                    | Expr::Unary { arg, .. }
+                    | Expr::Cast { arg, .. }
+                    | Expr::Bitcast { arg, .. } => {
+                        work.push(Work::Finish(e));
+                        work.push(Work::Visit(arg));
+                    }
+                    Expr::Binary {
+                        op: op @ (BinOp::And | BinOp::Or),
+                        lhs,
+                        rhs,
+                    } => {
+                        work.push(Work::ShortCircuitEnd(*op));
+                        work.push(Work::Visit(rhs));
+                        work.push(Work::ShortCircuit(*op == BinOp::And));
+                        work.push(Work::Visit(lhs));
+                    }
+                    Expr::Binary { lhs, rhs, .. } => {
+                        work.push(Work::Finish(e));
+                        work.push(Work::Visit(rhs));
+                        work.push(Work::Visit(lhs));
+                    }
+                    Expr::Select {
+                        cond,
+                        on_true,
+                        on_false,
+                    } => {
+                        work.push(Work::Finish(e));
+                        work.push(Work::Visit(on_false));
+                        work.push(Work::Visit(on_true));
+                        work.push(Work::Visit(cond));
+                    }
+                    Expr::Atomic { op, .. } => return Err(Error::bad_input(
+                        format!("{} inside a larger expression", op.name()),
+                        "make the atomic the whole value of a `let`, an assignment or an `eval`",
+                    )),
+                    Expr::UniformLoad { .. } => {
+                        return Err(Error::bad_input(
+                            "uniform_load inside a larger expression or an `eval`",
+                            "make it the whole value of a `let` or an assignment",
+                        ))
+                    }
                 }
-                Expr::Len(buffer) => {
-                    code.push(Op::Len(scope.buffer(buffer)?.0));
-                    types.push(U32);
-                }
-                Expr::Builtin(b) => {
-                    code.push(Op::Builtin(*b));
-                    types.push(U32);
-                }
-                Expr::Load { index: arg, .. }
-                | Expr::Unary { arg, .. }
-                | Expr::Cast { arg, .. }
-                | Expr::Bitcast { arg, .. } => {
-                    work.push(Work::Finish(e));
-                    work.push(Work::Visit(arg));
-                }
-                Expr::Binary { op: op @ (BinOp::And | BinOp::Or), lhs, rhs } => {
-                    work.push(Work::ShortCircuitEnd(*op));
-                    work.push(Work::Visit(rhs));
-                    work.push(Work::ShortCircuit(*op == BinOp::And));
-                    work.push(Work::Visit(lhs));
-                }
-                Expr::Binary { lhs, rhs, .. } => {
-                    work.push(Work::Finish(e));
-                    work.push(Work::Visit(rhs));
-                    work.push(Work::Visit(lhs));
-                }
-                Expr::Select { cond, on_true, on_false } => {
-                    work.push(Work::Finish(e));
-                    work.push(Work::Visit(on_false));
-                    work.push(Work::Visit(on_true));
-                    work.push(Work::Visit(cond));
-                }
-                Expr::Atomic { op, .. } => {
-                    return Err(format!(
-                        "{} inside a larger expression. Fix: make the atomic the whole value of a `let`, an assignment or an `eval`",
-                        op.name()
-                    ))
-                }
-                Expr::UniformLoad { .. } => {
-                    return Err("uniform_load inside a larger expression or an `eval`. Fix: make it the whole value of a `let` or an assignment".into())
-                }
-            },
+            }
             Work::ShortCircuit(is_and) => {
                 jumps.push(code.len());
-                code.push(if is_and { Op::JumpIfFalse(0) } else { Op::JumpIfTrue(0) });
+                code.push(if is_and {
+                    Op::JumpIfFalse(0)
+                } else {
+                    Op::JumpIfTrue(0)
+                });
             }
             Work::ShortCircuitEnd(op) => {
                 let rt = types.pop().ok_or_else(internal)?;
                 let lt = types.pop().ok_or_else(internal)?;
                 if lt != Bool || rt != Bool {
-                    return Err(format!("`{}` does not apply to ({lt}, {rt}). Fix: compare the operands to get bools", op.name()));
+                    return Err(Error::bad_input(
+                        format!("`{}` does not apply to ({lt}, {rt})", op.name()),
+                        "compare the operands to get bools",
+                    ));
                 }
                 let target = code.len() as u32;
                 jump_target = Some(code.len());
@@ -123,7 +140,9 @@ pub(crate) fn compile_expr(root: &Expr, scope: &impl Scope) -> Result<(CExpr, Da
                 let fusable = jump_target != Some(code.len());
                 let fused = match (op, code.last()) {
                     (Some(Op::Bin(bin)), Some(&Op::Lit(v))) if fusable => Some(Op::BinLit(bin, v)),
-                    (Some(Op::Bin(bin)), Some(&Op::Var(slot))) if fusable => Some(Op::BinVar(bin, slot)),
+                    (Some(Op::Bin(bin)), Some(&Op::Var(slot))) if fusable => {
+                        Some(Op::BinVar(bin, slot))
+                    }
                     _ => None,
                 };
                 if let Some(fused) = fused {
@@ -148,15 +167,16 @@ fn finish(
     e: &Expr,
     types: &mut Vec<DataType>,
     scope: &impl Scope,
-) -> Result<(Option<Op>, DataType), String> {
+) -> Result<(Option<Op>, DataType), Error> {
     use DataType::*;
     let mut pop = || types.pop().ok_or_else(internal);
     Ok(match e {
         Expr::Load { buffer, .. } => {
             let ty = pop()?;
             if !ty.is_integer() {
-                return Err(format!(
-                    "index into `{buffer}` has type {ty} but must be u32. Fix: cast it to u32"
+                return Err(Error::bad_input(
+                    format!("index into `{buffer}` has type {ty} but must be u32"),
+                    "cast it to u32",
                 ));
             }
             let (mem, elem) = scope.buffer(buffer)?;
@@ -177,9 +197,7 @@ fn finish(
             let tt = pop()?;
             let ct = pop()?;
             if ct != Bool || tt != ft {
-                return Err(format!(
-                    "select({ct}, {tt}, {ft}): the condition must be bool and both values the same type. Fix: cast the operands"
-                ));
+                return Err(Error::bad_input(format!("select({ct}, {tt}, {ft}): the condition must be bool and both values the same type"), "cast the operands"));
             }
             (Some(Op::Select), tt)
         }
@@ -190,7 +208,10 @@ fn finish(
         Expr::Bitcast { to, .. } => {
             let from = pop()?;
             if from == Bool || *to == Bool {
-                return Err(format!("bitcast from {from} to {to}: bool has no bit pattern. Fix: use a cast for bools"));
+                return Err(Error::bad_input(
+                    format!("bitcast from {from} to {to}: bool has no bit pattern"),
+                    "use a cast for bools",
+                ));
             }
             (None, *to)
         }
@@ -198,7 +219,7 @@ fn finish(
     })
 }
 
-fn unary(op: UnOp, ty: DataType) -> Result<Un, String> {
+fn unary(op: UnOp, ty: DataType) -> Result<Un, Error> {
     let int = ty.is_integer();
     Ok(match op {
         UnOp::Neg if int => Un::NegI,
@@ -209,9 +230,9 @@ fn unary(op: UnOp, ty: DataType) -> Result<Un, String> {
         UnOp::Ctz if int => Un::Ctz,
         UnOp::Popcount if int => Un::Popcount,
         _ => {
-            return Err(format!(
-                "`{}` does not apply to {ty}. Fix: cast the operand to a type it accepts",
-                op.name()
+            return Err(Error::bad_input(
+                format!("`{}` does not apply to {ty}", op.name()),
+                "cast the operand to a type it accepts",
             ))
         }
     })
@@ -235,10 +256,13 @@ fn cast(from: DataType, to: DataType) -> Conv {
 
 /// Resolves a binary op (not `and`/`or`) by operand types; returns it with
 /// the result type.
-fn binary(op: BinOp, lt: DataType, rt: DataType) -> Result<(Bin, DataType), String> {
+fn binary(op: BinOp, lt: DataType, rt: DataType) -> Result<(Bin, DataType), Error> {
     use DataType::*;
     let mismatch = || {
-        format!("`{}` does not apply to ({lt}, {rt}). Fix: cast the operands (same type; shift amounts u32)", op.name())
+        Error::bad_input(
+            format!("`{}` does not apply to ({lt}, {rt})", op.name()),
+            "cast the operands (same type; shift amounts u32)",
+        )
     };
     let shapes_ok = if op.is_shift() {
         lt.is_integer() && rt == U32

@@ -15,7 +15,8 @@ fn run(p: &Program, bufs: &mut [Vec<u32>], workgroups: u32) -> crate::Result<()>
 
 fn expect_bad(p: &Program, bufs: &mut [Vec<u32>], workgroups: u32, needle: &str) {
     match run(p, bufs, workgroups) {
-        Err(Error::BadInput(msg)) => {
+        Err(e @ Error::BadInput { .. }) => {
+            let msg = e.to_string();
             assert!(msg.contains(needle), "message {msg:?} lacks {needle:?}");
             assert!(msg.contains("Fix:"), "message {msg:?} has no Fix:");
         }

@@ -239,42 +239,58 @@ impl FeederConfig {
     /// `read_threads` up to [`MAX_READ_THREADS`], `max_chunks_per_batch`
     /// positive, and the O_DIRECT alignments. Errors say what to fix.
     pub fn validate(&self) -> Result<(), FeedError> {
-        let bad = |m: String| Err(FeedError::Config(m));
+        let bad = |message: String, fix: String| Err(FeedError::Config { message, fix });
         if self.chunk_size == 0 || self.chunk_size % 4 != 0 || self.chunk_size > MAX_CHUNK_SIZE {
-            return bad(format!(
-                "chunk_size is {}. Fix: use a positive multiple of 4 up to {MAX_CHUNK_SIZE} (64 MiB), such as 4 MiB",
-                self.chunk_size
-            ));
+            return bad(
+                format!("chunk_size is {}", self.chunk_size),
+                format!(
+                    "use a positive multiple of 4 up to {MAX_CHUNK_SIZE} (64 MiB), such as 4 MiB"
+                ),
+            );
         }
         if self.look_behind > MAX_CHUNK_SIZE {
-            return bad(format!(
-                "look_behind is {}. Fix: use at most {MAX_CHUNK_SIZE} (64 MiB)",
-                self.look_behind
-            ));
+            return bad(
+                format!("look_behind is {}", self.look_behind),
+                format!("use at most {MAX_CHUNK_SIZE} (64 MiB)"),
+            );
         }
         if !(1..=MAX_QUEUE_DEPTH).contains(&self.queue_depth) {
-            return bad(format!(
-                "queue_depth is {}. Fix: use a queue depth between 1 and {MAX_QUEUE_DEPTH}",
-                self.queue_depth
-            ));
+            return bad(
+                format!("queue_depth is {}", self.queue_depth),
+                format!("use a queue depth between 1 and {MAX_QUEUE_DEPTH}"),
+            );
         }
         if self.read_threads > MAX_READ_THREADS {
-            return bad(format!(
-                "read_threads is {}. Fix: use at most {MAX_READ_THREADS} reader threads (0 reads on the calling thread)",
-                self.read_threads
-            ));
+            return bad(
+                format!("read_threads is {}", self.read_threads),
+                format!(
+                    "use at most {MAX_READ_THREADS} reader threads (0 reads on the calling thread)"
+                ),
+            );
         }
         if self.max_chunks_per_batch == 0 {
             return bad(
-                "max_chunks_per_batch is 0. Fix: use a positive limit, or usize::MAX for none"
-                    .into(),
+                "max_chunks_per_batch is 0".to_string(),
+                "use a positive limit, or usize::MAX for none".to_string(),
             );
         }
         if self.o_direct && self.chunk_size % plan::DIRECT_ALIGN as u32 != 0 {
-            return bad(format!("o_direct needs chunk_size to be a multiple of 4096, got {}. Fix: round chunk_size to a multiple of 4096 or turn o_direct off", self.chunk_size));
+            return bad(
+                format!(
+                    "o_direct needs chunk_size to be a multiple of 4096, got {}",
+                    self.chunk_size
+                ),
+                "round chunk_size to a multiple of 4096 or turn o_direct off".to_string(),
+            );
         }
         if self.o_direct && self.look_behind % 4 != 0 {
-            return bad(format!("o_direct needs look_behind to be a multiple of 4, got {}. Fix: round look_behind up to a multiple of 4 or turn o_direct off", self.look_behind));
+            return bad(
+                format!(
+                    "o_direct needs look_behind to be a multiple of 4, got {}",
+                    self.look_behind
+                ),
+                "round look_behind up to a multiple of 4 or turn o_direct off".to_string(),
+            );
         }
         Ok(())
     }
@@ -310,10 +326,15 @@ pub struct FeedStats {
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
     /// The configuration is unusable.
-    #[error("invalid feeder configuration: {0}")]
-    Config(String),
+    #[error("invalid feeder configuration: {message}. Fix: {fix}")]
+    Config {
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        fix: String,
+    },
     /// A single chunk does not fit into the whole (empty) arena.
-    #[error("arena too small: chunk {chunk} of {} needs {needed} bytes but the arena holds {have}. Fix: pass an arena of at least FeederConfig::min_arena_len() = {min} bytes, or lower chunk_size / look_behind", path.display())]
+    #[error("{}. Fix: {}", self.message(), self.fix())]
     ArenaTooSmall {
         /// File of the chunk.
         path: PathBuf,
@@ -327,7 +348,7 @@ pub enum FeedError {
         min: usize,
     },
     /// [`Feeder::seek`] to a position that does not exist.
-    #[error("cannot seek to chunk {chunk} of file {file}: {why}. Fix: seek to a position returned by Feeder::position, or within the file list")]
+    #[error("{}. Fix: {}", self.message(), self.fix())]
     BadSeek {
         /// Requested file index.
         file: usize,
@@ -338,9 +359,46 @@ pub enum FeedError {
     },
 }
 
+impl FeedError {
+    /// What went wrong, without the fix.
+    pub fn message(&self) -> String {
+        match self {
+            FeedError::Config { message, .. } => {
+                format!("invalid feeder configuration: {message}")
+            }
+            FeedError::ArenaTooSmall {
+                path,
+                chunk,
+                needed,
+                have,
+                ..
+            } => format!(
+                "arena too small: chunk {chunk} of {} needs {needed} bytes but the arena holds {have}",
+                path.display()
+            ),
+            FeedError::BadSeek { file, chunk, why } => {
+                format!("cannot seek to chunk {chunk} of file {file}: {why}")
+            }
+        }
+    }
+
+    /// What to do about it.
+    pub fn fix(&self) -> String {
+        match self {
+            FeedError::Config { fix, .. } => fix.clone(),
+            FeedError::ArenaTooSmall { min, .. } => format!(
+                "pass an arena of at least FeederConfig::min_arena_len() = {min} bytes, or lower chunk_size / look_behind"
+            ),
+            FeedError::BadSeek { .. } => {
+                "seek to a position returned by Feeder::position, or within the file list".to_string()
+            }
+        }
+    }
+}
+
 impl From<FeedError> for crate::Error {
     fn from(e: FeedError) -> Self {
-        crate::Error::BadInput(e.to_string())
+        crate::Error::bad_input(e.message(), e.fix())
     }
 }
 
@@ -381,12 +439,15 @@ impl Feeder {
             .iter()
             .find(|e| e.content.as_ref().is_some_and(|c| c.len() as u64 != e.size))
         {
-            return Err(FeedError::Config(format!(
-                "the entry of {} has {} bytes of content but size {}. Fix: set size to the content's length",
-                e.path.display(),
-                e.content.as_ref().map_or(0, |c| c.len()),
-                e.size
-            )));
+            return Err(FeedError::Config {
+                message: format!(
+                    "the entry of {} has {} bytes of content but size {}",
+                    e.path.display(),
+                    e.content.as_ref().map_or(0, |c| c.len()),
+                    e.size
+                ),
+                fix: "set size to the content's length".to_string(),
+            });
         }
         let engine = Engine::new(
             config.queue_depth,

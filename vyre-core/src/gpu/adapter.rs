@@ -27,9 +27,7 @@ fn no_adapter(wanted: &str, found: &[wgpu::AdapterInfo]) -> Error {
         .map(|i| format!("`{}`", i.name))
         .collect::<Vec<_>>()
         .join(", ");
-    Error::NoAdapter(format!(
-        "no GPU adapter matches {wanted}; adapters found: {listed}. Fix: install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers` for the software one) or name one of the adapters found ({names}, or `cpu` for any software adapter) in VYRE_ADAPTER or `vyre scan --adapter`"
-    ))
+    Error::no_adapter(format!("no GPU adapter matches {wanted}; adapters found: {listed}"), format!("install a Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers` for the software one) or name one of the adapters found ({names}, or `cpu` for any software adapter) in VYRE_ADAPTER or `vyre scan --adapter`"))
 }
 
 /// Preference order when wgpu's own high-performance request fails.
@@ -209,11 +207,14 @@ pub(crate) fn reopen(
         .filter(|&k| infos[k] == *info)
         .nth(ordinal)
         .ok_or_else(|| {
-            Error::Gpu(format!(
-                "recovering from device loss: the adapter {} is gone (adapters now: {}). Fix: check the GPU and its driver (dmesg), then run again",
-                describe(info),
-                infos.iter().map(describe).collect::<Vec<_>>().join(", ")
-            ))
+            Error::gpu(
+                format!(
+                    "recovering from device loss: the adapter {} is gone (adapters now: {})",
+                    describe(info),
+                    infos.iter().map(describe).collect::<Vec<_>>().join(", ")
+                ),
+                "check the GPU and its driver (dmesg), then run again",
+            )
         })?;
     open_device(&adapters[index], ordinal, cache_dir)
 }
@@ -239,10 +240,10 @@ fn open_device(
         ..Default::default()
     };
     let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| {
-        Error::Gpu(format!(
-            "opening a device on {} failed: {e}. Fix: update the GPU driver, or pick another adapter with VYRE_ADAPTER",
-            describe(&info)
-        ))
+        Error::gpu(
+            format!("opening a device on {} failed: {e}", describe(&info)),
+            "update the GPU driver, or pick another adapter with VYRE_ADAPTER",
+        )
     })?;
     let clear_uploads = device
         .features()

@@ -165,12 +165,15 @@ impl GpuKernel {
     pub fn create_buffers(&self, lens: &[u32]) -> Result<BufferSet> {
         let p = &self.program;
         if lens.len() != self.host.len() {
-            return Err(Error::BadInput(format!(
-                "program `{}` has {} host buffer(s) but {} length(s) were given. Fix: give one length per host buffer, in binding order",
-                p.name,
-                self.host.len(),
-                lens.len()
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "program `{}` has {} host buffer(s) but {} length(s) were given",
+                    p.name,
+                    self.host.len(),
+                    lens.len()
+                ),
+                "give one length per host buffer, in binding order",
+            ));
         }
         let limits = &self.gpu.limits;
         for (decl, &len) in self.host.iter().zip(lens) {
@@ -181,25 +184,34 @@ impl GpuKernel {
                 limits.max_storage_buffer_binding_size
             };
             let bad = if len == 0 {
-                Some("is empty. Fix: give every buffer at least one element".to_string())
+                Some((
+                    "is empty".to_string(),
+                    "give every buffer at least one element".to_string(),
+                ))
             } else if decl.len.is_some_and(|n| n != len) {
-                Some(format!(
-                    "is declared with {} elements. Fix: use exactly that length",
-                    decl.len.unwrap_or(0)
+                Some((
+                    format!("is declared with {} elements", decl.len.unwrap_or(0)),
+                    "use exactly that length".to_string(),
                 ))
             } else if bytes > max_binding.min(limits.max_buffer_size) {
-                Some(format!(
-                    "is larger than the device allows ({} bytes per binding). Fix: split the data into several dispatches",
-                    max_binding.min(limits.max_buffer_size)
+                Some((
+                    format!(
+                        "is larger than the device allows ({} bytes per binding)",
+                        max_binding.min(limits.max_buffer_size)
+                    ),
+                    "split the data into several dispatches".to_string(),
                 ))
             } else {
                 None
             };
-            if let Some(why) = bad {
-                return Err(Error::BadInput(format!(
-                    "buffer `{}` of program `{}` ({len} words) {why}",
-                    decl.name, p.name
-                )));
+            if let Some((why, fix)) = bad {
+                return Err(Error::bad_input(
+                    format!(
+                        "buffer `{}` of program `{}` ({len} words) {why}",
+                        decl.name, p.name
+                    ),
+                    fix,
+                ));
             }
         }
         let gpu = &self.gpu;
@@ -261,18 +273,18 @@ impl GpuKernel {
     pub fn dispatch(&self, set: &BufferSet, workgroups: u32) -> Result<Submission> {
         let max = self.gpu.limits.max_compute_workgroups_per_dimension;
         if workgroups == 0 || workgroups > max {
-            return Err(Error::BadInput(format!(
-                "program `{}` was dispatched with {workgroups} workgroups; this device allows 1..={max}. Fix: split the work into several dispatches, or loop inside the kernel",
-                self.program.name
-            )));
+            return Err(Error::bad_input(format!("program `{}` was dispatched with {workgroups} workgroups; this device allows 1..={max}", self.program.name), "split the work into several dispatches, or loop inside the kernel"));
         }
         if set.lens.len() != self.host.len() {
-            return Err(Error::BadInput(format!(
-                "the buffer set has {} buffer(s) but program `{}` needs {}. Fix: create it with this kernel's create_buffers",
-                set.lens.len(),
-                self.program.name,
-                self.host.len()
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "the buffer set has {} buffer(s) but program `{}` needs {}",
+                    set.lens.len(),
+                    self.program.name,
+                    self.host.len()
+                ),
+                "create it with this kernel's create_buffers",
+            ));
         }
         let gpu = &self.gpu;
         let done = Arc::new(AtomicBool::new(false));
@@ -315,12 +327,20 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
     let wg_max = l
         .max_compute_workgroup_size_x
         .min(l.max_compute_invocations_per_workgroup);
-    let too_big = |what: String| Err(Error::BadInput(format!("program `{}`: {what}", p.name)));
+    let too_big = |what: String, fix: String| {
+        Err(Error::bad_input(
+            format!("program `{}`: {what}", p.name),
+            fix,
+        ))
+    };
     if p.workgroup_size > wg_max {
-        return too_big(format!(
-            "workgroup_size {} exceeds this device's maximum of {wg_max} ({}). Fix: use a smaller workgroup size",
-            p.workgroup_size, gpu.label
-        ));
+        return too_big(
+            format!(
+                "workgroup_size {} exceeds this device's maximum of {wg_max} ({})",
+                p.workgroup_size, gpu.label
+            ),
+            "use a smaller workgroup size".to_string(),
+        );
     }
     let shared: u64 = p
         .buffers
@@ -329,10 +349,7 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
         .map(|b| u64::from(b.len.unwrap_or(0)) * 4)
         .sum();
     if shared > u64::from(l.max_compute_workgroup_storage_size) {
-        return too_big(format!(
-            "workgroup buffers and constant tables use {shared} bytes of workgroup memory; this device allows {}. Fix: use smaller workgroup buffers or tables",
-            l.max_compute_workgroup_storage_size
-        ));
+        return too_big(format!("workgroup buffers and constant tables use {shared} bytes of workgroup memory; this device allows {}", l.max_compute_workgroup_storage_size), "use smaller workgroup buffers or tables".to_string());
     }
     let bound: Vec<&BufferDecl> = p.buffers.iter().filter(|b| b.access.is_bound()).collect();
     let uniforms = bound
@@ -343,19 +360,25 @@ fn check_limits(gpu: &Gpu, p: &Program) -> Result<()> {
     if storage > l.max_storage_buffers_per_shader_stage
         || uniforms > l.max_uniform_buffers_per_shader_stage
     {
-        return too_big(format!(
-            "{storage} storage and {uniforms} uniform buffers; this device allows {} and {}. Fix: merge buffers",
-            l.max_storage_buffers_per_shader_stage, l.max_uniform_buffers_per_shader_stage
-        ));
+        return too_big(
+            format!(
+                "{storage} storage and {uniforms} uniform buffers; this device allows {} and {}",
+                l.max_storage_buffers_per_shader_stage, l.max_uniform_buffers_per_shader_stage
+            ),
+            "merge buffers".to_string(),
+        );
     }
     if let Some(b) = bound
         .iter()
         .find(|b| b.binding >= l.max_bindings_per_bind_group)
     {
-        return too_big(format!(
-            "buffer `{}` uses binding {}; this device allows bindings below {}. Fix: number bindings from 0",
-            b.name, b.binding, l.max_bindings_per_bind_group
-        ));
+        return too_big(
+            format!(
+                "buffer `{}` uses binding {}; this device allows bindings below {}",
+                b.name, b.binding, l.max_bindings_per_bind_group
+            ),
+            "number bindings from 0".to_string(),
+        );
     }
     Ok(())
 }
@@ -394,13 +417,22 @@ impl BufferSet {
 
     fn check_range(&self, index: usize, start: u32, words: usize) -> Result<&wgpu::Buffer> {
         let len = self.lens.get(index).copied().ok_or_else(|| {
-            Error::BadInput(format!("buffer index {index} is out of range (the set has {}). Fix: use an index below that", self.lens.len()))
+            Error::bad_input(
+                format!(
+                    "buffer index {index} is out of range (the set has {})",
+                    self.lens.len()
+                ),
+                "use an index below that",
+            )
         })?;
         if u64::from(start) + words as u64 > u64::from(len) {
-            return Err(Error::BadInput(format!(
-                "words {start}..{} are outside buffer {index} ({len} words). Fix: stay inside the buffer",
-                u64::from(start) + words as u64
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "words {start}..{} are outside buffer {index} ({len} words)",
+                    u64::from(start) + words as u64
+                ),
+                "stay inside the buffer",
+            ));
         }
         Ok(&self.buffers[index])
     }

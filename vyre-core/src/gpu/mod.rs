@@ -30,7 +30,7 @@
 //!
 //! Device loss: when the device is lost (driver reset, GPU removed,
 //! [`WgpuBackend::simulate_device_loss`]) every later call fails with an
-//! [`Error::Gpu`] that says so; [`WgpuBackend::recover`] (also reachable as
+//! [`Error::DeviceLost`]; [`WgpuBackend::recover`] (also reachable as
 //! [`Backend::recover`]) then opens a fresh device on the same adapter and
 //! drops every compiled kernel and resident buffer, so the next run compiles
 //! and uploads everything again.
@@ -119,8 +119,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Gpu {
     /// Runs `f` inside error scopes; any error they catch (or that was
-    /// recorded as uncaptured, or a device loss) becomes `Error::Gpu` with
-    /// `what` and `fix`.
+    /// recorded as uncaptured) becomes `Error::Gpu` with `what` and `fix`; a
+    /// device loss becomes `Error::DeviceLost`.
     pub fn scoped<T>(&self, what: &str, fix: &str, f: impl FnOnce() -> T) -> Result<T> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -136,30 +136,31 @@ impl Gpu {
                 // The error is a symptom; report the cause.
                 self.check_health(what)?;
             }
-            return Err(Error::Gpu(format!(
-                "{what} on {} failed: {e}. Fix: {fix}",
-                self.label
-            )));
+            return Err(Error::gpu(
+                format!("{what} on {} failed: {e}", self.label),
+                fix,
+            ));
         }
         self.check_health(what)?;
         Ok(out)
     }
 
-    /// Reports device loss and uncaptured errors.
+    /// Reports device loss ([`Error::DeviceLost`]) and uncaptured errors.
     pub fn check_health(&self, what: &str) -> Result<()> {
         if let Some(reason) = lock(&self.lost).clone() {
-            return Err(Error::Gpu(format!(
-                "{what}: the GPU device ({}) was lost: {reason}. Fix: a kernel may have run too long (bound its loops) or the driver reset; call WgpuBackend::recover (or create a new WgpuBackend) and run the work again",
-                self.label
-            )));
+            return Err(Error::DeviceLost {
+                what: what.to_string(),
+                device: self.label.clone(),
+                reason,
+            });
         }
         let mut errs = lock(&self.uncaptured);
         if !errs.is_empty() {
             let all = std::mem::take(&mut *errs).join("\n");
-            return Err(Error::Gpu(format!(
-                "{what}: wgpu reported error(s) on {}: {all}. Fix: this is likely a vyre bug; report it with the program text and adapter name",
-                self.label
-            )));
+            return Err(Error::gpu(
+                format!("{what}: wgpu reported error(s) on {}: {all}", self.label),
+                "this is likely a vyre bug; report it with the program text and adapter name",
+            ));
         }
         Ok(())
     }
@@ -174,8 +175,16 @@ impl Gpu {
     /// Blocks until submission `index` (or all work, for `None`) finished.
     pub fn wait(&self, index: Option<wgpu::SubmissionIndex>, what: &str) -> Result<()> {
         self.device
-            .poll(wgpu::PollType::Wait { submission_index: index, timeout: None })
-            .map_err(|e| Error::Gpu(format!("{what}: waiting for {} failed: {e}. Fix: retry; if it persists the device is unusable", self.label)))?;
+            .poll(wgpu::PollType::Wait {
+                submission_index: index,
+                timeout: None,
+            })
+            .map_err(|e| {
+                Error::gpu(
+                    format!("{what}: waiting for {} failed: {e}", self.label),
+                    "retry; if it persists the device is unusable",
+                )
+            })?;
         self.check_health(what)
     }
 }
@@ -430,12 +439,23 @@ impl WgpuBackend {
         source: (usize, &UploadArena, u64),
     ) -> Result<()> {
         let shared = Some(program);
-        match self.run_resident(program, shared, buffers, workgroups, writes, reads, Some(source))? {
+        match self.run_resident(
+            program,
+            shared,
+            buffers,
+            workgroups,
+            writes,
+            reads,
+            Some(source),
+        )? {
             Resided::Ran => Ok(()),
-            Resided::UsesLen => Err(Error::BadInput(format!(
-                "program `{}` reads a buffer's len(), which an upload arena cannot give. Fix: run it with a host arena (adopt_arena)",
-                program.name
-            ))),
+            Resided::UsesLen => Err(Error::bad_input(
+                format!(
+                    "program `{}` reads a buffer's len(), which an upload arena cannot give",
+                    program.name
+                ),
+                "run it with a host arena (adopt_arena)",
+            )),
         }
     }
 
@@ -494,12 +514,19 @@ impl Backend for WgpuBackend {
         reads: &[(usize, std::ops::Range<usize>)],
         source: (usize, &dyn crate::backend::DeviceArena, u64),
     ) -> Result<()> {
-        let arena = source.1.as_any().downcast_ref::<UploadArena>().ok_or_else(|| {
-            Error::BadInput(format!(
-                "{}: the device arena was not made by a wgpu backend. Fix: make it with this backend's device_arena",
-                self.name()
-            ))
-        })?;
+        let arena = source
+            .1
+            .as_any()
+            .downcast_ref::<UploadArena>()
+            .ok_or_else(|| {
+                Error::bad_input(
+                    format!(
+                        "{}: the device arena was not made by a wgpu backend",
+                        self.name()
+                    ),
+                    "make it with this backend's device_arena",
+                )
+            })?;
         self.run_from_upload(
             program,
             buffers,

@@ -127,16 +127,22 @@ impl PendingRead {
             }
             (Some(s), Some(Ok(()))) => s,
             (Some(_), Some(Err(e))) => {
-                return Err(Error::Gpu(format!(
-                    "mapping the readback buffer on {} failed: {e}. Fix: {BUG_FIX}",
-                    self.gpu.label
-                )))
+                return Err(Error::gpu(
+                    format!(
+                        "mapping the readback buffer on {} failed: {e}",
+                        self.gpu.label
+                    ),
+                    BUG_FIX,
+                ))
             }
             (Some(_), None) => {
-                return Err(Error::Gpu(format!(
-                    "the readback on {} did not complete after waiting. Fix: {BUG_FIX}",
-                    self.gpu.label
-                )))
+                return Err(Error::gpu(
+                    format!(
+                        "the readback on {} did not complete after waiting",
+                        self.gpu.label
+                    ),
+                    BUG_FIX,
+                ))
             }
         };
         let taken = {
@@ -148,10 +154,13 @@ impl PendingRead {
                 .max()
                 .unwrap_or(0);
             let view = staging.get_mapped_range(..mapped).map_err(|e| {
-                Error::Gpu(format!(
-                    "reading the mapped readback buffer on {} failed: {e}. Fix: {BUG_FIX}",
-                    self.gpu.label
-                ))
+                Error::gpu(
+                    format!(
+                        "reading the mapped readback buffer on {} failed: {e}",
+                        self.gpu.label
+                    ),
+                    BUG_FIX,
+                )
             })?;
             let bytes: &[u8] = &view;
             self.parts
@@ -162,10 +171,13 @@ impl PendingRead {
                     let part = bytes
                         .get(start..start + words as usize * 4)
                         .ok_or_else(|| {
-                            Error::Gpu(format!(
-                            "a readback part lies outside the mapped bytes on {}. Fix: {BUG_FIX}",
-                            self.gpu.label
-                        ))
+                            Error::gpu(
+                                format!(
+                                    "a readback part lies outside the mapped bytes on {}",
+                                    self.gpu.label
+                                ),
+                                BUG_FIX,
+                            )
                         })?;
                     take(k, part)
                 })
@@ -183,11 +195,10 @@ impl PendingRead {
 /// `4 × dst.len()` bytes.
 pub(crate) fn copy_words(dst: &mut [u32], bytes: &[u8]) -> Result<()> {
     if bytes.len() != dst.len() * 4 {
-        return Err(Error::Gpu(format!(
-            "{} bytes read back for {} words. Fix: {BUG_FIX}",
-            bytes.len(),
-            dst.len()
-        )));
+        return Err(Error::gpu(
+            format!("{} bytes read back for {} words", bytes.len(), dst.len()),
+            BUG_FIX,
+        ));
     }
     transfer::copy_parallel(bytemuck::cast_slice_mut::<u32, u8>(dst), bytes);
     if cfg!(target_endian = "big") {

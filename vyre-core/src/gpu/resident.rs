@@ -57,9 +57,10 @@ pub(crate) fn uses_len(program: &Program) -> bool {
 fn check_range(buffers: &[Vec<u32>], what: &str, (i, r): &(usize, Range<usize>)) -> Result<()> {
     match buffers.get(*i) {
         Some(b) if r.start <= r.end && r.end <= b.len() => Ok(()),
-        _ => Err(Error::BadInput(format!(
-            "{what} range {r:?} of buffer {i} is outside the supplied buffers. Fix: name ranges inside the buffers you pass"
-        ))),
+        _ => Err(Error::bad_input(
+            format!("{what} range {r:?} of buffer {i} is outside the supplied buffers"),
+            "name ranges inside the buffers you pass",
+        )),
     }
 }
 
@@ -95,11 +96,7 @@ impl super::WgpuBackend {
             Some((i, arena, bytes)) => {
                 let buffer = arena.source(self.recoveries())?;
                 if i >= buffers.len() || bytes % 4 != 0 || bytes > arena.len() as u64 {
-                    return Err(Error::BadInput(format!(
-                        "upload source for buffer {i} of {bytes} bytes does not fit (arena of {} bytes, {} buffers). Fix: this is a vyre bug; please report it",
-                        arena.len(),
-                        buffers.len()
-                    )));
+                    return Err(Error::internal(format!("upload source for buffer {i} of {bytes} bytes does not fit (arena of {} bytes, {} buffers)", arena.len(), buffers.len())));
                 }
                 Some((i, buffer, bytes))
             }
@@ -194,9 +191,7 @@ impl super::WgpuBackend {
                 upload_all = true;
             }
             let Some(entry) = current else {
-                return Err(Error::Gpu(
-                    "resident buffers vanished. Fix: this is a vyre bug; please report it".into(),
-                ));
+                return Err(Error::internal("resident buffers vanished"));
             };
             list.insert(0, entry);
             list.truncate(MAX_RESIDENT_PROGRAMS);
@@ -281,12 +276,7 @@ impl super::WgpuBackend {
             let dst = reads
                 .get(k)
                 .and_then(|(i, g)| buffers.get_mut(*i)?.get_mut(g.clone()))
-                .ok_or_else(|| {
-                    Error::Gpu(
-                        "a readback has no host buffer range to go to. Fix: this is a vyre bug; please report it"
-                            .into(),
-                    )
-                })?;
+                .ok_or_else(|| Error::internal("a readback has no host buffer range to go to"))?;
             super::pending::copy_words(dst, bytes)
         })?;
         Ok(Resided::Ran)

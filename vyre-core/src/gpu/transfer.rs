@@ -165,12 +165,12 @@ pub fn new_mapped_upload(gpu: &Gpu, label: &str, size: u64) -> Result<wgpu::Buff
     let mapped = super::pending::map(&buffer, wgpu::MapMode::Write, 0..size);
     match super::pending::await_map(gpu, &mapped, Some(index), &format!("mapping {label}"))? {
         Some(Ok(())) => Ok(buffer),
-        Some(Err(e)) => Err(Error::Gpu(format!(
-            "mapping {label} on {} failed: {e}. Fix: retry; if it persists the device is unusable",
-            gpu.label
-        ))),
-        None => Err(Error::Gpu(format!(
-            "{label} on {} did not map after the device was idle. Fix: this is a vyre bug; please report it",
+        Some(Err(e)) => Err(Error::gpu(
+            format!("mapping {label} on {} failed: {e}", gpu.label),
+            "retry; if it persists the device is unusable",
+        )),
+        None => Err(Error::internal(format!(
+            "{label} on {} did not map after the device was idle",
             gpu.label
         ))),
     }

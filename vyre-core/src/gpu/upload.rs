@@ -37,16 +37,14 @@ impl super::WgpuBackend {
         let len = bytes.max(4).div_ceil(4) * 4;
         let gpu = self.gpu();
         if len as u64 > gpu.limits.max_buffer_size {
-            return Err(Error::BadInput(format!(
-                "an upload arena of {len} bytes exceeds this device's largest buffer ({} bytes). Fix: use smaller batches (--batch-bytes)",
-                gpu.limits.max_buffer_size
-            )));
+            return Err(Error::bad_input(format!("an upload arena of {len} bytes exceeds this device's largest buffer ({} bytes)", gpu.limits.max_buffer_size), "use smaller batches (--batch-bytes)"));
         }
         let buffer = super::transfer::new_mapped_upload(&gpu, "an upload arena", len as u64)?;
         let view = buffer.slice(..).get_mapped_range_mut().map_err(|e| {
-            Error::Gpu(format!(
-                "mapping a new upload arena failed: {e}. Fix: use smaller batches (--batch-bytes)"
-            ))
+            Error::gpu(
+                format!("mapping a new upload arena failed: {e}"),
+                "use smaller batches (--batch-bytes)",
+            )
         })?;
         Ok(UploadArena {
             buffer,
@@ -92,25 +90,24 @@ impl UploadArena {
             match super::pending::await_map(&self.gpu, &mapped, None, "mapping an upload arena")? {
                 Some(Ok(())) => {}
                 Some(Err(e)) => {
-                    return Err(Error::Gpu(format!(
-                        "mapping an upload arena failed: {e}. Fix: retry; if it persists the device is unusable"
-                    )))
+                    return Err(Error::gpu(
+                        format!("mapping an upload arena failed: {e}"),
+                        "retry; if it persists the device is unusable",
+                    ))
                 }
                 None => {
-                    return Err(Error::Gpu(
-                        "an upload arena did not map after the device was idle. Fix: this is a vyre bug; please report it".into(),
+                    return Err(Error::internal(
+                        "an upload arena did not map after the device was idle",
                     ))
                 }
             }
             let view = self.buffer.slice(..).get_mapped_range_mut().map_err(|e| {
-                Error::Gpu(format!("viewing a mapped upload arena failed: {e}. Fix: this is a vyre bug; please report it"))
+                Error::internal(format!("viewing a mapped upload arena failed: {e}"))
             })?;
             self.view = Some(view);
         }
         let Some(view) = self.view.as_mut() else {
-            return Err(Error::Gpu(
-                "upload arena view vanished. Fix: this is a vyre bug; please report it".into(),
-            ));
+            return Err(Error::internal("upload arena view vanished"));
         };
         let mut slice = view.slice(..);
         let ptr = slice.as_raw_ptr();
@@ -135,13 +132,15 @@ impl UploadArena {
     /// recovery `generation` and is unmapped.
     pub(crate) fn source(&self, generation: u32) -> Result<&wgpu::Buffer> {
         if generation != self.generation {
-            return Err(Error::Gpu(
-                "this upload arena belongs to a device that was lost and replaced. Fix: make new upload arenas after a recovery".into(),
+            return Err(Error::gpu(
+                "this upload arena belongs to a device that was lost and replaced",
+                "make new upload arenas after a recovery",
             ));
         }
         if self.view.is_some() {
-            return Err(Error::BadInput(
-                "an upload arena is still mapped for writing. Fix: hand it to the megakernel with adopt_upload".into(),
+            return Err(Error::bad_input(
+                "an upload arena is still mapped for writing",
+                "hand it to the megakernel with adopt_upload",
             ));
         }
         Ok(&self.buffer)

@@ -122,9 +122,7 @@ fn submit(gpu: &Gpu, pieces: &[Piece<'_>], staged: u64) -> Result<()> {
                     data.len() as u64 * 4,
                 ),
                 (Piece::Copy { .. }, None) => {
-                    return Err(Error::Gpu(format!(
-                        "a write has no staging memory. Fix: {BUG_FIX}"
-                    )))
+                    return Err(Error::gpu("a write has no staging memory", BUG_FIX))
                 }
             }
         }
@@ -141,10 +139,10 @@ fn submit(gpu: &Gpu, pieces: &[Piece<'_>], staged: u64) -> Result<()> {
 /// its offset, as little-endian bytes (large pieces on several threads).
 fn fill(gpu: &Gpu, staging: &wgpu::Buffer, bytes: u64, pieces: &[Piece<'_>]) -> Result<()> {
     let mut view = staging.get_mapped_range_mut(..bytes).map_err(|e| {
-        Error::Gpu(format!(
-            "mapping upload staging memory on {} failed: {e}. Fix: {BUG_FIX}",
-            gpu.label
-        ))
+        Error::gpu(
+            format!("mapping upload staging memory on {} failed: {e}", gpu.label),
+            BUG_FIX,
+        )
     })?;
     for piece in pieces {
         let Piece::Copy { data, at, .. } = piece else {
@@ -160,11 +158,14 @@ fn fill(gpu: &Gpu, staging: &wgpu::Buffer, bytes: u64, pieces: &[Piece<'_>]) -> 
             true
         };
         if !filled {
-            return Err(Error::Gpu(format!(
-                "upload staging memory on {} did not map {} bytes. Fix: {BUG_FIX}",
-                gpu.label,
-                end - start
-            )));
+            return Err(Error::gpu(
+                format!(
+                    "upload staging memory on {} did not map {} bytes",
+                    gpu.label,
+                    end - start
+                ),
+                BUG_FIX,
+            ));
         }
     }
     Ok(())

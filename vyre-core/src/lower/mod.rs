@@ -46,7 +46,7 @@ use helpers::Helper;
 /// Returns [`Error::Invalid`] for programs the lowering cannot express (unknown
 /// names, type errors, atomics in the wrong place: the
 /// [validator](crate::validate) rejects all of these first), and
-/// [`Error::Gpu`] if naga rejects the generated WGSL (a lowering bug).
+/// [`Error::Internal`] if naga rejects the generated WGSL (a lowering bug).
 pub fn to_wgsl(program: &Program) -> Result<String> {
     let wgsl = Lowerer::new(program)?.finish()?;
     check_with_naga(program, &wgsl)?;
@@ -56,9 +56,8 @@ pub fn to_wgsl(program: &Program) -> Result<String> {
 /// Parses and validates `wgsl` with naga, as [`to_wgsl`] does.
 fn check_with_naga(program: &Program, wgsl: &str) -> Result<()> {
     let bug = |msg: String| {
-        Error::Gpu(format!(
-            "the WGSL generated for program `{}` was rejected by naga:\n{msg}\n--- WGSL ---\n{wgsl}\n--- program ---\n{program}\
-             Fix: this is a vyre lowering bug, please report it with the program text",
+        Error::internal(format!(
+            "the WGSL generated for program `{}` was rejected by naga (a lowering bug; report it with the program text):\n{msg}\n--- WGSL ---\n{wgsl}\n--- program ---\n{program}",
             program.name
         ))
     };

@@ -116,19 +116,25 @@ impl MegakernelBuilder {
 
     /// Builds the kernel, checks it, and binds it to `backend`.
     pub fn build<B: Backend>(self, backend: B) -> Result<Megakernel<B>> {
-        let bad = |m: String| Err(Error::BadInput(m));
+        let bad = |message: String, fix: String| Err(Error::bad_input(message, fix));
         let registered = self.payloads.len() + self.loaded.len();
         if registered as u32 > MAX_OPCODES - FIRST_PAYLOAD_OPCODE {
-            return bad(format!(
-                "{registered} payloads registered; a megakernel holds at most {}. Fix: split them over several megakernels",
-                MAX_OPCODES - FIRST_PAYLOAD_OPCODE
-            ));
+            return bad(
+                format!(
+                    "{registered} payloads registered; a megakernel holds at most {}",
+                    MAX_OPCODES - FIRST_PAYLOAD_OPCODE
+                ),
+                "split them over several megakernels".to_string(),
+            );
         }
         if self.tenants.len() as u32 > MAX_TENANTS {
-            return bad(format!(
-                "{} tenants registered; at most {MAX_TENANTS}. Fix: merge tenants",
-                self.tenants.len()
-            ));
+            return bad(
+                format!(
+                    "{} tenants registered; at most {MAX_TENANTS}",
+                    self.tenants.len()
+                ),
+                "merge tenants".to_string(),
+            );
         }
         let slot_budget = self
             .slot_budget
@@ -138,7 +144,8 @@ impl MegakernelBuilder {
             });
         if self.workgroups == 0 || slot_budget == 0 {
             return bad(
-                "workgroups and slot_budget must be at least 1. Fix: pass a positive value".into(),
+                "workgroups and slot_budget must be at least 1".to_string(),
+                "pass a positive value".to_string(),
             );
         }
         let mut opcodes = HashMap::new();
@@ -152,10 +159,13 @@ impl MegakernelBuilder {
         for (i, p) in self.payloads.iter().chain(&self.loaded).enumerate() {
             let op = FIRST_PAYLOAD_OPCODE + i as u32;
             if opcodes.insert(p.name.clone(), op).is_some() {
-                return bad(format!(
-                    "payload name `{}` is registered twice or clashes with a built-in handler. Fix: give each payload a unique name",
-                    p.name
-                ));
+                return bad(
+                    format!(
+                        "payload name `{}` is registered twice or clashes with a built-in handler",
+                        p.name
+                    ),
+                    "give each payload a unique name".to_string(),
+                );
             }
             result_words.insert(op, embed::result_words(p));
         }
@@ -166,9 +176,7 @@ impl MegakernelBuilder {
                 match opcodes.get(a) {
                     Some(op) => mask |= 1 << op,
                     None => {
-                        return bad(format!(
-                            "tenant `{tname}` is allowed `{a}`, which is neither a registered payload nor a built-in. Fix: register the payload first or correct the name"
-                        ))
+                        return bad(format!("tenant `{tname}` is allowed `{a}`, which is neither a registered payload nor a built-in"), "register the payload first or correct the name".to_string())
                     }
                 }
             }

@@ -16,17 +16,17 @@ pub use super::abi::{result_words, ARENA, CONTROL, DEBUG, IO, RESULTS, RING};
 pub fn check_embeddable(p: &Payload) -> Result<()> {
     let bytes = p.params_of(ParamKind::Bytes).count();
     if bytes > 1 {
-        return Err(Error::BadInput(format!(
-            "payload `{}` takes {bytes} byte slices; a megakernel slot carries one. Fix: give the payload a single `&[u8]` parameter",
-            p.name
-        )));
+        return Err(Error::bad_input(
+            format!(
+                "payload `{}` takes {bytes} byte slices; a megakernel slot carries one",
+                p.name
+            ),
+            "give the payload a single `&[u8]` parameter",
+        ));
     }
     let scalars = p.params_of(ParamKind::Scalar).count() as u32;
     if scalars > SLOT_ARG_COUNT {
-        return Err(Error::BadInput(format!(
-            "payload `{}` takes {scalars} u32 arguments; a slot carries at most {SLOT_ARG_COUNT}. Fix: pass the rest through the input bytes",
-            p.name
-        )));
+        return Err(Error::bad_input(format!("payload `{}` takes {scalars} u32 arguments; a slot carries at most {SLOT_ARG_COUNT}", p.name), "pass the rest through the input bytes"));
     }
     let outs: Vec<_> = p
         .params
@@ -35,10 +35,13 @@ pub fn check_embeddable(p: &Payload) -> Result<()> {
         .collect();
     for q in outs.iter().rev().skip(1) {
         if q.len.is_none() {
-            return Err(Error::BadInput(format!(
-                "output `{}` of payload `{}` has no declared length and is not the last output. Fix: add `#[vyre(len = N)]` to it",
-                q.name, p.name
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "output `{}` of payload `{}` has no declared length and is not the last output",
+                    q.name, p.name
+                ),
+                "add `#[vyre(len = N)]` to it",
+            ));
         }
     }
     Ok(())
@@ -242,10 +245,7 @@ impl Renamer<'_> {
             Some(b) => b.to_string(),
             None => {
                 if self.error.is_none() {
-                    self.error = Some(Error::BadInput(format!(
-                        "payload `{}` uses buffer `{n}`, which is not one of its byte/output/accumulator parameters. Fix: access data only through the payload's parameters",
-                        self.payload
-                    )));
+                    self.error = Some(Error::bad_input(format!("payload `{}` uses buffer `{n}`, which is not one of its byte/output/accumulator parameters", self.payload), "access data only through the payload's parameters"));
                 }
                 n.to_string()
             }

@@ -26,16 +26,19 @@ impl<B: Backend> Megakernel<B> {
     /// program is uploaded with the next [`Megakernel::run`].
     pub fn load_payload(&mut self, p: &Payload, tenants: &[&str]) -> Result<u32> {
         if !self.interpreter {
-            return Err(Error::BadInput(format!(
-                "cannot load payload `{}`: this megakernel was built without the interpreter. Fix: build it with MegakernelBuilder::interpreter()",
-                p.name
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "cannot load payload `{}`: this megakernel was built without the interpreter",
+                    p.name
+                ),
+                "build it with MegakernelBuilder::interpreter()",
+            ));
         }
         if self.opcodes.contains_key(&p.name) {
-            return Err(Error::BadInput(format!(
-                "payload name `{}` is already registered. Fix: give each payload a unique name",
-                p.name
-            )));
+            return Err(Error::bad_input(
+                format!("payload name `{}` is already registered", p.name),
+                "give each payload a unique name",
+            ));
         }
         let mut ids = Vec::new();
         for t in tenants {
@@ -65,10 +68,7 @@ impl<B: Backend> Megakernel<B> {
         let index = self.loaded;
         let op = self.first_loaded + index;
         if index >= MAX_LOADED || op >= MAX_OPCODES {
-            return Err(Error::BadInput(format!(
-                "cannot load payload `{}`: the megakernel already has {} opcodes in use (most {MAX_OPCODES}). Fix: build another megakernel for more payloads",
-                p.name, op
-            )));
+            return Err(Error::bad_input(format!("cannot load payload `{}`: the megakernel already has {} opcodes in use (most {MAX_OPCODES})", p.name, op), "build another megakernel for more payloads"));
         }
         let bc = interp::compile(p)?;
         let lanes = self.workgroups as u64 * self.program.workgroup_size as u64;
@@ -78,11 +78,7 @@ impl<B: Backend> Megakernel<B> {
         if reg_words > (u32::MAX / 4) as u64
             || code.len() + bc.words.len() > (u32::MAX / 4) as usize
         {
-            return Err(Error::BadInput(format!(
-                "loading payload `{}` needs {reg_words} register words and {} code words, more than a GPU buffer holds. Fix: use fewer workgroups",
-                p.name,
-                code.len() + bc.words.len()
-            )));
+            return Err(Error::bad_input(format!("loading payload `{}` needs {reg_words} register words and {} code words, more than a GPU buffer holds", p.name, code.len() + bc.words.len()), "use fewer workgroups"));
         }
         let code = &mut self.bufs[B_CODE];
         let entry = code.len() as u32;

@@ -188,10 +188,13 @@ impl<B: Backend> Megakernel<B> {
     pub fn tenant_id(&self, name: &str) -> Result<TenantId> {
         match self.tenant_names.iter().position(|t| t == name) {
             Some(i) => Ok(TenantId(i as u32)),
-            None => Err(Error::BadInput(format!(
-                "no tenant named `{name}`. Fix: register it with MegakernelBuilder::tenant (known: {})",
-                self.tenant_names.join(", ")
-            ))),
+            None => Err(Error::bad_input(
+                format!("no tenant named `{name}`"),
+                format!(
+                    "register it with MegakernelBuilder::tenant (known: {})",
+                    self.tenant_names.join(", ")
+                ),
+            )),
         }
     }
 
@@ -254,16 +257,19 @@ impl<B: Backend> Megakernel<B> {
     /// [`Megakernel::take_arena`].
     pub fn adopt_arena(&mut self, words: Vec<u32>, used: usize) -> Result<DataRef> {
         if self.arena_words != 0 || self.slots != 0 {
-            return Err(Error::BadInput(
-                "adopt_arena after data or slots were added to this batch. Fix: call reset() first"
-                    .into(),
+            return Err(Error::bad_input(
+                "adopt_arena after data or slots were added to this batch",
+                "call reset() first",
             ));
         }
         if used > words.len() || used > (u32::MAX / 4) as usize {
-            return Err(Error::BadInput(format!(
-                "adopt_arena: {used} used words of a {}-word buffer. Fix: pass used <= words.len() and under 4 GiB",
-                words.len()
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "adopt_arena: {used} used words of a {}-word buffer",
+                    words.len()
+                ),
+                "pass used <= words.len() and under 4 GiB",
+            ));
         }
         let mut words = words;
         if words.is_empty() {
@@ -293,18 +299,27 @@ impl<B: Backend> Megakernel<B> {
         used: usize,
     ) -> std::result::Result<DataRef, (Error, Box<dyn DeviceArena>)> {
         let problem = if self.arena_words != 0 || self.slots != 0 {
-            Some("adopt_upload after data or slots were added to this batch. Fix: call reset() first".to_string())
+            Some(Error::bad_input(
+                "adopt_upload after data or slots were added to this batch",
+                "call reset() first",
+            ))
         } else if self.backend.device_id().is_none() {
-            Some(format!("adopt_upload on a megakernel running on {}: device arenas belong to a device backend. Fix: use adopt_arena on other backends", self.backend.name()))
+            Some(Error::bad_input(format!("adopt_upload on a megakernel running on {}: device arenas belong to a device backend", self.backend.name()), "use adopt_arena on other backends"))
         } else if arena.generation() != self.backend.device_generation() {
-            Some(format!("adopt_upload: the arena was made on device generation {} but {} is at generation {} (the device was lost and replaced). Fix: read the bytes again into a new arena or a host arena", arena.generation(), self.backend.name(), self.backend.device_generation()))
+            Some(Error::bad_input(format!("adopt_upload: the arena was made on device generation {} but {} is at generation {} (the device was lost and replaced)", arena.generation(), self.backend.name(), self.backend.device_generation()), "read the bytes again into a new arena or a host arena"))
         } else if used * 4 > arena.len() || used > (u32::MAX / 4) as usize {
-            Some(format!("adopt_upload: {used} used words of a {}-byte arena. Fix: pass used <= its length / 4", arena.len()))
+            Some(Error::bad_input(
+                format!(
+                    "adopt_upload: {used} used words of a {}-byte arena",
+                    arena.len()
+                ),
+                "pass used <= its length / 4",
+            ))
         } else {
             None
         };
-        if let Some(m) = problem {
-            return Err((Error::BadInput(m), arena));
+        if let Some(e) = problem {
+            return Err((e, arena));
         }
         arena.unmap();
         self.bufs[B_ARENA] = vec![0];
@@ -336,17 +351,17 @@ impl<B: Backend> Megakernel<B> {
     /// can share them through [`Megakernel::publish_ref`].
     pub fn add_data(&mut self, bytes: &[u8]) -> Result<DataRef> {
         if bytes.len() > (u32::MAX / 2) as usize {
-            return Err(Error::BadInput(format!(
-                "slot data of {} bytes is too large. Fix: split data into chunks under 2 GiB",
-                bytes.len()
-            )));
+            return Err(Error::bad_input(
+                format!("slot data of {} bytes is too large", bytes.len()),
+                "split data into chunks under 2 GiB",
+            ));
         }
         let words = bytes.len().div_ceil(4);
         let off = self.arena_words;
         if off + words > (u32::MAX / 4) as usize {
-            return Err(Error::BadInput(
-                "the batch's arena exceeds 4 GiB. Fix: run and reset the megakernel more often"
-                    .into(),
+            return Err(Error::bad_input(
+                "the batch's arena exceeds 4 GiB",
+                "run and reset the megakernel more often",
             ));
         }
         let arena = &mut self.bufs[B_ARENA];
@@ -399,32 +414,33 @@ impl<B: Backend> Megakernel<B> {
         let op = match self.opcodes.get(op_name) {
             Some(op) => *op,
             None => {
-                return Err(Error::BadInput(format!(
-                    "no payload or built-in named `{op_name}`. Fix: register it with MegakernelBuilder::payload"
-                )))
+                return Err(Error::bad_input(
+                    format!("no payload or built-in named `{op_name}`"),
+                    "register it with MegakernelBuilder::payload",
+                ))
             }
         };
         if args.len() as u32 > SLOT_ARG_COUNT {
-            return Err(Error::BadInput(format!(
-                "{} arguments given for `{op_name}`; a slot carries at most {SLOT_ARG_COUNT}. Fix: pass fewer arguments",
-                args.len()
-            )));
+            return Err(Error::bad_input(
+                format!(
+                    "{} arguments given for `{op_name}`; a slot carries at most {SLOT_ARG_COUNT}",
+                    args.len()
+                ),
+                "pass fewer arguments",
+            ));
         }
         if start > data.len
             || (data.word_offset as usize) + (data.len as usize).div_ceil(4) > self.arena_words
         {
-            return Err(Error::BadInput(format!(
-                "slot data (offset {} words, {} bytes, start {start}) is outside the arena or start > length. Fix: use a DataRef returned by add_data and start <= its length",
-                data.word_offset, data.len
-            )));
+            return Err(Error::bad_input(format!("slot data (offset {} words, {} bytes, start {start}) is outside the arena or start > length", data.word_offset, data.len), "use a DataRef returned by add_data and start <= its length"));
         }
         let out_len =
             result_words.unwrap_or_else(|| self.result_words.get(&op).copied().unwrap_or(0));
         let out_off = self.results_used;
         if out_off + out_len as usize > (u32::MAX / 4) as usize {
-            return Err(Error::BadInput(
-                "the batch's results exceed 4 GiB. Fix: run and reset the megakernel more often"
-                    .into(),
+            return Err(Error::bad_input(
+                "the batch's results exceed 4 GiB",
+                "run and reset the megakernel more often",
             ));
         }
         self.results_used += out_len as usize;
@@ -453,10 +469,10 @@ impl<B: Backend> Megakernel<B> {
     pub fn status(&self, slot: SlotId) -> Result<SlotStatus> {
         let ring = &self.bufs[B_RING];
         if slot.0 >= self.slots {
-            return Err(Error::BadInput(format!(
-                "slot {} does not exist (batch has {}). Fix: use an id returned by publish",
-                slot.0, self.slots
-            )));
+            return Err(Error::bad_input(
+                format!("slot {} does not exist (batch has {})", slot.0, self.slots),
+                "use an id returned by publish",
+            ));
         }
         let s = (slot.0 * SLOT_WORDS) as usize;
         Ok(match ring[s + SLOT_STATUS as usize] {
@@ -471,10 +487,10 @@ impl<B: Backend> Megakernel<B> {
     /// A slot's result words.
     pub fn results(&self, slot: SlotId) -> Result<&[u32]> {
         let (off, len) = *self.regions.get(slot.0 as usize).ok_or_else(|| {
-            Error::BadInput(format!(
-                "slot {} does not exist. Fix: use an id returned by publish",
-                slot.0
-            ))
+            Error::bad_input(
+                format!("slot {} does not exist", slot.0),
+                "use an id returned by publish",
+            )
         })?;
         Ok(&self.bufs[B_RESULTS][off as usize..(off + len) as usize])
     }
@@ -483,10 +499,10 @@ impl<B: Backend> Megakernel<B> {
     /// after publishing and before [`Megakernel::run`].
     pub fn results_mut(&mut self, slot: SlotId) -> Result<&mut [u32]> {
         let (off, len) = *self.regions.get(slot.0 as usize).ok_or_else(|| {
-            Error::BadInput(format!(
-                "slot {} does not exist. Fix: use an id returned by publish",
-                slot.0
-            ))
+            Error::bad_input(
+                format!("slot {} does not exist", slot.0),
+                "use an id returned by publish",
+            )
         })?;
         Ok(&mut self.bufs[B_RESULTS][off as usize..(off + len) as usize])
     }

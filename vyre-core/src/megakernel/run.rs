@@ -193,8 +193,8 @@ impl<B: Backend> Megakernel<B> {
             if self.count_status(PUBLISHED) == pending
                 && self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] == 0
             {
-                return Err(Error::Gpu(format!(
-                    "a megakernel dispatch made no progress on {pending} published slot(s). Fix: this is a vyre bug; report it with the backend name ({})",
+                return Err(Error::internal(format!(
+                    "a megakernel dispatch made no progress on {pending} published slot(s) on {}",
                     self.backend.name()
                 )));
             }

@@ -70,33 +70,36 @@ pub fn check_fits(buffers: &[BufferDecl], payloads: &[Payload]) -> Result<()> {
                 .map(move |t| format!("`{}` of `{}` ({} words)", t.name, p.name, t.words.len()))
         })
         .collect();
-    Err(Error::BadInput(format!(
-        "the fused payloads need {words} words of workgroup memory, more than the {max} (16 KiB) vyre allows; their constant tables: {}. Fix: fuse fewer payloads with tables into one megakernel, or use smaller tables",
-        if tables.is_empty() { "none".to_string() } else { tables.join(", ") }
-    )))
+    Err(Error::bad_input(format!("the fused payloads need {words} words of workgroup memory, more than the {max} (16 KiB) vyre allows; their constant tables: {}", if tables.is_empty() { "none".to_string() } else { tables.join(", ") }), "fuse fewer payloads with tables into one megakernel, or use smaller tables"))
 }
 
 /// Checks that the tables of `p` have words and names of their own.
 pub fn check_tables(p: &Payload) -> Result<()> {
     for (i, t) in p.tables.iter().enumerate() {
-        let bad = |why: String| {
-            Err(Error::BadInput(format!(
-                "table `{}` of payload `{}` {why}",
-                t.name, p.name
-            )))
+        let bad = |why: String, fix: String| {
+            Err(Error::bad_input(
+                format!("table `{}` of payload `{}` {why}", t.name, p.name),
+                fix,
+            ))
         };
         if t.words.is_empty() {
-            return bad("has no words. Fix: give every table at least one word".into());
+            return bad(
+                "has no words".to_string(),
+                "give every table at least one word".to_string(),
+            );
         }
         if u32::try_from(t.words.len()).is_err() {
-            return bad("has more than u32::MAX words. Fix: use a smaller table".into());
+            return bad(
+                "has more than u32::MAX words".to_string(),
+                "use a smaller table".to_string(),
+            );
         }
         if p.params.iter().any(|q| q.name == t.name)
             || p.tables[..i].iter().any(|u| u.name == t.name)
         {
             return bad(
-                "has the name of another parameter or table. Fix: give every table its own name"
-                    .into(),
+                "has the name of another parameter or table".to_string(),
+                "give every table its own name".to_string(),
             );
         }
     }

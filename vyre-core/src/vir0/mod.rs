@@ -164,7 +164,9 @@ impl From<Vir0Error> for Error {
                 program: name,
                 problems,
             },
-            other => Error::BadInput(other.to_string()),
+            Vir0Error::Malformed { offset, what, fix } => {
+                Error::bad_input(format!("VIR0 byte {offset}: {what}"), fix)
+            }
         }
     }
 }
@@ -325,23 +327,34 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Module> {
         .and_then(|f| f.take(MAX_FILE_LEN + 1).read_to_end(&mut bytes))
         .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_LEN {
-        return Err(Error::BadInput(format!(
-            "{shown}: larger than {MAX_FILE_LEN} bytes. Fix: give a vyre text or VIR0 file"
-        )));
+        return Err(Error::bad_input(
+            format!("{shown}: larger than {MAX_FILE_LEN} bytes"),
+            "give a vyre text or VIR0 file",
+        ));
     }
     if bytes.starts_with(&MAGIC) {
         return decode(&bytes).map_err(|e| match e {
-            Vir0Error::Malformed { .. } => Error::BadInput(format!("{shown}: {e}")),
+            Vir0Error::Malformed { offset, what, fix } => {
+                Error::bad_input(format!("{shown}: VIR0 byte {offset}: {what}"), fix)
+            }
             invalid => invalid.into(),
         });
     }
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        Error::BadInput(format!(
-            "{shown}: neither a VIR0 file nor UTF-8 text (bad byte at offset {}). Fix: give a `.vyre` text file or a `.vir0` file",
-            e.valid_up_to()
-        ))
+        Error::bad_input(
+            format!(
+                "{shown}: neither a VIR0 file nor UTF-8 text (bad byte at offset {})",
+                e.valid_up_to()
+            ),
+            "give a `.vyre` text file or a `.vir0` file",
+        )
     })?;
-    let module = Module::parse(text).map_err(|e| Error::BadInput(format!("{shown}:{e}")))?;
+    let module = Module::parse(text).map_err(|e| {
+        Error::bad_input(
+            format!("{shown}:{}:{}: {}", e.line, e.column, e.message),
+            e.fix,
+        )
+    })?;
     module.validate().map_err(|problems| Error::Invalid {
         program: module.name().to_string(),
         problems,
@@ -355,10 +368,13 @@ pub fn load_payload_file(path: impl AsRef<Path>) -> Result<Payload> {
     let path = path.as_ref();
     match load_file(path)? {
         Module::Payload(p) => Ok(p),
-        Module::Program(p) => Err(Error::BadInput(format!(
-            "{}: holds program `{}`, not a payload. Fix: give a file that starts with `payload NAME` (or was compiled from one)",
-            path.display(),
-            p.name
-        ))),
+        Module::Program(p) => Err(Error::bad_input(
+            format!(
+                "{}: holds program `{}`, not a payload",
+                path.display(),
+                p.name
+            ),
+            "give a file that starts with `payload NAME` (or was compiled from one)",
+        )),
     }
 }

@@ -25,10 +25,7 @@ const CONST_TAG: u32 = 1 << 31;
 pub fn compile(p: &Payload) -> Result<Bytecode> {
     crate::megakernel::embed::check_embeddable(p)?;
     if let Some(t) = p.tables.first() {
-        return Err(Error::BadInput(format!(
-            "payload `{}` cannot run on the interpreter: it reads the constant table `{}`, and loaded programs have no table memory. Fix: run the payload fused (register it with MegakernelBuilder::payload)",
-            p.name, t.name
-        )));
+        return Err(Error::bad_input(format!("payload `{}` cannot run on the interpreter: it reads the constant table `{}`, and loaded programs have no table memory", p.name, t.name), "run the payload fused (register it with MegakernelBuilder::payload)"));
     }
     crate::validate::validate_or_error(&p.to_program(64))?;
     let mut g = Gen {
@@ -71,10 +68,13 @@ struct Gen<'a> {
 
 impl Gen<'_> {
     fn err(&self, what: &str, fix: &str) -> Error {
-        Error::BadInput(format!(
-            "payload `{}` cannot run on the interpreter: {what}. Fix: {fix}",
-            self.p.name
-        ))
+        Error::bad_input(
+            format!(
+                "payload `{}` cannot run on the interpreter: {what}",
+                self.p.name
+            ),
+            fix,
+        )
     }
 
     fn emit(&mut self, o: u32, d: u32, a: u32, b: u32, c: u32) -> usize {
@@ -300,10 +300,7 @@ impl Gen<'_> {
             Node::Break | Node::Continue => {
                 let at = self.emit(op::JMP, 0, 0, 0, 0);
                 let ctx = self.loops.last_mut().ok_or_else(|| {
-                    Error::BadInput(format!(
-                        "payload `{}`: break/continue outside a loop. Fix: remove it",
-                        self.p.name
-                    ))
+                    Error::bad_input(format!("payload `{}`: break/continue outside a loop", self.p.name), "remove it")
                 })?;
                 if matches!(n, Node::Break) {
                     ctx.breaks.push(at);
@@ -327,9 +324,10 @@ impl Gen<'_> {
 
     /// Patches a finished loop's breaks to here and continues to `cont`.
     fn close_loop(&mut self, cont: usize) -> Result<()> {
-        let ctx = self.loops.pop().ok_or_else(|| {
-            Error::BadInput("interpreter compiler lost a loop. Fix: report this vyre bug".into())
-        })?;
+        let ctx = self
+            .loops
+            .pop()
+            .ok_or_else(|| Error::internal("interpreter compiler lost a loop"))?;
         let end = self.code.len() as u32;
         for b in ctx.breaks {
             self.code[b][4] = end;

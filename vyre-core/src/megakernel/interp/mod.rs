@@ -306,10 +306,10 @@ impl Bytecode {
     /// do not (it clamps registers and memory indices).
     pub fn check(&self) -> Result<()> {
         let bad = |at: usize, what: String| {
-            Err(Error::BadInput(format!(
-                "bytecode of `{}`: instruction {at}: {what}. Fix: load payloads through interp::compile",
-                self.name
-            )))
+            Err(Error::bad_input(
+                format!("bytecode of `{}`: instruction {at}: {what}", self.name),
+                "load payloads through interp::compile",
+            ))
         };
         if self.words.len() % INSTR_WORDS as usize != 0 {
             return bad(
