@@ -30,8 +30,13 @@ fn lost_device_is_reported_recovered_and_reuploaded() {
     bufs[1] = vec![0; 64];
     let err = g
         .run_ranges(&p, &mut bufs, 1, &[], &[(1, 0..64)])
-        .expect_err("a run on a destroyed device fails")
-        .to_string();
+        .expect_err("a run on a destroyed device fails");
+    assert!(err.is_device_lost(), "{err:?}");
+    assert!(
+        matches!(&err, vyre_core::Error::DeviceLost { reason, .. } if reason.contains("simulated")),
+        "{err:?}"
+    );
+    let err = err.to_string();
     assert!(err.contains("lost") && err.contains("Fix:"), "{err}");
 
     assert!(g.recover().expect("recover"), "the device was lost");
@@ -64,8 +69,9 @@ fn destroying_the_device_directly_counts_as_loss() {
     let mut bufs = vec![data.clone(), vec![0; 64]];
     let err = g
         .run(&p, &mut bufs, 1)
-        .expect_err("a run on a destroyed device fails")
-        .to_string();
+        .expect_err("a run on a destroyed device fails");
+    assert!(err.is_device_lost(), "{err:?}");
+    let err = err.to_string();
     assert!(err.contains("lost") && err.contains("Fix:"), "{err}");
     assert!(g.lost_reason().is_some(), "destroy is recorded as loss");
     assert!(g.recover().expect("recover"));
