@@ -1,14 +1,13 @@
-//! syn expressions → [`crate::ast::Expr`], rejecting everything outside the subset.
+//! syn expressions → [`crate::ast::Expr`], rejecting everything outside the subset:
+//! the dispatch over expression kinds, literals, paths, operators,
+//! assignments and casts. Control flow is parsed in [`super::control`],
+//! method and helper calls in [`super::call`].
 
 use syn::spanned::Spanned;
 use syn::Expr as E;
 
 use super::{fits, Parser};
-use crate::ast::{
-    AtomicMethod, BinOp, Block, CxUse, Expr, ExprKind, Lit, Method, Range, Scalar, UnOp,
-};
-
-const SUPPORTED_METHODS: &str = "wrapping_add/sub/mul, min, max, count_ones, leading_zeros, trailing_zeros, rotate_left/right, len, `word` on a `&[u8]` input, and the atomic methods on accumulator elements";
+use crate::ast::{BinOp, Expr, ExprKind, Lit, Scalar, UnOp};
 
 impl Parser<'_> {
     /// Parses an expression; `None` after reporting an error.
@@ -34,59 +33,12 @@ impl Parser<'_> {
             E::MethodCall(m) => return self.method_call(m),
             E::Call(c) => return self.call(c),
             E::If(i) => return self.if_expr(i),
-            E::Block(b) => {
-                if let Some(l) = &b.label {
-                    self.errs.unsupported(
-                        l.span(),
-                        "block labels",
-                        "restructure the code with `if`",
-                    );
-                }
-                ExprKind::Block(self.block(&b.block))
-            }
-            E::While(w) => {
-                self.no_label(&w.label);
-                if let E::Let(l) = &*w.cond {
-                    self.errs.unsupported(
-                        l.span(),
-                        "`while let`",
-                        "use `loop` with `if` and `break`",
-                    );
-                    return None;
-                }
-                let cond = self.expr(&w.cond);
-                let body = self.block(&w.body);
-                ExprKind::While(Box::new(cond?), body)
-            }
-            E::Loop(l) => {
-                self.no_label(&l.label);
-                ExprKind::Loop(self.block(&l.body))
-            }
+            E::Block(b) => self.block_kind(b),
+            E::While(w) => self.while_kind(w)?,
+            E::Loop(l) => self.loop_kind(l),
             E::ForLoop(f) => return self.for_loop(f),
-            E::Break(b) => {
-                if let Some(l) = &b.label {
-                    self.errs.unsupported(
-                        l.span(),
-                        "labeled `break`",
-                        "use a flag variable and break out of each loop",
-                    );
-                }
-                if let Some(v) = &b.expr {
-                    self.errs.unsupported(
-                        v.span(),
-                        "`break` with a value",
-                        "assign the value to a variable declared before the loop, then `break`",
-                    );
-                }
-                ExprKind::Break
-            }
-            E::Continue(c) => {
-                if let Some(l) = &c.label {
-                    self.errs
-                        .unsupported(l.span(), "labeled `continue`", "use a flag variable");
-                }
-                ExprKind::Continue
-            }
+            E::Break(b) => self.break_kind(b),
+            E::Continue(c) => self.continue_kind(c),
             E::Return(r) => ExprKind::Return(match &r.expr {
                 Some(v) => Some(Box::new(self.expr(v)?)),
                 None => None,
@@ -97,16 +49,6 @@ impl Parser<'_> {
             }
         };
         Some(self.mk(span, kind))
-    }
-
-    fn no_label(&mut self, l: &Option<syn::Label>) {
-        if let Some(l) = l {
-            self.errs.unsupported(
-                l.span(),
-                "loop labels",
-                "use a flag variable and `break` out of each loop",
-            );
-        }
     }
 
     fn reject(&mut self, e: &E) {
@@ -394,7 +336,8 @@ impl Parser<'_> {
         }
     }
 
-    fn index_base(&mut self, e: &E) -> Option<syn::Ident> {
+    /// The buffer or constant name being indexed (or called a method on).
+    pub(super) fn index_base(&mut self, e: &E) -> Option<syn::Ident> {
         match e {
             E::Path(p) if p.path.get_ident().is_some() => p.path.get_ident().cloned(),
             E::Paren(p) => self.index_base(&p.expr),
@@ -418,329 +361,6 @@ impl Parser<'_> {
         }
         Some(s)
     }
-
-    fn method_call(&mut self, m: &syn::ExprMethodCall) -> Option<Expr> {
-        let span = m.span();
-        let name = m.method.to_string();
-        if let Some(t) = &m.turbofish {
-            self.errs
-                .unsupported(t.span(), "turbofish type arguments", "remove them");
-            return None;
-        }
-        let args: Vec<&E> = m.args.iter().collect();
-        // compare_exchange(..).is_ok() / .is_err()
-        if name == "is_ok" || name == "is_err" {
-            if let E::MethodCall(inner) = strip(&m.receiver) {
-                if inner.method == "compare_exchange" {
-                    let cx = if name == "is_ok" {
-                        CxUse::IsOk
-                    } else {
-                        CxUse::IsErr
-                    };
-                    return self.atomic(inner, cx, span);
-                }
-            }
-        }
-        if AtomicMethod::from_name(&name).is_some() {
-            if let E::Index(_) = strip(&m.receiver) {
-                return self.atomic(m, CxUse::Discard, span);
-            }
-        }
-        match name.as_str() {
-            "len" | "id" | "count" if args.is_empty() => {
-                let base = self.index_base(&m.receiver)?;
-                let kind = match name.as_str() {
-                    "len" => ExprKind::Len(base),
-                    "id" => ExprKind::LaneId(base),
-                    _ => ExprKind::LaneCount(base),
-                };
-                return Some(self.mk(span, kind));
-            }
-            "word" if args.len() == 1 => {
-                let base = self.index_base(&m.receiver)?;
-                let w = self.expr(args[0])?;
-                return Some(self.mk(span, ExprKind::Word(base, Box::new(w))));
-            }
-            "range" | "step_by" => {
-                self.errs.unsupported(
-                    m.method.span(),
-                    format!("`.{name}(..)` outside a `for` header"),
-                    "write `for i in lanes.range(a..b)` or `for i in (a..b).step_by(n)`",
-                );
-                return None;
-            }
-            _ => {}
-        }
-        let Some(method) = Method::from_name(&name) else {
-            let fix = match name.as_str() {
-                "iter" | "into_iter" | "map" | "filter" | "sum" | "fold" | "enumerate" | "zip"
-                | "chunks" | "windows" => {
-                    "iterators are not supported; write a `for i in 0..data.len()` loop and index"
-                        .to_string()
-                }
-                "unwrap" | "expect" | "unwrap_or" | "ok" => {
-                    "payloads cannot fail; handle the case with `if`".to_string()
-                }
-                "get" => "index directly: out-of-range reads give 0".to_string(),
-                _ => format!("use one of the supported methods: {SUPPORTED_METHODS}"),
-            };
-            self.errs
-                .unsupported(m.method.span(), format!("the method `{name}`"), fix);
-            return None;
-        };
-        if args.len() != method.arity() {
-            self.errs.push(
-                m.method.span(),
-                format!(
-                    "`{name}` takes {} argument(s)\nFix: call it as in std",
-                    method.arity()
-                ),
-            );
-            return None;
-        }
-        let recv = self.expr(&m.receiver);
-        let args: Vec<Expr> = args.into_iter().filter_map(|a| self.expr(a)).collect();
-        if args.len() != method.arity() {
-            return None;
-        }
-        Some(self.mk(
-            m.method.span(),
-            ExprKind::Method(Box::new(recv?), method, args),
-        ))
-    }
-
-    fn atomic(
-        &mut self,
-        m: &syn::ExprMethodCall,
-        cx: CxUse,
-        span: proc_macro2::Span,
-    ) -> Option<Expr> {
-        let name = m.method.to_string();
-        let op = AtomicMethod::from_name(&name)?;
-        let E::Index(ix) = strip(&m.receiver) else {
-            self.errs.unsupported(m.receiver.span(), "atomics on this expression", "call atomic methods on an accumulator element: `acc[i].fetch_add(1, Ordering::Relaxed)`");
-            return None;
-        };
-        let acc = self.index_base(&ix.expr)?;
-        let index = self.expr(&ix.index);
-        let n = op.values() + op.orderings();
-        if m.args.len() != n {
-            self.errs.push(m.method.span(), format!("`{name}` takes {n} argument(s) (values, then `Ordering`s)\nFix: call it as in std, e.g. `acc[i].fetch_add(1, Ordering::Relaxed)`"));
-            return None;
-        }
-        let mut values = Vec::new();
-        for a in m.args.iter().take(op.values()) {
-            values.push(self.expr(a)?);
-        }
-        let orderings: Vec<E> = m.args.iter().skip(op.values()).cloned().collect();
-        for o in &orderings {
-            if !matches!(strip(o), E::Path(_)) {
-                self.errs.push(o.span(), "expected a memory ordering such as `Ordering::Relaxed`\nFix: pass an `Ordering` path (vyre atomics are relaxed)");
-            }
-        }
-        let kind = ExprKind::Atomic {
-            acc,
-            index: Box::new(index?),
-            op,
-            values,
-            orderings,
-            cx,
-        };
-        Some(self.mk(span, kind))
-    }
-
-    fn call(&mut self, c: &syn::ExprCall) -> Option<Expr> {
-        let span = c.span();
-        let E::Path(p) = strip(&c.func) else {
-            self.errs.unsupported(
-                c.func.span(),
-                "calling this expression",
-                "call a `#[vyre::helper]` function by name",
-            );
-            return None;
-        };
-        let segs: Vec<String> = p
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
-        if p.qself.is_some() || p.path.segments.iter().any(|s| !s.arguments.is_empty()) {
-            self.errs.unsupported(
-                p.span(),
-                "generic or trait calls",
-                "call a non-generic `#[vyre::helper]` function",
-            );
-            return None;
-        }
-        let first = segs.first().map(String::as_str).unwrap_or("");
-        if matches!(
-            first,
-            "std" | "core" | "alloc" | "Vec" | "Box" | "String" | "Some" | "Ok" | "Err"
-        ) || segs.len() >= 2
-            && (first.chars().next().is_some_and(char::is_uppercase)
-                || Scalar::from_name(first).is_some())
-        {
-            self.errs.unsupported(p.span(), format!("calls to `{}`", segs.join("::")), "only `#[vyre::helper]` functions can be called; use the method form (`a.min(b)`) for integer operations");
-            return None;
-        }
-        if segs.len() == 1 && p.path.segments[0].ident == self.fn_name {
-            self.errs.unsupported(
-                p.span(),
-                "recursion",
-                "write it as a loop: the GPU has no call stack",
-            );
-            return None;
-        }
-        let args: Vec<Option<Expr>> = c.args.iter().map(|a| self.expr(a)).collect();
-        let args: Option<Vec<Expr>> = args.into_iter().collect();
-        Some(self.mk(span, ExprKind::Call(p.path.clone(), args?)))
-    }
-
-    fn if_expr(&mut self, i: &syn::ExprIf) -> Option<Expr> {
-        let span = i.span();
-        if let E::Let(l) = &*i.cond {
-            self.errs
-                .unsupported(l.span(), "`if let`", "use a plain `if` condition");
-            return None;
-        }
-        let cond = self.expr(&i.cond);
-        let then = self.block(&i.then_branch);
-        let otherwise = match &i.else_branch {
-            None => None,
-            Some((_, e)) => match &**e {
-                E::Block(b) => Some(self.block(&b.block)),
-                other => {
-                    let inner = self.expr(other)?;
-                    Some(Block {
-                        stmts: Vec::new(),
-                        tail: Some(Box::new(inner)),
-                    })
-                }
-            },
-        };
-        Some(self.mk(span, ExprKind::If(Box::new(cond?), then, otherwise)))
-    }
-
-    fn for_loop(&mut self, f: &syn::ExprForLoop) -> Option<Expr> {
-        let span = f.span();
-        self.no_label(&f.label);
-        let name = match &*f.pat {
-            syn::Pat::Ident(pi)
-                if pi.by_ref.is_none() && pi.subpat.is_none() && pi.mutability.is_none() =>
-            {
-                pi.ident.clone()
-            }
-            syn::Pat::Wild(w) => syn::Ident::new("_", w.span()),
-            syn::Pat::Ident(pi) if pi.mutability.is_some() => {
-                self.errs.unsupported(
-                    pi.span(),
-                    "`for mut` loop variables",
-                    "copy it into a `let mut` inside the loop",
-                );
-                return None;
-            }
-            other => {
-                self.errs.unsupported(
-                    other.span(),
-                    "patterns in `for`",
-                    "use a plain name: `for i in 0..n`",
-                );
-                return None;
-            }
-        };
-        self.check_name(&name);
-        let range = self.range(&f.expr);
-        let body = self.block(&f.body);
-        let var = self.var_id();
-        Some(self.mk(
-            span,
-            ExprKind::For {
-                var,
-                name,
-                range: range?,
-                body,
-            },
-        ))
-    }
-
-    fn range(&mut self, e: &E) -> Option<Range> {
-        let fix = "iterate over `a..b`, `a..=b`, `(a..b).step_by(n)` or `lanes.range(a..b)`";
-        match strip(e) {
-            E::Range(r) => {
-                let (Some(s), Some(t)) = (&r.start, &r.end) else {
-                    self.errs
-                        .unsupported(r.span(), "open ranges", "give both bounds: `a..b`");
-                    return None;
-                };
-                let inclusive = matches!(r.limits, syn::RangeLimits::Closed(_));
-                let start = self.expr(s);
-                let end = self.expr(t);
-                Some(Range::Plain {
-                    start: Box::new(start?),
-                    end: Box::new(end?),
-                    inclusive,
-                    step: None,
-                })
-            }
-            E::MethodCall(m) if m.method == "step_by" && m.args.len() == 1 => {
-                let step = self.expr(&m.args[0]);
-                match self.range(&m.receiver)? {
-                    Range::Plain {
-                        start,
-                        end,
-                        inclusive,
-                        step: None,
-                    } => Some(Range::Plain {
-                        start,
-                        end,
-                        inclusive,
-                        step: Some(Box::new(step?)),
-                    }),
-                    _ => {
-                        self.errs
-                            .unsupported(m.span(), "`step_by` on this iterator", fix);
-                        None
-                    }
-                }
-            }
-            E::MethodCall(m) if m.method == "range" && m.args.len() == 1 => {
-                let lanes = self.index_base(&m.receiver)?;
-                match strip(&m.args[0]) {
-                    E::Range(r)
-                        if matches!(r.limits, syn::RangeLimits::HalfOpen(_))
-                            && r.start.is_some()
-                            && r.end.is_some() =>
-                    {
-                        let start = self.expr(r.start.as_deref()?);
-                        let end = self.expr(r.end.as_deref()?);
-                        Some(Range::Lanes {
-                            lanes,
-                            start: Box::new(start?),
-                            end: Box::new(end?),
-                        })
-                    }
-                    other => {
-                        self.errs.unsupported(
-                            other.span(),
-                            "this argument to `lanes.range`",
-                            "pass a half-open range: `lanes.range(a..b)`",
-                        );
-                        None
-                    }
-                }
-            }
-            other => {
-                let what = match other {
-                    E::MethodCall(m) => format!("iterating over `.{}()`", m.method),
-                    E::Path(_) => "iterating over a buffer or variable".to_string(),
-                    _ => "iterating over this".to_string(),
-                };
-                self.errs.unsupported(other.span(), what, fix);
-                None
-            }
-        }
-    }
 }
 
 enum Place {
@@ -748,7 +368,8 @@ enum Place {
     Index(syn::Ident, Expr),
 }
 
-fn strip(e: &E) -> &E {
+/// `e` without parentheses and invisible groups.
+pub(super) fn strip(e: &E) -> &E {
     match e {
         E::Paren(p) => strip(&p.expr),
         E::Group(g) => strip(&g.expr),

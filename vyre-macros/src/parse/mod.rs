@@ -2,6 +2,8 @@
 //! Every construct outside the subset is reported (all of them, not just the
 //! first) with a `Fix:`.
 
+mod call;
+mod control;
 mod expr;
 
 use proc_macro2::Span;

@@ -6,6 +6,8 @@
 //! may become any scalar (also defaulting to `u32`); the generated code checks
 //! the assumed helper signature at compile time.
 
+mod access;
+mod control;
 mod expr;
 
 use std::collections::HashMap;
@@ -13,9 +15,7 @@ use std::collections::HashMap;
 use proc_macro2::Span;
 use syn::Ident;
 
-use crate::ast::{
-    Block, ConstValue, ExprId, ExprKind, FnKind, Func, Lit, ParamKind, Scalar, Stmt, VarId,
-};
+use crate::ast::{Block, ConstValue, ExprId, FnKind, Func, Lit, ParamKind, Scalar, Stmt, VarId};
 use crate::errors::Errors;
 use crate::parse::fits;
 
@@ -440,17 +440,4 @@ impl Checker<'_> {
             consts: std::mem::take(&mut me.consts),
         }
     }
-}
-
-/// True when `e` contains a `break` that targets the innermost loop around it.
-fn has_break(b: &Block) -> bool {
-    fn e(x: &crate::ast::Expr) -> bool {
-        match &x.kind {
-            ExprKind::Break => true,
-            ExprKind::If(_, t, o) => has_break(t) || o.as_ref().is_some_and(has_break),
-            ExprKind::Block(b) => has_break(b),
-            _ => false,
-        }
-    }
-    b.stmts.iter().any(|s| matches!(s, Stmt::Expr(x) if e(x))) || b.tail.as_deref().is_some_and(e)
 }
