@@ -1,14 +1,14 @@
-//! Lowering of expressions and expression statements to IR-building code.
+//! Lowering of value expressions to IR-building code: the dispatch over
+//! expression kinds, literals, names, operators, casts, scalar methods and
+//! helper calls. Buffer accesses and atomics are lowered in
+//! [`super::ir_access`], statements and control flow in [`super::ir_stmt`].
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 
 use super::helper_path;
-use super::ir::{contains_return, data_type, zero, Gen};
-use crate::ast::{
-    AtomicMethod, BinOp, ConstValue, CxUse, Expr, ExprKind, FnKind, Lit, Method, ParamKind, Range,
-    Scalar, UnOp,
-};
+use super::ir::{data_type, zero, Gen};
+use crate::ast::{BinOp, Block, ConstValue, Expr, ExprKind, Lit, Method, Scalar, UnOp};
 use crate::valid::Res;
 
 /// `Expr` literal tokens of type `s`.
@@ -38,25 +38,28 @@ pub fn lit(l: Lit, s: Scalar) -> TokenStream {
     }
 }
 
-fn mask(e: TokenStream, s: Scalar) -> TokenStream {
+/// `e` masked to the width of `s` (u8/u16); unchanged otherwise.
+pub(super) fn mask(e: TokenStream, s: Scalar) -> TokenStream {
     match s.mask() {
         Some(m) => quote!(::vyre::ir::Expr::bitand(#e, ::vyre::ir::Expr::u32(#m))),
         None => e,
     }
 }
 
-fn bin(name: &str, a: TokenStream, b: TokenStream) -> TokenStream {
+/// The binary IR constructor `Expr::name(a, b)`.
+pub(super) fn bin(name: &str, a: TokenStream, b: TokenStream) -> TokenStream {
     let f = syn::Ident::new(name, proc_macro2::Span::call_site());
     quote!(::vyre::ir::Expr::#f(#a, #b))
 }
 
-fn un(name: &str, a: TokenStream) -> TokenStream {
+/// The unary IR constructor `Expr::name(a)`.
+pub(super) fn un(name: &str, a: TokenStream) -> TokenStream {
     let f = syn::Ident::new(name, proc_macro2::Span::call_site());
     quote!(::vyre::ir::Expr::#f(#a))
 }
 
 /// True for expressions that are cheap and pure to duplicate.
-fn simple(e: &Expr) -> bool {
+pub(super) fn simple(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Cast(x, _) => simple(x),
         k => matches!(
@@ -71,100 +74,26 @@ fn simple(e: &Expr) -> bool {
 }
 
 impl Gen<'_> {
-    fn param(&self, e: &Expr) -> Option<(String, ParamKind)> {
-        match self.t.res.get(&e.id) {
-            Some(Res::Param(i)) => self.f.params.get(*i).map(|p| (p.name.to_string(), p.kind)),
-            _ => None,
-        }
-    }
-
-    fn const_of(&self, e: &Expr) -> Option<&ConstValue> {
-        match self.t.res.get(&e.id) {
-            Some(Res::Const(i)) => self.t.consts.get(*i),
-            _ => None,
-        }
-    }
-
     /// Lowers `e` as a value; statements it needs go to `out`.
     pub fn expr(&mut self, e: &Expr, out: &mut Vec<TokenStream>) -> TokenStream {
         let ty = self.ty(e);
         match &e.kind {
             ExprKind::Lit(l) => lit(*l, ty),
-            ExprKind::Name(_) => match self.t.res.get(&e.id).copied() {
-                Some(Res::Local(v)) => {
-                    let n = self.var_names.get(&v).cloned().unwrap_or_default();
-                    self.var(&n)
-                }
-                Some(Res::Param(i)) => {
-                    let n = self.f.params[i].name.to_string();
-                    self.var(&n)
-                }
-                Some(Res::Const(i)) => match &self.t.consts[i] {
-                    ConstValue::Scalar { ty, lit: l, .. } => lit(*l, *ty),
-                    ConstValue::Bytes(..) | ConstValue::Table { .. } => zero(Scalar::U32),
-                },
-                None => zero(ty),
-            },
+            ExprKind::Name(_) => self.name_value(e, ty),
             ExprKind::Unary(UnOp::Neg, x) => {
                 let v = self.expr(x, out);
                 un("neg", v)
             }
-            ExprKind::Unary(UnOp::Not, x) => {
-                let v = self.expr(x, out);
-                if ty == Scalar::Bool {
-                    un("not", v)
-                } else {
-                    mask(un("bitnot", v), ty)
-                }
-            }
+            ExprKind::Unary(UnOp::Not, x) => self.not_value(x, ty, out),
             ExprKind::Binary(op, l, r) => self.binary(*op, l, r, out),
             ExprKind::Cast(x, to) => {
                 let from = self.ty(x);
                 let v = self.expr(x, out);
                 cast(v, from, *to)
             }
-            ExprKind::Index(n, i) => {
-                let idx = self.expr(i, out);
-                match self.const_of(e).cloned() {
-                    Some(ConstValue::Bytes(bytes, _)) => {
-                        return self.const_index(&bytes, i, idx, out)
-                    }
-                    Some(ConstValue::Table { .. }) => {
-                        let n = n.to_string();
-                        return quote!(::vyre::ir::payload::table_load(#n, #idx));
-                    }
-                    _ => {}
-                }
-                match self.param(e) {
-                    Some((n, ParamKind::Bytes)) => quote!(::vyre::ir::payload::byte_load(#n, #idx)),
-                    Some((n, _)) => quote!(::vyre::ir::payload::word_load(#n, #idx)),
-                    None => zero(Scalar::U32),
-                }
-            }
-            ExprKind::Len(name) => {
-                match self.const_of(e) {
-                    Some(ConstValue::Bytes(bytes, _)) => {
-                        let n = bytes.len() as u32;
-                        return quote!(::vyre::ir::Expr::u32(#n));
-                    }
-                    Some(ConstValue::Table { .. }) => {
-                        let words = table_words(name);
-                        return quote!(::vyre::ir::Expr::u32(#words.len() as u32));
-                    }
-                    _ => {}
-                }
-                match self.param(e) {
-                    Some((n, _)) => quote!(::vyre::ir::payload::param_len(#n)),
-                    None => zero(Scalar::U32),
-                }
-            }
-            ExprKind::Word(_, w) => {
-                let w = self.expr(w, out);
-                match self.param(e) {
-                    Some((n, _)) => quote!(::vyre::ir::payload::byte_word_load(#n, #w)),
-                    None => zero(Scalar::U32),
-                }
-            }
+            ExprKind::Index(n, i) => self.index_value(e, n, i, out),
+            ExprKind::Len(name) => self.len_value(e, name),
+            ExprKind::Word(_, w) => self.word_value(e, w, out),
             ExprKind::LaneId(n) => {
                 let n = n.to_string();
                 quote!(::vyre::ir::payload::lane_id(#n))
@@ -174,44 +103,12 @@ impl Gen<'_> {
                 quote!(::vyre::ir::payload::lane_count(#n))
             }
             ExprKind::Method(recv, m, args) => self.method(recv, *m, args, out),
-            ExprKind::Atomic { .. } => {
-                let (atomic, cur) = self.atomic(e, out);
-                let old = self.spill(out, atomic);
-                match (&e.kind, cur) {
-                    (
-                        ExprKind::Atomic {
-                            cx: CxUse::IsOk, ..
-                        },
-                        Some(c),
-                    ) => bin("eq", old, c),
-                    (
-                        ExprKind::Atomic {
-                            cx: CxUse::IsErr, ..
-                        },
-                        Some(c),
-                    ) => bin("ne", old, c),
-                    _ => old,
-                }
-            }
+            ExprKind::Atomic { .. } => self.atomic_value(e, out),
             ExprKind::Call(..) => self.call(e, out),
             ExprKind::If(c, t, o) if self.t.expr_ty[e.id].is_some() => {
                 self.if_value(e, c, t, o.as_ref(), out)
             }
-            ExprKind::Block(b) if self.t.expr_ty[e.id].is_some() => {
-                let tmp = self.tmp();
-                let n = self.name(&tmp);
-                let z = zero(ty);
-                Self::push(out, quote!(::vyre::ir::Node::Let { name: #n, value: #z }));
-                let inner = self.nested(|g, o| {
-                    if let Some(tail) = g.block_stmts(b, o) {
-                        let v = g.expr(tail, o);
-                        let n = g.name(&tmp);
-                        Self::push(o, quote!(::vyre::ir::Node::Assign { name: #n, value: #v }));
-                    }
-                });
-                Self::push(out, quote!(::vyre::ir::Node::Block(#inner)));
-                self.var(&tmp)
-            }
+            ExprKind::Block(b) if self.t.expr_ty[e.id].is_some() => self.block_value(b, ty, out),
             _ => {
                 // Statements (assignments, loops, ...) used as values have type `()`.
                 self.stmt_expr(e, out);
@@ -220,27 +117,56 @@ impl Gen<'_> {
         }
     }
 
-    fn const_index(
-        &mut self,
-        bytes: &[u8],
-        i: &Expr,
-        idx: TokenStream,
-        out: &mut Vec<TokenStream>,
-    ) -> TokenStream {
-        if let ExprKind::Lit(Lit::Int(v, _)) = i.kind {
-            let b = bytes.get(v as usize).copied().unwrap_or(0) as u32;
-            return quote!(::vyre::ir::Expr::u32(#b));
+    /// A name as a value: the variable of a local or parameter, or a scalar
+    /// constant's literal.
+    fn name_value(&mut self, e: &Expr, ty: Scalar) -> TokenStream {
+        match self.t.res.get(&e.id).copied() {
+            Some(Res::Local(v)) => {
+                let n = self.var_names.get(&v).cloned().unwrap_or_default();
+                self.var(&n)
+            }
+            Some(Res::Param(i)) => {
+                let n = self.f.params[i].name.to_string();
+                self.var(&n)
+            }
+            Some(Res::Const(i)) => match &self.t.consts[i] {
+                ConstValue::Scalar { ty, lit: l, .. } => lit(*l, *ty),
+                ConstValue::Bytes(..) | ConstValue::Table { .. } => zero(Scalar::U32),
+            },
+            None => zero(ty),
         }
-        let idx = if simple(i) { idx } else { self.spill(out, idx) };
-        let mut acc = quote!(::vyre::ir::Expr::u32(0));
-        for (k, b) in bytes.iter().enumerate().rev() {
-            let (k, b) = (k as u32, *b as u32);
-            acc = quote!(::vyre::ir::Expr::select(::vyre::ir::Expr::eq(#idx.clone(), ::vyre::ir::Expr::u32(#k)), ::vyre::ir::Expr::u32(#b), #acc));
-        }
-        acc
     }
 
-    fn arith(
+    /// `!x`: logical for `bool`, bitwise (masked to the width) for integers.
+    fn not_value(&mut self, x: &Expr, ty: Scalar, out: &mut Vec<TokenStream>) -> TokenStream {
+        let v = self.expr(x, out);
+        if ty == Scalar::Bool {
+            un("not", v)
+        } else {
+            mask(un("bitnot", v), ty)
+        }
+    }
+
+    /// A block used as a value: a temporary assigned by the block's tail.
+    fn block_value(&mut self, b: &Block, ty: Scalar, out: &mut Vec<TokenStream>) -> TokenStream {
+        let tmp = self.tmp();
+        let n = self.name(&tmp);
+        let z = zero(ty);
+        Self::push(out, quote!(::vyre::ir::Node::Let { name: #n, value: #z }));
+        let inner = self.nested(|g, o| {
+            if let Some(tail) = g.block_stmts(b, o) {
+                let v = g.expr(tail, o);
+                let n = g.name(&tmp);
+                Self::push(o, quote!(::vyre::ir::Node::Assign { name: #n, value: #v }));
+            }
+        });
+        Self::push(out, quote!(::vyre::ir::Node::Block(#inner)));
+        self.var(&tmp)
+    }
+
+    /// `l op r` on values of type `ty` (`rty`: the right side's type, for
+    /// shifts); narrow integer results are masked to their width.
+    pub(super) fn arith(
         &self,
         op: BinOp,
         l: TokenStream,
@@ -293,6 +219,7 @@ impl Gen<'_> {
         }
     }
 
+    /// `l op r`; `&&`/`||` short-circuit when the right side needs statements.
     fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, out: &mut Vec<TokenStream>) -> TokenStream {
         let lt = self.ty(l);
         let mut lv = self.expr(l, out);
@@ -331,6 +258,7 @@ impl Gen<'_> {
         self.arith(op, lv, rv, lt, self.ty(r))
     }
 
+    /// `recv.m(args)` on a scalar.
     fn method(
         &mut self,
         recv: &Expr,
@@ -354,6 +282,7 @@ impl Gen<'_> {
         self.method_tail(m, rv, av, rt)
     }
 
+    /// The IR of `m` applied to the lowered receiver `rv` (of type `rt`) and arguments `av`.
     fn method_tail(
         &self,
         m: Method,
@@ -396,67 +325,8 @@ impl Gen<'_> {
         }
     }
 
-    /// The atomic expression of an `Atomic` node, and the expected value of a compare-exchange.
-    pub fn atomic(
-        &mut self,
-        e: &Expr,
-        out: &mut Vec<TokenStream>,
-    ) -> (TokenStream, Option<TokenStream>) {
-        let ExprKind::Atomic {
-            acc,
-            index,
-            op,
-            values,
-            ..
-        } = &e.kind
-        else {
-            return (zero(Scalar::U32), None);
-        };
-        let idx = self.expr(index, out);
-        let mut vals = Vec::new();
-        for v in values {
-            let x = self.expr(v, out);
-            vals.push(if simple(v) { x } else { self.spill(out, x) });
-        }
-        let n = acc.to_string();
-        let opname = match op {
-            AtomicMethod::Load => "Load",
-            AtomicMethod::Store => "Store",
-            AtomicMethod::FetchAdd => "Add",
-            AtomicMethod::FetchSub => "Sub",
-            AtomicMethod::FetchMax => "Max",
-            AtomicMethod::FetchMin => "Min",
-            AtomicMethod::FetchAnd => "And",
-            AtomicMethod::FetchOr => "Or",
-            AtomicMethod::FetchXor => "Xor",
-            AtomicMethod::Swap => "Exchange",
-            AtomicMethod::CompareExchange => "CompareExchange",
-        };
-        let opi = syn::Ident::new(opname, proc_macro2::Span::call_site());
-        let mut it = vals.into_iter();
-        match op {
-            AtomicMethod::Load => (
-                quote!(::vyre::ir::payload::word_atomic(::vyre::ir::AtomicOp::Load, #n, #idx, ::vyre::ir::Expr::u32(0), None)),
-                None,
-            ),
-            AtomicMethod::CompareExchange => {
-                let cur = it.next().unwrap_or_else(|| zero(Scalar::U32));
-                let new = it.next().unwrap_or_else(|| zero(Scalar::U32));
-                (
-                    quote!(::vyre::ir::payload::word_atomic(::vyre::ir::AtomicOp::CompareExchange, #n, #idx, #new, Some(#cur.clone()))),
-                    Some(cur),
-                )
-            }
-            _ => {
-                let v = it.next().unwrap_or_else(|| zero(Scalar::U32));
-                (
-                    quote!(::vyre::ir::payload::word_atomic(::vyre::ir::AtomicOp::#opi, #n, #idx, #v, None)),
-                    None,
-                )
-            }
-        }
-    }
-
+    /// A call of a helper: inlined into `out`, checking its signature at compile time;
+    /// the value is the variable holding its result.
     fn call(&mut self, e: &Expr, out: &mut Vec<TokenStream>) -> TokenStream {
         let ExprKind::Call(path, args) = &e.kind else {
             return zero(Scalar::U32);
@@ -481,262 +351,6 @@ impl Gen<'_> {
         let h = self.call_ident();
         out.push(quote!(let #h: ::std::string::String = #target::inline(__inl, &mut __b, ::std::vec![#(#vals),*]);));
         quote!(::vyre::ir::Expr::Var(#h.clone()))
-    }
-
-    fn if_value(
-        &mut self,
-        e: &Expr,
-        c: &Expr,
-        t: &crate::ast::Block,
-        o: Option<&crate::ast::Block>,
-        out: &mut Vec<TokenStream>,
-    ) -> TokenStream {
-        let ty = self.ty(e);
-        let cv = self.expr(c, out);
-        let Some(o) = o else { return zero(ty) };
-        // A pure `if a { x } else { y }` becomes a select.
-        if t.stmts.is_empty() && o.stmts.is_empty() {
-            if let (Some(x), Some(y)) = (t.tail.as_deref(), o.tail.as_deref()) {
-                let (mut sx, mut sy) = (Vec::new(), Vec::new());
-                let (xv, yv) = (self.expr(x, &mut sx), self.expr(y, &mut sy));
-                if sx.is_empty() && sy.is_empty() {
-                    return quote!(::vyre::ir::Expr::select(#cv, #xv, #yv));
-                }
-            }
-        }
-        let tmp = self.tmp();
-        let n = self.name(&tmp);
-        let z = zero(ty);
-        Self::push(out, quote!(::vyre::ir::Node::Let { name: #n, value: #z }));
-        let branch = |g: &mut Self, b: &crate::ast::Block| {
-            let tmp = tmp.clone();
-            g.nested(|g, o| {
-                if let Some(tail) = g.block_stmts(b, o) {
-                    let v = g.expr(tail, o);
-                    if g.t.expr_ty[tail.id].is_some() {
-                        let n = g.name(&tmp);
-                        Self::push(o, quote!(::vyre::ir::Node::Assign { name: #n, value: #v }));
-                    }
-                }
-            })
-        };
-        let (tb, ob) = (branch(self, t), branch(self, o));
-        Self::push(
-            out,
-            quote!(::vyre::ir::Node::If { cond: #cv, then: #tb, otherwise: #ob }),
-        );
-        self.var(&tmp)
-    }
-
-    /// Lowers `e` as a statement.
-    pub fn stmt_expr(&mut self, e: &Expr, out: &mut Vec<TokenStream>) {
-        match &e.kind {
-            ExprKind::Atomic { .. } => {
-                let (a, _) = self.atomic(e, out);
-                Self::push(out, quote!(::vyre::ir::Node::Eval(#a)));
-            }
-            ExprKind::Assign(_, v) => {
-                let val = self.expr(v, out);
-                let n = self.assign_name(e);
-                Self::push(
-                    out,
-                    quote!(::vyre::ir::Node::Assign { name: #n, value: #val }),
-                );
-            }
-            ExprKind::CompoundAssign(op, name, v) => {
-                let cur = {
-                    let fake = Expr {
-                        id: e.id,
-                        span: e.span,
-                        kind: ExprKind::Name(name.clone()),
-                    };
-                    self.expr(&fake, out)
-                };
-                let ty = if matches!(op, BinOp::Shl | BinOp::Shr) {
-                    self.target_ty(e)
-                } else {
-                    self.ty(v)
-                };
-                let val = self.expr(v, out);
-                let new = self.arith(*op, cur, val, ty, self.ty(v));
-                let n = self.assign_name(e);
-                Self::push(
-                    out,
-                    quote!(::vyre::ir::Node::Assign { name: #n, value: #new }),
-                );
-            }
-            ExprKind::StoreOut(name, i, v) => {
-                let idx = self.expr(i, out);
-                let idx = if simple(i) { idx } else { self.spill(out, idx) };
-                let val = self.expr(v, out);
-                let n = name.to_string();
-                Self::push(out, quote!(::vyre::ir::payload::word_store(#n, #idx, #val)));
-            }
-            ExprKind::CompoundStoreOut(op, name, i, v) => {
-                let idx = self.expr(i, out);
-                let idx = if simple(i) { idx } else { self.spill(out, idx) };
-                let val = self.expr(v, out);
-                let n = name.to_string();
-                let new = self.arith(
-                    *op,
-                    quote!(::vyre::ir::payload::word_load(#n, #idx.clone())),
-                    val,
-                    Scalar::U32,
-                    self.ty(v),
-                );
-                Self::push(out, quote!(::vyre::ir::payload::word_store(#n, #idx, #new)));
-            }
-            ExprKind::If(c, t, o) => {
-                let cv = self.expr(c, out);
-                let tb = self.nested(|g, o| g.block_unit(t, o));
-                let ob = match o {
-                    Some(o) => self.nested(|g, out| g.block_unit(o, out)),
-                    None => quote!(::std::vec::Vec::new()),
-                };
-                Self::push(
-                    out,
-                    quote!(::vyre::ir::Node::If { cond: #cv, then: #tb, otherwise: #ob }),
-                );
-            }
-            ExprKind::Block(b) => {
-                let inner = self.nested(|g, o| g.block_unit(b, o));
-                Self::push(out, quote!(::vyre::ir::Node::Block(#inner)));
-            }
-            ExprKind::While(c, b) => {
-                let body = self.nested(|g, o| {
-                    let cv = g.expr(c, o);
-                    Self::push(o, quote!(::vyre::ir::Node::If { cond: ::vyre::ir::Expr::not(#cv), then: ::std::vec![::vyre::ir::Node::Break], otherwise: ::std::vec::Vec::new() }));
-                    g.block_unit(b, o);
-                });
-                Self::push(out, quote!(::vyre::ir::Node::Loop { body: #body }));
-                self.after_loop(b, out);
-            }
-            ExprKind::Loop(b) => {
-                let body = self.nested(|g, o| g.block_unit(b, o));
-                Self::push(out, quote!(::vyre::ir::Node::Loop { body: #body }));
-                self.after_loop(b, out);
-            }
-            ExprKind::For {
-                var,
-                name,
-                range,
-                body,
-            } => self.for_loop(*var, &name.to_string(), range, body, out),
-            ExprKind::Break => Self::push(out, quote!(::vyre::ir::Node::Break)),
-            ExprKind::Continue => Self::push(out, quote!(::vyre::ir::Node::Continue)),
-            ExprKind::Return(v) => {
-                if self.f.kind == FnKind::Payload {
-                    Self::push(out, quote!(::vyre::ir::Node::Return));
-                    return;
-                }
-                if let Some(v) = v {
-                    let val = self.expr(v, out);
-                    let rn = self.name("ret__");
-                    Self::push(
-                        out,
-                        quote!(::vyre::ir::Node::Assign { name: #rn, value: #val }),
-                    );
-                }
-                if self.ret_flag {
-                    let dn = self.name("done__");
-                    Self::push(
-                        out,
-                        quote!(::vyre::ir::Node::Assign { name: #dn, value: ::vyre::ir::Expr::bool(true) }),
-                    );
-                }
-                Self::push(out, quote!(::vyre::ir::Node::Break));
-            }
-            _ => {
-                // A value computed for nothing: keep its effects (hoisted statements) only.
-                let _ = self.expr(e, out);
-            }
-        }
-    }
-
-    fn target_ty(&self, e: &Expr) -> Scalar {
-        match self.t.res.get(&e.id) {
-            Some(Res::Local(v)) => self.t.var_ty[*v],
-            Some(Res::Param(i)) => match self.f.params[*i].kind {
-                ParamKind::Scalar(s) => s,
-                _ => Scalar::U32,
-            },
-            _ => Scalar::U32,
-        }
-    }
-
-    fn assign_name(&self, e: &Expr) -> TokenStream {
-        match self.t.res.get(&e.id) {
-            Some(Res::Local(v)) => self.name(
-                self.var_names
-                    .get(v)
-                    .map(String::as_str)
-                    .unwrap_or_default(),
-            ),
-            Some(Res::Param(i)) => self.name(&self.f.params[*i].name.to_string()),
-            _ => self.name("invalid"),
-        }
-    }
-
-    fn after_loop(&mut self, b: &crate::ast::Block, out: &mut Vec<TokenStream>) {
-        if self.f.kind == FnKind::Helper && self.ret_flag && contains_return(b) {
-            let d = self.var("done__");
-            Self::push(
-                out,
-                quote!(::vyre::ir::Node::If { cond: #d, then: ::std::vec![::vyre::ir::Node::Break], otherwise: ::std::vec::Vec::new() }),
-            );
-        }
-    }
-
-    fn for_loop(
-        &mut self,
-        var: usize,
-        name: &str,
-        range: &Range,
-        body: &crate::ast::Block,
-        out: &mut Vec<TokenStream>,
-    ) {
-        let (start, end, step) = match range {
-            Range::Plain {
-                start,
-                end,
-                inclusive,
-                step,
-            } => {
-                let s = self.expr(start, out);
-                let s = if simple(start) { s } else { self.spill(out, s) };
-                let mut t = self.expr(end, out);
-                if *inclusive {
-                    let tv = if simple(end) { t } else { self.spill(out, t) };
-                    t = quote!(::vyre::ir::Expr::select(::vyre::ir::Expr::eq(#tv.clone(), ::vyre::ir::Expr::u32(u32::MAX)), ::vyre::ir::Expr::u32(u32::MAX), ::vyre::ir::Expr::add(#tv, ::vyre::ir::Expr::u32(1))));
-                }
-                let st = match step {
-                    Some(x) => self.expr(x, out),
-                    None => quote!(::vyre::ir::Expr::u32(1)),
-                };
-                (s, t, st)
-            }
-            Range::Lanes { lanes, start, end } => {
-                let l = lanes.to_string();
-                let s = self.expr(start, out);
-                let s = if simple(start) { s } else { self.spill(out, s) };
-                let t = self.expr(end, out);
-                let sum =
-                    quote!(::vyre::ir::Expr::add(#s.clone(), ::vyre::ir::payload::lane_id(#l)));
-                // Saturating `start + id`, as `Lanes::range` does.
-                let sat = quote!(::vyre::ir::Expr::select(::vyre::ir::Expr::lt(#sum.clone(), #s), ::vyre::ir::Expr::u32(u32::MAX), #sum));
-                (sat, t, quote!(::vyre::ir::payload::lane_count(#l)))
-            }
-        };
-        self.scopes_push();
-        let ir = self.declare(var, name);
-        let n = self.name(&ir);
-        let b = self.nested(|g, o| g.block_unit(body, o));
-        self.scopes_pop();
-        Self::push(
-            out,
-            quote!(::vyre::ir::Node::For { var: #n, start: #start, end: #end, step: #step, body: #b }),
-        );
-        self.after_loop(body, out);
     }
 }
 
@@ -767,9 +381,4 @@ fn cast(v: TokenStream, from: Scalar, to: Scalar) -> TokenStream {
             quote!(::vyre::ir::Expr::cast(#dt, #v))
         }
     }
-}
-
-/// The variable of `payload()` holding the words of table `name`.
-pub fn table_words(name: &syn::Ident) -> syn::Ident {
-    quote::format_ident!("__vyre_table_{}", name)
 }

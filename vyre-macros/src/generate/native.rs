@@ -127,6 +127,7 @@ impl Native<'_> {
         quote_spanned!(span=> ::vyre::__private::native::#f(#l, #r))
     }
 
+    /// Re-emits `e` with vyre's semantics.
     fn expr(&self, e: &Expr) -> TokenStream {
         let span = e.span;
         match &e.kind {
@@ -144,37 +145,8 @@ impl Native<'_> {
                 let xt = self.expr(x);
                 quote_spanned!(span=> (!#xt))
             }
-            ExprKind::Binary(op, l, r) => {
-                let (lt, rt) = (self.expr(l), self.expr(r));
-                if self.ty(l) == Scalar::F32
-                    || !matches!(
-                        op,
-                        BinOp::Add
-                            | BinOp::Sub
-                            | BinOp::Mul
-                            | BinOp::Div
-                            | BinOp::Rem
-                            | BinOp::Shl
-                            | BinOp::Shr
-                    )
-                {
-                    if matches!(op, BinOp::Div | BinOp::Rem) {
-                        return self.arith(*op, lt, rt, span);
-                    }
-                    let o = op_tokens(*op, span);
-                    return quote_spanned!(span=> (#lt #o #rt));
-                }
-                self.arith(*op, lt, rt, span)
-            }
-            ExprKind::Cast(x, to) => {
-                let xt = self.expr(x);
-                if *to == Scalar::Usize {
-                    quote_spanned!(span=> ((#xt) as u32 as usize))
-                } else {
-                    let tt = ty_tokens(*to, span);
-                    quote_spanned!(span=> ((#xt) as #tt))
-                }
-            }
+            ExprKind::Binary(op, l, r) => self.binary_expr(*op, l, r, span),
+            ExprKind::Cast(x, to) => self.cast_expr(x, *to, span),
             ExprKind::Index(n, i) => {
                 let it = self.expr(i);
                 quote_spanned!(span=> ::vyre::__private::native::load(&#n[..], #it))
@@ -194,67 +166,21 @@ impl Native<'_> {
                 values,
                 orderings,
                 cx,
-            } => {
-                let it = self.expr(index);
-                let vals = values.iter().map(|v| self.expr(v));
-                let m = syn::Ident::new(atomic_name(*op), span);
-                let call = quote_spanned!(span=> ::vyre::__private::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)).#m(#(#vals,)* #(#orderings),*));
-                match cx {
-                    CxUse::Discard if *op == AtomicMethod::CompareExchange => {
-                        quote_spanned!(span=> { let _ = #call; })
-                    }
-                    CxUse::Discard => call,
-                    CxUse::IsOk => quote_spanned!(span=> #call.is_ok()),
-                    CxUse::IsErr => quote_spanned!(span=> #call.is_err()),
-                }
-            }
-            ExprKind::Call(path, args) => {
-                let a = args.iter().map(|x| match x.kind {
-                    // Unsuffixed literal arguments take the helper's parameter type.
-                    ExprKind::Lit(Lit::Int(v, None)) => {
-                        let mut l = proc_macro2::Literal::i64_unsuffixed(v);
-                        l.set_span(x.span);
-                        quote!((#l))
-                    }
-                    _ => self.expr(x),
-                });
-                quote_spanned!(span=> #path(#(#a),*))
-            }
+            } => self.atomic_expr(acc, index, *op, values, orderings, *cx, span),
+            ExprKind::Call(path, args) => self.call_expr(path, args, span),
             ExprKind::Assign(n, v) => {
                 let vt = self.expr(v);
                 quote_spanned!(span=> #n = #vt)
             }
-            ExprKind::CompoundAssign(op, n, v) => {
-                let vt = self.expr(v);
-                let lhs_ty = if matches!(op, BinOp::Shl | BinOp::Shr) {
-                    Scalar::U32
-                } else {
-                    self.ty(v)
-                };
-                let rhs = self.binary_tokens(*op, quote!(#n), vt, span, lhs_ty);
-                quote_spanned!(span=> #n = #rhs)
-            }
+            ExprKind::CompoundAssign(op, n, v) => self.compound_assign_expr(*op, n, v, span),
             ExprKind::StoreOut(n, i, v) => {
                 let (it, vt) = (self.expr(i), self.expr(v));
                 quote_spanned!(span=> ::vyre::__private::native::store(#n, #it, #vt))
             }
             ExprKind::CompoundStoreOut(op, n, i, v) => {
-                let (it, vt) = (self.expr(i), self.expr(v));
-                let old = quote_spanned!(span=> ::vyre::__private::native::load(#n, __vyre_i));
-                let rhs = self.binary_tokens(*op, old, quote!(__vyre_v), span, Scalar::U32);
-                quote_spanned!(span=> { let __vyre_i: usize = #it; let __vyre_v = #vt; ::vyre::__private::native::store(#n, __vyre_i, #rhs) })
+                self.compound_store_out_expr(*op, n, i, v, span)
             }
-            ExprKind::If(c, t, o) => {
-                let ct = self.expr(c);
-                let tt = self.block(t);
-                match o {
-                    Some(o) => {
-                        let ot = self.block(o);
-                        quote_spanned!(span=> if #ct #tt else #ot)
-                    }
-                    None => quote_spanned!(span=> if #ct #tt),
-                }
-            }
+            ExprKind::If(c, t, o) => self.if_expr(c, t, o.as_ref(), span),
             ExprKind::Block(b) => self.block(b),
             ExprKind::While(c, b) => {
                 let (ct, bt) = (self.expr(c), self.block(b));
@@ -266,36 +192,7 @@ impl Native<'_> {
             }
             ExprKind::For {
                 name, range, body, ..
-            } => {
-                let bt = self.block(body);
-                let it = match range {
-                    Range::Plain {
-                        start,
-                        end,
-                        inclusive,
-                        step,
-                    } => {
-                        let (s, t) = (self.expr(start), self.expr(end));
-                        let r = if *inclusive {
-                            quote_spanned!(span=> (#s..::vyre::__private::native::incl_end(#t)))
-                        } else {
-                            quote_spanned!(span=> (#s..#t))
-                        };
-                        match step {
-                            Some(st) => {
-                                let stt = self.expr(st);
-                                quote_spanned!(span=> #r.step_by(::vyre::__private::native::step(#stt)))
-                            }
-                            None => r,
-                        }
-                    }
-                    Range::Lanes { lanes, start, end } => {
-                        let (s, t) = (self.expr(start), self.expr(end));
-                        quote_spanned!(span=> #lanes.range(#s..#t))
-                    }
-                };
-                quote_spanned!(span=> for #name in #it #bt)
-            }
+            } => self.for_expr(name, range, body, span),
             ExprKind::Break => quote_spanned!(span=> break),
             ExprKind::Continue => quote_spanned!(span=> continue),
             ExprKind::Return(v) => {
@@ -303,6 +200,155 @@ impl Native<'_> {
                 quote_spanned!(span=> return #vt)
             }
         }
+    }
+
+    /// `l op r`: Rust's operator for floats, comparisons and logic; the
+    /// wrapping, total helpers of [`Self::arith`] for integer arithmetic.
+    fn binary_expr(&self, op: BinOp, l: &Expr, r: &Expr, span: Span) -> TokenStream {
+        let (lt, rt) = (self.expr(l), self.expr(r));
+        if self.ty(l) == Scalar::F32
+            || !matches!(
+                op,
+                BinOp::Add
+                    | BinOp::Sub
+                    | BinOp::Mul
+                    | BinOp::Div
+                    | BinOp::Rem
+                    | BinOp::Shl
+                    | BinOp::Shr
+            )
+        {
+            if matches!(op, BinOp::Div | BinOp::Rem) {
+                return self.arith(op, lt, rt, span);
+            }
+            let o = op_tokens(op, span);
+            return quote_spanned!(span=> (#lt #o #rt));
+        }
+        self.arith(op, lt, rt, span)
+    }
+
+    /// `x as to`, with `usize` taken through `u32` (vyre's `usize` is 32 bits).
+    fn cast_expr(&self, x: &Expr, to: Scalar, span: Span) -> TokenStream {
+        let xt = self.expr(x);
+        if to == Scalar::Usize {
+            quote_spanned!(span=> ((#xt) as u32 as usize))
+        } else {
+            let tt = ty_tokens(to, span);
+            quote_spanned!(span=> ((#xt) as #tt))
+        }
+    }
+
+    /// An atomic on `acc[index]` (a zero dummy when out of range), its result
+    /// used as `cx` says.
+    #[allow(clippy::too_many_arguments)]
+    fn atomic_expr(
+        &self,
+        acc: &syn::Ident,
+        index: &Expr,
+        op: AtomicMethod,
+        values: &[Expr],
+        orderings: &[syn::Expr],
+        cx: CxUse,
+        span: Span,
+    ) -> TokenStream {
+        let it = self.expr(index);
+        let vals = values.iter().map(|v| self.expr(v));
+        let m = syn::Ident::new(atomic_name(op), span);
+        let call = quote_spanned!(span=> ::vyre::__private::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)).#m(#(#vals,)* #(#orderings),*));
+        match cx {
+            CxUse::Discard if op == AtomicMethod::CompareExchange => {
+                quote_spanned!(span=> { let _ = #call; })
+            }
+            CxUse::Discard => call,
+            CxUse::IsOk => quote_spanned!(span=> #call.is_ok()),
+            CxUse::IsErr => quote_spanned!(span=> #call.is_err()),
+        }
+    }
+
+    /// A helper call; unsuffixed integer literal arguments stay unsuffixed.
+    fn call_expr(&self, path: &syn::Path, args: &[Expr], span: Span) -> TokenStream {
+        let a = args.iter().map(|x| match x.kind {
+            // Unsuffixed literal arguments take the helper's parameter type.
+            ExprKind::Lit(Lit::Int(v, None)) => {
+                let mut l = proc_macro2::Literal::i64_unsuffixed(v);
+                l.set_span(x.span);
+                quote!((#l))
+            }
+            _ => self.expr(x),
+        });
+        quote_spanned!(span=> #path(#(#a),*))
+    }
+
+    /// `n op= v`, as `n = n op v` with vyre's arithmetic.
+    fn compound_assign_expr(&self, op: BinOp, n: &syn::Ident, v: &Expr, span: Span) -> TokenStream {
+        let vt = self.expr(v);
+        let lhs_ty = if matches!(op, BinOp::Shl | BinOp::Shr) {
+            Scalar::U32
+        } else {
+            self.ty(v)
+        };
+        let rhs = self.binary_tokens(op, quote!(#n), vt, span, lhs_ty);
+        quote_spanned!(span=> #n = #rhs)
+    }
+
+    /// `n[i] op= v` on an output: load, operate, store (index and value evaluated once).
+    fn compound_store_out_expr(
+        &self,
+        op: BinOp,
+        n: &syn::Ident,
+        i: &Expr,
+        v: &Expr,
+        span: Span,
+    ) -> TokenStream {
+        let (it, vt) = (self.expr(i), self.expr(v));
+        let old = quote_spanned!(span=> ::vyre::__private::native::load(#n, __vyre_i));
+        let rhs = self.binary_tokens(op, old, quote!(__vyre_v), span, Scalar::U32);
+        quote_spanned!(span=> { let __vyre_i: usize = #it; let __vyre_v = #vt; ::vyre::__private::native::store(#n, __vyre_i, #rhs) })
+    }
+
+    /// `if c { t } else { o }`.
+    fn if_expr(&self, c: &Expr, t: &Block, o: Option<&Block>, span: Span) -> TokenStream {
+        let ct = self.expr(c);
+        let tt = self.block(t);
+        match o {
+            Some(o) => {
+                let ot = self.block(o);
+                quote_spanned!(span=> if #ct #tt else #ot)
+            }
+            None => quote_spanned!(span=> if #ct #tt),
+        }
+    }
+
+    /// `for name in range { body }`, with vyre's inclusive end and `step_by`.
+    fn for_expr(&self, name: &syn::Ident, range: &Range, body: &Block, span: Span) -> TokenStream {
+        let bt = self.block(body);
+        let it = match range {
+            Range::Plain {
+                start,
+                end,
+                inclusive,
+                step,
+            } => {
+                let (s, t) = (self.expr(start), self.expr(end));
+                let r = if *inclusive {
+                    quote_spanned!(span=> (#s..::vyre::__private::native::incl_end(#t)))
+                } else {
+                    quote_spanned!(span=> (#s..#t))
+                };
+                match step {
+                    Some(st) => {
+                        let stt = self.expr(st);
+                        quote_spanned!(span=> #r.step_by(::vyre::__private::native::step(#stt)))
+                    }
+                    None => r,
+                }
+            }
+            Range::Lanes { lanes, start, end } => {
+                let (s, t) = (self.expr(start), self.expr(end));
+                quote_spanned!(span=> #lanes.range(#s..#t))
+            }
+        };
+        quote_spanned!(span=> for #name in #it #bt)
     }
 
     fn binary_tokens(
