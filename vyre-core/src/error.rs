@@ -5,8 +5,6 @@
 
 use std::borrow::Cow;
 
-use crate::validate::Diagnostic;
-
 /// The fix of every [`Error::DeviceLost`].
 pub const DEVICE_LOST_FIX: &str = "a kernel may have run too long (bound its loops) or the driver reset; call WgpuBackend::recover (or create a new WgpuBackend) and run the work again";
 
@@ -249,5 +247,22 @@ mod tests {
             e.to_string(),
             format!("{}. Fix: {}", e.message(), e.fix().unwrap())
         );
+    }
+}
+
+/// One problem found by the validator: where it is, and what is wrong (with a
+/// `Fix:` hint). Re-exported as `validate::Diagnostic`; defined here, with the
+/// error that carries a list of them, so the error type depends on nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Where: the program and a path, e.g. ``program `sum`, body[2].then[0] (let x)``.
+    pub location: String,
+    /// What is wrong, ending with `Fix: ...`.
+    pub message: String,
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.location, self.message)
     }
 }

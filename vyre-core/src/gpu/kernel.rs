@@ -6,12 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use super::pending::{PendingRead, Submission};
 use super::transfer::{self, ReadbackCache};
-use super::Gpu;
+use super::{Gpu, BUG_FIX};
 use crate::error::{Error, Result};
 use crate::ir::{Access, BufferDecl, Program};
-
-pub(super) const BUG_FIX: &str =
-    "this is likely a vyre bug; report it with the program text and adapter name";
 
 /// A program compiled for one device: its WGSL, bind group layout and
 /// compute pipeline. Made by [`WgpuBackend::compile`](super::WgpuBackend::compile).
@@ -522,7 +519,7 @@ impl BufferSet {
                 }
             }
             let index = gpu.queue.submit(Some(encoder.finish()));
-            let state = super::pending::map(&staging, wgpu::MapMode::Read, 0..total);
+            let state = super::mapping::map(&staging, wgpu::MapMode::Read, 0..total);
             (staging, index, state)
         })?;
         Ok(PendingRead {

@@ -36,7 +36,12 @@
 //! and uploads everything again.
 
 mod adapter;
+mod mapping;
 pub use adapter::give_mesa_a_runtime_dir;
+
+/// The fix of GPU errors that should not happen with a working driver.
+pub(crate) const BUG_FIX: &str =
+    "this is likely a vyre bug; report it with the program text and adapter name";
 mod disk_cache;
 mod kernel;
 mod pending;

@@ -162,8 +162,8 @@ pub fn new_mapped_upload(gpu: &Gpu, label: &str, size: u64) -> Result<wgpu::Buff
         let index = gpu.queue.submit([encoder.finish()]);
         (buffer, index)
     })?;
-    let mapped = super::pending::map(&buffer, wgpu::MapMode::Write, 0..size);
-    match super::pending::await_map(gpu, &mapped, Some(index), &format!("mapping {label}"))? {
+    let mapped = super::mapping::map(&buffer, wgpu::MapMode::Write, 0..size);
+    match super::mapping::await_map(gpu, &mapped, Some(index), &format!("mapping {label}"))? {
         Some(Ok(())) => Ok(buffer),
         Some(Err(e)) => Err(Error::gpu(
             format!("mapping {label} on {} failed: {e}", gpu.label),

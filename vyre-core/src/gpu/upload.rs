@@ -86,8 +86,8 @@ impl UploadArena {
     pub fn bytes_mut(&mut self) -> Result<&mut [u8]> {
         if self.view.is_none() {
             let mapped =
-                super::pending::map(&self.buffer, wgpu::MapMode::Write, 0..self.buffer.size());
-            match super::pending::await_map(&self.gpu, &mapped, None, "mapping an upload arena")? {
+                super::mapping::map(&self.buffer, wgpu::MapMode::Write, 0..self.buffer.size());
+            match super::mapping::await_map(&self.gpu, &mapped, None, "mapping an upload arena")? {
                 Some(Ok(())) => {}
                 Some(Err(e)) => {
                     return Err(Error::gpu(

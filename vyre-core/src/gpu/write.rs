@@ -11,7 +11,7 @@
 use super::{transfer, Gpu};
 use crate::error::{Error, Result};
 
-const BUG_FIX: &str = super::kernel::BUG_FIX;
+const BUG_FIX: &str = super::BUG_FIX;
 
 /// One piece of a write, in order.
 enum Piece<'a> {

@@ -141,20 +141,9 @@ use crate::error::{Error, Result};
 use crate::ir::{Expr, Node, Program};
 pub(crate) use buffers::MAX_WORKGROUP_BYTES;
 
-/// One problem found by the validator: where it is, and what is wrong (with a `Fix:` hint).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// Where: the program and a path, e.g. ``program `sum`, body[2].then[0] (let x)``.
-    pub location: String,
-    /// What is wrong, ending with `Fix: ...`.
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)
-    }
-}
+/// One problem found by the validator (defined with the error type, which
+/// carries a list of them; see [`crate::error::Diagnostic`]).
+pub use crate::error::Diagnostic;
 
 /// Size limits the validator enforces before it recurses into a program.
 ///
