@@ -19,8 +19,63 @@ use vyre::Result;
     about = "Many analyses of many files in one GPU pass"
 )]
 struct Cli {
+    /// More messages on stderr: -v progress notes, -vv timing of each phase
+    /// (as VYRE_TIMING=1), -vvv everything. RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Sends the library's log events (`tracing`) to stderr, each line prefixed
+/// `vyre: ` (timing lines `vyre timing: `): warnings by default, more with
+/// `-v`, `VYRE_TIMING=1` or `RUST_LOG` (e.g. `RUST_LOG=vyre::timing=debug`).
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let level = ["warn", "info", "warn,vyre::timing=debug", "debug"][usize::from(verbose.min(3))];
+    let mut filter = match std::env::var("RUST_LOG") {
+        Ok(spec) => EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new(level)),
+        Err(_) => EnvFilter::new(level),
+    };
+    if std::env::var_os("VYRE_TIMING").is_some() {
+        if let Ok(d) = "vyre::timing=debug".parse() {
+            filter = filter.add_directive(d);
+        }
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .without_time()
+        .with_level(false)
+        .with_target(false)
+        .event_format(VyreFormat)
+        .try_init();
+}
+
+/// `vyre: MESSAGE`, or `vyre timing: MESSAGE` for timing events.
+struct VyreFormat;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for VyreFormat
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let timing = event.metadata().target() == "vyre::timing";
+        write!(
+            writer,
+            "{}",
+            if timing { "vyre timing: " } else { "vyre: " }
+        )?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -390,6 +445,7 @@ fn main() -> ExitCode {
     // Before any thread starts: it may set XDG_RUNTIME_DIR for Mesa.
     vyre::gpu::give_mesa_a_runtime_dir();
     let cli = Cli::parse();
+    init_logging(cli.verbose);
     match cli.command {
         Command::Scan {
             paths,
@@ -453,12 +509,11 @@ fn main() -> ExitCode {
             let devices =
                 match make_devices(backend, adapter.as_deref(), adapters.as_deref(), in_flight) {
                     Ok(b) => {
-                        if std::env::var_os("VYRE_TIMING").is_some() {
-                            warn(format_args!(
-                                "vyre timing: process start to devices open {:.3} s",
-                                started.elapsed().as_secs_f64()
-                            ));
-                        }
+                        tracing::debug!(
+                            target: "vyre::timing",
+                            "process start to devices open {:.3} s",
+                            started.elapsed().as_secs_f64()
+                        );
                         b
                     }
                     Err(e) => return fail(e),

@@ -508,8 +508,8 @@ pub fn scan_devices<B: Backend + Send>(
                     }
                     Event::Recovered { device, reason } => {
                         let d = &mut summary.devices[device];
-                        eprintln!(
-                            "vyre: device {} was lost ({reason}); recovered it, its batch runs again",
+                        tracing::warn!(
+                            "device {} was lost ({reason}); recovered it, its batch runs again",
                             d.name
                         );
                         d.recovered.push(reason);
@@ -519,8 +519,8 @@ pub fn scan_devices<B: Backend + Send>(
                         let d = &mut summary.devices[device];
                         d.failed = Some(error.to_string());
                         if live > 0 {
-                            eprintln!(
-                                "vyre: device {} failed: {error}; its work moves to the other devices",
+                            tracing::warn!(
+                                "device {} failed: {error}; its work moves to the other devices",
                                 d.name
                             );
                         }
@@ -570,7 +570,7 @@ pub fn scan_devices<B: Backend + Send>(
     fold.finish_rest(cfg, &mut summary, &mut on_file);
     summary.files = fold.emitted + walk_failures.len() as u64;
     summary.seconds = t0.elapsed().as_secs_f64();
-    if std::env::var_os("VYRE_TIMING").is_some() {
+    if tracing::enabled!(target: "vyre::timing", tracing::Level::DEBUG) {
         phases.print(&summary);
     }
     Ok(summary)
@@ -610,7 +610,7 @@ fn all_failed(mut errors: Vec<(usize, Error)>, devices: &[DeviceReport]) -> Erro
     )
 }
 
-/// Wall time per phase (`VYRE_TIMING=1` prints them).
+/// Wall time per phase (debug events of target `vyre::timing`; `vyre scan` shows them with `VYRE_TIMING=1` or `-vv`).
 #[derive(Default)]
 struct Phases {
     /// From the start until the threads start: megakernels built (pipelines
@@ -635,17 +635,20 @@ impl Phases {
     fn print(&self, summary: &ScanSummary) {
         for (i, t) in &self.devices {
             let d = &summary.devices[*i];
-            eprintln!(
-                "vyre timing: device {i} ({}): {} batches, {} bytes; idle {:.3} s, publish {:.3} s, megakernel runs {:.3} s, results {:.3} s",
+            tracing::debug!(
+                target: "vyre::timing",
+                "device {i} ({}): {} batches, {} bytes; idle {:.3} s, publish {:.3} s, megakernel runs {:.3} s, results {:.3} s",
                 d.name, d.batches, d.bytes, t.idle, t.publish, t.run, t.results
             );
         }
-        eprintln!(
-            "vyre timing: setup {:.3} s; reader filling arenas {:.3} s, waiting for a free arena {:.3} s",
+        tracing::debug!(
+            target: "vyre::timing",
+            "setup {:.3} s; reader filling arenas {:.3} s, waiting for a free arena {:.3} s",
             self.setup, self.reader.filling, self.reader.waiting
         );
-        eprintln!(
-            "vyre timing: main thread waiting for results {:.3} s, folding {:.3} s, total {:.3} s",
+        tracing::debug!(
+            target: "vyre::timing",
+            "main thread waiting for results {:.3} s, folding {:.3} s, total {:.3} s",
             self.wait, self.fold, summary.seconds
         );
     }

@@ -185,7 +185,7 @@ pub(super) struct Plan<'a> {
     pub files: &'a [FileEntry],
 }
 
-/// Wall time of one worker, by phase (`VYRE_TIMING=1`).
+/// Wall time of one worker, by phase (target `vyre::timing`).
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct WorkerTimes {
     pub idle: f64,

@@ -42,7 +42,7 @@ static WARNED: AtomicBool = AtomicBool::new(false);
 
 fn warn_once(what: &str) {
     if !WARNED.swap(true, Ordering::Relaxed) {
-        eprintln!("vyre: {what}");
+        tracing::warn!("{what}");
     }
 }
 

@@ -318,6 +318,6 @@ impl Uring {
 
 #[cold]
 fn fatal(e: &io::Error) -> ! {
-    eprintln!("vyre: io_uring_enter keeps failing with reads in flight into the arena ({e}); aborting rather than risk memory corruption");
+    tracing::error!("io_uring_enter keeps failing with reads in flight into the arena ({e}); aborting rather than risk memory corruption");
     std::process::abort()
 }

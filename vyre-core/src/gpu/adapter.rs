@@ -162,14 +162,13 @@ pub(crate) fn open(choice: &AdapterChoice, cache_dir: Option<&Path>) -> Result<O
     opened
 }
 
-/// With `VYRE_TIMING` set: prints how long opening took up to `what`.
+/// How long opening took up to `what` (a `vyre::timing` debug event).
 fn timing(what: &str, since: std::time::Instant) {
-    if std::env::var_os("VYRE_TIMING").is_some() {
-        eprintln!(
-            "vyre timing:   {what} after {:.3} ms",
-            since.elapsed().as_secs_f64() * 1e3
-        );
-    }
+    tracing::debug!(
+        target: "vyre::timing",
+        "  {what} after {:.3} ms",
+        since.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 /// Opens every hardware GPU, or every software adapter when there is none.

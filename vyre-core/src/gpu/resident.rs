@@ -149,13 +149,14 @@ impl super::WgpuBackend {
                     .all(|(i, (c, b))| *c as u64 >= need(i, b))
             });
             let mut upload_all = false;
-            let timing = std::env::var_os("VYRE_TIMING").is_some();
+            let timing = tracing::enabled!(target: "vyre::timing", tracing::Level::DEBUG);
             if !fits {
                 let tc = std::time::Instant::now();
                 let kernel = self.compile(program)?;
                 if timing {
-                    eprintln!(
-                        "vyre timing:   compile (or find) the pipeline {:.3} ms",
+                    tracing::debug!(
+                        target: "vyre::timing",
+                        "  compile (or find) the pipeline {:.3} ms",
                         tc.elapsed().as_secs_f64() * 1e3
                     );
                 }
@@ -249,8 +250,9 @@ impl super::WgpuBackend {
             }
             if timing {
                 let words: usize = list.iter().map(|(_, _, w)| w.len()).sum();
-                eprintln!(
-                    "vyre timing:   writes {:.3} ms ({} KiB{})",
+                tracing::debug!(
+                    target: "vyre::timing",
+                    "  writes {:.3} ms ({} KiB{})",
                     tw.elapsed().as_secs_f64() * 1e3,
                     words * 4 >> 10,
                     if upload_all { ", all buffers" } else { "" }
@@ -260,8 +262,9 @@ impl super::WgpuBackend {
             let sub = r.kernel.dispatch(&r.set, workgroups)?;
             if timing {
                 sub.wait()?;
-                eprintln!(
-                    "vyre timing:   upload+kernel {:.3} ms",
+                tracing::debug!(
+                    target: "vyre::timing",
+                    "  upload+kernel {:.3} ms",
                     t0.elapsed().as_secs_f64() * 1e3
                 );
             }

@@ -182,13 +182,12 @@ impl<B: Backend> Megakernel<B> {
                 )?,
             }
             upload = Upload::Control;
-            if std::env::var_os("VYRE_TIMING").is_some() {
-                eprintln!(
-                    "vyre timing: dispatch of {groups} workgroups over {} slots: {:.3} ms",
-                    self.slots,
-                    t.elapsed().as_secs_f64() * 1e3
-                );
-            }
+            tracing::debug!(
+                target: "vyre::timing",
+                "dispatch of {groups} workgroups over {} slots: {:.3} ms",
+                self.slots,
+                t.elapsed().as_secs_f64() * 1e3
+            );
             report.dispatches += 1;
             if self.count_status(PUBLISHED) == pending
                 && self.bufs[B_CONTROL][CTRL_SHUTDOWN as usize] == 0
