@@ -128,7 +128,7 @@ pub fn generate(f: &Func, t: &Typed, item: &syn::ItemFn) -> TokenStream {
 }
 
 /// The module of a payload: `payload()` building its [`vyre::Payload`].
-fn payload_module(f: &Func, t: &Typed, g: &mut ir::Gen, vis: &syn::Visibility) -> TokenStream {
+fn payload_module(f: &Func, t: &Typed, g: &mut ir::Gen<'_>, vis: &syn::Visibility) -> TokenStream {
     let name = &f.name;
     let name_str = name.to_string();
     let body = g.payload_body();
@@ -162,7 +162,7 @@ fn payload_module(f: &Func, t: &Typed, g: &mut ir::Gen, vis: &syn::Visibility) -
 
 /// The module of a helper: its `Sig` marker and `inline()`, which appends its
 /// IR to a caller's.
-fn helper_module(f: &Func, g: &mut ir::Gen, vis: &syn::Visibility) -> TokenStream {
+fn helper_module(f: &Func, g: &mut ir::Gen<'_>, vis: &syn::Visibility) -> TokenStream {
     let name = &f.name;
     let name_str = name.to_string();
     let ret = f.ret.map(|(s, _)| s).unwrap_or(Scalar::U32);

@@ -5,14 +5,13 @@
 mod call;
 mod control;
 mod expr;
+mod signature;
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, Pat, ReturnType, Type};
+use syn::{Ident, Pat, ReturnType, Type};
 
-use crate::ast::{
-    Block, ConstValue, Expr, ExprKind, FnKind, Func, Lit, Param, ParamKind, Scalar, Stmt,
-};
+use crate::ast::{Block, ConstValue, Expr, ExprKind, FnKind, Func, Lit, Scalar, Stmt};
 use crate::errors::Errors;
 
 /// Parser state: counters for ids and the errors found.
@@ -34,11 +33,11 @@ pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut E
         next_expr: 0,
         next_var: 0,
     };
-    check_signature(&mut p, kind, sig);
+    signature::check_signature(&mut p, kind, sig);
     let params = sig
         .inputs
         .iter()
-        .filter_map(|a| parse_param(&mut p, kind, a))
+        .filter_map(|a| signature::parse_param(&mut p, kind, a))
         .collect();
     let ret = match (&sig.output, kind) {
         (ReturnType::Default, FnKind::Payload) => None,
@@ -67,47 +66,7 @@ pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut E
     }
 }
 
-fn check_signature(p: &mut Parser, kind: FnKind, sig: &syn::Signature) {
-    let what = if kind == FnKind::Payload {
-        "payload"
-    } else {
-        "helper"
-    };
-    if let Some(t) = &sig.constness {
-        p.errs
-            .unsupported(t.span, format!("`const fn` as a {what}"), "remove `const`");
-    }
-    if let Some(t) = &sig.asyncness {
-        p.errs.unsupported(
-            t.span,
-            "`async` functions",
-            "remove `async`: a payload runs to completion on the GPU",
-        );
-    }
-    if let Some(t) = &sig.unsafety {
-        p.errs.unsupported(
-            t.span,
-            "`unsafe` functions",
-            "remove `unsafe`: every buffer access in a payload is bounds-checked",
-        );
-    }
-    if let Some(abi) = &sig.abi {
-        p.errs
-            .unsupported(abi.span(), "`extern` functions", "remove the ABI");
-    }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        p.errs.unsupported_node(
-            &sig.generics,
-            "generic functions",
-            "write the function for concrete types (u8, u16, u32, i32, f32, bool)",
-        );
-    }
-    if let Some(v) = &sig.variadic {
-        p.errs
-            .unsupported(v.span(), "variadic functions", "remove the `...`");
-    }
-}
-
+/// True for the type `[u8]`.
 fn is_u8_slice(ty: &Type) -> bool {
     matches!(ty, Type::Slice(s) if type_name(&s.elem).as_deref() == Some("u8"))
 }
@@ -127,64 +86,6 @@ pub fn type_name(ty: &Type) -> Option<String> {
         Type::Group(g) => type_name(&g.elem),
         _ => None,
     }
-}
-
-fn parse_param(p: &mut Parser, kind: FnKind, arg: &FnArg) -> Option<Param> {
-    let pt = match arg {
-        FnArg::Receiver(r) => {
-            p.errs.unsupported_node(
-                r,
-                "methods (`self`)",
-                "make it a free function and pass the data as parameters",
-            );
-            return None;
-        }
-        FnArg::Typed(pt) => pt,
-    };
-    let (name, mutable) = match &*pt.pat {
-        Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
-            (pi.ident.clone(), pi.mutability.is_some())
-        }
-        other => {
-            p.errs.unsupported(
-                other.span(),
-                "patterns in parameters",
-                "bind each parameter to a plain name, e.g. `data: &[u8]`",
-            );
-            return None;
-        }
-    };
-    p.check_name(&name);
-    let (start, len) = p.param_attrs(&pt.attrs);
-    let ty = &*pt.ty;
-    let k = if kind == FnKind::Helper {
-        ParamKind::Scalar(p.scalar_type(ty, "helper parameter")?)
-    } else {
-        p.payload_param_kind(ty)?
-    };
-    let kind = match (k, start) {
-        (ParamKind::Scalar(Scalar::U32), true) => ParamKind::ChunkStart,
-        (_, true) => {
-            p.errs.push(ty.span(), "`#[vyre(start)]` marks the chunk-start index, which must be a `u32`\nFix: write `#[vyre(start)] start: u32`");
-            k
-        }
-        _ => k,
-    };
-    if len.is_some() && !matches!(kind, ParamKind::Output | ParamKind::Accumulator) {
-        p.errs.push(name.span(), "`#[vyre(len = N)]` applies only to `&mut [u32]` outputs and `&[AtomicU32]` accumulators\nFix: remove it");
-    }
-    if mutable && !matches!(kind, ParamKind::Scalar(_) | ParamKind::ChunkStart) {
-        p.errs.push(
-            name.span(),
-            "only scalar parameters may be `mut`\nFix: remove `mut`",
-        );
-    }
-    Some(Param {
-        name,
-        kind,
-        len,
-        mutable,
-    })
 }
 
 impl Parser<'_> {
@@ -212,135 +113,6 @@ impl Parser<'_> {
         if name.to_string().contains("__") {
             self.errs.push(name.span(), format!("the name `{name}` contains `__`, which vyre reserves for generated IR names\nFix: rename it without a double underscore"));
         }
-    }
-
-    /// `#[vyre(start)]` and `#[vyre(len = N)]`.
-    fn param_attrs(&mut self, attrs: &[syn::Attribute]) -> (bool, Option<u32>) {
-        let mut start = false;
-        let mut len = None;
-        for attr in attrs.iter().filter(|a| a.path().is_ident("vyre")) {
-            let res = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("start") {
-                    start = true;
-                    Ok(())
-                } else if meta.path.is_ident("len") {
-                    let lit: syn::LitInt = meta.value()?.parse()?;
-                    len = Some(lit.base10_parse::<u32>()?);
-                    Ok(())
-                } else {
-                    Err(meta.error("unknown vyre parameter attribute\nFix: use `#[vyre(start)]` or `#[vyre(len = N)]`"))
-                }
-            });
-            if let Err(e) = res {
-                self.errs.push(e.span(), e);
-            }
-        }
-        (start, len)
-    }
-
-    fn payload_param_kind(&mut self, ty: &Type) -> Option<ParamKind> {
-        let fix = "payload parameters are `&[u8]` (input bytes), `u32` (a scalar), `#[vyre(start)] u32`, `&mut [u32]` (outputs), `&[AtomicU32]` (accumulators) or `vyre::Lanes`";
-        match ty {
-            Type::Reference(r) => {
-                let elem = type_name(match &*r.elem {
-                    Type::Slice(s) => &s.elem,
-                    other => other,
-                });
-                let slice = matches!(&*r.elem, Type::Slice(_));
-                match (r.mutability.is_some(), slice, elem.as_deref()) {
-                    (false, true, Some("u8")) => return Some(ParamKind::Bytes),
-                    (true, true, Some("u32")) => return Some(ParamKind::Output),
-                    (false, true, Some("AtomicU32")) => return Some(ParamKind::Accumulator),
-                    (false, true, Some(_)) if !is_u8_slice(&r.elem) => {
-                        self.errs.push_node(ty, format!("input buffers must be `&[u8]`\nFix: take the input as `&[u8]`; {fix}"));
-                    }
-                    (true, true, Some("u8")) => {
-                        self.errs.push_node(ty, format!("payload outputs are words: `&mut [u32]`\nFix: take `&mut [u32]` and store `u32` values; {fix}"));
-                    }
-                    _ => self
-                        .errs
-                        .push_node(ty, format!("unsupported parameter type\nFix: {fix}")),
-                }
-                None
-            }
-            _ => {
-                let name = type_name(ty);
-                match name.as_deref() {
-                    Some("u32") => Some(ParamKind::Scalar(Scalar::U32)),
-                    Some("Lanes") => Some(ParamKind::Lanes),
-                    Some(n @ ("u64" | "i64" | "u128" | "i128" | "isize")) => {
-                        self.errs.unsupported_node(
-                            ty,
-                            format!("64/128-bit integers (`{n}`)"),
-                            "use `u32` (every vyre value is 32 bits)",
-                        );
-                        None
-                    }
-                    Some(n @ ("u8" | "u16" | "i32" | "f32" | "bool" | "usize")) => {
-                        self.errs.push_node(ty, format!("payload scalar parameters are `u32`, not `{n}`\nFix: take `u32` and convert inside with `as`"));
-                        None
-                    }
-                    _ => {
-                        self.heap_or_generic(ty, fix);
-                        None
-                    }
-                }
-            }
-        }
-    }
-
-    fn heap_or_generic(&mut self, ty: &Type, fix: &str) {
-        let head = match ty {
-            Type::Path(tp) => tp.path.segments.last().map(|s| s.ident.to_string()),
-            _ => None,
-        };
-        match head.as_deref() {
-            Some(
-                h @ ("Vec" | "String" | "Box" | "Rc" | "Arc" | "HashMap" | "BTreeMap" | "VecDeque"),
-            ) => self.errs.unsupported_node(
-                ty,
-                format!("heap types (`{h}`)"),
-                format!("GPU code cannot allocate; {fix}"),
-            ),
-            _ => self
-                .errs
-                .push_node(ty, format!("unsupported parameter type\nFix: {fix}")),
-        }
-    }
-
-    /// A scalar type (`u8`, `u16`, `u32`, `usize`, `i32`, `f32`, `bool`), with an error otherwise.
-    pub fn scalar_type(&mut self, ty: &Type, what: &str) -> Option<Scalar> {
-        if let Some(s) = type_name(ty).as_deref().and_then(Scalar::from_name) {
-            if matches!(ty, Type::Path(tp) if tp.path.segments.len() == 1) {
-                return Some(s);
-            }
-        }
-        match type_name(ty).as_deref() {
-            Some(n @ ("u64" | "i64" | "u128" | "i128" | "isize" | "f64")) => {
-                self.errs.unsupported_node(
-                    ty,
-                    format!("64/128-bit types (`{n}`)"),
-                    "use a 32-bit type (`u32`, `i32` or `f32`)",
-                )
-            }
-            Some(n @ ("i8" | "i16" | "char")) => self.errs.unsupported_node(
-                ty,
-                format!("`{n}`"),
-                "use `u8`, `u16`, `u32`, `i32`, `f32` or `bool`",
-            ),
-            _ => match ty {
-                Type::Reference(_) | Type::Ptr(_) => self.errs.unsupported_node(
-                    ty,
-                    format!("references as a {what}"),
-                    "pass the value (`u32`, `i32`, ...) instead",
-                ),
-                _ => self.heap_or_generic(
-                    ty,
-                    &format!("a {what} must be one of u8, u16, u32, usize, i32, f32, bool"),
-                ),
-            },
-        }
-        None
     }
 
     /// A block: statements and an optional tail expression.

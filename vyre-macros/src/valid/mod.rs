@@ -392,7 +392,7 @@ impl Checker<'_> {
             }
         }
         let me = &mut self;
-        let scalar = |me: &Checker, t: Ty| match me.resolve(t) {
+        let scalar = |me: &Checker<'_>, t: Ty| match me.resolve(t) {
             Ty::S(s) => Some(s),
             _ => None,
         };
