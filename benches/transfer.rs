@@ -267,6 +267,7 @@ struct Dst(*mut u8);
 // SAFETY: the threads write disjoint ranges of memory that outlives them
 // (`std::thread::scope`).
 unsafe impl Send for Dst {}
+// SAFETY: as for Send: shared only by threads writing disjoint ranges.
 unsafe impl Sync for Dst {}
 
 const WINDOW: usize = 256 << 20;

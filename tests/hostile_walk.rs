@@ -119,7 +119,7 @@ fn followed_links_report_loops_and_dangling_links() {
     let mut out = Vec::new();
     let summary = vyre::scan::scan(
         vyre::cpu::CpuBackend::new(),
-        &[tree.clone()],
+        std::slice::from_ref(&tree),
         &cfg,
         |r| out.push(r.clone()),
         |_, _| {},
@@ -153,7 +153,7 @@ fn proc_files_scan_to_their_content() {
     let (files, _) = reports(&out);
     let r = &files[p];
     assert_eq!(r["bytes"], want.len() as u64, "{r}");
-    assert!(want.len() > 0);
+    assert!(!want.is_empty());
     assert_eq!(
         r["lines"],
         want.iter().filter(|&&b| b == b'\n').count() as u64

@@ -52,12 +52,16 @@ fn generated_files_gpu_and_cpu_equal_references() {
     make_tree(&dir, chunk);
     let pats: [&[u8]; 4] = [b"abab", b"ab", b"\n", b"xyz\x80"];
     let cfg = full_config(chunk as u32, &pats);
-    let cpu = run_scan(vyre::cpu::CpuBackend::new(), &[dir.clone()], &cfg);
+    let cpu = run_scan(
+        vyre::cpu::CpuBackend::new(),
+        std::slice::from_ref(&dir),
+        &cfg,
+    );
     check_against_reference(&cpu, &pats);
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
     let gpu_backend = vyre::gpu::WgpuBackend::new().expect("a wgpu adapter");
     eprintln!("scan test on {}", vyre::Backend::name(&gpu_backend));
-    let gpu = run_scan(&gpu_backend, &[dir.clone()], &cfg);
+    let gpu = run_scan(&gpu_backend, std::slice::from_ref(&dir), &cfg);
     check_against_reference(&gpu, &pats);
     assert_eq!(cpu, gpu);
     // The default reads straight into GPU upload arenas (zero-copy); the
@@ -67,7 +71,10 @@ fn generated_files_gpu_and_cpu_equal_references() {
         zero_copy: false,
         ..cfg.clone()
     };
-    assert_eq!(cpu, run_scan(&gpu_backend, &[dir.clone()], &copied));
+    assert_eq!(
+        cpu,
+        run_scan(&gpu_backend, std::slice::from_ref(&dir), &copied)
+    );
     // Every read engine gives the same results: one io_uring ring, plain
     // pread, 3 threads with a ring each and 3 pread threads.
     for (read_threads, force_fallback) in [(0, false), (0, true), (3, false), (3, true)] {
@@ -76,7 +83,11 @@ fn generated_files_gpu_and_cpu_equal_references() {
             force_fallback,
             ..cfg.clone()
         };
-        let got = run_scan(vyre::cpu::CpuBackend::new(), &[dir.clone()], &engine);
+        let got = run_scan(
+            vyre::cpu::CpuBackend::new(),
+            std::slice::from_ref(&dir),
+            &engine,
+        );
         assert_eq!(
             cpu, got,
             "read_threads={read_threads} fallback={force_fallback}"
@@ -104,12 +115,16 @@ fn more_patterns_than_one_payload_holds_are_all_counted() {
         .collect();
     let pats: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
     let cfg = full_config(chunk as u32, &pats);
-    let cpu = run_scan(vyre::cpu::CpuBackend::new(), &[dir.clone()], &cfg);
+    let cpu = run_scan(
+        vyre::cpu::CpuBackend::new(),
+        std::slice::from_ref(&dir),
+        &cfg,
+    );
     check_against_reference(&cpu, &pats);
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
     let gpu = run_scan(
         vyre::gpu::WgpuBackend::new().expect("a wgpu adapter"),
-        &[dir.clone()],
+        std::slice::from_ref(&dir),
         &cfg,
     );
     assert_eq!(cpu, gpu);

@@ -342,6 +342,7 @@ fn map(len: usize, hint: Option<usize>) -> &'static mut [u8] {
         } else {
             0
         };
+    // SAFETY: an anonymous private mapping; the result is checked below (FFI).
     let p = unsafe {
         libc::mmap(
             hint.unwrap_or(0) as *mut _,
@@ -358,6 +359,7 @@ fn map(len: usize, hint: Option<usize>) -> &'static mut [u8] {
         "mmap: {}",
         std::io::Error::last_os_error()
     );
+    // SAFETY: p points to len bytes mapped read-write above, alive until munmap.
     unsafe { std::slice::from_raw_parts_mut(p.cast::<u8>(), len) }
 }
 
@@ -385,6 +387,7 @@ fn remapped_arena_at_same_address_is_detected() {
             let o = ch.arena_offset + ch.look_behind as usize;
             got[ch.file].extend_from_slice(&arena[o..o + ch.len as usize]);
         }
+        // SAFETY: arena is the live mapping of len bytes made above, unmapped once (FFI).
         assert_eq!(unsafe { libc::munmap(arena.as_mut_ptr().cast(), len) }, 0);
     }
     assert!(
@@ -438,6 +441,7 @@ fn walk_sorts_skips_links_unless_followed_and_reports_special_files() {
     std::os::unix::fs::symlink("sub", d.join("sub2")).unwrap();
     let fifo = d.join("fifo");
     let cpath = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: cpath is a valid NUL-terminated path (FFI).
     assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o644) }, 0);
     let _sock = std::os::unix::net::UnixListener::bind(d.join("sock")).unwrap();
     let missing = dir.path("missing");
@@ -541,6 +545,7 @@ fn non_regular_entries_given_to_the_feeder_are_reported_without_hanging() {
         // A path replaced by a FIFO after the walk: must not block in open.
         fs::remove_file(&files[1].path).unwrap();
         let cpath = std::ffi::CString::new(files[1].path.to_str().unwrap()).unwrap();
+        // SAFETY: cpath is a valid NUL-terminated path (FFI).
         assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o644) }, 0);
         files.push(FileEntry::new(dir.0.clone(), 0));
         files.push(FileEntry::new(dir.path("gone"), 5));
@@ -576,6 +581,7 @@ fn permission_denied_reported() {
     }
     fs::set_permissions(dir.path("secret"), fs::Permissions::from_mode(0o000)).unwrap();
     fs::set_permissions(dir.path("locked"), fs::Permissions::from_mode(0o000)).unwrap();
+    // SAFETY: geteuid has no preconditions (FFI).
     if unsafe { libc::geteuid() } != 0 {
         return check_permission_denied(&dir.0);
     }
@@ -655,6 +661,7 @@ fn check_permission_denied(dir: &Path) {
         assert_eq!(r.chunks.len(), 1);
         assert_eq!(r.chunks[0].2, b"hello");
     }
+    // SAFETY: geteuid has no preconditions (FFI).
     println!("permission checks passed as uid {}", unsafe {
         libc::geteuid()
     });

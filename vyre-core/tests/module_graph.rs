@@ -82,7 +82,7 @@ fn graph(dir: &Path, prefix: &str) -> BTreeMap<String, BTreeSet<String>> {
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();
         let name = p.file_stem().unwrap().to_string_lossy().to_string();
-        if name != "mod" && name != "lib" && (p.is_dir() || name.len() > 0) {
+        if name != "mod" && name != "lib" && (p.is_dir() || !name.is_empty()) {
             mods.insert(name);
         }
     }

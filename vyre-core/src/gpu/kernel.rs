@@ -236,7 +236,7 @@ impl GpuKernel {
                         })
                     })
                     .collect();
-                let entries: Vec<wgpu::BindGroupEntry> = self
+                let entries: Vec<wgpu::BindGroupEntry<'_>> = self
                     .host
                     .iter()
                     .map(|decl| decl.binding)

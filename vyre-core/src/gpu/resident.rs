@@ -254,7 +254,7 @@ impl super::WgpuBackend {
                     target: "vyre::timing",
                     "  writes {:.3} ms ({} KiB{})",
                     tw.elapsed().as_secs_f64() * 1e3,
-                    words * 4 >> 10,
+                    (words * 4) >> 10,
                     if upload_all { ", all buffers" } else { "" }
                 );
             }

@@ -242,6 +242,10 @@ macro_rules! atomic_ctors {
     };
 }
 
+// The constructors are named after the IR operations they build (`Expr::add`
+// builds an `add` node); they are not arithmetic on expressions, so they do
+// not implement std::ops.
+#[allow(clippy::should_implement_trait)]
 impl Expr {
     /// Calls `f` on this expression and every sub-expression.
     pub fn walk(&self, f: &mut impl FnMut(&Expr)) {

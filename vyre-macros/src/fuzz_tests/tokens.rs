@@ -1,6 +1,10 @@
 //! Random token trees for the fuzz tests: identifiers and punctuation that
 //! the macro cares about, literals of every kind, nested groups.
 
+// `*rng.pick(..)` names the element type the literal constructors take;
+// without the explicit deref the array literals do not infer.
+#![allow(clippy::explicit_auto_deref)]
+
 use std::str::FromStr;
 
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
