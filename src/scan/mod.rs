@@ -8,12 +8,15 @@
 //! look-behind and count only matches that end in the chunk they own, so a
 //! match across a chunk boundary is counted exactly once.
 
+mod analyses;
 pub mod crc;
 mod devices;
 mod fold;
 mod options;
 pub mod pattern;
+mod reader;
 mod report;
+mod timing;
 mod worker;
 
 use std::path::PathBuf;
@@ -23,6 +26,7 @@ use vyre_core::feeder::{collect_files, FaultHook, Feeder, FeederConfig};
 use vyre_core::megakernel::Megakernel;
 use vyre_core::{Backend, Error, Payload, Result};
 
+use analyses::{analyses, Kind};
 pub use devices::{open_devices, scan_cpu_backend, shared_gpu, Device};
 use fold::Fold;
 pub use options::{
@@ -30,38 +34,12 @@ pub use options::{
     MAX_IN_FLIGHT, MAX_QUEUE_DEPTH, MAX_READ_THREADS,
 };
 pub use report::{DeviceReport, FileReport, ScanSummary};
+use timing::Phases;
 pub use worker::MAX_RECOVERIES;
-use worker::{work, Arena, Event, Job, PanicNotice, Plan, Queue, WorkerTimes};
+use worker::{work, Arena, Event, Plan, Queue};
 
 /// Lanes per workgroup of the scan megakernel.
 pub const SCAN_LANES: u32 = 64;
-
-/// A payload loaded at run time must fit the scan: one byte input, no scalar
-/// arguments, declared output lengths.
-fn check_runtime_payload(p: &Payload) -> Result<()> {
-    use vyre_core::ParamKind;
-    for q in &p.params {
-        let bad = match q.kind {
-            ParamKind::Scalar | ParamKind::IoQueue | ParamKind::Debug => {
-                Some("scan passes no scalar arguments, read queue or debug log")
-            }
-            ParamKind::Output | ParamKind::Accumulator if q.len.is_none() => {
-                Some("its results need a declared length, e.g. `param acc: accumulator[1]`")
-            }
-            _ => None,
-        };
-        if let Some(why) = bad {
-            return Err(Error::bad_input(
-                format!(
-                    "payload `{}` cannot run in `vyre scan`: parameter `{}`: {why}",
-                    p.name, q.name
-                ),
-                "give it only bytes, chunk_start, lanes and outputs/accumulators with lengths",
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// Reader threads a scan uses by default: the host's cores, at most 8.
 /// Measured on the H100 host (2 GiB from page cache, pread threads): one
@@ -162,63 +140,6 @@ impl Default for ScanConfig {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Lines,
-    Histogram,
-    Crc,
-    /// Patterns `i..` (up to [`pattern::MAX_PATTERNS_PER_PAYLOAD`]) in one payload.
-    Patterns(usize),
-    Custom(usize),
-}
-
-fn kind_name(k: Kind) -> String {
-    match k {
-        Kind::Lines => "line_count".into(),
-        Kind::Histogram => "byte_histogram".into(),
-        Kind::Crc => "crc32".into(),
-        Kind::Patterns(i) => format!("patterns_{i}"),
-        Kind::Custom(i) => format!("user_{i}"),
-    }
-}
-
-/// The analyses of a config, with their payloads.
-fn analyses(cfg: &ScanConfig) -> Result<Vec<(Kind, Payload)>> {
-    let mut v = Vec::new();
-    if cfg.lines {
-        v.push((Kind::Lines, crate::payloads::line_count::payload()));
-    }
-    if cfg.histogram {
-        v.push((Kind::Histogram, crate::payloads::byte_histogram::payload()));
-    }
-    if cfg.crc32 {
-        v.push((Kind::Crc, crc::crc32_blocks::payload()));
-    }
-    // One payload per group of patterns: the words are loaded once for the group.
-    for (g, group) in cfg
-        .patterns
-        .chunks(pattern::MAX_PATTERNS_PER_PAYLOAD)
-        .enumerate()
-    {
-        let kind = Kind::Patterns(g * pattern::MAX_PATTERNS_PER_PAYLOAD);
-        v.push((kind, pattern::patterns_payload(&kind_name(kind), group)?));
-    }
-    for (i, p) in cfg.payloads.iter().enumerate() {
-        check_runtime_payload(p)?;
-        v.push((Kind::Custom(i), p.clone()));
-    }
-    for (k, p) in v.iter_mut() {
-        p.name = kind_name(*k);
-    }
-    if v.is_empty() {
-        return Err(Error::bad_input(
-            "no analysis selected",
-            "pass --lines, --histogram, --crc32 or -e PATTERN",
-        ));
-    }
-    Ok(v)
-}
-
 /// Scans `paths` on `backend`, calling `on_file` for every file (in walk
 /// order, failures included) and `on_progress` with bytes done so far.
 /// The same as [`scan_devices`] with one device.
@@ -288,40 +209,7 @@ pub fn scan_devices<B: Backend + Send>(
         .unwrap_or(0)
         .div_ceil(4)
         * 4;
-    let mut builder = Megakernel::builder().name("vyre_scan");
-    let names: Vec<String> = analyses.iter().map(|a| a.1.name.clone()).collect();
-    for (kind, p) in &analyses {
-        // Payloads loaded at run time go to the interpreter: no shader compile.
-        builder = match kind {
-            Kind::Custom(_) if !cfg.fused_payloads => {
-                vyre_core::interp::compile(p).map_err(|e| match e {
-                    Error::BadInput { message, fix } => Error::bad_input(
-                        message,
-                        format!("{fix} (or pass --fused to compile it into the kernel)"),
-                    ),
-                    other => other,
-                })?;
-                builder.interpreted(p.clone())
-            }
-            _ => builder.payload(p.clone()),
-        };
-    }
-    let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
-    // Enough workgroups to fill a large GPU (132 SMs on an H100) several times over;
-    // each loops over slots, so more workgroups than slots costs nothing.
-    let builder = builder
-        .tenant("scan", &name_refs)
-        .workgroup_size(SCAN_LANES)
-        .workgroups(SCAN_WORKGROUPS);
-    let mut mks = Vec::with_capacity(backends.len());
-    for b in backends {
-        mks.push(
-            builder
-                .clone()
-                .iteration_budget(cfg.iteration_budget)
-                .build(b)?,
-        );
-    }
+    let mks = build_megakernels(backends, cfg, &analyses)?;
     let tenant = mks[0].tenant_id("scan")?;
     let mut summary = ScanSummary {
         devices: mks
@@ -426,120 +314,21 @@ pub fn scan_devices<B: Backend + Send>(
         }
         drop(free_tx);
         let events = events_tx;
-        let reader = scope.spawn(move || {
-            let _notice = PanicNotice {
-                events: events.clone(),
-                who: "the file reader".into(),
-            };
-            let mut feeder = feeder;
-            let mut seq = 0u64;
-            let mut times = ReaderTimes::default();
-            while !feeder.is_done() {
-                let tw = Instant::now();
-                let (Ok(()), Ok(mut arena)) = (ticket_rx.recv(), free_rx.recv()) else {
-                    return times;
-                };
-                let tf = Instant::now();
-                times.waiting += (tf - tw).as_secs_f64();
-                // An upload arena of a lost device (a worker recovers the
-                // device) is replaced by host memory; other map errors stop.
-                let mapped = match arena.on_lost_device() {
-                    true => None,
-                    false => Some(arena.bytes_mut().map(|_| ())),
-                };
-                match mapped {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) if !arena.on_lost_device() => {
-                        let _ = events.send(Event::ReadFailed(e));
-                        return times;
-                    }
-                    _ => arena = Arena::Host(vec![0u32; arena.words()]),
-                }
-                let filled = arena
-                    .bytes_mut()
-                    .and_then(|bytes| feeder.fill(bytes).map_err(Error::from));
-                times.filling += tf.elapsed().as_secs_f64();
-                match filled {
-                    Ok(batch) => {
-                        if let (Arena::Host(words), true) =
-                            (&mut arena, cfg!(target_endian = "big"))
-                        {
-                            // The GPU reads bytes as little-endian words.
-                            words.iter_mut().for_each(|w| *w = u32::from_le(*w));
-                        }
-                        if !queue.push(Job { seq, batch, arena }) {
-                            return times;
-                        }
-                        seq += 1;
-                    }
-                    Err(e) => {
-                        let _ = events.send(Event::ReadFailed(e));
-                        return times;
-                    }
-                }
-            }
-            let _ = events.send(Event::ReaderFinished { batches: seq });
-            times
-        });
-        let result = (|| -> Result<()> {
-            let mut waiting = std::collections::BTreeMap::new();
-            let (mut next, mut batches, mut live) = (0u64, None, devices);
-            let mut errors: Vec<(usize, Error)> = Vec::new();
-            while batches != Some(next) {
-                let tw = Instant::now();
-                let event = events_rx.recv().map_err(|_| {
-                    Error::internal("the scan's threads stopped before all batches were done")
-                })?;
-                phases.wait += tw.elapsed().as_secs_f64();
-                match event {
-                    Event::Done(d) => {
-                        waiting.insert(d.seq, d);
-                        while let Some(d) = waiting.remove(&next) {
-                            let tf = Instant::now();
-                            let dev = &mut summary.devices[d.device];
-                            dev.batches += 1;
-                            dev.bytes += d.batch.bytes;
-                            fold.batch(&d, plan, cfg, &mut summary, &mut on_file);
-                            phases.fold += tf.elapsed().as_secs_f64();
-                            on_progress(fold.done_bytes, total);
-                            next += 1;
-                            let _ = ticket_tx.send(());
-                        }
-                    }
-                    Event::Recovered { device, reason } => {
-                        let d = &mut summary.devices[device];
-                        tracing::warn!(
-                            "device {} was lost ({reason}); recovered it, its batch runs again",
-                            d.name
-                        );
-                        d.recovered.push(reason);
-                    }
-                    Event::Failed { device, error } => {
-                        live -= 1;
-                        let d = &mut summary.devices[device];
-                        d.failed = Some(error.to_string());
-                        if live > 0 {
-                            tracing::warn!(
-                                "device {} failed: {error}; its work moves to the other devices",
-                                d.name
-                            );
-                        }
-                        errors.push((device, error));
-                        if live == 0 {
-                            return Err(all_failed(errors, &summary.devices));
-                        }
-                    }
-                    Event::ReaderFinished { batches: n } => batches = Some(n),
-                    Event::ReadFailed(e) => return Err(e),
-                    Event::Panicked(who) => {
-                        return Err(Error::internal(format!(
-                            "{who} panicked (see the message printed above)"
-                        )))
-                    }
-                }
-            }
-            Ok(())
-        })();
+        let reader =
+            scope.spawn(move || reader::read_batches(feeder, queue, events, ticket_rx, free_rx));
+        let result = Collector {
+            events: &events_rx,
+            tickets: &ticket_tx,
+            fold: &mut fold,
+            plan,
+            cfg,
+            summary: &mut summary,
+            phases: &mut phases,
+            total,
+            on_file: &mut on_file,
+            on_progress: &mut on_progress,
+        }
+        .run();
         // Stop the reader and the workers whatever happened.
         queue.close();
         drop(ticket_tx);
@@ -576,6 +365,131 @@ pub fn scan_devices<B: Backend + Send>(
     Ok(summary)
 }
 
+/// The main thread of a scan: takes the workers' and the reader's events,
+/// folds finished batches strictly in read order (handing the reader a
+/// ticket per folded batch) and reports device losses and failures.
+struct Collector<'a, 'f, F, P> {
+    events: &'a std::sync::mpsc::Receiver<Event>,
+    tickets: &'a std::sync::mpsc::Sender<()>,
+    fold: &'a mut Fold<'f>,
+    plan: &'a Plan<'a>,
+    cfg: &'a ScanConfig,
+    summary: &'a mut ScanSummary,
+    phases: &'a mut Phases,
+    total: u64,
+    on_file: &'a mut F,
+    on_progress: &'a mut P,
+}
+
+impl<F: FnMut(&FileReport), P: FnMut(u64, u64)> Collector<'_, '_, F, P> {
+    /// Until every batch the reader made is folded, or the scan fails.
+    fn run(self) -> Result<()> {
+        let mut waiting = std::collections::BTreeMap::new();
+        let (mut next, mut batches, mut live) = (0u64, None, self.summary.devices.len());
+        let mut errors: Vec<(usize, Error)> = Vec::new();
+        while batches != Some(next) {
+            let tw = Instant::now();
+            let event = self.events.recv().map_err(|_| {
+                Error::internal("the scan's threads stopped before all batches were done")
+            })?;
+            self.phases.wait += tw.elapsed().as_secs_f64();
+            match event {
+                Event::Done(d) => {
+                    waiting.insert(d.seq, d);
+                    while let Some(d) = waiting.remove(&next) {
+                        let tf = Instant::now();
+                        let dev = &mut self.summary.devices[d.device];
+                        dev.batches += 1;
+                        dev.bytes += d.batch.bytes;
+                        self.fold
+                            .batch(&d, self.plan, self.cfg, self.summary, self.on_file);
+                        self.phases.fold += tf.elapsed().as_secs_f64();
+                        (self.on_progress)(self.fold.done_bytes, self.total);
+                        next += 1;
+                        let _ = self.tickets.send(());
+                    }
+                }
+                Event::Recovered { device, reason } => {
+                    let d = &mut self.summary.devices[device];
+                    tracing::warn!(
+                        "device {} was lost ({reason}); recovered it, its batch runs again",
+                        d.name
+                    );
+                    d.recovered.push(reason);
+                }
+                Event::Failed { device, error } => {
+                    live -= 1;
+                    let d = &mut self.summary.devices[device];
+                    d.failed = Some(error.to_string());
+                    if live > 0 {
+                        tracing::warn!(
+                            "device {} failed: {error}; its work moves to the other devices",
+                            d.name
+                        );
+                    }
+                    errors.push((device, error));
+                    if live == 0 {
+                        return Err(all_failed(errors, &self.summary.devices));
+                    }
+                }
+                Event::ReaderFinished { batches: n } => batches = Some(n),
+                Event::ReadFailed(e) => return Err(e),
+                Event::Panicked(who) => {
+                    return Err(Error::internal(format!(
+                        "{who} panicked (see the message printed above)"
+                    )))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One scan megakernel per device: the analyses fused (run-time payloads
+/// on the interpreter unless `cfg.fused_payloads`), one tenant, the scan's
+/// lanes, workgroups and iteration budget.
+fn build_megakernels<B: Backend>(
+    backends: Vec<B>,
+    cfg: &ScanConfig,
+    analyses: &[(Kind, Payload)],
+) -> Result<Vec<Megakernel<B>>> {
+    let mut builder = Megakernel::builder().name("vyre_scan");
+    let names: Vec<String> = analyses.iter().map(|a| a.1.name.clone()).collect();
+    for (kind, p) in analyses {
+        // Payloads loaded at run time go to the interpreter: no shader compile.
+        builder = match kind {
+            Kind::Custom(_) if !cfg.fused_payloads => {
+                vyre_core::interp::compile(p).map_err(|e| match e {
+                    Error::BadInput { message, fix } => Error::bad_input(
+                        message,
+                        format!("{fix} (or pass --fused to compile it into the kernel)"),
+                    ),
+                    other => other,
+                })?;
+                builder.interpreted(p.clone())
+            }
+            _ => builder.payload(p.clone()),
+        };
+    }
+    let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+    // Enough workgroups to fill a large GPU (132 SMs on an H100) several times over;
+    // each loops over slots, so more workgroups than slots costs nothing.
+    let builder = builder
+        .tenant("scan", &name_refs)
+        .workgroup_size(SCAN_LANES)
+        .workgroups(SCAN_WORKGROUPS);
+    let mut mks = Vec::with_capacity(backends.len());
+    for b in backends {
+        mks.push(
+            builder
+                .clone()
+                .iteration_budget(cfg.iteration_budget)
+                .build(b)?,
+        );
+    }
+    Ok(mks)
+}
+
 /// Most bytes of ring slots, and of result words, in one batch. Every
 /// chunk costs a slot per analysis and their result words whatever its
 /// size, so a batch of tiny files is bounded by these, not by its bytes:
@@ -608,48 +522,4 @@ fn all_failed(mut errors: Vec<(usize, Error)>, devices: &[DeviceReport]) -> Erro
         format!("every scan device failed: {}", list.join(" ")),
         "see each device's error",
     )
-}
-
-/// Wall time per phase (debug events of target `vyre::timing`; `vyre scan` shows them with `VYRE_TIMING=1` or `-vv`).
-#[derive(Default)]
-struct Phases {
-    /// From the start until the threads start: megakernels built (pipelines
-    /// compiled or loaded), arenas allocated.
-    setup: f64,
-    /// Main thread waiting for devices (or the reader).
-    wait: f64,
-    fold: f64,
-    devices: Vec<(usize, WorkerTimes)>,
-    reader: ReaderTimes,
-}
-
-/// Wall time of the reader thread: reading batches into arenas, and
-/// waiting for a free arena (or a ticket) to read into.
-#[derive(Clone, Copy, Debug, Default)]
-struct ReaderTimes {
-    filling: f64,
-    waiting: f64,
-}
-
-impl Phases {
-    fn print(&self, summary: &ScanSummary) {
-        for (i, t) in &self.devices {
-            let d = &summary.devices[*i];
-            tracing::debug!(
-                target: "vyre::timing",
-                "device {i} ({}): {} batches, {} bytes; idle {:.3} s, publish {:.3} s, megakernel runs {:.3} s, results {:.3} s",
-                d.name, d.batches, d.bytes, t.idle, t.publish, t.run, t.results
-            );
-        }
-        tracing::debug!(
-            target: "vyre::timing",
-            "setup {:.3} s; reader filling arenas {:.3} s, waiting for a free arena {:.3} s",
-            self.setup, self.reader.filling, self.reader.waiting
-        );
-        tracing::debug!(
-            target: "vyre::timing",
-            "main thread waiting for results {:.3} s, folding {:.3} s, total {:.3} s",
-            self.wait, self.fold, summary.seconds
-        );
-    }
 }
