@@ -60,7 +60,7 @@ use crate::ir::{Access, Program};
 pub use disk_cache::{PipelineCacheInfo, PipelineCacheLocation};
 pub use kernel::{BufferSet, GpuKernel};
 pub use pending::{PendingRead, Submission};
-use resident::Resided;
+use resident::{Resided, ResidentRun};
 pub use resident::{MAX_IDLE_RESIDENT_BYTES, MAX_RESIDENT_PROGRAMS};
 pub use upload::UploadArena;
 
@@ -444,15 +444,15 @@ impl WgpuBackend {
         source: (usize, &UploadArena, u64),
     ) -> Result<()> {
         let shared = Some(program);
-        match self.run_resident(
+        match self.run_resident(ResidentRun {
             program,
             shared,
             buffers,
             workgroups,
             writes,
             reads,
-            Some(source),
-        )? {
+            source: Some(source),
+        })? {
             Resided::Ran => Ok(()),
             Resided::UsesLen => Err(Error::bad_input(
                 format!(
@@ -475,7 +475,15 @@ impl WgpuBackend {
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
     ) -> Result<()> {
-        match self.run_resident(program, shared, buffers, workgroups, writes, reads, None)? {
+        match self.run_resident(ResidentRun {
+            program,
+            shared,
+            buffers,
+            workgroups,
+            writes,
+            reads,
+            source: None,
+        })? {
             Resided::Ran => Ok(()),
             Resided::UsesLen => self.run(program, buffers, workgroups),
         }

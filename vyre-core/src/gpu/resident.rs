@@ -74,39 +74,46 @@ pub(crate) enum Resided {
     UsesLen,
 }
 
+/// One resident run: the program, the host buffers and what moves.
+pub(crate) struct ResidentRun<'a> {
+    /// The program.
+    pub program: &'a Program,
+    /// The same program kept by a long-lived owner, found by identity.
+    pub shared: Option<&'a Arc<Program>>,
+    /// The host buffers, in binding order.
+    pub buffers: &'a mut [Vec<u32>],
+    /// Workgroups to dispatch.
+    pub workgroups: u32,
+    /// Word ranges the caller changed since its last run.
+    pub writes: &'a [(usize, Range<usize>)],
+    /// Word ranges to read back.
+    pub reads: &'a [(usize, Range<usize>)],
+    /// Buffer `i`'s device copy comes from the first `bytes` of an upload
+    /// arena: `(i, arena, bytes)`.
+    pub source: Option<(usize, &'a super::upload::UploadArena, u64)>,
+}
+
+/// The device side of a source: (buffer index, wgpu buffer, bytes).
+type Source<'a> = Option<(usize, &'a wgpu::Buffer, u64)>;
+
 impl super::WgpuBackend {
     /// [`Backend::run_ranges`](crate::backend::Backend::run_ranges) on wgpu.
-    /// With `source = Some((i, arena, bytes))`, buffer `i`'s device copy is
-    /// filled by the GPU from the first `bytes` of the upload arena (whenever
-    /// it would be uploaded) and `buffers[i]` is only a placeholder. A
-    /// program that already has resident buffers is known not to read
-    /// `len()`; any other is checked once, before buffers are made for it.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn run_resident(
-        &self,
-        program: &Program,
-        shared: Option<&Arc<Program>>,
-        buffers: &mut [Vec<u32>],
-        workgroups: u32,
-        writes: &[(usize, Range<usize>)],
-        reads: &[(usize, Range<usize>)],
-        source: Option<(usize, &super::upload::UploadArena, u64)>,
-    ) -> Result<Resided> {
-        let from = match source {
-            Some((i, arena, bytes)) => {
-                let buffer = arena.source(self.recoveries())?;
-                if i >= buffers.len() || bytes % 4 != 0 || bytes > arena.len() as u64 {
-                    return Err(Error::internal(format!("upload source for buffer {i} of {bytes} bytes does not fit (arena of {} bytes, {} buffers)", arena.len(), buffers.len())));
-                }
-                Some((i, buffer, bytes))
-            }
-            None => None,
-        };
-        // Words each device buffer needs: the source's bytes for its buffer.
-        let need = |i: usize, b: &Vec<u32>| match from {
-            Some((j, _, bytes)) if j == i => (b.len() as u64).max(bytes / 4),
-            _ => b.len() as u64,
-        };
+    /// With a `source`, buffer `i`'s device copy is filled by the GPU from
+    /// the first `bytes` of the upload arena (whenever it would be uploaded)
+    /// and `buffers[i]` is only a placeholder. A program that already has
+    /// resident buffers is known not to read `len()`; any other is checked
+    /// once, before buffers are made for it.
+    pub(crate) fn run_resident(&self, run: ResidentRun<'_>) -> Result<Resided> {
+        let ResidentRun {
+            program,
+            shared,
+            buffers,
+            workgroups,
+            writes,
+            reads,
+            source,
+        } = run;
+        let from = self.source(source, buffers)?;
         check_buffers(program, buffers, workgroups)?;
         for w in writes {
             check_range(buffers, "write", w)?;
@@ -121,143 +128,24 @@ impl super::WgpuBackend {
         // keeps their uploads, dispatches and readbacks apart).
         let pending = {
             let mut list = super::lock(&self.resident);
-            // Most recently used first; the program's entry (if any) moves
-            // to the front.
-            // A shared program is found by identity; anything else by its
-            // key, confirmed by comparing the programs.
-            let by_identity = shared.and_then(|s| list.iter().position(|r| r.is_shared(s)));
-            let mut key = None;
-            let found = by_identity.or_else(|| {
-                let k = *key.insert(super::quick_key(program));
-                list.iter()
-                    .position(|r| r.key == k && r.kernel.program() == program)
-            });
-            if found.is_none() && uses_len(program) {
+            let Some(upload_all) = self.enter(&mut list, program, shared, buffers, from)? else {
                 return Ok(Resided::UsesLen);
-            }
-            let mut current = found.map(|i| list.remove(i));
-            if by_identity.is_none() {
-                if let (Some(r), Some(s)) = (current.as_mut(), shared) {
-                    r.shared = Some(Arc::clone(s));
-                }
-            }
-            let fits = current.as_ref().is_some_and(|r| {
-                r.caps
-                    .iter()
-                    .zip(buffers.iter())
-                    .enumerate()
-                    .all(|(i, (c, b))| *c as u64 >= need(i, b))
-            });
-            let mut upload_all = false;
-            let timing = tracing::enabled!(target: "vyre::timing", tracing::Level::DEBUG);
-            if !fits {
-                let tc = std::time::Instant::now();
-                let kernel = self.compile(program)?;
-                if timing {
-                    tracing::debug!(
-                        target: "vyre::timing",
-                        "  compile (or find) the pipeline {:.3} ms",
-                        tc.elapsed().as_secs_f64() * 1e3
-                    );
-                }
-                let (old, old_key) = current
-                    .take()
-                    .map_or((Vec::new(), None), |r| (r.caps, Some(r.key)));
-                // Grow by half again so a slowly growing batch does not reallocate every run.
-                let caps: Vec<u32> = buffers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| {
-                        let need = need(i, b);
-                        let had = old.get(i).copied().unwrap_or(0) as u64;
-                        let cap = if need <= had {
-                            had
-                        } else {
-                            need.max(had + had / 2)
-                        };
-                        cap.min(u32::MAX as u64 / 4) as u32
-                    })
-                    .collect();
-                let set = kernel.create_buffers(&caps)?;
-                static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-                current = Some(Resident {
-                    id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                    key: old_key.or(key).unwrap_or_else(|| super::quick_key(program)),
-                    shared: shared.cloned(),
-                    kernel,
-                    set,
-                    caps,
-                    owner,
-                });
-                upload_all = true;
-            }
-            let Some(entry) = current else {
-                return Err(Error::internal("resident buffers vanished"));
             };
-            list.insert(0, entry);
-            list.truncate(MAX_RESIDENT_PROGRAMS);
-            let mut idle = 0u64;
-            let keep = list
-                .iter()
-                .skip(1)
-                .take_while(|r| {
-                    idle += r.caps.iter().map(|&c| u64::from(c) * 4).sum::<u64>();
-                    idle <= MAX_IDLE_RESIDENT_BYTES
-                })
-                .count();
-            list.truncate(1 + keep);
             let r = &mut list[0];
             // Another caller ran this program since (its own host buffers
             // are on the device), or this caller ran another program since
             // (whose readback may have changed these host buffers).
             let mut last_run = super::lock(&self.last_run);
-            if r.owner != owner || last_run.get(&owner) != Some(&r.id) {
-                upload_all = true;
-                r.owner = owner;
-            }
+            let upload_all = upload_all || r.owner != owner || last_run.get(&owner) != Some(&r.id);
+            r.owner = owner;
             if last_run.len() >= 1024 {
                 // Forgetting only makes later runs upload everything.
                 last_run.clear();
             }
             last_run.insert(owner, r.id);
             drop(last_run);
-            let tw = std::time::Instant::now();
-            let sourced = |i: usize| from.is_some_and(|(j, _, _)| j == i);
-            // What goes up: every buffer whole, or the ranges asked for.
-            let ranges: Vec<(usize, Range<usize>)> = if upload_all {
-                buffers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| (i, 0..b.len()))
-                    .collect()
-            } else {
-                writes.to_vec()
-            };
-            // The source's buffer is copied on the device; the rest goes up in
-            // one staging buffer and submission.
-            let copy_source = ranges.iter().any(|(i, _)| sourced(*i));
-            let list: Vec<(usize, u32, &[u32])> = ranges
-                .iter()
-                .filter(|(i, _)| !sourced(*i))
-                .map(|(i, range)| {
-                    let words = buffers[*i].get(range.clone()).unwrap_or(&[]);
-                    (*i, range.start as u32, words)
-                })
-                .collect();
-            r.set.write_all(&list)?;
-            if let Some((i, buffer, bytes)) = from.filter(|_| copy_source) {
-                r.set.copy_from(buffer, i, bytes)?;
-            }
-            if timing {
-                let words: usize = list.iter().map(|(_, _, w)| w.len()).sum();
-                tracing::debug!(
-                    target: "vyre::timing",
-                    "  writes {:.3} ms ({} KiB{})",
-                    tw.elapsed().as_secs_f64() * 1e3,
-                    (words * 4) >> 10,
-                    if upload_all { ", all buffers" } else { "" }
-                );
-            }
+            upload(r, buffers, writes, from, upload_all)?;
+            let timing = tracing::enabled!(target: "vyre::timing", tracing::Level::DEBUG);
             let t0 = std::time::Instant::now();
             let sub = r.kernel.dispatch(&r.set, workgroups)?;
             if timing {
@@ -284,4 +172,174 @@ impl super::WgpuBackend {
         })?;
         Ok(Resided::Ran)
     }
+
+    /// The device buffer behind an upload source, checked to fit.
+    fn source<'a>(
+        &self,
+        source: Option<(usize, &'a super::upload::UploadArena, u64)>,
+        buffers: &[Vec<u32>],
+    ) -> Result<Source<'a>> {
+        let Some((i, arena, bytes)) = source else {
+            return Ok(None);
+        };
+        let buffer = arena.source(self.recoveries())?;
+        if i >= buffers.len() || bytes % 4 != 0 || bytes > arena.len() as u64 {
+            return Err(Error::internal(format!(
+                "upload source for buffer {i} of {bytes} bytes does not fit (arena of {} bytes, {} buffers)",
+                arena.len(),
+                buffers.len()
+            )));
+        }
+        Ok(Some((i, buffer, bytes)))
+    }
+
+    /// Puts the program's resident entry first in `list` (most recently
+    /// used first), making its buffers (and compiling or finding its
+    /// pipeline) when it has none or they are too small. Returns whether
+    /// everything must go up (new buffers), or `None` when the program
+    /// reads `len()` and so cannot run resident.
+    fn enter(
+        &self,
+        list: &mut Vec<Resident>,
+        program: &Program,
+        shared: Option<&Arc<Program>>,
+        buffers: &[Vec<u32>],
+        from: Source<'_>,
+    ) -> Result<Option<bool>> {
+        // A shared program is found by identity; anything else by its
+        // key, confirmed by comparing the programs.
+        let by_identity = shared.and_then(|s| list.iter().position(|r| r.is_shared(s)));
+        let mut key = None;
+        let found = by_identity.or_else(|| {
+            let k = *key.insert(super::quick_key(program));
+            list.iter()
+                .position(|r| r.key == k && r.kernel.program() == program)
+        });
+        if found.is_none() && uses_len(program) {
+            return Ok(None);
+        }
+        let mut current = found.map(|i| list.remove(i));
+        if by_identity.is_none() {
+            if let (Some(r), Some(s)) = (current.as_mut(), shared) {
+                r.shared = Some(Arc::clone(s));
+            }
+        }
+        let need = |i: usize, b: &Vec<u32>| match from {
+            Some((j, _, bytes)) if j == i => (b.len() as u64).max(bytes / 4),
+            _ => b.len() as u64,
+        };
+        let fits = current.as_ref().is_some_and(|r| {
+            r.caps
+                .iter()
+                .zip(buffers.iter())
+                .enumerate()
+                .all(|(i, (c, b))| *c as u64 >= need(i, b))
+        });
+        let entry = match current {
+            Some(r) if fits => r,
+            old => {
+                let tc = std::time::Instant::now();
+                let kernel = self.compile(program)?;
+                tracing::debug!(
+                    target: "vyre::timing",
+                    "  compile (or find) the pipeline {:.3} ms",
+                    tc.elapsed().as_secs_f64() * 1e3
+                );
+                let (old, old_key) = old.map_or((Vec::new(), None), |r| (r.caps, Some(r.key)));
+                // Grow by half again so a slowly growing batch does not reallocate every run.
+                let caps: Vec<u32> = buffers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        let need = need(i, b);
+                        let had = old.get(i).copied().unwrap_or(0) as u64;
+                        let cap = if need <= had {
+                            had
+                        } else {
+                            need.max(had + had / 2)
+                        };
+                        cap.min(u32::MAX as u64 / 4) as u32
+                    })
+                    .collect();
+                let set = kernel.create_buffers(&caps)?;
+                static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let entry = Resident {
+                    id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    key: old_key.or(key).unwrap_or_else(|| super::quick_key(program)),
+                    shared: shared.cloned(),
+                    kernel,
+                    set,
+                    caps,
+                    owner: 0,
+                };
+                list.insert(0, entry);
+                keep_recent(list);
+                return Ok(Some(true));
+            }
+        };
+        list.insert(0, entry);
+        keep_recent(list);
+        Ok(Some(false))
+    }
+}
+
+/// Drops entries past [`MAX_RESIDENT_PROGRAMS`] and idle ones past
+/// [`MAX_IDLE_RESIDENT_BYTES`] (the first entry is the one in use).
+fn keep_recent(list: &mut Vec<Resident>) {
+    list.truncate(MAX_RESIDENT_PROGRAMS);
+    let mut idle = 0u64;
+    let keep = list
+        .iter()
+        .skip(1)
+        .take_while(|r| {
+            idle += r.caps.iter().map(|&c| u64::from(c) * 4).sum::<u64>();
+            idle <= MAX_IDLE_RESIDENT_BYTES
+        })
+        .count();
+    list.truncate(1 + keep);
+}
+
+/// Writes what goes up for one run into `r`'s device buffers: every buffer
+/// whole (`all`) or the ranges in `writes`; the source's buffer is copied on
+/// the device, the rest goes up in one staging buffer and submission.
+fn upload(
+    r: &mut Resident,
+    buffers: &[Vec<u32>],
+    writes: &[(usize, Range<usize>)],
+    from: Source<'_>,
+    all: bool,
+) -> Result<()> {
+    let tw = std::time::Instant::now();
+    let sourced = |i: usize| from.is_some_and(|(j, _, _)| j == i);
+    let ranges: Vec<(usize, Range<usize>)> = if all {
+        buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (i, 0..b.len()))
+            .collect()
+    } else {
+        writes.to_vec()
+    };
+    let copy_source = ranges.iter().any(|(i, _)| sourced(*i));
+    let list: Vec<(usize, u32, &[u32])> = ranges
+        .iter()
+        .filter(|(i, _)| !sourced(*i))
+        .map(|(i, range)| {
+            let words = buffers[*i].get(range.clone()).unwrap_or(&[]);
+            (*i, range.start as u32, words)
+        })
+        .collect();
+    r.set.write_all(&list)?;
+    if let Some((i, buffer, bytes)) = from.filter(|_| copy_source) {
+        r.set.copy_from(buffer, i, bytes)?;
+    }
+    let words: usize = list.iter().map(|(_, _, w)| w.len()).sum();
+    tracing::debug!(
+        target: "vyre::timing",
+        "  writes {:.3} ms ({} KiB{})",
+        tw.elapsed().as_secs_f64() * 1e3,
+        (words * 4) >> 10,
+        if all { ", all buffers" } else { "" }
+    );
+    Ok(())
 }
