@@ -85,10 +85,7 @@ impl<B: Backend> Megakernel<B> {
             if self.count_status(PUBLISHED) == 0 {
                 break;
             }
-            let (first, end) = self.published_span();
-            self.bufs[B_CONTROL][CTRL_CURSOR as usize] = first;
-            self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = end;
-            let groups = self.workgroups.min(end - first).max(1);
+            let groups = self.aim_claims();
             result = cpu.run(&self.program, &mut self.bufs, groups);
             if result.is_err() {
                 break;
@@ -135,15 +132,9 @@ impl<B: Backend> Megakernel<B> {
                 report.left_by_shutdown = pending;
                 return Ok(());
             }
-            // Claims walk the slots from the first published one to the
-            // last, shared by all workgroups through the cursor, so no
-            // workgroup's claim loop walks far (llvmpipe cuts loops too).
-            let (first, end) = self.published_span();
-            self.bufs[B_CONTROL][CTRL_CURSOR as usize] = first;
-            self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = end;
+            let groups = self.aim_claims();
             self.bufs[B_CONTROL][CTRL_CLAIMS as usize] = 0;
             self.bufs[B_CONTROL][CTRL_DISPATCHES as usize] += 1;
-            let groups = self.workgroups.min(end - first).max(1);
             let whole = |i: usize| (i, 0..self.bufs[i].len());
             // Registers are the interpreter's scratch: never uploaded or read back.
             let mut writes: Vec<(usize, Range<usize>)> = match upload {
@@ -198,6 +189,17 @@ impl<B: Backend> Megakernel<B> {
                 )));
             }
         }
+    }
+
+    /// Points the claims of the next dispatch at the published slots: the
+    /// cursor starts at the first and claims stop after the last, shared by
+    /// all workgroups, so no workgroup's claim loop walks far (llvmpipe cuts
+    /// loops too). Returns the workgroups to dispatch.
+    fn aim_claims(&mut self) -> u32 {
+        let (first, end) = self.published_span();
+        self.bufs[B_CONTROL][CTRL_CURSOR as usize] = first;
+        self.bufs[B_CONTROL][CTRL_SLOT_COUNT as usize] = end;
+        self.workgroups.min(end - first).max(1)
     }
 
     /// The first published slot and one past the last (`(0, 0)` if none).
