@@ -95,11 +95,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::Lanes;
 
-/// Initial value of the [`crc32`] state word: the host stores it in the
+/// Initial value of the [`crc32()`] state word: the host stores it in the
 /// output before the first chunk.
 pub const CRC32_INIT: u32 = 0xFFFF_FFFF;
 
-/// The CRC-32 of everything fed through [`crc32`], from its final state word.
+/// The CRC-32 of everything fed through [`crc32()`], from its final state word.
 pub fn crc32_finish(state: u32) -> u32 {
     !state
 }
@@ -121,7 +121,7 @@ pub fn newlines_in_word(w: u32) -> u32 {
 /// loads 4 words, `count` words apart (lane `id` reads words `id`,
 /// `id + count`, ..., so neighbouring lanes read neighbouring words), so four
 /// independent loads are in flight per lane. Each word is counted with
-/// [`newlines_in_word`]; a lane adds its share with one atomic. Bytes past
+/// [`newlines_in_word()`]; a lane adds its share with one atomic. Bytes past
 /// the end read as 0, which is not a newline.
 #[vyre::payload]
 pub fn line_count(data: &[u8], #[vyre(len = 1)] counts: &[AtomicU32], lanes: Lanes) {

@@ -31,7 +31,7 @@ pub use devices::{open_devices, scan_cpu_backend, shared_gpu, Device};
 use fold::Fold;
 pub use options::{
     base64, escape_bytes, parse_pattern, validate_in_flight, MAX_BATCH_BYTES, MAX_CHUNK_SIZE,
-    MAX_IN_FLIGHT, MAX_QUEUE_DEPTH, MAX_READ_THREADS,
+    MAX_IN_FLIGHT, MAX_ITERATION_BUDGET, MAX_QUEUE_DEPTH, MAX_READ_THREADS,
 };
 pub use report::{DeviceReport, FileReport, ScanSummary};
 use timing::Phases;

@@ -4,10 +4,10 @@
 //! Use them through the `vyre` crate (`#[vyre::payload]`), which documents
 //! the supported Rust subset. This crate is the implementation:
 //!
-//! * [`parse`](mod@parse): syn → the macro's own small AST ([`ast`]), reporting every
+//! * `parse`: syn → the macro's own small AST (`ast`), reporting every
 //!   construct outside the subset with its span and a `Fix:`;
-//! * [`valid`]: name resolution and type inference, again collecting all errors;
-//! * [`generate`]: the native function (rewritten so that it computes exactly
+//! * `valid`: name resolution and type inference, again collecting all errors;
+//! * `generate`: the native function (rewritten so that it computes exactly
 //!   what the IR computes) and the module with `payload()` / `inline()`.
 //!
 //! On any error the macro emits every error as a `compile_error!` *and* the

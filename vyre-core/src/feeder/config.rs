@@ -97,7 +97,7 @@ impl FeederConfig {
         }
     }
 
-    /// Checks the configuration ([`Feeder::new`] calls this): `chunk_size`
+    /// Checks the configuration ([`super::Feeder::new`] calls this): `chunk_size`
     /// a positive multiple of 4 up to [`MAX_CHUNK_SIZE`], `look_behind` up
     /// to [`MAX_CHUNK_SIZE`], `queue_depth` 1 to [`MAX_QUEUE_DEPTH`],
     /// `read_threads` up to [`MAX_READ_THREADS`], `max_chunks_per_batch`

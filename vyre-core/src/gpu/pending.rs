@@ -66,7 +66,7 @@ impl PendingRead {
     /// Blocks until the copies are done, then hands `take` each request's
     /// bytes (request index, its `4 × words` little-endian bytes, straight
     /// from the mapped staging memory) in request order, so the caller can
-    /// copy them where they belong ([`copy_words`]) without an intermediate
+    /// copy them where they belong (`copy_words`) without an intermediate
     /// allocation. The first error `take` returns ends the read.
     pub fn wait_with(self, mut take: impl FnMut(usize, &[u8]) -> Result<()>) -> Result<()> {
         let outcome = await_map(

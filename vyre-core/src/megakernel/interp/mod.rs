@@ -209,7 +209,7 @@ ops! {
     /// `io[a] = b`.
     STQ = 58;
     /// `d = atomic(c)(results[a], b)`; `c` is an immediate atomic kind
-    /// ([`atomic_kind`]); compare-exchange is [`CASR`].
+    /// (`atomic_kind`); compare-exchange is [`CASR`].
     ATR = 59;
     /// `d = atomic(c)(io[a], b)`.
     ATQ = 60;
@@ -217,7 +217,7 @@ ops! {
     CASR = 61;
     /// `d = atomic_compare_exchange(io[a], expected = b, value = c)`.
     CASQ = 62;
-    /// `d = ` built-in value number `c` (immediate, see [`builtin_code`]).
+    /// `d = ` built-in value number `c` (immediate, see `builtin_code`).
     BUILTIN = 63;
     /// `d = ` word `c` (immediate, `< SLOT_WORDS`) of the slot.
     SLOTW = 64;
@@ -234,7 +234,7 @@ ops! {
     /// the slot faults with `FAULT_BUDGET`.
     ITER = 69;
     /// Bottom of a counted loop: `next = d + b`; if it did not wrap and
-    /// `next < a`, then `d = next`, count an iteration (as [`op::ITER`]) and
+    /// `next < a`, then `d = next`, count an iteration (as [`ITER`]) and
     /// `pc = c`; else fall through (the loop ends).
         FORNEXT = 70;
     /// `d = debug[a]` (the debug log).
