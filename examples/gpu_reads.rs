@@ -15,6 +15,7 @@ fn param(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
         name: name.into(),
         kind,
         len,
+        reduce: Default::default(),
     }
 }
 
@@ -58,6 +59,7 @@ fn main() -> vyre::Result<()> {
             le32(4),
             Expr::u32(FIRST_PAYLOAD_OPCODE + 1),
         )],
+        combine: None,
     };
     let section_sum = Payload {
         tables: Vec::new(),
@@ -88,6 +90,7 @@ fn main() -> vyre::Result<()> {
                 None,
             )),
         ],
+        combine: None,
     };
     let backend: Box<dyn Backend> = match vyre::gpu::WgpuBackend::new() {
         Ok(g) => Box::new(g),

@@ -19,13 +19,13 @@
 // Lets `#[vyre::payload]` expansions (which name `::vyre`) work inside this crate too.
 extern crate self as vyre;
 
-/// `#[vyre::payload]` and `#[vyre::helper]`: see [`payloads`] for the supported Rust subset.
-pub use vyre_macros::{helper, payload};
+/// `#[vyre::payload]`, `#[vyre::combine]` and `#[vyre::helper]`: see [`payloads`] for the supported Rust subset.
+pub use vyre_macros::{combine, helper, payload};
 
 pub use vyre_core::{cpu, feeder, gpu, interp, ir, lower, megakernel, validate, vir0};
 pub use vyre_core::{
-    Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Lanes, Literal, Node, Param,
-    ParamKind, Payload, Program, Table, UnOp,
+    Access, AtomicOp, BinOp, BufferDecl, Builtin, Combine, DataType, Expr, Lanes, Literal,
+    NativeCombine, Node, Param, ParamKind, Payload, Program, Reduce, Table, UnOp,
 };
 pub use vyre_core::{Backend, ByteWords, DeviceArena, Error, Result};
 

@@ -1,20 +1,24 @@
-//! The analyses of a scan: the standard payloads a config asks for, the
-//! `-e` pattern groups and the run-time payloads, each with the kind the
-//! fold uses to combine its slot results.
+//! The analyses of a scan: ordinary payloads, each with the [`Folder`] that
+//! joins its chunk results into the file's (the reductions the payload
+//! declares) and the name its result has in a [`FileReport`]. The built-in
+//! analyses (`--lines`, `--histogram`, `-e`, `--crc32`) are payloads like
+//! any other: `line_count` and `byte_histogram` sum, the pattern groups sum
+//! with look-behind, `crc32` folds with its combine.
 
-use vyre_core::{Error, Payload, Result};
+use vyre_core::megakernel::fold::Folder;
+use vyre_core::{Error, ParamKind, Payload, Result};
 
-use super::{crc, pattern, ScanConfig};
+use super::{crc, pattern, FileReport, ScanConfig};
 
-/// A payload loaded at run time must fit the scan: one byte input, no scalar
-/// arguments, declared output lengths.
+/// A payload loaded at run time must fit the scan: one byte input, no
+/// unbound scalar arguments, declared output lengths.
 pub(super) fn check_runtime_payload(p: &Payload) -> Result<()> {
-    use vyre_core::ParamKind;
     for q in &p.params {
         let bad = match q.kind {
-            ParamKind::Scalar | ParamKind::IoQueue | ParamKind::Debug => {
-                Some("scan passes no scalar arguments, read queue or debug log")
-            }
+            ParamKind::Scalar => Some(
+                "a scalar argument has no value; bind it when setting up the scan (`--arg PAYLOAD.PARAM=VALUE`, or `vyre::scan::bind_scalar` / `Scan::payload_with_args`)",
+            ),
+            ParamKind::IoQueue | ParamKind::Debug => Some("scan passes no read queue or debug log"),
             ParamKind::Output | ParamKind::Accumulator if q.len.is_none() => {
                 Some("its results need a declared length, e.g. `param acc: accumulator[1]`")
             }
@@ -26,45 +30,97 @@ pub(super) fn check_runtime_payload(p: &Payload) -> Result<()> {
                     "payload `{}` cannot run in `vyre scan`: parameter `{}`: {why}",
                     p.name, q.name
                 ),
-                "give it only bytes, chunk_start, lanes and outputs/accumulators with lengths",
+                "give it bytes, lanes, runtime words (chunk_start, chunk_offset, file_len, chunk_index), bound scalars and outputs/accumulators with lengths",
             ));
         }
     }
     Ok(())
 }
 
-/// What an analysis is, for folding its slot results.
+/// Where an analysis's file result goes in a [`FileReport`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(super) enum Show {
+    /// `lines`: word 0 of `line_count`.
     Lines,
+    /// `histogram`: the 256 words of `byte_histogram`.
     Histogram,
-    Crc,
-    /// Patterns `i..` (up to [`pattern::MAX_PATTERNS_PER_PAYLOAD`]) in one payload.
+    /// `crc32`: word 0 of `crc32`'s folded summary.
+    Crc32,
+    /// `matches[first..]`: one word per pattern of the group.
     Patterns(usize),
-    Custom(usize),
+    /// `payloads[i]`: the words of `cfg.payloads[i]`.
+    Payload(usize),
 }
 
-pub(super) fn kind_name(k: Kind) -> String {
-    match k {
-        Kind::Lines => "line_count".into(),
-        Kind::Histogram => "byte_histogram".into(),
-        Kind::Crc => "crc32".into(),
-        Kind::Patterns(i) => format!("patterns_{i}"),
-        Kind::Custom(i) => format!("user_{i}"),
+/// One analysis: its payload (named uniquely in the kernel), how its chunk
+/// results fold, where its result goes, and whether it runs interpreted.
+pub(super) struct Analysis {
+    pub payload: Payload,
+    /// The name a user knows it by (in failure messages).
+    pub name: String,
+    pub folder: Folder,
+    pub show: Show,
+    pub interpreted: bool,
+}
+
+impl Analysis {
+    /// Payload `payload`, renamed `kernel_name` in the kernel.
+    fn new(
+        mut payload: Payload,
+        kernel_name: String,
+        show: Show,
+        interpreted: bool,
+    ) -> Result<Analysis> {
+        let folder = Folder::new(&payload)?;
+        let name = std::mem::replace(&mut payload.name, kernel_name);
+        Ok(Analysis {
+            payload,
+            name,
+            folder,
+            show,
+            interpreted,
+        })
+    }
+
+    /// Puts the file result `words` into the report.
+    pub fn present(&self, words: &[u64], r: &mut FileReport) {
+        match self.show {
+            Show::Lines => r.lines = Some(words.first().copied().unwrap_or(0)),
+            Show::Histogram => r.histogram = Some(words.to_vec()),
+            Show::Crc32 => r.crc32 = Some(words.first().copied().unwrap_or(0) as u32),
+            Show::Patterns(first) => {
+                for (m, w) in r.matches[first..].iter_mut().zip(words) {
+                    m.1 = *w;
+                }
+            }
+            Show::Payload(i) => {
+                if let Some(slot) = r.custom.get_mut(i) {
+                    slot.1 = words.to_vec();
+                }
+            }
+        }
     }
 }
 
-/// The analyses of a config, with their payloads.
-pub(super) fn analyses(cfg: &ScanConfig) -> Result<Vec<(Kind, Payload)>> {
+/// The analyses of a config.
+pub(super) fn analyses(cfg: &ScanConfig) -> Result<Vec<Analysis>> {
     let mut v = Vec::new();
     if cfg.lines {
-        v.push((Kind::Lines, crate::payloads::line_count::payload()));
+        let p = crate::payloads::line_count::payload();
+        v.push(Analysis::new(p, "line_count".into(), Show::Lines, false)?);
     }
     if cfg.histogram {
-        v.push((Kind::Histogram, crate::payloads::byte_histogram::payload()));
+        let p = crate::payloads::byte_histogram::payload();
+        v.push(Analysis::new(
+            p,
+            "byte_histogram".into(),
+            Show::Histogram,
+            false,
+        )?);
     }
     if cfg.crc32 {
-        v.push((Kind::Crc, crc::crc32_blocks::payload()));
+        let p = crc::crc32::payload();
+        v.push(Analysis::new(p, "crc32".into(), Show::Crc32, false)?);
     }
     // One payload per group of patterns: the words are loaded once for the group.
     for (g, group) in cfg
@@ -72,20 +128,28 @@ pub(super) fn analyses(cfg: &ScanConfig) -> Result<Vec<(Kind, Payload)>> {
         .chunks(pattern::MAX_PATTERNS_PER_PAYLOAD)
         .enumerate()
     {
-        let kind = Kind::Patterns(g * pattern::MAX_PATTERNS_PER_PAYLOAD);
-        v.push((kind, pattern::patterns_payload(&kind_name(kind), group)?));
+        let first = g * pattern::MAX_PATTERNS_PER_PAYLOAD;
+        let p = pattern::patterns_payload("patterns", group)?;
+        v.push(Analysis::new(
+            p,
+            format!("patterns_{first}"),
+            Show::Patterns(first),
+            false,
+        )?);
     }
     for (i, p) in cfg.payloads.iter().enumerate() {
         check_runtime_payload(p)?;
-        v.push((Kind::Custom(i), p.clone()));
-    }
-    for (k, p) in v.iter_mut() {
-        p.name = kind_name(*k);
+        v.push(Analysis::new(
+            p.clone(),
+            format!("user_{i}"),
+            Show::Payload(i),
+            !cfg.fused_payloads,
+        )?);
     }
     if v.is_empty() {
         return Err(Error::bad_input(
             "no analysis selected",
-            "pass --lines, --histogram, --crc32 or -e PATTERN",
+            "pass --lines, --histogram, --crc32, -e PATTERN or --payload FILE",
         ));
     }
     Ok(v)

@@ -10,13 +10,15 @@ use std::collections::BTreeMap;
 use vyre_core::feeder::FileEntry;
 use vyre_core::megakernel::protocol::{FAULT_BUDGET, FAULT_LOOP_CUT, FAULT_STEPS};
 
+use super::analyses::Analysis;
 use super::worker::{Done, Plan};
-use super::{crc, FileReport, Kind, ScanConfig, ScanSummary, SCAN_LANES};
+use super::{FileReport, ScanConfig, ScanSummary};
 
 /// One file under construction.
 struct Open {
     report: FileReport,
-    crc: crc32fast::Hasher,
+    /// Per analysis: the file result so far ([`vyre_core::megakernel::fold::Folder`]).
+    acc: Vec<Vec<u64>>,
     /// Chunks folded so far; the file is complete at `chunk_count(size)`
     /// (an empty file has one chunk too).
     chunks: u64,
@@ -46,27 +48,16 @@ impl<'a> Fold<'a> {
     /// The report of file `i`, created at its first use; `None` once the
     /// file was emitted (a failed file is emitted before its later chunks
     /// arrive: those are dropped, not held).
-    fn open(&mut self, i: usize, cfg: &ScanConfig) -> Option<&mut Open> {
+    fn open(&mut self, i: usize, analyses: &[Analysis], cfg: &ScanConfig) -> Option<&mut Open> {
         if i < self.next_emit {
             return None;
         }
         let files = self.files;
-        Some(self.open.entry(i).or_insert_with(|| {
-            let mut report = FileReport::new(files[i].path.clone(), cfg, &cfg.patterns);
-            report.custom = cfg
-                .payloads
-                .iter()
-                .map(|p| {
-                    let n = vyre_core::megakernel::abi::result_words(p) as usize;
-                    (p.name.clone(), vec![0; n])
-                })
-                .collect();
-            Open {
-                report,
-                crc: crc32fast::Hasher::new(),
-                chunks: 0,
-            }
-        }))
+        Some(
+            self.open
+                .entry(i)
+                .or_insert_with(|| new_open(&files[i], analyses, cfg)),
+        )
     }
 
     /// Adds one batch's slot results (the next in read order), then emits
@@ -79,54 +70,40 @@ impl<'a> Fold<'a> {
         summary: &mut ScanSummary,
         on_file: &mut impl FnMut(&FileReport),
     ) {
+        let analyses = plan.analyses;
         for (file, reason) in &d.batch.failures {
-            if let Some(o) = self.open(*file, cfg) {
+            if let Some(o) = self.open(*file, analyses, cfg) {
                 o.report.error.get_or_insert_with(|| reason.clone());
             }
         }
-        let per_chunk = plan.analyses.len();
+        let per_chunk = analyses.len();
         let mut faults = d.faults.iter().peekable();
         for (ci, c) in d.batch.chunks.iter().enumerate() {
-            let Some(o) = self.open(c.file, cfg) else {
+            let Some(o) = self.open(c.file, analyses, cfg) else {
                 while faults.next_if(|f| f.0 < (ci + 1) * per_chunk).is_some() {}
                 continue;
             };
             o.chunks += 1;
             let r = &mut o.report;
-            for (k, (kind, _)) in plan.analyses.iter().enumerate() {
+            for (k, a) in analyses.iter().enumerate() {
                 let slot = ci * per_chunk + k;
                 if let Some(&(_, reason)) = faults.next_if(|f| f.0 == slot) {
-                    let name = analysis_name(*kind, cfg);
                     r.error
-                        .get_or_insert_with(|| fault_message(&name, reason, c.file_offset, cfg));
+                        .get_or_insert_with(|| fault_message(&a.name, reason, c.file_offset, cfg));
+                    continue;
+                }
+                if r.error.is_some() {
                     continue;
                 }
                 let start = if slot == 0 { 0 } else { d.ends[slot - 1] };
-                let words = &d.words[start..d.ends[slot]];
-                match kind {
-                    Kind::Lines => {
-                        *r.lines.get_or_insert(0) += words.first().copied().unwrap_or(0) as u64
-                    }
-                    Kind::Histogram => {
-                        let h = r.histogram.get_or_insert_with(|| vec![0; 256]);
-                        for (a, b) in h.iter_mut().zip(words) {
-                            *a += *b as u64;
-                        }
-                    }
-                    Kind::Crc => {
-                        // In chunk order: crc32 parts do not commute.
-                        o.crc.combine(&crc::join_parts(words, c.len, SCAN_LANES));
-                    }
-                    Kind::Patterns(first) => {
-                        for (m, w) in r.matches[*first..].iter_mut().zip(words) {
-                            m.1 += *w as u64;
-                        }
-                    }
-                    Kind::Custom(i) => {
-                        for (a, b) in r.custom[*i].1.iter_mut().zip(words) {
-                            *a += *b as u64;
-                        }
-                    }
+                // In chunk order: a combine (CRC-32's) need not commute.
+                if let Err(e) = a.folder.fold(&mut o.acc[k], &d.words[start..d.ends[slot]]) {
+                    r.error = Some(format!(
+                        "{} at offset {}. Fix: {}",
+                        e.message(),
+                        c.file_offset,
+                        e.fix().unwrap_or("report this")
+                    ));
                 }
             }
             r.bytes += c.len as u64;
@@ -142,29 +119,24 @@ impl<'a> Fold<'a> {
             if !complete {
                 break;
             }
-            self.emit(cfg, summary, on_file);
+            self.emit(analyses, cfg, summary, on_file);
         }
     }
 
     /// Seals and emits the next file.
     fn emit(
         &mut self,
+        analyses: &[Analysis],
         cfg: &ScanConfig,
         summary: &mut ScanSummary,
         on_file: &mut impl FnMut(&FileReport),
     ) {
         let i = self.next_emit;
-        let _ = self.open(i, cfg);
-        let mut o = match self.open.remove(&i) {
-            Some(o) => o,
-            // Unreachable: `open` just made it (i == next_emit).
-            None => Open {
-                report: FileReport::new(self.files[i].path.clone(), cfg, &cfg.patterns),
-                crc: crc32fast::Hasher::new(),
-                chunks: 0,
-            },
-        };
-        finish(&mut o.report, o.crc, self.files[i].size, cfg, summary);
+        let mut o = self
+            .open
+            .remove(&i)
+            .unwrap_or_else(|| new_open(&self.files[i], analyses, cfg));
+        finish(&mut o, analyses, self.files[i].size, summary);
         on_file(&o.report);
         self.next_emit += 1;
         self.emitted += 1;
@@ -173,24 +145,29 @@ impl<'a> Fold<'a> {
     /// Emits every file not emitted yet (after the last batch).
     pub fn finish_rest(
         &mut self,
+        analyses: &[Analysis],
         cfg: &ScanConfig,
         summary: &mut ScanSummary,
         on_file: &mut impl FnMut(&FileReport),
     ) {
         while self.next_emit < self.files.len() {
-            self.emit(cfg, summary, on_file);
+            self.emit(analyses, cfg, summary, on_file);
         }
     }
 }
 
-/// The name a user knows an analysis by.
-fn analysis_name(kind: Kind, cfg: &ScanConfig) -> String {
-    match kind {
-        Kind::Lines => "line_count".into(),
-        Kind::Histogram => "byte_histogram".into(),
-        Kind::Crc => "crc32".into(),
-        Kind::Patterns(_) => "patterns".into(),
-        Kind::Custom(i) => cfg.payloads[i].name.clone(),
+/// A file with no chunk folded yet: every analysis at its identity.
+fn new_open(file: &FileEntry, analyses: &[Analysis], cfg: &ScanConfig) -> Open {
+    let mut report = FileReport::new(file.path.clone(), cfg, &cfg.patterns);
+    report.custom = cfg
+        .payloads
+        .iter()
+        .map(|p| (p.name.clone(), Vec::new()))
+        .collect();
+    Open {
+        report,
+        acc: analyses.iter().map(|a| a.folder.start()).collect(),
+        chunks: 0,
     }
 }
 
@@ -213,14 +190,10 @@ fn fault_message(name: &str, reason: u32, offset: u64, cfg: &ScanConfig) -> Stri
     }
 }
 
-/// Seals one file's report: checks nothing was lost, fills the crc.
-fn finish(
-    r: &mut FileReport,
-    crc: crc32fast::Hasher,
-    expected: u64,
-    cfg: &ScanConfig,
-    s: &mut ScanSummary,
-) {
+/// Seals one file's report: checks nothing was lost, puts every analysis's
+/// file result in.
+fn finish(o: &mut Open, analyses: &[Analysis], expected: u64, s: &mut ScanSummary) {
+    let r = &mut o.report;
     if r.error.is_none() && r.bytes != expected {
         r.error = Some(format!(
             "processed {} bytes but the file has {expected}: data was lost. Fix: this is a vyre bug; please report it",
@@ -233,8 +206,8 @@ fn finish(
         s.failed += 1;
         return;
     }
-    if cfg.crc32 {
-        r.crc32 = Some(crc.finalize());
+    for (a, words) in analyses.iter().zip(&o.acc) {
+        a.present(words, r);
     }
     s.bytes += r.bytes;
 }
@@ -287,11 +260,12 @@ mod tests {
             crc32: false,
             ..ScanConfig::default()
         };
-        let analyses = [(Kind::Lines, crate::payloads::line_count::payload())];
+        let analyses = super::super::analyses::analyses(&cfg).expect("analyses");
         let plan = Plan {
             analyses: &analyses,
             tenant: TenantId(0),
             files: &files,
+            chunk_size: 4,
         };
         let mut fold = Fold::new(&files);
         let mut summary = ScanSummary::default();

@@ -26,7 +26,7 @@ use vyre_core::feeder::{collect_files, FaultHook, Feeder, FeederConfig};
 use vyre_core::megakernel::Megakernel;
 use vyre_core::{Backend, Error, Payload, Result};
 
-use analyses::{analyses, Kind};
+use analyses::{analyses, Analysis};
 pub use devices::{open_devices, scan_cpu_backend, shared_gpu, Device};
 use fold::Fold;
 pub use options::{
@@ -204,7 +204,7 @@ pub fn scan_devices<B: Backend + Send>(
     let analyses = analyses(cfg)?;
     let look_behind = analyses
         .iter()
-        .map(|a| a.1.look_behind)
+        .map(|a| a.payload.look_behind)
         .max()
         .unwrap_or(0)
         .div_ceil(4)
@@ -251,6 +251,7 @@ pub fn scan_devices<B: Backend + Send>(
         analyses: &analyses,
         tenant,
         files: &files,
+        chunk_size: cfg.chunk_size,
     };
     summary.ingest = feeder.backend_name().to_string();
     // Arenas no larger than the whole input needs (a small scan does not
@@ -356,7 +357,7 @@ pub fn scan_devices<B: Backend + Send>(
         result
     });
     outcome?;
-    fold.finish_rest(cfg, &mut summary, &mut on_file);
+    fold.finish_rest(&analyses, cfg, &mut summary, &mut on_file);
     summary.files = fold.emitted + walk_failures.len() as u64;
     summary.seconds = t0.elapsed().as_secs_f64();
     if tracing::enabled!(target: "vyre::timing", tracing::Level::DEBUG) {
@@ -451,14 +452,15 @@ impl<F: FnMut(&FileReport), P: FnMut(u64, u64)> Collector<'_, '_, F, P> {
 fn build_megakernels<B: Backend>(
     backends: Vec<B>,
     cfg: &ScanConfig,
-    analyses: &[(Kind, Payload)],
+    analyses: &[Analysis],
 ) -> Result<Vec<Megakernel<B>>> {
     let mut builder = Megakernel::builder().name("vyre_scan");
-    let names: Vec<String> = analyses.iter().map(|a| a.1.name.clone()).collect();
-    for (kind, p) in analyses {
+    let names: Vec<String> = analyses.iter().map(|a| a.payload.name.clone()).collect();
+    for a in analyses {
+        let p = &a.payload;
         // Payloads loaded at run time go to the interpreter: no shader compile.
-        builder = match kind {
-            Kind::Custom(_) if !cfg.fused_payloads => {
+        builder = match a.interpreted {
+            true => {
                 vyre_core::interp::compile(p).map_err(|e| match e {
                     Error::BadInput { message, fix } => Error::bad_input(
                         message,
@@ -498,12 +500,12 @@ pub const MAX_BATCH_SLOT_BYTES: u64 = 64 << 20;
 
 /// Chunks per batch such that neither the ring nor the results of a batch
 /// exceed [`MAX_BATCH_SLOT_BYTES`].
-fn max_chunks_per_batch(analyses: &[(Kind, Payload)]) -> usize {
+fn max_chunks_per_batch(analyses: &[Analysis]) -> usize {
     use vyre_core::megakernel::protocol::SLOT_WORDS;
     let ring = analyses.len() as u64 * u64::from(SLOT_WORDS) * 4;
     let results: u64 = analyses
         .iter()
-        .map(|(_, p)| u64::from(vyre_core::megakernel::abi::result_words(p)) * 4)
+        .map(|a| u64::from(vyre_core::megakernel::abi::result_words(&a.payload)) * 4)
         .sum();
     (MAX_BATCH_SLOT_BYTES / ring.max(results).max(1)).max(1) as usize
 }

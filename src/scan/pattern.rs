@@ -53,21 +53,25 @@ pub fn patterns_payload<P: AsRef<[u8]>>(name: &str, patterns: &[P]) -> Result<Pa
             name: "data".into(),
             kind: ParamKind::Bytes,
             len: None,
+            reduce: Default::default(),
         },
         Param {
             name: "start".into(),
             kind: ParamKind::ChunkStart,
             len: None,
+            reduce: Default::default(),
         },
         Param {
             name: "lanes".into(),
             kind: ParamKind::Lanes,
             len: None,
+            reduce: Default::default(),
         },
         Param {
             name: "count".into(),
             kind: ParamKind::Accumulator,
             len: Some(patterns.len() as u32),
+            reduce: Default::default(),
         },
     ];
     let shortest = patterns.iter().map(|p| p.len()).min().unwrap_or(1) as u32;
@@ -156,6 +160,7 @@ pub fn patterns_payload<P: AsRef<[u8]>>(name: &str, patterns: &[P]) -> Result<Pa
         params,
         look_behind: longest - 1,
         body,
+        combine: None,
     })
 }
 

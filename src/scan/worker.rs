@@ -16,10 +16,10 @@ use std::time::Instant;
 
 use vyre_core::feeder::{Batch, FileEntry};
 use vyre_core::megakernel::protocol::{FAULT_LOOP_CUT, FAULT_STEPS};
-use vyre_core::megakernel::{DataRef, Megakernel, SlotStatus, TenantId};
-use vyre_core::{Backend, DeviceArena, Error, Payload, Result};
+use vyre_core::megakernel::{ChunkPosition, DataRef, Megakernel, SlotRef, SlotStatus, TenantId};
+use vyre_core::{Backend, DeviceArena, Error, Result};
 
-use super::Kind;
+use super::analyses::Analysis;
 
 /// How often one device may be recovered from device loss in one scan
 /// before it counts as failed.
@@ -178,11 +178,13 @@ impl Drop for PanicNotice {
 
 /// What every device runs: the analyses and the tenant they run for.
 pub(super) struct Plan<'a> {
-    pub analyses: &'a [(Kind, Payload)],
+    pub analyses: &'a [Analysis],
     pub tenant: TenantId,
     /// The scan's files (a batch's chunks name them by index), for reading
     /// a batch again after its upload arena's device was lost.
     pub files: &'a [FileEntry],
+    /// The scan's chunk size (chunk `k` of a file starts at `k * chunk_size`).
+    pub chunk_size: u32,
 }
 
 /// Wall time of one worker, by phase (target `vyre::timing`).
@@ -476,18 +478,27 @@ fn publish_and_run<B: Backend>(
             word_offset: full.word_offset + c.look_behind / 4,
             len: c.len,
         };
-        for (kind, p) in plan.analyses {
-            let with_look_behind = match kind {
-                Kind::Patterns(_) => true,
-                Kind::Custom(_) => p.look_behind > 0,
-                _ => false,
-            };
-            let slot = if with_look_behind {
-                mk.publish_ref(&p.name, plan.tenant, full, c.look_behind, &[], None)?
+        let position = ChunkPosition {
+            file_offset: c.file_offset,
+            file_len: plan.files[c.file].size,
+            chunk_index: (c.file_offset / u64::from(plan.chunk_size.max(1))) as u32,
+        };
+        for a in plan.analyses {
+            let p = &a.payload;
+            let (data, start) = if p.look_behind > 0 {
+                (full, c.look_behind)
             } else {
-                mk.publish_ref(&p.name, plan.tenant, owned, 0, &[], None)?
+                (owned, 0)
             };
-            slots.push(slot);
+            slots.push(mk.publish_slot(SlotRef {
+                op: &p.name,
+                tenant: plan.tenant,
+                data,
+                start,
+                args: &[],
+                result_words: None,
+                position,
+            })?);
         }
     }
     let tr = Instant::now();

@@ -23,7 +23,7 @@ pub mod vir0;
 pub use backend::{Backend, DeviceArena};
 pub use error::{Error, Result};
 pub use ir::{
-    Access, AtomicOp, BinOp, BufferDecl, Builtin, DataType, Expr, Lanes, Literal, Node, Param,
-    ParamKind, Payload, Program, Table, UnOp,
+    Access, AtomicOp, BinOp, BufferDecl, Builtin, Combine, DataType, Expr, Lanes, Literal,
+    NativeCombine, Node, Param, ParamKind, Payload, Program, Reduce, Table, UnOp,
 };
 pub use native::ByteWords;

@@ -27,6 +27,7 @@ fn param(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
         name: name.into(),
         kind,
         len,
+        reduce: Default::default(),
     }
 }
 
@@ -49,6 +50,7 @@ fn to_payload(p: &Program) -> Option<Payload> {
         ],
         look_behind: 0,
         body,
+        combine: None,
     })
 }
 
@@ -261,6 +263,7 @@ fn count_loop_payload(name: &str, iterations: u32) -> Payload {
                 None,
             ))],
         )],
+        combine: None,
     }
 }
 
@@ -273,6 +276,7 @@ fn iteration_budget_faults_the_runaway_slot_only() {
         params: vec![param("acc", ParamKind::Accumulator, Some(1))],
         look_behind: 0,
         body: vec![Node::loop_(vec![])],
+        combine: None,
     };
     let small = count_loop_payload("small", 10);
     let mut mk = Megakernel::builder()

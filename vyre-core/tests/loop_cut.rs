@@ -26,11 +26,13 @@ fn count_to(name: &str, n: u32) -> Payload {
                 name: "data".into(),
                 kind: ParamKind::Bytes,
                 len: None,
+                reduce: Default::default(),
             },
             Param {
                 name: "acc".into(),
                 kind: ParamKind::Accumulator,
                 len: Some(1),
+                reduce: Default::default(),
             },
         ],
         look_behind: 0,
@@ -51,6 +53,7 @@ fn count_to(name: &str, n: u32) -> Payload {
                 None,
             )),
         ],
+        combine: None,
     }
 }
 

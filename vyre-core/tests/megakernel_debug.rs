@@ -19,6 +19,7 @@ fn tag() -> Payload {
         name: name.into(),
         kind,
         len: None,
+        reduce: Default::default(),
     };
     Payload {
         tables: Vec::new(),
@@ -33,6 +34,7 @@ fn tag() -> Payload {
             Expr::var(&param_var("data", "len")),
             byte_load("data", Expr::u32(0)),
         )],
+        combine: None,
     }
 }
 

@@ -53,6 +53,7 @@ fn param(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
         name: name.into(),
         kind,
         len,
+        reduce: Default::default(),
     }
 }
 
@@ -73,6 +74,7 @@ fn bump() -> Payload {
             Expr::u32(1),
             None,
         ))],
+        combine: None,
     }
 }
 
@@ -99,6 +101,7 @@ fn sum_bytes() -> Payload {
             ),
             word_store("out", Expr::u32(0), Expr::var("s")),
         ],
+        combine: None,
     }
 }
 
@@ -146,6 +149,7 @@ fn escape() -> Payload {
                 ),
             ),
         ],
+        combine: None,
     }
 }
 
@@ -167,6 +171,7 @@ fn fill() -> Payload {
                 Expr::add(Expr::u32(0xF111), Expr::var("i")),
             )],
         )],
+        combine: None,
     }
 }
 
@@ -264,6 +269,7 @@ fn every_slot_processed_exactly_once() {
                     start: 0,
                     args: &args,
                     result_words: words,
+                    position: Default::default(),
                 };
                 let id = mk.publish(work).unwrap();
                 assert_eq!(id, SlotId(s));
@@ -458,6 +464,7 @@ fn faults_never_run() {
                 start: 0,
                 args: &[0, 5],
                 result_words: None,
+                position: Default::default(),
             };
             let id = mk
                 .publish(Work {
@@ -572,6 +579,7 @@ fn payloads_cannot_touch_neighbours() {
                 start: 0,
                 args: &[],
                 result_words: Some(3),
+                position: Default::default(),
             };
             layout.push((mk.publish(victim).unwrap(), true));
             let attacker = if k % 2 == 0 {
@@ -591,6 +599,7 @@ fn payloads_cannot_touch_neighbours() {
             start: 0,
             args: &[9, 1],
             result_words: Some(3),
+            position: Default::default(),
         };
         layout.push((mk.publish(victim).unwrap(), true)); // index 9 is outside its own 3 words too
         for &(id, _) in &layout {

@@ -21,6 +21,7 @@ fn param(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
         name: name.into(),
         kind,
         len,
+        reduce: Default::default(),
     }
 }
 
@@ -49,6 +50,7 @@ fn header() -> Payload {
             le32(4),
             Expr::u32(FIRST_PAYLOAD_OPCODE + 1),
         )],
+        combine: None,
     }
 }
 
@@ -83,6 +85,7 @@ fn section_sum() -> Payload {
                 None,
             )),
         ],
+        combine: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn probe() -> Payload {
         name: name.into(),
         kind,
         len,
+        reduce: Default::default(),
     };
     let atomic = |op, k: u32, v: Expr| Node::eval(word_atomic(op, "acc", Expr::u32(k), v, None));
     Payload {
@@ -49,6 +50,7 @@ fn probe() -> Payload {
                 vec![atomic(AtomicOp::Add, 2, byte_load("data", Expr::var("i")))],
             ),
         ],
+        combine: None,
     }
 }
 
@@ -133,6 +135,7 @@ fn with_outputs(between: bool) -> Payload {
         name: "out".into(),
         kind: ParamKind::Output,
         len: Some(5000),
+        reduce: Default::default(),
     };
     if between {
         p.params.push(out);
@@ -140,6 +143,7 @@ fn with_outputs(between: bool) -> Payload {
             name: "acc2".into(),
             kind: ParamKind::Accumulator,
             len: Some(2),
+            reduce: Default::default(),
         });
     } else {
         p.params.insert(2, out);
@@ -194,6 +198,7 @@ fn adder(words: u32) -> Payload {
         name: name.into(),
         kind,
         len,
+        reduce: Default::default(),
     };
     let add = |k: Expr, v: Expr| Node::eval(word_atomic(AtomicOp::Add, "acc", k, v, None));
     let byte = || byte_load("data", Expr::var("i"));
@@ -220,6 +225,7 @@ fn adder(words: u32) -> Payload {
                 )],
             ),
         ],
+        combine: None,
     }
 }
 

@@ -19,16 +19,19 @@ fn params() -> Vec<Param> {
             name: "data".into(),
             kind: ParamKind::Bytes,
             len: None,
+            reduce: Default::default(),
         },
         Param {
             name: "lanes".into(),
             kind: ParamKind::Lanes,
             len: None,
+            reduce: Default::default(),
         },
         Param {
             name: "acc".into(),
             kind: ParamKind::Accumulator,
             len: Some(1),
+            reduce: Default::default(),
         },
     ]
 }
@@ -54,6 +57,7 @@ fn spin() -> Payload {
                 None,
             )),
         ],
+        combine: None,
     }
 }
 
@@ -77,6 +81,7 @@ fn sum() -> Payload {
                 None,
             ))],
         )],
+        combine: None,
     }
 }
 

@@ -440,6 +440,7 @@ fn every_table_name_round_trips() {
             name: format!("p{i}"),
             kind,
             len: None,
+            reduce: Default::default(),
         })
         .collect();
     let pl = vyre_core::Payload {
@@ -448,6 +449,7 @@ fn every_table_name_round_trips() {
         look_behind: 0,
         body: vec![],
         tables: vec![],
+        combine: None,
     };
     assert_eq!(parse_payload(&pl.to_string()), Ok(pl));
 }

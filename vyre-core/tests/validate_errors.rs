@@ -1146,15 +1146,18 @@ fn valid_payload_program() {
                 name: "data".into(),
                 kind: ParamKind::Bytes,
                 len: None,
+                reduce: Default::default(),
             },
             Param {
                 name: "acc".into(),
                 kind: ParamKind::Accumulator,
                 len: Some(256),
+                reduce: Default::default(),
             },
         ],
         look_behind: 0,
         body,
+        combine: None,
     };
     ok(&payload.to_program(64));
 }

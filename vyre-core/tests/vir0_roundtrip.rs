@@ -219,7 +219,12 @@ fn payload() -> impl Strategy<Value = Payload> {
         prop::sample::select(ParamKind::ALL),
         prop::option::of(any::<u32>()),
     )
-        .prop_map(|(name, kind, len)| Param { name, kind, len });
+        .prop_map(|(name, kind, len)| Param {
+            name,
+            kind,
+            len,
+            reduce: Default::default(),
+        });
     let table = (name(), vec(any::<u32>(), 1..5)).prop_map(|(name, words)| Table { name, words });
     (
         prop::sample::select(WORDS),
@@ -234,6 +239,7 @@ fn payload() -> impl Strategy<Value = Payload> {
             look_behind,
             body,
             tables,
+            combine: None,
         })
 }
 
@@ -403,16 +409,19 @@ fn line_count_ir() -> Payload {
                 name: "data".into(),
                 kind: ParamKind::Bytes,
                 len: None,
+                reduce: Default::default(),
             },
             Param {
                 name: "counts".into(),
                 kind: ParamKind::Accumulator,
                 len: Some(1),
+                reduce: Default::default(),
             },
             Param {
                 name: "lanes".into(),
                 kind: ParamKind::Lanes,
                 len: None,
+                reduce: Default::default(),
             },
         ],
         look_behind: 0,
@@ -439,6 +448,7 @@ fn line_count_ir() -> Payload {
                 ))],
             ),
         ],
+        combine: None,
     }
 }
 

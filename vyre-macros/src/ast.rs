@@ -20,6 +20,19 @@ pub enum FnKind {
     Payload,
     /// `#[vyre::helper]`
     Helper,
+    /// `#[vyre::combine]`: a payload-shaped function joining two summaries.
+    Combine,
+}
+
+impl FnKind {
+    /// The attribute's spelling, for messages.
+    pub fn attr(self) -> &'static str {
+        match self {
+            FnKind::Payload => "#[vyre::payload]",
+            FnKind::Helper => "#[vyre::helper]",
+            FnKind::Combine => "#[vyre::combine]",
+        }
+    }
 }
 
 /// A scalar type of the subset.
@@ -92,6 +105,8 @@ pub enum ParamKind {
     Accumulator,
     /// `Lanes`
     Lanes,
+    /// `&[u32]` (combine functions only)
+    Words,
 }
 
 /// A function parameter.
@@ -104,6 +119,11 @@ pub struct Param {
     pub len: Option<u32>,
     /// `mut name: u32`
     pub mutable: bool,
+    /// For a `ChunkStart`-kind parameter: the `vyre::ParamKind` variant the
+    /// runtime binds it to (`ChunkStart`, `ChunkOffset`, `FileLen`, ...).
+    pub position: &'static str,
+    /// `#[vyre(reduce = max)]`: the `vyre::Reduce` variant.
+    pub reduce: Option<&'static str>,
 }
 
 /// A parsed `#[vyre::payload]` / `#[vyre::helper]` function.
@@ -120,6 +140,10 @@ pub struct Func {
     pub body: Block,
     /// `look_behind = N`.
     pub look_behind: u32,
+    /// `#[vyre::payload(combine = f)]`: the combine function's path.
+    pub combine: Option<syn::Path>,
+    /// `#[vyre::combine(identity = EXPR)]`: the identity summary.
+    pub identity: Option<syn::Expr>,
     /// Number of expressions (size of the side tables).
     pub n_exprs: usize,
     /// Number of local variables.

@@ -13,11 +13,7 @@ pub fn run(kind: FnKind, args: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            let what = if kind == FnKind::Payload {
-                "#[vyre::payload]"
-            } else {
-                "#[vyre::helper]"
-            };
+            let what = kind.attr();
             let msg = format!("{what} applies to functions only\nFix: put it on a `fn` item");
             let err = syn::Error::new(proc_macro2::Span::call_site(), msg).to_compile_error();
             return quote!(#err #item);
@@ -37,8 +33,14 @@ pub fn run(kind: FnKind, args: TokenStream, item: TokenStream) -> TokenStream {
 /// Parses the attribute arguments, the function, checks it and generates the output.
 pub fn expand(kind: FnKind, args: TokenStream, item: &syn::ItemFn) -> syn::Result<TokenStream> {
     let mut errs = Errors::default();
-    let look_behind = attr_args(kind, args, &mut errs);
-    let func = crate::parse::parse_fn(kind, item, look_behind, &mut errs);
+    let args = attr_args(kind, args, &mut errs);
+    if kind == FnKind::Combine && args.identity.is_none() {
+        errs.push(
+            item.sig.ident.span(),
+            "a #[vyre::combine] needs the summary of no bytes\nFix: write `#[vyre::combine(identity = [0, 0, 0])]` (one word per summary word)",
+        );
+    }
+    let func = crate::parse::parse_fn(kind, item, args, &mut errs);
     errs.finish()?;
     let mut errs = Errors::default();
     let typed = crate::valid::check(&func, &mut errs);
@@ -46,26 +48,50 @@ pub fn expand(kind: FnKind, args: TokenStream, item: &syn::ItemFn) -> syn::Resul
     Ok(generate(&func, &typed, item))
 }
 
-fn attr_args(kind: FnKind, args: TokenStream, errs: &mut Errors) -> u32 {
-    let mut look_behind = 0;
+/// The attribute's arguments.
+#[derive(Default)]
+pub struct AttrArgs {
+    /// `look_behind = N` (payloads).
+    pub look_behind: u32,
+    /// `combine = path` (payloads).
+    pub combine: Option<syn::Path>,
+    /// `identity = EXPR` (combines).
+    pub identity: Option<syn::Expr>,
+}
+
+fn attr_args(kind: FnKind, args: TokenStream, errs: &mut Errors) -> AttrArgs {
+    let mut out = AttrArgs::default();
     if args.is_empty() {
-        return 0;
+        return out;
     }
     let parser = syn::meta::parser(|meta| {
-        if kind == FnKind::Payload && meta.path.is_ident("look_behind") {
+        match kind {
+        FnKind::Payload if meta.path.is_ident("look_behind") => {
             let lit: syn::LitInt = meta.value()?.parse()?;
-            look_behind = lit.base10_parse::<u32>()?;
+            out.look_behind = lit.base10_parse::<u32>()?;
             Ok(())
-        } else if kind == FnKind::Payload {
-            Err(meta.error(
-                "unknown #[vyre::payload] argument\nFix: the only argument is `look_behind = N`",
-            ))
-        } else {
+        }
+        FnKind::Payload if meta.path.is_ident("combine") => {
+            out.combine = Some(meta.value()?.parse()?);
+            Ok(())
+        }
+        FnKind::Payload => Err(meta.error(
+            "unknown #[vyre::payload] argument\nFix: the arguments are `look_behind = N` and `combine = f` (a `#[vyre::combine]` function)",
+        )),
+        FnKind::Combine if meta.path.is_ident("identity") => {
+            out.identity = Some(meta.value()?.parse()?);
+            Ok(())
+        }
+        FnKind::Combine => Err(meta.error(
+            "unknown #[vyre::combine] argument\nFix: the only argument is `identity = [..]` (the summary of no bytes)",
+        )),
+        FnKind::Helper => {
             Err(meta.error("#[vyre::helper] takes no arguments\nFix: write `#[vyre::helper]`"))
         }
+    }
     });
     if let Err(e) = syn::parse::Parser::parse2(parser, args) {
         errs.push(e.span(), e);
     }
-    look_behind
+    out
 }

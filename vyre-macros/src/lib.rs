@@ -37,6 +37,18 @@ pub fn payload(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::run(ast::FnKind::Payload, args.into(), item.into()).into()
 }
 
+/// Compiles a function that joins two per-chunk summaries of a payload
+/// (`fn f(left: &[u32], right: &[u32], #[vyre(len = N)] out: &mut [u32])`)
+/// to vyre IR, for `#[vyre::payload(combine = f)]`: keeps the native
+/// function and adds `mod <name> { pub fn combine() -> vyre::Combine }`.
+///
+/// Argument: `identity = EXPR`, the summary of no bytes (a constant
+/// expression of `N` words, e.g. `[0, 0, 0]`).
+#[proc_macro_attribute]
+pub fn combine(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::run(ast::FnKind::Combine, args.into(), item.into()).into()
+}
+
 /// Marks a scalar function (`fn f(a: u32, b: u8) -> u32`) callable from
 /// payloads, where it is inlined. Keeps the native function and adds
 /// `mod <name> { pub fn inline(..) }` for the generated code.

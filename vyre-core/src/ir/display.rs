@@ -202,10 +202,30 @@ impl fmt::Display for Program {
 impl fmt::Display for Payload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "payload {} look_behind {}", self.name, self.look_behind)?;
+        self.fmt_rest(f)?;
+        if let Some(c) = &self.combine {
+            writeln!(
+                f,
+                "combine {} identity {}",
+                c.func.name,
+                WordList(&c.identity)
+            )?;
+            c.func.fmt_rest(f)?;
+        }
+        Ok(())
+    }
+}
+
+impl Payload {
+    /// Parameters, tables and body, as `parse_payload` reads them.
+    fn fmt_rest(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for p in &self.params {
             write!(f, "param {}: {}", p.name, p.kind.name())?;
             if let Some(n) = p.len {
                 write!(f, "[{n}]")?;
+            }
+            if p.reduce != crate::ir::Reduce::Sum {
+                write!(f, " reduce {}", p.reduce.name())?;
             }
             writeln!(f)?;
         }

@@ -127,7 +127,7 @@ pub(crate) const MAX_NODE_DEPTH: u32 = 64;
 /// validator's default limit (`validate::Limits::DEFAULT`).
 pub(crate) const MAX_EXPR_DEPTH: u32 = 64;
 
-pub use self::payload::{Lanes, Param, ParamKind, Payload, Table};
+pub use self::payload::{Combine, Lanes, NativeCombine, Param, ParamKind, Payload, Reduce, Table};
 pub use display::nodes_to_text;
 pub use expr::{AtomicOp, BinOp, Builtin, Expr, UnOp};
 pub use node::{Node, Program};

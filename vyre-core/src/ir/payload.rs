@@ -13,6 +13,10 @@
 //! | `acc: &[AtomicU32]`    | `Accumulator`   | buffer `acc` (atomic), vars `acc__off`, `acc__len`          |
 //! | `lanes: vyre::Lanes`   | `Lanes`         | vars `lanes__id`, `lanes__count`                            |
 //! | `#[vyre(start)] s: u32`| `ChunkStart`    | var `s`: index in `data` of the first byte the item owns    |
+//! | `#[vyre(chunk_offset)] o: u32` | `ChunkOffset` | var `o`: the file offset of the chunk's first owned byte, low 32 bits (`ChunkOffsetHi`: high 32 bits) |
+//! | `#[vyre(file_len)] n: u32` | `FileLen`   | var `n`: the length of the chunk's file, low 32 bits (`FileLenHi`: high 32 bits) |
+//! | `#[vyre(chunk_index)] k: u32` | `ChunkIndex` | var `k`: the chunk's index in its file (0, 1, ...)           |
+//! | `left: &[u32]` (combines only) | `Words` | buffer `left`, vars `left__off` (word offset), `left__len` (words) |
 //! | (IR only)              | `IoQueue`       | buffer `q` (atomic), vars `q__cap` (requests it holds), `q__slot` (this item's slot) |
 //! | (IR only)              | `Debug`         | buffer `g` (atomic), vars `g__cap` (records it holds), `g__slot`, `g__op` (this item's slot and opcode) |
 //! | `const T: [u32; N]` in the body | a [`Table`], not a parameter | buffer `T` (read only; [`table_load`]) |
@@ -55,6 +59,132 @@ pub enum ParamKind {
     /// The debug log the item may append records to (`megakernel::standalone::debug_record`):
     /// bounded, overflow counted, read with `Megakernel::debug_log`.
     Debug,
+    /// Read-only input words (`&[u32]`): the two summaries a [`Combine`]
+    /// function joins. Not a payload parameter.
+    Words,
+    /// The file offset of the chunk's first owned byte (`data[start]`), low
+    /// 32 bits. Natively (one call on a whole buffer) 0.
+    ChunkOffset,
+    /// The high 32 bits of the chunk's file offset.
+    ChunkOffsetHi,
+    /// The length of the chunk's file in bytes, low 32 bits. Natively the
+    /// buffer's length.
+    FileLen,
+    /// The high 32 bits of the file's length.
+    FileLenHi,
+    /// The chunk's index in its file (0 for the first chunk).
+    ChunkIndex,
+}
+
+impl ParamKind {
+    /// Parameters whose value is a word the runtime knows about the chunk:
+    /// its start, its file offset, its file's length, its index.
+    pub fn is_position(self) -> bool {
+        matches!(
+            self,
+            ParamKind::ChunkStart
+                | ParamKind::ChunkOffset
+                | ParamKind::ChunkOffsetHi
+                | ParamKind::FileLen
+                | ParamKind::FileLenHi
+                | ParamKind::ChunkIndex
+        )
+    }
+
+    /// Result parameters (outputs and accumulators).
+    pub fn is_result(self) -> bool {
+        matches!(self, ParamKind::Output | ParamKind::Accumulator)
+    }
+}
+
+/// How the per-chunk words of a result parameter become the file's result:
+/// every chunk's region starts at the identity, and the host folds the
+/// chunks' words in file order with the operation. Sums fold into 64 bits
+/// (a file's count never overflows); the others work on `u32` words.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Reduce {
+    /// `a + b` in 64 bits; identity 0.
+    #[default]
+    Sum,
+    /// Unsigned minimum; identity `u32::MAX`.
+    Min,
+    /// Unsigned maximum; identity 0.
+    Max,
+    /// Bitwise and; identity `u32::MAX`.
+    And,
+    /// Bitwise or; identity 0.
+    Or,
+    /// Bitwise xor; identity 0.
+    Xor,
+}
+
+impl Reduce {
+    /// The word every chunk's result region starts with (so lanes may
+    /// combine into it with the matching atomic, e.g. `fetch_min`).
+    pub const fn identity(self) -> u32 {
+        match self {
+            Reduce::Min | Reduce::And => u32::MAX,
+            Reduce::Sum | Reduce::Max | Reduce::Or | Reduce::Xor => 0,
+        }
+    }
+
+    /// `acc` folded with one chunk's `word`.
+    pub fn fold(self, acc: u64, word: u32) -> u64 {
+        let w = u64::from(word);
+        match self {
+            Reduce::Sum => acc.wrapping_add(w),
+            Reduce::Min => acc.min(w),
+            Reduce::Max => acc.max(w),
+            Reduce::And => acc & w,
+            Reduce::Or => acc | w,
+            Reduce::Xor => acc ^ w,
+        }
+    }
+}
+
+/// How a payload's chunk results become its file's result when a
+/// per-parameter [`Reduce`] is not enough (a longest line, a CRC): the
+/// slot's result words are a *summary* of the chunk, preset to `identity`,
+/// and the host folds the summaries in file order,
+/// `acc = func(acc, chunk)`, starting from `identity`. `func` is an
+/// ordinary function of the subset (`#[vyre::combine]`): parameters
+/// `left: &[u32]` and `right: &[u32]` ([`ParamKind::Words`], the two
+/// summaries, `identity.len()` words each) and one output of
+/// `identity.len()` words. It must be associative with `identity` as its
+/// identity for the result not to depend on the chunk size.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Combine {
+    /// The summary of no bytes; every chunk's result region starts with it.
+    pub identity: Vec<u32>,
+    /// The combine function as a payload-shaped IR function.
+    pub func: Payload,
+    /// The same function compiled by rustc (`#[vyre::combine]` sets it); the
+    /// host uses it instead of interpreting `func`. Ignored by equality,
+    /// hashing and VIR0: `func` is the definition.
+    pub native: Option<NativeCombine>,
+}
+
+/// A combine function compiled natively: `(left, right, out)`.
+#[derive(Clone, Copy)]
+pub struct NativeCombine(pub fn(&[u32], &[u32], &mut [u32]));
+
+impl std::fmt::Debug for NativeCombine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NativeCombine")
+    }
+}
+
+impl PartialEq for NativeCombine {
+    /// Always equal: the IR function is what defines a combine.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for NativeCombine {}
+
+impl std::hash::Hash for NativeCombine {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 /// A payload parameter.
@@ -67,6 +197,27 @@ pub struct Param {
     /// For outputs and accumulators: the number of words the payload needs
     /// (from `#[vyre(len = N)]`), or `None` for "whatever the host gives".
     pub len: Option<u32>,
+    /// For outputs and accumulators: how chunk results fold into the
+    /// file's (`#[vyre(reduce = max)]`; default sum).
+    pub reduce: Reduce,
+}
+
+impl Param {
+    /// A parameter with the default reduction ([`Reduce::Sum`]).
+    pub fn new(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
+        Param {
+            name: name.to_string(),
+            kind,
+            len,
+            reduce: Reduce::Sum,
+        }
+    }
+
+    /// The same parameter with reduction `r`.
+    pub fn reduce(mut self, r: Reduce) -> Param {
+        self.reduce = r;
+        self
+    }
 }
 
 /// A payload: name, parameters and IR body, as produced by `#[vyre::payload]`.
@@ -85,6 +236,10 @@ pub struct Payload {
     /// Constant tables the body reads (`const T: [u32; N] = ..;` in a
     /// `#[vyre::payload]`), by name with [`table_load`].
     pub tables: Vec<Table>,
+    /// How chunk summaries fold into the file's result, when the
+    /// parameters' [`Reduce`]s are not enough (`#[vyre::payload(combine =
+    /// f)]`); `None`: each result parameter folds by its `reduce`.
+    pub combine: Option<Box<Combine>>,
 }
 
 /// A constant table of a payload: `words.len()` read-only `u32` words that

@@ -16,7 +16,7 @@
 //! none of them lists the variants again.
 
 use super::expr::{AtomicOp, BinOp, Builtin, UnOp};
-use super::payload::ParamKind;
+use super::payload::{ParamKind, Reduce};
 use super::types::{Access, DataType};
 
 macro_rules! ir_table {
@@ -86,6 +86,21 @@ ir_table!(ParamKind, "parameter kind" {
     ChunkStart => "chunk_start",
     IoQueue => "io_queue",
     Debug => "debug",
+    Words => "words",
+    ChunkOffset => "chunk_offset",
+    ChunkOffsetHi => "chunk_offset_hi",
+    FileLen => "file_len",
+    FileLenHi => "file_len_hi",
+    ChunkIndex => "chunk_index",
+});
+
+ir_table!(Reduce, "reduction" {
+    Sum => "sum",
+    Min => "min",
+    Max => "max",
+    And => "and",
+    Or => "or",
+    Xor => "xor",
 });
 
 ir_table!(UnOp, "op" {
@@ -195,6 +210,13 @@ mod tests {
             ParamKind::from_name,
             ParamKind::code,
             ParamKind::from_code,
+        );
+        check(
+            Reduce::ALL,
+            Reduce::name,
+            Reduce::from_name,
+            Reduce::code,
+            Reduce::from_code,
         );
         check(
             UnOp::ALL,

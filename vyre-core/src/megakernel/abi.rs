@@ -149,6 +149,21 @@ pub fn bindings(p: &Payload) -> Vec<Binding> {
                 scalar += 1;
             }
             ParamKind::ChunkStart => bind(q.name.clone(), Value::Word(Source::Slot(SLOT_START))),
+            ParamKind::ChunkOffset => {
+                bind(q.name.clone(), Value::Word(Source::Slot(SLOT_CHUNK_OFF_LO)))
+            }
+            ParamKind::ChunkOffsetHi => {
+                bind(q.name.clone(), Value::Word(Source::Slot(SLOT_CHUNK_OFF_HI)))
+            }
+            ParamKind::FileLen => bind(q.name.clone(), Value::Word(Source::Slot(SLOT_FILE_LEN_LO))),
+            ParamKind::FileLenHi => {
+                bind(q.name.clone(), Value::Word(Source::Slot(SLOT_FILE_LEN_HI)))
+            }
+            ParamKind::ChunkIndex => {
+                bind(q.name.clone(), Value::Word(Source::Slot(SLOT_CHUNK_INDEX)))
+            }
+            // Refused by `check_embeddable`: only combine functions read words.
+            ParamKind::Words => {}
             ParamKind::Output | ParamKind::Accumulator => {
                 bind(var("off"), Value::ResultOffset { before });
                 bind(
@@ -190,4 +205,92 @@ pub fn result_words(p: &Payload) -> u32 {
         .filter(|q| matches!(q.kind, ParamKind::Output | ParamKind::Accumulator))
         .map(|q| q.len.unwrap_or(0))
         .fold(0u32, |a, b| a.saturating_add(b))
+}
+
+/// The words a slot's result region of payload `p` starts with: the
+/// combine's identity when the payload has one, else each result
+/// parameter's declared length filled with its reduction's identity
+/// ([`crate::ir::Reduce::identity`]). `result_words(p)` words.
+pub fn initial_results(p: &Payload) -> Vec<u32> {
+    if let Some(c) = &p.combine {
+        return c.identity.clone();
+    }
+    let mut out = Vec::new();
+    for q in p.params.iter().filter(|q| q.kind.is_result()) {
+        let n = q.len.unwrap_or(0) as usize;
+        out.extend(std::iter::repeat_n(q.reduce.identity(), n));
+    }
+    out
+}
+
+/// Checks that payload `p`'s way of folding chunk results into file
+/// results is well formed: reductions other than sum only on result
+/// parameters with a declared length; a combine whose identity has the
+/// payload's result words and whose function takes `left: words`,
+/// `right: words` and one output of that many words (and has no combine
+/// of its own).
+pub fn check_fold(p: &Payload) -> crate::error::Result<()> {
+    use crate::error::Error;
+    use crate::ir::Reduce;
+    let bad = |what: String, fix: &str| {
+        Err(Error::bad_input(
+            format!("payload `{}`: {what}", p.name),
+            fix,
+        ))
+    };
+    for q in &p.params {
+        if q.reduce != Reduce::Sum && !(q.kind.is_result() && q.len.is_some()) {
+            return bad(
+                format!(
+                    "parameter `{}` has reduction `{}`, which applies only to outputs and accumulators with a declared length",
+                    q.name,
+                    q.reduce.name()
+                ),
+                "declare the reduction on a result parameter with a length, e.g. `#[vyre(len = 1, reduce = max)]`",
+            );
+        }
+    }
+    let Some(c) = &p.combine else {
+        return Ok(());
+    };
+    let words = result_words(p) as usize;
+    if c.identity.len() != words || words == 0 {
+        return bad(
+            format!(
+                "its combine's identity has {} words but the payload's results have {words}",
+                c.identity.len()
+            ),
+            "give the combine an identity with one word per result word (and results with declared lengths)",
+        );
+    }
+    if p.params.iter().any(|q| q.reduce != Reduce::Sum) {
+        return bad(
+            "it has both a combine and per-parameter reductions".into(),
+            "fold everything in the combine and remove the `reduce` attributes",
+        );
+    }
+    let f = &c.func;
+    let shape: Vec<ParamKind> = f.params.iter().map(|q| q.kind).collect();
+    let out_len = f.params.get(2).and_then(|q| q.len);
+    if shape != [ParamKind::Words, ParamKind::Words, ParamKind::Output]
+        || out_len != Some(words as u32)
+    {
+        return bad(
+            format!(
+                "its combine `{}` must take `left: &[u32], right: &[u32], #[vyre(len = {words})] out: &mut [u32]`",
+                f.name
+            ),
+            "write the combine with exactly these three parameters",
+        );
+    }
+    if f.combine.is_some() || f.look_behind != 0 {
+        return bad(
+            format!(
+                "its combine `{}` has a combine or look-behind of its own",
+                f.name
+            ),
+            "remove them from the combine function",
+        );
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::protocol::*;
-use super::{embed, kernel, Megakernel};
+use super::{kernel, Megakernel};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::ir::Payload;
@@ -155,7 +155,7 @@ impl MegakernelBuilder {
         // Fused payloads, then the loaded ones (their opcodes are fixed now,
         // so tenants can name them; the interpreter gets their code at the end).
         let first_loaded = FIRST_PAYLOAD_OPCODE + self.payloads.len() as u32;
-        let mut result_words = HashMap::new();
+        let mut initial_results = HashMap::new();
         for (i, p) in self.payloads.iter().chain(&self.loaded).enumerate() {
             let op = FIRST_PAYLOAD_OPCODE + i as u32;
             if opcodes.insert(p.name.clone(), op).is_some() {
@@ -167,7 +167,8 @@ impl MegakernelBuilder {
                     "give each payload a unique name".to_string(),
                 );
             }
-            result_words.insert(op, embed::result_words(p));
+            super::abi::check_fold(p)?;
+            initial_results.insert(op, super::abi::initial_results(p));
         }
         let mut tenant_masks = Vec::new();
         for (tname, allowed) in &self.tenants {
@@ -194,7 +195,7 @@ impl MegakernelBuilder {
             backend,
             program: std::sync::Arc::new(program),
             opcodes,
-            result_words,
+            initial_results,
             tenant_names: self.tenants.into_iter().map(|t| t.0).collect(),
             tenant_masks,
             workgroups: self.workgroups,

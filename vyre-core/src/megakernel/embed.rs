@@ -44,7 +44,16 @@ pub fn check_embeddable(p: &Payload) -> Result<()> {
             ));
         }
     }
-    Ok(())
+    if let Some(q) = p.params_of(ParamKind::Words).next() {
+        return Err(Error::bad_input(
+            format!(
+                "payload `{}` takes word input `{}`; only combine functions (`#[vyre::combine]`) read words",
+                p.name, q.name
+            ),
+            "take the chunk's bytes as `&[u8]` (read words with `data.word(w)`)",
+        ));
+    }
+    super::abi::check_fold(p)
 }
 
 /// The statements that run payload `p` on the slot whose first word is the

@@ -135,7 +135,7 @@ impl<B: Backend> Megakernel<B> {
             ..Default::default()
         };
         let first_payload = FIRST_PAYLOAD_OPCODE;
-        let last_payload = FIRST_PAYLOAD_OPCODE + self.result_words.len() as u32;
+        let last_payload = FIRST_PAYLOAD_OPCODE + self.initial_results.len() as u32;
         let mut opened: Vec<Option<(std::fs::File, u64)>> = Vec::new();
         let mut ok: Vec<(usize, IoRequest, TenantId)> = Vec::new();
         let mut bad: Vec<(IoRequest, TenantId, u32, String)> = Vec::new();
@@ -231,6 +231,7 @@ impl<B: Backend> Megakernel<B> {
                         start: 0,
                         args: &[],
                         result_words: None,
+                        position: Default::default(),
                     })?;
                     report.served += 1;
                 }
@@ -252,6 +253,7 @@ impl<B: Backend> Megakernel<B> {
                 start: 0,
                 args: &[],
                 result_words: Some(0),
+                position: Default::default(),
             })?;
             let s = (slot.0 * SLOT_WORDS) as usize;
             self.bufs[B_RING][s + SLOT_FAULT_REASON as usize] = reason;

@@ -86,7 +86,8 @@ impl<B: Backend> Megakernel<B> {
         code[(CODE_ENTRY + index) as usize] = entry;
         code[(CODE_FLAGS + index) as usize] = if bc.all_lanes { CODE_FLAG_ALL_LANES } else { 0 };
         code[CODE_COUNT as usize] = index + 1;
-        self.result_words.insert(op, bc.result_words);
+        self.initial_results
+            .insert(op, super::abi::initial_results(p));
         self.loaded += 1;
         self.frame = frame;
         self.bufs[B_CONTROL][CTRL_REG_FRAME as usize] = frame;

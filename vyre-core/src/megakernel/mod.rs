@@ -15,6 +15,7 @@
 pub mod abi;
 mod builder;
 pub mod embed;
+pub mod fold;
 pub mod interp;
 pub mod io;
 pub mod kernel;
@@ -81,6 +82,41 @@ pub struct Work<'a> {
     pub args: &'a [u32],
     /// Result words for the slot; `None` = what the payload declares.
     pub result_words: Option<u32>,
+    /// Where the bytes lie in their file (for position parameters).
+    pub position: ChunkPosition,
+}
+
+/// Where a slot's bytes lie in their file: the words the runtime gives
+/// position parameters (`ParamKind::ChunkOffset`, `FileLen`, `ChunkIndex`,
+/// ...). All 0 for work that is not a chunk of a file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChunkPosition {
+    /// The file offset of the slot's first owned byte (`data[start]`).
+    pub file_offset: u64,
+    /// The file's length in bytes.
+    pub file_len: u64,
+    /// The chunk's index in its file.
+    pub chunk_index: u32,
+}
+
+/// One slot to publish over data already in the arena
+/// ([`Megakernel::publish_slot`]).
+#[derive(Clone, Debug)]
+pub struct SlotRef<'a> {
+    /// Payload or built-in handler name.
+    pub op: &'a str,
+    /// Whose work it is.
+    pub tenant: TenantId,
+    /// The slot's bytes in the arena (look-behind included).
+    pub data: DataRef,
+    /// Index in the data of the first byte the slot owns.
+    pub start: u32,
+    /// Scalar arguments (at most [`SLOT_ARG_COUNT`]).
+    pub args: &'a [u32],
+    /// Result words for the slot; `None` = what the payload declares.
+    pub result_words: Option<u32>,
+    /// Where the bytes lie in their file.
+    pub position: ChunkPosition,
 }
 
 impl<'a> Work<'a> {
@@ -93,6 +129,7 @@ impl<'a> Work<'a> {
             start: 0,
             args: &[],
             result_words: None,
+            position: ChunkPosition::default(),
         }
     }
 }
@@ -119,7 +156,9 @@ pub struct Megakernel<B> {
     /// Shared with the backend, which recognizes it by identity on every run.
     program: std::sync::Arc<Program>,
     opcodes: HashMap<String, u32>,
-    result_words: HashMap<u32, u32>,
+    /// Per opcode: the words a slot's result region starts with
+    /// ([`abi::initial_results`]).
+    initial_results: HashMap<u32, Vec<u32>>,
     tenant_names: Vec<String>,
     tenant_masks: Vec<u32>,
     workgroups: u32,
@@ -391,17 +430,18 @@ impl<B: Backend> Megakernel<B> {
     /// region, and marks it PUBLISHED. Authorization is checked by the kernel.
     pub fn publish(&mut self, work: Work<'_>) -> Result<SlotId> {
         let data = self.add_data(work.data)?;
-        self.publish_ref(
-            work.op,
-            work.tenant,
+        self.publish_slot(SlotRef {
+            op: work.op,
+            tenant: work.tenant,
             data,
-            work.start,
-            work.args,
-            work.result_words,
-        )
+            start: work.start,
+            args: work.args,
+            result_words: work.result_words,
+            position: work.position,
+        })
     }
 
-    /// Publishes one slot over data already in the arena.
+    /// Publishes one slot over data already in the arena (no file position).
     pub fn publish_ref(
         &mut self,
         op_name: &str,
@@ -411,6 +451,31 @@ impl<B: Backend> Megakernel<B> {
         args: &[u32],
         result_words: Option<u32>,
     ) -> Result<SlotId> {
+        self.publish_slot(SlotRef {
+            op: op_name,
+            tenant,
+            data,
+            start,
+            args,
+            result_words,
+            position: ChunkPosition::default(),
+        })
+    }
+
+    /// Publishes one slot over data already in the arena: its result region
+    /// starts with the payload's initial words ([`abi::initial_results`]:
+    /// the reductions' identities), cut or padded with zeros to
+    /// `result_words` when that is given.
+    pub fn publish_slot(&mut self, slot: SlotRef<'_>) -> Result<SlotId> {
+        let SlotRef {
+            op: op_name,
+            tenant,
+            data,
+            start,
+            args,
+            result_words,
+            position,
+        } = slot;
         let op = match self.opcodes.get(op_name) {
             Some(op) => *op,
             None => {
@@ -434,8 +499,8 @@ impl<B: Backend> Megakernel<B> {
         {
             return Err(Error::bad_input(format!("slot data (offset {} words, {} bytes, start {start}) is outside the arena or start > length", data.word_offset, data.len), "use a DataRef returned by add_data and start <= its length"));
         }
-        let out_len =
-            result_words.unwrap_or_else(|| self.result_words.get(&op).copied().unwrap_or(0));
+        let initial = self.initial_results.get(&op).map_or(&[][..], Vec::as_slice);
+        let out_len = result_words.unwrap_or(initial.len() as u32);
         let out_off = self.results_used;
         if out_off + out_len as usize > (u32::MAX / 4) as usize {
             return Err(Error::bad_input(
@@ -444,7 +509,10 @@ impl<B: Backend> Megakernel<B> {
             ));
         }
         self.results_used += out_len as usize;
-        self.bufs[B_RESULTS].resize(self.results_used.max(1), 0);
+        let results = &mut self.bufs[B_RESULTS];
+        results.resize(self.results_used.max(1), 0);
+        let n = initial.len().min(out_len as usize);
+        results[out_off..out_off + n].copy_from_slice(&initial[..n]);
         let id = self.slots;
         self.slots += 1;
         let ring = &mut self.bufs[B_RING];
@@ -457,6 +525,11 @@ impl<B: Backend> Megakernel<B> {
         ring[s + SLOT_START as usize] = start;
         ring[s + SLOT_OUT_OFF as usize] = out_off as u32;
         ring[s + SLOT_OUT_LEN as usize] = out_len;
+        ring[s + SLOT_CHUNK_OFF_LO as usize] = position.file_offset as u32;
+        ring[s + SLOT_CHUNK_OFF_HI as usize] = (position.file_offset >> 32) as u32;
+        ring[s + SLOT_FILE_LEN_LO as usize] = position.file_len as u32;
+        ring[s + SLOT_FILE_LEN_HI as usize] = (position.file_len >> 32) as u32;
+        ring[s + SLOT_CHUNK_INDEX as usize] = position.chunk_index;
         for (k, a) in args.iter().enumerate() {
             ring[s + (SLOT_ARGS as usize) + k] = *a;
         }

@@ -24,10 +24,10 @@
 //! lanes, bumps [`CTRL_DONE_COUNT`] and stores [`DONE`].
 
 /// Layout version; bump on any change to the constants below.
-pub const PROTOCOL_VERSION: u32 = 4;
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Words per slot.
-pub const SLOT_WORDS: u32 = 16;
+pub const SLOT_WORDS: u32 = 24;
 /// Slot word: status (`EMPTY`, `PUBLISHED`, `CLAIMED`, `DONE`, `FAULT`).
 pub const SLOT_STATUS: u32 = 0;
 /// Slot word: opcode (built-in handler or payload index).
@@ -46,8 +46,19 @@ pub const SLOT_OUT_OFF: u32 = 6;
 pub const SLOT_OUT_LEN: u32 = 7;
 /// Slot word: fault reason (one of the `FAULT_*` codes), 0 if none.
 pub const SLOT_FAULT_REASON: u32 = 8;
+/// Slot word: the file offset of the slot's first owned byte, low 32 bits
+/// (0 for work that is not a chunk of a file).
+pub const SLOT_CHUNK_OFF_LO: u32 = 10;
+/// Slot word: the file offset's high 32 bits.
+pub const SLOT_CHUNK_OFF_HI: u32 = 11;
+/// Slot word: the length of the slot's file, low 32 bits.
+pub const SLOT_FILE_LEN_LO: u32 = 12;
+/// Slot word: the file length's high 32 bits.
+pub const SLOT_FILE_LEN_HI: u32 = 13;
+/// Slot word: the chunk's index in its file.
+pub const SLOT_CHUNK_INDEX: u32 = 14;
 /// Slot word: first of [`SLOT_ARG_COUNT`] scalar arguments.
-pub const SLOT_ARGS: u32 = 10;
+pub const SLOT_ARGS: u32 = 16;
 /// Number of scalar argument words per slot.
 pub const SLOT_ARG_COUNT: u32 = SLOT_WORDS - SLOT_ARGS;
 

@@ -97,9 +97,11 @@ impl Payload {
     /// workgroup of `lanes` invocations.
     ///
     /// Host buffers, in binding order: `args` (read, one word per `Bytes`
-    /// parameter giving its byte length, then one per `Scalar` or
-    /// `ChunkStart`, in parameter order), then each
-    /// `Bytes` parameter's words, then each `Output`, then each `Accumulator`.
+    /// parameter giving its byte length, then one per `Scalar` or position
+    /// parameter (`ChunkStart`, `ChunkOffset`, `FileLen`, ...; see
+    /// [`ParamKind::is_position`]), in parameter order), then each
+    /// `Bytes` parameter's words, then each `Words` input, then each
+    /// `Output`, then each `Accumulator`.
     /// The tables follow as constant buffers (not host buffers). Dispatch it
     /// with 1 workgroup.
     pub fn to_program(&self, lanes: u32) -> Program {
@@ -123,10 +125,19 @@ impl Payload {
         for p in self
             .params
             .iter()
-            .filter(|p| matches!(p.kind, ParamKind::Scalar | ParamKind::ChunkStart))
+            .filter(|p| p.kind == ParamKind::Scalar || p.kind.is_position())
         {
             prelude.push(Node::let_bind(&p.name, Expr::load("args", Expr::u32(arg))));
             arg += 1;
+        }
+        for p in self.params_of(ParamKind::Words) {
+            buffers.push(BufferDecl::read(&p.name, binding, DataType::U32));
+            binding += 1;
+            prelude.push(Node::let_bind(&param_var(&p.name, "off"), Expr::u32(0)));
+            prelude.push(Node::let_bind(
+                &param_var(&p.name, "len"),
+                Expr::len(&p.name),
+            ));
         }
         for kind in [ParamKind::Output, ParamKind::Accumulator] {
             for p in self.params_of(kind) {

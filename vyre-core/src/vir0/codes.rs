@@ -12,7 +12,13 @@ pub(crate) mod section {
     pub(crate) const DECLS: u8 = 2;
     /// The statements.
     pub(crate) const BODY: u8 = 3;
+    /// A payload's combine (only when it has one): identity and function.
+    pub(crate) const COMBINE: u8 = 4;
 }
+
+/// Set in a parameter's kind byte when a reduction byte follows (a
+/// reduction other than sum).
+pub(crate) const PARAM_REDUCE_FLAG: u8 = 0x80;
 
 /// Statement opcodes.
 pub(crate) mod node {

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::codes::{expr as op, node as nop, section};
+use super::codes::{expr as op, node as nop, section, PARAM_REDUCE_FLAG};
 use super::{DIGEST_LEN, KIND_PAYLOAD, KIND_PROGRAM, MAGIC, VERSION};
-use crate::ir::{Access, Expr, Literal, Node, Payload, Program};
+use crate::ir::{Access, Expr, Literal, Node, Payload, Program, Reduce};
 
 /// Appends `v` as an unsigned LEB128 varint (the shortest form).
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -282,7 +282,12 @@ pub(crate) fn payload_unsigned(p: &Payload) -> Vec<u8> {
     put_varint(&mut decls, p.params.len() as u64);
     for param in &p.params {
         e.name(&mut decls, &param.name);
-        decls.push(param.kind.code());
+        if param.reduce == Reduce::Sum {
+            decls.push(param.kind.code());
+        } else {
+            decls.push(param.kind.code() | PARAM_REDUCE_FLAG);
+            decls.push(param.reduce.code());
+        }
         put_opt_len(&mut decls, param.len);
     }
     // Written only when there are tables, so payloads without them encode
@@ -297,7 +302,21 @@ pub(crate) fn payload_unsigned(p: &Payload) -> Vec<u8> {
     }
     let mut body = Vec::new();
     e.block(&mut body, &p.body);
-    e.finish(KIND_PAYLOAD, decls, body)
+    let mut out = e.finish(KIND_PAYLOAD, decls, body);
+    // The combine, only when there is one: its identity, then its function
+    // as a complete (signed) payload file.
+    if let Some(c) = &p.combine {
+        let mut content = Vec::new();
+        put_varint(&mut content, c.identity.len() as u64);
+        put_words(&mut content, &c.identity);
+        let func = sign(payload_unsigned(&c.func));
+        put_varint(&mut content, func.len() as u64);
+        content.extend_from_slice(&func);
+        out.push(section::COMBINE);
+        put_varint(&mut out, content.len() as u64);
+        out.extend_from_slice(&content);
+    }
+    out
 }
 
 /// blake3 of `unsigned`.

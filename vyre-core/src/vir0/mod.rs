@@ -16,7 +16,7 @@
 //! table; `optlen` is a varint, 0 for `None` and `n + 1` for `Some(n)`.
 //!
 //! ```text
-//! file     = header section(1 strings) section(2 decls) section(3 body) digest
+//! file     = header section(1 strings) section(2 decls) section(3 body) section(4 combine)? digest
 //! header   = "VIR0" version:u16 kind:u8 flags:u8      kind 1 = program, 2 = payload; flags 0
 //! section  = tag:u8 length:varint content[length]     content is used exactly
 //! strings  = count:varint (len:varint utf8[len])*      unique, numbered in order of first use
@@ -24,16 +24,21 @@
 //!            payload: name:str look_behind:varint count:varint param*
 //! buffer   = name:str access:u8 elem:u8 binding:varint len:optlen words?
 //!            words (constant buffers only) = len × u32 little-endian
-//! param    = name:str kind:u8 len:optlen
+//! param    = name:str kind:u8 reduce:u8? len:optlen   kind | 0x80 when a reduce byte follows
+//!            (min/max/and/or/xor = 1..5; sum, the default, is never written)
 //!            payload decls end with, only when the payload has tables,
 //!            count:varint (≥ 1) (name:str n:varint n × u32 little-endian)*
 //! body     = statements:varint expressions:varint block    totals of the whole body
+//! combine  = (payloads with a combine only) n:varint identity:n × u32
+//!            len:varint function:len bytes   the combine function: a complete
+//!            payload file (header to digest) with no combine of its own
 //! block    = count:varint node*
 //! digest   = blake3(every byte before it) [32]
 //! ```
 //! Enum codes are the variant's position in declaration order: access
 //! read/read_write/uniform/workgroup/constant = 0..4; type u32/i32/f32/bool = 0..3;
-//! param kind bytes/scalar/output/accumulator/lanes/chunk_start = 0..5.
+//! param kind bytes/scalar/output/accumulator/lanes/chunk_start/io_queue/debug/
+//! words/chunk_offset/chunk_offset_hi/file_len/file_len_hi/chunk_index = 0..13.
 //!
 //! Statements (`node`), an opcode byte then operands in field order:
 //! `01 let name expr`, `02 assign name expr`, `03 store buffer index value`,
@@ -214,11 +219,18 @@ impl Module {
         encode::hash(&self.unsigned())
     }
 
-    /// Validates the program (for a payload, `to_program(64)`).
+    /// Validates the program (for a payload, `to_program(64)`, and its
+    /// combine function's `to_program(1)`).
     pub fn validate(&self) -> std::result::Result<(), Vec<Diagnostic>> {
         match self {
             Module::Program(p) => validate(p),
-            Module::Payload(p) => validate(&p.to_program(64)),
+            Module::Payload(p) => {
+                validate(&p.to_program(64))?;
+                match &p.combine {
+                    Some(c) => validate(&c.func.to_program(1)),
+                    None => Ok(()),
+                }
+            }
         }
     }
 

@@ -37,7 +37,7 @@ pub struct Gen<'a> {
 /// Tokens for an IR variable name (a `String` expression).
 pub fn name_tokens(kind: FnKind, name: &str) -> TokenStream {
     match kind {
-        FnKind::Payload => quote!(::std::string::String::from(#name)),
+        FnKind::Payload | FnKind::Combine => quote!(::std::string::String::from(#name)),
         FnKind::Helper => quote!(::std::format!("{}{}", __pre, #name)),
     }
 }

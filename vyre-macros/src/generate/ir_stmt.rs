@@ -261,7 +261,7 @@ impl Gen<'_> {
     /// `return`: a payload returns; a helper stores its result in `ret__`,
     /// sets `done__` when a `return` inside a loop needs it, and breaks.
     fn return_stmt(&mut self, v: Option<&Expr>, out: &mut Vec<TokenStream>) {
-        if self.f.kind == FnKind::Payload {
+        if self.f.kind != FnKind::Helper {
             Self::push(out, quote!(::vyre::ir::Node::Return));
             return;
         }

@@ -25,7 +25,12 @@ pub struct Parser<'a> {
 }
 
 /// Parses `item` as a payload or helper.
-pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut Errors) -> Func {
+pub fn parse_fn(
+    kind: FnKind,
+    item: &syn::ItemFn,
+    args: crate::expand::AttrArgs,
+    errs: &mut Errors,
+) -> Func {
     let sig = &item.sig;
     let mut p = Parser {
         errs,
@@ -40,8 +45,8 @@ pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut E
         .filter_map(|a| signature::parse_param(&mut p, kind, a))
         .collect();
     let ret = match (&sig.output, kind) {
-        (ReturnType::Default, FnKind::Payload) => None,
-        (ReturnType::Type(_, ty), FnKind::Payload) => {
+        (ReturnType::Default, FnKind::Payload | FnKind::Combine) => None,
+        (ReturnType::Type(_, ty), FnKind::Payload | FnKind::Combine) => {
             p.errs.unsupported_node(ty, "return values from a payload", "remove the return type; write results to a `&mut [u32]` output or a `&[AtomicU32]` accumulator");
             None
         }
@@ -60,7 +65,9 @@ pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut E
         params,
         ret,
         body,
-        look_behind,
+        look_behind: args.look_behind,
+        combine: args.combine,
+        identity: args.identity,
         n_exprs: p.next_expr,
         n_vars: p.next_var,
     }

@@ -3,7 +3,7 @@
 //! and the scalar types that parameters, locals, constants and casts name.
 
 use syn::spanned::Spanned;
-use syn::{FnArg, Pat, Type};
+use syn::{FnArg, Ident, Pat, Type};
 
 use super::{is_u8_slice, type_name, Parser};
 use crate::ast::{FnKind, Param, ParamKind, Scalar};
@@ -11,10 +11,10 @@ use crate::ast::{FnKind, Param, ParamKind, Scalar};
 /// Reports the qualifiers of `sig` outside the subset: `const`, `async`,
 /// `unsafe`, `extern`, generics and variadics.
 pub(super) fn check_signature(p: &mut Parser<'_>, kind: FnKind, sig: &syn::Signature) {
-    let what = if kind == FnKind::Payload {
-        "payload"
-    } else {
-        "helper"
+    let what = match kind {
+        FnKind::Payload => "payload",
+        FnKind::Helper => "helper",
+        FnKind::Combine => "combine function",
     };
     if let Some(t) = &sig.constness {
         p.errs
@@ -79,23 +79,29 @@ pub(super) fn parse_param(p: &mut Parser<'_>, kind: FnKind, arg: &FnArg) -> Opti
         }
     };
     p.check_name(&name);
-    let (start, len) = p.param_attrs(&pt.attrs);
+    let attrs = p.param_attrs(&pt.attrs);
+    let (position, len, reduce) = (attrs.position, attrs.len, attrs.reduce);
     let ty = &*pt.ty;
     let k = if kind == FnKind::Helper {
         ParamKind::Scalar(p.scalar_type(ty, "helper parameter")?)
     } else {
-        p.payload_param_kind(ty)?
+        p.payload_param_kind(kind, ty)?
     };
-    let kind = match (k, start) {
-        (ParamKind::Scalar(Scalar::U32), true) => ParamKind::ChunkStart,
-        (_, true) => {
-            p.errs.push(ty.span(), "`#[vyre(start)]` marks the chunk-start index, which must be a `u32`\nFix: write `#[vyre(start)] start: u32`");
-            k
+    let (kind, position) = match (k, position) {
+        (ParamKind::Scalar(Scalar::U32), Some((_, ir))) => (ParamKind::ChunkStart, ir),
+        (_, Some((attr, _))) => {
+            p.errs.push(ty.span(), format!("`#[vyre({attr})]` marks a word the runtime supplies, which must be a `u32`\nFix: write `#[vyre({attr})] {name}: u32`"));
+            (k, "ChunkStart")
         }
-        _ => k,
+        _ => (k, "ChunkStart"),
     };
     if len.is_some() && !matches!(kind, ParamKind::Output | ParamKind::Accumulator) {
         p.errs.push(name.span(), "`#[vyre(len = N)]` applies only to `&mut [u32]` outputs and `&[AtomicU32]` accumulators\nFix: remove it");
+    }
+    if reduce.is_some() && !matches!(kind, ParamKind::Output | ParamKind::Accumulator) {
+        p.errs.push(name.span(), "`#[vyre(reduce = ..)]` applies only to `&mut [u32]` outputs and `&[AtomicU32]` accumulators\nFix: remove it");
+    } else if reduce.is_some() && len.is_none() {
+        p.errs.push(name.span(), "a reduction needs the result's length\nFix: add `len = N`, e.g. `#[vyre(len = 1, reduce = max)]`");
     }
     if mutable && !matches!(kind, ParamKind::Scalar(_) | ParamKind::ChunkStart) {
         p.errs.push(
@@ -108,37 +114,87 @@ pub(super) fn parse_param(p: &mut Parser<'_>, kind: FnKind, arg: &FnArg) -> Opti
         kind,
         len,
         mutable,
+        position,
+        reduce,
     })
 }
 
+/// The `#[vyre(..)]` attributes of one parameter.
+#[derive(Default)]
+struct ParamAttrs {
+    /// A position word (`start`, `chunk_offset`, ...): the attribute's
+    /// spelling and the `vyre::ParamKind` variant.
+    position: Option<(&'static str, &'static str)>,
+    /// `len = N`.
+    len: Option<u32>,
+    /// `reduce = op`: the `vyre::Reduce` variant.
+    reduce: Option<&'static str>,
+}
+
+/// Position attributes: spelling → `vyre::ParamKind` variant.
+const POSITIONS: [(&str, &str); 6] = [
+    ("start", "ChunkStart"),
+    ("chunk_offset", "ChunkOffset"),
+    ("chunk_offset_hi", "ChunkOffsetHi"),
+    ("file_len", "FileLen"),
+    ("file_len_hi", "FileLenHi"),
+    ("chunk_index", "ChunkIndex"),
+];
+
+/// Reductions: spelling → `vyre::Reduce` variant.
+const REDUCTIONS: [(&str, &str); 6] = [
+    ("sum", "Sum"),
+    ("min", "Min"),
+    ("max", "Max"),
+    ("and", "And"),
+    ("or", "Or"),
+    ("xor", "Xor"),
+];
+
 impl Parser<'_> {
-    /// `#[vyre(start)]` and `#[vyre(len = N)]`.
-    fn param_attrs(&mut self, attrs: &[syn::Attribute]) -> (bool, Option<u32>) {
-        let mut start = false;
-        let mut len = None;
+    /// `#[vyre(start)]` (and the other position words), `#[vyre(len = N)]`,
+    /// `#[vyre(reduce = op)]`.
+    fn param_attrs(&mut self, attrs: &[syn::Attribute]) -> ParamAttrs {
+        let mut out = ParamAttrs::default();
         for attr in attrs.iter().filter(|a| a.path().is_ident("vyre")) {
             let res = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("start") {
-                    start = true;
+                if let Some(&(attr, ir)) = POSITIONS.iter().find(|(a, _)| meta.path.is_ident(a)) {
+                    if out.position.is_some() {
+                        return Err(meta.error("a parameter is one runtime word\nFix: keep one of `start`, `chunk_offset`, `chunk_offset_hi`, `file_len`, `file_len_hi`, `chunk_index`"));
+                    }
+                    out.position = Some((attr, ir));
                     Ok(())
                 } else if meta.path.is_ident("len") {
                     let lit: syn::LitInt = meta.value()?.parse()?;
-                    len = Some(lit.base10_parse::<u32>()?);
+                    out.len = Some(lit.base10_parse::<u32>()?);
                     Ok(())
+                } else if meta.path.is_ident("reduce") {
+                    let op: Ident = meta.value()?.parse()?;
+                    match REDUCTIONS.iter().find(|(a, _)| op == a) {
+                        Some(&(_, ir)) => {
+                            out.reduce = Some(ir);
+                            Ok(())
+                        }
+                        None => Err(syn::Error::new(op.span(), format!("unknown reduction `{op}`\nFix: use one of sum, min, max, and, or, xor (or a `#[vyre::combine]` function: `#[vyre::payload(combine = f)]`)"))),
+                    }
                 } else {
-                    Err(meta.error("unknown vyre parameter attribute\nFix: use `#[vyre(start)]` or `#[vyre(len = N)]`"))
+                    Err(meta.error("unknown vyre parameter attribute\nFix: use `#[vyre(len = N)]`, `#[vyre(len = N, reduce = max)]`, or a runtime word: `#[vyre(start)]`, `chunk_offset`, `chunk_offset_hi`, `file_len`, `file_len_hi`, `chunk_index`"))
                 }
             });
             if let Err(e) = res {
                 self.errs.push(e.span(), e);
             }
         }
-        (start, len)
+        out
     }
 
-    /// The kind of a payload parameter, from its type.
-    fn payload_param_kind(&mut self, ty: &Type) -> Option<ParamKind> {
-        let fix = "payload parameters are `&[u8]` (input bytes), `u32` (a scalar), `#[vyre(start)] u32`, `&mut [u32]` (outputs), `&[AtomicU32]` (accumulators) or `vyre::Lanes`";
+    /// The kind of a payload (or combine) parameter, from its type.
+    fn payload_param_kind(&mut self, fn_kind: FnKind, ty: &Type) -> Option<ParamKind> {
+        let fix = if fn_kind == FnKind::Combine {
+            "combine parameters are `left: &[u32], right: &[u32], #[vyre(len = N)] out: &mut [u32]`"
+        } else {
+            "payload parameters are `&[u8]` (input bytes), `u32` (a scalar), `#[vyre(start)] u32` (and the other runtime words), `&mut [u32]` (outputs), `&[AtomicU32]` (accumulators) or `vyre::Lanes`"
+        };
         match ty {
             Type::Reference(r) => {
                 let elem = type_name(match &*r.elem {
@@ -148,6 +204,9 @@ impl Parser<'_> {
                 let slice = matches!(&*r.elem, Type::Slice(_));
                 match (r.mutability.is_some(), slice, elem.as_deref()) {
                     (false, true, Some("u8")) => return Some(ParamKind::Bytes),
+                    (false, true, Some("u32")) if fn_kind == FnKind::Combine => {
+                        return Some(ParamKind::Words)
+                    }
                     (true, true, Some("u32")) => return Some(ParamKind::Output),
                     (false, true, Some("AtomicU32")) => return Some(ParamKind::Accumulator),
                     (false, true, Some(_)) if !is_u8_slice(&r.elem) => {

@@ -17,6 +17,8 @@ enum Base {
     Table,
     Lanes,
     Scalar,
+    /// A combine's `&[u32]` input.
+    Words,
     Unknown,
 }
 
@@ -35,6 +37,7 @@ impl Checker<'_> {
                 ParamKind::Output => Base::Output,
                 ParamKind::Accumulator => Base::Accumulator,
                 ParamKind::Lanes => Base::Lanes,
+                ParamKind::Words => Base::Words,
                 ParamKind::Scalar(_) | ParamKind::ChunkStart => Base::Scalar,
             },
             Res::Const(i) => match self.consts[i] {
@@ -86,7 +89,7 @@ impl Checker<'_> {
         let b = self.base(e, name);
         match b {
             Base::Bytes | Base::ConstBytes | Base::Table => {}
-            Base::Output => {}
+            Base::Output | Base::Words => {}
             Base::Accumulator => self.errs.push(
                 e.span,
                 format!("accumulator elements are atomic and cannot be read directly\nFix: read with `{name}[i].load(Ordering::Relaxed)`"),
@@ -149,7 +152,7 @@ impl Checker<'_> {
     ) -> Ty {
         match self.base(e, acc) {
             Base::Accumulator | Base::Unknown => {}
-            Base::Bytes | Base::ConstBytes | Base::Table => {
+            Base::Bytes | Base::ConstBytes | Base::Table | Base::Words => {
                 self.errs.unsupported(acc.span(), format!("atomics on the input or constant `{acc}`"), "declare an accumulator parameter `acc: &[AtomicU32]` for atomic results")
             }
             Base::Output => self.errs.push(acc.span(), format!("`{acc}` is an output (`&mut [u32]`), not an accumulator\nFix: write plain `{acc}[i] = v`, or declare it `&[AtomicU32]`")),
@@ -272,6 +275,9 @@ impl Checker<'_> {
             }
             Base::Table => {
                 self.errs.unsupported(name.span(), format!("writing to the constant table `{name}`"), "tables are read-only; write results to a `&mut [u32]` output parameter");
+            }
+            Base::Words => {
+                self.errs.unsupported(name.span(), format!("mutating the input `{name}`"), "a combine's summaries are read-only; write the joined summary to its `&mut [u32]` output");
             }
             Base::Accumulator => {
                 self.errs.push(name.span(), format!("accumulator elements are atomic: `{name}[i] = v` is not allowed\nFix: write `{name}[i].store(v, Ordering::Relaxed)` or use `fetch_add`"));

@@ -138,7 +138,7 @@ impl Checker<'_> {
     /// type; `!`.
     pub(super) fn return_ty(&mut self, e: &Expr, v: Option<&Expr>) -> Ty {
         match (self.f.kind, v, self.f.ret) {
-            (FnKind::Payload, Some(v), _) => {
+            (FnKind::Payload | FnKind::Combine, Some(v), _) => {
                 self.expr(v);
                 self.errs.unsupported(
                     v.span,

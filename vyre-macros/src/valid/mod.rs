@@ -84,7 +84,7 @@ pub fn check(f: &Func, errs: &mut Errors) -> Typed {
     }
     let t = c.block(&f.body);
     match (f.kind, f.ret) {
-        (FnKind::Payload, _) => {
+        (FnKind::Payload | FnKind::Combine, _) => {
             if let Some(tail) = &f.body.tail {
                 if t != Ty::Never {
                     c.unify(t, Ty::Unit, tail.span, "the payload body");

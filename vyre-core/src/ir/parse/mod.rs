@@ -44,7 +44,7 @@ use std::fmt;
 use self::lex::Tok;
 use self::parser::Parser;
 use super::node::Program;
-use super::payload::{Param, ParamKind, Payload, Table};
+use super::payload::{Combine, Param, ParamKind, Payload, Reduce, Table};
 use super::table::name_list;
 use super::{MAX_EXPR_DEPTH, MAX_NODE_DEPTH};
 
@@ -113,6 +113,28 @@ pub fn parse_payload(text: &str) -> Result<Payload, ParseError> {
         p.bump()?;
         look_behind = p.number("the look-behind in bytes")?;
     }
+    let mut payload = payload_rest(&mut p, name, look_behind)?;
+    if p.peek_is_ident("combine")? {
+        p.bump()?;
+        let name = p.word("the combine function's name")?;
+        p.keyword(
+            "identity",
+            "write `combine NAME identity [w0, w1, ...]` (the summary of no bytes)",
+        )?;
+        let identity = p.words()?;
+        let func = payload_rest(&mut p, name, 0)?;
+        payload.combine = Some(Box::new(Combine {
+            identity,
+            func,
+            native: None,
+        }));
+    }
+    p.end()?;
+    Ok(payload)
+}
+
+/// A payload's (or combine function's) parameters, tables and body.
+fn payload_rest(p: &mut Parser<'_>, name: String, look_behind: u32) -> Result<Payload, ParseError> {
     let mut params = Vec::new();
     while p.peek_is_ident("param")? {
         p.bump()?;
@@ -135,7 +157,25 @@ pub fn parse_payload(text: &str) -> Result<Payload, ParseError> {
             }
             p.punct(']', "close the length with `]`")?;
         }
-        params.push(Param { name, kind, len });
+        let mut reduce = Reduce::Sum;
+        if p.peek_is_ident("reduce")? {
+            p.bump()?;
+            let (word, line, column) = p.ident_at("the reduction")?;
+            reduce = Reduce::from_name(word).ok_or_else(|| {
+                err(
+                    line,
+                    column,
+                    format!("unknown reduction `{word}`"),
+                    format!("use {}", name_list(Reduce::ALL, Reduce::name)),
+                )
+            })?;
+        }
+        params.push(Param {
+            name,
+            kind,
+            len,
+            reduce,
+        });
     }
     let mut tables = Vec::new();
     while p.peek_is_ident("table")? {
@@ -146,13 +186,13 @@ pub fn parse_payload(text: &str) -> Result<Payload, ParseError> {
         tables.push(Table { name, words });
     }
     let body = p.block(1, "the payload body (or `param` / `table` declarations)")?;
-    p.end()?;
     Ok(Payload {
         name,
         params,
         look_behind,
         body,
         tables,
+        combine: None,
     })
 }
 

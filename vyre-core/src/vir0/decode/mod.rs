@@ -11,14 +11,16 @@ mod body;
 use std::collections::HashSet;
 use std::mem::size_of;
 
-use super::codes::section;
+use super::codes::{section, PARAM_REDUCE_FLAG};
 use super::encode::hash;
 use super::{
     Module, Vir0Error, ALLOC_PER_BYTE, ALLOC_SLACK, DIGEST_LEN, HEADER_LEN, KIND_PAYLOAD,
     KIND_PROGRAM, MAGIC, MAX_BUFFERS, MAX_STRINGS, MAX_STRING_LEN, VERSION,
 };
 use crate::ir::payload::Table;
-use crate::ir::{Access, BufferDecl, DataType, Expr, Node, Param, ParamKind, Payload, Program};
+use crate::ir::{
+    Access, BufferDecl, Combine, DataType, Expr, Node, Param, ParamKind, Payload, Program, Reduce,
+};
 
 type R<T> = Result<T, Vir0Error>;
 
@@ -245,6 +247,32 @@ impl<'a> Decoder<'a> {
         Ok(())
     }
 
+    /// The combine section: identity words, then the function as a complete
+    /// payload file (without a combine of its own).
+    fn combine(&mut self, file_end: usize) -> R<Combine> {
+        self.enter(section::COMBINE, "combine", file_end)?;
+        let n = self.count("identity length", u64::from(u32::MAX), 4)?;
+        let identity = self.words(n, "the identity")?;
+        let at = self.pos;
+        let len = self.count("combine function length", u64::MAX, 1)?;
+        let bytes = &self.data[self.pos..self.pos + len];
+        self.charge(at, len)?;
+        let func = match decode_nested(bytes, true) {
+            Ok(Module::Payload(f)) => f,
+            Ok(Module::Program(_)) => {
+                return self.fail(at, "the combine function is a program, not a payload")
+            }
+            Err(e) => return self.fail(at, format!("the combine function: {e}")),
+        };
+        self.pos += len;
+        self.leave()?;
+        Ok(Combine {
+            identity,
+            func,
+            native: None,
+        })
+    }
+
     fn leave(&mut self) -> R<()> {
         if self.pos != self.end {
             return self.fail(
@@ -364,6 +392,12 @@ fn check_envelope(bytes: &[u8]) -> R<u8> {
 
 /// Decodes a whole file without semantic validation.
 pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
+    decode_nested(bytes, false)
+}
+
+/// Decodes `bytes`; `nested` for a combine's function, which may not have a
+/// combine of its own (so decoding never recurses more than once).
+fn decode_nested(bytes: &[u8], nested: bool) -> R<Module> {
     let kind = check_envelope(bytes)?;
     let file_end = bytes.len() - DIGEST_LEN;
     let mut d = Decoder {
@@ -431,9 +465,29 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
         let mut params = Vec::with_capacity(n);
         for _ in 0..n {
             let name = d.name("parameter name")?;
-            let kind = d.code(ParamKind::ALL, "parameter kind")?;
+            let at = d.pos;
+            let byte = d.u8("parameter kind")?;
+            let Some(kind) = ParamKind::from_code(byte & !PARAM_REDUCE_FLAG) else {
+                return d.fail(at, format!("unknown parameter kind code {byte}"));
+            };
+            let reduce = if byte & PARAM_REDUCE_FLAG != 0 {
+                let at = d.pos;
+                match d.code(Reduce::ALL, "reduction")? {
+                    Reduce::Sum => {
+                        return d.fail(at, "an explicit sum reduction (not canonical: omit it)")
+                    }
+                    r => r,
+                }
+            } else {
+                Reduce::Sum
+            };
             let len = d.opt_len("parameter length")?;
-            params.push(Param { name, kind, len });
+            params.push(Param {
+                name,
+                kind,
+                len,
+                reduce,
+            });
         }
         // Tables follow only when there are some (canonical: never a count of 0).
         let mut tables = Vec::new();
@@ -459,9 +513,19 @@ pub(crate) fn decode(bytes: &[u8]) -> R<Module> {
             look_behind,
             body: d.body()?,
             tables,
+            combine: None,
         })
     };
     d.leave()?;
+    let mut module = module;
+    if let Module::Payload(p) = &mut module {
+        if d.pos < file_end && d.data[d.pos] == section::COMBINE {
+            if nested {
+                return d.fail(d.pos, "a combine function with a combine of its own");
+            }
+            p.combine = Some(Box::new(d.combine(file_end)?));
+        }
+    }
     d.end = file_end;
     if d.pos != file_end {
         return d.fail(
