@@ -122,6 +122,11 @@ enum Command {
         /// repeatable; each file, and each payload name, once).
         #[arg(long = "payload", value_name = "FILE")]
         payload_files: Vec<PathBuf>,
+        /// Fix a scalar parameter of a --payload payload: `NAME.PARAM=VALUE`
+        /// (VALUE decimal or 0x hex, e.g. `first_byte.needle=0x0a`;
+        /// repeatable).
+        #[arg(long = "arg", value_name = "PAYLOAD.PARAM=VALUE")]
+        args: Vec<String>,
         /// Compile --payload payloads into the kernel (one pipeline compile
         /// per new payload set) instead of running them on the interpreter.
         #[arg(long)]
@@ -213,6 +218,7 @@ const BUILTIN_PAYLOADS: &[BuiltinPayload] = &[
     ("crc32", vyre::payloads::crc32::payload),
     ("non_ascii_count", vyre::payloads::non_ascii_count::payload),
     ("crc32_blocks", vyre::scan::crc::crc32_blocks::payload),
+    ("scan_crc32", vyre::scan::crc::crc32::payload),
 ];
 
 /// A whole number option: digits only, with an error that says what to do
@@ -417,6 +423,38 @@ fn load_payloads(files: &[PathBuf]) -> Result<Vec<vyre::Payload>> {
     Ok(payloads)
 }
 
+/// Applies `--arg NAME.PARAM=VALUE` to the loaded payloads.
+fn bind_args(mut payloads: Vec<vyre::Payload>, args: &[String]) -> Result<Vec<vyre::Payload>> {
+    let fix = "write `--arg PAYLOAD.PARAM=VALUE`, e.g. `--arg first_byte.needle=10` (VALUE decimal or 0x hex)";
+    for a in args {
+        let parsed = a.split_once('=').and_then(|(target, value)| {
+            let (payload, param) = target.split_once('.')?;
+            let value = match value
+                .strip_prefix("0x")
+                .or_else(|| value.strip_prefix("0X"))
+            {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => value.parse::<u32>().ok()?,
+            };
+            Some((payload, param, value))
+        });
+        let Some((payload, param, value)) = parsed else {
+            return Err(vyre::Error::bad_input(
+                format!("`--arg {a}` is not PAYLOAD.PARAM=VALUE with a u32 VALUE"),
+                fix,
+            ));
+        };
+        let Some(p) = payloads.iter_mut().find(|p| p.name == payload) else {
+            return Err(vyre::Error::bad_input(
+                format!("`--arg {a}`: no --payload is named `{payload}`"),
+                "name a payload given with --payload (its name is in its file: `payload NAME`)",
+            ));
+        };
+        *p = vyre::scan::bind_scalar(p, param, value)?;
+    }
+    Ok(payloads)
+}
+
 /// The devices of `--adapters`, or the one of `--backend`/`--adapter`.
 fn make_devices(
     kind: BackendArg,
@@ -454,6 +492,7 @@ fn main() -> ExitCode {
             patterns,
             crc32,
             payload_files,
+            args,
             fused,
             json,
             backend,
@@ -474,7 +513,7 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
-            let payloads = match load_payloads(&payload_files) {
+            let payloads = match load_payloads(&payload_files).and_then(|p| bind_args(p, &args)) {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };

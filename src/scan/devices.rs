@@ -18,6 +18,8 @@ pub fn shared_gpu(gpu: WgpuBackend, in_flight: u32) -> Vec<Device> {
 }
 
 /// Opens the devices `spec` lists, comma-separated, in order:
+/// * `gpu` — the default adapter (`$VYRE_ADAPTER`, else the
+///   high-performance GPU, else the software one);
 /// * `all` — every GPU adapter ([`WgpuBackend::open_all`]; the software
 ///   adapter only when there is no hardware GPU);
 /// * `cpu` — the CPU reference interpreter ([`vyre_core::cpu::CpuBackend`]);
@@ -32,7 +34,12 @@ pub fn open_devices(spec: &str, in_flight: u32) -> Result<Vec<Device>> {
         if item.is_empty() {
             return Err(Error::bad_input(format!("the device list `{spec}` has an empty entry"), "separate names with single commas, e.g. `--adapters all` or `--adapters llvmpipe,cpu`"));
         }
-        if item.eq_ignore_ascii_case("all") {
+        if item.eq_ignore_ascii_case("gpu") {
+            out.extend(shared_gpu(
+                WgpuBackend::with_adapter(AdapterChoice::Default)?,
+                in_flight,
+            ));
+        } else if item.eq_ignore_ascii_case("all") {
             for b in WgpuBackend::open_all()? {
                 out.extend(shared_gpu(b, in_flight));
             }

@@ -9,6 +9,7 @@
 //! match across a chunk boundary is counted exactly once.
 
 mod analyses;
+mod api;
 pub mod crc;
 mod devices;
 mod fold;
@@ -27,6 +28,7 @@ use vyre_core::megakernel::Megakernel;
 use vyre_core::{Backend, Error, Payload, Result};
 
 use analyses::{analyses, Analysis};
+pub use api::{bind_scalar, FromWords, Scan, ScanFile, ScanFiles};
 pub use devices::{open_devices, scan_cpu_backend, shared_gpu, Device};
 use fold::Fold;
 pub use options::{
@@ -97,6 +99,31 @@ pub struct ScanConfig {
     /// Loop iterations one lane of a payload may run per chunk; past it the
     /// chunk's file is reported failed (`FAULT_BUDGET`) and the scan goes on.
     pub iteration_budget: u32,
+    /// Set it (from any thread) to stop the scan: it ends within about a
+    /// batch with [`Error::Cancelled`], reporting no further file.
+    pub cancel: Option<CancelToken>,
+}
+
+/// Stops a scan from another thread ([`ScanConfig::cancel`],
+/// [`Scan::cancel_token`]); clones share the flag.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl CancelToken {
+    /// A token not cancelled yet.
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    /// Asks the scan to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether [`CancelToken::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// Default [`ScanConfig::iteration_budget`]: loop iterations one lane of a
@@ -136,6 +163,7 @@ impl Default for ScanConfig {
             zero_copy: true,
             follow_links: false,
             iteration_budget: DEFAULT_ITERATION_BUDGET,
+            cancel: None,
         }
     }
 }
@@ -390,9 +418,28 @@ impl<F: FnMut(&FileReport), P: FnMut(u64, u64)> Collector<'_, '_, F, P> {
         let mut errors: Vec<(usize, Error)> = Vec::new();
         while batches != Some(next) {
             let tw = Instant::now();
-            let event = self.events.recv().map_err(|_| {
-                Error::internal("the scan's threads stopped before all batches were done")
-            })?;
+            let event = loop {
+                if self
+                    .cfg
+                    .cancel
+                    .as_ref()
+                    .is_some_and(CancelToken::is_cancelled)
+                {
+                    return Err(Error::Cancelled);
+                }
+                match self
+                    .events
+                    .recv_timeout(std::time::Duration::from_millis(20))
+                {
+                    Ok(e) => break e,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(Error::internal(
+                            "the scan's threads stopped before all batches were done",
+                        ))
+                    }
+                }
+            };
             self.phases.wait += tw.elapsed().as_secs_f64();
             match event {
                 Event::Done(d) => {

@@ -81,6 +81,10 @@ pub enum Error {
         /// The budget that was exceeded.
         budget: u64,
     },
+    /// The caller cancelled the work (e.g. a scan's cancel token); nothing
+    /// went wrong.
+    #[error("cancelled")]
+    Cancelled,
     /// An I/O error with the path it concerns.
     #[error("{path}: {source}")]
     Io {
@@ -144,7 +148,9 @@ impl Error {
             Error::StepBudget { program, budget } => Cow::Owned(format!(
                 "program `{program}` ran more than {budget} steps on the CPU reference"
             )),
-            Error::Invalid { .. } | Error::Io { .. } => Cow::Owned(self.to_string()),
+            Error::Invalid { .. } | Error::Io { .. } | Error::Cancelled => {
+                Cow::Owned(self.to_string())
+            }
         }
     }
 
@@ -158,7 +164,7 @@ impl Error {
             Error::DeviceLost { .. } => Some(DEVICE_LOST_FIX),
             Error::Internal { .. } => Some(INTERNAL_FIX),
             Error::StepBudget { .. } => Some(STEP_BUDGET_FIX),
-            Error::Invalid { .. } | Error::Io { .. } => None,
+            Error::Invalid { .. } | Error::Io { .. } | Error::Cancelled => None,
         }
     }
 
@@ -180,7 +186,10 @@ impl Error {
             | Error::DeviceLost {
                 reason: message, ..
             } => message.push_str(note),
-            Error::Invalid { .. } | Error::StepBudget { .. } | Error::Io { .. } => {}
+            Error::Invalid { .. }
+            | Error::StepBudget { .. }
+            | Error::Io { .. }
+            | Error::Cancelled => {}
         }
         self
     }
@@ -195,7 +204,10 @@ impl Error {
             | Error::Gpu { message, .. }
             | Error::Internal { message }
             | Error::DeviceLost { what: message, .. } => message.insert_str(0, prefix),
-            Error::Invalid { .. } | Error::StepBudget { .. } | Error::Io { .. } => {}
+            Error::Invalid { .. }
+            | Error::StepBudget { .. }
+            | Error::Io { .. }
+            | Error::Cancelled => {}
         }
         self
     }

@@ -152,7 +152,7 @@ impl Reduce {
 /// summaries, `identity.len()` words each) and one output of
 /// `identity.len()` words. It must be associative with `identity` as its
 /// identity for the result not to depend on the chunk size.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug)]
 pub struct Combine {
     /// The summary of no bytes; every chunk's result region starts with it.
     pub identity: Vec<u32>,
@@ -160,8 +160,25 @@ pub struct Combine {
     pub func: Payload,
     /// The same function compiled by rustc (`#[vyre::combine]` sets it); the
     /// host uses it instead of interpreting `func`. Ignored by equality,
-    /// hashing and VIR0: `func` is the definition.
+    /// hashing and VIR0: `func` is the definition (`tests/user_payloads.rs`
+    /// checks that the two agree).
     pub native: Option<NativeCombine>,
+}
+
+impl PartialEq for Combine {
+    /// Identity and IR function; the native function is not compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.identity == other.identity && self.func == other.func
+    }
+}
+
+impl Eq for Combine {}
+
+impl std::hash::Hash for Combine {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.identity.hash(h);
+        self.func.hash(h);
+    }
 }
 
 /// A combine function compiled natively: `(left, right, out)`.
@@ -172,19 +189,6 @@ impl std::fmt::Debug for NativeCombine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("NativeCombine")
     }
-}
-
-impl PartialEq for NativeCombine {
-    /// Always equal: the IR function is what defines a combine.
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for NativeCombine {}
-
-impl std::hash::Hash for NativeCombine {
-    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 /// A payload parameter.

@@ -1,0 +1,373 @@
+//! The library scan: [`Scan`] sets up paths, payloads and options, and
+//! [`Scan::run`] streams per-file results ([`ScanFile`]) as an iterator
+//! while the scan runs on its own thread, with progress and cancellation.
+//!
+//! ```no_run
+//! use std::sync::atomic::{AtomicU32, Ordering};
+//!
+//! /// Longest run of one byte value `b` (e.g. of spaces).
+//! #[vyre::payload]
+//! fn count_byte(data: &[u8], #[vyre(start)] start: u32, b: u32,
+//!               #[vyre(len = 1)] n: &[AtomicU32], lanes: vyre::Lanes) {
+//!     let mut k = 0;
+//!     for i in lanes.range(start..data.len() as u32) {
+//!         if data[i as usize] as u32 == b { k += 1; }
+//!     }
+//!     n[0].fetch_add(k, Ordering::Relaxed);
+//! }
+//!
+//! let mut scan = vyre::scan::Scan::new(["/usr/share/doc"])
+//!     .payload_with_args(count_byte::payload(), &[("b", b' ' as u32)])?
+//!     .on_cpu_reference(); // or leave out: the default GPU
+//! for file in scan.run()? {
+//!     match file.error() {
+//!         Some(why) => eprintln!("{}: {why}", file.path().display()),
+//!         None => println!("{} {}", file.path().display(), file.get::<u64>("count_byte").unwrap()),
+//!     }
+//! }
+//! # Ok::<(), vyre::Error>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use vyre_core::{Error, Expr, Node, ParamKind, Payload, Result};
+
+use super::{open_devices, scan_devices, CancelToken, Device, FileReport, ScanConfig, ScanSummary};
+
+/// Payload `p` with its scalar parameter `param` fixed to `value`: the
+/// parameter is removed and the body starts with `let param = value`, so
+/// the payload runs anywhere (fused, interpreted, from VIR0) without
+/// arguments in its slots.
+pub fn bind_scalar(p: &Payload, param: &str, value: u32) -> Result<Payload> {
+    let Some(i) = p
+        .params
+        .iter()
+        .position(|q| q.name == param && q.kind == ParamKind::Scalar)
+    else {
+        let scalars: Vec<&str> = p
+            .params_of(ParamKind::Scalar)
+            .map(|q| q.name.as_str())
+            .collect();
+        return Err(Error::bad_input(
+            format!(
+                "payload `{}` has no scalar parameter `{param}` (its scalar parameters: {})",
+                p.name,
+                if scalars.is_empty() {
+                    "none".to_string()
+                } else {
+                    scalars.join(", ")
+                }
+            ),
+            "name one of its `u32` parameters",
+        ));
+    };
+    let mut q = p.clone();
+    q.params.remove(i);
+    q.body.insert(0, Node::let_bind(param, Expr::u32(value)));
+    Ok(q)
+}
+
+/// A payload's file result read as a Rust value: implement it for your
+/// summary type to get it from [`ScanFile::get`]. Words are the file
+/// result's words in order (sums in 64 bits; other reductions and combine
+/// summaries are `u32` words); `None` when they do not fit the type.
+pub trait FromWords: Sized {
+    /// The value of `words`, if they have the right shape.
+    fn from_words(words: &[u64]) -> Option<Self>;
+}
+
+impl FromWords for u64 {
+    fn from_words(words: &[u64]) -> Option<Self> {
+        words.first().copied()
+    }
+}
+
+impl FromWords for u32 {
+    fn from_words(words: &[u64]) -> Option<Self> {
+        words.first().and_then(|&w| u32::try_from(w).ok())
+    }
+}
+
+impl FromWords for bool {
+    fn from_words(words: &[u64]) -> Option<Self> {
+        words.first().map(|&w| w != 0)
+    }
+}
+
+impl FromWords for Vec<u64> {
+    fn from_words(words: &[u64]) -> Option<Self> {
+        Some(words.to_vec())
+    }
+}
+
+impl<const N: usize> FromWords for [u64; N] {
+    fn from_words(words: &[u64]) -> Option<Self> {
+        words.try_into().ok()
+    }
+}
+
+impl<const N: usize> FromWords for [u32; N] {
+    fn from_words(words: &[u64]) -> Option<Self> {
+        let mut out = [0u32; N];
+        if words.len() != N {
+            return None;
+        }
+        for (o, &w) in out.iter_mut().zip(words) {
+            *o = u32::try_from(w).ok()?;
+        }
+        Some(out)
+    }
+}
+
+/// One file's results from [`Scan::run`]: every analysis's file result, or
+/// why the file failed (then no result at all).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanFile {
+    report: FileReport,
+}
+
+impl ScanFile {
+    /// The path as found by the walk.
+    pub fn path(&self) -> &Path {
+        &self.report.path
+    }
+
+    /// Why the file failed, if it did (with a `Fix:`).
+    pub fn error(&self) -> Option<&str> {
+        self.report.error.as_deref()
+    }
+
+    /// The file's bytes (0 for a failed file).
+    pub fn bytes(&self) -> u64 {
+        self.report.bytes
+    }
+
+    /// The file result words of the payload named `payload` (its name, as in
+    /// `Payload::name`); `None` for a failed file or an unknown name.
+    pub fn words(&self, payload: &str) -> Option<&[u64]> {
+        self.report
+            .custom
+            .iter()
+            .find(|(n, _)| n == payload)
+            .map(|(_, w)| w.as_slice())
+    }
+
+    /// The file result of `payload` as a `T` ([`FromWords`]).
+    pub fn get<T: FromWords>(&self, payload: &str) -> Option<T> {
+        T::from_words(self.words(payload)?)
+    }
+
+    /// Everything as the `vyre scan` report (built-in analyses included).
+    pub fn report(&self) -> &FileReport {
+        &self.report
+    }
+}
+
+type Progress = Box<dyn FnMut(u64, u64) + Send>;
+
+/// A scan set up in code: paths, payloads (from `#[vyre::payload]` or
+/// loaded with [`vyre::vir0`](crate::vir0)), options, devices. No analysis
+/// is selected at first (unlike [`ScanConfig::default`]): add payloads, or
+/// the built-ins through [`Scan::config`]. Payloads are fused into the
+/// kernel (`ScanConfig::fused_payloads`); set it to `false` in
+/// [`Scan::config`] to run them on the interpreter (no shader compile).
+pub struct Scan {
+    paths: Vec<PathBuf>,
+    cfg: ScanConfig,
+    devices: String,
+    in_flight: u32,
+    progress: Option<Progress>,
+    cancel: CancelToken,
+}
+
+impl Scan {
+    /// A scan of `paths` (files, or directories walked recursively).
+    pub fn new<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Scan {
+        let cancel = CancelToken::new();
+        Scan {
+            paths: paths
+                .into_iter()
+                .map(|p| p.as_ref().to_path_buf())
+                .collect(),
+            cfg: ScanConfig {
+                lines: false,
+                crc32: false,
+                // Payloads set up in code are usually compiled in: one
+                // pipeline compile (cached on disk), then full speed.
+                fused_payloads: true,
+                cancel: Some(cancel.clone()),
+                ..ScanConfig::default()
+            },
+            devices: "gpu".into(),
+            in_flight: 2,
+            progress: None,
+            cancel,
+        }
+    }
+
+    /// Runs `p` on every chunk of every file; its file result is folded as
+    /// the payload declares (sums, min/max/..., or its combine) and read
+    /// with [`ScanFile::get`] under `p.name`.
+    pub fn payload(mut self, p: Payload) -> Scan {
+        self.cfg.payloads.push(p);
+        self
+    }
+
+    /// [`Scan::payload`] with scalar parameters fixed ([`bind_scalar`]).
+    pub fn payload_with_args(self, p: Payload, args: &[(&str, u32)]) -> Result<Scan> {
+        let mut p = p;
+        for (name, value) in args {
+            p = bind_scalar(&p, name, *value)?;
+        }
+        Ok(self.payload(p))
+    }
+
+    /// Changes options (chunk size, built-in analyses, read threads,
+    /// iteration budget, ... see [`ScanConfig`]).
+    pub fn config(mut self, f: impl FnOnce(&mut ScanConfig)) -> Scan {
+        f(&mut self.cfg);
+        self.cfg.cancel = Some(self.cancel.clone());
+        self
+    }
+
+    /// The devices to scan on, as `vyre scan --adapters` takes them
+    /// ([`open_devices`]): `gpu` (the default: the default adapter), `all`,
+    /// `cpu` (the CPU reference), adapter name substrings; comma-separated.
+    pub fn devices(mut self, spec: &str) -> Scan {
+        self.devices = spec.to_string();
+        self
+    }
+
+    /// Runs on the CPU reference interpreter (`devices("cpu")`).
+    pub fn on_cpu_reference(self) -> Scan {
+        self.devices("cpu")
+    }
+
+    /// Calls `f(bytes_done, bytes_total)` after every batch, on the scan's
+    /// thread.
+    pub fn on_progress(mut self, f: impl FnMut(u64, u64) + Send + 'static) -> Scan {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// A token that stops the scan from any thread ([`CancelToken::cancel`]);
+    /// dropping the iterator stops it too.
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
+
+    /// Checks the setup, opens the devices and starts the scan on its own
+    /// thread; the files come from the iterator in walk order, each once.
+    /// Errors of the setup (a payload that cannot run, no device) come
+    /// here; errors that stop the scan later come from
+    /// [`ScanFiles::finish`].
+    pub fn run(self) -> Result<ScanFiles> {
+        self.cfg.validate()?;
+        super::analyses::analyses(&self.cfg)?;
+        let devices = open_devices(&self.devices, self.in_flight)?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<ScanFile>(256);
+        let Scan {
+            paths,
+            cfg,
+            progress,
+            cancel,
+            ..
+        } = self;
+        let stop = cancel.clone();
+        let handle = std::thread::Builder::new()
+            .name("vyre-scan".into())
+            .spawn(move || run_scan(devices, &paths, &cfg, &tx, progress, &stop))
+            .map_err(|e| Error::internal(format!("could not start the scan thread: {e}")))?;
+        Ok(ScanFiles {
+            rx,
+            handle: Some(handle),
+            cancel,
+        })
+    }
+}
+
+fn run_scan(
+    devices: Vec<Device>,
+    paths: &[PathBuf],
+    cfg: &ScanConfig,
+    tx: &SyncSender<ScanFile>,
+    mut progress: Option<Progress>,
+    cancel: &CancelToken,
+) -> Result<ScanSummary> {
+    scan_devices(
+        devices,
+        paths,
+        cfg,
+        |r| {
+            // A dropped iterator stops the scan.
+            if tx.send(ScanFile { report: r.clone() }).is_err() {
+                cancel.cancel();
+            }
+        },
+        |done, total| {
+            if let Some(f) = progress.as_mut() {
+                f(done, total);
+            }
+        },
+    )
+}
+
+/// The files of a running scan, in walk order ([`Scan::run`]). Dropping it
+/// cancels the scan and waits for its thread.
+pub struct ScanFiles {
+    rx: Receiver<ScanFile>,
+    handle: Option<JoinHandle<Result<ScanSummary>>>,
+    cancel: CancelToken,
+}
+
+impl Iterator for ScanFiles {
+    type Item = ScanFile;
+
+    fn next(&mut self) -> Option<ScanFile> {
+        self.rx.recv().ok()
+    }
+}
+
+impl ScanFiles {
+    /// Stops the scan (as [`CancelToken::cancel`]).
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Waits for the scan to end (files not taken yet are dropped) and gives
+    /// its summary, or the error that stopped it ([`Error::Cancelled`]
+    /// after a cancel).
+    pub fn finish(mut self) -> Result<ScanSummary> {
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<ScanSummary> {
+        // Unblock a scan thread waiting to hand over a file.
+        while self.rx.try_recv().is_ok() {}
+        let Some(h) = self.handle.take() else {
+            return Err(Error::Cancelled);
+        };
+        loop {
+            if h.is_finished() {
+                break;
+            }
+            match self.rx.recv_timeout(std::time::Duration::from_millis(10)) {
+                Ok(_) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        h.join()
+            .unwrap_or_else(|_| Err(Error::internal("the scan thread panicked")))
+    }
+}
+
+impl Drop for ScanFiles {
+    fn drop(&mut self) {
+        if self.handle.is_some() {
+            self.cancel.cancel();
+            let _ = self.join();
+        }
+    }
+}

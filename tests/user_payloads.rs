@@ -1,0 +1,284 @@
+//! User payloads of every reduction kind through the library scan API:
+//! per-file results equal plain Rust on the CPU reference and on the GPU
+//! (llvmpipe here), fused and interpreted, with chunks small enough that
+//! every combine and reduction runs across many chunks; the combine's IR
+//! equals its native function; VIR0 and the text form carry reductions and
+//! combines; cancellation and progress.
+
+#[path = "../examples/user_payloads/payloads.rs"]
+mod payloads;
+mod support;
+
+use payloads::*;
+use vyre::megakernel::fold::Folder;
+use vyre::scan::{Scan, ScanFile};
+
+/// Files of random bytes, text-like (words, lines of random lengths,
+/// sometimes long lines and non-ASCII bytes), of sizes around the chunk size.
+fn corpus(dir: &std::path::Path, seed: u64) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut x = seed | 1;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let sizes = [
+        0usize, 1, 3, 4, 5, 255, 256, 257, 1023, 1024, 1025, 4096, 9000, 20000,
+    ];
+    let mut out = Vec::new();
+    for (i, &n) in sizes.iter().enumerate() {
+        let mut d = Vec::with_capacity(n);
+        while d.len() < n {
+            let r = rnd();
+            let b = match r % 23 {
+                0..=2 => b'\n',
+                3..=6 => b' ',
+                7 => b'\t',
+                8 if i % 3 == 0 => 0xC3,
+                9 if r % 7 == 0 => b'\n',
+                _ => b'a' + (r >> 8) as u8 % 26,
+            };
+            d.push(b);
+            // Some long lines.
+            if r % 997 == 0 {
+                d.extend(std::iter::repeat_n(b'x', (r % 3000) as usize));
+            }
+        }
+        d.truncate(n);
+        let p = dir.join(format!("f{i:02}"));
+        std::fs::write(&p, &d).unwrap();
+        out.push((p, d));
+    }
+    out
+}
+
+fn scan(dir: &std::path::Path, device: &str, fused: bool, chunk: u32) -> Vec<ScanFile> {
+    Scan::new([dir])
+        .payload(word_count::payload())
+        .payload_with_args(first_byte::payload(), &[("needle", u32::from(b'\n'))])
+        .unwrap()
+        .payload(max_byte::payload())
+        .payload(all_ascii::payload())
+        .payload(xor_words::payload())
+        .payload(longest_line::payload())
+        .config(|c| {
+            c.chunk_size = chunk;
+            c.fused_payloads = fused;
+        })
+        .devices(device)
+        .run()
+        .expect("scan starts")
+        .collect()
+}
+
+fn check(files: &[ScanFile], corpus: &[(std::path::PathBuf, Vec<u8>)], what: &str) {
+    assert_eq!(files.len(), corpus.len(), "{what}");
+    for (f, (p, d)) in files.iter().zip(corpus) {
+        assert_eq!(f.path(), p, "{what}: walk order");
+        assert_eq!(f.error(), None, "{what}: {}", p.display());
+        let ll: LongestLine = f
+            .get("longest_line")
+            .expect("longest_line folds to one part");
+        assert_eq!(
+            (
+                f.get::<u64>("word_count"),
+                f.get::<u64>("first_byte"),
+                f.get::<u64>("max_byte"),
+                f.get::<bool>("all_ascii"),
+                f.get::<u64>("xor_words"),
+                ll.longest(),
+            ),
+            (
+                Some(reference::word_count(d)),
+                Some(reference::first_byte(d, b'\n')),
+                Some(reference::max_byte(d)),
+                Some(reference::all_ascii(d)),
+                Some(reference::xor_words(d)),
+                reference::longest_line(d),
+            ),
+            "{what}: {} ({} bytes)",
+            p.display(),
+            d.len()
+        );
+    }
+}
+
+#[test]
+fn every_reduction_kind_is_exact_on_every_backend() {
+    let dir = support::tmpdir("user-payloads-1");
+    let c = corpus(dir.as_path(), 7);
+    check(
+        &scan(dir.as_path(), "cpu", true, 256),
+        &c,
+        "cpu reference, fused, 256-byte chunks",
+    );
+    check(
+        &scan(dir.as_path(), "cpu", false, 1024),
+        &c,
+        "cpu reference, interpreted, 1 KiB chunks",
+    );
+    check(
+        &scan(dir.as_path(), "gpu", true, 256),
+        &c,
+        "gpu, fused, 256-byte chunks",
+    );
+    check(
+        &scan(dir.as_path(), "gpu", false, 4096),
+        &c,
+        "gpu, interpreted, 4 KiB chunks",
+    );
+}
+
+/// Folding chunk summaries with the combine's IR (on the CPU reference)
+/// gives what its native function gives, and a native call on a whole
+/// buffer equals the fold over chunks.
+#[test]
+fn combine_ir_equals_native_and_chunking_does_not_matter() {
+    let dir = support::tmpdir("user-payloads-2");
+    let p = longest_line::payload();
+    let native = Folder::new(&p).unwrap();
+    let mut ir_only = p.clone();
+    ir_only.combine.as_mut().unwrap().native = None;
+    let ir = Folder::new(&ir_only).unwrap();
+    for (_, d) in corpus(dir.as_path(), 11) {
+        // Whole buffer, natively, one lane.
+        let mut whole = LL_IDENTITY.to_vec();
+        longest_line(&d, &mut whole, vyre::Lanes::all());
+        for chunk in [7usize, 64, 1000] {
+            let (mut a, mut b) = (native.start(), ir.start());
+            for (k, part) in d.chunks(chunk).enumerate() {
+                // Chunk summaries as 3 of 5 lanes would leave them.
+                let mut s = LL_IDENTITY.to_vec();
+                for lane in 0..5 {
+                    longest_line(part, &mut s, vyre::Lanes::new(lane, 5));
+                }
+                native.fold(&mut a, &s).unwrap();
+                ir.fold(&mut b, &s).unwrap();
+                assert_eq!(a, b, "IR and native combine differ after chunk {k}");
+            }
+            let mut w = native.start();
+            native.fold(&mut w, &whole).unwrap();
+            let folded: LongestLine = vyre::scan::FromWords::from_words(&a).unwrap();
+            assert_eq!(
+                folded.longest(),
+                reference::longest_line(&d),
+                "chunk {chunk}"
+            );
+            let one: LongestLine = vyre::scan::FromWords::from_words(&w).unwrap();
+            assert_eq!(one.longest(), folded.longest());
+        }
+    }
+}
+
+/// VIR0 and the text form carry reductions and the combine (identity and
+/// function), and a decoded payload scans exactly like the macro's.
+#[test]
+fn vir0_and_text_carry_reductions_and_combines() {
+    for p in [
+        longest_line::payload(),
+        first_byte::payload(),
+        max_byte::payload(),
+        vyre::scan::crc::crc32::payload(),
+    ] {
+        let bytes = vyre::vir0::encode_payload(&p);
+        let mut back = vyre::vir0::decode_payload(&bytes).expect("decodes");
+        assert_eq!(back, p, "VIR0 round trip of {}", p.name);
+        assert!(back.combine.as_ref().is_none_or(|c| c.native.is_none()));
+        let text = p.to_string();
+        let parsed = vyre::ir::parse_payload(&text).expect("text parses");
+        assert_eq!(parsed, p, "text round trip of {}:\n{text}", p.name);
+        back.name = format!("{}_loaded", p.name);
+        assert_eq!(vyre::vir0::encode_payload(&back).len() > 0, true);
+    }
+    // The decoded longest_line (IR combine only) scans like the macro's.
+    let dir = support::tmpdir("user-payloads-3");
+    let c = corpus(dir.as_path(), 3);
+    let loaded =
+        vyre::vir0::decode_payload(&vyre::vir0::encode_payload(&longest_line::payload())).unwrap();
+    let files: Vec<ScanFile> = Scan::new([dir.as_path()])
+        .payload(loaded)
+        .config(|c| c.chunk_size = 512)
+        .on_cpu_reference()
+        .run()
+        .unwrap()
+        .collect();
+    for (f, (_, d)) in files.iter().zip(&c) {
+        let ll: LongestLine = f.get("longest_line").unwrap();
+        assert_eq!(ll.longest(), reference::longest_line(d));
+    }
+}
+
+#[test]
+fn setup_errors_say_what_and_fix() {
+    let e = Scan::new(["."])
+        .payload_with_args(first_byte::payload(), &[("needel", 10)])
+        .err()
+        .expect("a misspelled argument is refused");
+    assert!(
+        e.to_string().contains("no scalar parameter `needel`"),
+        "{e}"
+    );
+    assert!(e.fix().is_some());
+    let e = Scan::new(["."])
+        .payload(first_byte::payload())
+        .on_cpu_reference()
+        .run()
+        .err()
+        .expect("an unbound scalar is refused");
+    assert!(e.to_string().contains("needle"), "{e}");
+    let e = Scan::new(["."])
+        .on_cpu_reference()
+        .run()
+        .err()
+        .expect("nothing to run");
+    assert!(e.to_string().contains("no analysis"), "{e}");
+}
+
+#[test]
+fn progress_and_cancellation() {
+    let dir = support::tmpdir("user-payloads-4");
+    let c = corpus(dir.as_path(), 5);
+    let total: u64 = c.iter().map(|f| f.1.len() as u64).sum();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let files: Vec<ScanFile> = Scan::new([dir.as_path()])
+        .payload(max_byte::payload())
+        .config(|c| {
+            c.chunk_size = 256;
+            c.batch_bytes = 4096;
+        })
+        .on_progress(move |done, t| s2.lock().unwrap().push((done, t)))
+        .on_cpu_reference()
+        .run()
+        .unwrap()
+        .collect();
+    assert_eq!(files.len(), c.len());
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() > 1, "progress after every batch: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0));
+    assert_eq!(seen.last().copied(), Some((total, total)));
+
+    // Cancelled after the first file: the scan ends with Cancelled and
+    // reports no file twice.
+    let scan = Scan::new([dir.as_path()])
+        .payload(longest_line::payload())
+        .config(|c| {
+            c.chunk_size = 256;
+            c.batch_bytes = 1024;
+            c.fused_payloads = false;
+        })
+        .on_cpu_reference();
+    let token = scan.cancel_token();
+    let mut files = scan.run().unwrap();
+    let first = files.next().expect("a first file");
+    token.cancel();
+    let rest: Vec<ScanFile> = files.by_ref().collect();
+    assert!(
+        rest.len() < c.len() - 1,
+        "the scan stopped early ({} more files)",
+        rest.len()
+    );
+    assert!(rest.iter().all(|f| f.path() != first.path()));
+    assert!(matches!(files.finish(), Err(vyre::Error::Cancelled)));
+}
