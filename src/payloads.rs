@@ -21,11 +21,52 @@
 //! fn name(data: &[u8], #[vyre(len = 1)] acc: &[AtomicU32], lanes: vyre::Lanes) { .. }
 //! ```
 //!
-//! Parameters: `&[u8]` (input bytes), `u32` (a scalar; `mut` allowed),
-//! `#[vyre(start)] s: u32` (chunk start, see [`ParamKind::ChunkStart`](crate::ParamKind)),
-//! `&mut [u32]` (output words), `&[AtomicU32]` (accumulator words, any path
-//! ending in `AtomicU32`), `vyre::Lanes`. `#[vyre(len = N)]` fixes the number
-//! of words of an output or accumulator. The return type is `()`.
+//! Parameters: `&[u8]` (input bytes), `u32` (a scalar; `mut` allowed; a
+//! scan fixes it when it is set up: `Scan::payload_with_args`, `vyre scan
+//! --arg NAME.PARAM=VALUE`), `&mut [u32]` (output words), `&[AtomicU32]`
+//! (accumulator words, any path ending in `AtomicU32`), `vyre::Lanes`.
+//! `#[vyre(len = N)]` fixes the number of words of an output or
+//! accumulator. The return type is `()`.
+//!
+//! Words the runtime knows about the chunk, each a `u32` parameter with an
+//! attribute (called natively on a whole buffer, pass what they would be
+//! for it: 0, or the buffer's length):
+//! * `#[vyre(start)]` — index in `data` of the first byte the chunk owns
+//!   (after the look-behind, see [`ParamKind::ChunkStart`](crate::ParamKind));
+//! * `#[vyre(chunk_offset)]` / `#[vyre(chunk_offset_hi)]` — the file offset
+//!   of `data[start]`, low / high 32 bits;
+//! * `#[vyre(file_len)]` / `#[vyre(file_len_hi)]` — the file's length;
+//! * `#[vyre(chunk_index)]` — the chunk's index in its file.
+//!
+//! # Per-file results: reductions and combines
+//!
+//! A scan runs a payload on every chunk of a file and folds the chunks'
+//! result words, in file order, into the file's result. Each output or
+//! accumulator says how, with `#[vyre(len = N, reduce = OP)]`: `sum` (the
+//! default; folded in 64 bits), `min`, `max`, `and`, `or`, `xor` (unsigned
+//! `u32` words). Every chunk's region starts at the reduction's identity
+//! (`min` and `and` at `u32::MAX`, the others at 0), so lanes combine into
+//! it with the matching atomic (`fetch_min`, `fetch_and`, ...).
+//!
+//! When a file's result is not a per-word reduction (a longest line, a
+//! CRC), the payload writes a *summary* of its chunk and names a combine:
+//!
+//! ```ignore
+//! #[vyre::payload(combine = join)]
+//! fn summary(data: &[u8], #[vyre(len = 3)] s: &mut [u32], lanes: vyre::Lanes) { .. }
+//!
+//! #[vyre::combine(identity = [0, 0, 0])]    // the summary of no bytes
+//! fn join(left: &[u32], right: &[u32], #[vyre(len = 3)] out: &mut [u32]) { .. }
+//! ```
+//! The host folds `acc = join(acc, chunk)` from the identity, in file order
+//! (natively compiled; the combine's IR travels with the payload in VIR0 and
+//! the text form and runs on the CPU reference for loaded payloads). The
+//! combine must be associative with the identity as its identity, so the
+//! result does not depend on the chunk size. Read results with
+//! [`vyre::scan::ScanFile::get`](crate::scan::ScanFile::get) as your own
+//! type ([`FromWords`](crate::scan::FromWords)). `examples/user_payloads.rs`
+//! has one payload of each kind; [`crc32`](crate::scan::crc::crc32) is the
+//! scan's own CRC-32 this way.
 //!
 //! `#[vyre::helper] fn f(a: u32, b: u8) -> u32 { .. }` marks a function of
 //! scalars that payloads (and other helpers) may call; it is inlined, so
@@ -46,9 +87,8 @@
 //!   The payload carries the words as a [`Table`](crate::Table); fused into
 //!   the megakernel, all tables share one constant buffer that each
 //!   workgroup copies into workgroup memory when it starts (16 KiB in all
-//!   with the kernel's own workgroup memory). The bytecode interpreter
-//!   refuses payloads with tables. `crc32_blocks` (`vyre::scan::crc`) uses
-//!   one for slice-by-4 CRC.
+//!   with the kernel's own workgroup memory). `crc32_blocks`
+//!   (`vyre::scan::crc`) uses one for slice-by-4 CRC.
 //! * Literals: integers, `f32`, `bool`, bytes (`b'\n'`); `u8::MAX`-style limits.
 //! * Operators: arithmetic, bit operations, shifts, comparisons, `&&`/`||`
 //!   (short-circuit), `!`, unary `-` on `i32`/`f32`, `as` between the types

@@ -188,8 +188,9 @@ fn vir0_and_text_carry_reductions_and_combines() {
         let text = p.to_string();
         let parsed = vyre::ir::parse_payload(&text).expect("text parses");
         assert_eq!(parsed, p, "text round trip of {}:\n{text}", p.name);
+        // A change anywhere (here the name) is a different encoding.
         back.name = format!("{}_loaded", p.name);
-        assert_eq!(vyre::vir0::encode_payload(&back).len() > 0, true);
+        assert_ne!(vyre::vir0::encode_payload(&back), bytes);
     }
     // The decoded longest_line (IR combine only) scans like the macro's.
     let dir = support::tmpdir("user-payloads-3");
@@ -281,4 +282,103 @@ fn progress_and_cancellation() {
     );
     assert!(rest.iter().all(|f| f.path() != first.path()));
     assert!(matches!(files.finish(), Err(vyre::Error::Cancelled)));
+}
+
+/// README's "Run your own payloads over files" shows examples/readme_scan.rs
+/// verbatim (which CI compiles with the other examples).
+#[test]
+fn readme_shows_the_compiled_example() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/readme_scan.rs"
+    ))
+    .unwrap();
+    let code: String = example
+        .lines()
+        .skip_while(|l| l.starts_with("//!") || l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        readme.contains(&format!("```rust\n{code}```")),
+        "README's scan example differs from examples/readme_scan.rs"
+    );
+}
+
+/// `vyre scan --payload F.vir0 --arg ...` folds a user payload written with
+/// the macro (reductions, combine, bound scalar) exactly as the library
+/// does; `--crc32` equals the CRC-32 payload exported as VIR0.
+#[test]
+fn the_command_line_folds_like_the_library() {
+    let dir = support::tmpdir("user-payloads-cli");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let c = corpus(&data, 13);
+    let payloads = [
+        ("ll.vir0", longest_line::payload()),
+        ("fb.vir0", first_byte::payload()),
+        ("x.vir0", xor_words::payload()),
+    ];
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vyre"));
+    cmd.args([
+        "scan",
+        "--json",
+        "--backend",
+        "cpu",
+        "--chunk-size",
+        "512",
+        "--crc32",
+    ]);
+    for (file, p) in &payloads {
+        let path = dir.join(file);
+        std::fs::write(&path, vyre::vir0::encode_payload(p)).unwrap();
+        cmd.arg("--payload").arg(path);
+    }
+    cmd.args(["--arg", "first_byte.needle=0x0a"]).arg(&data);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|v: &serde_json::Value| v.get("summary").is_none())
+        .collect();
+    assert_eq!(lines.len(), c.len());
+    for (v, (_, d)) in lines.iter().zip(&c) {
+        let words = |name: &str| -> Vec<u64> {
+            v["payloads"][name]
+                .as_array()
+                .unwrap_or_else(|| panic!("{name} in {v}"))
+                .iter()
+                .map(|w| w.as_u64().unwrap())
+                .collect()
+        };
+        let ll: LongestLine = vyre::scan::FromWords::from_words(&words("longest_line")).unwrap();
+        assert_eq!(ll.longest(), reference::longest_line(d));
+        assert_eq!(words("first_byte"), [reference::first_byte(d, b'\n')]);
+        assert_eq!(words("xor_words"), [reference::xor_words(d)]);
+        assert_eq!(v["crc32"].as_u64(), Some(u64::from(crc32fast::hash(d))));
+    }
+    // A scalar left unbound, a bad --arg: exit 2 with a Fix.
+    for args in [
+        vec!["--payload", "fb.vir0"],
+        vec!["--payload", "fb.vir0", "--arg", "first_byte.needle=ten"],
+        vec!["--payload", "fb.vir0", "--arg", "nope.needle=1"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vyre"))
+            .current_dir(&dir)
+            .args(["scan", "--backend", "cpu"])
+            .args(&args)
+            .arg(&data)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("Fix:"), "{args:?}: {err}");
+    }
 }

@@ -145,7 +145,8 @@ pub fn generate(f: &Func, t: &Typed, item: &syn::ItemFn) -> TokenStream {
             clippy::manual_range_contains,
             clippy::assign_op_pattern,
             clippy::needless_range_loop,
-            clippy::unusual_byte_groupings
+            clippy::unusual_byte_groupings,
+            clippy::manual_clamp
         )]
         #vis #sig #body
     };

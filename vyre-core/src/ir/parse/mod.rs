@@ -25,9 +25,15 @@
 //!   ...
 //! }
 //! ```
-//! Parameter kinds are `bytes`, `scalar`, `output`, `accumulator`, `lanes`
-//! and `chunk_start`; `[N]` gives a fixed length ([`Param::len`]).
-//! `look_behind N` may be left out when it is 0.
+//! Parameter kinds are the names of [`ParamKind::ALL`] (`bytes`, `scalar`,
+//! `output`, `accumulator`, `lanes`, `chunk_start`, `chunk_offset`,
+//! `file_len`, `chunk_index`, ...); `[N]` gives a fixed length
+//! ([`Param::len`]) and `reduce OP` after it a reduction other than sum
+//! (`param best: accumulator[1] reduce max`, [`Param::reduce`]).
+//! `look_behind N` may be left out when it is 0. A combine follows the
+//! payload's body: `combine NAME identity [w0, w1, ...]`, then its
+//! parameters (`left: words`, `right: words`, `out: output[N]`), tables and
+//! body, like a payload's ([`Payload::combine`]).
 //!
 //! The parser never panics. Statements nest at most 64 levels and
 //! expressions at most 64 levels (the validator's limits), so
