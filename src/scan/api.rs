@@ -265,6 +265,7 @@ impl Scan {
     /// [`ScanFiles::finish`].
     pub fn run(self) -> Result<ScanFiles> {
         self.cfg.validate()?;
+        self.cfg.validate_distinct()?;
         super::analyses::analyses(&self.cfg)?;
         let devices = open_devices(&self.devices, self.in_flight)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<ScanFile>(256);
