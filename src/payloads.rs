@@ -65,7 +65,7 @@
 //! result does not depend on the chunk size. Read results with
 //! [`vyre::scan::ScanFile::get`](crate::scan::ScanFile::get) as your own
 //! type ([`FromWords`](crate::scan::FromWords)). `examples/user_payloads.rs`
-//! has one payload of each kind; [`crc32`](crate::scan::crc::crc32) is the
+//! has one payload of each kind; [`crc32`](fn@crate::scan::crc::crc32) is the
 //! scan's own CRC-32 this way.
 //!
 //! `#[vyre::helper] fn f(a: u32, b: u8) -> u32 { .. }` marks a function of

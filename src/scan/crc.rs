@@ -99,7 +99,7 @@ pub fn join_parts(parts: &[u32], len: u32, lanes: u32) -> crc32fast::Hasher {
     h
 }
 
-/// Words of a CRC-32 chunk summary ([`crc32()`], [`crc32_join`]): the
+/// Words of a CRC-32 chunk summary ([`crc32()`], [`crc32_join()`]): the
 /// lanes' parts (words `0..256`), then the bytes covered (low word 256,
 /// high word 257) and the number of parts (word 258; a joined summary has
 /// one part, its CRC in word 0).
@@ -150,7 +150,7 @@ pub fn crc32_shift(lo: u32, hi: u32) -> u32 {
     p
 }
 
-/// CRC-32/IEEE of a chunk as a summary for [`crc32_join`]: lane `id` of `n`
+/// CRC-32/IEEE of a chunk as a summary for [`crc32_join()`]: lane `id` of `n`
 /// stores the CRC of block `id` ([`block_len`] bytes) in `s[id]`, lane 0
 /// the chunk's length and `n`. The scan's `--crc32` is this payload; its
 /// file result's word 0 is the file's CRC-32.
