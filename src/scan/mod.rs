@@ -80,8 +80,11 @@ pub struct ScanConfig {
     /// Reader threads, each with its own io_uring ring (0: one ring on the
     /// scan's thread; default [`default_read_threads`]).
     pub read_threads: u32,
-    /// Payloads loaded at run time (`--payload FILE`, text IR or VIR0): each
-    /// runs on every chunk; its result words are summed per file.
+    /// Payloads of the user (`#[vyre::payload]`, or loaded at run time with
+    /// `--payload FILE`, text IR or VIR0): each
+    /// runs on every chunk; its chunk results fold into its file result as
+    /// it declares (reductions or combine: [`vyre_core::megakernel::fold`]).
+    /// Scalar parameters must be bound first ([`bind_scalar`]).
     pub payloads: Vec<Payload>,
     /// Fuse `payloads` into the kernel (a pipeline compile for each new
     /// payload set) instead of loading them into the interpreter (default).

@@ -24,7 +24,8 @@ pub struct FileReport {
     pub matches: Vec<(String, u64)>,
     /// CRC-32/IEEE, if asked for.
     pub crc32: Option<u32>,
-    /// (payload name, result words summed over the file's chunks) per `--payload`.
+    /// (payload name, file result words: its chunks' results folded as the
+    /// payload declares) per run-time payload, in order.
     pub custom: Vec<(String, Vec<u64>)>,
     /// Why the path failed, if it did.
     pub error: Option<String>,
