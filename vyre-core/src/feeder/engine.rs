@@ -4,33 +4,13 @@
 //! executor ([`super::exec`]) drives them all the same way, so they produce
 //! identical results by construction.
 
-use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+pub(crate) use super::request::{EngineCounters, ReadReq};
 use super::threads::{ThreadIo, Threads};
 use super::uring::Uring;
-
-/// One read: `len` bytes of `file` at `offset` into `dest`, which is arena
-/// offset `arena_off`.
-pub(crate) struct ReadReq<'f> {
-    pub id: u64,
-    pub file: &'f File,
-    pub dest: *mut u8,
-    pub arena_off: usize,
-    pub len: u32,
-    pub offset: u64,
-}
-
-/// Counters kept by the engines.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct EngineCounters {
-    pub fixed_reads: u64,
-    pub registrations: u64,
-    pub register_failures: u64,
-    pub stale_registrations: u64,
-}
 
 pub(crate) enum Engine {
     Uring(Box<Uring>),

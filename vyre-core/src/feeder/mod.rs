@@ -56,6 +56,7 @@ mod config;
 pub(crate) mod engine;
 mod exec;
 pub mod plan;
+mod request;
 mod threads;
 mod uring;
 mod walk;

@@ -15,7 +15,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use super::engine::ReadReq;
+use super::request::ReadReq;
 use super::uring::Uring;
 
 /// Most reads a ring thread takes from the queue for one `io_uring_enter`.

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use io_uring::{opcode, types, IoUring, Probe};
 
-use super::engine::{EngineCounters, ReadReq};
+use super::request::{EngineCounters, ReadReq};
 
 /// Arenas smaller than this are not registered.
 pub(crate) const MIN_REGISTER: usize = 64 * 1024;

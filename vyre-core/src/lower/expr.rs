@@ -1,6 +1,6 @@
 //! Lowering of expressions.
 
-use super::helpers::{Helper, F32_COMPARISONS};
+use super::helpers::{atomic_short, Helper, F32_COMPARISONS};
 use super::{mangle, wgsl_type, zero, Lowerer};
 use crate::error::Result;
 use crate::ir::{Access, AtomicOp, BinOp, Builtin, DataType, Expr, Literal, UnOp};
@@ -389,9 +389,4 @@ impl Lowerer<'_> {
 fn unreachable_shift() -> Lowered {
     // Shifts return early in `binary`; keep a harmless value instead of a panic.
     Lowered::runtime("0u".into(), DataType::U32)
-}
-
-/// `add` for `atomic_add`, ...: the helper name's middle part.
-pub(crate) fn atomic_short(op: AtomicOp) -> &'static str {
-    op.name().trim_start_matches("atomic_")
 }

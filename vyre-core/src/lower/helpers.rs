@@ -3,7 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use super::expr::atomic_short;
 use super::{mangle, wgsl_type, zero};
 use crate::ir::{Access, AtomicOp, BinOp, DataType, Program};
 
@@ -257,4 +256,9 @@ fn atomic_fn(program: &Program, b: usize, op: AtomicOp) -> String {
         }
     };
     format!("fn {name}(i: u32{params}) -> {t} {{\n    if ({cond}) {{\n        {body}\n    }}\n    return {z};\n}}\n")
+}
+
+/// `add` for `atomic_add`, ...: the helper name's middle part.
+pub(crate) fn atomic_short(op: AtomicOp) -> &'static str {
+    op.name().trim_start_matches("atomic_")
 }

@@ -27,7 +27,7 @@
 use crate::ir::payload::{param_var, OUT_OF_RANGE};
 use crate::ir::{Expr, Node, ParamKind, Payload};
 
-use super::embed::RESULTS;
+use super::abi::RESULTS;
 
 /// Workgroup buffer holding the running slot's private accumulator words.
 pub const LOCAL_ACC: &str = "acc_local";

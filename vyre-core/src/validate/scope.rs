@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use super::types::Place;
 use super::{identifier_problem, render_path, show, show_expr, Diags, Path, Shared};
 use crate::ir::{Access, BufferDecl, DataType, Expr, Node};
 
@@ -274,4 +273,16 @@ impl<'p> Checker<'p, '_> {
             ));
         }
     }
+}
+
+/// Where an expression sits, which decides whether an atomic or a
+/// `uniform_load` may be it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// Inside another expression, or a condition, index, bound or stored value.
+    Nested,
+    /// The whole value of a `let` or an assignment.
+    LetOrAssign,
+    /// The whole expression of an `eval`.
+    Eval,
 }

@@ -1,20 +1,8 @@
 //! Type checking of expressions (part of the statement pass).
 
-use super::scope::Checker;
+use super::scope::{Checker, Place};
 use super::{show, show_expr};
 use crate::ir::{Access, AtomicOp, BinOp, DataType, Expr, UnOp};
-
-/// Where an expression sits, which decides whether an atomic or a
-/// `uniform_load` may be it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Place {
-    /// Inside another expression, or a condition, index, bound or stored value.
-    Nested,
-    /// The whole value of a `let` or an assignment.
-    LetOrAssign,
-    /// The whole expression of an `eval`.
-    Eval,
-}
 
 const NO_IMPLICIT: &str =
     "convert one operand with cast or bitcast (vyre has no implicit conversions)";
