@@ -382,3 +382,112 @@ fn the_command_line_folds_like_the_library() {
         assert!(err.contains("Fix:"), "{args:?}: {err}");
     }
 }
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Every runtime word a payload can ask for, folded per file.
+#[vyre::payload(look_behind = 3)]
+fn positions(
+    data: &[u8],
+    #[vyre(start)] start: u32,
+    #[vyre(chunk_offset)] off: u32,
+    #[vyre(chunk_offset_hi)] off_hi: u32,
+    #[vyre(file_len)] len: u32,
+    #[vyre(file_len_hi)] len_hi: u32,
+    #[vyre(chunk_index)] index: u32,
+    #[vyre(len = 1)] chunks: &[AtomicU32],
+    #[vyre(len = 1, reduce = max)] last_index: &[AtomicU32],
+    #[vyre(len = 1, reduce = max)] file_len: &[AtomicU32],
+    #[vyre(len = 1, reduce = or)] high_words: &[AtomicU32],
+    #[vyre(len = 1)] owned: &[AtomicU32],
+    #[vyre(len = 1, reduce = min)] consistent: &[AtomicU32],
+    lanes: vyre::Lanes,
+) {
+    if lanes.id() == 0 {
+        chunks[0].fetch_add(1, Ordering::Relaxed);
+        last_index[0].fetch_max(index, Ordering::Relaxed);
+        file_len[0].fetch_max(len, Ordering::Relaxed);
+        high_words[0].fetch_or(off_hi | len_hi, Ordering::Relaxed);
+        owned[0].fetch_add(data.len() as u32 - start, Ordering::Relaxed);
+        // Chunks are `chunk_size` apart, so offset / index is the same for
+        // every chunk but the first (1 when it holds).
+        let mut ok = 1;
+        if index > 0 && off % index != 0 {
+            ok = 0;
+        }
+        consistent[0].fetch_min(ok, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn runtime_words_reach_the_payload() {
+    let dir = support::tmpdir("user-payloads-positions");
+    let c = corpus(&dir, 17);
+    for (device, fused) in [("cpu", true), ("cpu", false), ("gpu", true), ("gpu", false)] {
+        let files: Vec<ScanFile> = Scan::new([dir.as_path()])
+            .payload(positions::payload())
+            .config(|c| {
+                c.chunk_size = 1024;
+                c.fused_payloads = fused;
+            })
+            .devices(device)
+            .run()
+            .unwrap()
+            .collect();
+        for (f, (_, d)) in files.iter().zip(&c) {
+            let n = d.len() as u64;
+            let chunks = n.div_ceil(1024).max(1);
+            assert_eq!(
+                f.get::<[u64; 6]>("positions"),
+                Some([chunks, chunks - 1, n, 0, n, 1]),
+                "{device} fused={fused}: {} ({n} bytes)",
+                f.path().display()
+            );
+        }
+    }
+}
+
+/// Offsets and lengths past 4 GiB reach the payload as two words each.
+#[test]
+fn file_positions_past_4_gib_have_high_words() {
+    #[vyre::payload]
+    fn words(
+        #[vyre(chunk_offset)] lo: u32,
+        #[vyre(chunk_offset_hi)] hi: u32,
+        #[vyre(file_len)] len: u32,
+        #[vyre(file_len_hi)] len_hi: u32,
+        #[vyre(chunk_index)] index: u32,
+        #[vyre(len = 5)] out: &mut [u32],
+    ) {
+        out[0] = lo;
+        out[1] = hi;
+        out[2] = len;
+        out[3] = len_hi;
+        out[4] = index;
+    }
+    use vyre::megakernel::{ChunkPosition, Megakernel, SlotRef};
+    let mut mk = Megakernel::builder()
+        .payload(words::payload())
+        .tenant("t", &["words"])
+        .build(vyre::cpu::CpuBackend::new())
+        .unwrap();
+    let t = mk.tenant_id("t").unwrap();
+    let data = mk.add_data(b"abcd").unwrap();
+    let slot = mk
+        .publish_slot(SlotRef {
+            op: "words",
+            tenant: t,
+            data,
+            start: 0,
+            args: &[],
+            result_words: None,
+            position: ChunkPosition {
+                file_offset: (5 << 32) | 7,
+                file_len: (9 << 32) | 11,
+                chunk_index: 3,
+            },
+        })
+        .unwrap();
+    mk.run().unwrap();
+    assert_eq!(mk.results(slot).unwrap(), [7, 5, 11, 9, 3]);
+}
