@@ -146,7 +146,8 @@ pub fn generate(f: &Func, t: &Typed, item: &syn::ItemFn) -> TokenStream {
             clippy::assign_op_pattern,
             clippy::needless_range_loop,
             clippy::unusual_byte_groupings,
-            clippy::manual_clamp
+            clippy::manual_clamp,
+            clippy::too_many_arguments
         )]
         #vis #sig #body
     };
