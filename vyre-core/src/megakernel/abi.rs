@@ -207,6 +207,9 @@ pub fn result_words(p: &Payload) -> u32 {
         .fold(0u32, |a, b| a.saturating_add(b))
 }
 
+/// Most result words one payload may declare per slot (64 MiB).
+pub const MAX_RESULT_WORDS: u32 = 1 << 24;
+
 /// The words a slot's result region of payload `p` starts with: the
 /// combine's identity when the payload has one, else each result
 /// parameter's declared length filled with its reduction's identity
@@ -224,7 +227,8 @@ pub fn initial_results(p: &Payload) -> Vec<u32> {
 }
 
 /// Checks that payload `p`'s way of folding chunk results into file
-/// results is well formed: reductions other than sum only on result
+/// results is well formed: at most [`MAX_RESULT_WORDS`] result words;
+/// reductions other than sum only on result
 /// parameters with a declared length; a combine whose identity has the
 /// payload's result words and whose function takes `left: words`,
 /// `right: words` and one output of that many words (and has no combine
@@ -238,6 +242,18 @@ pub fn check_fold(p: &Payload) -> crate::error::Result<()> {
             fix,
         ))
     };
+    let declared: u64 = p
+        .params
+        .iter()
+        .filter(|q| q.kind.is_result())
+        .map(|q| u64::from(q.len.unwrap_or(0)))
+        .sum();
+    if declared > u64::from(MAX_RESULT_WORDS) {
+        return bad(
+            format!("its results declare {declared} words per slot, more than the {MAX_RESULT_WORDS} a slot may have"),
+            "declare fewer result words (a slot's results are a summary of its chunk)",
+        );
+    }
     for q in &p.params {
         if q.reduce != Reduce::Sum && !(q.kind.is_result() && q.len.is_some()) {
             return bad(
