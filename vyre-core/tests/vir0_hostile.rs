@@ -522,3 +522,77 @@ proptest! {
         check_canonical(&sign(f))?;
     }
 }
+
+/// A payload with a reduction and a combine (the combine's function nested
+/// as a complete file).
+fn payload_with_combine() -> vyre_core::Payload {
+    use vyre_core::ir::payload::{word_load, word_store};
+    use vyre_core::{Combine, Param, ParamKind, Payload, Reduce};
+    let func = Payload {
+        name: "join".into(),
+        params: vec![
+            Param::new("left", ParamKind::Words, None),
+            Param::new("right", ParamKind::Words, None),
+            Param::new("out", ParamKind::Output, Some(2)),
+        ],
+        look_behind: 0,
+        body: vec![word_store(
+            "out",
+            Expr::u32(0),
+            Expr::max(
+                word_load("left", Expr::u32(0)),
+                word_load("right", Expr::u32(1)),
+            ),
+        )],
+        tables: Vec::new(),
+        combine: None,
+    };
+    Payload {
+        name: "summary".into(),
+        params: vec![
+            Param::new("data", ParamKind::Bytes, None),
+            Param::new("o", ParamKind::FileLen, None),
+            Param::new("s", ParamKind::Output, Some(2)),
+            Param::new("m", ParamKind::Accumulator, Some(1)).reduce(Reduce::Max),
+        ],
+        look_behind: 0,
+        body: vec![word_store("s", Expr::u32(1), Expr::var("o"))],
+        tables: Vec::new(),
+        combine: Some(Box::new(Combine {
+            identity: vec![0, 7],
+            func,
+            native: None,
+        })),
+    }
+}
+
+/// Every single-byte change, insertion and truncation of a file with a
+/// combine section and reductions, re-signed so only the parser judges it:
+/// refused with a `Fix:` or the canonical encoding of what it holds, never
+/// a panic; a combine nested inside a combine is refused.
+#[test]
+fn combine_sections_and_reductions_survive_hostile_edits() {
+    let p = payload_with_combine();
+    let good = encode_payload(&p);
+    assert_eq!(vyre_core::vir0::decode_payload(&good).unwrap(), p);
+    let unsigned = &good[..good.len() - 32];
+    let mut tried = 0;
+    for i in 0..unsigned.len() {
+        for b in [0u8, 1, 0x7f, 0x80, 0xff, unsigned[i] ^ 0x81] {
+            let mut bad = unsigned.to_vec();
+            bad[i] = b;
+            check_canonical(&sign(bad.clone())).unwrap();
+            bad.insert(i, b);
+            check_canonical(&sign(bad)).unwrap();
+            tried += 2;
+        }
+        check_canonical(&sign(unsigned[..i].to_vec())).unwrap();
+    }
+    assert!(tried > 1000);
+    // A combine whose function has a combine of its own.
+    let mut inner = payload_with_combine();
+    let nested = inner.clone();
+    inner.combine.as_mut().unwrap().func = nested;
+    let e = decode_unvalidated(&encode_payload(&inner)).expect_err("nested combine accepted");
+    assert!(e.to_string().contains("combine of its own"), "{e}");
+}
