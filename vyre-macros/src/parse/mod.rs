@@ -2,9 +2,11 @@
 //! Every construct outside the subset is reported (all of them, not just the
 //! first) with a `Fix:`.
 
+mod array;
 mod call;
 mod control;
 mod expr;
+mod matching;
 mod signature;
 
 use proc_macro2::Span;
@@ -196,6 +198,13 @@ impl Parser<'_> {
             }
         };
         self.check_name(&name);
+        if array::is_array_let(ty, local.init.as_ref().map(|i| &*i.expr)) {
+            let Some(init) = &local.init else {
+                self.errs.push(local.span(), format!("`let {name};` needs an initial value in a vyre payload\nFix: initialize it, e.g. `let mut {name} = [0u32; 4];`"));
+                return None;
+            };
+            return self.local_array(name, mutable, ty, &init.expr);
+        }
         let ty = ty.and_then(|t| {
             self.scalar_type(t, "local variable type")
                 .map(|s| (s, t.span()))
