@@ -27,7 +27,7 @@ fn matches(data: &[u8], a: u32, b: u32, #[vyre(len = 10)] out: &mut [u32]) {
     let s = a as i32;
     out[0] = match x {
         0 => 10,
-        1 | 2 | 3 => 20,
+        1 | 3 | 5 => 20,
         b'a'..=b'z' => 30,
         200..=255 => 40,
         _ => 50,
@@ -220,7 +220,13 @@ fn float_bits() -> impl Strategy<Value = u32> {
 
 /// Runs `payload` (parameters: optional bytes, `a`, `b`, an output of `n`
 /// words) on every IR backend; each result with the backend's name.
-fn run_ir(p: &vyre::Payload, data: Option<&[u8]>, a: u32, b: u32, n: usize) -> Vec<(String, Vec<u32>)> {
+fn run_ir(
+    p: &vyre::Payload,
+    data: Option<&[u8]>,
+    a: u32,
+    b: u32,
+    n: usize,
+) -> Vec<(String, Vec<u32>)> {
     let program = p.to_program(1);
     let cpu = vyre::cpu::CpuBackend::new();
     let mut results = Vec::new();
@@ -237,7 +243,10 @@ fn run_ir(p: &vyre::Payload, data: Option<&[u8]>, a: u32, b: u32, n: usize) -> V
         backend
             .run(&program, &mut buffers, 1)
             .unwrap_or_else(|e| panic!("{} on {}: {e}", p.name, backend.name()));
-        results.push((backend.name().to_string(), buffers.pop().unwrap_or_default()));
+        results.push((
+            backend.name().to_string(),
+            buffers.pop().unwrap_or_default(),
+        ));
     }
     results
 }
@@ -264,8 +273,12 @@ fn run_fused(p: vyre::Payload, data: &[u8], a: u32, b: u32) -> Vec<(String, Vec<
                 ..vyre::megakernel::Work::new(&name, t, data)
             })
             .expect("publish");
-        mk.run().unwrap_or_else(|e| panic!("{name} fused on {}: {e}", backend.name()));
-        results.push((backend.name().to_string(), mk.results(id).expect("results").to_vec()));
+        mk.run()
+            .unwrap_or_else(|e| panic!("{name} fused on {}: {e}", backend.name()));
+        results.push((
+            backend.name().to_string(),
+            mk.results(id).expect("results").to_vec(),
+        ));
     }
     results
 }
@@ -277,7 +290,7 @@ proptest! {
     fn match_agrees(data in prop::collection::vec(any::<u8>(), 0..=77), a in scalar(), b in scalar()) {
         let mut native = [0u32; 10];
         matches(&data, a, b, &mut native);
-        prop_assert_eq!(native[0], match a as u8 { 0 => 10, 1..=3 => 20, 97..=122 => 30, 200.. => 40, _ => 50 });
+        prop_assert_eq!(native[0], match a as u8 { 0 => 10, 1 | 3 | 5 => 20, 97..=122 => 30, 200.. => 40, _ => 50 });
         prop_assert_eq!(native[1], 1 + ((a as i32) >= 0) as u32 + ((a as i32) > 0) as u32);
         for (on, r) in run_ir(&matches::payload(), Some(&data), a, b, 10) {
             prop_assert_eq!(&r[..], &native[..], "standalone on {} (a = {}, b = {})", on, a, b);

@@ -190,6 +190,8 @@ pub struct Pat {
     pub suffix: Option<Scalar>,
     /// Source span.
     pub span: Span,
+    /// The spans of a range's bounds (else `span`).
+    pub bound_spans: (Span, Span),
 }
 
 /// `pat | pat => body` of a `match`.

@@ -89,7 +89,10 @@ impl Gen<'_> {
             return self.var(&self.elem_name(v, lo));
         }
         let mid = lo + (hi - lo) / 2;
-        let (a, b) = (self.select_tree(v, idx, lo, mid), self.select_tree(v, idx, mid, hi));
+        let (a, b) = (
+            self.select_tree(v, idx, lo, mid),
+            self.select_tree(v, idx, mid, hi),
+        );
         quote!(::vyre::ir::Expr::select(::vyre::ir::Expr::lt(#idx.clone(), ::vyre::ir::Expr::u32(#mid)), #a, #b))
     }
 
@@ -123,18 +126,29 @@ impl Gen<'_> {
             let new = match op {
                 None => x.clone(),
                 Some(op) => {
-                    let ety = if matches!(op, BinOp::Shl | BinOp::Shr) { ty } else { vty };
+                    let ety = if matches!(op, BinOp::Shl | BinOp::Shr) {
+                        ty
+                    } else {
+                        vty
+                    };
                     self.arith(op, old.clone(), x.clone(), ety, vty)
                 }
             };
             let value = if lit_index.is_some() {
                 new
             } else {
-                let c = bin("eq", quote!(#idx.clone()), quote!(::vyre::ir::Expr::u32(#k)));
+                let c = bin(
+                    "eq",
+                    quote!(#idx.clone()),
+                    quote!(::vyre::ir::Expr::u32(#k)),
+                );
                 quote!(::vyre::ir::Expr::select(#c, #new, #old))
             };
             let n = self.name(&name);
-            Self::push(out, quote!(::vyre::ir::Node::Assign { name: #n, value: #value }));
+            Self::push(
+                out,
+                quote!(::vyre::ir::Node::Assign { name: #n, value: #value }),
+            );
         }
     }
 

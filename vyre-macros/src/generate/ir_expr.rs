@@ -364,8 +364,10 @@ impl Gen<'_> {
         let m = self.call_module(path, &h);
         let ret = syn::Ident::new(self.ty(e).name(), e.span);
         let span = e.span;
-        self.sig_checks.push(quote_spanned!(span=> #m::check::<#m::target::Sig>();));
-        self.sig_checks.push(quote_spanned!(span=> ::vyre::__private::native::assert_helper_sig::<#m::target::Sig, fn(#(#sig),*) -> #ret>();));
+        let t = syn::Ident::new("target", syn::spanned::Spanned::span(path));
+        self.sig_checks
+            .push(quote_spanned!(span=> #m::check::<#m::#t::Sig>();));
+        self.sig_checks.push(quote_spanned!(span=> ::vyre::__private::native::assert_helper_sig::<#m::#t::Sig, fn(#(#sig),*) -> #ret>();));
         out.push(quote!(let #h: ::std::string::String = #m::target::inline(__inl, &mut __b, ::std::vec![#(#vals),*]);));
         quote!(::vyre::ir::Expr::Var(#h.clone()))
     }
@@ -379,7 +381,12 @@ impl Gen<'_> {
     /// module) `vyre`'s `not_a_helper`, whose `Sig` fails `check` with one
     /// error naming the function.
     fn call_module(&mut self, path: &syn::Path, h: &syn::Ident) -> syn::Ident {
-        let m = quote::format_ident!("__vyre_{}", h);
+        // Spanned at the call, so that the checks' errors point at it.
+        let span = syn::spanned::Spanned::span(path);
+        let m = syn::Ident::new(
+            &format!("__vyre_{}", h.to_string().trim_start_matches('_')),
+            span,
+        );
         let target = helper_path(path);
         let first = path.segments.first().map(|s| s.ident.to_string());
         let target = if path.leading_colon.is_some() || first.as_deref() == Some("crate") {
@@ -387,11 +394,17 @@ impl Gen<'_> {
         } else {
             quote!(super::#target)
         };
-        let name = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let name = path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let t = syn::Ident::new("target", span);
         let message = format!("`{name}` is not a `#[vyre::helper]`");
         let note = format!("vyre payloads can only call `#[vyre::helper]` functions, which the macro compiles to IR with them\nFix: mark `fn {name}` with `#[vyre::helper]`");
         self.call_mods.push(quote! {
             #[doc(hidden)]
+            #[allow(non_snake_case)]
             mod #m {
                 #[diagnostic::on_unimplemented(message = #message, label = "called from a vyre payload", note = #note)]
                 pub trait Helper {}
@@ -403,7 +416,7 @@ impl Gen<'_> {
                 #[allow(unused_imports)]
                 pub(super) use self::fallback::*;
                 #[allow(unused_imports)]
-                pub(super) use #target as target;
+                pub(super) use #target as #t;
             }
         });
         m

@@ -78,7 +78,12 @@ impl Gen<'_> {
     }
 
     /// `match` as a statement.
-    pub(super) fn match_stmt(&mut self, scrutinee: &Expr, arms: &[Arm], out: &mut Vec<TokenStream>) {
+    pub(super) fn match_stmt(
+        &mut self,
+        scrutinee: &Expr,
+        arms: &[Arm],
+        out: &mut Vec<TokenStream>,
+    ) {
         let conds = self.match_conds(scrutinee, arms, out);
         let chain = self.chain(arms, &conds, None, out);
         out.push(quote!(__b.extend(#chain);));
@@ -98,7 +103,9 @@ impl Gen<'_> {
         if arms.len() <= NESTED_ARMS && arms.iter().all(|a| a.body.stmts.is_empty()) {
             let mut vals = Vec::new();
             for a in arms {
-                let Some(t) = a.body.tail.as_deref() else { break };
+                let Some(t) = a.body.tail.as_deref() else {
+                    break;
+                };
                 let mut s = Vec::new();
                 let v = self.expr(t, &mut s);
                 if !s.is_empty() {
@@ -147,7 +154,9 @@ impl Gen<'_> {
             None => quote!(::std::vec![::vyre::ir::Node::Block(#body)]),
             Some(c) => {
                 let rest = self.chain(&arms[1..], &conds[1..], tmp, out);
-                quote!(::std::vec![::vyre::ir::Node::If { cond: #c, then: #body, otherwise: #rest }])
+                quote!(
+                    ::std::vec![::vyre::ir::Node::If { cond: #c, then: #body, otherwise: #rest }]
+                )
             }
         }
     }
@@ -162,7 +171,10 @@ impl Gen<'_> {
     ) -> TokenStream {
         let flag = self.tmp();
         let n = self.name(&flag);
-        Self::push(out, quote!(::vyre::ir::Node::Let { name: #n, value: ::vyre::ir::Expr::bool(false) }));
+        Self::push(
+            out,
+            quote!(::vyre::ir::Node::Let { name: #n, value: ::vyre::ir::Expr::bool(false) }),
+        );
         let mut nodes = Vec::new();
         for (arm, c) in arms.iter().zip(conds) {
             let f = self.var(&flag);

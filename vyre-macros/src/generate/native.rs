@@ -184,7 +184,9 @@ impl Native<'_> {
                 quote_spanned!(span=> #n = #vt)
             }
             ExprKind::CompoundAssign(op, n, v) => self.compound_assign_expr(*op, n, v, span),
-            ExprKind::StoreOut(n, i, v) if self.is_array(e) => self.array_store(n, None, i, v, span),
+            ExprKind::StoreOut(n, i, v) if self.is_array(e) => {
+                self.array_store(n, None, i, v, span)
+            }
             ExprKind::CompoundStoreOut(op, n, i, v) if self.is_array(e) => {
                 self.array_store(n, Some(*op), i, v, span)
             }

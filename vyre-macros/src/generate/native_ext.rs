@@ -7,7 +7,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 
 use super::native::{ty_tokens, Native};
-use crate::ast::{ArrayInit, Arm, BinOp, Expr, PatKind, Scalar};
+use crate::ast::{Arm, ArrayInit, BinOp, Expr, PatKind, Scalar};
 use crate::valid::Res;
 
 /// A literal token of type `s` usable in a pattern (negative values
@@ -41,12 +41,12 @@ impl Native<'_> {
                 PatKind::Wild => quote_spanned!(p.span=> _),
                 PatKind::Lit(v) => pat_lit(v, s, p.span),
                 PatKind::Range(lo, None) if s == Scalar::Usize => {
-                    let lo = pat_lit(lo.unwrap_or(0), s, p.span);
+                    let lo = pat_lit(lo.unwrap_or(0), s, p.bound_spans.0);
                     quote_spanned!(p.span=> #lo..)
                 }
                 PatKind::Range(lo, hi) => {
-                    let lo = pat_lit(lo.unwrap_or(min), s, p.span);
-                    let hi = pat_lit(hi.unwrap_or(max), s, p.span);
+                    let lo = pat_lit(lo.unwrap_or(min), s, p.bound_spans.0);
+                    let hi = pat_lit(hi.unwrap_or(max), s, p.bound_spans.1);
                     quote_spanned!(p.span=> #lo..=#hi)
                 }
             });

@@ -14,7 +14,8 @@ pub const MAX_ARRAY: i64 = 64;
 
 /// True when a `let` with this type and initializer declares an array.
 pub fn is_array_let(ty: Option<&Type>, init: Option<&E>) -> bool {
-    matches!(ty, Some(Type::Array(_))) || matches!(init.map(strip), Some(E::Array(_) | E::Repeat(_)))
+    matches!(ty, Some(Type::Array(_)))
+        || matches!(init.map(strip), Some(E::Array(_) | E::Repeat(_)))
 }
 
 impl Parser<'_> {
@@ -56,7 +57,11 @@ impl Parser<'_> {
                 (ArrayInit::List(vals?), n as u32, a.span())
             }
             other => {
-                self.errs.unsupported(other.span(), format!("initializing the array `{name}` from this expression"), "write `[v; N]` or `[a, b, ..]`; arrays cannot be copied from other arrays");
+                self.errs.unsupported(
+                    other.span(),
+                    format!("initializing the array `{name}` from this expression"),
+                    "write `[v; N]` or `[a, b, ..]`; arrays cannot be copied from other arrays",
+                );
                 return None;
             }
         };

@@ -12,9 +12,32 @@ const SUPPORTED_METHODS: &str = "wrapping_add/sub/mul, min, max, count_ones, lea
 
 /// Iterator methods: a chain containing one is reported as an iterator.
 const ITERATOR_METHODS: &[&str] = &[
-    "iter", "into_iter", "iter_mut", "map", "filter", "filter_map", "sum", "product", "fold",
-    "enumerate", "zip", "chunks", "chunks_exact", "windows", "bytes", "rev", "skip", "take",
-    "any", "all", "position", "find", "for_each", "collect", "copied", "cloned",
+    "iter",
+    "into_iter",
+    "iter_mut",
+    "map",
+    "filter",
+    "filter_map",
+    "sum",
+    "product",
+    "fold",
+    "enumerate",
+    "zip",
+    "chunks",
+    "chunks_exact",
+    "windows",
+    "bytes",
+    "rev",
+    "skip",
+    "take",
+    "any",
+    "all",
+    "position",
+    "find",
+    "for_each",
+    "collect",
+    "copied",
+    "cloned",
 ];
 
 /// The first iterator method call in the receiver chain of `e` (itself included).
@@ -30,7 +53,8 @@ fn iterator_call(e: &E) -> Option<&syn::ExprMethodCall> {
 }
 
 /// Fix for iterator adapters.
-pub const ITERATOR_FIX: &str = "write a `for` loop over `lanes.range(a..b)` or `0..data.len()` and index the buffer";
+pub const ITERATOR_FIX: &str =
+    "write a `for` loop over `lanes.range(a..b)` or `0..data.len()` and index the buffer";
 
 impl Parser<'_> {
     /// `recv.method(args)`: a scalar method, `.len()`, `.id()`/`.count()`,

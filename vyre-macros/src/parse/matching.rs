@@ -68,6 +68,7 @@ impl Parser<'_> {
                     kind: PatKind::Wild,
                     suffix: None,
                     span,
+                    bound_spans: (span, span),
                 });
                 true
             }
@@ -77,6 +78,7 @@ impl Parser<'_> {
                         kind: PatKind::Lit(v),
                         suffix,
                         span,
+                        bound_spans: (span, span),
                     });
                     true
                 }
@@ -88,6 +90,7 @@ impl Parser<'_> {
                         kind: PatKind::Lit(v),
                         suffix,
                         span,
+                        bound_spans: (span, span),
                     });
                     true
                 }
@@ -96,7 +99,9 @@ impl Parser<'_> {
             P::Range(r) => {
                 let lo = r.start.as_deref().map(|s| self.pat_bound(s));
                 let hi = r.end.as_deref().map(|s| self.pat_bound(s));
-                let (Some(lo), Some(hi)) = (lo.unwrap_or(Some((0, None))), hi.unwrap_or(Some((0, None)))) else {
+                let (Some(lo), Some(hi)) =
+                    (lo.unwrap_or(Some((0, None))), hi.unwrap_or(Some((0, None))))
+                else {
                     return false;
                 };
                 let lo_v = r.start.as_ref().map(|_| lo.0);
@@ -110,10 +115,12 @@ impl Parser<'_> {
                         return false;
                     }
                 }
+                let bspan = |b: &Option<Box<E>>| b.as_ref().map(|x| x.span()).unwrap_or(span);
                 out.push(Pat {
                     kind: PatKind::Range(lo_v, hi_v),
                     suffix: lo.1.or(hi.1),
                     span,
+                    bound_spans: (bspan(&r.start), bspan(&r.end)),
                 });
                 true
             }

@@ -61,7 +61,12 @@ impl Checker<'_> {
             ExprKind::Match(scrutinee, arms) => self.match_ty(e, scrutinee, arms),
             ExprKind::FromBits(u) => {
                 let t = self.expr(u);
-                self.unify(t, Ty::S(Scalar::U32), u.span, "`f32::from_bits` (which takes `u32`)");
+                self.unify(
+                    t,
+                    Ty::S(Scalar::U32),
+                    u.span,
+                    "`f32::from_bits` (which takes `u32`)",
+                );
                 Ty::S(Scalar::F32)
             }
             ExprKind::Block(b) => self.block(b),
@@ -274,7 +279,12 @@ impl Checker<'_> {
                 Ty::S(Scalar::U32)
             }
             Method::ToBits => {
-                self.unify(rt, Ty::S(Scalar::F32), recv.span, "`to_bits` (an `f32` method)");
+                self.unify(
+                    rt,
+                    Ty::S(Scalar::F32),
+                    recv.span,
+                    "`to_bits` (an `f32` method)",
+                );
                 Ty::S(Scalar::U32)
             }
             Method::Abs => {

@@ -27,7 +27,12 @@ impl Checker<'_> {
         for a in arms {
             for p in &a.pats {
                 if let Some(s) = p.suffix {
-                    self.unify(Ty::S(s), st, p.span, "this pattern (patterns have the type of the matched value)");
+                    self.unify(
+                        Ty::S(s),
+                        st,
+                        p.span,
+                        "this pattern (patterns have the type of the matched value)",
+                    );
                 }
                 pats.push(*p);
             }
