@@ -67,6 +67,11 @@
 //!   element (a read selects among them), so small arrays are cheap and
 //!   large ones are not. Arrays cannot be copied, assigned whole, passed to
 //!   helpers or returned.
+//! * Tuples, only to bind several values at once: `let (a, mut b) = (x, y);`
+//!   (with `_` components and an optional `: (u32, u8)` type) and
+//!   `let (lo, hi) = if c { (x, y) } else { (y, x) };` (each branch just a
+//!   tuple). All values are computed before any name is bound, so
+//!   `let (a, b) = (b, a);` swaps.
 //! * `if`/`else` as statements and as values; `while`; `loop`; `break`;
 //!   `continue`; `return`; `for v in a..b`, `a..=b`, `(a..b).step_by(n)` and
 //!   `lanes.range(a..b)` over `u32` or `usize`.
@@ -87,11 +92,12 @@
 //!   [`vyre::ByteWords`](crate::ByteWords).
 //! * `lanes.id()`, `lanes.count()`, calls to `#[vyre::helper]` functions.
 //!
-//! Everything else (closures, references, structs, tuples, generics, traits,
-//! `match` on non-integers or with bindings or guards, iterator adapters
-//! (`.iter()`, `.map(..)`, `.sum()`, ...), calls of functions that are not
-//! `#[vyre::helper]`s, `f32::sqrt`, `?`, `async`, `unsafe`, macros, heap
-//! types, 64/128-bit integers, writes to inputs, ...) is a compile error at
+//! Everything else (closures, references, structs, other uses of tuples,
+//! generics, traits, `match` on non-integers or with bindings or guards,
+//! iterator adapters (`.iter()`, `.map(..)`, `.sum()`, ...), calls of
+//! functions that are not `#[vyre::helper]`s, `f32::sqrt`, `?`, `async`,
+//! `unsafe`, macros, heap types, 64/128-bit integers, writes to inputs,
+//! ...) is a compile error at
 //! the offending span, with a `Fix:`; all errors are reported at once.
 //!
 //! # Semantics: native ≡ IR

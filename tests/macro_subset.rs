@@ -331,3 +331,38 @@ proptest! {
         }
     }
 }
+
+#[vyre::payload]
+fn tuples(a: u32, b: u32, #[vyre(len = 6)] out: &mut [u32]) {
+    let (x, y) = (a, b);
+    let (x, y) = (y, x);
+    out[0] = x;
+    out[1] = y;
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    out[2] = hi - lo;
+    let (mut s, _, t): (u32, u8, i32) = (a ^ b, 7, -(b as i32));
+    s += 1;
+    out[3] = s;
+    out[4] = t as u32;
+    let (sign, mag) = if (a as i32) < 0 {
+        (1u32, 0u32.wrapping_sub(a))
+    } else {
+        (0, a)
+    };
+    out[5] = sign * 1000 + mag % 1000;
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn tuples_agree(a in scalar(), b in scalar()) {
+        let mut native = [0u32; 6];
+        tuples(a, b, &mut native);
+        prop_assert_eq!((native[0], native[1]), (b, a), "`let (x, y) = (y, x)` swaps");
+        prop_assert_eq!(native[2], a.max(b) - a.min(b));
+        for (on, r) in run_ir(&tuples::payload(), None, a, b, 6) {
+            prop_assert_eq!(&r[..], &native[..], "on {} (a = {}, b = {})", on, a, b);
+        }
+    }
+}

@@ -121,6 +121,12 @@ impl<'a> Gen<'a> {
         let visible =
             |n: &str, scopes: &Vec<Vec<String>>| scopes.iter().any(|s| s.iter().any(|x| x == n));
         let base = if base == "_" { "unused" } else { base };
+        // Hidden variables of the parser (`__vyre_tup0_1`): the IR reserves
+        // names starting with `__`; users cannot write `__` at all.
+        let hidden = base
+            .strip_prefix("__vyre_")
+            .map(|rest| format!("vyre__{rest}"));
+        let base = hidden.as_deref().unwrap_or(base);
         let mut name = base.to_string();
         let mut k = 1;
         while visible(&name, &self.scopes) {

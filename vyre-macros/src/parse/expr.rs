@@ -78,7 +78,7 @@ impl Parser<'_> {
             E::Unsafe(_) => ("`unsafe` blocks", "remove `unsafe`: buffer accesses are bounds-checked"),
             E::Struct(_) => ("structs", "use separate scalar variables"),
             E::Field(_) => ("field access", "use separate scalar variables"),
-            E::Tuple(_) => ("tuples", "use separate scalar variables"),
+            E::Tuple(_) => ("tuples here", "destructure them where they are made, `let (a, b) = (x, y);`, or use separate scalar variables"),
             E::Array(_) | E::Repeat(_) => ("array values outside `let`", "declare a local array, `let mut a = [0u32; N];`, and index it"),
             E::Range(_) => ("ranges outside `for`", "use the range directly in `for i in a..b`"),
             E::Macro(m) => {

@@ -8,6 +8,7 @@ mod control;
 mod expr;
 mod matching;
 mod signature;
+mod tuple;
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -68,6 +69,14 @@ pub fn parse_fn(kind: FnKind, item: &syn::ItemFn, look_behind: u32, errs: &mut E
     }
 }
 
+/// True for `let (a, b) = ...` (with or without a type).
+fn is_tuple_let(local: &syn::Local) -> bool {
+    match &local.pat {
+        Pat::Type(pt) => matches!(&*pt.pat, Pat::Tuple(_)),
+        other => matches!(other, Pat::Tuple(_)),
+    }
+}
+
 /// True for the type `[u8]`.
 fn is_u8_slice(ty: &Type) -> bool {
     matches!(ty, Type::Slice(s) if type_name(&s.elem).as_deref() == Some("u8"))
@@ -124,6 +133,9 @@ impl Parser<'_> {
         let n = b.stmts.len();
         for (i, s) in b.stmts.iter().enumerate() {
             match s {
+                syn::Stmt::Local(local) if is_tuple_let(local) => {
+                    self.local_tuple(local, &mut stmts)
+                }
                 syn::Stmt::Local(local) => {
                     if let Some(st) = self.local(local) {
                         stmts.push(st);
