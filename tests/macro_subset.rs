@@ -366,3 +366,64 @@ proptest! {
         }
     }
 }
+
+/// `return` from a `match` arm inside a loop of a helper.
+#[vyre::helper]
+fn first_nibble(a: u32, b: u32) -> u32 {
+    for k in 0..8u32 {
+        match (a >> (4 * k)) & 15 {
+            0 => return k,
+            1..=3 => continue,
+            _ => {}
+        }
+        if k == b % 8 {
+            return 100 + k;
+        }
+    }
+    99
+}
+
+#[vyre::payload]
+fn mixed(data: &[u8], a: u32, b: u32, #[vyre(len = 4)] out: &mut [u32]) {
+    out[0] = first_nibble(a, b);
+    let mut acc = 0u32;
+    for i in 0..data.len() {
+        let mut win = [data[i] as u32; 3];
+        win[1] += 1;
+        win[(i % 4) as usize] ^= 0xff;
+        acc = acc.wrapping_mul(17) + win[0] + win[1] * 3 + win[2] * 5;
+    }
+    out[1] = acc;
+    let mut seen = [false; 8];
+    for i in 0..data.len() {
+        seen[(data[i] >> 5) as usize] |= data[i] % 3 == 0;
+    }
+    let mut bits = 0u32;
+    for k in 0..seen.len() {
+        if seen[k] {
+            bits |= 1 << k;
+        }
+    }
+    out[2] = bits;
+    let (q, r) = (a / 10, a % 10);
+    out[3] = match r {
+        0 | 5 => q,
+        _ => q + r,
+    };
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mixed_agrees(data in prop::collection::vec(any::<u8>(), 0..=77), a in scalar(), b in scalar()) {
+        let mut native = [0u32; 4];
+        mixed(&data, a, b, &mut native);
+        for (on, r) in run_ir(&mixed::payload(), Some(&data), a, b, 4) {
+            prop_assert_eq!(&r[..], &native[..], "standalone on {} (a = {}, b = {})", on, a, b);
+        }
+        for (on, r) in run_fused(mixed::payload(), &data, a, b) {
+            prop_assert_eq!(&r[..], &native[..], "fused on {} (a = {}, b = {})", on, a, b);
+        }
+    }
+}
