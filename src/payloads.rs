@@ -93,6 +93,25 @@
 //! * Operators: arithmetic, bit operations, shifts, comparisons, `&&`/`||`
 //!   (short-circuit), `!`, unary `-` on `i32`/`f32`, `as` between the types
 //!   above (never to `bool`: write `x != 0`).
+//! * `match` on an integer (`u8`, `u16`, `u32`, `usize`, `i32`), as a
+//!   statement or as a value (all arms of one type): arms of integer
+//!   literals (`3`, `-1`, `b'a'`, `u8::MAX`), `a | b`, ranges (`lo..=hi`,
+//!   `lo..hi`, `lo..`) and `_`; no bindings or guards. A `match` without
+//!   `_` must cover every value of its type (on `usize` it needs `_`). It
+//!   becomes an `if` / `else if` chain in the IR.
+//! * Local arrays of 1 to 64 elements of the types above:
+//!   `let mut a = [0u32; 16];`, `let b: [u8; 3] = [x, y, z];` (the length
+//!   a literal). `a[i]` (index `usize`), `a[i] = v`, `a[i] += v` (any
+//!   `op=`), `a.len()`. Reads past the end give 0 and writes past the end
+//!   are dropped, as for buffers. In the IR an array is one variable per
+//!   element (a read selects among them), so small arrays are cheap and
+//!   large ones are not. Arrays cannot be copied, assigned whole, passed to
+//!   helpers or returned.
+//! * Tuples, only to bind several values at once: `let (a, mut b) = (x, y);`
+//!   (with `_` components and an optional `: (u32, u8)` type) and
+//!   `let (lo, hi) = if c { (x, y) } else { (y, x) };` (each branch just a
+//!   tuple). All values are computed before any name is bound, so
+//!   `let (a, b) = (b, a);` swaps.
 //! * `if`/`else` as statements and as values; `while`; `loop`; `break`;
 //!   `continue`; `return`; `for v in a..b`, `a..=b`, `(a..b).step_by(n)` and
 //!   `lanes.range(a..b)` over `u32` or `usize`.
@@ -102,17 +121,24 @@
 //!   `acc[i].compare_exchange(cur, new, o1, o2)` as a statement or followed by
 //!   `.is_ok()` / `.is_err()`. All orderings mean relaxed.
 //! * Methods: `wrapping_add/sub/mul`, `min`, `max`, `count_ones`,
-//!   `leading_zeros`, `trailing_zeros`, `rotate_left/right` (u32/i32).
+//!   `leading_zeros`, `trailing_zeros`, `rotate_left/right` (u32/i32);
+//!   on `f32`: `to_bits()`, `f32::from_bits(u)`, `abs()`, `min`, `max`
+//!   (a NaN operand gives the other operand; `min(0.0, -0.0)` is `-0.0`
+//!   and `max` of them `+0.0`, in either order). `sqrt` is not supported:
+//!   the IR has no square root.
 //! * `data.word(w)` on the `&[u8]` input: bytes `4w .. 4w + 4` as a
 //!   little-endian `u32` (bytes past the end read 0) with one load, where
 //!   `data[i]` costs a load per byte. Outside a payload it is
 //!   [`vyre::ByteWords`](crate::ByteWords).
 //! * `lanes.id()`, `lanes.count()`, calls to `#[vyre::helper]` functions.
 //!
-//! Everything else (closures, references, structs, tuples, generics, traits,
-//! `match`, `?`, `async`, `unsafe`, macros, heap types, 64/128-bit integers,
-//! writes to inputs, ...) is a compile error at the offending span, with a
-//! `Fix:`; all errors are reported at once.
+//! Everything else (closures, references, structs, other uses of tuples,
+//! generics, traits, `match` on non-integers or with bindings or guards,
+//! iterator adapters (`.iter()`, `.map(..)`, `.sum()`, ...), calls of
+//! functions that are not `#[vyre::helper]`s, `f32::sqrt`, `?`, `async`,
+//! `unsafe`, macros, heap types, 64/128-bit integers, writes to inputs,
+//! ...) is a compile error at
+//! the offending span, with a `Fix:`; all errors are reported at once.
 //!
 //! # Semantics: native ≡ IR
 //!
@@ -120,8 +146,9 @@
 //! computes (`vyre_core::native` lists the rules): integer
 //! overflow **wraps** (no panics, in debug builds too); `x / 0 == 0`,
 //! `x % 0 == x`; shift amounts are taken `& 31` on the 32-bit value (so
-//! `200u8 << 9 == 0`, unlike `u8::wrapping_shl`); out-of-range reads give 0
-//! and out-of-range writes and atomics are dropped; `step_by(0)` steps by 1;
+//! `200u8 << 9 == 0`, unlike `u8::wrapping_shl`); out-of-range reads (of
+//! buffers and local arrays) give 0 and out-of-range writes and atomics are
+//! dropped; f32 `min`/`max` follow the IR's rule for NaN and ±0; `step_by(0)` steps by 1;
 //! `a..=b` stops at `u32::MAX - 1` at the latest.
 //!
 //! Helper calls: the macro cannot see a helper's signature. It infers it from

@@ -294,6 +294,37 @@ impl InclEnd for usize {
     }
 }
 
+/// `a.min(b)` on f32 with the IR's rule: a NaN operand gives the other
+/// operand, and `min(+0.0, -0.0)` is `-0.0` in either order (Rust's
+/// `f32::min` leaves the sign of zero unspecified).
+#[inline]
+pub fn fmin(a: f32, b: f32) -> f32 {
+    if a.is_nan() {
+        b
+    } else if b.is_nan() || a < b {
+        a
+    } else if b < a {
+        b
+    } else {
+        f32::from_bits(a.to_bits() | b.to_bits())
+    }
+}
+
+/// `a.max(b)` on f32 with the IR's rule: a NaN operand gives the other
+/// operand, and `max(+0.0, -0.0)` is `+0.0` in either order.
+#[inline]
+pub fn fmax(a: f32, b: f32) -> f32 {
+    if a.is_nan() {
+        b
+    } else if b.is_nan() || a > b {
+        a
+    } else if b > a {
+        b
+    } else {
+        f32::from_bits(a.to_bits() & b.to_bits())
+    }
+}
+
 /// Fresh variable prefixes for inlined `#[vyre::helper]` bodies.
 ///
 /// Used by generated code only.
@@ -352,6 +383,30 @@ pub fn coerce_arg(arg: Expr, signed: bool, mask: u32) -> Expr {
     note = "vyre payloads cannot see a helper's signature; unsuffixed literals default to u32. Fix: give the argument or the result an explicit type, e.g. `let r: u8 = helper(x as u8);` or `helper(3u8)`"
 )]
 pub trait HelperSig<F> {}
+
+/// Implemented by the marker type `Sig` of every `#[vyre::helper]`: a
+/// payload's call of a plain function resolves to [`not_a_helper`] instead,
+/// whose `Sig` lacks it, and the generated check reports that the function
+/// is not a helper.
+#[doc(hidden)]
+pub trait IsHelper {}
+
+/// What a payload's call of a function that is not a `#[vyre::helper]`
+/// resolves to in the generated code: just enough for one clear error
+/// (from the `IsHelper` check) and no other.
+#[doc(hidden)]
+pub mod not_a_helper {
+    use crate::ir::{Expr, Node};
+
+    /// Not a helper's marker: any signature, but not `IsHelper`.
+    pub struct Sig;
+    impl<F> super::HelperSig<F> for Sig {}
+
+    /// Never called: the `IsHelper` check fails first.
+    pub fn inline(_: &mut super::Inliner, _: &mut Vec<Node>, _: Vec<Expr>) -> String {
+        unreachable!("not a #[vyre::helper]")
+    }
+}
 
 /// Compile-time check that helper marker `S` has signature `F` (generated code only).
 #[doc(hidden)]

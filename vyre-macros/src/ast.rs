@@ -168,10 +168,64 @@ pub enum Stmt {
         ty: Option<(Scalar, Span)>,
         init: Expr,
     },
+    /// `let [mut] name[: [ty; N]] = [v; N]` or `= [a, b, ..]`: a local
+    /// fixed-size array (`1..=64` elements).
+    LetArray {
+        var: VarId,
+        name: Ident,
+        mutable: bool,
+        /// The declared element type.
+        elem: Option<(Scalar, Span)>,
+        /// Number of elements.
+        len: u32,
+        init: ArrayInit,
+    },
     /// `const NAME: ty = value;`
     Const { name: Ident, value: ConstValue },
     /// An expression statement.
     Expr(Expr),
+}
+
+/// The initializer of a local array.
+pub enum ArrayInit {
+    /// `[v; N]`: every element `v` (evaluated once).
+    Repeat(Box<Expr>),
+    /// `[a, b, ..]`
+    List(Vec<Expr>),
+}
+
+/// One alternative of a `match` arm's pattern.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PatKind {
+    /// `_`
+    Wild,
+    /// An integer literal.
+    Lit(i64),
+    /// `lo..=hi` (bounds inclusive; `None`: the type's minimum / maximum).
+    Range(Option<i64>, Option<i64>),
+}
+
+/// A pattern alternative with the suffix of its literals and its span.
+#[derive(Clone, Copy)]
+pub struct Pat {
+    /// What it matches.
+    pub kind: PatKind,
+    /// The type suffix of its literals, if any (`3u8`, `b'a'`).
+    pub suffix: Option<Scalar>,
+    /// Source span.
+    pub span: Span,
+    /// The spans of a range's bounds (else `span`).
+    pub bound_spans: (Span, Span),
+}
+
+/// `pat | pat => body` of a `match`.
+pub struct Arm {
+    /// The alternatives.
+    pub pats: Vec<Pat>,
+    /// The body (an expression body is a block with only a tail).
+    pub body: Block,
+    /// The span of the patterns.
+    pub span: Span,
 }
 
 /// The value of a `const` item.
@@ -262,6 +316,10 @@ pub enum Method {
     TrailingZeros,
     RotateLeft,
     RotateRight,
+    /// `f32::to_bits`
+    ToBits,
+    /// `f32::abs`
+    Abs,
 }
 
 impl Method {
@@ -278,6 +336,8 @@ impl Method {
             "trailing_zeros" => Method::TrailingZeros,
             "rotate_left" => Method::RotateLeft,
             "rotate_right" => Method::RotateRight,
+            "to_bits" => Method::ToBits,
+            "abs" => Method::Abs,
             _ => return None,
         })
     }
@@ -285,7 +345,11 @@ impl Method {
     /// Number of arguments besides the receiver.
     pub fn arity(self) -> usize {
         match self {
-            Method::CountOnes | Method::LeadingZeros | Method::TrailingZeros => 0,
+            Method::CountOnes
+            | Method::LeadingZeros
+            | Method::TrailingZeros
+            | Method::ToBits
+            | Method::Abs => 0,
             _ => 1,
         }
     }
@@ -395,7 +459,8 @@ pub enum ExprKind {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `x as T`
     Cast(Box<Expr>, Scalar),
-    /// `base[index]` where base is a buffer parameter or byte-string constant.
+    /// `base[index]` where base is a buffer parameter, byte-string
+    /// constant, table or local array.
     Index(Ident, Box<Expr>),
     /// `base.len()`
     Len(Ident),
@@ -419,14 +484,18 @@ pub enum ExprKind {
     LaneCount(Ident),
     /// A call to a `#[vyre::helper]`.
     Call(syn::Path, Vec<Expr>),
+    /// `f32::from_bits(u)`.
+    FromBits(Box<Expr>),
     /// `name = value` (name is a local or mutable scalar parameter).
     Assign(Ident, Box<Expr>),
     /// `name op= value`.
     CompoundAssign(BinOp, Ident, Box<Expr>),
-    /// `out[index] = value`.
+    /// `out[index] = value` (an output or a local array).
     StoreOut(Ident, Box<Expr>, Box<Expr>),
     /// `out[index] op= value`.
     CompoundStoreOut(BinOp, Ident, Box<Expr>, Box<Expr>),
+    /// `match scrutinee { arms }` on an integer.
+    Match(Box<Expr>, Vec<Arm>),
     /// `if c { .. } else ..`; the else branch is a block.
     If(Box<Expr>, Block, Option<Block>),
     /// `{ .. }`

@@ -21,17 +21,40 @@ pub fn run(kind: FnKind, args: TokenStream, item: TokenStream) -> TokenStream {
     };
     match expand(kind, args, &item_fn) {
         Ok(ts) => ts,
-        Err(e) => {
+        Err((e, phase)) => {
             let errs = e.to_compile_error();
-            let original = strip_param_attrs(&item_fn);
+            let mut original = strip_param_attrs(&item_fn);
+            if phase == Phase::Check {
+                // The body is valid syntax of the subset but mistyped: rustc
+                // would report the same mistakes again (with less helpful
+                // messages), so only the signature is kept.
+                *original.block = syn::parse_quote!({ ::core::unreachable!() });
+                original.attrs.push(
+                    syn::parse_quote!(#[allow(unused_variables, unused_mut, unreachable_code)]),
+                );
+            }
             let stub = stub_module(kind, &item_fn);
             quote!(#errs #original #stub)
         }
     }
 }
 
+/// Where expansion failed.
+#[derive(PartialEq, Eq)]
+pub enum Phase {
+    /// Parsing: constructs outside the subset (the original body stays:
+    /// rustc accepts it or reports its own, different, problems).
+    Parse,
+    /// Checking: names and types.
+    Check,
+}
+
 /// Parses the attribute arguments, the function, checks it and generates the output.
-pub fn expand(kind: FnKind, args: TokenStream, item: &syn::ItemFn) -> syn::Result<TokenStream> {
+pub fn expand(
+    kind: FnKind,
+    args: TokenStream,
+    item: &syn::ItemFn,
+) -> Result<TokenStream, (syn::Error, Phase)> {
     let mut errs = Errors::default();
     let args = attr_args(kind, args, &mut errs);
     if kind == FnKind::Combine && args.identity.is_none() {
@@ -41,10 +64,10 @@ pub fn expand(kind: FnKind, args: TokenStream, item: &syn::ItemFn) -> syn::Resul
         );
     }
     let func = crate::parse::parse_fn(kind, item, args, &mut errs);
-    errs.finish()?;
+    errs.finish().map_err(|e| (e, Phase::Parse))?;
     let mut errs = Errors::default();
     let typed = crate::valid::check(&func, &mut errs);
-    errs.finish()?;
+    errs.finish().map_err(|e| (e, Phase::Check))?;
     Ok(generate(&func, &typed, item))
 }
 

@@ -11,7 +11,9 @@
 //!   what the IR computes) and the module with `payload()` / `inline()`.
 //!
 //! On any error the macro emits every error as a `compile_error!` *and* the
-//! original function unchanged, so there is no cascade of follow-on errors.
+//! function (unchanged after a parse error; after a type error with its
+//! body replaced, since rustc would report the same mistakes again), plus a
+//! stub module, so there is no cascade of follow-on errors.
 
 mod ast;
 mod errors;

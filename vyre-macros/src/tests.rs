@@ -66,12 +66,12 @@ fn reports_several_errors() {
             fn p(a: u64, b: Vec<u8>) {
                 let t = (1, 2);
                 match 1 {
-                    _ => {}
+                    x if x > 1 => {}
                 }
             }
         ),
     );
-    assert_eq!(out.matches("compile_error").count(), 4, "{out}");
+    assert_eq!(out.matches("compile_error").count(), 5, "{out}");
 }
 
 #[test]
@@ -161,4 +161,52 @@ fn helper_expands_with_sig() {
     );
     assert!(!out.contains("compile_error"), "{out}");
     assert!(out.contains("HelperSig < fn (u8 , i32) -> bool >"), "{out}");
+}
+
+#[test]
+fn type_errors_drop_the_body() {
+    // rustc would report `u32 += u8` again, from the original body.
+    let out = expand(
+        FnKind::Payload,
+        quote!(),
+        quote!(
+            fn p(data: &[u8], #[vyre(len = 1)] out: &mut [u32]) {
+                let mut n = 0u32;
+                n += data[0];
+                out[0] = n;
+            }
+        ),
+    );
+    assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+    assert!(!out.contains("n += data"), "{out}");
+    assert!(out.contains("fn p"), "{out}");
+}
+
+#[test]
+fn expands_match_arrays_and_floats() {
+    let out = expand(
+        FnKind::Payload,
+        quote!(),
+        quote!(
+            fn p(data: &[u8], a: u32, #[vyre(len = 2)] out: &mut [u32]) {
+                let mut h = [0u32; 4];
+                for i in 0..data.len() {
+                    h[(data[i] & 3) as usize] += 1;
+                }
+                out[0] = match a {
+                    0 | 1 => h[0],
+                    2..=9 => h[1],
+                    _ => h.len() as u32,
+                };
+                out[1] = f32::from_bits(a).abs().max(0.5).to_bits();
+            }
+        ),
+    );
+    assert!(!out.contains("compile_error"), "{out}");
+    assert!(out.contains("match a"), "a real `match` natively: {out}");
+    assert!(
+        out.contains("get_mut"),
+        "array writes are bounds-checked: {out}"
+    );
+    assert!(out.contains("fmax"), "f32 max follows the IR: {out}");
 }

@@ -7,7 +7,7 @@ fn p(data: &[u8], acc: &[AtomicU32], big: u64) {
     let t = (1u32, 2u32);
     let r = &data[0];
     let s = match 1u32 {
-        _ => 0u32,
+        x => 0u32,
     };
 }
 

@@ -91,7 +91,7 @@ pub(super) fn stmts(rng: &mut Rng, depth: u32) -> String {
     let mut out = String::new();
     for _ in 0..rng.below(5) {
         let d = depth.saturating_sub(1);
-        let s = match rng.below(12) {
+        let s = match rng.below(15) {
             0 | 1 => format!(
                 "let {}{}{} = {};",
                 rng.pick(&["", "mut "]),
@@ -140,6 +140,49 @@ pub(super) fn stmts(rng: &mut Rng, depth: u32) -> String {
             ),
             9 => format!("{};", expr(rng, 3)),
             10 | 11 if depth > 0 => format!("{{ {} }}", stmts(rng, d)),
+            12 if depth > 0 => format!(
+                "match {} {{ {} => {{ {} }} {} => {}, {} }}",
+                expr(rng, 2),
+                rng.pick(&["0", "1 | 2", "b'a'..=b'z'", "-3", "x", "0..", "300", "_"]),
+                stmts(rng, d),
+                rng.pick(&["5..=9", "u8::MAX", "7 if n > 1", "(3)", "_"]),
+                expr(rng, 2),
+                rng.pick(&["_ => {}", "", "_ => 1,", "10..=4 => {}"])
+            ),
+            13 => format!(
+                "let {}a{} = {}; a[{}] {} {};",
+                rng.pick(&["", "mut "]),
+                rng.pick(&["", ": [u32; 3]", ": [u8; 2]", ": u32", ": [f32; 65]"]),
+                rng.pick(&[
+                    "[0u32; 3]",
+                    "[1, 2, 3]",
+                    "[n; 0]",
+                    "[x, 1.0]",
+                    "[true; 4]",
+                    "[[0; 2]; 2]"
+                ]),
+                expr(rng, 2),
+                rng.pick(&["=", "+=", "<<="]),
+                expr(rng, 2)
+            ),
+            14 => format!(
+                "let {} = {};",
+                rng.pick(&[
+                    "(a, b)",
+                    "(mut a, _)",
+                    "(a, (b, c))",
+                    "(a, b): (u32, u8)",
+                    "(a,)"
+                ]),
+                rng.pick(&[
+                    "(1, n)",
+                    "(b, a)",
+                    "if n > 1 { (1, 2) } else { (2, 1) }",
+                    "if n > 1 { (1, 2) }",
+                    "(1, 2, 3)",
+                    "t"
+                ])
+            ),
             _ => format!("{};", rng.pick(VARS)),
         };
         out.push_str(&s);

@@ -30,6 +30,9 @@ pub struct Gen<'a> {
     next_call: usize,
     /// Statements asserting the helper signatures this function assumed.
     pub sig_checks: Vec<TokenStream>,
+    /// One module per helper call, resolving the callee (see
+    /// [`Gen::call_module`]).
+    pub call_mods: Vec<TokenStream>,
     /// In a helper: the return flag is needed (a `return` inside a loop).
     pub ret_flag: bool,
 }
@@ -79,6 +82,7 @@ impl<'a> Gen<'a> {
             next_tmp: 0,
             next_call: 0,
             sig_checks: Vec::new(),
+            call_mods: Vec::new(),
             ret_flag: false,
         }
     }
@@ -117,6 +121,12 @@ impl<'a> Gen<'a> {
         let visible =
             |n: &str, scopes: &Vec<Vec<String>>| scopes.iter().any(|s| s.iter().any(|x| x == n));
         let base = if base == "_" { "unused" } else { base };
+        // Hidden variables of the parser (`__vyre_tup0_1`): the IR reserves
+        // names starting with `__`; users cannot write `__` at all.
+        let hidden = base
+            .strip_prefix("__vyre_")
+            .map(|rest| format!("vyre__{rest}"));
+        let base = hidden.as_deref().unwrap_or(base);
         let mut name = base.to_string();
         let mut k = 1;
         while visible(&name, &self.scopes) {
@@ -198,6 +208,13 @@ impl<'a> Gen<'a> {
                 let n = self.name(&ir);
                 Self::push(out, quote!(::vyre::ir::Node::Let { name: #n, value: #v }));
             }
+            Stmt::LetArray {
+                var,
+                name,
+                len,
+                init,
+                ..
+            } => self.let_array(*var, &name.to_string(), *len, init, out),
             Stmt::Const { .. } => {}
             Stmt::Expr(e) => self.stmt_expr(e, out),
         }
@@ -267,6 +284,9 @@ fn return_in_loop(b: &Block, in_loop: bool) -> bool {
                     || o.as_ref().is_some_and(|o| return_in_loop(o, in_loop))
             }
             ExprKind::Block(b) => return_in_loop(b, in_loop),
+            ExprKind::Match(s, arms) => {
+                e(s, in_loop) || arms.iter().any(|a| return_in_loop(&a.body, in_loop))
+            }
             ExprKind::While(_, b) | ExprKind::Loop(b) | ExprKind::For { body: b, .. } => {
                 return_in_loop(b, true)
             }
@@ -275,6 +295,7 @@ fn return_in_loop(b: &Block, in_loop: bool) -> bool {
     }
     b.stmts.iter().any(|s| match s {
         Stmt::Expr(x) | Stmt::Let { init: x, .. } => e(x, in_loop),
+        Stmt::LetArray { init, .. } => array_init(init).any(|x| e(x, in_loop)),
         Stmt::Const { .. } => false,
     }) || b.tail.as_deref().is_some_and(|x| e(x, in_loop))
 }
@@ -283,8 +304,18 @@ fn return_in_loop(b: &Block, in_loop: bool) -> bool {
 pub fn any_expr(b: &Block, p: &mut impl FnMut(&Expr) -> bool) -> bool {
     b.stmts.iter().any(|s| match s {
         Stmt::Expr(x) | Stmt::Let { init: x, .. } => expr_any(x, p),
+        Stmt::LetArray { init, .. } => array_init(init).any(|x| expr_any(x, p)),
         Stmt::Const { .. } => false,
     }) || b.tail.as_deref().is_some_and(|x| expr_any(x, p))
+}
+
+/// The element expressions of an array initializer.
+fn array_init(init: &crate::ast::ArrayInit) -> impl Iterator<Item = &Expr> {
+    let v: Vec<&Expr> = match init {
+        crate::ast::ArrayInit::Repeat(x) => vec![&**x],
+        crate::ast::ArrayInit::List(xs) => xs.iter().collect(),
+    };
+    v.into_iter()
 }
 
 /// True when `e` or a subexpression satisfies `p`.
@@ -298,6 +329,7 @@ pub fn expr_any(e: &Expr, p: &mut impl FnMut(&Expr) -> bool) -> bool {
         | ExprKind::Cast(x, _)
         | ExprKind::Index(_, x)
         | ExprKind::Word(_, x)
+        | ExprKind::FromBits(x)
         | ExprKind::Assign(_, x)
         | ExprKind::CompoundAssign(_, _, x) => expr_any(x, p),
         ExprKind::Return(x) => x.as_deref().is_some_and(|x| expr_any(x, p)),
@@ -313,6 +345,7 @@ pub fn expr_any(e: &Expr, p: &mut impl FnMut(&Expr) -> bool) -> bool {
             expr_any(c, p) || any_expr(t, p) || o.as_ref().is_some_and(|o| any_expr(o, p))
         }
         ExprKind::Block(b) | ExprKind::Loop(b) => any_expr(b, p),
+        ExprKind::Match(s, arms) => expr_any(s, p) || arms.iter().any(|a| any_expr(&a.body, p)),
         ExprKind::While(c, b) => expr_any(c, p) || any_expr(b, p),
         ExprKind::For { range, body, .. } => {
             let r = match range {

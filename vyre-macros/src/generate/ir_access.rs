@@ -37,6 +37,9 @@ impl Gen<'_> {
         i: &Expr,
         out: &mut Vec<TokenStream>,
     ) -> TokenStream {
+        if let Some((v, len)) = self.array_of(e) {
+            return self.array_read(v, len, i, out);
+        }
         let idx = self.expr(i, out);
         match self.const_of(e).cloned() {
             Some(ConstValue::Bytes(bytes, _)) => return self.const_index(&bytes, i, idx, out),
@@ -77,6 +80,9 @@ impl Gen<'_> {
 
     /// `name.len()`: a constant for byte strings and tables, else the parameter's length.
     pub(super) fn len_value(&self, e: &Expr, name: &Ident) -> TokenStream {
+        if let Some((_, len)) = self.array_of(e) {
+            return Self::array_len(len);
+        }
         match self.const_of(e) {
             Some(ConstValue::Bytes(bytes, _)) => {
                 let n = bytes.len() as u32;

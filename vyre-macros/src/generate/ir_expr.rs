@@ -109,6 +109,13 @@ impl Gen<'_> {
                 self.if_value(e, c, t, o.as_ref(), out)
             }
             ExprKind::Block(b) if self.t.expr_ty[e.id].is_some() => self.block_value(b, ty, out),
+            ExprKind::Match(s, arms) if self.t.expr_ty[e.id].is_some() => {
+                self.match_value(e, s, arms, out)
+            }
+            ExprKind::FromBits(u) => {
+                let v = self.expr(u, out);
+                quote!(::vyre::ir::Expr::bitcast(::vyre::ir::DataType::F32, #v))
+            }
             _ => {
                 // Statements (assignments, loops, ...) used as values have type `()`.
                 self.stmt_expr(e, out);
@@ -322,6 +329,15 @@ impl Gen<'_> {
             },
             Method::RotateLeft => bin("rotl", rv, a0),
             Method::RotateRight => bin("rotr", rv, a0),
+            Method::ToBits => quote!(::vyre::ir::Expr::bitcast(::vyre::ir::DataType::U32, #rv)),
+            // Clears the sign bit, as `f32::abs` does (NaN included).
+            Method::Abs => quote!(::vyre::ir::Expr::bitcast(
+                ::vyre::ir::DataType::F32,
+                ::vyre::ir::Expr::bitand(
+                    ::vyre::ir::Expr::bitcast(::vyre::ir::DataType::U32, #rv),
+                    ::vyre::ir::Expr::u32(0x7fff_ffff)
+                )
+            )),
         }
     }
 
@@ -344,13 +360,66 @@ impl Gen<'_> {
                 }
             });
         }
-        let target = helper_path(path);
+        let h = self.call_ident();
+        let m = self.call_module(path, &h);
         let ret = syn::Ident::new(self.ty(e).name(), e.span);
         let span = e.span;
-        self.sig_checks.push(quote_spanned!(span=> ::vyre::__private::native::assert_helper_sig::<#target::Sig, fn(#(#sig),*) -> #ret>();));
-        let h = self.call_ident();
-        out.push(quote!(let #h: ::std::string::String = #target::inline(__inl, &mut __b, ::std::vec![#(#vals),*]);));
+        let t = syn::Ident::new("target", syn::spanned::Spanned::span(path));
+        self.sig_checks
+            .push(quote_spanned!(span=> #m::check::<#m::#t::Sig>();));
+        self.sig_checks.push(quote_spanned!(span=> ::vyre::__private::native::assert_helper_sig::<#m::#t::Sig, fn(#(#sig),*) -> #ret>();));
+        out.push(quote!(let #h: ::std::string::String = #m::target::inline(__inl, &mut __b, ::std::vec![#(#vals),*]);));
         quote!(::vyre::ir::Expr::Var(#h.clone()))
+    }
+}
+
+impl Gen<'_> {
+    /// The module `__vyre_<h>` (returned) through which the generated code
+    /// reaches the helper `path`: `target` is the helper's module when
+    /// `path` is a `#[vyre::helper]`, else (a plain function: the explicit
+    /// import finds only the function, so the glob import supplies the
+    /// module) `vyre`'s `not_a_helper`, whose `Sig` fails `check` with one
+    /// error naming the function.
+    fn call_module(&mut self, path: &syn::Path, h: &syn::Ident) -> syn::Ident {
+        // Spanned at the call, so that the checks' errors point at it.
+        let span = syn::spanned::Spanned::span(path);
+        let m = syn::Ident::new(
+            &format!("__vyre_{}", h.to_string().trim_start_matches('_')),
+            span,
+        );
+        let target = helper_path(path);
+        let first = path.segments.first().map(|s| s.ident.to_string());
+        let target = if path.leading_colon.is_some() || first.as_deref() == Some("crate") {
+            target
+        } else {
+            quote!(super::#target)
+        };
+        let name = path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let t = syn::Ident::new("target", span);
+        let message = format!("`{name}` is not a `#[vyre::helper]`");
+        let note = format!("vyre payloads can only call `#[vyre::helper]` functions, which the macro compiles to IR with them\nFix: mark `fn {name}` with `#[vyre::helper]`");
+        self.call_mods.push(quote! {
+            #[doc(hidden)]
+            #[allow(non_snake_case)]
+            mod #m {
+                #[diagnostic::on_unimplemented(message = #message, label = "called from a vyre payload", note = #note)]
+                pub trait Helper {}
+                impl<T: ::vyre::__private::native::IsHelper> Helper for T {}
+                pub fn check<T: Helper>() {}
+                mod fallback {
+                    pub use ::vyre::__private::native::not_a_helper as target;
+                }
+                #[allow(unused_imports)]
+                pub(super) use self::fallback::*;
+                #[allow(unused_imports)]
+                pub(super) use #target as #t;
+            }
+        });
+        m
     }
 }
 

@@ -23,11 +23,22 @@ impl Gen<'_> {
             ExprKind::CompoundAssign(op, name, v) => {
                 self.compound_assign_stmt(e, *op, name, v, out)
             }
+            ExprKind::StoreOut(_, i, v) | ExprKind::CompoundStoreOut(_, _, i, v)
+                if self.array_of(e).is_some() =>
+            {
+                let (var, len) = self.array_of(e).unwrap_or_default();
+                let op = match &e.kind {
+                    ExprKind::CompoundStoreOut(op, ..) => Some(*op),
+                    _ => None,
+                };
+                self.array_store(var, len, op, i, v, out);
+            }
             ExprKind::StoreOut(name, i, v) => self.store_out_stmt(name, i, v, out),
             ExprKind::CompoundStoreOut(op, name, i, v) => {
                 self.compound_store_out_stmt(*op, name, i, v, out)
             }
             ExprKind::If(c, t, o) => self.if_stmt(c, t, o.as_ref(), out),
+            ExprKind::Match(s, arms) => self.match_stmt(s, arms, out),
             ExprKind::Block(b) => {
                 let inner = self.nested(|g, o| g.block_unit(b, o));
                 Self::push(out, quote!(::vyre::ir::Node::Block(#inner)));

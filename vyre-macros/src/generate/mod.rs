@@ -3,9 +3,12 @@
 
 mod ir;
 mod ir_access;
+mod ir_array;
 mod ir_expr;
+mod ir_match;
 mod ir_stmt;
 mod native;
+mod native_ext;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
@@ -61,6 +64,7 @@ pub fn stub_module(kind: FnKind, item: &syn::ItemFn) -> TokenStream {
                 #[doc(hidden)]
                 pub struct Sig;
                 impl<F> ::vyre::__private::native::HelperSig<F> for Sig {}
+                impl ::vyre::__private::native::IsHelper for Sig {}
                 #[doc(hidden)]
                 pub fn inline(_: &mut ::vyre::__private::native::Inliner, _: &mut ::std::vec::Vec<::vyre::ir::Node>, _: ::std::vec::Vec<::vyre::ir::Expr>) -> ::std::string::String {
                     ::core::unreachable!()
@@ -166,6 +170,7 @@ fn payload_module(f: &Func, t: &Typed, g: &mut ir::Gen<'_>, vis: &syn::Visibilit
     let name_str = name.to_string();
     let body = g.payload_body();
     let checks = &g.sig_checks;
+    let call_mods = &g.call_mods;
     let params = param_tokens(f);
     let (table_lets, tables) = table_tokens(t);
     let lb = f.look_behind;
@@ -180,6 +185,7 @@ fn payload_module(f: &Func, t: &Typed, g: &mut ir::Gen<'_>, vis: &syn::Visibilit
     quote! {
         #[doc = #doc]
         #vis mod #name {
+            #(#call_mods)*
             /// The payload: name, parameters and IR body. Run it standalone with
             /// [`Payload::to_program`](::vyre::Payload::to_program).
             #[allow(unused_mut, unused_variables, clippy::all)]
@@ -208,6 +214,7 @@ fn combine_module(f: &Func, t: &Typed, g: &mut ir::Gen<'_>, vis: &syn::Visibilit
     let name_str = name.to_string();
     let body = g.payload_body();
     let checks = &g.sig_checks;
+    let call_mods = &g.call_mods;
     let params = param_tokens(f);
     let (table_lets, tables) = table_tokens(t);
     let identity = match &f.identity {
@@ -218,6 +225,7 @@ fn combine_module(f: &Func, t: &Typed, g: &mut ir::Gen<'_>, vis: &syn::Visibilit
     quote! {
         #[doc = #doc]
         #vis mod #name {
+            #(#call_mods)*
             /// The combine: identity, IR function and native function.
             #[allow(unused_mut, unused_variables, clippy::all)]
             pub fn combine() -> ::vyre::Combine {
@@ -256,6 +264,7 @@ fn helper_module(f: &Func, g: &mut ir::Gen<'_>, vis: &syn::Visibility) -> TokenS
     let ret = f.ret.map(|(s, _)| s).unwrap_or(Scalar::U32);
     let stmts = g.helper_body(ret);
     let checks = &g.sig_checks;
+    let call_mods = &g.call_mods;
     let mut binds = Vec::new();
     let mut tys = Vec::new();
     for p in &f.params {
@@ -283,6 +292,8 @@ fn helper_module(f: &Func, g: &mut ir::Gen<'_>, vis: &syn::Visibility) -> TokenS
             #[doc(hidden)]
             pub struct Sig;
             impl ::vyre::__private::native::HelperSig<fn(#(#tys),*) -> #ret_ty> for Sig {}
+            impl ::vyre::__private::native::IsHelper for Sig {}
+            #(#call_mods)*
 
             /// Appends the helper's IR, with fresh variable names, to `__out` and
             /// returns the name of the variable holding its result.

@@ -18,11 +18,14 @@ pub fn body(b: &Block, t: &Typed) -> TokenStream {
     n.block(b)
 }
 
-struct Native<'a> {
-    t: &'a Typed,
+/// The native emitter.
+pub(super) struct Native<'a> {
+    /// Types and resolutions.
+    pub t: &'a Typed,
 }
 
-fn ty_tokens(s: Scalar, span: Span) -> TokenStream {
+/// The Rust type of a scalar, at `span`.
+pub(super) fn ty_tokens(s: Scalar, span: Span) -> TokenStream {
     let id = syn::Ident::new(s.name(), span);
     quote!(#id)
 }
@@ -62,11 +65,11 @@ pub fn lit_tokens(l: Lit, s: Scalar, span: Span) -> TokenStream {
 }
 
 impl Native<'_> {
-    fn ty(&self, e: &Expr) -> Scalar {
+    pub(super) fn ty(&self, e: &Expr) -> Scalar {
         self.t.expr_ty[e.id].unwrap_or(Scalar::U32)
     }
 
-    fn block(&self, b: &Block) -> TokenStream {
+    pub(super) fn block(&self, b: &Block) -> TokenStream {
         let stmts = b.stmts.iter().map(|s| self.stmt(s));
         let tail = b.tail.as_ref().map(|e| self.expr(e));
         quote!({ #(#stmts)* #tail })
@@ -86,6 +89,14 @@ impl Native<'_> {
                 let init = self.expr(init);
                 quote!(let #m #name: #ty = #init;)
             }
+            Stmt::LetArray {
+                var,
+                name,
+                mutable,
+                len,
+                init,
+                ..
+            } => self.let_array(*var, name, *mutable, *len, init),
             Stmt::Const { name, value } => match value {
                 ConstValue::Scalar { ty, lit, span } => {
                     let tt = ty_tokens(*ty, *span);
@@ -128,7 +139,7 @@ impl Native<'_> {
     }
 
     /// Re-emits `e` with vyre's semantics.
-    fn expr(&self, e: &Expr) -> TokenStream {
+    pub(super) fn expr(&self, e: &Expr) -> TokenStream {
         let span = e.span;
         match &e.kind {
             ExprKind::Lit(l) => lit_tokens(*l, self.ty(e), span),
@@ -173,6 +184,12 @@ impl Native<'_> {
                 quote_spanned!(span=> #n = #vt)
             }
             ExprKind::CompoundAssign(op, n, v) => self.compound_assign_expr(*op, n, v, span),
+            ExprKind::StoreOut(n, i, v) if self.is_array(e) => {
+                self.array_store(n, None, i, v, span)
+            }
+            ExprKind::CompoundStoreOut(op, n, i, v) if self.is_array(e) => {
+                self.array_store(n, Some(*op), i, v, span)
+            }
             ExprKind::StoreOut(n, i, v) => {
                 let (it, vt) = (self.expr(i), self.expr(v));
                 quote_spanned!(span=> ::vyre::__private::native::store(#n, #it, #vt))
@@ -181,6 +198,11 @@ impl Native<'_> {
                 self.compound_store_out_expr(*op, n, i, v, span)
             }
             ExprKind::If(c, t, o) => self.if_expr(c, t, o.as_ref(), span),
+            ExprKind::Match(s, arms) => self.match_expr(s, arms, span),
+            ExprKind::FromBits(u) => {
+                let ut = self.expr(u);
+                quote_spanned!(span=> ::core::primitive::f32::from_bits(#ut))
+            }
             ExprKind::Block(b) => self.block(b),
             ExprKind::While(c, b) => {
                 let (ct, bt) = (self.expr(c), self.block(b));
@@ -351,7 +373,7 @@ impl Native<'_> {
         quote_spanned!(span=> for #name in #it #bt)
     }
 
-    fn binary_tokens(
+    pub(super) fn binary_tokens(
         &self,
         op: BinOp,
         l: TokenStream,
@@ -386,6 +408,15 @@ impl Native<'_> {
             Method::WrappingAdd => self.arith(BinOp::Add, rt, at[0].clone(), span),
             Method::WrappingSub => self.arith(BinOp::Sub, rt, at[0].clone(), span),
             Method::WrappingMul => self.arith(BinOp::Mul, rt, at[0].clone(), span),
+            // f32: the IR's rule for ±0 (and NaN), not `f32::min`'s.
+            Method::Min if rty == Scalar::F32 => {
+                let a = &at[0];
+                quote_spanned!(span=> ::vyre::__private::native::fmin(#rt, #a))
+            }
+            Method::Max if rty == Scalar::F32 => {
+                let a = &at[0];
+                quote_spanned!(span=> ::vyre::__private::native::fmax(#rt, #a))
+            }
             Method::Min => {
                 let a = &at[0];
                 quote_spanned!(span=> #rt.min(#a))
@@ -394,6 +425,8 @@ impl Native<'_> {
                 let a = &at[0];
                 quote_spanned!(span=> #rt.max(#a))
             }
+            Method::ToBits => quote_spanned!(span=> #rt.to_bits()),
+            Method::Abs => quote_spanned!(span=> #rt.abs()),
             Method::CountOnes | Method::LeadingZeros | Method::TrailingZeros => {
                 let name = match m {
                     Method::CountOnes => "count_ones",

@@ -8,7 +8,53 @@ use super::expr::strip;
 use super::Parser;
 use crate::ast::{AtomicMethod, CxUse, Expr, ExprKind, Method, Scalar};
 
-const SUPPORTED_METHODS: &str = "wrapping_add/sub/mul, min, max, count_ones, leading_zeros, trailing_zeros, rotate_left/right, len, `word` on a `&[u8]` input, and the atomic methods on accumulator elements";
+const SUPPORTED_METHODS: &str = "wrapping_add/sub/mul, min, max, count_ones, leading_zeros, trailing_zeros, rotate_left/right, to_bits and abs (f32), len, `word` on a `&[u8]` input, and the atomic methods on accumulator elements";
+
+/// Iterator methods: a chain containing one is reported as an iterator.
+const ITERATOR_METHODS: &[&str] = &[
+    "iter",
+    "into_iter",
+    "iter_mut",
+    "map",
+    "filter",
+    "filter_map",
+    "sum",
+    "product",
+    "fold",
+    "enumerate",
+    "zip",
+    "chunks",
+    "chunks_exact",
+    "windows",
+    "bytes",
+    "rev",
+    "skip",
+    "take",
+    "any",
+    "all",
+    "position",
+    "find",
+    "for_each",
+    "collect",
+    "copied",
+    "cloned",
+];
+
+/// The first iterator method call in the receiver chain of `e` (itself included).
+fn iterator_call(e: &E) -> Option<&syn::ExprMethodCall> {
+    match strip(e) {
+        E::MethodCall(m) => iterator_call(&m.receiver).or_else(|| {
+            ITERATOR_METHODS
+                .contains(&m.method.to_string().as_str())
+                .then_some(m)
+        }),
+        _ => None,
+    }
+}
+
+/// Fix for iterator adapters.
+pub const ITERATOR_FIX: &str =
+    "write a `for` loop over `lanes.range(a..b)` or `0..data.len()` and index the buffer";
 
 impl Parser<'_> {
     /// `recv.method(args)`: a scalar method, `.len()`, `.id()`/`.count()`,
@@ -19,6 +65,14 @@ impl Parser<'_> {
         if let Some(t) = &m.turbofish {
             self.errs
                 .unsupported(t.span(), "turbofish type arguments", "remove them");
+            return None;
+        }
+        if let Some(it) = iterator_call(&E::MethodCall(m.clone())) {
+            self.errs.unsupported(
+                it.method.span(),
+                format!("iterator adapters (`.{}()`)", it.method),
+                ITERATOR_FIX,
+            );
             return None;
         }
         let args: Vec<&E> = m.args.iter().collect();
@@ -67,10 +121,9 @@ impl Parser<'_> {
         }
         let Some(method) = Method::from_name(&name) else {
             let fix = match name.as_str() {
-                "iter" | "into_iter" | "map" | "filter" | "sum" | "fold" | "enumerate" | "zip"
-                | "chunks" | "windows" => {
-                    "iterators are not supported; write a `for i in 0..data.len()` loop and index"
-                        .to_string()
+                "sqrt" => {
+                    self.errs.push(m.method.span(), "vyre payloads do not support `sqrt`: the vyre IR has no square-root operation yet\nFix: compare squares instead (`x * x < r * r`), or compute the root on the host");
+                    return None;
                 }
                 "unwrap" | "expect" | "unwrap_or" | "ok" => {
                     "payloads cannot fail; handle the case with `if`".to_string()
@@ -171,6 +224,10 @@ impl Parser<'_> {
             return None;
         }
         let first = segs.first().map(String::as_str).unwrap_or("");
+        if segs == ["f32", "from_bits"] && c.args.len() == 1 {
+            let u = self.expr(&c.args[0])?;
+            return Some(self.mk(span, ExprKind::FromBits(Box::new(u))));
+        }
         if matches!(
             first,
             "std" | "core" | "alloc" | "Vec" | "Box" | "String" | "Some" | "Ok" | "Err"

@@ -216,7 +216,14 @@ impl Parser<'_> {
             }
             other => {
                 let what = match other {
-                    E::MethodCall(m) => format!("iterating over `.{}()`", m.method),
+                    E::MethodCall(m) => {
+                        self.errs.unsupported(
+                            m.method.span(),
+                            format!("iterator adapters (`.{}()`)", m.method),
+                            super::call::ITERATOR_FIX,
+                        );
+                        return None;
+                    }
                     E::Path(_) => "iterating over a buffer or variable".to_string(),
                     _ => "iterating over this".to_string(),
                 };

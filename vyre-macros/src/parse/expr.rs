@@ -33,6 +33,7 @@ impl Parser<'_> {
             E::MethodCall(m) => return self.method_call(m),
             E::Call(c) => return self.call(c),
             E::If(i) => return self.if_expr(i),
+            E::Match(m) => return self.match_expr(m),
             E::Block(b) => self.block_kind(b),
             E::While(w) => self.while_kind(w)?,
             E::Loop(l) => self.loop_kind(l),
@@ -54,7 +55,6 @@ impl Parser<'_> {
     fn reject(&mut self, e: &E) {
         let s = match e {
             E::Try(t) => t.question_token.span,
-            E::Match(m) => m.match_token.span,
             E::Unsafe(u) => u.unsafe_token.span,
             E::Let(l) => l.let_token.span,
             _ => e.span(),
@@ -76,11 +76,10 @@ impl Parser<'_> {
             E::Try(_) => ("the `?` operator", "payloads cannot fail: handle the case with `if` and `return`"),
             E::Async(_) | E::Await(_) => ("`async`/`.await`", "remove it: a payload runs to completion"),
             E::Unsafe(_) => ("`unsafe` blocks", "remove `unsafe`: buffer accesses are bounds-checked"),
-            E::Match(_) => ("`match`", "use `if` / `else if` / `else`"),
             E::Struct(_) => ("structs", "use separate scalar variables"),
             E::Field(_) => ("field access", "use separate scalar variables"),
-            E::Tuple(_) => ("tuples", "use separate scalar variables"),
-            E::Array(_) | E::Repeat(_) => ("arrays", "use a `const NAME: &[u8] = b\"...\";` byte string, or an output buffer"),
+            E::Tuple(_) => ("tuples here", "destructure them where they are made, `let (a, b) = (x, y);`, or use separate scalar variables"),
+            E::Array(_) | E::Repeat(_) => ("array values outside `let`", "declare a local array, `let mut a = [0u32; N];`, and index it"),
             E::Range(_) => ("ranges outside `for`", "use the range directly in `for i in a..b`"),
             E::Macro(m) => {
                 self.mac(&m.mac);

@@ -2,10 +2,13 @@
 //! Every construct outside the subset is reported (all of them, not just the
 //! first) with a `Fix:`.
 
+mod array;
 mod call;
 mod control;
 mod expr;
+mod matching;
 mod signature;
+mod tuple;
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -73,6 +76,14 @@ pub fn parse_fn(
     }
 }
 
+/// True for `let (a, b) = ...` (with or without a type).
+fn is_tuple_let(local: &syn::Local) -> bool {
+    match &local.pat {
+        Pat::Type(pt) => matches!(&*pt.pat, Pat::Tuple(_)),
+        other => matches!(other, Pat::Tuple(_)),
+    }
+}
+
 /// True for the type `[u8]`.
 fn is_u8_slice(ty: &Type) -> bool {
     matches!(ty, Type::Slice(s) if type_name(&s.elem).as_deref() == Some("u8"))
@@ -129,6 +140,9 @@ impl Parser<'_> {
         let n = b.stmts.len();
         for (i, s) in b.stmts.iter().enumerate() {
             match s {
+                syn::Stmt::Local(local) if is_tuple_let(local) => {
+                    self.local_tuple(local, &mut stmts)
+                }
                 syn::Stmt::Local(local) => {
                     if let Some(st) = self.local(local) {
                         stmts.push(st);
@@ -203,6 +217,13 @@ impl Parser<'_> {
             }
         };
         self.check_name(&name);
+        if array::is_array_let(ty, local.init.as_ref().map(|i| &*i.expr)) {
+            let Some(init) = &local.init else {
+                self.errs.push(local.span(), format!("`let {name};` needs an initial value in a vyre payload\nFix: initialize it, e.g. `let mut {name} = [0u32; 4];`"));
+                return None;
+            };
+            return self.local_array(name, mutable, ty, &init.expr);
+        }
         let ty = ty.and_then(|t| {
             self.scalar_type(t, "local variable type")
                 .map(|s| (s, t.span()))

@@ -19,6 +19,8 @@ enum Base {
     Scalar,
     /// A combine's `&[u32]` input.
     Words,
+    /// A local array: its variable and whether it is `mut`.
+    Array(usize, bool),
     Unknown,
 }
 
@@ -26,12 +28,13 @@ impl Checker<'_> {
     /// Resolves the buffer-like `name` of `e` (recording the resolution) and
     /// says what it is; an unknown name is reported.
     fn base(&mut self, e: &Expr, name: &Ident) -> Base {
-        let Some((res, _)) = self.lookup(name) else {
+        let Some((res, mutable)) = self.lookup(name) else {
             self.unknown(name);
             return Base::Unknown;
         };
         self.res.insert(e.id, res);
         match res {
+            Res::Local(v) if self.var_len[v].is_some() => Base::Array(v, mutable),
             Res::Param(i) => match self.f.params[i].kind {
                 ParamKind::Bytes => Base::Bytes,
                 ParamKind::Output => Base::Output,
@@ -88,7 +91,7 @@ impl Checker<'_> {
     pub(super) fn index_ty(&mut self, e: &Expr, name: &Ident, idx: &Expr) -> Ty {
         let b = self.base(e, name);
         match b {
-            Base::Bytes | Base::ConstBytes | Base::Table => {}
+            Base::Bytes | Base::ConstBytes | Base::Table | Base::Array(..) => {}
             Base::Output | Base::Words => {}
             Base::Accumulator => self.errs.push(
                 e.span,
@@ -102,6 +105,7 @@ impl Checker<'_> {
         }
         self.buffer_index(idx);
         match b {
+            Base::Array(v, _) => self.var_ty[v],
             Base::Bytes | Base::ConstBytes => Ty::S(Scalar::U8),
             _ => Ty::S(Scalar::U32),
         }
@@ -152,6 +156,7 @@ impl Checker<'_> {
     ) -> Ty {
         match self.base(e, acc) {
             Base::Accumulator | Base::Unknown => {}
+            Base::Array(..) => self.errs.unsupported(acc.span(), format!("atomics on the local array `{acc}`"), format!("a local array belongs to one lane: read and write `{acc}[i]` directly")),
             Base::Bytes | Base::ConstBytes | Base::Table | Base::Words => {
                 self.errs.unsupported(acc.span(), format!("atomics on the input or constant `{acc}`"), "declare an accumulator parameter `acc: &[AtomicU32]` for atomic results")
             }
@@ -188,16 +193,16 @@ impl Checker<'_> {
         Ty::Unit
     }
 
-    /// `name[idx] = v` on an output: `v` must be a `u32`.
+    /// `name[idx] = v` on an output (`v` must be a `u32`) or a local array
+    /// (`v` has its element type).
     pub(super) fn store_out_ty(&mut self, e: &Expr, name: &Ident, idx: &Expr, v: &Expr) -> Ty {
-        self.store_target(e, name, idx);
+        let elem = self.store_target(e, name, idx);
         let t = self.expr(v);
-        self.unify(
-            t,
-            Ty::S(Scalar::U32),
-            v.span,
-            "a store to an output (outputs hold `u32`)",
-        );
+        let what = match elem {
+            Some(_) => "a store to an array element",
+            None => "a store to an output (outputs hold `u32`)",
+        };
+        self.unify(t, elem.unwrap_or(Ty::S(Scalar::U32)), v.span, what);
         Ty::Unit
     }
 
@@ -210,8 +215,8 @@ impl Checker<'_> {
         idx: &Expr,
         v: &Expr,
     ) -> Ty {
-        self.store_target(e, name, idx);
-        self.binop(op, Ty::S(Scalar::U32), v, e.span);
+        let elem = self.store_target(e, name, idx);
+        self.binop(op, elem.unwrap_or(Ty::S(Scalar::U32)), v, e.span);
         Ty::Unit
     }
 
@@ -224,6 +229,14 @@ impl Checker<'_> {
         };
         self.res.insert(e.id, res);
         match res {
+            Res::Local(v) if self.var_len[v].is_some() => {
+                self.errs.unsupported(
+                    name.span(),
+                    format!("assigning to the whole array `{name}`"),
+                    format!("assign its elements, `{name}[i] = v`"),
+                );
+                self.var_ty[v]
+            }
             Res::Local(v) if mutable => self.var_ty[v],
             Res::Param(i) if mutable => match self.f.params[i].kind {
                 ParamKind::Scalar(s) => Ty::S(s),
@@ -266,10 +279,18 @@ impl Checker<'_> {
         }
     }
 
-    /// Checks that `name[idx]` is a writable output element.
-    fn store_target(&mut self, e: &Expr, name: &Ident, idx: &Expr) {
+    /// Checks that `name[idx]` is a writable output or array element; the
+    /// element type of an array.
+    fn store_target(&mut self, e: &Expr, name: &Ident, idx: &Expr) -> Option<Ty> {
+        let mut elem = None;
         match self.base(e, name) {
             Base::Output => {}
+            Base::Array(v, mutable) => {
+                if !mutable {
+                    self.errs.push(name.span(), format!("cannot assign to an element of `{name}`, which is not `mut`\nFix: declare it `let mut {name}`"));
+                }
+                elem = Some(self.var_ty[v]);
+            }
             Base::Bytes | Base::ConstBytes => {
                 self.errs.unsupported(name.span(), format!("mutating the input `{name}`"), "inputs are read-only; write results to a `&mut [u32]` output parameter");
             }
@@ -286,5 +307,6 @@ impl Checker<'_> {
             Base::Unknown => {}
         }
         self.buffer_index(idx);
+        elem
     }
 }

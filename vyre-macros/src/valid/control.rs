@@ -166,6 +166,7 @@ fn has_break(b: &Block) -> bool {
         match &x.kind {
             ExprKind::Break => true,
             ExprKind::If(_, t, o) => has_break(t) || o.as_ref().is_some_and(has_break),
+            ExprKind::Match(_, arms) => arms.iter().any(|a| has_break(&a.body)),
             ExprKind::Block(b) => has_break(b),
             _ => false,
         }

@@ -58,6 +58,17 @@ impl Checker<'_> {
                 self.compound_store_out_ty(e, *op, name, idx, v)
             }
             ExprKind::If(c, then, otherwise) => self.if_ty(e, c, then, otherwise.as_ref()),
+            ExprKind::Match(scrutinee, arms) => self.match_ty(e, scrutinee, arms),
+            ExprKind::FromBits(u) => {
+                let t = self.expr(u);
+                self.unify(
+                    t,
+                    Ty::S(Scalar::U32),
+                    u.span,
+                    "`f32::from_bits` (which takes `u32`)",
+                );
+                Ty::S(Scalar::F32)
+            }
             ExprKind::Block(b) => self.block(b),
             ExprKind::While(c, body) => self.while_ty(c, body),
             ExprKind::Loop(body) => self.loop_ty(body),
@@ -96,6 +107,14 @@ impl Checker<'_> {
         };
         self.res.insert(e.id, res);
         match res {
+            Res::Local(v) if self.var_len[v].is_some() => {
+                self.errs.unsupported(
+                    n.span(),
+                    format!("using the array `{n}` as a value"),
+                    format!("index it (`{n}[i]`) or take its length (`{n}.len()`); arrays cannot be copied, passed to helpers or returned"),
+                );
+                self.var_ty[v]
+            }
             Res::Local(v) => self.var_ty[v],
             Res::Param(i) => match self.f.params[i].kind {
                 ParamKind::Scalar(s) => Ty::S(s),
@@ -163,6 +182,19 @@ impl Checker<'_> {
     fn call_ty(&mut self, args: &[Expr]) -> Ty {
         let mut first = None;
         for a in args {
+            if let ExprKind::Name(n) = &a.kind {
+                if let Some((Res::Local(v), _)) = self.lookup(n) {
+                    if self.var_len[v].is_some() {
+                        self.errs.unsupported(
+                            a.span,
+                            format!("passing the array `{n}` to a helper"),
+                            format!("pass its elements (`{n}[0]`, `{n}[1]`, ...) as scalar arguments; helpers take and return scalars only"),
+                        );
+                        first.get_or_insert(Ty::Unit);
+                        continue;
+                    }
+                }
+            }
             let t = self.expr(a);
             if first.is_none() {
                 first = Some(if matches!(a.kind, ExprKind::Lit(Lit::Int(_, None))) {
@@ -228,6 +260,8 @@ impl Checker<'_> {
             Method::Min | Method::Max => "`min`/`max`",
             Method::CountOnes | Method::LeadingZeros | Method::TrailingZeros => "bit counting",
             Method::RotateLeft | Method::RotateRight => "a rotate",
+            Method::ToBits => "`to_bits`",
+            Method::Abs => "`abs`",
         };
         match m {
             Method::WrappingAdd | Method::WrappingSub | Method::WrappingMul => {
@@ -243,6 +277,19 @@ impl Checker<'_> {
             Method::CountOnes | Method::LeadingZeros | Method::TrailingZeros => {
                 self.deferred.push(Deferred::Int(rt, e.span, what));
                 Ty::S(Scalar::U32)
+            }
+            Method::ToBits => {
+                self.unify(
+                    rt,
+                    Ty::S(Scalar::F32),
+                    recv.span,
+                    "`to_bits` (an `f32` method)",
+                );
+                Ty::S(Scalar::U32)
+            }
+            Method::Abs => {
+                self.deferred.push(Deferred::Float(rt, e.span, what));
+                rt
             }
             Method::RotateLeft | Method::RotateRight => {
                 self.deferred.push(Deferred::Word(rt, e.span, what));

@@ -9,6 +9,7 @@
 mod access;
 mod control;
 mod expr;
+mod matching;
 
 use std::collections::HashMap;
 
@@ -55,8 +56,10 @@ pub enum Res {
 pub struct Typed {
     /// Resolved type of every expression (`None`: unit or diverging).
     pub expr_ty: Vec<Option<Scalar>>,
-    /// Type of every local variable.
+    /// Type of every local variable (of its elements for an array).
     pub var_ty: Vec<Scalar>,
+    /// Number of elements of every local array (`None`: not an array).
+    pub var_len: Vec<Option<u32>>,
     /// What the name (or base of an index / `.len()` / atomic) in an expression refers to.
     pub res: HashMap<ExprId, Res>,
     /// Constants, in declaration order.
@@ -71,6 +74,7 @@ pub fn check(f: &Func, errs: &mut Errors) -> Typed {
         vars: Vec::new(),
         expr_ty: vec![Ty::Unit; f.n_exprs],
         var_ty: vec![Ty::S(Scalar::U32); f.n_vars],
+        var_len: vec![None; f.n_vars],
         res: HashMap::new(),
         consts: Vec::new(),
         scopes: vec![Vec::new()],
@@ -78,6 +82,7 @@ pub fn check(f: &Func, errs: &mut Errors) -> Typed {
         lits: Vec::new(),
         deferred: Vec::new(),
         calls: Vec::new(),
+        matches: Vec::new(),
     };
     for (i, p) in f.params.iter().enumerate() {
         c.scopes[0].push((p.name.to_string(), Res::Param(i), p.mutable));
@@ -110,6 +115,7 @@ struct Checker<'a> {
     vars: Vec<VarState>,
     expr_ty: Vec<Ty>,
     var_ty: Vec<Ty>,
+    var_len: Vec<Option<u32>>,
     res: HashMap<ExprId, Res>,
     consts: Vec<ConstValue>,
     scopes: Vec<Vec<(String, Res, bool)>>,
@@ -120,6 +126,8 @@ struct Checker<'a> {
     deferred: Vec<Deferred>,
     /// Helper calls: result type and first argument's type.
     calls: Vec<(Ty, Option<Ty>)>,
+    /// `match`es, checked for exhaustiveness and literal ranges at the end.
+    matches: Vec<matching::MatchCheck>,
 }
 
 /// Every identifier in `tokens`, groups included.
@@ -147,6 +155,8 @@ enum Deferred {
     RangeTy(Ty, Span),
     /// Must be i32 or f32 (negation).
     Signed(Ty, Span),
+    /// Must be f32.
+    Float(Ty, Span, &'static str),
 }
 
 impl Checker<'_> {
@@ -295,6 +305,30 @@ impl Checker<'_> {
                     self.var_ty[*var] = t;
                     self.declare(name, Res::Local(*var), *mutable);
                 }
+                Stmt::LetArray {
+                    var,
+                    name,
+                    mutable,
+                    elem,
+                    len,
+                    init,
+                } => {
+                    let t = match elem {
+                        Some((s, _)) => Ty::S(*s),
+                        None => self.fresh(false),
+                    };
+                    let vals: Vec<&crate::ast::Expr> = match init {
+                        crate::ast::ArrayInit::Repeat(v) => vec![&**v],
+                        crate::ast::ArrayInit::List(vs) => vs.iter().collect(),
+                    };
+                    for v in vals {
+                        let vt = self.expr(v);
+                        self.unify(vt, t, v.span, "this array element");
+                    }
+                    self.var_ty[*var] = t;
+                    self.var_len[*var] = Some(*len);
+                    self.declare(name, Res::Local(*var), *mutable);
+                }
                 Stmt::Const { name, value } => {
                     if let ConstValue::Table { span, ty, expr, .. } = value {
                         self.table_scope(name, ty, expr);
@@ -372,6 +406,7 @@ impl Checker<'_> {
 
     fn finish(mut self) -> Typed {
         let deferred = std::mem::take(&mut self.deferred);
+        let matches = std::mem::take(&mut self.matches);
         let lits = std::mem::take(&mut self.lits);
         // An unconstrained helper result takes the type of the first argument
         // (`to_lower(b: u8) -> u8`, `clamp(x: i32, ..) -> i32`); the generated
@@ -411,6 +446,11 @@ impl Checker<'_> {
                     s,
                     format!("`for` ranges over {} are not supported\nFix: iterate over `u32` or `usize` and convert inside the loop", me.describe(t)),
                 ),
+                Deferred::Float(t, s, what) => (
+                    scalar(me, t) == Some(Scalar::F32),
+                    s,
+                    format!("{what} is supported on `f32` only, found {}\nFix: for integers write `if x < 0 {{ -x }} else {{ x }}`", me.describe(t)),
+                ),
                 Deferred::Signed(t, s) => (
                     matches!(scalar(me, t), Some(Scalar::I32 | Scalar::F32)),
                     s,
@@ -420,6 +460,10 @@ impl Checker<'_> {
             if !ok {
                 me.errs.push(span, msg);
             }
+        }
+        for m in &matches {
+            let s = scalar(me, m.ty).unwrap_or(Scalar::U32);
+            matching::check_match(me.errs, m, s);
         }
         for (_, v, span, t) in lits {
             let s = scalar(me, t).unwrap_or(Scalar::U32);
@@ -436,6 +480,7 @@ impl Checker<'_> {
         Typed {
             expr_ty,
             var_ty,
+            var_len: std::mem::take(&mut me.var_len),
             res: std::mem::take(&mut me.res),
             consts: std::mem::take(&mut me.consts),
         }
