@@ -87,8 +87,10 @@
 //!   The payload carries the words as a [`Table`](crate::Table); fused into
 //!   the megakernel, all tables share one constant buffer that each
 //!   workgroup copies into workgroup memory when it starts (16 KiB in all
-//!   with the kernel's own workgroup memory). `crc32_blocks`
-//!   (`vyre::scan::crc`) uses one for slice-by-4 CRC.
+//!   with the kernel's own workgroup memory). On the bytecode interpreter
+//!   the words travel with the payload's bytecode and each read is one
+//!   instruction, with the same results. `crc32_blocks` (`vyre::scan::crc`)
+//!   uses one for slice-by-4 CRC.
 //! * Literals: integers, `f32`, `bool`, bytes (`b'\n'`); `u8::MAX`-style limits.
 //! * Operators: arithmetic, bit operations, shifts, comparisons, `&&`/`||`
 //!   (short-circuit), `!`, unary `-` on `i32`/`f32`, `as` between the types

@@ -136,8 +136,8 @@ fn build<'a>(backend: &'a dyn Backend, kinds: &[&str]) -> Megakernel<&'a dyn Bac
 }
 
 /// A megakernel holding `kinds`, fused into the kernel or (with
-/// `interpreted`) loaded into its interpreter as bytecode; payloads with
-/// constant tables, which the interpreter refuses, are fused either way.
+/// `interpreted`) loaded into its interpreter as bytecode (`crc32_blocks`
+/// with its constant table too).
 fn build_as<'a>(
     backend: &'a dyn Backend,
     kinds: &[&str],
@@ -148,7 +148,7 @@ fn build_as<'a>(
         .workgroups(4)
         .slot_budget(slot_budget(backend));
     for k in kinds {
-        b = if interpreted && payload(k).tables.is_empty() {
+        b = if interpreted {
             b.interpreted(payload(k))
         } else {
             b.payload(payload(k))
@@ -224,23 +224,32 @@ fn collect(mk: &Megakernel<&dyn Backend>, id: SlotId) -> Vec<u32> {
     mk.results(id).unwrap().to_vec()
 }
 
+/// `crc32_blocks` reads its slice-by-4 table on the interpreter: the
+/// table's 1024 words travel with its bytecode and every lookup is one
+/// table read (`LDT`).
 #[test]
-fn the_interpreter_refuses_payloads_with_tables() {
+fn the_interpreter_runs_payloads_with_tables() {
     let p = payload("crc32_blocks");
-    assert!(
-        !p.tables.is_empty(),
-        "crc32_blocks reads its slice-by-4 table"
-    );
-    let err = Megakernel::builder()
-        .interpreted(p)
-        .tenant("t", &["crc32_blocks"])
-        .build(CpuBackend::new())
-        .err()
-        .expect("an interpreted payload with a table is refused");
-    let msg = err.to_string();
-    assert!(
-        msg.contains("constant table `T`") && msg.contains("Fix:"),
-        "{msg}"
+    assert_eq!(p.tables.len(), 1, "crc32_blocks reads its slice-by-4 table");
+    let bc = vyre::interp::compile(&p).expect("compiles for the interpreter");
+    assert_eq!(bc.tables, p.tables[0].words);
+    let reads = bc
+        .words
+        .chunks(2)
+        .filter(|i| vyre::interp::decode([i[0], i[1]])[0] == vyre::interp::op::LDT)
+        .count();
+    assert_eq!(reads, 5, "4 slice-by-4 lookups and 1 byte-table lookup");
+    let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + 3) as u8).collect();
+    let cpu = CpuBackend::new();
+    let mut mk = build_as(&cpu, &["crc32_blocks"], true);
+    let t = mk.tenant_id("t").unwrap();
+    let id = mk
+        .publish(vyre::megakernel::Work::new("crc32_blocks", t, &data))
+        .unwrap();
+    mk.run().expect("run");
+    assert_eq!(
+        decode("crc32_blocks", &data, &collect(&mk, id)),
+        vec![crc32fast::hash(&data)]
     );
 }
 

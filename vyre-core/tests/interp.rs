@@ -1,6 +1,6 @@
-//! The GPU interpreter: random payloads loaded as bytecode give exactly what
-//! the same payloads fused into the kernel give, on the CPU reference and on
-//! wgpu; loading a payload builds no new pipeline; budgets, step limits,
+//! The GPU interpreter: random payloads (half of them reading a constant
+//! table) loaded as bytecode give exactly what the same payloads fused into
+//! the kernel give, on the CPU reference and on wgpu; loading a payload builds no new pipeline; budgets, step limits,
 //! unsupported payloads and malformed bytecode are reported, never run.
 //!
 //! `VYRE_INTERP_CASES` sets the number of random payloads (default 96).
@@ -13,7 +13,7 @@ use support::progen::{random_program, Rng};
 use vyre_core::cpu::CpuBackend;
 use vyre_core::gpu::WgpuBackend;
 use vyre_core::interp::{self, Bytecode};
-use vyre_core::ir::payload::{param_var, word_atomic, word_store};
+use vyre_core::ir::payload::{param_var, table_load, word_atomic, word_store, Table};
 use vyre_core::megakernel::protocol::FAULT_BUDGET;
 use vyre_core::megakernel::{Megakernel, SlotStatus, Work};
 use vyre_core::{Access, Backend, Builtin, Expr, Node, Param, ParamKind, Payload, Program};
@@ -33,14 +33,23 @@ fn param(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
 
 /// Rewrites a random program's buffers and ids into a payload's parameters:
 /// `iu`/`ii` → words of the slot's bytes, `out` → a per-slot output,
-/// `acc` → a per-slot accumulator, invocation ids → lane ids.
-fn to_payload(p: &Program) -> Option<Payload> {
+/// `acc` → a per-slot accumulator, invocation ids → lane ids. With `seed`
+/// odd, `ii` becomes a constant table of the payload instead (`II_TABLE`:
+/// 40 to 71 random words, so that many reads fall past its end and give 0).
+fn to_payload(p: &Program, seed: u64) -> Option<Payload> {
     if p.buffers.iter().any(|b| b.access == Access::Workgroup) {
         return None; // barriers: the interpreter refuses them (tested below)
     }
-    let body = p.body.iter().map(node).collect();
+    let table = seed % 2 == 1;
+    let body = p.body.iter().map(|n| node(n, table)).collect();
+    let mut rng = Rng::new(seed ^ 0x7AB1E);
+    let words: Vec<u32> = (0..40 + rng.below(32)).map(|_| rng.next() as u32).collect();
     Some(Payload {
-        tables: Vec::new(),
+        tables: if table {
+            vec![Table::new(II_TABLE, &words)]
+        } else {
+            Vec::new()
+        },
         name: p.name.clone(),
         params: vec![
             param("data", ParamKind::Bytes, None),
@@ -54,13 +63,17 @@ fn to_payload(p: &Program) -> Option<Payload> {
     })
 }
 
+/// The table random payloads with a table read instead of `ii`.
+const II_TABLE: &str = "II";
+
 fn word(index: Expr, skip: u32) -> Expr {
     let base = Expr::shr(Expr::var(&param_var("data", "off")), Expr::u32(2));
     Expr::load("data", Expr::add(Expr::add(base, Expr::u32(skip)), index))
 }
 
-fn node(n: &Node) -> Node {
-    let nodes = |ns: &[Node]| ns.iter().map(node).collect::<Vec<_>>();
+fn node(n: &Node, table: bool) -> Node {
+    let nodes = |ns: &[Node]| ns.iter().map(|n| node(n, table)).collect::<Vec<_>>();
+    let expr = |e: &Expr| expr(e, table);
     match n {
         Node::Let { name, value } => Node::let_bind(name, expr(value)),
         Node::Assign { name, value } => Node::assign(name, expr(value)),
@@ -84,10 +97,14 @@ fn node(n: &Node) -> Node {
     }
 }
 
-fn expr(e: &Expr) -> Expr {
-    let b = |x: &Expr| Box::new(expr(x));
+fn expr(e: &Expr, table: bool) -> Expr {
+    let b = |x: &Expr| Box::new(expr(x, table));
+    let expr = |x: &Expr| expr(x, table);
     match e {
         Expr::Load { buffer, index } if buffer == "iu" => word(expr(index), 0),
+        Expr::Load { buffer, index } if buffer == "ii" && table => {
+            Expr::bitcast(vyre_core::DataType::I32, table_load(II_TABLE, expr(index)))
+        }
         Expr::Load { buffer, index } if buffer == "ii" => {
             Expr::bitcast(vyre_core::DataType::I32, word(expr(index), 64))
         }
@@ -196,9 +213,14 @@ fn random_payloads_interpreted_equal_fused_on_cpu_and_gpu() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(96);
     let payloads: Vec<Payload> = (0..)
-        .filter_map(|seed| to_payload(&random_program(seed)))
+        .filter_map(|seed| to_payload(&random_program(seed), seed))
         .take(cases)
         .collect();
+    let reading = payloads
+        .iter()
+        .filter(|p| vyre_core::ir::nodes_to_text(&p.body, 0).contains(&format!("{II_TABLE}[")))
+        .count();
+    assert!(reading >= cases / 8, "only {reading} payloads read a table");
     let mut rng = Rng::new(7);
     let mut slots = 0;
     let mut pipelines = None;
@@ -237,7 +259,7 @@ fn random_payloads_interpreted_equal_fused_on_cpu_and_gpu() {
         assert_eq!(*pipelines.get_or_insert(n), n, "a new pipeline was built");
     }
     eprintln!(
-        "interp: {} random payloads, {slots} slots identical (fused CPU, interpreted CPU, interpreted {})",
+        "interp: {} random payloads ({reading} reading a table), {slots} slots identical (fused CPU, interpreted CPU, interpreted {})",
         payloads.len(),
         gpu.name()
     );

@@ -1,5 +1,6 @@
 //! Payloads loaded into a running megakernel's interpreter: compiled to
-//! bytecode on the host and appended to the `code` buffer; no new pipeline.
+//! bytecode on the host and appended to the `code` buffer (the payload's
+//! constant tables, their word count, then the program); no new pipeline.
 
 use super::protocol::*;
 use super::{Megakernel, B_CODE, B_CONTROL, B_REGS};
@@ -63,7 +64,7 @@ impl<B: Backend> Megakernel<B> {
     }
 
     /// Compiles `p` (whose name already has the next loaded opcode) and
-    /// appends it to the code buffer.
+    /// appends its tables, their count and its program to the code buffer.
     pub(super) fn install(&mut self, p: &Payload) -> Result<()> {
         let index = self.loaded;
         let op = self.first_loaded + index;
@@ -74,13 +75,15 @@ impl<B: Backend> Megakernel<B> {
         let lanes = self.workgroups as u64 * self.program.workgroup_size as u64;
         let frame = self.frame.max(bc.regs);
         let reg_words = lanes * frame as u64;
-        let code = &self.bufs[B_CODE];
-        if reg_words > (u32::MAX / 4) as u64
-            || code.len() + bc.words.len() > (u32::MAX / 4) as usize
-        {
-            return Err(Error::bad_input(format!("loading payload `{}` needs {reg_words} register words and {} code words, more than a GPU buffer holds", p.name, code.len() + bc.words.len()), "use fewer workgroups"));
+        // The program's tables, their count, then the program (the
+        // interpreter finds the tables from the word before the entry).
+        let code_words = self.bufs[B_CODE].len() + bc.tables.len() + 1 + bc.words.len();
+        if reg_words > (u32::MAX / 4) as u64 || code_words > (u32::MAX / 4) as usize {
+            return Err(Error::bad_input(format!("loading payload `{}` needs {reg_words} register words and {code_words} code words, more than a GPU buffer holds", p.name), "use fewer workgroups or smaller tables"));
         }
         let code = &mut self.bufs[B_CODE];
+        code.extend_from_slice(&bc.tables);
+        code.push(bc.tables.len() as u32);
         let entry = code.len() as u32;
         code.extend_from_slice(&bc.words);
         code[(CODE_ENTRY + index) as usize] = entry;

@@ -13,7 +13,7 @@
 //! | 3       | `results` | result words; each slot owns `[out_off, out_off+out_len)` (atomic) |
 //! | 4       | `debug`   | word 0 counts records requested, then from [`DEBUG_HEADER_WORDS`] records of [`DEBUG_RECORD_WORDS`] words: slot, opcode, two values (atomic) |
 //! | 5       | `io`      | read requests posted by payloads: word 0 counts them, then [`IO_REQ_WORDS`] words each (atomic) |
-//! | 6       | `code`    | programs loaded into the interpreter: [`CODE_HEADER_WORDS`] header words, then bytecode (read only) |
+//! | 6       | `code`    | programs loaded into the interpreter: [`CODE_HEADER_WORDS`] header words, then per program its constant tables, their word count and its bytecode (read only) |
 //! | 7       | `regs`    | interpreter registers: [`CTRL_REG_FRAME`] words per invocation (never uploaded or read back) |
 //!
 //! # Slot lifecycle

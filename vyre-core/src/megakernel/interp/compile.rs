@@ -4,7 +4,8 @@
 //! register for its scope, every expression node one instruction writing a
 //! temporary register (freed at the end of its statement), every literal a
 //! constant register loaded once in the prologue. Structured control flow
-//! becomes forward and backward jumps.
+//! becomes forward and backward jumps. A read of a constant table becomes
+//! one [`op::LDT`] with the table's place in [`Bytecode::tables`].
 
 use std::collections::HashMap;
 
@@ -12,8 +13,9 @@ use super::select::{binary_op, cast_op, reg_fields};
 use super::{atomic_kind, builtin_code, encode, op, Bytecode, INSTR_WORDS, MAX_INSTRS, MAX_REGS};
 use crate::error::{Error, Result};
 use crate::ir::{AtomicOp, BinOp, DataType, Expr, Node, ParamKind, Payload, UnOp};
-use crate::megakernel::abi::{Source, Value};
-use crate::megakernel::protocol::*;
+use crate::megakernel::tables::Placement;
+
+mod params;
 
 /// Constant registers are numbered from this tag during code generation and
 /// placed after the variable registers at the end.
@@ -24,12 +26,13 @@ const CONST_TAG: u32 = 1 << 31;
 /// that says why and `Fix:`.
 pub fn compile(p: &Payload) -> Result<Bytecode> {
     crate::megakernel::embed::check_embeddable(p)?;
-    if let Some(t) = p.tables.first() {
-        return Err(Error::bad_input(format!("payload `{}` cannot run on the interpreter: it reads the constant table `{}`, and loaded programs have no table memory", p.name, t.name), "run the payload fused (register it with MegakernelBuilder::payload)"));
-    }
+    // The tables laid out as the fused kernel lays out its table buffer.
+    let (decl, placed) = crate::megakernel::tables::layout(std::slice::from_ref(p))?;
     crate::validate::validate_or_error(&p.to_program(64))?;
     let mut g = Gen {
         p,
+        table_words: decl.map(|d| d.data).unwrap_or_default(),
+        tables: placed.into_iter().next().unwrap_or_default(),
         code: Vec::new(),
         consts: HashMap::new(),
         const_values: Vec::new(),
@@ -53,6 +56,10 @@ struct LoopCtx {
 
 struct Gen<'a> {
     p: &'a Payload,
+    /// The payload's table words ([`Bytecode::tables`]).
+    table_words: Vec<u32>,
+    /// Each table's (first word, words) in `table_words`.
+    tables: Placement,
     /// Instructions; jump targets are instruction indices until `finish`.
     code: Vec<[u32; 5]>,
     consts: HashMap<u32, u32>,
@@ -135,54 +142,6 @@ impl Gen<'_> {
         }
         self.consts.insert(bits, r);
         Ok(r)
-    }
-
-    /// Binds the reserved parameter variables from the slot's words (as the
-    /// fused embedding does).
-    fn bind_params(&mut self) -> Result<()> {
-        let p = self.p;
-        let u = DataType::U32;
-        let out_off = self.declare("#out_off", u)?;
-        self.emit(op::SLOTW, out_off, 0, 0, SLOT_OUT_OFF);
-        let out_len = self.declare("#out_len", u)?;
-        self.emit(op::SLOTW, out_len, 0, 0, SLOT_OUT_LEN);
-        // The slot ABI's bindings (megakernel::abi), lowered to bytecode.
-        for b in crate::megakernel::abi::bindings(p) {
-            let r = self.declare(&b.var, u)?;
-            match b.value {
-                Value::Word(Source::Slot(w)) => {
-                    self.emit(op::SLOTW, r, 0, 0, w);
-                }
-                Value::Word(Source::Control(w)) => {
-                    self.emit(op::CTRLW, r, 0, 0, w);
-                }
-                Value::Word(Source::SlotIndex) => {
-                    self.emit(op::SLOTIX, r, 0, 0, 0);
-                }
-                Value::Word(Source::Builtin(k)) => {
-                    self.emit(op::BUILTIN, r, 0, 0, builtin_code(k));
-                }
-                Value::DataByteOffset => {
-                    self.emit(op::SLOTW, r, 0, 0, SLOT_DATA_OFF);
-                    let two = self.constant(2)?;
-                    self.emit(op::SHL, r, r, two, 0);
-                }
-                Value::ResultOffset { before } => {
-                    let c = self.constant(before)?;
-                    self.emit(op::ADD, r, out_off, c, 0);
-                }
-                Value::ResultLen { before, declared } => {
-                    let c = self.constant(before)?;
-                    self.emit(op::UMIN, r, c, out_len, 0);
-                    self.emit(op::SUB, r, out_len, r, 0);
-                    if let Some(n) = declared {
-                        let c_n = self.constant(n)?;
-                        self.emit(op::UMIN, r, c_n, r, 0);
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Which parameter kind names `buffer`.
@@ -417,6 +376,15 @@ impl Gen<'_> {
                 let r = self.expr_into(e, None)?;
                 (op::MOV, r, 0, 0)
             }
+            Expr::Load { buffer, index } if self.tables.contains_key(buffer) => {
+                let (at, len) = self.tables[buffer];
+                let i = self.expr(index)?.0;
+                (op::LDT, i, self.constant(len)?, at)
+            }
+            Expr::Len(t) if self.tables.contains_key(t) => {
+                let len = self.constant(self.tables[t].1)?;
+                (op::MOV, len, 0, 0)
+            }
             Expr::Load { buffer, index } => {
                 let o = match self.buffer_kind(buffer)? {
                     ParamKind::Bytes => op::LDA,
@@ -576,6 +544,19 @@ impl Gen<'_> {
             regs: vars + pro,
             all_lanes: self.p.params_of(ParamKind::Lanes).count() > 0,
             result_words: crate::megakernel::embed::result_words(self.p),
+            table_layout: self
+                .p
+                .tables
+                .iter()
+                .map(|t| {
+                    (
+                        t.name.clone(),
+                        self.tables[&t.name].0,
+                        self.tables[&t.name].1,
+                    )
+                })
+                .collect(),
+            tables: self.table_words,
         };
         bc.check()?;
         Ok(bc)

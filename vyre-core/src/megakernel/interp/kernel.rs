@@ -73,6 +73,26 @@ fn load_vc() -> Node {
     Node::assign("vc", Expr::load(REGS, reg("i_c")))
 }
 
+/// The `code` index an [`op::LDT`] reads: word `va` of the table at `c` of
+/// `vb` words; nowhere when `va >= vb` (the IR's table load past the end)
+/// or when the word lies outside the program's own table words
+/// (`ip_t0`, `ip_tn`), whatever `c` and `vb` say. `c + va < ip_tn` is
+/// tested as `c < ip_tn && va < ip_tn - c`, which cannot wrap.
+fn table_word() -> Expr {
+    let inside = Expr::and(
+        Expr::lt(v("va"), v("vb")),
+        Expr::and(
+            Expr::lt(v("i_c"), v("ip_tn")),
+            Expr::lt(v("va"), Expr::sub(v("ip_tn"), v("i_c"))),
+        ),
+    );
+    Expr::select(
+        inside,
+        Expr::add(v("ip_t0"), Expr::add(v("i_c"), v("va"))),
+        Expr::u32(OUT_OF_RANGE),
+    )
+}
+
 /// Ends the payload for this lane (the interpreter loop).
 fn stop() -> Vec<Node> {
     vec![Node::assign("ip_w", Expr::bool(false)), Node::Break]
@@ -256,6 +276,7 @@ fn leaves() -> Vec<(u32, Vec<Node>)> {
         ),
         (op::ATG, atomics(DEBUG, v("va"))),
         (op::CASG, cas(DEBUG, v("va"))),
+        (op::LDT, set(Expr::load(CODE, table_word()))),
         (op::JMP, no_write(vec![Node::assign("ip_pc", v("i_c"))])),
         (
             op::JZ,
@@ -362,6 +383,21 @@ pub fn interpreter(first_op: u32) -> Vec<Node> {
             "ip_flags",
             Expr::load(CODE, Expr::add(Expr::u32(CODE_FLAGS), v("ip_i"))),
         ),
+        // The word before the program's entry holds its table count and
+        // the tables lie just before it (`Megakernel::load_payload` writes
+        // both); the count is clipped so they never reach the code header.
+        Node::let_bind("ip_tw", Expr::sub(v("ip_entry"), Expr::u32(1))),
+        Node::let_bind(
+            "ip_tn",
+            Expr::min(
+                Expr::load(CODE, v("ip_tw")),
+                Expr::sub(
+                    v("ip_tw"),
+                    Expr::min(v("ip_tw"), Expr::u32(CODE_HEADER_WORDS)),
+                ),
+            ),
+        ),
+        Node::let_bind("ip_t0", Expr::sub(v("ip_tw"), v("ip_tn"))),
         Node::let_bind("ip_frame", Expr::load(CONTROL, Expr::u32(CTRL_REG_FRAME))),
         Node::let_bind("ip_fb", Expr::mul(Expr::global_id(), v("ip_frame"))),
         Node::let_bind(

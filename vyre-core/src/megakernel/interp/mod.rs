@@ -37,10 +37,23 @@
 //! every arena and results index to the slot, whatever the bytecode says
 //! (the same guard the fused kernel puts on embedded payloads).
 //!
+//! # Constant tables
+//! A payload's tables ([`Payload::tables`](crate::ir::Payload::tables)) are
+//! part of its bytecode ([`Bytecode::tables`], laid out as the fused kernel
+//! lays them out, identical tables once).
+//! [`Megakernel::load_payload`](crate::megakernel::Megakernel::load_payload)
+//! puts them in the `code` buffer just before the program, followed by one
+//! word holding their count; a read of table `T` at `i` is one [`op::LDT`]
+//! carrying the table's first word and length, so it gives word `i` of `T`,
+//! or 0 when `i` is past its end, exactly as fused. The interpreter confines
+//! every table read to the running program's own table words, whatever
+//! the instruction says: never another program's tables or code. `len(T)`
+//! of a table is its length, a constant.
+//!
 //! # Not supported (rejected at load with a `Fix:`)
 //! `barrier`, `uniform_load` (a barrier inside the interpreter loop is not in
-//! uniform control flow) and `len()` (device buffers may be larger than the
-//! data). Such payloads run fused.
+//! uniform control flow) and `len()` of a parameter (device buffers may be
+//! larger than the data). Such payloads run fused.
 
 mod compile;
 pub mod kernel;
@@ -245,10 +258,16 @@ ops! {
     ATG = 73;
     /// `d = atomic_compare_exchange(debug[a], expected = b, value = c)`.
     CASG = 74;
+    /// `d = ` word `a` of the constant table that starts at word `c`
+    /// (immediate) of the program's tables ([`Bytecode::tables`]) and holds
+    /// `b` words (`b` a register): 0 when `a >= b`, as the IR's load of a
+    /// table past its end. Confined to the program's own table words
+    /// whatever `c` and `b` say (0 outside them).
+    LDT = 75;
 }
 
 /// Number of op codes; codes at or above it end the payload.
-pub const OP_COUNT: u32 = op::CASG + 1;
+pub const OP_COUNT: u32 = op::LDT + 1;
 
 /// The atomic kinds [`op::ATR`], [`op::ATQ`] and [`op::ATG`] take: the
 /// immediate `c` is the index in this table.
@@ -296,12 +315,21 @@ pub struct Bytecode {
     pub all_lanes: bool,
     /// Words of the result region the payload needs per slot.
     pub result_words: u32,
+    /// The payload's constant tables, one after the other (identical tables
+    /// once), read by [`op::LDT`]. Loaded, they lie in the `code` buffer
+    /// just before the program, followed by one word holding their count.
+    pub tables: Vec<u32>,
+    /// Where each table lies in [`Bytecode::tables`]: name, first word,
+    /// words (for listings; an [`op::LDT`] carries the first word as `c` and
+    /// the length in register `b`).
+    pub table_layout: Vec<(String, u32, u32)>,
 }
 
 impl Bytecode {
     /// Checks the structural rules the interpreter relies on: whole
     /// instructions, known op codes, registers inside the frame, jump targets
-    /// on instruction boundaries inside the program. [`compile`] only makes
+    /// on instruction boundaries inside the program, table reads starting
+    /// inside the program's tables. [`compile`] only makes
     /// programs that pass; the interpreter stays confined even for ones that
     /// do not (it clamps registers and memory indices).
     pub fn check(&self) -> Result<()> {
@@ -320,6 +348,9 @@ impl Bytecode {
         if self.regs > MAX_REGS {
             return bad(0, format!("{} registers, most {MAX_REGS}", self.regs));
         }
+        if u32::try_from(self.tables.len()).is_err() {
+            return bad(0, format!("{} table words", self.tables.len()));
+        }
         let len = self.words.len() as u32;
         for (i, ins) in self.words.chunks_exact(INSTR_WORDS as usize).enumerate() {
             let [o, d, a, b, c] = decode([ins[0], ins[1]]);
@@ -335,6 +366,7 @@ impl Bytecode {
                     op::SLOTW => c < crate::megakernel::protocol::SLOT_WORDS,
                     op::ATR | op::ATQ | op::ATG => c < ATOMIC_KINDS.len() as u32,
                     op::BUILTIN => c < BUILTINS.len() as u32,
+                    op::LDT => (c as usize) < self.tables.len(),
                     x => x < OP_COUNT,
                 };
             if o >= OP_COUNT {
@@ -353,7 +385,8 @@ impl Bytecode {
         Ok(())
     }
 
-    /// A readable listing, one instruction per line.
+    /// A readable listing, one instruction per line (table reads name
+    /// their table), then the tables' places.
     pub fn disassemble(&self) -> String {
         let mut s = String::new();
         for (i, ins) in self.words.chunks_exact(INSTR_WORDS as usize).enumerate() {
@@ -364,9 +397,18 @@ impl Bytecode {
                 .map(|(_, n)| *n)
                 .unwrap_or("?");
             s.push_str(&format!(
-                "{:5}: {name:7} d={d} a={a} b={b} c={c}\n",
+                "{:5}: {name:7} d={d} a={a} b={b} c={c}",
                 i * INSTR_WORDS as usize
             ));
+            if o == op::LDT {
+                for (t, _, _) in self.table_layout.iter().filter(|t| t.1 == c) {
+                    s.push_str(&format!("  ; table `{t}`"));
+                }
+            }
+            s.push('\n');
+        }
+        for (t, at, len) in &self.table_layout {
+            s.push_str(&format!("table `{t}`: {len} words at c={at}\n"));
         }
         s
     }
