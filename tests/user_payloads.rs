@@ -320,6 +320,19 @@ fn the_command_line_folds_like_the_library() {
         ("fb.vir0", first_byte::payload()),
         ("x.vir0", xor_words::payload()),
     ];
+    // The scan's own CRC-32 payload, exported as VIR0 and run interpreted
+    // (its slice-by-4 table included) next to --crc32.
+    let crc = dir.join("crc.vir0");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vyre"))
+        .args(["compile", "--payload", "scan_crc32", "-o"])
+        .arg(&crc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vyre"));
     cmd.args([
         "scan",
@@ -330,6 +343,7 @@ fn the_command_line_folds_like_the_library() {
         "512",
         "--crc32",
     ]);
+    cmd.arg("--payload").arg(&crc);
     for (file, p) in &payloads {
         let path = dir.join(file);
         std::fs::write(&path, vyre::vir0::encode_payload(p)).unwrap();
@@ -363,6 +377,7 @@ fn the_command_line_folds_like_the_library() {
         assert_eq!(words("first_byte"), [reference::first_byte(d, b'\n')]);
         assert_eq!(words("xor_words"), [reference::xor_words(d)]);
         assert_eq!(v["crc32"].as_u64(), Some(u64::from(crc32fast::hash(d))));
+        assert_eq!(words("crc32")[0], u64::from(crc32fast::hash(d)));
     }
     // A scalar left unbound, a bad --arg: exit 2 with a Fix.
     for args in [
