@@ -6,6 +6,48 @@ use vyre_core::{Backend, Error, Result};
 /// A scan device: any backend that can move to a worker thread.
 pub type Device = Box<dyn Backend + Send>;
 
+/// What a scan runs on ([`super::scan_engines`]): a device with its own
+/// megakernel, or the native backend (the payloads' native code on
+/// `threads` threads; see `vyre scan --backend native`).
+pub enum Engine<B = Device> {
+    /// A device ([`Backend`]).
+    Device(B),
+    /// The native backend with a pool of `threads` threads.
+    Native {
+        /// Threads running slots (e.g. [`super::default_native_threads`]).
+        threads: usize,
+    },
+}
+
+/// [`open_devices`] where the list may also name `native`: the native
+/// backend with a thread per core ([`super::default_native_threads`]),
+/// once.
+pub fn open_engines(spec: &str, in_flight: u32) -> Result<Vec<Engine>> {
+    let mut out = Vec::new();
+    let mut native = false;
+    for item in spec.split(',').map(str::trim) {
+        if item.eq_ignore_ascii_case("native") {
+            if native {
+                return Err(Error::bad_input(
+                    format!("the device list `{spec}` names `native` twice"),
+                    "name `native` once: it runs on every core already",
+                ));
+            }
+            native = true;
+            out.push(Engine::Native {
+                threads: super::default_native_threads(),
+            });
+        } else {
+            out.extend(
+                open_devices(item, in_flight)?
+                    .into_iter()
+                    .map(Engine::Device),
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// `in_flight` scan devices on one GPU: each gets its own worker and
 /// megakernel, and they share the device, so while one batch runs on the GPU
 /// the next is copied into staging memory and queued (the device keeps the
@@ -23,6 +65,7 @@ pub fn shared_gpu(gpu: WgpuBackend, in_flight: u32) -> Vec<Device> {
 /// * `all` — every GPU adapter ([`WgpuBackend::open_all`]; the software
 ///   adapter only when there is no hardware GPU);
 /// * `cpu` — the CPU reference interpreter ([`vyre_core::cpu::CpuBackend`]);
+/// * (`native`, the native backend, is not a device: see [`open_engines`]);
 /// * anything else — the first wgpu adapter whose name contains it
 ///   (case-insensitive), e.g. `H100` or `llvmpipe`.
 ///

@@ -18,6 +18,22 @@ pub fn body(b: &Block, t: &Typed) -> TokenStream {
     n.block(b)
 }
 
+/// The first statement of every loop iteration: counts it against the
+/// slot's iteration budget when the native code runs in a scan
+/// (`vyre::__private::native::tick`), and leaves the loop once it is spent.
+/// Always passes when the function is called directly.
+struct Tick;
+
+const TICK: Tick = Tick;
+
+impl quote::ToTokens for Tick {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.extend(quote!(if !::vyre::__private::native::tick() {
+            break;
+        }));
+    }
+}
+
 struct Native<'a> {
     t: &'a Typed,
 }
@@ -184,11 +200,11 @@ impl Native<'_> {
             ExprKind::Block(b) => self.block(b),
             ExprKind::While(c, b) => {
                 let (ct, bt) = (self.expr(c), self.block(b));
-                quote_spanned!(span=> while #ct #bt)
+                quote_spanned!(span=> while #ct { #TICK #bt })
             }
             ExprKind::Loop(b) => {
                 let bt = self.block(b);
-                quote_spanned!(span=> loop #bt)
+                quote_spanned!(span=> loop { #TICK #bt })
             }
             ExprKind::For {
                 name, range, body, ..
@@ -348,7 +364,7 @@ impl Native<'_> {
                 quote_spanned!(span=> #lanes.range(#s..#t))
             }
         };
-        quote_spanned!(span=> for #name in #it #bt)
+        quote_spanned!(span=> for #name in #it { #TICK #bt })
     }
 
     fn binary_tokens(
