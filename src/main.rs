@@ -140,9 +140,11 @@ enum Command {
         /// One JSON object per file, then a summary object.
         #[arg(long)]
         json: bool,
-        /// Where payloads run.
-        #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
-        backend: BackendArg,
+        /// Where payloads run (default: gpu, or native when the only GPU
+        /// adapter is a software one such as llvmpipe and --adapter and
+        /// VYRE_ADAPTER are not given).
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
         /// Adapter name (substring) or `cpu` for a software adapter; default: VYRE_ADAPTER or the fastest GPU.
         #[arg(long)]
         adapter: Option<String>,
@@ -369,7 +371,7 @@ fn bind_args(mut payloads: Vec<vyre::Payload>, args: &[String]) -> Result<Vec<vy
 
 /// The devices of `--adapters`, or the one of `--backend`/`--adapter`.
 fn make_devices(
-    kind: BackendArg,
+    kind: Option<BackendArg>,
     adapter: Option<&str>,
     adapters: Option<&str>,
     in_flight: u32,
@@ -377,6 +379,14 @@ fn make_devices(
     if let Some(list) = adapters {
         return open_engines(list, in_flight);
     }
+    let kind = kind.unwrap_or_else(|| {
+        // Software Vulkan is slower than the payloads' native code.
+        if adapter.is_none() && vyre::scan::auto_is_native() {
+            BackendArg::Native
+        } else {
+            BackendArg::Gpu
+        }
+    });
     Ok(match kind {
         BackendArg::Cpu => vec![Engine::Device(Box::new(vyre::scan::scan_cpu_backend()))],
         BackendArg::Native => vec![Engine::Native {

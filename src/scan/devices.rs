@@ -21,11 +21,18 @@ pub enum Engine<B = Device> {
 
 /// [`open_devices`] where the list may also name `native`: the native
 /// backend with a thread per core ([`super::default_native_threads`]),
-/// once.
+/// once; and `auto`: the default GPU when there is a hardware GPU or
+/// `$VYRE_ADAPTER` names an adapter, else (only a software adapter such as
+/// llvmpipe, or none) the native backend ([`auto_is_native`]).
 pub fn open_engines(spec: &str, in_flight: u32) -> Result<Vec<Engine>> {
     let mut out = Vec::new();
     let mut native = false;
     for item in spec.split(',').map(str::trim) {
+        let item = match item.eq_ignore_ascii_case("auto") {
+            true if auto_is_native() => "native",
+            true => "gpu",
+            false => item,
+        };
         if item.eq_ignore_ascii_case("native") {
             if native {
                 return Err(Error::bad_input(
@@ -110,4 +117,13 @@ pub fn open_devices(spec: &str, in_flight: u32) -> Result<Vec<Device>> {
 /// of a large batch that is only slow.
 pub fn scan_cpu_backend() -> vyre_core::cpu::CpuBackend {
     vyre_core::cpu::CpuBackend::with_step_budget(u64::MAX)
+}
+
+/// What `auto` picks ([`open_engines`]): true (the native backend) when
+/// `$VYRE_ADAPTER` is unset and wgpu finds no hardware GPU; on such hosts
+/// the native backend is faster than software Vulkan (BENCHMARKS.md) and
+/// gives the same results.
+pub fn auto_is_native() -> bool {
+    std::env::var_os("VYRE_ADAPTER").is_none_or(|v| v.is_empty())
+        && !vyre_core::gpu::hardware_adapter_present()
 }

@@ -31,7 +31,9 @@ use vyre_core::{Backend, Error, Payload, Result};
 
 use analyses::{analyses, Analysis};
 pub use api::{bind_scalar, FromWords, Scan, ScanFile, ScanFiles};
-pub use devices::{open_devices, open_engines, scan_cpu_backend, shared_gpu, Device, Engine};
+pub use devices::{
+    auto_is_native, open_devices, open_engines, scan_cpu_backend, shared_gpu, Device, Engine,
+};
 use fold::Fold;
 pub use native::{default_native_threads, native_name, FAULT_NATIVE_PANIC};
 pub use options::{
