@@ -47,7 +47,7 @@ fn positions(
 #[vyre::payload]
 fn spin_on_bang(data: &[u8], #[vyre(len = 1)] n: &[AtomicU32], lanes: Lanes) {
     let mut k = 0u32;
-    if data.len() > 0 && data[0] == b'!' {
+    if data[0] == b'!' {
         loop {
             k += 1;
             if k == 0 {
@@ -320,4 +320,59 @@ fn the_command_line_runs_native() {
     );
     let text = String::from_utf8_lossy(&native);
     assert!(text.contains("native ("), "{text}");
+}
+
+/// A payload declared in a function body, naming types imported there,
+/// gets a native entry point that binds the slot as the ABI does: the
+/// results split in declaration order (clipped), scalars in order, the
+/// runtime words.
+#[test]
+fn native_entry_of_a_payload_in_a_function_body() {
+    use std::sync::atomic::AtomicU32;
+    use std::sync::atomic::Ordering as O;
+    #[vyre::payload]
+    fn local(
+        data: &[u8],
+        a: u32,
+        #[vyre(file_len)] len: u32,
+        b: u32,
+        #[vyre(len = 2)] out: &mut [u32],
+        #[vyre(len = 3)] acc: &[AtomicU32],
+    ) {
+        out[0] = a;
+        out[1] = b;
+        acc[0].fetch_add(data.len() as u32, O::Relaxed);
+        acc[2].fetch_add(len, O::SeqCst);
+    }
+    let p = local::payload();
+    let mut results = [0u32, 0, 10, 0, 0];
+    let mut slot = vyre::NativeSlot {
+        data: b"abc",
+        start: 0,
+        args: &[7, 9],
+        chunk_offset: 0,
+        chunk_offset_hi: 0,
+        file_len: 40,
+        file_len_hi: 0,
+        chunk_index: 0,
+        results: &mut results,
+    };
+    assert!(p.native.call(&mut slot));
+    assert_eq!(results, [7, 9, 13, 0, 40]);
+    // A bound scalar (as a scan binds it) moves the others up.
+    let bound = vyre::scan::bind_scalar(&p, "a", 5).unwrap();
+    let mut results = [0u32; 4];
+    let mut slot = vyre::NativeSlot {
+        data: b"",
+        start: 0,
+        args: &[6],
+        chunk_offset: 0,
+        chunk_offset_hi: 0,
+        file_len: 0,
+        file_len_hi: 0,
+        chunk_index: 0,
+        results: &mut results,
+    };
+    assert!(bound.native.call(&mut slot));
+    assert_eq!(results, [5, 6, 0, 0], "clipped to the region");
 }

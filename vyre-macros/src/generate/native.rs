@@ -14,7 +14,20 @@ use crate::valid::Typed;
 
 /// Emits the native body of a function.
 pub fn body(b: &Block, t: &Typed) -> TokenStream {
-    let n = Native { t };
+    let n = Native {
+        t,
+        in_module: false,
+    };
+    n.block(b)
+}
+
+/// The native body for a copy of the function inside its generated module
+/// (the payload's native entry point): helper paths as seen from the module
+/// ([`super::helper_path`]) and atomic orderings spelled out (all mean
+/// relaxed), so the copy needs nothing the user imported; other names come
+/// from the module's `use super::*`.
+pub fn body_in_module(b: &Block, t: &Typed) -> TokenStream {
+    let n = Native { t, in_module: true };
     n.block(b)
 }
 
@@ -36,6 +49,8 @@ impl quote::ToTokens for Tick {
 
 struct Native<'a> {
     t: &'a Typed,
+    /// Emitted inside the generated module ([`body_in_module`]).
+    in_module: bool,
 }
 
 fn ty_tokens(s: Scalar, span: Span) -> TokenStream {
@@ -270,6 +285,13 @@ impl Native<'_> {
         let it = self.expr(index);
         let vals = values.iter().map(|v| self.expr(v));
         let m = syn::Ident::new(atomic_name(op), span);
+        let orderings: Vec<TokenStream> = orderings
+            .iter()
+            .map(|o| match self.in_module {
+                true => quote_spanned!(span=> ::core::sync::atomic::Ordering::Relaxed),
+                false => quote!(#o),
+            })
+            .collect();
         let call = quote_spanned!(span=> ::vyre::__private::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)).#m(#(#vals,)* #(#orderings),*));
         match cx {
             CxUse::Discard if op == AtomicMethod::CompareExchange => {
@@ -292,6 +314,10 @@ impl Native<'_> {
             }
             _ => self.expr(x),
         });
+        if self.in_module {
+            let path = super::helper_path(path);
+            return quote_spanned!(span=> #path(#(#a),*));
+        }
         quote_spanned!(span=> #path(#(#a),*))
     }
 
