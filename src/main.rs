@@ -493,7 +493,14 @@ fn main() -> ExitCode {
                         Engine::Native { threads } => vyre::scan::native_name(*threads),
                     })
                     .collect();
-                warn(format_args!("vyre: scanning on {}", names.join(", ")));
+                let auto = backend.is_none() && adapter.is_none() && adapters.is_none();
+                let why = match (auto, devices.as_slice()) {
+                    (true, [Engine::Native { .. }]) => {
+                        " (no hardware GPU; --backend gpu runs on software Vulkan)"
+                    }
+                    _ => "",
+                };
+                warn(format_args!("vyre: scanning on {}{why}", names.join(", ")));
             }
             let bar = if quiet || json {
                 indicatif::ProgressBar::hidden()

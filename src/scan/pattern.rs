@@ -347,7 +347,7 @@ fn native_patterns(patterns: &[&[u8]], words: u32) -> vyre_core::NativePayload {
         for (i, f) in finders.iter().enumerate() {
             let n = f.needle().len() as u32;
             // A match ending at e >= first starts at e - n + 1 >= first - n + 1.
-            let from = s.start.max(n - 1) + 1 - n;
+            let from = s.start.max(n - 1) - (n - 1);
             let hay = s.data.get(from as usize..).unwrap_or(&[]);
             let (mut count, mut at) = (0u32, 0usize);
             while let Some(k) = hay.get(at..).and_then(|h| f.find(h)) {
