@@ -18,7 +18,7 @@
 //!
 //! Everything here is `#[inline]` and panic-free.
 
-use std::sync::atomic::AtomicU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::ir::{Expr, Literal, Node};
 
@@ -386,6 +386,85 @@ pub fn atomics(words: &mut [u32]) -> &[AtomicU32] {
     // and the exclusive borrow of `words` lasts as long as the returned
     // shared borrow, so nothing else accesses the words meanwhile.
     unsafe { &*(words as *mut [u32] as *const [AtomicU32]) }
+}
+
+/// An accumulator word that one thread owns while a payload's native entry
+/// point runs (its slot's result region is borrowed exclusively): the
+/// atomic operations as plain loads and stores, with the values and
+/// returned old values the atomics give, without locked instructions.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Owned<'a>(pub &'a AtomicU32);
+
+impl Owned<'_> {
+    #[inline]
+    fn update(self, f: impl FnOnce(u32) -> u32) -> u32 {
+        let old = self.0.load(Ordering::Relaxed);
+        self.0.store(f(old), Ordering::Relaxed);
+        old
+    }
+    /// `load`.
+    #[inline]
+    pub fn load(self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+    /// `store`.
+    #[inline]
+    pub fn store(self, v: u32) {
+        self.0.store(v, Ordering::Relaxed)
+    }
+    /// `fetch_add` (wrapping).
+    #[inline]
+    pub fn fetch_add(self, v: u32) -> u32 {
+        self.update(|x| x.wrapping_add(v))
+    }
+    /// `fetch_sub` (wrapping).
+    #[inline]
+    pub fn fetch_sub(self, v: u32) -> u32 {
+        self.update(|x| x.wrapping_sub(v))
+    }
+    /// `fetch_max`.
+    #[inline]
+    pub fn fetch_max(self, v: u32) -> u32 {
+        self.update(|x| x.max(v))
+    }
+    /// `fetch_min`.
+    #[inline]
+    pub fn fetch_min(self, v: u32) -> u32 {
+        self.update(|x| x.min(v))
+    }
+    /// `fetch_and`.
+    #[inline]
+    pub fn fetch_and(self, v: u32) -> u32 {
+        self.update(|x| x & v)
+    }
+    /// `fetch_or`.
+    #[inline]
+    pub fn fetch_or(self, v: u32) -> u32 {
+        self.update(|x| x | v)
+    }
+    /// `fetch_xor`.
+    #[inline]
+    pub fn fetch_xor(self, v: u32) -> u32 {
+        self.update(|x| x ^ v)
+    }
+    /// `swap`.
+    #[inline]
+    pub fn swap(self, v: u32) -> u32 {
+        self.update(|_| v)
+    }
+    /// `compare_exchange`: `Ok(old)` and `new` stored when `old == current`,
+    /// else `Err(old)`.
+    #[inline]
+    pub fn compare_exchange(self, current: u32, new: u32) -> Result<u32, u32> {
+        let old = self.load();
+        if old == current {
+            self.store(new);
+            Ok(old)
+        } else {
+            Err(old)
+        }
+    }
 }
 
 /// Sentinel for "no budget": loops of native code called directly never stop.

@@ -23,9 +23,10 @@ pub fn body(b: &Block, t: &Typed) -> TokenStream {
 
 /// The native body for a copy of the function inside its generated module
 /// (the payload's native entry point): helper paths as seen from the module
-/// ([`super::helper_path`]) and atomic orderings spelled out (all mean
-/// relaxed), so the copy needs nothing the user imported; other names come
-/// from the module's `use super::*`.
+/// ([`super::helper_path`]) and accumulator operations on
+/// `vyre::__private::native::Owned` (no orderings: the entry point owns its
+/// slot's words), so the copy needs nothing the user imported; other names
+/// come from the module's `use super::*`.
 pub fn body_in_module(b: &Block, t: &Typed) -> TokenStream {
     let n = Native { t, in_module: true };
     n.block(b)
@@ -285,14 +286,16 @@ impl Native<'_> {
         let it = self.expr(index);
         let vals = values.iter().map(|v| self.expr(v));
         let m = syn::Ident::new(atomic_name(op), span);
-        let orderings: Vec<TokenStream> = orderings
-            .iter()
-            .map(|o| match self.in_module {
-                true => quote_spanned!(span=> ::core::sync::atomic::Ordering::Relaxed),
-                false => quote!(#o),
-            })
-            .collect();
-        let call = quote_spanned!(span=> ::vyre::__private::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)).#m(#(#vals,)* #(#orderings),*));
+        let cell = quote_spanned!(span=> ::vyre::__private::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)));
+        // The native entry point owns its slot's result words: its copy of
+        // the function reads and writes them without locked instructions
+        // (`native::Owned`), with the same values and returned old values.
+        let call = match self.in_module {
+            true => {
+                quote_spanned!(span=> ::vyre::__private::native::Owned(#cell).#m(#(#vals),*))
+            }
+            false => quote_spanned!(span=> #cell.#m(#(#vals,)* #(#orderings),*)),
+        };
         match cx {
             CxUse::Discard if op == AtomicMethod::CompareExchange => {
                 quote_spanned!(span=> { let _ = #call; })
