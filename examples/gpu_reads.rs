@@ -60,6 +60,7 @@ fn main() -> vyre::Result<()> {
             Expr::u32(FIRST_PAYLOAD_OPCODE + 1),
         )],
         combine: None,
+        native: Default::default(),
     };
     let section_sum = Payload {
         tables: Vec::new(),
@@ -91,6 +92,7 @@ fn main() -> vyre::Result<()> {
             )),
         ],
         combine: None,
+        native: Default::default(),
     };
     let backend: Box<dyn Backend> = match vyre::gpu::WgpuBackend::new() {
         Ok(g) => Box::new(g),

@@ -25,7 +25,8 @@ pub use vyre_macros::{combine, helper, payload};
 pub use vyre_core::{cpu, feeder, gpu, interp, ir, lower, megakernel, validate, vir0};
 pub use vyre_core::{
     Access, AtomicOp, BinOp, BufferDecl, Builtin, Combine, DataType, Expr, Lanes, Literal,
-    NativeCombine, Node, Param, ParamKind, Payload, Program, Reduce, Table, UnOp,
+    NativeCombine, NativePayload, NativeSlot, Node, Param, ParamKind, Payload, Program, Reduce,
+    Table, UnOp,
 };
 pub use vyre_core::{Backend, ByteWords, DeviceArena, Error, Result};
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use vyre::scan::{
-    open_devices, parse_pattern, scan_devices, shared_gpu, validate_in_flight, Device, ScanConfig,
+    open_engines, parse_pattern, scan_engines, shared_gpu, validate_in_flight, Engine, ScanConfig,
     DEFAULT_ITERATION_BUDGET,
 };
 use vyre::Result;
@@ -87,6 +87,9 @@ enum BackendArg {
     Gpu,
     /// The CPU reference interpreter.
     Cpu,
+    /// The payloads' native code (compiled by rustc) on every core; payloads
+    /// loaded with --payload run on the CPU reference.
+    Native,
 }
 
 #[derive(Subcommand)]
@@ -137,14 +140,16 @@ enum Command {
         /// One JSON object per file, then a summary object.
         #[arg(long)]
         json: bool,
-        /// Where payloads run.
-        #[arg(long, value_enum, default_value_t = BackendArg::Gpu)]
-        backend: BackendArg,
+        /// Where payloads run (default: gpu, or native when the only GPU
+        /// adapter is a software one such as llvmpipe and --adapter and
+        /// VYRE_ADAPTER are not given).
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
         /// Adapter name (substring) or `cpu` for a software adapter; default: VYRE_ADAPTER or the fastest GPU.
         #[arg(long)]
         adapter: Option<String>,
         /// Scan on several devices at once: `all` (every GPU), adapter name
-        /// substrings and `cpu` (the CPU reference interpreter), comma-separated.
+        /// substrings, `cpu` (the CPU reference interpreter) and `native`, comma-separated.
         #[arg(long, value_name = "LIST", conflicts_with_all = ["adapter", "backend"])]
         adapters: Option<String>,
         /// Bytes per chunk: a multiple of 4 from 4 to 67108864 (64 MiB).
@@ -366,16 +371,27 @@ fn bind_args(mut payloads: Vec<vyre::Payload>, args: &[String]) -> Result<Vec<vy
 
 /// The devices of `--adapters`, or the one of `--backend`/`--adapter`.
 fn make_devices(
-    kind: BackendArg,
+    kind: Option<BackendArg>,
     adapter: Option<&str>,
     adapters: Option<&str>,
     in_flight: u32,
-) -> Result<Vec<Device>> {
+) -> Result<Vec<Engine>> {
     if let Some(list) = adapters {
-        return open_devices(list, in_flight);
+        return open_engines(list, in_flight);
     }
+    let kind = kind.unwrap_or_else(|| {
+        // Software Vulkan is slower than the payloads' native code.
+        if adapter.is_none() && vyre::scan::auto_is_native() {
+            BackendArg::Native
+        } else {
+            BackendArg::Gpu
+        }
+    });
     Ok(match kind {
-        BackendArg::Cpu => vec![Box::new(vyre::scan::scan_cpu_backend())],
+        BackendArg::Cpu => vec![Engine::Device(Box::new(vyre::scan::scan_cpu_backend()))],
+        BackendArg::Native => vec![Engine::Native {
+            threads: vyre::scan::default_native_threads(),
+        }],
         BackendArg::Gpu => {
             let choice = match adapter {
                 None => vyre::gpu::AdapterChoice::Default,
@@ -383,6 +399,9 @@ fn make_devices(
                 Some(a) => vyre::gpu::AdapterChoice::Named(a.to_string()),
             };
             shared_gpu(vyre::gpu::WgpuBackend::with_adapter(choice)?, in_flight)
+                .into_iter()
+                .map(Engine::Device)
+                .collect()
         }
     })
 }
@@ -467,8 +486,21 @@ fn main() -> ExitCode {
                     Err(e) => return fail(e),
                 };
             if !json {
-                let names: Vec<String> = devices.iter().map(|d| d.name()).collect();
-                warn(format_args!("vyre: scanning on {}", names.join(", ")));
+                let names: Vec<String> = devices
+                    .iter()
+                    .map(|d| match d {
+                        Engine::Device(d) => d.name(),
+                        Engine::Native { threads } => vyre::scan::native_name(*threads),
+                    })
+                    .collect();
+                let auto = backend.is_none() && adapter.is_none() && adapters.is_none();
+                let why = match (auto, devices.as_slice()) {
+                    (true, [Engine::Native { .. }]) => {
+                        " (no hardware GPU; --backend gpu runs on software Vulkan)"
+                    }
+                    _ => "",
+                };
+                warn(format_args!("vyre: scanning on {}{why}", names.join(", ")));
             }
             let bar = if quiet || json {
                 indicatif::ProgressBar::hidden()
@@ -484,7 +516,7 @@ fn main() -> ExitCode {
             };
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
-            let result = scan_devices(
+            let result = scan_engines(
                 devices,
                 &paths,
                 &cfg,

@@ -39,7 +39,11 @@ fn file<'a>(objects: &'a [Value], path: &Path) -> &'a Value {
         .unwrap_or_else(|| panic!("no result for {}: {objects:?}", path.display()))
 }
 
-const BACKENDS: &[&[&str]] = &[&[], &["--fused"], &["--backend", "cpu"]];
+const BACKENDS: &[&[&str]] = &[
+    &["--backend", "gpu"],
+    &["--backend", "gpu", "--fused"],
+    &["--backend", "cpu"],
+];
 
 /// A payload that loops forever on files starting with `x` fails exactly
 /// those files, with the payload's name, the offset and a Fix; the others

@@ -153,7 +153,12 @@ fn cli_real_files_gpu_json_equals_cpu_json() {
         "8192",
     ];
     let _g = GPU.lock().unwrap_or_else(|e| e.into_inner());
-    let gpu = vyre_bin().args(args).arg(&real).output().unwrap();
+    let gpu = vyre_bin()
+        .args(args)
+        .args(["--backend", "gpu"])
+        .arg(&real)
+        .output()
+        .unwrap();
     let cpu = vyre_bin()
         .args(args)
         .args(["--backend", "cpu"])
@@ -168,7 +173,7 @@ fn cli_real_files_gpu_json_equals_cpu_json() {
     // three batches in flight on the one GPU.
     let copied = vyre_bin()
         .args(args)
-        .args(["--no-zero-copy", "--in-flight", "3"])
+        .args(["--backend", "gpu", "--no-zero-copy", "--in-flight", "3"])
         .arg(&real)
         .output()
         .unwrap();

@@ -34,7 +34,7 @@ use std::thread::JoinHandle;
 
 use vyre_core::{Error, Expr, Node, ParamKind, Payload, Result};
 
-use super::{open_devices, scan_devices, CancelToken, Device, FileReport, ScanConfig, ScanSummary};
+use super::{open_engines, scan_engines, CancelToken, Engine, FileReport, ScanConfig, ScanSummary};
 
 /// Payload `p` with its scalar parameter `param` fixed to `value`: the
 /// parameter is removed and the body starts with `let param = value`, so
@@ -64,6 +64,12 @@ pub fn bind_scalar(p: &Payload, param: &str, value: u32) -> Result<Payload> {
         ));
     };
     let mut q = p.clone();
+    // The native code takes the scalars that are left, in order.
+    let k = p.params[..i]
+        .iter()
+        .filter(|q| q.kind == ParamKind::Scalar)
+        .count();
+    q.native = p.native.bind_scalar(k, value);
     q.params.remove(i);
     q.body.insert(0, Node::let_bind(param, Expr::u32(value)));
     Ok(q)
@@ -233,8 +239,9 @@ impl Scan {
     }
 
     /// The devices to scan on, as `vyre scan --adapters` takes them
-    /// ([`open_devices`]): `gpu` (the default: the default adapter), `all`,
-    /// `cpu` (the CPU reference), adapter name substrings; comma-separated.
+    /// ([`open_engines`]): `gpu` (the default: the default adapter), `all`,
+    /// `cpu` (the CPU reference), `native` (the payloads' native code on
+    /// every core), adapter name substrings; comma-separated.
     pub fn devices(mut self, spec: &str) -> Scan {
         self.devices = spec.to_string();
         self
@@ -267,7 +274,7 @@ impl Scan {
         self.cfg.validate()?;
         self.cfg.validate_distinct()?;
         super::analyses::analyses(&self.cfg)?;
-        let devices = open_devices(&self.devices, self.in_flight)?;
+        let devices = open_engines(&self.devices, self.in_flight)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<ScanFile>(256);
         let Scan {
             paths,
@@ -290,14 +297,14 @@ impl Scan {
 }
 
 fn run_scan(
-    devices: Vec<Device>,
+    devices: Vec<Engine>,
     paths: &[PathBuf],
     cfg: &ScanConfig,
     tx: &SyncSender<ScanFile>,
     mut progress: Option<Progress>,
     cancel: &CancelToken,
 ) -> Result<ScanSummary> {
-    scan_devices(
+    scan_engines(
         devices,
         paths,
         cfg,

@@ -6,6 +6,55 @@ use vyre_core::{Backend, Error, Result};
 /// A scan device: any backend that can move to a worker thread.
 pub type Device = Box<dyn Backend + Send>;
 
+/// What a scan runs on ([`super::scan_engines`]): a device with its own
+/// megakernel, or the native backend (the payloads' native code on
+/// `threads` threads; see `vyre scan --backend native`).
+pub enum Engine<B = Device> {
+    /// A device ([`Backend`]).
+    Device(B),
+    /// The native backend with a pool of `threads` threads.
+    Native {
+        /// Threads running slots (e.g. [`super::default_native_threads`]).
+        threads: usize,
+    },
+}
+
+/// [`open_devices`] where the list may also name `native`: the native
+/// backend with a thread per core ([`super::default_native_threads`]),
+/// once; and `auto`: the default GPU when there is a hardware GPU or
+/// `$VYRE_ADAPTER` names an adapter, else (only a software adapter such as
+/// llvmpipe, or none) the native backend ([`auto_is_native`]).
+pub fn open_engines(spec: &str, in_flight: u32) -> Result<Vec<Engine>> {
+    let mut out = Vec::new();
+    let mut native = false;
+    for item in spec.split(',').map(str::trim) {
+        let item = match item.eq_ignore_ascii_case("auto") {
+            true if auto_is_native() => "native",
+            true => "gpu",
+            false => item,
+        };
+        if item.eq_ignore_ascii_case("native") {
+            if native {
+                return Err(Error::bad_input(
+                    format!("the device list `{spec}` names `native` twice"),
+                    "name `native` once: it runs on every core already",
+                ));
+            }
+            native = true;
+            out.push(Engine::Native {
+                threads: super::default_native_threads(),
+            });
+        } else {
+            out.extend(
+                open_devices(item, in_flight)?
+                    .into_iter()
+                    .map(Engine::Device),
+            );
+        }
+    }
+    Ok(out)
+}
+
 /// `in_flight` scan devices on one GPU: each gets its own worker and
 /// megakernel, and they share the device, so while one batch runs on the GPU
 /// the next is copied into staging memory and queued (the device keeps the
@@ -23,6 +72,7 @@ pub fn shared_gpu(gpu: WgpuBackend, in_flight: u32) -> Vec<Device> {
 /// * `all` — every GPU adapter ([`WgpuBackend::open_all`]; the software
 ///   adapter only when there is no hardware GPU);
 /// * `cpu` — the CPU reference interpreter ([`vyre_core::cpu::CpuBackend`]);
+/// * (`native`, the native backend, is not a device: see [`open_engines`]);
 /// * anything else — the first wgpu adapter whose name contains it
 ///   (case-insensitive), e.g. `H100` or `llvmpipe`.
 ///
@@ -67,4 +117,13 @@ pub fn open_devices(spec: &str, in_flight: u32) -> Result<Vec<Device>> {
 /// of a large batch that is only slow.
 pub fn scan_cpu_backend() -> vyre_core::cpu::CpuBackend {
     vyre_core::cpu::CpuBackend::with_step_budget(u64::MAX)
+}
+
+/// What `auto` picks ([`open_engines`]): true (the native backend) when
+/// `$VYRE_ADAPTER` is unset and wgpu finds no hardware GPU; on such hosts
+/// the native backend is faster than software Vulkan (BENCHMARKS.md) and
+/// gives the same results.
+pub fn auto_is_native() -> bool {
+    std::env::var_os("VYRE_ADAPTER").is_none_or(|v| v.is_empty())
+        && !vyre_core::gpu::hardware_adapter_present()
 }

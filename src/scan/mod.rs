@@ -10,13 +10,16 @@
 
 mod analyses;
 mod api;
+mod collect;
 pub mod crc;
 mod devices;
 mod fold;
+mod native;
 mod options;
 pub mod pattern;
 mod reader;
 mod report;
+mod reread;
 mod timing;
 mod worker;
 
@@ -24,13 +27,17 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use vyre_core::feeder::{collect_files, FaultHook, Feeder, FeederConfig};
-use vyre_core::megakernel::Megakernel;
+use vyre_core::megakernel::{Megakernel, MegakernelBuilder};
 use vyre_core::{Backend, Error, Payload, Result};
 
 use analyses::{analyses, Analysis};
 pub use api::{bind_scalar, FromWords, Scan, ScanFile, ScanFiles};
-pub use devices::{open_devices, scan_cpu_backend, shared_gpu, Device};
+use collect::Collector;
+pub use devices::{
+    auto_is_native, open_devices, open_engines, scan_cpu_backend, shared_gpu, Device, Engine,
+};
 use fold::Fold;
+pub use native::{default_native_threads, native_name, FAULT_NATIVE_PANIC};
 pub use options::{
     base64, escape_bytes, parse_pattern, validate_in_flight, MAX_BATCH_BYTES, MAX_CHUNK_SIZE,
     MAX_IN_FLIGHT, MAX_ITERATION_BUDGET, MAX_QUEUE_DEPTH, MAX_READ_THREADS,
@@ -204,19 +211,45 @@ pub fn scan_devices<B: Backend + Send>(
     backends: Vec<B>,
     paths: &[PathBuf],
     cfg: &ScanConfig,
+    on_file: impl FnMut(&FileReport),
+    on_progress: impl FnMut(u64, u64),
+) -> Result<ScanSummary> {
+    let engines = backends.into_iter().map(Engine::Device).collect();
+    scan_engines(engines, paths, cfg, on_file, on_progress)
+}
+
+/// Scans `paths` on devices and the native backend at once
+/// ([`scan_devices`] with [`Engine::Native`] allowed; [`open_engines`]
+/// makes the list from `vyre scan --adapters`/`--backend` words).
+///
+/// The native backend runs the payloads' native code
+/// ([`vyre_core::NativeSlot`]) on a thread pool with the slot semantics of
+/// the megakernel, so every per-file result is the one a device gives;
+/// analyses without native code (payloads loaded from VIR0 or text) run
+/// on the CPU reference for its batches.
+pub fn scan_engines<B: Backend + Send>(
+    engines: Vec<Engine<B>>,
+    paths: &[PathBuf],
+    cfg: &ScanConfig,
     mut on_file: impl FnMut(&FileReport),
     mut on_progress: impl FnMut(u64, u64),
 ) -> Result<ScanSummary> {
     let t0 = Instant::now();
     cfg.validate()?;
-    if backends.is_empty() {
+    if engines.is_empty() {
         return Err(Error::bad_input(
             "no device to scan on",
             "pass at least one backend (e.g. `--adapters all`)",
         ));
     }
     let mut cfg = cfg.clone();
-    let limits: Vec<Option<u64>> = backends.iter().map(|b| b.loop_iteration_limit()).collect();
+    let limits: Vec<Option<u64>> = engines
+        .iter()
+        .map(|e| match e {
+            Engine::Device(b) => b.loop_iteration_limit(),
+            Engine::Native { .. } => None,
+        })
+        .collect();
     if limits.iter().any(Option::is_some) {
         // Keep every lane's loop iterations per dispatch well under the
         // device's silent cut-off: small chunks, few slots per workgroup.
@@ -240,18 +273,35 @@ pub fn scan_devices<B: Backend + Send>(
         .unwrap_or(0)
         .div_ceil(4)
         * 4;
-    let mks = build_megakernels(backends, cfg, &analyses)?;
-    let tenant = mks[0].tenant_id("scan")?;
+    let workers = build_workers(engines, cfg, &analyses)?;
+    let tenant = workers
+        .iter()
+        .find_map(|w| match w {
+            Worker::Device(m) => m.tenant_id("scan").ok(),
+            Worker::Native(_) => None,
+        })
+        .unwrap_or(vyre_core::megakernel::TenantId(0));
     let mut summary = ScanSummary {
-        devices: mks
+        devices: workers
             .iter()
-            .map(|m| DeviceReport {
-                name: m.backend().name(),
+            .map(|w| DeviceReport {
+                name: w.name(),
                 ..DeviceReport::default()
             })
             .collect(),
         ..ScanSummary::default()
     };
+    for w in &workers {
+        if let Worker::Native(n) = w {
+            let names = n.on_reference(&analyses);
+            if !names.is_empty() {
+                tracing::info!(
+                    "no native code for {}: these run on the CPU reference",
+                    names.join(", ")
+                );
+            }
+        }
+    }
 
     let (files, walk_failures) = collect_files(
         paths,
@@ -297,7 +347,7 @@ pub fn scan_devices<B: Backend + Send>(
     });
     let arena_len = (cfg.batch_bytes as u64).min(input_bound) as usize;
     let arena_len = arena_len.max(min_arena);
-    let devices = mks.len();
+    let devices = workers.len();
     let mut phases = Phases::default();
     // The reader fills arenas while the devices run others: disk reads and
     // device work of different batches overlap. Arenas are word buffers the
@@ -312,10 +362,18 @@ pub fn scan_devices<B: Backend + Send>(
     // Zero-copy: all workers share one device that has device arenas, so
     // the reader can fill that device's arenas and the device copies from
     // them itself.
-    let first = mks.first().map(|m| m.backend());
-    let one_device = first
-        .and_then(|b| b.device_id())
-        .is_some_and(|id| mks.iter().all(|m| m.backend().device_id() == Some(id)));
+    fn backend_of<B: Backend>(w: &Worker<B>) -> Option<&B> {
+        match w {
+            Worker::Device(m) => Some(m.backend()),
+            Worker::Native(_) => None,
+        }
+    }
+    let first = workers.first().and_then(backend_of);
+    let one_device = first.and_then(|b| b.device_id()).is_some_and(|id| {
+        workers
+            .iter()
+            .all(|w| backend_of(w).and_then(|b| b.device_id()) == Some(id))
+    });
     let zero_copy = one_device && cfg.zero_copy && cfg!(target_endian = "little");
     let mut upload_arenas = 0;
     for _ in 0..2 * devices {
@@ -337,12 +395,16 @@ pub fn scan_devices<B: Backend + Send>(
         let _ = ticket_tx.send(());
     }
     phases.setup = t0.elapsed().as_secs_f64();
+    let workers_in = workers;
     let outcome = std::thread::scope(|scope| -> Result<()> {
         let (queue, plan) = (&queue, &plan);
         let mut workers = Vec::new();
-        for (device, mk) in mks.into_iter().enumerate() {
+        for (device, w) in workers_in.into_iter().enumerate() {
             let (free, events) = (free_tx.clone(), events_tx.clone());
-            workers.push(scope.spawn(move || work(device, mk, plan, queue, free, events)));
+            workers.push(scope.spawn(move || match w {
+                Worker::Device(mk) => work(device, mk, plan, queue, free, events),
+                Worker::Native(n) => native::work_native(device, n, plan, queue, free, events),
+            }));
         }
         drop(free_tx);
         let events = events_tx;
@@ -397,113 +459,55 @@ pub fn scan_devices<B: Backend + Send>(
     Ok(summary)
 }
 
-/// The main thread of a scan: takes the workers' and the reader's events,
-/// folds finished batches strictly in read order (handing the reader a
-/// ticket per folded batch) and reports device losses and failures.
-struct Collector<'a, 'f, F, P> {
-    events: &'a std::sync::mpsc::Receiver<Event>,
-    tickets: &'a std::sync::mpsc::Sender<()>,
-    fold: &'a mut Fold<'f>,
-    plan: &'a Plan<'a>,
-    cfg: &'a ScanConfig,
-    summary: &'a mut ScanSummary,
-    phases: &'a mut Phases,
-    total: u64,
-    on_file: &'a mut F,
-    on_progress: &'a mut P,
+/// What runs batches: a device's megakernel or the native backend.
+enum Worker<B: Backend> {
+    Device(Megakernel<B>),
+    Native(native::NativeRunner),
 }
 
-impl<F: FnMut(&FileReport), P: FnMut(u64, u64)> Collector<'_, '_, F, P> {
-    /// Until every batch the reader made is folded, or the scan fails.
-    fn run(self) -> Result<()> {
-        let mut waiting = std::collections::BTreeMap::new();
-        let (mut next, mut batches, mut live) = (0u64, None, self.summary.devices.len());
-        let mut errors: Vec<(usize, Error)> = Vec::new();
-        while batches != Some(next) {
-            let tw = Instant::now();
-            let event = loop {
-                if self
-                    .cfg
-                    .cancel
-                    .as_ref()
-                    .is_some_and(CancelToken::is_cancelled)
-                {
-                    return Err(Error::Cancelled);
-                }
-                match self
-                    .events
-                    .recv_timeout(std::time::Duration::from_millis(20))
-                {
-                    Ok(e) => break e,
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                        return Err(Error::internal(
-                            "the scan's threads stopped before all batches were done",
-                        ))
-                    }
-                }
-            };
-            self.phases.wait += tw.elapsed().as_secs_f64();
-            match event {
-                Event::Done(d) => {
-                    waiting.insert(d.seq, d);
-                    while let Some(d) = waiting.remove(&next) {
-                        let tf = Instant::now();
-                        let dev = &mut self.summary.devices[d.device];
-                        dev.batches += 1;
-                        dev.bytes += d.batch.bytes;
-                        self.fold
-                            .batch(&d, self.plan, self.cfg, self.summary, self.on_file);
-                        self.phases.fold += tf.elapsed().as_secs_f64();
-                        (self.on_progress)(self.fold.done_bytes, self.total);
-                        next += 1;
-                        let _ = self.tickets.send(());
-                    }
-                }
-                Event::Recovered { device, reason } => {
-                    let d = &mut self.summary.devices[device];
-                    tracing::warn!(
-                        "device {} was lost ({reason}); recovered it, its batch runs again",
-                        d.name
-                    );
-                    d.recovered.push(reason);
-                }
-                Event::Failed { device, error } => {
-                    live -= 1;
-                    let d = &mut self.summary.devices[device];
-                    d.failed = Some(error.to_string());
-                    if live > 0 {
-                        tracing::warn!(
-                            "device {} failed: {error}; its work moves to the other devices",
-                            d.name
-                        );
-                    }
-                    errors.push((device, error));
-                    if live == 0 {
-                        return Err(all_failed(errors, &self.summary.devices));
-                    }
-                }
-                Event::ReaderFinished { batches: n } => batches = Some(n),
-                Event::ReadFailed(e) => return Err(e),
-                Event::Panicked(who) => {
-                    return Err(Error::internal(format!(
-                        "{who} panicked (see the message printed above)"
-                    )))
-                }
-            }
+impl<B: Backend> Worker<B> {
+    /// The name in the summary.
+    fn name(&self) -> String {
+        match self {
+            Worker::Device(m) => m.backend().name(),
+            Worker::Native(n) => native_name(n.threads()),
         }
-        Ok(())
     }
 }
 
-/// One scan megakernel per device: the analyses fused (run-time payloads
-/// on the interpreter unless `cfg.fused_payloads`), one tenant, the scan's
-/// lanes, workgroups and iteration budget.
-fn build_megakernels<B: Backend>(
-    backends: Vec<B>,
+/// One scan megakernel per device ([`scan_builder`] with every analysis),
+/// one runner for the native backend.
+fn build_workers<B: Backend>(
+    engines: Vec<Engine<B>>,
     cfg: &ScanConfig,
     analyses: &[Analysis],
-) -> Result<Vec<Megakernel<B>>> {
+) -> Result<Vec<Worker<B>>> {
+    let all: Vec<&Analysis> = analyses.iter().collect();
+    let mut builder = None;
+    let mut out = Vec::with_capacity(engines.len());
+    for e in engines {
+        out.push(match e {
+            Engine::Device(b) => {
+                if builder.is_none() {
+                    builder = Some(scan_builder(cfg, &all)?);
+                }
+                let Some(builder) = builder.as_ref() else {
+                    return Err(Error::internal("no scan kernel builder"));
+                };
+                Worker::Device(builder.clone().build(b)?)
+            }
+            Engine::Native { threads } => {
+                Worker::Native(native::NativeRunner::new(threads, cfg, analyses)?)
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// The scan megakernel of `analyses`: fused (run-time payloads on the
+/// interpreter unless `cfg.fused_payloads`), one tenant `scan`, the scan's
+/// lanes, workgroups and iteration budget.
+fn scan_builder(cfg: &ScanConfig, analyses: &[&Analysis]) -> Result<MegakernelBuilder> {
     let mut builder = Megakernel::builder().name("vyre_scan");
     let names: Vec<String> = analyses.iter().map(|a| a.payload.name.clone()).collect();
     for a in analyses {
@@ -526,20 +530,11 @@ fn build_megakernels<B: Backend>(
     let name_refs: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
     // Enough workgroups to fill a large GPU (132 SMs on an H100) several times over;
     // each loops over slots, so more workgroups than slots costs nothing.
-    let builder = builder
+    Ok(builder
         .tenant("scan", &name_refs)
         .workgroup_size(SCAN_LANES)
-        .workgroups(SCAN_WORKGROUPS);
-    let mut mks = Vec::with_capacity(backends.len());
-    for b in backends {
-        mks.push(
-            builder
-                .clone()
-                .iteration_budget(cfg.iteration_budget)
-                .build(b)?,
-        );
-    }
-    Ok(mks)
+        .workgroups(SCAN_WORKGROUPS)
+        .iteration_budget(cfg.iteration_budget))
 }
 
 /// Most bytes of ring slots, and of result words, in one batch. Every
@@ -558,20 +553,4 @@ fn max_chunks_per_batch(analyses: &[Analysis]) -> usize {
         .map(|a| u64::from(vyre_core::megakernel::abi::result_words(&a.payload)) * 4)
         .sum();
     (MAX_BATCH_SLOT_BYTES / ring.max(results).max(1)).max(1) as usize
-}
-
-/// The error when every device failed: the one error of a single device,
-/// otherwise each device's.
-fn all_failed(mut errors: Vec<(usize, Error)>, devices: &[DeviceReport]) -> Error {
-    if errors.len() == 1 {
-        return errors.remove(0).1;
-    }
-    let list: Vec<String> = errors
-        .iter()
-        .map(|(d, e)| format!("[{}] {e}", devices[*d].name))
-        .collect();
-    Error::gpu(
-        format!("every scan device failed: {}", list.join(" ")),
-        "see each device's error",
-    )
 }

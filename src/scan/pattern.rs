@@ -161,6 +161,7 @@ pub fn patterns_payload<P: AsRef<[u8]>>(name: &str, patterns: &[P]) -> Result<Pa
         look_behind: longest - 1,
         body,
         combine: None,
+        native: native_patterns(&patterns, WORDS),
     })
 }
 
@@ -322,4 +323,40 @@ pub fn count_overlapping(hay: &[u8], pattern: &[u8]) -> u64 {
         return 0;
     }
     hay.windows(pattern.len()).filter(|w| *w == pattern).count() as u64
+}
+
+/// The native code of [`patterns_payload`]: for pattern `i` of `n` bytes,
+/// the (overlapping) occurrences that end at an index `e >= max(start,
+/// n - 1)` of the data, added (wrapping) to `count[i]` ([`memchr::memmem`]
+/// finds them). It charges the iteration budget what one lane of the IR
+/// loop would run over the whole range (`words` words per iteration).
+fn native_patterns(patterns: &[&[u8]], words: u32) -> vyre_core::NativePayload {
+    let finders: Vec<memchr::memmem::Finder<'static>> = patterns
+        .iter()
+        .map(|p| memchr::memmem::Finder::new(p).into_owned())
+        .collect();
+    let shortest = patterns.iter().map(|p| p.len()).min().unwrap_or(1) as u32;
+    vyre_core::NativePayload::from_fn(move |s: &mut vyre_core::NativeSlot<'_>| {
+        let len = s.data.len() as u32;
+        let first_word = s.start.max(shortest - 1) >> 2;
+        let total_words = len.div_ceil(4);
+        let iterations = total_words.saturating_sub(first_word).div_ceil(words);
+        if !vyre_core::native::charge(u64::from(iterations)) {
+            return;
+        }
+        for (i, f) in finders.iter().enumerate() {
+            let n = f.needle().len() as u32;
+            // A match ending at e >= first starts at e - n + 1 >= first - n + 1.
+            let from = s.start.max(n - 1) - (n - 1);
+            let hay = s.data.get(from as usize..).unwrap_or(&[]);
+            let (mut count, mut at) = (0u32, 0usize);
+            while let Some(k) = hay.get(at..).and_then(|h| f.find(h)) {
+                count = count.wrapping_add(1);
+                at += k + 1;
+            }
+            if let Some(c) = s.results.get_mut(i) {
+                *c = c.wrapping_add(count);
+            }
+        }
+    })
 }

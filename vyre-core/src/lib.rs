@@ -24,6 +24,7 @@ pub use backend::{Backend, DeviceArena};
 pub use error::{Error, Result};
 pub use ir::{
     Access, AtomicOp, BinOp, BufferDecl, Builtin, Combine, DataType, Expr, Lanes, Literal,
-    NativeCombine, Node, Param, ParamKind, Payload, Program, Reduce, Table, UnOp,
+    NativeCombine, NativePayload, NativeSlot, Node, Param, ParamKind, Payload, Program, Reduce,
+    Table, UnOp,
 };
 pub use native::ByteWords;

@@ -60,6 +60,7 @@ fn to_payload(p: &Program, seed: u64) -> Option<Payload> {
         look_behind: 0,
         body,
         combine: None,
+        native: Default::default(),
     })
 }
 
@@ -286,6 +287,7 @@ fn count_loop_payload(name: &str, iterations: u32) -> Payload {
             ))],
         )],
         combine: None,
+        native: Default::default(),
     }
 }
 
@@ -299,6 +301,7 @@ fn iteration_budget_faults_the_runaway_slot_only() {
         look_behind: 0,
         body: vec![Node::loop_(vec![])],
         combine: None,
+        native: Default::default(),
     };
     let small = count_loop_payload("small", 10);
     let mut mk = Megakernel::builder()

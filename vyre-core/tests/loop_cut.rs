@@ -54,6 +54,7 @@ fn count_to(name: &str, n: u32) -> Payload {
             )),
         ],
         combine: None,
+        native: Default::default(),
     }
 }
 

@@ -35,6 +35,7 @@ fn tag() -> Payload {
             byte_load("data", Expr::u32(0)),
         )],
         combine: None,
+        native: Default::default(),
     }
 }
 

@@ -75,6 +75,7 @@ fn bump() -> Payload {
             None,
         ))],
         combine: None,
+        native: Default::default(),
     }
 }
 
@@ -102,6 +103,7 @@ fn sum_bytes() -> Payload {
             word_store("out", Expr::u32(0), Expr::var("s")),
         ],
         combine: None,
+        native: Default::default(),
     }
 }
 
@@ -150,6 +152,7 @@ fn escape() -> Payload {
             ),
         ],
         combine: None,
+        native: Default::default(),
     }
 }
 
@@ -172,6 +175,7 @@ fn fill() -> Payload {
             )],
         )],
         combine: None,
+        native: Default::default(),
     }
 }
 

@@ -51,6 +51,7 @@ fn header() -> Payload {
             Expr::u32(FIRST_PAYLOAD_OPCODE + 1),
         )],
         combine: None,
+        native: Default::default(),
     }
 }
 
@@ -86,6 +87,7 @@ fn section_sum() -> Payload {
             )),
         ],
         combine: None,
+        native: Default::default(),
     }
 }
 

@@ -51,6 +51,7 @@ fn probe() -> Payload {
             ),
         ],
         combine: None,
+        native: Default::default(),
     }
 }
 
@@ -226,6 +227,7 @@ fn adder(words: u32) -> Payload {
             ),
         ],
         combine: None,
+        native: Default::default(),
     }
 }
 

@@ -58,6 +58,7 @@ fn spin() -> Payload {
             )),
         ],
         combine: None,
+        native: Default::default(),
     }
 }
 
@@ -82,6 +83,7 @@ fn sum() -> Payload {
             ))],
         )],
         combine: None,
+        native: Default::default(),
     }
 }
 

@@ -450,6 +450,7 @@ fn every_table_name_round_trips() {
         body: vec![],
         tables: vec![],
         combine: None,
+        native: Default::default(),
     };
     assert_eq!(parse_payload(&pl.to_string()), Ok(pl));
 }

@@ -1158,6 +1158,7 @@ fn valid_payload_program() {
         look_behind: 0,
         body,
         combine: None,
+        native: Default::default(),
     };
     ok(&payload.to_program(64));
 }

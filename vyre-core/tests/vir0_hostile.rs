@@ -546,6 +546,7 @@ fn payload_with_combine() -> vyre_core::Payload {
         )],
         tables: Vec::new(),
         combine: None,
+        native: Default::default(),
     };
     Payload {
         name: "summary".into(),
@@ -563,6 +564,7 @@ fn payload_with_combine() -> vyre_core::Payload {
             func,
             native: None,
         })),
+        native: Default::default(),
     }
 }
 

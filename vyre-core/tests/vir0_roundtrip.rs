@@ -240,6 +240,7 @@ fn payload() -> impl Strategy<Value = Payload> {
             body,
             tables,
             combine: None,
+            native: Default::default(),
         })
 }
 
@@ -449,6 +450,7 @@ fn line_count_ir() -> Payload {
             ),
         ],
         combine: None,
+        native: Default::default(),
     }
 }
 

@@ -109,6 +109,14 @@ fn enumerate() -> (
     (instance, adapters, infos)
 }
 
+/// Whether wgpu finds a hardware GPU: an adapter that is not a software
+/// one (llvmpipe), GL included. Enumerates adapters without opening a
+/// device.
+pub fn hardware_adapter_present() -> bool {
+    let (_instance, _adapters, infos) = enumerate();
+    infos.iter().any(|i| i.device_type != wgpu::DeviceType::Cpu)
+}
+
 /// Index of `info` among the adapters with the same info before it.
 fn ordinal_of(infos: &[wgpu::AdapterInfo], index: usize) -> usize {
     infos[..index]

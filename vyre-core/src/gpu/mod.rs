@@ -37,7 +37,7 @@
 
 mod adapter;
 mod mapping;
-pub use adapter::give_mesa_a_runtime_dir;
+pub use adapter::{give_mesa_a_runtime_dir, hardware_adapter_present};
 
 /// The fix of GPU errors that should not happen with a working driver.
 pub(crate) const BUG_FIX: &str =

@@ -113,6 +113,7 @@
 
 mod display;
 mod expr;
+mod native_entry;
 mod node;
 mod parse;
 pub mod payload;
@@ -130,6 +131,7 @@ pub(crate) const MAX_EXPR_DEPTH: u32 = 64;
 pub use self::payload::{Combine, Lanes, NativeCombine, Param, ParamKind, Payload, Reduce, Table};
 pub use display::nodes_to_text;
 pub use expr::{AtomicOp, BinOp, Builtin, Expr, UnOp};
+pub use native_entry::{NativeFn, NativePayload, NativeSlot};
 pub use node::{Node, Program};
 pub use parse::{parse_payload, parse_program, ParseError};
 pub use types::{Access, BufferDecl, DataType, Literal};

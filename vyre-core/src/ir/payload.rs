@@ -32,6 +32,7 @@
 //! touch bytes or results outside its slot.
 
 use super::expr::{AtomicOp, Expr};
+use super::native_entry::NativePayload;
 use super::node::Node;
 
 /// An index no buffer reaches (buffers hold fewer than `u32::MAX / 4` words),
@@ -244,6 +245,11 @@ pub struct Payload {
     /// parameters' [`Reduce`]s are not enough (`#[vyre::payload(combine =
     /// f)]`); `None`: each result parameter folds by its `reduce`.
     pub combine: Option<Box<Combine>>,
+    /// The payload compiled by rustc (`#[vyre::payload]` sets it; none for
+    /// payloads built as IR or loaded from VIR0 or text), which
+    /// `vyre scan --backend native` runs. Ignored by equality, hashing,
+    /// VIR0 and the text form: `body` is the definition.
+    pub native: NativePayload,
 }
 
 /// A constant table of a payload: `words.len()` read-only `u32` words that

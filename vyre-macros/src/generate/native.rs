@@ -14,14 +14,46 @@ use crate::valid::Typed;
 
 /// Emits the native body of a function.
 pub fn body(b: &Block, t: &Typed) -> TokenStream {
-    let n = Native { t };
+    let n = Native {
+        t,
+        in_module: false,
+    };
     n.block(b)
+}
+
+/// The native body for a copy of the function inside its generated module
+/// (the payload's native entry point): helper paths as seen from the module
+/// ([`super::helper_path`]) and accumulator operations on
+/// `vyre::__private::native::Owned` (no orderings: the entry point owns its
+/// slot's words), so the copy needs nothing the user imported; other names
+/// come from the module's `use super::*`.
+pub fn body_in_module(b: &Block, t: &Typed) -> TokenStream {
+    let n = Native { t, in_module: true };
+    n.block(b)
+}
+
+/// The first statement of every loop iteration: counts it against the
+/// slot's iteration budget when the native code runs in a scan
+/// (`vyre::__private::native::tick`), and leaves the loop once it is spent.
+/// Always passes when the function is called directly.
+struct Tick;
+
+const TICK: Tick = Tick;
+
+impl quote::ToTokens for Tick {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.extend(quote!(if !::vyre::__private::native::tick() {
+            break;
+        }));
+    }
 }
 
 /// The native emitter.
 pub(super) struct Native<'a> {
     /// Types and resolutions.
     pub t: &'a Typed,
+    /// Emitted inside the generated module ([`body_in_module`]).
+    pub in_module: bool,
 }
 
 /// The Rust type of a scalar, at `span`.
@@ -206,11 +238,11 @@ impl Native<'_> {
             ExprKind::Block(b) => self.block(b),
             ExprKind::While(c, b) => {
                 let (ct, bt) = (self.expr(c), self.block(b));
-                quote_spanned!(span=> while #ct #bt)
+                quote_spanned!(span=> while #ct { #TICK #bt })
             }
             ExprKind::Loop(b) => {
                 let bt = self.block(b);
-                quote_spanned!(span=> loop #bt)
+                quote_spanned!(span=> loop { #TICK #bt })
             }
             ExprKind::For {
                 name, range, body, ..
@@ -276,7 +308,16 @@ impl Native<'_> {
         let it = self.expr(index);
         let vals = values.iter().map(|v| self.expr(v));
         let m = syn::Ident::new(atomic_name(op), span);
-        let call = quote_spanned!(span=> ::vyre::__private::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)).#m(#(#vals,)* #(#orderings),*));
+        let cell = quote_spanned!(span=> ::vyre::__private::native::at(#acc, #it, &::core::sync::atomic::AtomicU32::new(0)));
+        // The native entry point owns its slot's result words: its copy of
+        // the function reads and writes them without locked instructions
+        // (`native::Owned`), with the same values and returned old values.
+        let call = match self.in_module {
+            true => {
+                quote_spanned!(span=> ::vyre::__private::native::Owned(#cell).#m(#(#vals),*))
+            }
+            false => quote_spanned!(span=> #cell.#m(#(#vals,)* #(#orderings),*)),
+        };
         match cx {
             CxUse::Discard if op == AtomicMethod::CompareExchange => {
                 quote_spanned!(span=> { let _ = #call; })
@@ -298,6 +339,10 @@ impl Native<'_> {
             }
             _ => self.expr(x),
         });
+        if self.in_module {
+            let path = super::helper_path(path);
+            return quote_spanned!(span=> #path(#(#a),*));
+        }
         quote_spanned!(span=> #path(#(#a),*))
     }
 
@@ -370,7 +415,7 @@ impl Native<'_> {
                 quote_spanned!(span=> #lanes.range(#s..#t))
             }
         };
-        quote_spanned!(span=> for #name in #it #bt)
+        quote_spanned!(span=> for #name in #it { #TICK #bt })
     }
 
     pub(super) fn binary_tokens(

@@ -199,6 +199,7 @@ fn payload_rest(p: &mut Parser<'_>, name: String, look_behind: u32) -> Result<Pa
         body,
         tables,
         combine: None,
+        native: Default::default(),
     })
 }
 

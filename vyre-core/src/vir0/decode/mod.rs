@@ -514,6 +514,7 @@ fn decode_nested(bytes: &[u8], nested: bool) -> R<Module> {
             body: d.body()?,
             tables,
             combine: None,
+            native: Default::default(),
         })
     };
     d.leave()?;
