@@ -18,7 +18,7 @@
 //!
 //! let mut scan = vyre::scan::Scan::new(["/usr/share/doc"])
 //!     .payload_with_args(count_byte::payload(), &[("b", b' ' as u32)])?
-//!     .on_cpu_reference(); // or leave out: the default GPU
+//!     .on_cpu_reference(); // or leave out: the GPU, or native code without one
 //! for file in scan.run()? {
 //!     match file.error() {
 //!         Some(why) => eprintln!("{}: {why}", file.path().display()),
@@ -206,7 +206,7 @@ impl Scan {
                 cancel: Some(cancel.clone()),
                 ..ScanConfig::default()
             },
-            devices: "gpu".into(),
+            devices: "auto".into(),
             in_flight: 2,
             progress: None,
             cancel,
@@ -239,9 +239,13 @@ impl Scan {
     }
 
     /// The devices to scan on, as `vyre scan --adapters` takes them
-    /// ([`open_engines`]): `gpu` (the default: the default adapter), `all`,
+    /// ([`open_engines`]): `auto` (the default: the default GPU, or the
+    /// native backend when the only adapter is a software one, as `vyre
+    /// scan` does), `gpu` (the default adapter, software or not), `all`,
     /// `cpu` (the CPU reference), `native` (the payloads' native code on
-    /// every core), adapter name substrings; comma-separated.
+    /// every core; payloads without native code, loaded from VIR0 or text,
+    /// run on the CPU reference there), adapter name substrings;
+    /// comma-separated.
     pub fn devices(mut self, spec: &str) -> Scan {
         self.devices = spec.to_string();
         self
