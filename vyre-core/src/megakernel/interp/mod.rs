@@ -259,7 +259,8 @@ ops! {
     /// `d = atomic_compare_exchange(debug[a], expected = b, value = c)`.
     CASG = 74;
     /// `d = ` word `a` of the constant table that starts at word `c`
-    /// (immediate) of the program's tables ([`Bytecode::tables`]) and holds
+    /// (immediate) of the program's tables
+    /// ([`Bytecode::tables`](crate::interp::Bytecode::tables)) and holds
     /// `b` words (`b` a register): 0 when `a >= b`, as the IR's load of a
     /// table past its end. Confined to the program's own table words
     /// whatever `c` and `b` say (0 outside them).
