@@ -30,6 +30,7 @@ pub use vyre_core::{
 };
 pub use vyre_core::{Backend, ByteWords, DeviceArena, Error, Result};
 
+pub mod float;
 pub mod payloads;
 pub mod scan;
 
@@ -37,5 +38,6 @@ pub mod scan;
 /// `#[vyre::helper]`; not an API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::float::f32_sqrt;
     pub use vyre_core::native;
 }

@@ -126,8 +126,10 @@
 //!   `leading_zeros`, `trailing_zeros`, `rotate_left/right` (u32/i32);
 //!   on `f32`: `to_bits()`, `f32::from_bits(u)`, `abs()`, `min`, `max`
 //!   (a NaN operand gives the other operand; `min(0.0, -0.0)` is `-0.0`
-//!   and `max` of them `+0.0`, in either order). `sqrt` is not supported:
-//!   the IR has no square root.
+//!   and `max` of them `+0.0`, in either order), `x.sqrt()` (correctly
+//!   rounded like `f32::sqrt`, computed on the integer bits by
+//!   [`vyre::float::f32_sqrt`](crate::float::f32_sqrt), so every backend
+//!   gives the same bits; NaN results are `0x7fc0_0000`).
 //! * `data.word(w)` on the `&[u8]` input: bytes `4w .. 4w + 4` as a
 //!   little-endian `u32` (bytes past the end read 0) with one load, where
 //!   `data[i]` costs a load per byte. Outside a payload it is
@@ -137,7 +139,7 @@
 //! Everything else (closures, references, structs, other uses of tuples,
 //! generics, traits, `match` on non-integers or with bindings or guards,
 //! iterator adapters (`.iter()`, `.map(..)`, `.sum()`, ...), calls of
-//! functions that are not `#[vyre::helper]`s, `f32::sqrt`, `?`, `async`,
+//! functions that are not `#[vyre::helper]`s, `?`, `async`,
 //! `unsafe`, macros, heap types, 64/128-bit integers, writes to inputs,
 //! ...) is a compile error at
 //! the offending span, with a `Fix:`; all errors are reported at once.

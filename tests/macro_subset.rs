@@ -191,6 +191,15 @@ fn floats(a: u32, b: u32, #[vyre(len = 6)] out: &mut [u32]) {
     out[5] = 0.0f32.min(f32::from_bits(b & 0x8000_0000)).to_bits();
 }
 
+#[vyre::payload]
+fn roots(a: u32, b: u32, #[vyre(len = 3)] out: &mut [u32]) {
+    out[0] = f32::from_bits(a).sqrt().to_bits();
+    out[1] = f32::from_bits(b).sqrt().to_bits();
+    out[2] = (f32::from_bits(a & 0x7fff_ffff).sqrt() * 2.0)
+        .sqrt()
+        .to_bits();
+}
+
 fn scalar() -> impl Strategy<Value = u32> {
     prop_oneof![
         Just(0u32),
@@ -311,6 +320,23 @@ proptest! {
         }
         for (on, r) in run_fused(arrays::payload(), &data, a, b) {
             prop_assert_eq!(&r[..], &native[..], "fused on {} (a = {}, b = {})", on, a, b);
+        }
+    }
+
+    /// `x.sqrt()` is the correctly rounded root (`f32::sqrt`, NaN as
+    /// `vyre::float::SQRT_NAN`) natively and on every IR backend.
+    #[test]
+    fn sqrt_agrees(a in float_bits(), b in float_bits()) {
+        let mut native = [0u32; 3];
+        roots(a, b, &mut native);
+        let want = |x: f32| if x.sqrt().is_nan() { vyre::float::SQRT_NAN } else { x.sqrt().to_bits() };
+        prop_assert_eq!(native[0], want(f32::from_bits(a)));
+        prop_assert_eq!(native[1], want(f32::from_bits(b)));
+        let odd = |x: u32| { let f = f32::from_bits(x); f.is_nan() || f.is_subnormal() };
+        for (on, r) in run_ir(&roots::payload(), None, a, b, 3) {
+            if on.contains("cpu") || on.contains("CPU") || !(odd(a) || odd(b)) {
+                prop_assert_eq!(&r[..], &native[..], "on {} (a = {:#x}, b = {:#x})", on, a, b);
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use super::expr::strip;
 use super::Parser;
 use crate::ast::{AtomicMethod, CxUse, Expr, ExprKind, Method, Scalar};
 
-const SUPPORTED_METHODS: &str = "wrapping_add/sub/mul, min, max, count_ones, leading_zeros, trailing_zeros, rotate_left/right, to_bits and abs (f32), len, `word` on a `&[u8]` input, and the atomic methods on accumulator elements";
+const SUPPORTED_METHODS: &str = "wrapping_add/sub/mul, min, max, count_ones, leading_zeros, trailing_zeros, rotate_left/right, to_bits, abs and sqrt (f32), len, `word` on a `&[u8]` input, and the atomic methods on accumulator elements";
 
 /// Iterator methods: a chain containing one is reported as an iterator.
 const ITERATOR_METHODS: &[&str] = &[
@@ -119,12 +119,17 @@ impl Parser<'_> {
             }
             _ => {}
         }
+        if name == "sqrt" && args.is_empty() {
+            // The correctly rounded square root, written in the subset
+            // (`vyre::float::f32_sqrt`): the same bits natively and on
+            // every backend, which a GPU's own `sqrt` does not give.
+            let path: syn::Path =
+                syn::parse_quote_spanned!(m.method.span()=> ::vyre::__private::f32_sqrt);
+            let recv = self.expr(&m.receiver)?;
+            return Some(self.mk(span, ExprKind::Call(path, vec![recv])));
+        }
         let Some(method) = Method::from_name(&name) else {
             let fix = match name.as_str() {
-                "sqrt" => {
-                    self.errs.push(m.method.span(), "vyre payloads do not support `sqrt`: the vyre IR has no square-root operation yet\nFix: compare squares instead (`x * x < r * r`), or compute the root on the host");
-                    return None;
-                }
                 "unwrap" | "expect" | "unwrap_or" | "ok" => {
                     "payloads cannot fail; handle the case with `if`".to_string()
                 }
