@@ -432,15 +432,35 @@ pub fn take_words(words: &mut [u32], len: Option<u32>) -> (&mut [u32], &mut [u32
     words.split_at_mut(n)
 }
 
-/// `words` seen as accumulator words, for a natively run slot's
-/// accumulator parameters.
+/// Accumulator words for a natively run slot: `words` copied into atomics,
+/// written back when dropped (no `unsafe` cast of `u32`s to atomics).
 #[doc(hidden)]
-#[inline]
-pub fn atomics(words: &mut [u32]) -> &[AtomicU32] {
-    // SAFETY: `AtomicU32` has the size and alignment of `u32` (documented),
-    // and the exclusive borrow of `words` lasts as long as the returned
-    // shared borrow, so nothing else accesses the words meanwhile.
-    unsafe { &*(words as *mut [u32] as *const [AtomicU32]) }
+pub struct AtomicWords<'a> {
+    words: &'a mut [u32],
+    atoms: Vec<AtomicU32>,
+}
+
+impl<'a> AtomicWords<'a> {
+    /// Copies `words` in.
+    #[inline]
+    pub fn new(words: &'a mut [u32]) -> Self {
+        let atoms = words.iter().map(|&w| AtomicU32::new(w)).collect();
+        AtomicWords { words, atoms }
+    }
+
+    /// The accumulator words.
+    #[inline]
+    pub fn atomics(&self) -> &[AtomicU32] {
+        &self.atoms
+    }
+}
+
+impl Drop for AtomicWords<'_> {
+    fn drop(&mut self) {
+        for (w, a) in self.words.iter_mut().zip(&self.atoms) {
+            *w = a.load(Ordering::Relaxed);
+        }
+    }
 }
 
 /// An accumulator word that one thread owns while a payload's native entry

@@ -262,7 +262,11 @@ fn native_entry(f: &Func, t: &Typed) -> TokenStream {
                 };
                 lets.push(quote!(let (#v, __rest) = #nat::take_words(__rest, #len);));
                 match p.kind {
-                    ParamKind::Accumulator => quote!(#nat::atomics(#v)),
+                    ParamKind::Accumulator => {
+                        // Copied into atomics, written back when dropped.
+                        lets.push(quote!(let #v = #nat::AtomicWords::new(#v);));
+                        quote!(#v.atomics())
+                    }
                     ParamKind::Words => quote!(&*#v),
                     _ => quote!(#v),
                 }
