@@ -128,7 +128,7 @@
 //!   (a NaN operand gives the other operand; `min(0.0, -0.0)` is `-0.0`
 //!   and `max` of them `+0.0`, in either order), `x.sqrt()` (correctly
 //!   rounded like `f32::sqrt`, computed on the integer bits by
-//!   [`vyre::float::f32_sqrt`](crate::float::f32_sqrt), so every backend
+//!   [`vyre::float::f32_sqrt`](fn@crate::float::f32_sqrt), so every backend
 //!   gives the same bits; NaN results are `0x7fc0_0000`).
 //! * `data.word(w)` on the `&[u8]` input: bytes `4w .. 4w + 4` as a
 //!   little-endian `u32` (bytes past the end read 0) with one load, where
