@@ -215,7 +215,7 @@ pub fn line_count(data: &[u8], #[vyre(len = 1)] counts: &[AtomicU32], lanes: Lan
 ///
 /// Lanes read a word (4 bytes) per iteration and add each of its bytes that
 /// lies before the end. In the megakernel the 256 bins live in workgroup
-/// memory while the slot runs ([`privatize`](crate::megakernel::privatize)),
+/// memory while the slot runs (`megakernel/privatize.rs`),
 /// so the adds do not contend for global memory.
 #[vyre::payload]
 pub fn byte_histogram(data: &[u8], #[vyre(len = 256)] bins: &[AtomicU32], lanes: Lanes) {

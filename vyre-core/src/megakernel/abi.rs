@@ -1,7 +1,7 @@
 //! The slot ABI, defined once: the megakernel's buffers (names, bindings,
 //! access), what each payload parameter is bound to in a slot, and the
 //! result-region arithmetic. It is lowered twice: to IR when a payload is
-//! fused into the kernel ([`super::embed`]) and to bytecode when it is
+//! fused into the kernel (`megakernel/embed.rs`) and to bytecode when it is
 //! loaded into the interpreter ([`super::interp::compile`]); both read the
 //! same [`Binding`]s, so the two cannot drift apart.
 

@@ -13,17 +13,23 @@
 //! dispatches again while published slots remain.
 
 pub mod abi;
+// Internals of the kernel builder: public for vyre's own tests only (not
+// part of the API, hidden from the docs).
 mod builder;
+#[doc(hidden)]
 pub mod embed;
 pub mod fold;
 pub mod interp;
 pub mod io;
+#[doc(hidden)]
 pub mod kernel;
 mod loaded;
+#[doc(hidden)]
 pub mod privatize;
 pub mod protocol;
 mod run;
 pub mod standalone;
+#[doc(hidden)]
 pub mod tables;
 
 use std::collections::HashMap;

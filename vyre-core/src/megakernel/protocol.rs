@@ -1,7 +1,7 @@
 //! The ring protocol: slot layout, statuses, control words, fault reasons.
 //!
 //! This is the one definition shared by the host runtime
-//! ([`super::Megakernel`]) and the kernel builder ([`super::kernel`]); both
+//! ([`super::Megakernel`]) and the kernel builder (`megakernel/kernel.rs`); both
 //! import these constants, nothing else spells the layout out.
 //!
 //! # Buffers of a megakernel (host-visible, binding order)

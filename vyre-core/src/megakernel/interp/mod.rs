@@ -56,6 +56,7 @@
 //! larger than the data). Such payloads run fused.
 
 mod compile;
+#[doc(hidden)]
 pub mod kernel;
 mod select;
 
