@@ -96,6 +96,26 @@ impl FromWords for u32 {
     }
 }
 
+impl FromWords for i32 {
+    /// Word 0 read as an `i32` (the bits of a `u32` word).
+    fn from_words(words: &[u64]) -> Option<Self> {
+        words
+            .first()
+            .and_then(|&w| u32::try_from(w).ok())
+            .map(|w| w as i32)
+    }
+}
+
+impl FromWords for f32 {
+    /// Word 0 read as an `f32` (`f32::from_bits`, as `x.to_bits()` stored it).
+    fn from_words(words: &[u64]) -> Option<Self> {
+        words
+            .first()
+            .and_then(|&w| u32::try_from(w).ok())
+            .map(f32::from_bits)
+    }
+}
+
 impl FromWords for bool {
     fn from_words(words: &[u64]) -> Option<Self> {
         words.first().map(|&w| w != 0)
