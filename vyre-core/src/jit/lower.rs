@@ -14,8 +14,8 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
 
-use super::{Bind, CTX_BUDGET, CTX_DATA, CTX_DATA_LEN, CTX_RESULTS, CTX_RESULTS_LEN, CTX_SPENT};
 use super::CTX_VARS;
+use super::{Bind, CTX_BUDGET, CTX_DATA, CTX_DATA_LEN, CTX_RESULTS, CTX_RESULTS_LEN, CTX_SPENT};
 use crate::ir::payload::param_var;
 use crate::ir::{DataType, Node, ParamKind, Payload};
 
@@ -216,7 +216,11 @@ pub(super) fn lower(p: &Payload, module: &mut JITModule) -> R<Lowered> {
         l.b.finalize();
     }
     let func = module
-        .declare_function(&format!("vyre_jit_{}", p.name), Linkage::Local, &ctx.func.signature)
+        .declare_function(
+            &format!("vyre_jit_{}", p.name),
+            Linkage::Local,
+            &ctx.func.signature,
+        )
         .map_err(|e| internal(&e))?;
     module
         .define_function(func, &mut ctx)

@@ -79,7 +79,10 @@ enum Bind {
     FileLenHi,
     ChunkIndex,
     /// A result parameter's word count after `before` words, clipped.
-    ResultLen { before: u32, declared: Option<u32> },
+    ResultLen {
+        before: u32,
+        declared: Option<u32>,
+    },
 }
 
 impl Bind {
