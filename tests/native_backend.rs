@@ -3,7 +3,7 @@
 //! here): every standard payload and every user payload of
 //! `examples/user_payloads`, over trees whose files chunks split (look-behind,
 //! combines, reductions, runtime words); payloads without native code run
-//! on the CPU reference; a runaway payload fails only its files; a
+//! as JIT code; a runaway payload fails only its files; a
 //! cancelled scan stops; direct native calls never stop.
 
 #[path = "../examples/user_payloads/payloads.rs"]
@@ -164,10 +164,10 @@ fn native_equals_cpu_reference_and_gpu_for_every_payload() {
     }
 }
 
-/// Payloads loaded from VIR0 have no native code: a native scan runs them
-/// on the CPU reference, with the same results.
+/// Payloads loaded from VIR0 have no rustc-compiled code: a native scan
+/// runs them as JIT code (`vyre_core::jit`), with the same results.
 #[test]
-fn payloads_without_native_code_run_on_the_cpu_reference() {
+fn payloads_without_native_code_run_as_jit_code() {
     let dir = tree("native-loaded", 512);
     let load = |p: vyre::Payload| {
         let back = vyre::vir0::decode_payload(&vyre::vir0::encode_payload(&p)).unwrap();
@@ -375,4 +375,43 @@ fn native_entry_of_a_payload_in_a_function_body() {
     };
     assert!(bound.native.call(&mut slot));
     assert_eq!(results, [5, 6, 0, 0], "clipped to the region");
+}
+
+/// A payload loaded at run time (text IR) has no rustc-compiled code: the
+/// native backend runs it as JIT code, printing what `--backend cpu`
+/// prints, and its summary says so.
+#[test]
+fn the_command_line_runs_loaded_payloads_as_jit_code() {
+    let dir = tree("native-jit", 300);
+    let mut zeros = vec![0u8; 1000];
+    zeros[17] = 1;
+    std::fs::write(dir.join("zeros"), zeros).unwrap();
+    let payload = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/payloads/count_zero_bytes.vyre"
+    );
+    let run = |backend: &str| {
+        let out = support::vyre_bin()
+            .args([
+                "scan",
+                "--json",
+                "--payload",
+                payload,
+                "--chunk-size",
+                "300",
+                "--backend",
+                backend,
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        support::assert_ok(&out, backend);
+        out.stdout
+    };
+    let native = run("native");
+    let cpu = run("cpu");
+    assert_eq!(support::json_lines(&native), support::json_lines(&cpu));
+    let text = String::from_utf8_lossy(&native);
+    assert!(text.contains("JIT: count_zero_bytes"), "{text}");
+    assert!(text.contains("999"), "{text}");
 }

@@ -470,7 +470,7 @@ impl<B: Backend> Worker<B> {
     fn name(&self) -> String {
         match self {
             Worker::Device(m) => m.backend().name(),
-            Worker::Native(n) => native_name(n.threads()),
+            Worker::Native(n) => n.name(),
         }
     }
 }

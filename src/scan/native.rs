@@ -8,8 +8,10 @@
 //! `iteration_budget * SCAN_LANES` loop iterations per slot (past it the
 //! slot is `FAULT_BUDGET` and fails only its file, as on the GPU).
 //!
-//! Analyses without native code (payloads loaded from VIR0 or text) run on
-//! the CPU reference megakernel for their slots of the batch.
+//! Analyses without native code (payloads loaded from VIR0 or text) get
+//! machine code from the JIT ([`vyre_core::jit::compile_cached`]); those it
+//! cannot compile run on the CPU reference megakernel for their slots of
+//! the batch.
 //!
 //! The worker takes batches from the same queue as the device workers and
 //! hands back the same [`Done`]: slot words in publish order (per chunk,
@@ -53,8 +55,11 @@ pub fn native_name(threads: usize) -> String {
 /// code, and the per-slot budget.
 pub(super) struct NativeRunner {
     pool: rayon::ThreadPool,
-    threads: usize,
     initial: Vec<Vec<u32>>,
+    /// Each analysis's native code: rustc's, the JIT's, or none.
+    code: Vec<vyre_core::NativePayload>,
+    /// The name in the summary.
+    label: String,
     /// Analyses (indices) that have no native code.
     fallback: Vec<usize>,
     /// Their megakernel on the CPU reference (when `fallback` is not empty).
@@ -70,8 +75,28 @@ impl NativeRunner {
             .thread_name(|i| format!("vyre-native-{i}"))
             .build()
             .map_err(|e| Error::internal(format!("could not start the native threads: {e}")))?;
+        let mut jitted = Vec::new();
+        let code: Vec<vyre_core::NativePayload> = analyses
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                if a.payload.native.is_some() {
+                    return a.payload.native.clone();
+                }
+                match vyre_core::jit::compile_cached(&a.payload) {
+                    Ok(code) => {
+                        jitted.push(k);
+                        code
+                    }
+                    Err(e) => {
+                        tracing::info!("{}: {}", a.name, e.message());
+                        vyre_core::NativePayload::none()
+                    }
+                }
+            })
+            .collect();
         let fallback: Vec<usize> = (0..analyses.len())
-            .filter(|&k| !analyses[k].payload.native.is_some())
+            .filter(|&k| !code[k].is_some())
             .collect();
         let reference = if fallback.is_empty() {
             None
@@ -79,22 +104,41 @@ impl NativeRunner {
             let picked: Vec<&Analysis> = fallback.iter().map(|&k| &analyses[k]).collect();
             Some(scan_builder(cfg, &picked)?.build(scan_cpu_backend())?)
         };
+        let threads = pool.current_num_threads();
+        let list = |ks: &[usize]| {
+            ks.iter()
+                .map(|&k| analyses[k].name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut label = native_name(threads);
+        if !jitted.is_empty() {
+            label.insert_str(label.len() - 1, &format!(", JIT: {}", list(&jitted)));
+        }
+        if !fallback.is_empty() {
+            label.insert_str(
+                label.len() - 1,
+                &format!(", CPU reference: {}", list(&fallback)),
+            );
+        }
         Ok(NativeRunner {
-            threads: pool.current_num_threads(),
+            label,
             pool,
             initial: analyses
                 .iter()
                 .map(|a| abi::initial_results(&a.payload))
                 .collect(),
+            code,
             fallback,
             reference,
             budget: u64::from(cfg.iteration_budget) * u64::from(SCAN_LANES),
         })
     }
 
-    /// Threads of its pool.
-    pub fn threads(&self) -> usize {
-        self.threads
+    /// The name in the summary: `native (N threads)`, then which analyses
+    /// run JIT code and which the CPU reference, if any.
+    pub fn name(&self) -> String {
+        self.label.clone()
     }
 
     /// The names of the analyses that run on the CPU reference.
@@ -193,6 +237,7 @@ fn run_batch(
     let analyses = plan.analyses;
     let per_chunk = analyses.len();
     let (pool, initial, budget) = (&runner.pool, &runner.initial, runner.budget);
+    let code = &runner.code;
     let native: Vec<Vec<Option<SlotOut>>> = pool.install(|| {
         batch
             .chunks
@@ -201,7 +246,8 @@ fn run_batch(
                 analyses
                     .iter()
                     .zip(initial)
-                    .map(|(a, init)| run_slot(a, init, bytes, c, plan, budget))
+                    .zip(code)
+                    .map(|((a, init), code)| run_slot(a, code, init, bytes, c, plan, budget))
                     .collect()
             })
             .collect()
@@ -249,18 +295,19 @@ fn run_batch(
     Ok(out)
 }
 
-/// Runs analysis `a` natively on chunk `c` (`None` when it has no native
-/// code): data and start as the GPU's slot gets them, results preset to
-/// `init`, under the iteration budget.
+/// Runs analysis `a`'s native `code` on chunk `c` (`None` when it has no
+/// native code): data and start as the GPU's slot gets them, results
+/// preset to `init`, under the iteration budget.
 fn run_slot(
     a: &Analysis,
+    code: &vyre_core::NativePayload,
     init: &[u32],
     bytes: &[u8],
     c: &ChunkDesc,
     plan: &Plan<'_>,
     budget: u64,
 ) -> Option<SlotOut> {
-    if !a.payload.native.is_some() {
+    if !code.is_some() {
         return None;
     }
     let full = c.look_behind as usize + c.len as usize;
@@ -286,7 +333,7 @@ fn run_slot(
         results: &mut results,
     };
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        with_iteration_budget(budget, || a.payload.native.call(&mut slot))
+        with_iteration_budget(budget, || code.call(&mut slot))
     }));
     Some(match run {
         Ok((_, false)) => Ok(results),

@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod error;
 pub mod feeder;
 pub mod gpu;
+pub mod jit;
 pub use megakernel::interp;
 pub mod ir;
 pub mod lower;

@@ -201,3 +201,22 @@ pub fn with_iteration_budget<R>(budget: u64, f: impl FnOnce() -> R) -> (R, bool)
     let r = f();
     (r, BUDGET_SPENT.with(|s| s.get()))
 }
+
+/// Loop iterations the code running on this thread may still start
+/// (`u64::MAX`: no budget). The JIT passes them to its code.
+pub(crate) fn iterations_left() -> u64 {
+    ITERATIONS_LEFT.with(|l| l.get())
+}
+
+/// After JIT code that started with `before` iterations left ended with
+/// `after` (and found the budget spent when `spent`): records them as
+/// [`tick`] would have. Without a budget nothing changes.
+pub(crate) fn set_iterations_left(before: u64, after: u64, spent: bool) {
+    if before == UNLIMITED {
+        return;
+    }
+    ITERATIONS_LEFT.with(|l| l.set(after));
+    if spent {
+        BUDGET_SPENT.with(|s| s.set(true));
+    }
+}
