@@ -395,7 +395,8 @@ fn main() -> ExitCode {
                 Err(e) => return fail(e),
             };
             let payloads = match vyre::scan::load_payload_files(&payload_files)
-                .and_then(|p| vyre::scan::bind_args(p, &args)) {
+                .and_then(|p| vyre::scan::bind_args(p, &args))
+            {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };

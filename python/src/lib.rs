@@ -39,11 +39,19 @@ fn to_py(py: Python<'_>, v: &Value) -> PyResult<PyObject> {
         Value::Number(n) => match (n.as_u64(), n.as_i64()) {
             (Some(u), _) => u.into_pyobject(py)?.into_any().unbind(),
             (None, Some(i)) => i.into_pyobject(py)?.into_any().unbind(),
-            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any().unbind(),
+            _ => n
+                .as_f64()
+                .unwrap_or(f64::NAN)
+                .into_pyobject(py)?
+                .into_any()
+                .unbind(),
         },
         Value::String(s) => s.into_pyobject(py)?.into_any().unbind(),
         Value::Array(a) => {
-            let items = a.iter().map(|x| to_py(py, x)).collect::<PyResult<Vec<_>>>()?;
+            let items = a
+                .iter()
+                .map(|x| to_py(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
             PyList::new(py, items)?.into_any().unbind()
         }
         Value::Object(m) => {
@@ -141,8 +149,20 @@ fn scan(
     check_only: bool,
 ) -> PyResult<Option<ScanIter>> {
     let cfg = config(
-        lines, histogram, crc32, patterns, payload_files, payload_bytes, args, fused,
-        chunk_size, batch_bytes, iteration_budget, follow_links, read_threads, no_uring,
+        lines,
+        histogram,
+        crc32,
+        patterns,
+        payload_files,
+        payload_bytes,
+        args,
+        fused,
+        chunk_size,
+        batch_bytes,
+        iteration_budget,
+        follow_links,
+        read_threads,
+        no_uring,
         zero_copy,
     )
     .map_err(err)?;
@@ -155,7 +175,12 @@ fn scan(
     let files = py
         .allow_threads(move || {
             Scan::new(paths)
-                .config(move |c| *c = ScanConfig { cancel: c.cancel.take(), ..cfg })
+                .config(move |c| {
+                    *c = ScanConfig {
+                        cancel: c.cancel.take(),
+                        ..cfg
+                    }
+                })
                 .devices(&devices)
                 .in_flight(in_flight)
                 .run()
@@ -202,7 +227,11 @@ impl ScanIter {
         match next.map_err(err)? {
             None => Ok(None),
             Some(r) if self.json => Ok(Some(
-                r.to_json().to_string().into_pyobject(py)?.into_any().unbind(),
+                r.to_json()
+                    .to_string()
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind(),
             )),
             Some(r) => to_py(py, &r.to_json()).map(Some),
         }
@@ -211,7 +240,11 @@ impl ScanIter {
     /// The `{"summary": {...}}` object once every file was taken (None
     /// before); with `json=True`, its JSON line.
     fn summary(&self, py: Python<'_>) -> PyResult<Option<PyObject>> {
-        let s = self.summary.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let s = self
+            .summary
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         match s {
             None => Ok(None),
             Some(v) if self.json => Ok(Some(v.to_string().into_pyobject(py)?.into_any().unbind())),
@@ -221,22 +254,26 @@ impl ScanIter {
 
     /// Stops the scan; the iterator then ends.
     fn cancel(&self) {
-        if let Some(f) = self.files.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(f) = self
+            .files
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             f.cancel();
         }
     }
 }
+
+/// Files `(path bytes, size)` and the `--json` lines of failed paths.
+type Listing = (Vec<(Py<PyBytes>, u64)>, Vec<String>);
 
 /// The walk `vyre scan` does: `(files, failures)` where files are
 /// `(path bytes, size)` in scan order and failures the `--json` lines of
 /// the paths that cannot be scanned (reported first, as `vyre scan` does).
 #[pyfunction]
 #[pyo3(signature = (paths, *, follow_links=false))]
-fn list_files(
-    py: Python<'_>,
-    paths: Vec<Vec<u8>>,
-    follow_links: bool,
-) -> PyResult<(Vec<(Py<PyBytes>, u64)>, Vec<String>)> {
+fn list_files(py: Python<'_>, paths: Vec<Vec<u8>>, follow_links: bool) -> PyResult<Listing> {
     let paths: Vec<PathBuf> = paths.iter().map(|p| path_of(p)).collect();
     let (files, failures) = py.allow_threads(|| {
         vyre::feeder::collect_files(
@@ -249,7 +286,12 @@ fn list_files(
     });
     let files = files
         .iter()
-        .map(|f| (PyBytes::new(py, f.path.as_os_str().as_bytes()).unbind(), f.size))
+        .map(|f| {
+            (
+                PyBytes::new(py, f.path.as_os_str().as_bytes()).unbind(),
+                f.size,
+            )
+        })
         .collect();
     let failures = failures
         .into_iter()

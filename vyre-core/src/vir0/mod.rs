@@ -330,14 +330,15 @@ pub fn decode_payload(bytes: &[u8]) -> std::result::Result<Payload, Vir0Error> {
 pub fn load_file(path: impl AsRef<Path>) -> Result<Module> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let io = |source| Error::Io {
-        path: shown.clone(),
-        source,
-    };
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_FILE_LEN + 1).read_to_end(&mut bytes))
-        .map_err(io)?;
+        .map_err(|e| {
+            Error::bad_input(
+                format!("cannot read {shown}: {e}"),
+                "check the file's path and permissions",
+            )
+        })?;
     load_bytes(&bytes, &shown)
 }
 
