@@ -21,6 +21,7 @@ failed file with its reason, not a failed scan.
 """
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -73,11 +74,8 @@ def _scan_shard(paths, kw):
     extra = []
     for line in lines:
         obj = json.loads(line)
-        p = (
-            __import__("base64").b64decode(obj["path_bytes"])
-            if "path_bytes" in obj
-            else os.fsencode(obj["path"])
-        )
+        # Non-UTF-8 names: `path` is lossy, `path_bytes` the exact bytes.
+        p = base64.b64decode(obj["path_bytes"]) if "path_bytes" in obj else os.fsencode(obj["path"])
         slots = order.get(p)
         if slots:
             placed[slots.pop(0)] = line
