@@ -85,6 +85,17 @@ class PythonApi(unittest.TestCase):
         self.assertTrue(any("path_bytes" in f for f in want))  # the non-UTF-8 name
         self.assertIn("not found", want[0]["error"])
 
+    def test_gpu_and_several_devices_equal_the_command(self):
+        # The GPU backend (llvmpipe where there is no GPU) and two devices at once.
+        paths = [self.tmp, REAL]
+        want = [json.loads(x) for x in one_host(paths, "--lines", "--crc32", "-e", "GPL",
+                                                "--backend", "native")]
+        for opts in ({"backend": "gpu"}, {"devices": "gpu,native"}):
+            s = vyre.scan(paths, lines=True, crc32=True, patterns=["GPL"], **opts)
+            self.assertEqual(list(s), want, opts)
+            names = [d["name"] for d in s.summary["devices"]]
+            self.assertTrue(any(n.startswith("wgpu") for n in names), names)
+
     def test_payload_bytes_and_args(self):
         with open(PAYLOAD, "rb") as f:
             text = f.read()
