@@ -322,53 +322,6 @@ fn patterns_of(args: &[OsString]) -> Result<Vec<Vec<u8>>> {
         .collect()
 }
 
-/// Loads the `--payload` files; the same file given twice is refused (its
-/// results would be reported once).
-fn load_payloads(files: &[PathBuf]) -> Result<Vec<vyre::Payload>> {
-    let mut seen = std::collections::HashMap::new();
-    let mut payloads = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        let key = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
-        if let Some(j) = seen.insert(key, i) {
-            return Err(vyre::Error::bad_input(format!("payload file {} is given twice (--payload {} and {}); its results would be reported once", vyre::scan::escape_bytes(f.to_string_lossy().as_bytes()), j + 1, i + 1), "give each --payload file once"));
-        }
-        payloads.push(vyre::vir0::load_payload_file(f)?);
-    }
-    Ok(payloads)
-}
-
-/// Applies `--arg NAME.PARAM=VALUE` to the loaded payloads.
-fn bind_args(mut payloads: Vec<vyre::Payload>, args: &[String]) -> Result<Vec<vyre::Payload>> {
-    let fix = "write `--arg PAYLOAD.PARAM=VALUE`, e.g. `--arg first_byte.needle=10` (VALUE decimal or 0x hex)";
-    for a in args {
-        let parsed = a.split_once('=').and_then(|(target, value)| {
-            let (payload, param) = target.split_once('.')?;
-            let value = match value
-                .strip_prefix("0x")
-                .or_else(|| value.strip_prefix("0X"))
-            {
-                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                None => value.parse::<u32>().ok()?,
-            };
-            Some((payload, param, value))
-        });
-        let Some((payload, param, value)) = parsed else {
-            return Err(vyre::Error::bad_input(
-                format!("`--arg {a}` is not PAYLOAD.PARAM=VALUE with a u32 VALUE"),
-                fix,
-            ));
-        };
-        let Some(p) = payloads.iter_mut().find(|p| p.name == payload) else {
-            return Err(vyre::Error::bad_input(
-                format!("`--arg {a}`: no --payload is named `{payload}`"),
-                "name a payload given with --payload (its name is in its file: `payload NAME`)",
-            ));
-        };
-        *p = vyre::scan::bind_scalar(p, param, value)?;
-    }
-    Ok(payloads)
-}
-
 /// The devices of `--adapters`, or the one of `--backend`/`--adapter`.
 fn make_devices(
     kind: Option<BackendArg>,
@@ -441,7 +394,9 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
-            let payloads = match load_payloads(&payload_files).and_then(|p| bind_args(p, &args)) {
+            let payloads = match vyre::scan::load_payload_files(&payload_files)
+                .and_then(|p| vyre::scan::bind_args(p, &args))
+            {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };

@@ -271,6 +271,14 @@ impl Scan {
         self
     }
 
+    /// Batches in flight per GPU (`vyre scan --in-flight`, default 2, at
+    /// most [`MAX_IN_FLIGHT`](super::MAX_IN_FLIGHT)): one is copied to the
+    /// device while another runs.
+    pub fn in_flight(mut self, n: u32) -> Scan {
+        self.in_flight = n;
+        self
+    }
+
     /// Runs on the CPU reference interpreter (`devices("cpu")`).
     pub fn on_cpu_reference(self) -> Scan {
         self.devices("cpu")
@@ -298,6 +306,7 @@ impl Scan {
         self.cfg.validate()?;
         self.cfg.validate_distinct()?;
         super::analyses::analyses(&self.cfg)?;
+        super::validate_in_flight(self.in_flight)?;
         let devices = open_engines(&self.devices, self.in_flight)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<ScanFile>(256);
         let Scan {

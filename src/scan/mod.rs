@@ -17,6 +17,7 @@ mod fold;
 mod native;
 mod options;
 pub mod pattern;
+mod payload_args;
 mod reader;
 mod report;
 mod reread;
@@ -42,6 +43,7 @@ pub use options::{
     base64, escape_bytes, parse_pattern, validate_in_flight, MAX_BATCH_BYTES, MAX_CHUNK_SIZE,
     MAX_IN_FLIGHT, MAX_ITERATION_BUDGET, MAX_QUEUE_DEPTH, MAX_READ_THREADS,
 };
+pub use payload_args::{bind_args, load_payload_files};
 pub use report::{DeviceReport, FileReport, ScanSummary};
 use timing::Phases;
 pub use worker::MAX_RECOVERIES;

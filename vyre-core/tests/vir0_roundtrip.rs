@@ -582,7 +582,13 @@ fn load_file_reads_text_and_bytecode() {
         .unwrap_err()
         .to_string()
         .contains("neither a VIR0 file nor UTF-8"));
+    // A file that cannot be read is bad input with a Fix, naming the path.
     let e = load_payload_file(dir.join("missing.vyre")).unwrap_err();
-    assert!(matches!(e, vyre_core::Error::Io { .. }), "{e}");
+    assert!(matches!(e, vyre_core::Error::BadInput { .. }), "{e}");
+    let shown = e.to_string();
+    assert!(
+        shown.contains("missing.vyre") && shown.contains("Fix:"),
+        "{shown}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -330,14 +330,22 @@ pub fn decode_payload(bytes: &[u8]) -> std::result::Result<Payload, Vir0Error> {
 pub fn load_file(path: impl AsRef<Path>) -> Result<Module> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let io = |source| Error::Io {
-        path: shown.clone(),
-        source,
-    };
     let mut bytes = Vec::new();
     std::fs::File::open(path)
         .and_then(|f| f.take(MAX_FILE_LEN + 1).read_to_end(&mut bytes))
-        .map_err(io)?;
+        .map_err(|e| {
+            Error::bad_input(
+                format!("cannot read {shown}: {e}"),
+                "check the file's path and permissions",
+            )
+        })?;
+    load_bytes(&bytes, &shown)
+}
+
+/// [`load_file`] of bytes already read (`shown` names them in errors, e.g.
+/// a path): VIR0 if they start with [`MAGIC`], else the text form;
+/// validated either way.
+pub fn load_bytes(bytes: &[u8], shown: &str) -> Result<Module> {
     if bytes.len() as u64 > MAX_FILE_LEN {
         return Err(Error::bad_input(
             format!("{shown}: larger than {MAX_FILE_LEN} bytes"),
@@ -345,14 +353,14 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Module> {
         ));
     }
     if bytes.starts_with(&MAGIC) {
-        return decode(&bytes).map_err(|e| match e {
+        return decode(bytes).map_err(|e| match e {
             Vir0Error::Malformed { offset, what, fix } => {
                 Error::bad_input(format!("{shown}: VIR0 byte {offset}: {what}"), fix)
             }
             invalid => invalid.into(),
         });
     }
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
         Error::bad_input(
             format!(
                 "{shown}: neither a VIR0 file nor UTF-8 text (bad byte at offset {})",
@@ -378,14 +386,20 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Module> {
 /// `vyre scan --payload FILE` runs.
 pub fn load_payload_file(path: impl AsRef<Path>) -> Result<Payload> {
     let path = path.as_ref();
-    match load_file(path)? {
+    payload_of(load_file(path)?, &path.display().to_string())
+}
+
+/// [`load_payload_file`] of bytes already read (text IR or VIR0; `shown`
+/// names them in errors).
+pub fn load_payload_bytes(bytes: &[u8], shown: &str) -> Result<Payload> {
+    payload_of(load_bytes(bytes, shown)?, shown)
+}
+
+fn payload_of(module: Module, shown: &str) -> Result<Payload> {
+    match module {
         Module::Payload(p) => Ok(p),
         Module::Program(p) => Err(Error::bad_input(
-            format!(
-                "{}: holds program `{}`, not a payload",
-                path.display(),
-                p.name
-            ),
+            format!("{shown}: holds program `{}`, not a payload", p.name),
             "give a file that starts with `payload NAME` (or was compiled from one)",
         )),
     }

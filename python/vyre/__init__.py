@@ -1,0 +1,197 @@
+"""vyre from Python: scan files with the built-in analyses and run-time payloads.
+
+One host::
+
+    import vyre
+    for f in vyre.scan(["/usr/share/doc"], lines=True, patterns=["GPL"], backend="native"):
+        print(f["path"], f.get("lines"), f.get("error"))
+
+Each file is the object ``vyre scan --json`` prints for it (``path``, ``bytes``,
+``lines``, ``histogram``, ``matches``, ``crc32``, ``payloads``; a failed file has
+``path`` and ``error`` only). ``vyre.scan(...).to_arrow()`` gives a ``pyarrow``
+table. Errors that stop a scan raise :class:`VyreError`, whose message ends with
+``Fix: ...``. A cluster: :mod:`vyre.ray`.
+"""
+
+import os
+
+from . import _vyre
+from ._vyre import VyreError
+
+__all__ = ["scan", "Scan", "VyreError", "arrow_table", "scan_options"]
+
+_BACKENDS = ("auto", "gpu", "cpu", "native")
+
+
+def _fs(p):
+    """A path as bytes (str, bytes or os.PathLike), as the OS names it."""
+    return os.fsencode(p)
+
+
+def scan_options(
+    *,
+    lines=False,
+    histogram=False,
+    crc32=False,
+    patterns=(),
+    payloads=(),
+    args=None,
+    fused=False,
+    backend=None,
+    devices=None,
+    chunk_size=None,
+    batch_bytes=None,
+    iteration_budget=None,
+    follow_links=False,
+    read_threads=None,
+    in_flight=2,
+    no_uring=False,
+    zero_copy=True,
+):
+    """The keyword arguments of the native scan for these options (see :func:`scan`).
+
+    Payload files are read here, so the options can travel to other hosts.
+    """
+    if backend is not None and devices is not None:
+        raise VyreError(
+            "both backend= and devices= are given. Fix: give backend= for one "
+            "backend, or devices= for several devices"
+        )
+    if backend is not None and backend not in _BACKENDS:
+        raise VyreError(
+            f"backend={backend!r} is not one of {', '.join(_BACKENDS)}. Fix: "
+            "pass backend='gpu', 'cpu' or 'native' (or devices='gpu,cpu')"
+        )
+    if isinstance(patterns, (str, bytes)):
+        patterns = [patterns]
+    pats = [p.encode() if isinstance(p, str) else bytes(p) for p in patterns]
+    if isinstance(payloads, (str, bytes, os.PathLike)):
+        payloads = [payloads]
+    files, blobs = [], []
+    for i, p in enumerate(payloads):
+        if isinstance(p, (bytes, bytearray, memoryview)):
+            blobs.append((f"payload {i + 1} (bytes)", bytes(p)))
+        else:
+            files.append(_fs(p))
+    if args is None:
+        args = []
+    elif isinstance(args, dict):
+        args = [f"{k}={v}" for k, v in args.items()]
+    else:
+        args = [str(a) for a in args]
+    return dict(
+        lines=bool(lines),
+        histogram=bool(histogram),
+        crc32=bool(crc32),
+        patterns=pats,
+        payload_files=files,
+        payload_bytes=blobs,
+        args=args,
+        fused=bool(fused),
+        devices=devices or backend or "auto",
+        chunk_size=chunk_size,
+        batch_bytes=batch_bytes,
+        iteration_budget=iteration_budget,
+        follow_links=bool(follow_links),
+        read_threads=read_threads,
+        in_flight=in_flight,
+        no_uring=bool(no_uring),
+        zero_copy=bool(zero_copy),
+    )
+
+
+class Scan:
+    """A running scan: iterate for each file's dict (walk order, each once).
+
+    ``summary`` is the ``vyre scan --json`` summary once every file was taken.
+    """
+
+    def __init__(self, native):
+        self._native = native
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._native)
+
+    @property
+    def summary(self):
+        s = self._native.summary()
+        return None if s is None else s["summary"]
+
+    def cancel(self):
+        """Stops the scan; iteration then ends."""
+        self._native.cancel()
+
+    def to_arrow(self):
+        """The files not taken yet as a ``pyarrow.Table`` (see :func:`arrow_table`)."""
+        return arrow_table(list(self))
+
+
+def scan(paths, **options):
+    """Scans ``paths`` (files, or directories walked recursively) as ``vyre scan --json``.
+
+    Options (``vyre scan`` flags): ``lines``, ``histogram``, ``crc32``,
+    ``patterns`` (``-e``; str or bytes, the same escapes), ``payloads`` (run-time
+    payloads: paths of text IR ``.vyre`` / ``.vir0`` files, or their bytes),
+    ``args`` (``--arg``: ``{"NAME.PARAM": value}`` or ``["NAME.PARAM=VALUE"]``),
+    ``fused``, ``backend`` (``"gpu"``, ``"cpu"``, ``"native"``; default auto: the
+    GPU, or native code when the only adapter is software) or ``devices``
+    (``--adapters``: e.g. ``"gpu,cpu"``, ``"all"``), ``chunk_size``,
+    ``batch_bytes``, ``iteration_budget``, ``follow_links``, ``read_threads``,
+    ``in_flight``, ``no_uring``, ``zero_copy``. No analysis means lines and CRC-32.
+
+    Returns a :class:`Scan` iterator of dicts. Bad options, a payload that does not
+    load or no device raise :class:`VyreError` here; a file that cannot be scanned is
+    a dict with ``error``. The GIL is released while the scan runs.
+    """
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    kw = scan_options(**options)
+    return Scan(_vyre.scan([_fs(p) for p in paths], **kw))
+
+
+def arrow_table(files):
+    """Per-file dicts (as :func:`scan` gives them) as a ``pyarrow.Table``.
+
+    Columns: ``path`` (str), ``path_bytes`` (base64 str, only for non-UTF-8
+    names), ``error`` (str), ``bytes`` (uint64), ``lines`` (uint64), ``crc32``
+    (uint32), ``histogram`` (list<uint64>), ``matches`` (struct: a uint64 per
+    pattern), ``payloads`` (struct: a list<uint64> per payload). A value the scan
+    did not compute, and every result of a failed file, is null.
+    """
+    import pyarrow as pa
+
+    files = list(files)
+    pattern_keys, payload_keys = [], []
+    for f in files:
+        for k in f.get("matches", {}):
+            if k not in pattern_keys:
+                pattern_keys.append(k)
+        for k in f.get("payloads", {}):
+            if k not in payload_keys:
+                payload_keys.append(k)
+    fields = [
+        ("path", pa.string()),
+        ("path_bytes", pa.string()),
+        ("error", pa.string()),
+        ("bytes", pa.uint64()),
+        ("lines", pa.uint64()),
+        ("crc32", pa.uint32()),
+        ("histogram", pa.list_(pa.uint64())),
+    ]
+    if pattern_keys:
+        fields.append(("matches", pa.struct([(k, pa.uint64()) for k in pattern_keys])))
+    if payload_keys:
+        fields.append(
+            ("payloads", pa.struct([(k, pa.list_(pa.uint64())) for k in payload_keys]))
+        )
+    schema = pa.schema(fields)
+    rows = []
+    for f in files:
+        r = dict(f)
+        if "error" in r:
+            r["bytes"] = None
+        rows.append(r)
+    return pa.Table.from_pylist(rows, schema=schema)
