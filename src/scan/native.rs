@@ -137,6 +137,7 @@ pub(super) fn work_native(
                 words,
                 ends,
                 faults,
+                host,
             }) => {
                 times.run += tr.elapsed().as_secs_f64();
                 let _ = free.send(std::mem::replace(&mut job.arena, Arena::Lent));
@@ -147,6 +148,7 @@ pub(super) fn work_native(
                     words,
                     ends,
                     faults,
+                    host,
                 }));
             }
             Err(error) => {
@@ -165,6 +167,7 @@ struct SlotWords {
     words: Vec<u32>,
     ends: Vec<usize>,
     faults: Vec<(usize, u32)>,
+    host: Vec<super::literals::ChunkCounts>,
 }
 
 /// One native slot's outcome: its result words, or a fault.
@@ -193,8 +196,8 @@ fn run_batch(
     let analyses = plan.analyses;
     let per_chunk = analyses.len();
     let (pool, initial, budget) = (&runner.pool, &runner.initial, runner.budget);
-    let native: Vec<Vec<Option<SlotOut>>> = pool.install(|| {
-        batch
+    let (native, counts): (Vec<Vec<Option<SlotOut>>>, _) = pool.install(|| {
+        let native = batch
             .chunks
             .par_iter()
             .map(|c| {
@@ -204,7 +207,12 @@ fn run_batch(
                     .map(|(a, init)| run_slot(a, init, bytes, c, plan, budget))
                     .collect()
             })
-            .collect()
+            .collect();
+        let host = plan
+            .literals
+            .map(|l| l.count_batch(bytes, &batch.chunks))
+            .unwrap_or_default();
+        (native, host)
     });
     let mut reference = None;
     if let Some(mk) = runner.reference.as_mut() {
@@ -221,6 +229,7 @@ fn run_batch(
         words: Vec::new(),
         ends: Vec::with_capacity(batch.chunks.len() * per_chunk),
         faults: Vec::new(),
+        host: counts,
     };
     let mut next_ref = 0usize;
     for (ci, slots) in native.into_iter().enumerate() {
