@@ -181,7 +181,11 @@ impl<'a> Fold<'a> {
 fn host_matches(names: &[String], counts: &BTreeMap<u32, u64>) -> Vec<(String, u64)> {
     if names.len() <= super::literals::MAX_DENSE_REPORT {
         let count = |i: usize| counts.get(&(i as u32)).copied().unwrap_or(0);
-        return names.iter().enumerate().map(|(i, n)| (n.clone(), count(i))).collect();
+        return names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), count(i)))
+            .collect();
     }
     counts
         .iter()

@@ -213,7 +213,11 @@ mod tests {
                     }
                 }
                 for (i, p) in pats.iter().enumerate() {
-                    assert_eq!(sums[i], naive(hay, p, fold), "{p:?} fold {fold} chunk {chunk}");
+                    assert_eq!(
+                        sums[i],
+                        naive(hay, p, fold),
+                        "{p:?} fold {fold} chunk {chunk}"
+                    );
                 }
             }
         }
@@ -223,8 +227,13 @@ mod tests {
     fn duplicates_are_each_counted_and_empty_is_refused() {
         let lit = Literals::new(&[b"ab".as_slice(), b"AB", b"ab"], true).expect("compiles");
         let mut s = Scratch::default();
-        assert_eq!(lit.count_chunk(b"xABab", 0, &mut s), vec![(0, 2), (1, 2), (2, 2)]);
-        let e = Literals::new(&[b"".as_slice()], false).unwrap_err().to_string();
+        assert_eq!(
+            lit.count_chunk(b"xABab", 0, &mut s),
+            vec![(0, 2), (1, 2), (2, 2)]
+        );
+        let e = Literals::new(&[b"".as_slice()], false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("Fix:"), "{e}");
     }
 }

@@ -40,8 +40,9 @@ pub use devices::{
 use fold::Fold;
 pub use native::{default_native_threads, native_name, FAULT_NATIVE_PANIC};
 pub use options::{
-    base64, escape_bytes, parse_pattern, parse_pattern_file, validate_in_flight, MAX_BATCH_BYTES, MAX_CHUNK_SIZE,
-    MAX_IN_FLIGHT, MAX_ITERATION_BUDGET, MAX_PATTERNS, MAX_QUEUE_DEPTH, MAX_READ_THREADS,
+    base64, escape_bytes, parse_pattern, parse_pattern_file, validate_in_flight, MAX_BATCH_BYTES,
+    MAX_CHUNK_SIZE, MAX_IN_FLIGHT, MAX_ITERATION_BUDGET, MAX_PATTERNS, MAX_QUEUE_DEPTH,
+    MAX_READ_THREADS,
 };
 pub use report::{DeviceReport, FileReport, ScanSummary};
 use timing::Phases;
@@ -393,10 +394,8 @@ pub fn scan_engines<B: Backend + Send>(
     });
     // The host pattern engine reads the batch's bytes on the host after the
     // device ran: host arenas.
-    let zero_copy = one_device
-        && cfg.zero_copy
-        && literals.is_none()
-        && cfg!(target_endian = "little");
+    let zero_copy =
+        one_device && cfg.zero_copy && literals.is_none() && cfg!(target_endian = "little");
     let mut upload_arenas = 0;
     for _ in 0..2 * devices {
         let device_arena = match (zero_copy, first) {

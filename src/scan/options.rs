@@ -366,7 +366,10 @@ mod tests {
     #[test]
     fn pattern_files_take_a_pattern_per_line() {
         let p = parse_pattern_file(b"GPL\r\na\\x41\n\\xff\\n", "f").unwrap();
-        assert_eq!(p, vec![b"GPL".to_vec(), b"a\x41".to_vec(), b"\xff\n".to_vec()]);
+        assert_eq!(
+            p,
+            vec![b"GPL".to_vec(), b"a\x41".to_vec(), b"\xff\n".to_vec()]
+        );
         assert_eq!(parse_pattern_file(b"x", "f").unwrap(), vec![b"x".to_vec()]);
         for (text, says) in [
             (&b""[..], "no patterns"),
