@@ -257,3 +257,23 @@ fn pattern_files_from_the_command_line() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The example rule set parses, and finds what it should in a fixture.
+#[test]
+fn the_secret_rule_set_example_finds_its_rules() {
+    let rules_path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/patterns/secrets.txt");
+    let rules = vyre::scan::parse_pattern_file(&std::fs::read(rules_path).unwrap(), "secrets")
+        .expect("the example rules parse");
+    let dir = support::tmpdir("literals-secrets");
+    let text = b"x=1\nAWS key akiaABCDEFGH and PASSWORD=hunter2\n-----BEGIN RSA PRIVATE KEY-----\n";
+    std::fs::write(dir.join("leak"), text).unwrap();
+    let got = scan(&dir, "native", &rules, true, 4096);
+    let counts = reference(text, &rules, true);
+    let expected: Vec<(String, u64)> = rules.iter().map(|p| escape_bytes(p)).zip(counts).collect();
+    assert_eq!(got, vec![("leak".to_string(), expected.clone())]);
+    let hit = |r: &str| expected.iter().find(|(p, _)| p == r).map(|e| e.1);
+    assert_eq!(hit("AKIA"), Some(1));
+    assert_eq!(hit("password="), Some(1));
+    assert_eq!(hit("-----BEGIN RSA PRIVATE KEY-----"), Some(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
