@@ -4,7 +4,7 @@
 //!
 //! A scan uses it when its literal set is larger than the run-time pattern
 //! payloads take ([`uses_host_engine`]: more than
-//! [`MAX_PAYLOAD_PATTERNS`](super::pattern) patterns, or `-i`), on every
+//! [`MAX_PAYLOAD_PATTERNS`] patterns, or `-i`), on every
 //! backend: the native backend runs it on its thread pool, a device worker
 //! (the CPU reference, or a GPU until a device engine exists) on rayon's
 //! pool after its megakernel ran the batch's other analyses. It counts, per
