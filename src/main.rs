@@ -121,6 +121,14 @@ enum Command {
             allow_hyphen_values = true
         )]
         patterns: Vec<OsString>,
+        /// Read literal patterns from FILE, one per line, with -e's escapes
+        /// (repeatable; up to 1048576 patterns with -e). Empty lines are
+        /// refused; a \r before a line's \n is dropped.
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        pattern_files: Vec<PathBuf>,
+        /// Match -e/-f patterns ASCII case-insensitively (a-z equal A-Z).
+        #[arg(short = 'i', long = "ignore-case")]
+        ignore_case: bool,
         /// CRC-32/IEEE of each file.
         #[arg(long)]
         crc32: bool,
@@ -322,6 +330,22 @@ fn patterns_of(args: &[OsString]) -> Result<Vec<Vec<u8>>> {
         .collect()
 }
 
+/// The patterns of the `-f` files, in order ([`vyre::scan::parse_pattern_file`]).
+fn pattern_files_of(files: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for f in files {
+        let name = vyre::scan::escape_bytes(f.to_string_lossy().as_bytes());
+        let text = std::fs::read(f).map_err(|e| {
+            vyre::Error::bad_input(
+                format!("cannot read pattern file {name}: {e}"),
+                "give a readable file with one pattern per line",
+            )
+        })?;
+        out.extend(vyre::scan::parse_pattern_file(&text, &name)?);
+    }
+    Ok(out)
+}
+
 /// The devices of `--adapters`, or the one of `--backend`/`--adapter`.
 fn make_devices(
     kind: Option<BackendArg>,
@@ -371,6 +395,8 @@ fn main() -> ExitCode {
             lines,
             histogram,
             patterns,
+            pattern_files,
+            ignore_case,
             crc32,
             payload_files,
             args,
@@ -390,7 +416,10 @@ fn main() -> ExitCode {
             zero_copy: _,
             quiet,
         } => {
-            let patterns = match patterns_of(&patterns) {
+            let patterns = match patterns_of(&patterns).and_then(|mut p| {
+                p.extend(pattern_files_of(&pattern_files)?);
+                Ok(p)
+            }) {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
@@ -408,6 +437,7 @@ fn main() -> ExitCode {
                 histogram,
                 crc32: crc32 || none,
                 patterns,
+                ignore_case,
                 chunk_size,
                 batch_bytes,
                 iteration_budget,

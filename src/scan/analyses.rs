@@ -8,7 +8,7 @@
 use vyre_core::megakernel::fold::Folder;
 use vyre_core::{Error, ParamKind, Payload, Result};
 
-use super::{crc, pattern, FileReport, ScanConfig};
+use super::{crc, literals, pattern, FileReport, ScanConfig};
 
 /// A payload loaded at run time must fit the scan: one byte input, no
 /// unbound scalar arguments, declared output lengths.
@@ -122,9 +122,13 @@ pub(super) fn analyses(cfg: &ScanConfig) -> Result<Vec<Analysis>> {
         let p = crc::crc32::payload();
         v.push(Analysis::new(p, "crc32".into(), Show::Crc32, false)?);
     }
-    // One payload per group of patterns: the words are loaded once for the group.
-    for (g, group) in cfg
-        .patterns
+    // One payload per group of patterns: the words are loaded once for the
+    // group. Large sets and `-i` run on the host engine instead.
+    let payload_patterns: &[Vec<u8>] = match literals::uses_host_engine(cfg) {
+        true => &[],
+        false => &cfg.patterns,
+    };
+    for (g, group) in payload_patterns
         .chunks(pattern::MAX_PATTERNS_PER_PAYLOAD)
         .enumerate()
     {
@@ -146,7 +150,7 @@ pub(super) fn analyses(cfg: &ScanConfig) -> Result<Vec<Analysis>> {
             !cfg.fused_payloads,
         )?);
     }
-    if v.is_empty() {
+    if v.is_empty() && !literals::uses_host_engine(cfg) {
         return Err(Error::bad_input(
             "no analysis selected",
             "pass --lines, --histogram, --crc32, -e PATTERN or --payload FILE",

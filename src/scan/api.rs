@@ -250,6 +250,29 @@ impl Scan {
         Ok(self.payload(p))
     }
 
+    /// Counts the overlapping occurrences of each literal byte pattern in
+    /// every file (added to those given before; as `vyre scan -e`/`-f`):
+    /// read them from [`ScanFile::report`]'s `matches`, keyed by
+    /// [`escape_bytes`](super::escape_bytes) of the pattern. Up to
+    /// [`MAX_PATTERNS`](super::MAX_PATTERNS) patterns of 1 to 256 bytes;
+    /// large sets run on the host Aho-Corasick engine
+    /// ([`super::literals`]), whose reports list only the patterns found
+    /// when there are more than
+    /// [`MAX_DENSE_REPORT`](super::literals::MAX_DENSE_REPORT).
+    pub fn patterns<P: AsRef<[u8]>>(mut self, patterns: impl IntoIterator<Item = P>) -> Scan {
+        self.cfg
+            .patterns
+            .extend(patterns.into_iter().map(|p| p.as_ref().to_vec()));
+        self
+    }
+
+    /// Matches the literal patterns ASCII case-insensitively (`-i`): `a`-`z`
+    /// equal `A`-`Z`, other bytes only themselves.
+    pub fn ignore_case(mut self, yes: bool) -> Scan {
+        self.cfg.ignore_case = yes;
+        self
+    }
+
     /// Changes options (chunk size, built-in analyses, read threads,
     /// iteration budget, ... see [`ScanConfig`]).
     pub fn config(mut self, f: impl FnOnce(&mut ScanConfig)) -> Scan {

@@ -22,11 +22,15 @@ struct Open {
     /// Chunks folded so far; the file is complete at `chunk_count(size)`
     /// (an empty file has one chunk too).
     chunks: u64,
+    /// The host literal engine's counts so far, by pattern index.
+    host: BTreeMap<u32, u64>,
 }
 
 /// Per-file results under construction, folded batch by batch in read order.
 pub(super) struct Fold<'a> {
     files: &'a [FileEntry],
+    /// The patterns' names when the host literal engine runs.
+    pattern_names: Option<&'a [String]>,
     open: BTreeMap<usize, Open>,
     next_emit: usize,
     /// Files emitted so far.
@@ -35,9 +39,12 @@ pub(super) struct Fold<'a> {
 }
 
 impl<'a> Fold<'a> {
-    pub fn new(files: &'a [FileEntry]) -> Self {
+    /// Folds for `files`; `pattern_names` (the escaped patterns) when the
+    /// host literal engine runs, so reports list its counts.
+    pub fn new(files: &'a [FileEntry], pattern_names: Option<&'a [String]>) -> Self {
         Fold {
             files,
+            pattern_names,
             open: BTreeMap::new(),
             next_emit: 0,
             emitted: 0,
@@ -52,11 +59,11 @@ impl<'a> Fold<'a> {
         if i < self.next_emit {
             return None;
         }
-        let files = self.files;
+        let (files, host) = (self.files, self.pattern_names.is_some());
         Some(
             self.open
                 .entry(i)
-                .or_insert_with(|| new_open(&files[i], analyses, cfg)),
+                .or_insert_with(|| new_open(&files[i], analyses, cfg, host)),
         )
     }
 
@@ -106,6 +113,11 @@ impl<'a> Fold<'a> {
                     ));
                 }
             }
+            if r.error.is_none() {
+                for &(p, n) in d.host.get(ci).map_or(&[][..], |v| &v[..]) {
+                    *o.host.entry(p).or_insert(0) += u64::from(n);
+                }
+            }
             r.bytes += c.len as u64;
         }
         self.done_bytes += d.batch.bytes;
@@ -132,11 +144,17 @@ impl<'a> Fold<'a> {
         on_file: &mut impl FnMut(&FileReport),
     ) {
         let i = self.next_emit;
+        let host = self.pattern_names.is_some();
         let mut o = self
             .open
             .remove(&i)
-            .unwrap_or_else(|| new_open(&self.files[i], analyses, cfg));
+            .unwrap_or_else(|| new_open(&self.files[i], analyses, cfg, host));
         finish(&mut o, analyses, self.files[i].size, summary);
+        if o.report.error.is_none() {
+            if let Some(names) = self.pattern_names {
+                o.report.matches = host_matches(names, &o.host);
+            }
+        }
         on_file(&o.report);
         self.next_emit += 1;
         self.emitted += 1;
@@ -156,9 +174,31 @@ impl<'a> Fold<'a> {
     }
 }
 
-/// A file with no chunk folded yet: every analysis at its identity.
-fn new_open(file: &FileEntry, analyses: &[Analysis], cfg: &ScanConfig) -> Open {
-    let mut report = FileReport::new(file.path.clone(), cfg, &cfg.patterns);
+/// A file's `matches` from the host literal engine's counts: every
+/// pattern in order when there are at most
+/// [`MAX_DENSE_REPORT`](super::literals::MAX_DENSE_REPORT), else the
+/// patterns found.
+fn host_matches(names: &[String], counts: &BTreeMap<u32, u64>) -> Vec<(String, u64)> {
+    if names.len() <= super::literals::MAX_DENSE_REPORT {
+        let count = |i: usize| counts.get(&(i as u32)).copied().unwrap_or(0);
+        return names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), count(i)))
+            .collect();
+    }
+    counts
+        .iter()
+        .filter(|(_, &n)| n > 0)
+        .filter_map(|(&i, &n)| Some((names.get(i as usize)?.clone(), n)))
+        .collect()
+}
+
+/// A file with no chunk folded yet: every analysis at its identity (the
+/// patterns' counts are filled when it is emitted if `host` runs them).
+fn new_open(file: &FileEntry, analyses: &[Analysis], cfg: &ScanConfig, host: bool) -> Open {
+    let patterns: &[Vec<u8>] = if host { &[] } else { &cfg.patterns };
+    let mut report = FileReport::new(file.path.clone(), cfg, patterns);
     report.custom = cfg
         .payloads
         .iter()
@@ -168,6 +208,7 @@ fn new_open(file: &FileEntry, analyses: &[Analysis], cfg: &ScanConfig) -> Open {
         report,
         acc: analyses.iter().map(|a| a.folder.start()).collect(),
         chunks: 0,
+        host: BTreeMap::new(),
     }
 }
 
@@ -241,6 +282,7 @@ mod tests {
             words: lines.to_vec(),
             ends: (1..=lines.len()).collect(),
             faults,
+            host: Vec::new(),
         }
     }
 
@@ -266,8 +308,9 @@ mod tests {
             tenant: TenantId(0),
             files: &files,
             chunk_size: 4,
+            literals: None,
         };
-        let mut fold = Fold::new(&files);
+        let mut fold = Fold::new(&files, None);
         let mut summary = ScanSummary::default();
         let mut seen: Vec<FileReport> = Vec::new();
         let mut emit = |r: &FileReport| seen.push(r.clone());

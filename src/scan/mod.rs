@@ -14,6 +14,7 @@ mod collect;
 pub mod crc;
 mod devices;
 mod fold;
+pub mod literals;
 mod native;
 mod options;
 pub mod pattern;
@@ -40,8 +41,9 @@ pub use devices::{
 use fold::Fold;
 pub use native::{default_native_threads, native_name, FAULT_NATIVE_PANIC};
 pub use options::{
-    base64, escape_bytes, parse_pattern, validate_in_flight, MAX_BATCH_BYTES, MAX_CHUNK_SIZE,
-    MAX_IN_FLIGHT, MAX_ITERATION_BUDGET, MAX_QUEUE_DEPTH, MAX_READ_THREADS,
+    base64, escape_bytes, parse_pattern, parse_pattern_file, validate_in_flight, MAX_BATCH_BYTES,
+    MAX_CHUNK_SIZE, MAX_IN_FLIGHT, MAX_ITERATION_BUDGET, MAX_PATTERNS, MAX_QUEUE_DEPTH,
+    MAX_READ_THREADS,
 };
 pub use payload_args::{bind_args, load_payload_files};
 pub use report::{DeviceReport, FileReport, ScanSummary};
@@ -75,8 +77,13 @@ pub struct ScanConfig {
     pub histogram: bool,
     /// CRC-32/IEEE of each file (same as `crc32fast::hash`).
     pub crc32: bool,
-    /// Literal byte patterns; overlapping occurrences are counted.
+    /// Literal byte patterns; overlapping occurrences are counted. Up to
+    /// [`MAX_PATTERNS`]; more than [`literals::MAX_PAYLOAD_PATTERNS`] (or
+    /// `ignore_case`) run on the host engine ([`literals::Literals`]).
     pub patterns: Vec<Vec<u8>>,
+    /// Match `patterns` ASCII case-insensitively (`-i`): `a`-`z` equal
+    /// `A`-`Z`, every other byte only itself.
+    pub ignore_case: bool,
     /// Bytes per chunk (a multiple of 4).
     pub chunk_size: u32,
     /// Bytes of file data per batch (one megakernel run).
@@ -164,6 +171,7 @@ impl Default for ScanConfig {
             histogram: false,
             crc32: true,
             patterns: Vec::new(),
+            ignore_case: false,
             chunk_size: 256 << 10,
             batch_bytes: 64 << 20,
             queue_depth: 32,
@@ -268,9 +276,18 @@ pub fn scan_engines<B: Backend + Send>(
         ));
     }
     let analyses = analyses(cfg)?;
+    let literals = match literals::uses_host_engine(cfg) {
+        true => Some(literals::Literals::new(&cfg.patterns, cfg.ignore_case)?),
+        false => None,
+    };
+    // The host engine's reports name its patterns (escaped once here).
+    let pattern_names: Option<Vec<String>> = literals
+        .as_ref()
+        .map(|_| cfg.patterns.iter().map(|p| escape_bytes(p)).collect());
     let look_behind = analyses
         .iter()
         .map(|a| a.payload.look_behind)
+        .chain(literals.as_ref().map(|l| l.look_behind()))
         .max()
         .unwrap_or(0)
         .div_ceil(4)
@@ -318,7 +335,7 @@ pub fn scan_engines<B: Backend + Send>(
         on_file(&r);
     }
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let mut fold = Fold::new(&files);
+    let mut fold = Fold::new(&files, pattern_names.as_deref());
     let fcfg = FeederConfig {
         chunk_size: cfg.chunk_size,
         queue_depth: cfg.queue_depth,
@@ -335,6 +352,7 @@ pub fn scan_engines<B: Backend + Send>(
         tenant,
         files: &files,
         chunk_size: cfg.chunk_size,
+        literals: literals.as_ref(),
     };
     summary.ingest = feeder.backend_name().to_string();
     // Arenas no larger than the whole input needs (a small scan does not
@@ -376,7 +394,10 @@ pub fn scan_engines<B: Backend + Send>(
             .iter()
             .all(|w| backend_of(w).and_then(|b| b.device_id()) == Some(id))
     });
-    let zero_copy = one_device && cfg.zero_copy && cfg!(target_endian = "little");
+    // The host pattern engine reads the batch's bytes on the host after the
+    // device ran: host arenas.
+    let zero_copy =
+        one_device && cfg.zero_copy && literals.is_none() && cfg!(target_endian = "little");
     let mut upload_arenas = 0;
     for _ in 0..2 * devices {
         let device_arena = match (zero_copy, first) {

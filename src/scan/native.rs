@@ -181,6 +181,7 @@ pub(super) fn work_native(
                 words,
                 ends,
                 faults,
+                host,
             }) => {
                 times.run += tr.elapsed().as_secs_f64();
                 let _ = free.send(std::mem::replace(&mut job.arena, Arena::Lent));
@@ -191,6 +192,7 @@ pub(super) fn work_native(
                     words,
                     ends,
                     faults,
+                    host,
                 }));
             }
             Err(error) => {
@@ -209,6 +211,7 @@ struct SlotWords {
     words: Vec<u32>,
     ends: Vec<usize>,
     faults: Vec<(usize, u32)>,
+    host: Vec<super::literals::ChunkCounts>,
 }
 
 /// One native slot's outcome: its result words, or a fault.
@@ -238,8 +241,8 @@ fn run_batch(
     let per_chunk = analyses.len();
     let (pool, initial, budget) = (&runner.pool, &runner.initial, runner.budget);
     let code = &runner.code;
-    let native: Vec<Vec<Option<SlotOut>>> = pool.install(|| {
-        batch
+    let (native, counts): (Vec<Vec<Option<SlotOut>>>, _) = pool.install(|| {
+        let native = batch
             .chunks
             .par_iter()
             .map(|c| {
@@ -250,7 +253,12 @@ fn run_batch(
                     .map(|((a, init), code)| run_slot(a, code, init, bytes, c, plan, budget))
                     .collect()
             })
-            .collect()
+            .collect();
+        let host = plan
+            .literals
+            .map(|l| l.count_batch(bytes, &batch.chunks))
+            .unwrap_or_default();
+        (native, host)
     });
     let mut reference = None;
     if let Some(mk) = runner.reference.as_mut() {
@@ -267,6 +275,7 @@ fn run_batch(
         words: Vec::new(),
         ends: Vec::with_capacity(batch.chunks.len() * per_chunk),
         faults: Vec::new(),
+        host: counts,
     };
     let mut next_ref = 0usize;
     for (ci, slots) in native.into_iter().enumerate() {

@@ -24,6 +24,10 @@ pub const MAX_BATCH_BYTES: u64 = 1 << 30;
 /// larger budget would be a hang in all but name.
 pub const MAX_ITERATION_BUDGET: u32 = 1 << 28;
 
+/// Most literal patterns one scan takes ([`ScanConfig::patterns`]: `-e`
+/// and `-f` together): 2^20.
+pub const MAX_PATTERNS: usize = 1 << 20;
+
 /// Most reader threads ([`ScanConfig::read_threads`]).
 pub const MAX_READ_THREADS: u32 = 64;
 
@@ -46,7 +50,7 @@ impl ScanConfig {
     /// * `read_threads`: 0 to [`MAX_READ_THREADS`];
     /// * `queue_depth`: 1 to [`MAX_QUEUE_DEPTH`];
     /// * `iteration_budget`: 1 to [`MAX_ITERATION_BUDGET`];
-    /// * `patterns`: each 1 to [`MAX_PATTERN`] bytes.
+    /// * `patterns`: at most [`MAX_PATTERNS`], each 1 to [`MAX_PATTERN`] bytes.
     ///
     /// [`super::scan_devices`] calls it first; an error is
     /// [`Error::BadInput`] saying what is wrong and, after `Fix:`, what to do.
@@ -92,6 +96,15 @@ impl ScanConfig {
         }
         if self.iteration_budget == 0 {
             return Err(bad("iteration budget 0 would fail every chunk".to_string(), format!("pass an iteration budget of at least 1, such as {DEFAULT_ITERATION_BUDGET} (the default)")));
+        }
+        if self.patterns.len() > MAX_PATTERNS {
+            return Err(bad(
+                format!(
+                    "{} patterns are more than the maximum {MAX_PATTERNS}",
+                    self.patterns.len()
+                ),
+                format!("split the patterns over several scans of at most {MAX_PATTERNS} each"),
+            ));
         }
         for (i, p) in self.patterns.iter().enumerate() {
             if p.is_empty() {
@@ -198,6 +211,43 @@ pub fn parse_pattern(text: &[u8]) -> Result<Vec<u8>> {
         ));
     }
     Ok(out)
+}
+
+/// The literal patterns of a pattern file (`vyre scan -f FILE`): one
+/// pattern per line, lines ended by `\n` (a `\r` before it is dropped, so
+/// CRLF files work; the last line needs no newline), each with the escapes
+/// of [`parse_pattern`]. `name` names the file in errors. An empty line, a
+/// bad escape, or a file without any pattern is an error saying which line
+/// and, after `Fix:`, what to do.
+pub fn parse_pattern_file(text: &[u8], name: &str) -> Result<Vec<Vec<u8>>> {
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
+    if body.is_empty() {
+        return Err(bad(
+            format!("pattern file {name} has no patterns"),
+            "put one pattern per line in it (or leave out -f)".to_string(),
+        ));
+    }
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, line)| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                return Err(bad(
+                    format!(
+                        "pattern file {name}, line {}: an empty line is an empty pattern, which matches everywhere",
+                        i + 1
+                    ),
+                    "remove empty lines from the pattern file".to_string(),
+                ));
+            }
+            parse_pattern(line).map_err(|e| {
+                bad(
+                    format!("pattern file {name}, line {}: {}", i + 1, e.message()),
+                    e.fix().unwrap_or("fix the line").to_string(),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Printable, unambiguous text for arbitrary bytes (a pattern, a file name):
@@ -311,6 +361,25 @@ mod tests {
         }
         assert_eq!(escape_bytes(b"plain name.txt"), "plain name.txt");
         assert_eq!(escape_bytes(b"a\nb\xff\\"), "a\\nb\\xff\\\\");
+    }
+
+    #[test]
+    fn pattern_files_take_a_pattern_per_line() {
+        let p = parse_pattern_file(b"GPL\r\na\\x41\n\\xff\\n", "f").unwrap();
+        assert_eq!(
+            p,
+            vec![b"GPL".to_vec(), b"a\x41".to_vec(), b"\xff\n".to_vec()]
+        );
+        assert_eq!(parse_pattern_file(b"x", "f").unwrap(), vec![b"x".to_vec()]);
+        for (text, says) in [
+            (&b""[..], "no patterns"),
+            (b"\n", "no patterns"),
+            (b"a\n\nb\n", "line 2"),
+            (b"a\nb\\q\n", "line 2"),
+        ] {
+            let e = parse_pattern_file(text, "f").unwrap_err().to_string();
+            assert!(e.contains(says) && e.contains("Fix:"), "{e}");
+        }
     }
 
     #[test]

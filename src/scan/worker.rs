@@ -20,6 +20,7 @@ use vyre_core::megakernel::{ChunkPosition, DataRef, Megakernel, SlotRef, SlotSta
 use vyre_core::{Backend, DeviceArena, Error, Result};
 
 use super::analyses::Analysis;
+use super::literals::{ChunkCounts, Literals};
 use super::reread::reread;
 
 /// How often one device may be recovered from device loss in one scan
@@ -85,6 +86,8 @@ pub(super) struct Done {
     /// Slots that ended FAULT (index in publish order, fault reason), in
     /// order: their files fail with the reason, the rest of the batch counts.
     pub faults: Vec<(usize, u32)>,
+    /// Per chunk, the host literal engine's counts (empty without it).
+    pub host: Vec<ChunkCounts>,
 }
 
 /// What the reader and the workers tell the main thread.
@@ -186,6 +189,8 @@ pub(super) struct Plan<'a> {
     pub files: &'a [FileEntry],
     /// The scan's chunk size (chunk `k` of a file starts at `k * chunk_size`).
     pub chunk_size: u32,
+    /// The host literal engine, when the scan's patterns run on it.
+    pub literals: Option<&'a Literals>,
 }
 
 /// Wall time of one worker, by phase (target `vyre::timing`).
@@ -220,12 +225,19 @@ pub(super) fn work<B: Backend>(
             // Which device generation this run starts on: workers sharing a
             // device (batches in flight) may see it recovered by another.
             let generation = mk.backend().device_generation();
-            match run_batch(&mut mk, plan, &mut job, &mut times) {
-                Ok(SlotResults {
-                    words,
-                    ends,
-                    faults,
-                }) => {
+            let run = run_batch(&mut mk, plan, &mut job, &mut times).and_then(|r| {
+                let host = host_counts(plan, &mut job)?;
+                Ok((r, host))
+            });
+            match run {
+                Ok((
+                    SlotResults {
+                        words,
+                        ends,
+                        faults,
+                    },
+                    host,
+                )) => {
                     // The reader may have finished already.
                     // An upload arena of a device lost since is replaced by
                     // host memory when the reader next maps it.
@@ -237,6 +249,7 @@ pub(super) fn work<B: Backend>(
                         words,
                         ends,
                         faults,
+                        host,
                     }));
                     break;
                 }
@@ -286,6 +299,30 @@ pub(super) fn work<B: Backend>(
     times
 }
 
+/// The host literal engine's counts for every chunk of `job` (none without
+/// it), over the batch's bytes in host memory (a batch in an upload arena
+/// is read again into host memory first).
+fn host_counts(plan: &Plan<'_>, job: &mut Job) -> Result<Vec<ChunkCounts>> {
+    let Some(literals) = plan.literals else {
+        return Ok(Vec::new());
+    };
+    if let Arena::Upload(up) = &job.arena {
+        let words = up.len() / 4;
+        job.arena = Arena::Host(reread(
+            plan.files,
+            &mut job.batch,
+            words,
+            "into host memory for the pattern engine",
+        )?);
+    }
+    let Arena::Host(words) = &job.arena else {
+        return Err(Error::internal(
+            "a scan batch came back from its device without its arena",
+        ));
+    };
+    Ok(literals.count_batch(bytemuck::cast_slice(&words[..]), &job.batch.chunks))
+}
+
 /// Runs one whole batch: adopts its arena, publishes a slot per chunk and
 /// analysis, runs the megakernel, copies the results out. On success and on
 /// failure alike the arena is back in `job.arena` afterwards.
@@ -295,6 +332,14 @@ fn run_batch<B: Backend>(
     job: &mut Job,
     times: &mut WorkerTimes,
 ) -> Result<SlotResults> {
+    if plan.analyses.is_empty() {
+        // Only the host pattern engine runs: nothing for the device.
+        return Ok(SlotResults {
+            words: Vec::new(),
+            ends: Vec::new(),
+            faults: Vec::new(),
+        });
+    }
     mk.reset();
     if let Arena::Upload(up) = &job.arena {
         if up.generation() != mk.backend().device_generation() {
