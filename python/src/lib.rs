@@ -316,18 +316,9 @@ fn list_files(py: Python<'_>, paths: Vec<Vec<u8>>, follow_links: bool) -> PyResu
 /// The `--json` line of a path that failed with `reason`.
 #[pyfunction]
 fn failed_json(path: Vec<u8>, reason: String) -> String {
-    FileReport {
-        path: path_of(&path),
-        bytes: 0,
-        lines: None,
-        histogram: None,
-        matches: Vec::new(),
-        crc32: None,
-        custom: Vec::new(),
-        error: Some(reason),
-    }
-    .to_json()
-    .to_string()
+    FileReport::failed(path_of(&path), reason)
+        .to_json()
+        .to_string()
 }
 
 #[pymodule]

@@ -107,7 +107,8 @@ impl FileReport {
         }
     }
 
-    pub(crate) fn failed(path: PathBuf, reason: String) -> Self {
+    /// The report of `path`, which failed with `reason` (no results).
+    pub fn failed(path: PathBuf, reason: String) -> Self {
         FileReport {
             path,
             bytes: 0,
