@@ -42,8 +42,14 @@ fn main() -> Result<(), vyre::Error> {
         .payload_with_args(first_byte::payload(), &[("needle", b'\n' as u32)])?
         .on_progress(|done, total| eprintln!("{done}/{total} bytes"));
     // .on_cpu_reference() runs it on the CPU reference; .devices("all") on every GPU.
-    let cancel = scan.cancel_token(); // cancel.cancel() from any thread stops it
-    for file in scan.run()? {
+    // Any thread may stop the scan: here a watchdog after 10 seconds.
+    let cancel = scan.cancel_token();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(10));
+        cancel.cancel();
+    });
+    let mut files = scan.run()?;
+    for file in &mut files {
         match file.error() {
             Some(why) => eprintln!("{}: {why}", file.path().display()),
             None => println!(
@@ -54,6 +60,10 @@ fn main() -> Result<(), vyre::Error> {
             ),
         }
     }
-    drop(cancel);
+    match files.finish() {
+        Ok(summary) => eprintln!("{} files, {} bytes", summary.files, summary.bytes),
+        Err(vyre::Error::Cancelled) => eprintln!("stopped after 10 s"),
+        Err(e) => return Err(e),
+    }
     Ok(())
 }

@@ -15,22 +15,30 @@ use super::{crc, literals, pattern, FileReport, ScanConfig};
 pub(super) fn check_runtime_payload(p: &Payload) -> Result<()> {
     for q in &p.params {
         let bad = match q.kind {
-            ParamKind::Scalar => Some(
-                "a scalar argument has no value; bind it when setting up the scan (`--arg PAYLOAD.PARAM=VALUE`, or `vyre::scan::bind_scalar` / `Scan::payload_with_args`)",
-            ),
-            ParamKind::IoQueue | ParamKind::Debug => Some("scan passes no read queue or debug log"),
-            ParamKind::Output | ParamKind::Accumulator if q.len.is_none() => {
-                Some("its results need a declared length, e.g. `param acc: accumulator[1]`")
-            }
+            ParamKind::Scalar => Some((
+                "a scalar argument has no value",
+                format!(
+                    "bind it when setting up the scan: `--arg {}.{}=VALUE` on the command line, `Scan::payload_with_args(p, &[(\"{}\", VALUE)])` or `vyre::scan::bind_scalar` in the library",
+                    p.name, q.name, q.name
+                ),
+            )),
+            ParamKind::IoQueue | ParamKind::Debug => Some((
+                "scan passes no read queue or debug log",
+                "remove the parameter; scan payloads take bytes, lanes, runtime words (chunk_start, chunk_offset, file_len, chunk_index), bound scalars and results".to_string(),
+            )),
+            ParamKind::Output | ParamKind::Accumulator if q.len.is_none() => Some((
+                "its results need a declared length",
+                "declare one, e.g. `param acc: accumulator[1]` in text or `#[vyre(len = 1)]` in Rust".to_string(),
+            )),
             _ => None,
         };
-        if let Some(why) = bad {
+        if let Some((why, fix)) = bad {
             return Err(Error::bad_input(
                 format!(
                     "payload `{}` cannot run in `vyre scan`: parameter `{}`: {why}",
                     p.name, q.name
                 ),
-                "give it bytes, lanes, runtime words (chunk_start, chunk_offset, file_len, chunk_index), bound scalars and outputs/accumulators with lengths",
+                fix,
             ));
         }
     }

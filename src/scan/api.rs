@@ -5,7 +5,7 @@
 //! ```no_run
 //! use std::sync::atomic::{AtomicU32, Ordering};
 //!
-//! /// Longest run of one byte value `b` (e.g. of spaces).
+//! /// Counts the bytes equal to `b` (e.g. spaces) in every file.
 //! #[vyre::payload]
 //! fn count_byte(data: &[u8], #[vyre(start)] start: u32, b: u32,
 //!               #[vyre(len = 1)] n: &[AtomicU32], lanes: vyre::Lanes) {
@@ -46,6 +46,15 @@ pub fn bind_scalar(p: &Payload, param: &str, value: u32) -> Result<Payload> {
         .iter()
         .position(|q| q.name == param && q.kind == ParamKind::Scalar)
     else {
+        let bound_before = p.body.iter().any(
+            |n| matches!(n, Node::Let { name, value: Expr::Lit(vyre_core::Literal::U32(_)) } if name == param),
+        );
+        if bound_before {
+            return Err(Error::bad_input(
+                format!("scalar `{param}` of payload `{}` is already bound", p.name),
+                "give each scalar parameter one value",
+            ));
+        }
         let scalars: Vec<&str> = p
             .params_of(ParamKind::Scalar)
             .map(|q| q.name.as_str())
@@ -288,7 +297,9 @@ impl Scan {
     /// `cpu` (the CPU reference), `native` (the payloads' native code on
     /// every core; payloads without native code, loaded from VIR0 or text,
     /// run on the CPU reference there), adapter name substrings;
-    /// comma-separated.
+    /// comma-separated. What ran is named in the summary
+    /// ([`ScanFiles::finish`], `ScanSummary::devices`), e.g.
+    /// `native (2 threads)` when `auto` found only a software adapter.
     pub fn devices(mut self, spec: &str) -> Scan {
         self.devices = spec.to_string();
         self
@@ -389,8 +400,14 @@ pub struct ScanFiles {
 impl Iterator for ScanFiles {
     type Item = ScanFile;
 
+    /// The next file; `None` at the end of the scan and from the moment
+    /// it is cancelled (files already scanned are not delivered then).
     fn next(&mut self) -> Option<ScanFile> {
-        self.rx.recv().ok()
+        if self.cancel.is_cancelled() {
+            return None;
+        }
+        let file = self.rx.recv().ok()?;
+        (!self.cancel.is_cancelled()).then_some(file)
     }
 }
 

@@ -65,8 +65,16 @@ impl<F: FnMut(&FileReport), P: FnMut(u64, u64)> Collector<'_, '_, F, P> {
                         let dev = &mut self.summary.devices[d.device];
                         dev.batches += 1;
                         dev.bytes += d.batch.bytes;
+                        // No file is reported after a cancel, even from the
+                        // batch being folded.
+                        let cancel = self.cfg.cancel.as_ref();
+                        let on_file = &mut *self.on_file;
                         self.fold
-                            .batch(&d, self.plan, self.cfg, self.summary, self.on_file);
+                            .batch(&d, self.plan, self.cfg, self.summary, &mut |r| {
+                                if !cancel.is_some_and(CancelToken::is_cancelled) {
+                                    on_file(r)
+                                }
+                            });
                         self.phases.fold += tf.elapsed().as_secs_f64();
                         (self.on_progress)(self.fold.done_bytes, self.total);
                         next += 1;

@@ -100,7 +100,7 @@ pub fn open_devices(spec: &str, in_flight: u32) -> Result<Vec<Device>> {
                 .map_err(|e| match e {
                     Error::NoAdapter { message, fix } => Error::no_adapter(
                         format!("device `{item}` of the device list `{spec}`: {message}"),
-                        format!("{fix}; in a device list `cpu` is the CPU reference interpreter and `all` every GPU"),
+                        format!("{fix}; in a device list (`vyre scan --adapters`, `Scan::devices` in the library) `cpu` is the CPU reference interpreter, `native` the native code on every core and `all` every GPU"),
                     ),
                                         other => other,
                 })?;

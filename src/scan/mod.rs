@@ -84,7 +84,10 @@ pub struct ScanConfig {
     /// Match `patterns` ASCII case-insensitively (`-i`): `a`-`z` equal
     /// `A`-`Z`, every other byte only itself.
     pub ignore_case: bool,
-    /// Bytes per chunk (a multiple of 4).
+    /// Bytes per chunk (a multiple of 4; default 256 KiB, lowered to 64 KiB
+    /// on devices with a loop limit such as llvmpipe). A payload sees one
+    /// chunk (plus its look-behind) per slot; its chunk results are folded
+    /// in file order, a combine's starting from the combine's identity.
     pub chunk_size: u32,
     /// Bytes of file data per batch (one megakernel run).
     pub batch_bytes: usize,
@@ -118,8 +121,10 @@ pub struct ScanConfig {
     /// Loop iterations one lane of a payload may run per chunk; past it the
     /// chunk's file is reported failed (`FAULT_BUDGET`) and the scan goes on.
     pub iteration_budget: u32,
-    /// Set it (from any thread) to stop the scan: it ends within about a
-    /// batch with [`Error::Cancelled`], reporting no further file.
+    /// Set it (from any thread) to stop the scan: no file is reported after
+    /// the cancel (not even one of the batch being folded), and the scan
+    /// ends with [`Error::Cancelled`] within one 20 ms poll of its main
+    /// thread once the batch in hand is folded.
     pub cancel: Option<CancelToken>,
 }
 

@@ -276,7 +276,13 @@ pub fn check_fold(p: &Payload) -> crate::error::Result<()> {
                 "its combine's identity has {} words but the payload's results have {words}",
                 c.identity.len()
             ),
-            "give the combine an identity with one word per result word (and results with declared lengths)",
+            &if words == 0 {
+                "give the payload results with declared lengths (e.g. `#[vyre(len = 2)]`) and the combine an identity of one word per result word".to_string()
+            } else {
+                format!(
+                    "give the combine an identity of exactly {words} words, one per result word"
+                )
+            },
         );
     }
     if p.params.iter().any(|q| q.reduce != Reduce::Sum) {
