@@ -185,6 +185,10 @@ enum Command {
         /// several threads ingest faster than one.
         #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
         read_threads: Option<u32>,
+        /// Threads of the native backend, 1 to 1024, or 0 (the default) for
+        /// one per core; refused when no native backend runs.
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
+        threads: Option<usize>,
         /// Batches in flight per GPU, 1 to 16 (default 2): one is copied to
         /// the GPU while another runs; each takes a batch of memory.
         #[arg(long, default_value_t = 2, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
@@ -411,6 +415,7 @@ fn main() -> ExitCode {
             follow,
             no_uring,
             read_threads,
+            threads,
             in_flight,
             no_zero_copy,
             zero_copy: _,
@@ -445,6 +450,7 @@ fn main() -> ExitCode {
                 force_fallback: no_uring,
                 zero_copy: !no_zero_copy,
                 read_threads: read_threads.unwrap_or_else(vyre::scan::default_read_threads),
+                native_threads: threads.unwrap_or(0),
                 ..ScanConfig::default()
             };
             // Every limit is checked before a device is opened, the same way
@@ -475,7 +481,12 @@ fn main() -> ExitCode {
                     .iter()
                     .map(|d| match d {
                         Engine::Device(d) => d.name(),
-                        Engine::Native { threads } => vyre::scan::native_name(*threads),
+                        Engine::Native { threads } => {
+                            vyre::scan::native_name(match cfg.native_threads {
+                                0 => *threads,
+                                n => n,
+                            })
+                        }
                     })
                     .collect();
                 let auto = backend.is_none() && adapter.is_none() && adapters.is_none();

@@ -40,6 +40,7 @@ pub use devices::{
 };
 use fold::Fold;
 pub use native::{default_native_threads, native_name, FAULT_NATIVE_PANIC};
+pub use options::MAX_NATIVE_THREADS;
 pub use options::{
     base64, escape_bytes, parse_pattern, parse_pattern_file, validate_in_flight, MAX_BATCH_BYTES,
     MAX_CHUNK_SIZE, MAX_IN_FLIGHT, MAX_ITERATION_BUDGET, MAX_PATTERNS, MAX_QUEUE_DEPTH,
@@ -96,6 +97,12 @@ pub struct ScanConfig {
     /// Reader threads, each with its own io_uring ring (0: one ring on the
     /// scan's thread; default [`default_read_threads`]).
     pub read_threads: u32,
+    /// Threads of the native backend's pool (`vyre scan --threads`): 0 (the
+    /// default) is one per core ([`default_native_threads`]), like `xz -T0`;
+    /// at most [`MAX_NATIVE_THREADS`]. When not 0 it replaces the count of
+    /// every [`Engine::Native`] of the scan, and a scan with no native
+    /// engine refuses it (it would do nothing).
+    pub native_threads: usize,
     /// Payloads of the user (`#[vyre::payload]`, or loaded at run time with
     /// `--payload FILE`, text IR or VIR0): each
     /// runs on every chunk; its chunk results fold into its file result as
@@ -177,6 +184,7 @@ impl Default for ScanConfig {
             queue_depth: 32,
             force_fallback: false,
             read_threads: default_read_threads(),
+            native_threads: 0,
             payloads: Vec::new(),
             fused_payloads: false,
             inject: None,
@@ -252,6 +260,7 @@ pub fn scan_engines<B: Backend + Send>(
             "pass at least one backend (e.g. `--adapters all`)",
         ));
     }
+    check_native_threads(cfg, &engines)?;
     let mut cfg = cfg.clone();
     let limits: Vec<Option<u64>> = engines
         .iter()
@@ -482,6 +491,21 @@ pub fn scan_engines<B: Backend + Send>(
     Ok(summary)
 }
 
+/// Refuses [`ScanConfig::native_threads`] other than 0 when `engines` has
+/// no native backend: the count would do nothing.
+pub(crate) fn check_native_threads<B>(cfg: &ScanConfig, engines: &[Engine<B>]) -> Result<()> {
+    if cfg.native_threads != 0 && !engines.iter().any(|e| matches!(e, Engine::Native { .. })) {
+        return Err(Error::bad_input(
+            format!(
+                "{} native threads were asked for, but this scan runs no native backend",
+                cfg.native_threads
+            ),
+            "add the native backend (`--backend native`, or `native` in `--adapters`) or leave the thread count out",
+        ));
+    }
+    Ok(())
+}
+
 /// What runs batches: a device's megakernel or the native backend.
 enum Worker<B: Backend> {
     Device(Megakernel<B>),
@@ -520,6 +544,10 @@ fn build_workers<B: Backend>(
                 Worker::Device(builder.clone().build(b)?)
             }
             Engine::Native { threads } => {
+                let threads = match cfg.native_threads {
+                    0 => threads,
+                    n => n,
+                };
                 Worker::Native(native::NativeRunner::new(threads, cfg, analyses)?)
             }
         });
