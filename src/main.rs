@@ -88,8 +88,13 @@ enum BackendArg {
     /// The CPU reference interpreter.
     Cpu,
     /// The payloads' native code (compiled by rustc) on every core; payloads
-    /// loaded with --payload run on the CPU reference.
+    /// loaded with --payload run as JIT code.
     Native,
+    /// Native code on every core at once, and the GPU (--adapter, else the
+    /// default one) joining on the same batch queue as soon as it opened
+    /// (same as `--adapters gpu,native`).
+    #[value(name = "gpu+native")]
+    GpuNative,
 }
 
 #[derive(Subcommand)]
@@ -370,6 +375,15 @@ fn make_devices(
     });
     Ok(match kind {
         BackendArg::Cpu => vec![Engine::Device(Box::new(vyre::scan::scan_cpu_backend()))],
+        BackendArg::GpuNative => match adapter {
+            Some(a) if a.eq_ignore_ascii_case("cpu") => {
+                return Err(vyre::Error::bad_input(
+                    "`--backend gpu+native --adapter cpu` is ambiguous",
+                    "name the software adapter (e.g. `--adapter llvmpipe`), or use `--adapters cpu,native` for the CPU reference next to native code",
+                ))
+            }
+            a => open_engines(&format!("{},native", a.unwrap_or("gpu")), in_flight)?,
+        },
         BackendArg::Native => vec![Engine::Native {
             threads: vyre::scan::default_native_threads(),
         }],
@@ -487,6 +501,7 @@ fn main() -> ExitCode {
                                 n => n,
                             })
                         }
+                        Engine::Later { .. } => "a GPU (opening while the scan runs)".to_string(),
                     })
                     .collect();
                 let auto = backend.is_none() && adapter.is_none() && adapters.is_none();

@@ -4,7 +4,12 @@
 
 mod support;
 
-use vyre::scan::{Scan, ScanFile};
+use std::path::Path;
+
+use vyre::scan::{
+    scan_cpu_backend, scan_engines, Device, Engine, FileReport, Scan, ScanConfig, ScanFile,
+    ScanSummary,
+};
 
 /// Files of text-like bytes, sizes around `chunk` and several chunks long.
 fn tree(name: &str, chunk: usize, files: usize) -> std::path::PathBuf {
@@ -132,4 +137,143 @@ fn bad_thread_counts_are_refused() {
     let text = String::from_utf8_lossy(&out.stdout);
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["summary"]["devices"][0]["name"], "native (1 thread)");
+}
+
+/// The standard analyses with small chunks and batches (many batches,
+/// files across batches: the CRC-32 combine order matters), host arenas.
+fn small_batches() -> ScanConfig {
+    ScanConfig {
+        lines: true,
+        histogram: true,
+        crc32: true,
+        patterns: vec![b"GPL".to_vec(), b"e L".to_vec(), b"\xE2".to_vec()],
+        chunk_size: 4096,
+        batch_bytes: 8192,
+        ..ScanConfig::default()
+    }
+}
+
+fn run(engines: Vec<Engine>, dir: &Path, cfg: &ScanConfig) -> (Vec<FileReport>, ScanSummary) {
+    let mut out = Vec::new();
+    let summary = scan_engines(
+        engines,
+        &[dir.to_path_buf()],
+        cfg,
+        |r| out.push(r.clone()),
+        |_, _| {},
+    )
+    .expect("scan");
+    (out, summary)
+}
+
+/// A device that opens while native code already scans joins the same
+/// batch queue: both run batches, and every per-file result (CRC-32
+/// across batches run by different engines included) is the CPU
+/// reference's, in the same order.
+#[test]
+fn a_later_device_joins_native_code_with_the_reference_results() {
+    let dir = tree("hybrid-later", 4096, 60);
+    let cfg = small_batches();
+    let (want, _) = run(
+        vec![Engine::Device(Box::new(scan_cpu_backend()))],
+        &dir,
+        &cfg,
+    );
+    let later = Engine::Later {
+        open: Box::new(|| Ok(vec![Box::new(scan_cpu_backend()) as Device])),
+        workers: 1,
+    };
+    let (got, summary) = run(vec![later, Engine::Native { threads: 1 }], &dir, &cfg);
+    assert_eq!(got, want);
+    let d = &summary.devices;
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[0].name, "cpu-reference", "the device joined: {d:?}");
+    assert!(
+        d[0].batches > 0 && d[1].batches > 0,
+        "both ran batches: {d:?}"
+    );
+    assert_eq!(d[0].bytes + d[1].bytes, summary.bytes);
+}
+
+/// A device that cannot open is a failed device: the scan ends on native
+/// code with the reference results, and the summary says why.
+#[test]
+fn a_device_that_fails_to_open_leaves_the_scan_to_native_code() {
+    let dir = tree("hybrid-later-fails", 4096, 10);
+    let cfg = small_batches();
+    let (want, _) = run(
+        vec![Engine::Device(Box::new(scan_cpu_backend()))],
+        &dir,
+        &cfg,
+    );
+    let later = Engine::Later {
+        open: Box::new(|| Err(vyre::Error::no_adapter("no GPU on this test host", "none"))),
+        workers: 2,
+    };
+    let (got, summary) = run(vec![later, Engine::Native { threads: 2 }], &dir, &cfg);
+    assert_eq!(got, want);
+    let d = &summary.devices;
+    assert_eq!(d.len(), 3, "{d:?}");
+    assert_eq!(d[2].bytes, summary.bytes);
+    // Failed, or still opening when the scan ended (it cannot have run).
+    for x in &d[..2] {
+        assert_eq!(x.batches, 0);
+        assert!(
+            x.failed
+                .as_deref()
+                .is_some_and(|f| f.contains("no GPU on this test host"))
+                || x.name == vyre::scan::NOT_OPENED,
+            "{x:?}"
+        );
+    }
+    // Only devices opening later: nothing could start the scan.
+    let only = Engine::Later {
+        open: Box::new(|| Ok(vec![Box::new(scan_cpu_backend()) as Device])),
+        workers: 1,
+    };
+    let e = scan_engines(vec![only], &[dir], &cfg, |_| {}, |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("Fix:"), "{e}");
+}
+
+/// llvmpipe and native code together (`--backend gpu+native`,
+/// `--adapters llvmpipe,native`) give what native code alone and the CPU
+/// reference give.
+#[test]
+fn gpu_and_native_together_equal_native_and_the_reference() {
+    if support::gpu().is_none() {
+        return;
+    }
+    let dir = tree("hybrid-gpu-native", 16384, 25);
+    let (reference, _) = scan(&dir, "cpu", 0, 16384);
+    let (native, _) = scan(&dir, "native", 0, 16384);
+    assert_eq!(native, reference);
+    let (both, devices) = scan(&dir, "llvmpipe,native", 0, 16384);
+    assert_eq!(both, reference);
+    assert_eq!(devices.len(), 3, "{devices:?}");
+    let cli = |backend: &str| {
+        let out = support::vyre_bin()
+            .args([
+                "scan",
+                "--json",
+                "--histogram",
+                "--lines",
+                "--crc32",
+                "-e",
+                "GPL",
+            ])
+            .args([
+                "--chunk-size",
+                "16384",
+                "--batch-bytes",
+                "65536",
+                "--backend",
+                backend,
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        support::assert_ok(&out, backend);
+        support::json_lines(&out.stdout)
+    };
+    assert_eq!(cli("gpu+native"), cli("cpu"));
 }

@@ -14,6 +14,7 @@ mod collect;
 pub mod crc;
 mod devices;
 mod fold;
+mod later;
 pub mod literals;
 mod native;
 mod options;
@@ -37,8 +38,10 @@ pub use api::{bind_scalar, FromWords, Scan, ScanFile, ScanFiles};
 use collect::Collector;
 pub use devices::{
     auto_is_native, open_devices, open_engines, scan_cpu_backend, shared_gpu, Device, Engine,
+    Opener,
 };
 use fold::Fold;
+pub use later::NOT_OPENED;
 pub use native::{default_native_threads, native_name, FAULT_NATIVE_PANIC};
 pub use options::MAX_NATIVE_THREADS;
 pub use options::{
@@ -50,7 +53,7 @@ pub use payload_args::{bind_args, load_payload_files};
 pub use report::{DeviceReport, FileReport, ScanSummary};
 use timing::Phases;
 pub use worker::MAX_RECOVERIES;
-use worker::{work, Arena, Event, Plan, Queue};
+use worker::{work, Arena, Event, Plan, Queue, WorkerTimes};
 
 /// Lanes per workgroup of the scan megakernel.
 pub const SCAN_LANES: u32 = 64;
@@ -199,7 +202,7 @@ impl Default for ScanConfig {
 /// Scans `paths` on `backend`, calling `on_file` for every file (in walk
 /// order, failures included) and `on_progress` with bytes done so far.
 /// The same as [`scan_devices`] with one device.
-pub fn scan<B: Backend + Send>(
+pub fn scan<B: Backend + Send + 'static>(
     backend: B,
     paths: &[PathBuf],
     cfg: &ScanConfig,
@@ -225,7 +228,7 @@ pub fn scan<B: Backend + Send>(
 /// on stderr and in [`ScanSummary::devices`]. A failed batch is rerun from
 /// scratch, never counted twice. The scan fails only when every device
 /// failed.
-pub fn scan_devices<B: Backend + Send>(
+pub fn scan_devices<B: Backend + Send + 'static>(
     backends: Vec<B>,
     paths: &[PathBuf],
     cfg: &ScanConfig,
@@ -245,7 +248,7 @@ pub fn scan_devices<B: Backend + Send>(
 /// the megakernel, so every per-file result is the one a device gives;
 /// analyses without native code (payloads loaded from VIR0 or text) run
 /// on the CPU reference for its batches.
-pub fn scan_engines<B: Backend + Send>(
+pub fn scan_engines<B: Backend + Send + 'static>(
     engines: Vec<Engine<B>>,
     paths: &[PathBuf],
     cfg: &ScanConfig,
@@ -261,12 +264,18 @@ pub fn scan_engines<B: Backend + Send>(
         ));
     }
     check_native_threads(cfg, &engines)?;
+    if engines.iter().all(|e| matches!(e, Engine::Later { .. })) {
+        return Err(Error::bad_input(
+            "every device of this scan opens later: none would start it",
+            "add the native backend (e.g. `--adapters gpu,native`) or open the devices first",
+        ));
+    }
     let mut cfg = cfg.clone();
     let limits: Vec<Option<u64>> = engines
         .iter()
         .map(|e| match e {
             Engine::Device(b) => b.loop_iteration_limit(),
-            Engine::Native { .. } => None,
+            Engine::Native { .. } | Engine::Later { .. } => None,
         })
         .collect();
     if limits.iter().any(Option::is_some) {
@@ -306,7 +315,7 @@ pub fn scan_engines<B: Backend + Send>(
         .iter()
         .find_map(|w| match w {
             Worker::Device(m) => m.tenant_id("scan").ok(),
-            Worker::Native(_) => None,
+            _ => None,
         })
         .unwrap_or(vyre_core::megakernel::TenantId(0));
     let mut summary = ScanSummary {
@@ -394,7 +403,7 @@ pub fn scan_engines<B: Backend + Send>(
     fn backend_of<B: Backend>(w: &Worker<B>) -> Option<&B> {
         match w {
             Worker::Device(m) => Some(m.backend()),
-            Worker::Native(_) => None,
+            _ => None,
         }
     }
     let first = workers.first().and_then(backend_of);
@@ -436,6 +445,23 @@ pub fn scan_engines<B: Backend + Send>(
             workers.push(scope.spawn(move || match w {
                 Worker::Device(mk) => work(device, mk, plan, queue, free, events),
                 Worker::Native(n) => native::work_native(device, n, plan, queue, free, events),
+                Worker::Later {
+                    open,
+                    count,
+                    builder,
+                } => {
+                    let slots = later::Slots {
+                        first: device,
+                        count,
+                        plan,
+                        queue,
+                        free,
+                        events,
+                        t0,
+                    };
+                    later::join_later(scope, open, builder, cfg.chunk_size, slots)
+                }
+                Worker::Reserved => WorkerTimes::default(),
             }));
         }
         drop(free_tx);
@@ -510,6 +536,15 @@ pub(crate) fn check_native_threads<B>(cfg: &ScanConfig, engines: &[Engine<B>]) -
 enum Worker<B: Backend> {
     Device(Megakernel<B>),
     Native(native::NativeRunner),
+    /// Devices that open while the scan runs ([`Engine::Later`]): `count`
+    /// of them, this one and `count - 1` [`Worker::Reserved`] after it.
+    Later {
+        open: Opener<B>,
+        count: usize,
+        builder: MegakernelBuilder,
+    },
+    /// The place in the summary of a [`Worker::Later`] device after the first.
+    Reserved,
 }
 
 impl<B: Backend> Worker<B> {
@@ -518,6 +553,7 @@ impl<B: Backend> Worker<B> {
         match self {
             Worker::Device(m) => m.backend().name(),
             Worker::Native(n) => n.name(),
+            Worker::Later { .. } | Worker::Reserved => NOT_OPENED.to_string(),
         }
     }
 }
@@ -549,6 +585,22 @@ fn build_workers<B: Backend>(
                     n => n,
                 };
                 Worker::Native(native::NativeRunner::new(threads, cfg, analyses)?)
+            }
+            Engine::Later { open, workers } => {
+                if builder.is_none() {
+                    builder = Some(scan_builder(cfg, &all)?);
+                }
+                let Some(builder) = builder.clone() else {
+                    return Err(Error::internal("no scan kernel builder"));
+                };
+                let count = workers.max(1);
+                out.push(Worker::Later {
+                    open,
+                    count,
+                    builder,
+                });
+                out.extend((1..count).map(|_| Worker::Reserved));
+                continue;
             }
         });
     }
