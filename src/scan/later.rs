@@ -5,7 +5,7 @@
 //! does not wait for them: the opening thread is left to finish alone and
 //! its devices are dropped.
 
-use std::sync::mpsc::{RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 use vyre_core::megakernel::{Megakernel, MegakernelBuilder};
@@ -31,19 +31,20 @@ pub(super) struct Slots<'a> {
     pub t0: Instant,
 }
 
-/// Opens the devices on a detached thread, waits for them while the queue
-/// is open, then runs the first on this thread and the others on threads
-/// of `scope`. Failures to open are device failures ([`Event::Failed`]):
-/// the scan goes on on the other engines.
-pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'static>(
-    scope: &'scope std::thread::Scope<'scope, 'env>,
+/// The opened devices' megakernels, when they are ready.
+pub(super) type Opened<B> = Receiver<Result<Vec<Megakernel<B>>>>;
+
+/// Starts opening an [`Engine::Later`](super::Engine::Later)'s devices.
+pub(super) type Spawner<'a, B> = &'a (dyn Fn(Opener<B>, MegakernelBuilder) -> Opened<B> + Sync);
+
+/// Opens the devices and builds their megakernels on a detached thread (a
+/// scan that ends first does not wait for it).
+pub(super) fn spawn_opener<B: Backend + Send + 'static>(
     open: Opener<B>,
     builder: MegakernelBuilder,
-    chunk_size: u32,
-    s: Slots<'scope>,
-) -> WorkerTimes {
-    let (tx, rx) = std::sync::mpsc::channel::<Result<Vec<Megakernel<B>>>>();
-    let opener = std::thread::Builder::new()
+) -> Opened<B> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = std::thread::Builder::new()
         .name("vyre-open-gpu".into())
         .spawn(move || {
             let built = open().and_then(|devices| {
@@ -54,11 +55,30 @@ pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'static>(
             });
             let _ = tx.send(built);
         });
-    let got = match opener {
-        Err(e) => Err(Error::internal(format!(
-            "could not start the thread opening the GPU: {e}"
-        ))),
-        Ok(_) => loop {
+    if let Err(e) = started {
+        tracing::warn!("could not start the thread opening the GPU: {e}");
+    }
+    rx
+}
+
+/// For scans that have no [`Engine::Later`](super::Engine::Later) (any
+/// backend type): a receiver that never gets devices.
+pub(super) fn no_opener<B: Backend>(_: Opener<B>, _: MegakernelBuilder) -> Opened<B> {
+    std::sync::mpsc::channel().1
+}
+
+/// Waits for the devices `rx` brings while the queue is open, then runs
+/// the first on this thread and the others on threads of `scope`.
+/// Failures to open are device failures ([`Event::Failed`]): the scan goes
+/// on on the other engines.
+pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    rx: Opened<B>,
+    chunk_size: u32,
+    s: Slots<'scope>,
+) -> WorkerTimes {
+    let got = {
+        loop {
             match rx.recv_timeout(Duration::from_millis(5)) {
                 Ok(r) => break r,
                 Err(RecvTimeoutError::Timeout) if s.queue.is_closed() => {
@@ -71,7 +91,7 @@ pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'static>(
                     ))
                 }
             }
-        },
+        }
     };
     let got = got.and_then(|mks| check(mks, s.count, chunk_size));
     let mks = match got {

@@ -202,7 +202,7 @@ impl Default for ScanConfig {
 /// Scans `paths` on `backend`, calling `on_file` for every file (in walk
 /// order, failures included) and `on_progress` with bytes done so far.
 /// The same as [`scan_devices`] with one device.
-pub fn scan<B: Backend + Send + 'static>(
+pub fn scan<B: Backend + Send>(
     backend: B,
     paths: &[PathBuf],
     cfg: &ScanConfig,
@@ -228,7 +228,7 @@ pub fn scan<B: Backend + Send + 'static>(
 /// on stderr and in [`ScanSummary::devices`]. A failed batch is rerun from
 /// scratch, never counted twice. The scan fails only when every device
 /// failed.
-pub fn scan_devices<B: Backend + Send + 'static>(
+pub fn scan_devices<B: Backend + Send>(
     backends: Vec<B>,
     paths: &[PathBuf],
     cfg: &ScanConfig,
@@ -236,7 +236,8 @@ pub fn scan_devices<B: Backend + Send + 'static>(
     on_progress: impl FnMut(u64, u64),
 ) -> Result<ScanSummary> {
     let engines = backends.into_iter().map(Engine::Device).collect();
-    scan_engines(engines, paths, cfg, on_file, on_progress)
+    // No `Engine::Later` here, so nothing is opened later.
+    scan_with(engines, paths, cfg, on_file, on_progress, &later::no_opener)
 }
 
 /// Scans `paths` on devices and the native backend at once
@@ -252,8 +253,28 @@ pub fn scan_engines<B: Backend + Send + 'static>(
     engines: Vec<Engine<B>>,
     paths: &[PathBuf],
     cfg: &ScanConfig,
+    on_file: impl FnMut(&FileReport),
+    on_progress: impl FnMut(u64, u64),
+) -> Result<ScanSummary> {
+    scan_with(
+        engines,
+        paths,
+        cfg,
+        on_file,
+        on_progress,
+        &later::spawn_opener,
+    )
+}
+
+/// [`scan_engines`] for any backend: `spawn` opens [`Engine::Later`]
+/// devices on a detached thread (which needs `B: 'static`).
+fn scan_with<B: Backend + Send>(
+    engines: Vec<Engine<B>>,
+    paths: &[PathBuf],
+    cfg: &ScanConfig,
     mut on_file: impl FnMut(&FileReport),
     mut on_progress: impl FnMut(u64, u64),
+    spawn: later::Spawner<'_, B>,
 ) -> Result<ScanSummary> {
     let t0 = Instant::now();
     cfg.validate()?;
@@ -459,7 +480,7 @@ pub fn scan_engines<B: Backend + Send + 'static>(
                         events,
                         t0,
                     };
-                    later::join_later(scope, open, builder, cfg.chunk_size, slots)
+                    later::join_later(scope, spawn(open, builder), cfg.chunk_size, slots)
                 }
                 Worker::Reserved => WorkerTimes::default(),
             }));
