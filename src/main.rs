@@ -88,8 +88,13 @@ enum BackendArg {
     /// The CPU reference interpreter.
     Cpu,
     /// The payloads' native code (compiled by rustc) on every core; payloads
-    /// loaded with --payload run on the CPU reference.
+    /// loaded with --payload run as JIT code.
     Native,
+    /// Native code on every core at once, and the GPU (--adapter, else the
+    /// default one) joining on the same batch queue as soon as it opened
+    /// (same as `--adapters gpu,native`).
+    #[value(name = "gpu+native")]
+    GpuNative,
 }
 
 #[derive(Subcommand)]
@@ -185,6 +190,10 @@ enum Command {
         /// several threads ingest faster than one.
         #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
         read_threads: Option<u32>,
+        /// Threads of the native backend, 1 to 1024, or 0 (the default) for
+        /// one per core; refused when no native backend runs.
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
+        threads: Option<usize>,
         /// Batches in flight per GPU, 1 to 16 (default 2): one is copied to
         /// the GPU while another runs; each takes a batch of memory.
         #[arg(long, default_value_t = 2, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
@@ -366,6 +375,15 @@ fn make_devices(
     });
     Ok(match kind {
         BackendArg::Cpu => vec![Engine::Device(Box::new(vyre::scan::scan_cpu_backend()))],
+        BackendArg::GpuNative => match adapter {
+            Some(a) if a.eq_ignore_ascii_case("cpu") => {
+                return Err(vyre::Error::bad_input(
+                    "`--backend gpu+native --adapter cpu` is ambiguous",
+                    "name the software adapter (e.g. `--adapter llvmpipe`), or use `--adapters cpu,native` for the CPU reference next to native code",
+                ))
+            }
+            a => open_engines(&format!("{},native", a.unwrap_or("gpu")), in_flight)?,
+        },
         BackendArg::Native => vec![Engine::Native {
             threads: vyre::scan::default_native_threads(),
         }],
@@ -411,6 +429,7 @@ fn main() -> ExitCode {
             follow,
             no_uring,
             read_threads,
+            threads,
             in_flight,
             no_zero_copy,
             zero_copy: _,
@@ -445,6 +464,7 @@ fn main() -> ExitCode {
                 force_fallback: no_uring,
                 zero_copy: !no_zero_copy,
                 read_threads: read_threads.unwrap_or_else(vyre::scan::default_read_threads),
+                native_threads: threads.unwrap_or(0),
                 ..ScanConfig::default()
             };
             // Every limit is checked before a device is opened, the same way
@@ -475,7 +495,13 @@ fn main() -> ExitCode {
                     .iter()
                     .map(|d| match d {
                         Engine::Device(d) => d.name(),
-                        Engine::Native { threads } => vyre::scan::native_name(*threads),
+                        Engine::Native { threads } => {
+                            vyre::scan::native_name(match cfg.native_threads {
+                                0 => *threads,
+                                n => n,
+                            })
+                        }
+                        Engine::Later { .. } => "a GPU (opening while the scan runs)".to_string(),
                     })
                     .collect();
                 let auto = backend.is_none() && adapter.is_none() && adapters.is_none();

@@ -313,6 +313,15 @@ impl Scan {
         self
     }
 
+    /// Threads of the native backend's pool (`vyre scan --threads`): 1 to
+    /// [`MAX_NATIVE_THREADS`](super::MAX_NATIVE_THREADS), or 0 (the default)
+    /// for one per core. [`Scan::run`] refuses a count above the maximum,
+    /// and a count other than 0 when the devices include no native backend.
+    pub fn threads(mut self, n: usize) -> Scan {
+        self.cfg.native_threads = n;
+        self
+    }
+
     /// Runs on the CPU reference interpreter (`devices("cpu")`).
     pub fn on_cpu_reference(self) -> Scan {
         self.devices("cpu")
@@ -342,6 +351,7 @@ impl Scan {
         super::analyses::analyses(&self.cfg)?;
         super::validate_in_flight(self.in_flight)?;
         let devices = open_engines(&self.devices, self.in_flight)?;
+        super::check_native_threads(&self.cfg, &devices)?;
         let (tx, rx) = std::sync::mpsc::sync_channel::<ScanFile>(256);
         let Scan {
             paths,

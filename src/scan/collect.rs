@@ -104,6 +104,7 @@ impl<F: FnMut(&FileReport), P: FnMut(u64, u64)> Collector<'_, '_, F, P> {
                         return Err(all_failed(errors, &self.summary.devices));
                     }
                 }
+                Event::Joined { device, name } => self.summary.devices[device].name = name,
                 Event::ReaderFinished { batches: n } => batches = Some(n),
                 Event::ReadFailed(e) => return Err(e),
                 Event::Panicked(who) => {

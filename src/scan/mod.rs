@@ -14,6 +14,7 @@ mod collect;
 pub mod crc;
 mod devices;
 mod fold;
+mod later;
 pub mod literals;
 mod native;
 mod options;
@@ -37,9 +38,12 @@ pub use api::{bind_scalar, FromWords, Scan, ScanFile, ScanFiles};
 use collect::Collector;
 pub use devices::{
     auto_is_native, open_devices, open_engines, scan_cpu_backend, shared_gpu, Device, Engine,
+    Opener,
 };
 use fold::Fold;
+pub use later::NOT_OPENED;
 pub use native::{default_native_threads, native_name, FAULT_NATIVE_PANIC};
+pub use options::MAX_NATIVE_THREADS;
 pub use options::{
     base64, escape_bytes, parse_pattern, parse_pattern_file, validate_in_flight, MAX_BATCH_BYTES,
     MAX_CHUNK_SIZE, MAX_IN_FLIGHT, MAX_ITERATION_BUDGET, MAX_PATTERNS, MAX_QUEUE_DEPTH,
@@ -49,7 +53,7 @@ pub use payload_args::{bind_args, load_payload_files};
 pub use report::{DeviceReport, FileReport, ScanSummary};
 use timing::Phases;
 pub use worker::MAX_RECOVERIES;
-use worker::{work, Arena, Event, Plan, Queue};
+use worker::{work, Arena, Event, Plan, Queue, WorkerTimes};
 
 /// Lanes per workgroup of the scan megakernel.
 pub const SCAN_LANES: u32 = 64;
@@ -99,6 +103,12 @@ pub struct ScanConfig {
     /// Reader threads, each with its own io_uring ring (0: one ring on the
     /// scan's thread; default [`default_read_threads`]).
     pub read_threads: u32,
+    /// Threads of the native backend's pool (`vyre scan --threads`): 0 (the
+    /// default) is one per core ([`default_native_threads`]), like `xz -T0`;
+    /// at most [`MAX_NATIVE_THREADS`]. When not 0 it replaces the count of
+    /// every [`Engine::Native`] of the scan, and a scan with no native
+    /// engine refuses it (it would do nothing).
+    pub native_threads: usize,
     /// Payloads of the user (`#[vyre::payload]`, or loaded at run time with
     /// `--payload FILE`, text IR or VIR0): each
     /// runs on every chunk; its chunk results fold into its file result as
@@ -182,6 +192,7 @@ impl Default for ScanConfig {
             queue_depth: 32,
             force_fallback: false,
             read_threads: default_read_threads(),
+            native_threads: 0,
             payloads: Vec::new(),
             fused_payloads: false,
             inject: None,
@@ -230,7 +241,8 @@ pub fn scan_devices<B: Backend + Send>(
     on_progress: impl FnMut(u64, u64),
 ) -> Result<ScanSummary> {
     let engines = backends.into_iter().map(Engine::Device).collect();
-    scan_engines(engines, paths, cfg, on_file, on_progress)
+    // No `Engine::Later` here, so nothing is opened later.
+    scan_with(engines, paths, cfg, on_file, on_progress, &later::no_opener)
 }
 
 /// Scans `paths` on devices and the native backend at once
@@ -242,12 +254,32 @@ pub fn scan_devices<B: Backend + Send>(
 /// the megakernel, so every per-file result is the one a device gives;
 /// analyses without native code (payloads loaded from VIR0 or text) run
 /// on the CPU reference for its batches.
-pub fn scan_engines<B: Backend + Send>(
+pub fn scan_engines<B: Backend + Send + 'static>(
+    engines: Vec<Engine<B>>,
+    paths: &[PathBuf],
+    cfg: &ScanConfig,
+    on_file: impl FnMut(&FileReport),
+    on_progress: impl FnMut(u64, u64),
+) -> Result<ScanSummary> {
+    scan_with(
+        engines,
+        paths,
+        cfg,
+        on_file,
+        on_progress,
+        &later::spawn_opener,
+    )
+}
+
+/// [`scan_engines`] for any backend: `spawn` opens [`Engine::Later`]
+/// devices on a detached thread (which needs `B: 'static`).
+fn scan_with<B: Backend + Send>(
     engines: Vec<Engine<B>>,
     paths: &[PathBuf],
     cfg: &ScanConfig,
     mut on_file: impl FnMut(&FileReport),
     mut on_progress: impl FnMut(u64, u64),
+    spawn: later::Spawner<'_, B>,
 ) -> Result<ScanSummary> {
     let t0 = Instant::now();
     cfg.validate()?;
@@ -257,12 +289,19 @@ pub fn scan_engines<B: Backend + Send>(
             "pass at least one backend (e.g. `--adapters all`)",
         ));
     }
+    check_native_threads(cfg, &engines)?;
+    if engines.iter().all(|e| matches!(e, Engine::Later { .. })) {
+        return Err(Error::bad_input(
+            "every device of this scan opens later: none would start it",
+            "add the native backend (e.g. `--adapters gpu,native`) or open the devices first",
+        ));
+    }
     let mut cfg = cfg.clone();
     let limits: Vec<Option<u64>> = engines
         .iter()
         .map(|e| match e {
             Engine::Device(b) => b.loop_iteration_limit(),
-            Engine::Native { .. } => None,
+            Engine::Native { .. } | Engine::Later { .. } => None,
         })
         .collect();
     if limits.iter().any(Option::is_some) {
@@ -302,7 +341,7 @@ pub fn scan_engines<B: Backend + Send>(
         .iter()
         .find_map(|w| match w {
             Worker::Device(m) => m.tenant_id("scan").ok(),
-            Worker::Native(_) => None,
+            _ => None,
         })
         .unwrap_or(vyre_core::megakernel::TenantId(0));
     let mut summary = ScanSummary {
@@ -390,7 +429,7 @@ pub fn scan_engines<B: Backend + Send>(
     fn backend_of<B: Backend>(w: &Worker<B>) -> Option<&B> {
         match w {
             Worker::Device(m) => Some(m.backend()),
-            Worker::Native(_) => None,
+            _ => None,
         }
     }
     let first = workers.first().and_then(backend_of);
@@ -432,6 +471,23 @@ pub fn scan_engines<B: Backend + Send>(
             workers.push(scope.spawn(move || match w {
                 Worker::Device(mk) => work(device, mk, plan, queue, free, events),
                 Worker::Native(n) => native::work_native(device, n, plan, queue, free, events),
+                Worker::Later {
+                    open,
+                    count,
+                    builder,
+                } => {
+                    let slots = later::Slots {
+                        first: device,
+                        count,
+                        plan,
+                        queue,
+                        free,
+                        events,
+                        t0,
+                    };
+                    later::join_later(scope, spawn(open, builder), cfg.chunk_size, slots)
+                }
+                Worker::Reserved => WorkerTimes::default(),
             }));
         }
         drop(free_tx);
@@ -487,10 +543,34 @@ pub fn scan_engines<B: Backend + Send>(
     Ok(summary)
 }
 
+/// Refuses [`ScanConfig::native_threads`] other than 0 when `engines` has
+/// no native backend: the count would do nothing.
+pub(crate) fn check_native_threads<B>(cfg: &ScanConfig, engines: &[Engine<B>]) -> Result<()> {
+    if cfg.native_threads != 0 && !engines.iter().any(|e| matches!(e, Engine::Native { .. })) {
+        return Err(Error::bad_input(
+            format!(
+                "{} native threads were asked for, but this scan runs no native backend",
+                cfg.native_threads
+            ),
+            "add the native backend (`--backend native`, or `native` in `--adapters`) or leave the thread count out",
+        ));
+    }
+    Ok(())
+}
+
 /// What runs batches: a device's megakernel or the native backend.
 enum Worker<B: Backend> {
     Device(Megakernel<B>),
     Native(native::NativeRunner),
+    /// Devices that open while the scan runs ([`Engine::Later`]): `count`
+    /// of them, this one and `count - 1` [`Worker::Reserved`] after it.
+    Later {
+        open: Opener<B>,
+        count: usize,
+        builder: MegakernelBuilder,
+    },
+    /// The place in the summary of a [`Worker::Later`] device after the first.
+    Reserved,
 }
 
 impl<B: Backend> Worker<B> {
@@ -499,6 +579,7 @@ impl<B: Backend> Worker<B> {
         match self {
             Worker::Device(m) => m.backend().name(),
             Worker::Native(n) => n.name(),
+            Worker::Later { .. } | Worker::Reserved => NOT_OPENED.to_string(),
         }
     }
 }
@@ -525,7 +606,27 @@ fn build_workers<B: Backend>(
                 Worker::Device(builder.clone().build(b)?)
             }
             Engine::Native { threads } => {
+                let threads = match cfg.native_threads {
+                    0 => threads,
+                    n => n,
+                };
                 Worker::Native(native::NativeRunner::new(threads, cfg, analyses)?)
+            }
+            Engine::Later { open, workers } => {
+                if builder.is_none() {
+                    builder = Some(scan_builder(cfg, &all)?);
+                }
+                let Some(builder) = builder.clone() else {
+                    return Err(Error::internal("no scan kernel builder"));
+                };
+                let count = workers.max(1);
+                out.push(Worker::Later {
+                    open,
+                    count,
+                    builder,
+                });
+                out.extend((1..count).map(|_| Worker::Reserved));
+                continue;
             }
         });
     }

@@ -31,6 +31,10 @@ pub const MAX_PATTERNS: usize = 1 << 20;
 /// Most reader threads ([`ScanConfig::read_threads`]).
 pub const MAX_READ_THREADS: u32 = 64;
 
+/// Most native backend threads ([`ScanConfig::native_threads`]): more
+/// than this is a typo, not a machine.
+pub const MAX_NATIVE_THREADS: usize = 1024;
+
 /// Most io_uring reads in flight ([`ScanConfig::queue_depth`]).
 pub const MAX_QUEUE_DEPTH: u32 = 4096;
 
@@ -48,6 +52,7 @@ impl ScanConfig {
     /// * `chunk_size`: a multiple of 4 from 4 to [`MAX_CHUNK_SIZE`];
     /// * `batch_bytes`: at least one chunk, at most [`MAX_BATCH_BYTES`];
     /// * `read_threads`: 0 to [`MAX_READ_THREADS`];
+    /// * `native_threads`: 0 (one per core) to [`MAX_NATIVE_THREADS`];
     /// * `queue_depth`: 1 to [`MAX_QUEUE_DEPTH`];
     /// * `iteration_budget`: 1 to [`MAX_ITERATION_BUDGET`];
     /// * `patterns`: at most [`MAX_PATTERNS`], each 1 to [`MAX_PATTERN`] bytes.
@@ -81,6 +86,9 @@ impl ScanConfig {
         }
         if self.read_threads > MAX_READ_THREADS {
             return Err(bad(format!("{} reader threads is more than the maximum {MAX_READ_THREADS}", self.read_threads), format!("pass 0 to {MAX_READ_THREADS} reader threads, such as 8 (more than 8 rarely reads faster)")));
+        }
+        if self.native_threads > MAX_NATIVE_THREADS {
+            return Err(bad(format!("{} native threads is more than the maximum {MAX_NATIVE_THREADS}", self.native_threads), format!("pass 1 to {MAX_NATIVE_THREADS} threads, or 0 (the default) for one per core ({})", super::default_native_threads())));
         }
         if self.queue_depth == 0 || self.queue_depth > MAX_QUEUE_DEPTH {
             return Err(bad(

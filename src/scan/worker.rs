@@ -105,6 +105,11 @@ pub(super) enum Event {
     },
     /// Reading the files failed (not a per-file failure): the scan stops.
     ReadFailed(Error),
+    /// A device that opened while the scan ran joined it under this name.
+    Joined {
+        device: usize,
+        name: String,
+    },
     /// The reader queued all batches.
     ReaderFinished {
         batches: u64,
@@ -156,6 +161,11 @@ impl Queue {
             }
             s = self.ready.wait(s).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// Whether [`Queue::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.lock().1
     }
 
     /// Wakes every waiting worker and makes them stop.

@@ -372,6 +372,21 @@ impl L<'_> {
     }
 
     fn if_else(&mut self, cond: &crate::ir::Expr, then: &[Node], other: &[Node]) -> R<bool> {
+        if let Some((name, yes, no)) = one_assignment(then, other) {
+            // `if c { x = a } else { x = b }` with pure, cheap `a` and `b`:
+            // a select, no branch (rustc's code has none either; a branch
+            // on data, e.g. a CRC bit, mispredicts half the time).
+            let (c, _) = self.expr(cond)?;
+            let (a, _) = self.expr(yes)?;
+            let (var, _) = self.var(name)?;
+            let b = match no {
+                Some(no) => self.expr(no)?.0,
+                None => self.b.use_var(var),
+            };
+            let v = self.b.ins().select(c, a, b);
+            self.b.def_var(var, v);
+            return Ok(true);
+        }
         let (c, _) = self.expr(cond)?;
         let (tb, eb) = (self.b.create_block(), self.b.create_block());
         self.b.ins().brif(c, tb, &[], eb, &[]);
@@ -449,5 +464,46 @@ impl L<'_> {
         }
         self.b.switch_to_block(exit);
         Ok(true)
+    }
+}
+
+/// `then` and `other` as one assignment to the same variable (`other` may
+/// be empty: the variable keeps its value), when both values are pure and
+/// cheap (no loads, atomics, divisions): the variable, its value when the
+/// condition holds, and otherwise.
+fn one_assignment<'a>(
+    then: &'a [Node],
+    other: &'a [Node],
+) -> Option<(&'a str, &'a crate::ir::Expr, Option<&'a crate::ir::Expr>)> {
+    let [Node::Assign { name, value: yes }] = then else {
+        return None;
+    };
+    let no = match other {
+        [] => None,
+        [Node::Assign { name: n, value }] if n == name => Some(value),
+        _ => return None,
+    };
+    (cheap(yes) && no.is_none_or(cheap)).then_some((name.as_str(), yes, no))
+}
+
+/// An expression that is pure and costs a few instructions at most.
+fn cheap(e: &crate::ir::Expr) -> bool {
+    use crate::ir::{BinOp, Expr};
+    match e {
+        Expr::Lit(_) | Expr::Var(_) => true,
+        Expr::Unary { arg, .. } | Expr::Cast { arg, .. } | Expr::Bitcast { arg, .. } => cheap(arg),
+        Expr::Binary { op, lhs, rhs } => {
+            !matches!(op, BinOp::Div | BinOp::Rem) && cheap(lhs) && cheap(rhs)
+        }
+        Expr::Select {
+            cond,
+            on_true,
+            on_false,
+        } => cheap(cond) && cheap(on_true) && cheap(on_false),
+        Expr::Load { .. }
+        | Expr::Len(_)
+        | Expr::Atomic { .. }
+        | Expr::Builtin(_)
+        | Expr::UniformLoad { .. } => false,
     }
 }

@@ -1,0 +1,279 @@
+//! The native backend's thread count (`vyre scan --threads`, `Scan::threads`)
+//! and the native backend next to other devices on one scan: every
+//! per-file result equals the CPU reference's.
+
+mod support;
+
+use std::path::Path;
+
+use vyre::scan::{
+    scan_cpu_backend, scan_engines, Device, Engine, FileReport, Scan, ScanConfig, ScanFile,
+    ScanSummary,
+};
+
+/// Files of text-like bytes, sizes around `chunk` and several chunks long.
+fn tree(name: &str, chunk: usize, files: usize) -> std::path::PathBuf {
+    let dir = support::tmpdir(name);
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..files {
+        let n = match i % 5 {
+            0 => i,
+            1 => chunk - 1,
+            2 => chunk + 3,
+            3 => 3 * chunk + 7,
+            _ => 9 * chunk + (i * 37) % chunk,
+        };
+        let d: Vec<u8> = (0..n)
+            .map(|_| {
+                let r = rnd();
+                match r % 13 {
+                    0 => b'\n',
+                    1 => 0xE2,
+                    _ => b"GPL the License "[(r >> 11) as usize % 16],
+                }
+            })
+            .collect();
+        std::fs::write(dir.join(format!("f{i:03}")), d).unwrap();
+    }
+    dir
+}
+
+/// Lines, CRC-32, histogram and two patterns of every file on `devices`,
+/// with `threads` native threads, and the summary's device names.
+fn scan(
+    dir: &std::path::Path,
+    devices: &str,
+    threads: usize,
+    chunk: u32,
+) -> (Vec<ScanFile>, Vec<(String, u64)>) {
+    let mut files = Scan::new([dir])
+        .config(|c| {
+            c.lines = true;
+            c.crc32 = true;
+            c.histogram = true;
+            c.patterns = vec![b"GPL".to_vec(), b"e L".to_vec()];
+            c.chunk_size = chunk;
+            c.batch_bytes = 8 * chunk as usize;
+        })
+        .devices(devices)
+        .threads(threads)
+        .run()
+        .expect("scan starts");
+    let out: Vec<ScanFile> = files.by_ref().collect();
+    let summary = files.finish().expect("scan ends");
+    let devices = summary
+        .devices
+        .iter()
+        .map(|d| (d.name.clone(), d.batches))
+        .collect();
+    (out, devices)
+}
+
+/// Any thread count gives the CPU reference's results, and the summary
+/// names the count asked for (0: one per core).
+#[test]
+fn thread_counts_give_the_reference_results() {
+    let dir = tree("hybrid-threads", 1024, 40);
+    let (reference, _) = scan(&dir, "cpu", 0, 1024);
+    assert_eq!(reference.len(), 40);
+    for threads in [1usize, 3, 0] {
+        let (native, devices) = scan(&dir, "native", threads, 1024);
+        assert_eq!(native, reference, "{threads} threads");
+        let want = vyre::scan::native_name(match threads {
+            0 => vyre::scan::default_native_threads(),
+            n => n,
+        });
+        assert_eq!(devices.len(), 1);
+        assert!(devices[0].0.starts_with(&want), "{devices:?} vs {want}");
+    }
+}
+
+/// Too many threads, or a thread count for a scan without the native
+/// backend, are refused before the scan starts, with a `Fix:`.
+#[test]
+fn bad_thread_counts_are_refused() {
+    let dir = tree("hybrid-bad-threads", 64, 2);
+    let err = |devices: &str, threads: usize| {
+        let scan = Scan::new([&dir]).config(|c| c.lines = true);
+        match scan.devices(devices).threads(threads).run() {
+            Ok(_) => panic!("{devices} with {threads} threads was accepted"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let e = err("native", vyre::scan::MAX_NATIVE_THREADS + 1);
+    assert!(
+        e.contains("more than the maximum 1024") && e.contains("Fix:"),
+        "{e}"
+    );
+    let e = err("cpu", 4);
+    assert!(
+        e.contains("runs no native backend") && e.contains("Fix:"),
+        "{e}"
+    );
+    // The command line says the same, with exit status 2.
+    let out = support::vyre_bin()
+        .args(["scan", "--backend", "cpu", "--threads", "2"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("runs no native backend") && stderr.contains("Fix:"),
+        "{stderr}"
+    );
+    let out = support::vyre_bin()
+        .args(["scan", "--json", "--backend", "native", "--threads", "1"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    support::assert_ok(&out, "--threads 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["summary"]["devices"][0]["name"], "native (1 thread)");
+}
+
+/// The standard analyses with small chunks and batches (many batches,
+/// files across batches: the CRC-32 combine order matters), host arenas.
+fn small_batches() -> ScanConfig {
+    ScanConfig {
+        lines: true,
+        histogram: true,
+        crc32: true,
+        patterns: vec![b"GPL".to_vec(), b"e L".to_vec(), b"\xE2".to_vec()],
+        chunk_size: 4096,
+        batch_bytes: 8192,
+        ..ScanConfig::default()
+    }
+}
+
+fn run(engines: Vec<Engine>, dir: &Path, cfg: &ScanConfig) -> (Vec<FileReport>, ScanSummary) {
+    let mut out = Vec::new();
+    let summary = scan_engines(
+        engines,
+        &[dir.to_path_buf()],
+        cfg,
+        |r| out.push(r.clone()),
+        |_, _| {},
+    )
+    .expect("scan");
+    (out, summary)
+}
+
+/// A device that opens while native code already scans joins the same
+/// batch queue: both run batches, and every per-file result (CRC-32
+/// across batches run by different engines included) is the CPU
+/// reference's, in the same order.
+#[test]
+fn a_later_device_joins_native_code_with_the_reference_results() {
+    let dir = tree("hybrid-later", 4096, 60);
+    let cfg = small_batches();
+    let (want, _) = run(
+        vec![Engine::Device(Box::new(scan_cpu_backend()))],
+        &dir,
+        &cfg,
+    );
+    let later = Engine::Later {
+        open: Box::new(|| Ok(vec![Box::new(scan_cpu_backend()) as Device])),
+        workers: 1,
+    };
+    let (got, summary) = run(vec![later, Engine::Native { threads: 1 }], &dir, &cfg);
+    assert_eq!(got, want);
+    let d = &summary.devices;
+    assert_eq!(d.len(), 2);
+    assert_eq!(d[0].name, "cpu-reference", "the device joined: {d:?}");
+    assert!(
+        d[0].batches > 0 && d[1].batches > 0,
+        "both ran batches: {d:?}"
+    );
+    assert_eq!(d[0].bytes + d[1].bytes, summary.bytes);
+}
+
+/// A device that cannot open is a failed device: the scan ends on native
+/// code with the reference results, and the summary says why.
+#[test]
+fn a_device_that_fails_to_open_leaves_the_scan_to_native_code() {
+    let dir = tree("hybrid-later-fails", 4096, 10);
+    let cfg = small_batches();
+    let (want, _) = run(
+        vec![Engine::Device(Box::new(scan_cpu_backend()))],
+        &dir,
+        &cfg,
+    );
+    let later = Engine::Later {
+        open: Box::new(|| Err(vyre::Error::no_adapter("no GPU on this test host", "none"))),
+        workers: 2,
+    };
+    let (got, summary) = run(vec![later, Engine::Native { threads: 2 }], &dir, &cfg);
+    assert_eq!(got, want);
+    let d = &summary.devices;
+    assert_eq!(d.len(), 3, "{d:?}");
+    assert_eq!(d[2].bytes, summary.bytes);
+    // Failed, or still opening when the scan ended (it cannot have run).
+    for x in &d[..2] {
+        assert_eq!(x.batches, 0);
+        assert!(
+            x.failed
+                .as_deref()
+                .is_some_and(|f| f.contains("no GPU on this test host"))
+                || x.name == vyre::scan::NOT_OPENED,
+            "{x:?}"
+        );
+    }
+    // Only devices opening later: nothing could start the scan.
+    let only = Engine::Later {
+        open: Box::new(|| Ok(vec![Box::new(scan_cpu_backend()) as Device])),
+        workers: 1,
+    };
+    let e = scan_engines(vec![only], &[dir], &cfg, |_| {}, |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("Fix:"), "{e}");
+}
+
+/// llvmpipe and native code together (`--backend gpu+native`,
+/// `--adapters llvmpipe,native`) give what native code alone and the CPU
+/// reference give.
+#[test]
+fn gpu_and_native_together_equal_native_and_the_reference() {
+    if support::gpu().is_none() {
+        return;
+    }
+    let dir = tree("hybrid-gpu-native", 16384, 25);
+    let (reference, _) = scan(&dir, "cpu", 0, 16384);
+    let (native, _) = scan(&dir, "native", 0, 16384);
+    assert_eq!(native, reference);
+    let (both, devices) = scan(&dir, "llvmpipe,native", 0, 16384);
+    assert_eq!(both, reference);
+    assert_eq!(devices.len(), 3, "{devices:?}");
+    let cli = |backend: &str| {
+        let out = support::vyre_bin()
+            .args([
+                "scan",
+                "--json",
+                "--histogram",
+                "--lines",
+                "--crc32",
+                "-e",
+                "GPL",
+            ])
+            .args([
+                "--chunk-size",
+                "16384",
+                "--batch-bytes",
+                "65536",
+                "--backend",
+                backend,
+            ])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        support::assert_ok(&out, backend);
+        support::json_lines(&out.stdout)
+    };
+    assert_eq!(cli("gpu+native"), cli("cpu"));
+}
