@@ -129,6 +129,21 @@ enum Command {
         /// Match -e/-f patterns ASCII case-insensitively (a-z equal A-Z).
         #[arg(short = 'i', long = "ignore-case")]
         ignore_case: bool,
+        /// Count the matches of a regular expression (Rust regex syntax;
+        /// repeatable; each once) like `rg -c -o`: leftmost-first,
+        /// non-overlapping, within lines (^ and $ match at line ends; a
+        /// pattern that needs a \n is refused).
+        #[arg(
+            short = 'r',
+            long = "regex",
+            value_name = "REGEX",
+            allow_hyphen_values = true
+        )]
+        regexes: Vec<String>,
+        /// Read regexes from FILE, one per line (repeatable; a \r before a
+        /// line's \n is dropped; empty lines are refused).
+        #[arg(long = "regex-file", value_name = "FILE")]
+        regex_files: Vec<PathBuf>,
         /// CRC-32/IEEE of each file.
         #[arg(long)]
         crc32: bool,
@@ -330,6 +345,22 @@ fn patterns_of(args: &[OsString]) -> Result<Vec<Vec<u8>>> {
         .collect()
 }
 
+/// The `-r` regexes, then those of the `--regex-file` files, in order
+/// ([`vyre::scan::regex::parse_regex_file`]).
+fn regex_files_of(mut regexes: Vec<String>, files: &[PathBuf]) -> Result<Vec<String>> {
+    for f in files {
+        let name = f.display().to_string();
+        let text = std::fs::read(f).map_err(|e| {
+            vyre::Error::bad_input(
+                format!("cannot read regex file {name}: {e}"),
+                "give a readable file with one regex per line",
+            )
+        })?;
+        regexes.extend(vyre::scan::regex::parse_regex_file(&text, &name)?);
+    }
+    Ok(regexes)
+}
+
 /// The patterns of the `-f` files, in order ([`vyre::scan::parse_pattern_file`]).
 fn pattern_files_of(files: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
@@ -397,6 +428,8 @@ fn main() -> ExitCode {
             patterns,
             pattern_files,
             ignore_case,
+            regexes,
+            regex_files,
             crc32,
             payload_files,
             args,
@@ -423,13 +456,22 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
+            let regexes = match regex_files_of(regexes, &regex_files) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
             let payloads = match vyre::scan::load_payload_files(&payload_files)
                 .and_then(|p| vyre::scan::bind_args(p, &args))
             {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
-            let none = !lines && !histogram && !crc32 && patterns.is_empty() && payloads.is_empty();
+            let none = !lines
+                && !histogram
+                && !crc32
+                && patterns.is_empty()
+                && regexes.is_empty()
+                && payloads.is_empty();
             let cfg = ScanConfig {
                 payloads,
                 fused_payloads: fused,
@@ -438,6 +480,7 @@ fn main() -> ExitCode {
                 crc32: crc32 || none,
                 patterns,
                 ignore_case,
+                regexes,
                 chunk_size,
                 batch_bytes,
                 iteration_budget,

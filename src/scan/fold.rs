@@ -11,6 +11,7 @@ use vyre_core::feeder::FileEntry;
 use vyre_core::megakernel::protocol::{FAULT_BUDGET, FAULT_LOOP_CUT, FAULT_STEPS};
 
 use super::analyses::Analysis;
+use super::regex::{LineJoin, Regexes};
 use super::worker::{Done, Plan};
 use super::{FileReport, ScanConfig, ScanSummary};
 
@@ -24,6 +25,8 @@ struct Open {
     chunks: u64,
     /// The host literal engine's counts so far, by pattern index.
     host: BTreeMap<u32, u64>,
+    /// The regex counts so far and the line that straddles chunks.
+    regex: Option<LineJoin>,
 }
 
 /// Per-file results under construction, folded batch by batch in read order.
@@ -31,6 +34,8 @@ pub(super) struct Fold<'a> {
     files: &'a [FileEntry],
     /// The patterns' names when the host literal engine runs.
     pattern_names: Option<&'a [String]>,
+    /// The scan's regexes, if any.
+    regexes: Option<&'a Regexes>,
     open: BTreeMap<usize, Open>,
     next_emit: usize,
     /// Files emitted so far.
@@ -45,11 +50,18 @@ impl<'a> Fold<'a> {
         Fold {
             files,
             pattern_names,
+            regexes: None,
             open: BTreeMap::new(),
             next_emit: 0,
             emitted: 0,
             done_bytes: 0,
         }
+    }
+
+    /// Folds the results of the regex engine too (`-r`).
+    pub fn with_regexes(mut self, regexes: Option<&'a Regexes>) -> Self {
+        self.regexes = regexes;
+        self
     }
 
     /// The report of file `i`, created at its first use; `None` once the
@@ -60,11 +72,12 @@ impl<'a> Fold<'a> {
             return None;
         }
         let (files, host) = (self.files, self.pattern_names.is_some());
-        Some(
-            self.open
-                .entry(i)
-                .or_insert_with(|| new_open(&files[i], analyses, cfg, host)),
-        )
+        let regex = self.regexes.is_some();
+        Some(self.open.entry(i).or_insert_with(|| {
+            let mut o = new_open(&files[i], analyses, cfg, host);
+            o.regex = regex.then(LineJoin::default);
+            o
+        }))
     }
 
     /// Adds one batch's slot results (the next in read order), then emits
@@ -78,6 +91,7 @@ impl<'a> Fold<'a> {
         on_file: &mut impl FnMut(&FileReport),
     ) {
         let analyses = plan.analyses;
+        let regexes = self.regexes;
         for (file, reason) in &d.batch.failures {
             if let Some(o) = self.open(*file, analyses, cfg) {
                 o.report.error.get_or_insert_with(|| reason.clone());
@@ -118,6 +132,16 @@ impl<'a> Fold<'a> {
                     *o.host.entry(p).or_insert(0) += u64::from(n);
                 }
             }
+            if let (true, Some(re), Some(join)) = (r.error.is_none(), regexes, o.regex.as_mut()) {
+                // In chunk order: the line across a boundary is joined here.
+                let added = match d.regex.get(ci) {
+                    Some(rc) => join.add(re, rc),
+                    None => Err("a batch came back without its regex results. Fix: this is a vyre bug; please report it".into()),
+                };
+                if let Err(why) = added {
+                    r.error = Some(why);
+                }
+            }
             r.bytes += c.len as u64;
         }
         self.done_bytes += d.batch.bytes;
@@ -153,6 +177,10 @@ impl<'a> Fold<'a> {
         if o.report.error.is_none() {
             if let Some(names) = self.pattern_names {
                 o.report.matches = host_matches(names, &o.host);
+            }
+            if let Some(re) = self.regexes {
+                let counts = o.regex.take().unwrap_or_default().finish(re);
+                o.report.regex_matches = re.patterns().iter().cloned().zip(counts).collect();
             }
         }
         on_file(&o.report);
@@ -209,6 +237,7 @@ fn new_open(file: &FileEntry, analyses: &[Analysis], cfg: &ScanConfig, host: boo
         acc: analyses.iter().map(|a| a.folder.start()).collect(),
         chunks: 0,
         host: BTreeMap::new(),
+        regex: None,
     }
 }
 
@@ -283,6 +312,7 @@ mod tests {
             ends: (1..=lines.len()).collect(),
             faults,
             host: Vec::new(),
+            regex: Vec::new(),
         }
     }
 
@@ -309,6 +339,7 @@ mod tests {
             files: &files,
             chunk_size: 4,
             literals: None,
+            regexes: None,
         };
         let mut fold = Fold::new(&files, None);
         let mut summary = ScanSummary::default();

@@ -18,6 +18,7 @@ pub mod literals;
 mod native;
 mod options;
 pub mod pattern;
+pub mod regex;
 mod payload_args;
 mod reader;
 mod report;
@@ -84,6 +85,11 @@ pub struct ScanConfig {
     /// Match `patterns` ASCII case-insensitively (`-i`): `a`-`z` equal
     /// `A`-`Z`, every other byte only itself.
     pub ignore_case: bool,
+    /// Regular expressions (`-r`, Rust `regex` syntax), each counted per
+    /// file like `rg -c -o`: leftmost-first, non-overlapping matches within
+    /// lines, on the host on every backend ([`regex::Regexes`]). Up to
+    /// [`regex::MAX_REGEXES`].
+    pub regexes: Vec<String>,
     /// Bytes per chunk (a multiple of 4).
     pub chunk_size: u32,
     /// Bytes of file data per batch (one megakernel run).
@@ -172,6 +178,7 @@ impl Default for ScanConfig {
             crc32: true,
             patterns: Vec::new(),
             ignore_case: false,
+            regexes: Vec::new(),
             chunk_size: 256 << 10,
             batch_bytes: 64 << 20,
             queue_depth: 32,
@@ -280,6 +287,10 @@ pub fn scan_engines<B: Backend + Send>(
         true => Some(literals::Literals::new(&cfg.patterns, cfg.ignore_case)?),
         false => None,
     };
+    let regexes = match cfg.regexes.is_empty() {
+        true => None,
+        false => Some(regex::Regexes::new(&cfg.regexes)?),
+    };
     // The host engine's reports name its patterns (escaped once here).
     let pattern_names: Option<Vec<String>> = literals
         .as_ref()
@@ -335,7 +346,7 @@ pub fn scan_engines<B: Backend + Send>(
         on_file(&r);
     }
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let mut fold = Fold::new(&files, pattern_names.as_deref());
+    let mut fold = Fold::new(&files, pattern_names.as_deref()).with_regexes(regexes.as_ref());
     let fcfg = FeederConfig {
         chunk_size: cfg.chunk_size,
         queue_depth: cfg.queue_depth,
@@ -353,6 +364,7 @@ pub fn scan_engines<B: Backend + Send>(
         files: &files,
         chunk_size: cfg.chunk_size,
         literals: literals.as_ref(),
+        regexes: regexes.as_ref(),
     };
     summary.ingest = feeder.backend_name().to_string();
     // Arenas no larger than the whole input needs (a small scan does not
@@ -396,8 +408,11 @@ pub fn scan_engines<B: Backend + Send>(
     });
     // The host pattern engine reads the batch's bytes on the host after the
     // device ran: host arenas.
-    let zero_copy =
-        one_device && cfg.zero_copy && literals.is_none() && cfg!(target_endian = "little");
+    let zero_copy = one_device
+        && cfg.zero_copy
+        && literals.is_none()
+        && regexes.is_none()
+        && cfg!(target_endian = "little");
     let mut upload_arenas = 0;
     for _ in 0..2 * devices {
         let device_arena = match (zero_copy, first) {

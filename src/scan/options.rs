@@ -106,6 +106,19 @@ impl ScanConfig {
                 format!("split the patterns over several scans of at most {MAX_PATTERNS} each"),
             ));
         }
+        if self.regexes.len() > super::regex::MAX_REGEXES {
+            return Err(bad(
+                format!(
+                    "{} regexes are more than the maximum {}",
+                    self.regexes.len(),
+                    super::regex::MAX_REGEXES
+                ),
+                format!(
+                    "split the regexes over several scans of at most {} each",
+                    super::regex::MAX_REGEXES
+                ),
+            ));
+        }
         for (i, p) in self.patterns.iter().enumerate() {
             if p.is_empty() {
                 return Err(bad(
@@ -138,6 +151,12 @@ impl ScanConfig {
         for (i, p) in self.patterns.iter().enumerate() {
             if let Some(j) = seen.insert(p.as_slice(), i) {
                 return Err(bad(format!("pattern \"{}\" is given twice (patterns {} and {}); its results would be reported once", escape_bytes(p), j + 1, i + 1), "give each pattern once".to_string()));
+            }
+        }
+        let mut regexes = HashMap::new();
+        for (i, r) in self.regexes.iter().enumerate() {
+            if let Some(j) = regexes.insert(r.as_str(), i) {
+                return Err(bad(format!("regex /{}/ is given twice (regexes {} and {}); its results would be reported once", escape_bytes(r.as_bytes()), j + 1, i + 1), "give each regex once".to_string()));
             }
         }
         let mut names = HashMap::new();

@@ -22,6 +22,10 @@ pub struct FileReport {
     /// the text is [`super::escape_bytes`] of the pattern's bytes, so it is
     /// printable and [`super::parse_pattern`] gives the bytes back.
     pub matches: Vec<(String, u64)>,
+    /// (regex as given, matches) per `-r` regex, in order: leftmost-first,
+    /// non-overlapping matches within lines, as `rg -c -o` counts them
+    /// ([`super::regex`]).
+    pub regex_matches: Vec<(String, u64)>,
     /// CRC-32/IEEE, if asked for.
     pub crc32: Option<u32>,
     /// (payload name, file result words: its chunks' results folded as the
@@ -101,6 +105,7 @@ impl FileReport {
             lines: cfg.lines.then_some(0),
             histogram: cfg.histogram.then(|| vec![0; 256]),
             matches: patterns.iter().map(|p| (escape_bytes(p), 0)).collect(),
+            regex_matches: Vec::new(),
             crc32: None,
             custom: Vec::new(),
             error: None,
@@ -115,6 +120,7 @@ impl FileReport {
             lines: None,
             histogram: None,
             matches: Vec::new(),
+            regex_matches: Vec::new(),
             crc32: None,
             custom: Vec::new(),
             error: Some(reason),
@@ -122,7 +128,8 @@ impl FileReport {
     }
 
     /// The `--json` object of this file: `path`, `bytes`, then each result
-    /// asked for (`lines`, `histogram`, `matches`, `crc32`, `payloads`); for
+    /// asked for (`lines`, `histogram`, `matches`, `regex_matches` (keyed
+    /// by the regex as given), `crc32`, `payloads`); for
     /// a path that failed, `path` and `error` only.
     ///
     /// Names round-trip exactly: `path` is the path as a JSON string when it
@@ -166,6 +173,13 @@ impl FileReport {
             }
             m.insert("matches".into(), Value::Object(mm));
         }
+        if !self.regex_matches.is_empty() {
+            let mut mm = Map::new();
+            for (p, n) in &self.regex_matches {
+                mm.insert(p.clone(), json!(n));
+            }
+            m.insert("regex_matches".into(), Value::Object(mm));
+        }
         if let Some(c) = self.crc32 {
             m.insert("crc32".into(), json!(c));
         }
@@ -184,7 +198,8 @@ impl FileReport {
     /// characters, line breaks or invalid UTF-8 on the terminal: `\\` for a
     /// backslash, `\n` `\r` `\t` `\0`, `\xHH` for other control bytes
     /// and bytes that are not UTF-8; plain names print unchanged. Patterns
-    /// appear in the same escaped form, in double quotes.
+    /// appear in the same escaped form, in double quotes; regexes as
+    /// written between slashes, control characters as `\u{..}`.
     pub fn to_text(&self) -> String {
         let path = escape_bytes(&path_bytes(&self.path));
         if let Some(e) = &self.error {
@@ -199,6 +214,17 @@ impl FileReport {
         }
         for (p, n) in &self.matches {
             s += &format!(", {n} x \"{p}\"");
+        }
+        for (p, n) in &self.regex_matches {
+            // As written, control characters escaped (`\u{..}`).
+            let shown: String = p
+                .chars()
+                .map(|c| match c.is_control() {
+                    true => c.escape_unicode().to_string(),
+                    false => c.to_string(),
+                })
+                .collect();
+            s += &format!(", {n} x /{shown}/");
         }
         for (name, words) in &self.custom {
             s += &format!(", {name} {words:?}");

@@ -1,0 +1,414 @@
+//! Regular expressions (`vyre scan -r/--regex`) on the host: each pattern
+//! compiled with `regex-automata` (`meta::Regex`, the engine behind the
+//! `regex` crate) for line-oriented search, counted like `rg -c -o`.
+//!
+//! **Semantics.** A file is a sequence of lines: the bytes between `\n`s
+//! (a final line without `\n` is a line; nothing follows a final `\n`).
+//! Per pattern and per file the count is the number of leftmost-first,
+//! non-overlapping matches (`regex::bytes::Regex::find_iter`) summed over
+//! the lines, each line searched on its own, the `\n` excluded. So a match
+//! never spans a `\n`; `^` and `$` (and `\A`, `\z`) match at the start and
+//! end of every line; empty matches count as the `regex` crate finds them
+//! (`x*` on the line `ab` matches 3 times), which is what
+//! `rg -c -o` prints too (ripgrep 13: `rg -c -o 'x*'` counts 4 empty
+//! matches in `abc`).
+//!
+//! **Compiling.** A pattern is parsed with the `regex` crate's syntax
+//! (Unicode on, `regex::bytes` rules, multi-line), then rewritten so that a
+//! search over many lines at once finds exactly the matches of the lines
+//! one by one: `\n` is removed from every class (`[^a]`, `\s`, `(?s).` never
+//! match it, as in ripgrep), `\A`/`\z` become the line anchors. Refused,
+//! with a `Fix:`: a pattern whose literal text holds `\n` or a class that is
+//! only `\n` (it would need multi-line search), CRLF mode (`(?R)`: its
+//! anchors differ between `\r` and `\n`), and every pattern the `regex`
+//! crate refuses (look-around and backreferences are syntax errors there).
+//!
+//! **Chunks.** The feeder gives a chunk its own bytes (and look-behind,
+//! which this engine ignores). [`Regexes::chunk`] cuts them at the first
+//! and the last `\n`: the lines wholly inside are searched at once in the
+//! worker; the *head* (bytes before the first `\n`) and the *tail* (after
+//! the last) go back with the chunk result, and the fold
+//! ([`LineJoin`]) joins the previous chunk's tail, any chunks without `\n`
+//! and the head into the line that straddles the boundary, then searches
+//! it. A joined line longer than [`MAX_LINE`] fails its file.
+
+use memchr::{memchr, memrchr};
+use rayon::prelude::*;
+use regex_automata::meta;
+use regex_automata::util::syntax;
+use regex_syntax::hir::{self, Class, Hir, HirKind, Look};
+use vyre_core::feeder::ChunkDesc;
+use vyre_core::{Error, Result};
+
+use super::literals::ChunkCounts;
+use super::options::escape_bytes;
+
+/// Most regular expressions one scan takes.
+pub const MAX_REGEXES: usize = 4096;
+
+/// Longest line a regex scan joins across chunks: 64 MiB. A longer line
+/// fails its file (with a `Fix:`) rather than growing without bound.
+pub const MAX_LINE: usize = 64 << 20;
+
+/// The scan's regular expressions, each compiled for line-oriented search.
+pub struct Regexes {
+    res: Vec<meta::Regex>,
+    patterns: Vec<String>,
+}
+
+impl std::fmt::Debug for Regexes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Regexes")
+            .field("patterns", &self.patterns)
+            .finish()
+    }
+}
+
+fn bad(pattern: &str, why: impl std::fmt::Display, fix: &str) -> Error {
+    Error::bad_input(
+        format!("regex /{}/ {why}", escape_bytes(pattern.as_bytes())),
+        fix,
+    )
+}
+
+/// Rewrites `h` for many-lines-at-once search (see the module docs).
+fn for_lines(pattern: &str, h: &Hir) -> Result<Hir> {
+    let nl_fix = "a match never spans lines: remove the \\n (to find a line end, use $)";
+    Ok(match h.kind() {
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(hir::Literal(bytes)) => {
+            if bytes.contains(&b'\n') {
+                return Err(bad(
+                    pattern,
+                    "matches a \\n, which would need multi-line search",
+                    nl_fix,
+                ));
+            }
+            h.clone()
+        }
+        HirKind::Class(c) => {
+            let c = match c {
+                Class::Unicode(u) => {
+                    let mut u = u.clone();
+                    u.difference(&hir::ClassUnicode::new([hir::ClassUnicodeRange::new(
+                        '\n', '\n',
+                    )]));
+                    Class::Unicode(u)
+                }
+                Class::Bytes(b) => {
+                    let mut b = b.clone();
+                    b.difference(&hir::ClassBytes::new([hir::ClassBytesRange::new(
+                        b'\n', b'\n',
+                    )]));
+                    Class::Bytes(b)
+                }
+            };
+            let empty = match &c {
+                Class::Unicode(u) => u.ranges().is_empty(),
+                Class::Bytes(b) => b.ranges().is_empty(),
+            };
+            if empty {
+                return Err(bad(
+                    pattern,
+                    "has a class that matches only \\n, which would need multi-line search",
+                    nl_fix,
+                ));
+            }
+            Hir::class(c)
+        }
+        HirKind::Look(look) => Hir::look(match look {
+            Look::Start | Look::StartLF => Look::StartLF,
+            Look::End | Look::EndLF => Look::EndLF,
+            Look::StartCRLF | Look::EndCRLF => {
+                return Err(bad(
+                    pattern,
+                    "uses CRLF mode (the R flag), whose ^ and $ treat \\r\\n as one line end",
+                    "leave out the R flag: lines end at \\n (match an optional \\r with \\r?$)",
+                ))
+            }
+            other => *other,
+        }),
+        HirKind::Repetition(r) => Hir::repetition(hir::Repetition {
+            sub: Box::new(for_lines(pattern, &r.sub)?),
+            ..r.clone()
+        }),
+        HirKind::Capture(c) => Hir::capture(hir::Capture {
+            sub: Box::new(for_lines(pattern, &c.sub)?),
+            ..c.clone()
+        }),
+        HirKind::Concat(subs) => Hir::concat(
+            subs.iter()
+                .map(|s| for_lines(pattern, s))
+                .collect::<Result<_>>()?,
+        ),
+        HirKind::Alternation(subs) => Hir::alternation(
+            subs.iter()
+                .map(|s| for_lines(pattern, s))
+                .collect::<Result<_>>()?,
+        ),
+    })
+}
+
+/// Compiles one pattern for line-oriented search with `regex::bytes`'s
+/// configuration (Unicode on, empty matches may split a UTF-8 sequence,
+/// the same size limits), multi-line.
+pub fn compile(pattern: &str) -> Result<meta::Regex> {
+    if pattern.is_empty() {
+        return Err(Error::bad_input(
+            "an empty regex matches once on every line",
+            "give a regex with at least one character (or count lines with --lines)",
+        ));
+    }
+    let cfg = syntax::Config::new().utf8(false).multi_line(true);
+    let parsed = syntax::parse_with(pattern, &cfg).map_err(|e| {
+        bad(
+            pattern,
+            format!("is not a valid regex: {e}"),
+            "write it in Rust regex syntax (https://docs.rs/regex/latest/regex/#syntax); look-around and backreferences are not supported; a literal backslash is \\\\",
+        )
+    })?;
+    let hir = for_lines(pattern, &parsed)?;
+    let metac = meta::Config::new()
+        .match_kind(regex_automata::MatchKind::LeftmostFirst)
+        .utf8_empty(false)
+        .nfa_size_limit(Some(10 << 20))
+        .hybrid_cache_capacity(2 << 20);
+    meta::Builder::new()
+        .configure(metac)
+        .build_from_hir(&hir)
+        .map_err(|e| {
+            bad(
+                pattern,
+                format!("could not be compiled: {e}"),
+                "make it smaller (fewer or shorter repetitions, e.g. \\w{1,100} instead of \\w{1,10000})",
+            )
+        })
+}
+
+/// The regexes of a regex file (`vyre scan --regex-file FILE`): one per
+/// line, lines ended by `\n` (a `\r` before it is dropped; the last line
+/// needs no `\n`), each as written (no escapes beyond the regex syntax's).
+/// `name` names the file in errors. Invalid UTF-8, an empty line or a file
+/// without any regex is an error saying which line and, after `Fix:`,
+/// what to do. The regexes are compiled later ([`Regexes::new`]).
+pub fn parse_regex_file(text: &[u8], name: &str) -> Result<Vec<String>> {
+    let body = text.strip_suffix(b"\n").unwrap_or(text);
+    if body.is_empty() {
+        return Err(Error::bad_input(
+            format!("regex file {name} has no regexes"),
+            "put one regex per line in it (or leave out --regex-file)",
+        ));
+    }
+    body.split(|&b| b == b'\n')
+        .enumerate()
+        .map(|(i, line)| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                return Err(Error::bad_input(
+                    format!("regex file {name}, line {}: an empty line is an empty regex, which matches on every line", i + 1),
+                    "remove empty lines from the regex file",
+                ));
+            }
+            std::str::from_utf8(line).map(str::to_string).map_err(|_| {
+                Error::bad_input(
+                    format!("regex file {name}, line {} is not valid UTF-8", i + 1),
+                    "write the regex in UTF-8; match other bytes with (?-u:\\xHH)",
+                )
+            })
+        })
+        .collect()
+}
+
+/// One chunk's part of a regex scan: its lines' counts and what is left
+/// for the fold to join.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegexChunk {
+    /// Whether the chunk holds a `\n`. Without one, `head` is all its
+    /// bytes (the middle of a line) and there is no tail.
+    pub newline: bool,
+    /// The bytes before the first `\n`: the end of the line that started
+    /// in an earlier chunk (or the file's first line).
+    pub head: Vec<u8>,
+    /// The bytes after the last `\n`: the start of a line that ends in a
+    /// later chunk (or the file's last line, without `\n`).
+    pub tail: Vec<u8>,
+    /// (regex index, matches) in the lines between the first and the last
+    /// `\n`, for the regexes found there, in regex order.
+    pub counts: ChunkCounts,
+}
+
+impl Regexes {
+    /// Compiles `patterns` ([`compile`] each); at most [`MAX_REGEXES`].
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Regexes> {
+        if patterns.len() > MAX_REGEXES {
+            return Err(Error::bad_input(
+                format!(
+                    "{} regexes are more than the maximum {MAX_REGEXES}",
+                    patterns.len()
+                ),
+                format!("split them over several scans of at most {MAX_REGEXES}"),
+            ));
+        }
+        Ok(Regexes {
+            res: patterns
+                .iter()
+                .map(|p| compile(p.as_ref()))
+                .collect::<Result<_>>()?,
+            patterns: patterns.iter().map(|p| p.as_ref().to_string()).collect(),
+        })
+    }
+
+    /// The patterns as given.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// Number of regexes.
+    pub fn len(&self) -> usize {
+        self.res.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.res.is_empty()
+    }
+
+    /// Adds each regex's matches in `lines` (one or more whole lines joined
+    /// by `\n`, without a final `\n`; an empty slice is one empty line)
+    /// into `counts[i]`.
+    pub fn count_lines(&self, lines: &[u8], counts: &mut [u64]) {
+        for (re, c) in self.res.iter().zip(counts.iter_mut()) {
+            *c += re.find_iter(lines).count() as u64;
+        }
+    }
+
+    /// The chunk result of `owned`, a chunk's own bytes (no look-behind).
+    pub fn chunk(&self, owned: &[u8]) -> RegexChunk {
+        let (Some(first), Some(last)) = (memchr(b'\n', owned), memrchr(b'\n', owned)) else {
+            return RegexChunk {
+                newline: false,
+                head: owned.to_vec(),
+                tail: Vec::new(),
+                counts: Vec::new(),
+            };
+        };
+        let mut counts = Vec::new();
+        if first < last {
+            let lines = &owned[first + 1..last];
+            for (i, re) in self.res.iter().enumerate() {
+                let n = re.find_iter(lines).count();
+                if n > 0 {
+                    counts.push((i as u32, n as u32));
+                }
+            }
+        }
+        RegexChunk {
+            newline: true,
+            head: owned[..first].to_vec(),
+            tail: owned[last + 1..].to_vec(),
+            counts,
+        }
+    }
+
+    /// [`Regexes::chunk`] of every chunk of a batch (`bytes` is its arena),
+    /// in parallel on the current rayon pool.
+    pub fn chunk_batch(&self, bytes: &[u8], chunks: &[ChunkDesc]) -> Vec<RegexChunk> {
+        chunks
+            .par_iter()
+            .map(|c| {
+                let from = c.arena_offset + c.look_behind as usize;
+                let owned = bytes
+                    .get(from..from.saturating_add(c.len as usize))
+                    .unwrap_or(&[]);
+                self.chunk(owned)
+            })
+            .collect()
+    }
+}
+
+/// One file's regex counts under construction in the fold: chunk results
+/// are added in file order; the line that straddles chunks is joined here.
+#[derive(Debug, Default)]
+pub struct LineJoin {
+    /// The line begun in earlier chunks and not ended yet.
+    pending: Vec<u8>,
+    /// Per regex, the file's matches so far.
+    counts: Vec<u64>,
+}
+
+impl LineJoin {
+    /// Adds the next chunk of the file. `Err` (the file's failure reason)
+    /// when a line grows past [`MAX_LINE`].
+    pub fn add(&mut self, re: &Regexes, c: &RegexChunk) -> std::result::Result<(), String> {
+        if self.counts.len() < re.len() {
+            self.counts.resize(re.len(), 0);
+        }
+        if self.pending.len() + c.head.len() > MAX_LINE {
+            return Err(format!(
+                "a line longer than {MAX_LINE} bytes (64 MiB) spans chunks; regexes search whole lines and vyre does not hold more than that. Fix: scan this file without -r (or search it with a tool that streams lines, e.g. rg)"
+            ));
+        }
+        self.pending.extend_from_slice(&c.head);
+        if !c.newline {
+            return Ok(());
+        }
+        re.count_lines(&self.pending, &mut self.counts);
+        for &(i, n) in &c.counts {
+            self.counts[i as usize] += u64::from(n);
+        }
+        self.pending.clear();
+        self.pending.extend_from_slice(&c.tail);
+        Ok(())
+    }
+
+    /// The file's counts per regex, its last line (if it has no `\n`)
+    /// searched.
+    pub fn finish(mut self, re: &Regexes) -> Vec<u64> {
+        self.counts.resize(re.len(), 0);
+        if !self.pending.is_empty() {
+            re.count_lines(&self.pending, &mut self.counts);
+        }
+        self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(re: &Regexes, text: &[u8], chunk: usize) -> Vec<u64> {
+        let mut j = LineJoin::default();
+        for c in text.chunks(chunk.max(1)) {
+            j.add(re, &re.chunk(c)).expect("no long line");
+        }
+        j.finish(re)
+    }
+
+    #[test]
+    fn counts_are_per_line_for_every_split() {
+        let pats = ["x*", "^a", "b$", r"\Ab", r"c\z", "[^a]+", r"\s", "(?s).", r"\bx"];
+        let re = Regexes::new(&pats).expect("compiles");
+        let text = b"abc\n\nxx\nx\nb a\tc\nabcab";
+        // The oracle: the `regex` crate over each line on its own.
+        let want: Vec<u64> = pats
+            .iter()
+            .map(|p| {
+                let r = regex::bytes::Regex::new(p).expect("oracle compiles");
+                text.split(|&b| b == b'\n')
+                    .map(|l| r.find_iter(l).count() as u64)
+                    .sum()
+            })
+            .collect();
+        for chunk in 1..=text.len() {
+            assert_eq!(whole(&re, text, chunk), want, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn newline_patterns_and_crlf_are_refused() {
+        for p in ["a\nb", r"a\nb", r"[\n]", "(?R)^a", "", "a(", r"(?<=a)b", r"(a)\1"] {
+            let e = compile(p).expect_err(p).to_string();
+            assert!(e.contains("Fix:"), "{p}: {e}");
+        }
+    }
+}
