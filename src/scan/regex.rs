@@ -386,7 +386,9 @@ mod tests {
 
     #[test]
     fn counts_are_per_line_for_every_split() {
-        let pats = ["x*", "^a", "b$", r"\Ab", r"c\z", "[^a]+", r"\s", "(?s).", r"\bx"];
+        let pats = [
+            "x*", "^a", "b$", r"\Ab", r"c\z", "[^a]+", r"\s", "(?s).", r"\bx",
+        ];
         let re = Regexes::new(&pats).expect("compiles");
         let text = b"abc\n\nxx\nx\nb a\tc\nabcab";
         // The oracle: the `regex` crate over each line on its own.
@@ -406,7 +408,9 @@ mod tests {
 
     #[test]
     fn newline_patterns_and_crlf_are_refused() {
-        for p in ["a\nb", r"a\nb", r"[\n]", "(?R)^a", "", "a(", r"(?<=a)b", r"(a)\1"] {
+        for p in [
+            "a\nb", r"a\nb", r"[\n]", "(?R)^a", "", "a(", r"(?<=a)b", r"(a)\1",
+        ] {
             let e = compile(p).expect_err(p).to_string();
             assert!(e.contains("Fix:"), "{p}: {e}");
         }
