@@ -497,6 +497,11 @@ fn main() -> ExitCode {
             if let Err(e) = cfg
                 .validate()
                 .and_then(|()| cfg.validate_distinct())
+                .and_then(|()| match cfg.regexes.is_empty() {
+                    true => Ok(()),
+                    // Compiled again by the scan: refused before devices open.
+                    false => vyre::scan::regex::Regexes::new(&cfg.regexes).map(drop),
+                })
                 .and_then(|()| validate_in_flight(in_flight))
             {
                 return fail(e);

@@ -106,19 +106,6 @@ impl ScanConfig {
                 format!("split the patterns over several scans of at most {MAX_PATTERNS} each"),
             ));
         }
-        if self.regexes.len() > super::regex::MAX_REGEXES {
-            return Err(bad(
-                format!(
-                    "{} regexes are more than the maximum {}",
-                    self.regexes.len(),
-                    super::regex::MAX_REGEXES
-                ),
-                format!(
-                    "split the regexes over several scans of at most {} each",
-                    super::regex::MAX_REGEXES
-                ),
-            ));
-        }
         for (i, p) in self.patterns.iter().enumerate() {
             if p.is_empty() {
                 return Err(bad(
