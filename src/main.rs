@@ -144,6 +144,15 @@ enum Command {
         /// line's \n is dropped; empty lines are refused).
         #[arg(long = "regex-file", value_name = "FILE")]
         regex_files: Vec<PathBuf>,
+        /// Print each match of -r/-e/-f: `PATH:LINE:COLUMN:LINE_TEXT`, or
+        /// with --json an object {"type":"match",...} per match, before the
+        /// file's own line/object.
+        #[arg(long)]
+        matches: bool,
+        /// With --matches: print at most N matches per file (1 to 1048576;
+        /// the rest are counted in the file's report).
+        #[arg(long, value_name = "N", default_value_t = vyre::scan::matches::DEFAULT_MAX_MATCHES, requires = "matches")]
+        max_matches_per_file: usize,
         /// CRC-32/IEEE of each file.
         #[arg(long)]
         crc32: bool,
@@ -430,6 +439,8 @@ fn main() -> ExitCode {
             ignore_case,
             regexes,
             regex_files,
+            matches,
+            max_matches_per_file,
             crc32,
             payload_files,
             args,
@@ -481,6 +492,7 @@ fn main() -> ExitCode {
                 patterns,
                 ignore_case,
                 regexes,
+                match_locations: matches.then_some(max_matches_per_file),
                 chunk_size,
                 batch_bytes,
                 iteration_budget,
@@ -559,7 +571,20 @@ fn main() -> ExitCode {
                     } else {
                         r.to_text()
                     };
-                    if let Err(e) = bar.suspend(|| writeln!(out, "{line}")) {
+                    let printed = bar.suspend(|| {
+                        // --matches: the file's matches, then the file.
+                        if json {
+                            for m in r.located_json() {
+                                writeln!(out, "{m}")?;
+                            }
+                        } else {
+                            for m in r.located_text() {
+                                writeln!(out, "{m}")?;
+                            }
+                        }
+                        writeln!(out, "{line}")
+                    });
+                    if let Err(e) = printed {
                         write_failed(e);
                     }
                 },

@@ -195,6 +195,14 @@ impl ScanFile {
             .map(|(_, n)| *n)
     }
 
+    /// With [`Scan::matches`]: the file's first located matches (regex and
+    /// literal, in (offset, kind, pattern) order) and how many more the
+    /// bound left out.
+    pub fn located(&self) -> Option<(&[super::matches::Located], u64)> {
+        let found = self.report.located.as_deref()?;
+        Some((found, self.report.located_omitted))
+    }
+
     /// Everything as the `vyre scan` report (built-in analyses included).
     pub fn report(&self) -> &FileReport {
         &self.report
@@ -300,6 +308,31 @@ impl Scan {
         self.cfg
             .regexes
             .extend(regexes.into_iter().map(|r| r.as_ref().to_string()));
+        self
+    }
+
+    /// Locates the matches of the regexes and literal patterns (as `vyre
+    /// scan --matches --max-matches-per-file max`): each file's first `max`
+    /// (1 to [`MAX_MATCHES_PER_FILE`](super::matches::MAX_MATCHES_PER_FILE))
+    /// with offset, line, column and line text, read with
+    /// [`ScanFile::located`]. Literal patterns holding a `\n` are refused.
+    ///
+    /// ```no_run
+    /// let scan = vyre::scan::Scan::new(["src"]).regex([r"\bunsafe\b"]).matches(100);
+    /// for file in scan.devices("native").run()? {
+    ///     if let Some((found, more)) = file.located() {
+    ///         for m in found {
+    ///             println!("{}:{}:{}", file.path().display(), m.line, m.column);
+    ///         }
+    ///         if more > 0 {
+    ///             println!("... and {more} more");
+    ///         }
+    ///     }
+    /// }
+    /// # Ok::<(), vyre::Error>(())
+    /// ```
+    pub fn matches(mut self, max: usize) -> Scan {
+        self.cfg.match_locations = Some(max);
         self
     }
 

@@ -11,9 +11,11 @@ use vyre_core::feeder::FileEntry;
 use vyre_core::megakernel::protocol::{FAULT_BUDGET, FAULT_LOOP_CUT, FAULT_STEPS};
 
 use super::analyses::Analysis;
+use super::matches::{Locator, Names};
 use super::regex::{LineJoin, Regexes};
 use super::worker::{Done, Plan};
 use super::{FileReport, ScanConfig, ScanSummary};
+use std::sync::Arc;
 
 /// One file under construction.
 struct Open {
@@ -34,8 +36,10 @@ pub(super) struct Fold<'a> {
     files: &'a [FileEntry],
     /// The patterns' names when the host literal engine runs.
     pattern_names: Option<&'a [String]>,
-    /// The scan's regexes, if any.
+    /// The scan's regexes, if any (always with `--matches`).
     regexes: Option<&'a Regexes>,
+    /// With `--matches`: the pattern texts locations report.
+    names: Option<Arc<Names>>,
     open: BTreeMap<usize, Open>,
     next_emit: usize,
     /// Files emitted so far.
@@ -51,6 +55,7 @@ impl<'a> Fold<'a> {
             files,
             pattern_names,
             regexes: None,
+            names: None,
             open: BTreeMap::new(),
             next_emit: 0,
             emitted: 0,
@@ -58,9 +63,11 @@ impl<'a> Fold<'a> {
         }
     }
 
-    /// Folds the results of the regex engine too (`-r`).
-    pub fn with_regexes(mut self, regexes: Option<&'a Regexes>) -> Self {
+    /// Folds the results of the regex engine too (`-r`, `--matches`; with
+    /// `--matches` the pattern texts are `names`).
+    pub fn with_regexes(mut self, regexes: Option<&'a Regexes>, names: Option<Arc<Names>>) -> Self {
         self.regexes = regexes;
+        self.names = names;
         self
     }
 
@@ -72,10 +79,14 @@ impl<'a> Fold<'a> {
             return None;
         }
         let (files, host) = (self.files, self.pattern_names.is_some());
-        let regex = self.regexes.is_some();
+        let locate = self.regexes.and_then(|r| r.locate());
+        let (regex, names) = (self.regexes.is_some(), &self.names);
         Some(self.open.entry(i).or_insert_with(|| {
             let mut o = new_open(&files[i], analyses, cfg, host);
-            o.regex = regex.then(LineJoin::default);
+            let locator = locate
+                .zip(names.clone())
+                .map(|(max, n)| Locator::new(max, n));
+            o.regex = regex.then(|| LineJoin::locating(locator));
             o
         }))
     }
@@ -179,8 +190,16 @@ impl<'a> Fold<'a> {
                 o.report.matches = host_matches(names, &o.host);
             }
             if let Some(re) = self.regexes {
-                let counts = o.regex.take().unwrap_or_default().finish(re);
-                o.report.regex_matches = re.patterns().iter().cloned().zip(counts).collect();
+                let (counts, locator) = o.regex.take().unwrap_or_default().finish(re);
+                let total = counts.iter().sum::<u64>() + o.host.values().sum::<u64>();
+                if !re.is_empty() {
+                    o.report.regex_matches = re.patterns().iter().cloned().zip(counts).collect();
+                }
+                if re.locate().is_some() {
+                    let found = locator.map(|l| l.found).unwrap_or_default();
+                    o.report.located_omitted = total.saturating_sub(found.len() as u64);
+                    o.report.located = Some(found);
+                }
             }
         }
         on_file(&o.report);

@@ -15,6 +15,7 @@ pub mod crc;
 mod devices;
 mod fold;
 pub mod literals;
+pub mod matches;
 mod native;
 mod options;
 pub mod pattern;
@@ -90,6 +91,11 @@ pub struct ScanConfig {
     /// lines, on the host on every backend ([`regex::Regexes`]). Up to
     /// [`regex::MAX_REGEXES`].
     pub regexes: Vec<String>,
+    /// `--matches`: report where the matches of `regexes` and `patterns`
+    /// are ([`FileReport::located`]), at most this many per file (the rest
+    /// counted in [`FileReport::located_omitted`]); `None` reports counts
+    /// only. 1 to [`matches::MAX_MATCHES_PER_FILE`].
+    pub match_locations: Option<usize>,
     /// Bytes per chunk (a multiple of 4).
     pub chunk_size: u32,
     /// Bytes of file data per batch (one megakernel run).
@@ -179,6 +185,7 @@ impl Default for ScanConfig {
             patterns: Vec::new(),
             ignore_case: false,
             regexes: Vec::new(),
+            match_locations: None,
             chunk_size: 256 << 10,
             batch_bytes: 64 << 20,
             queue_depth: 32,
@@ -287,10 +294,22 @@ pub fn scan_engines<B: Backend + Send>(
         true => Some(literals::Literals::new(&cfg.patterns, cfg.ignore_case)?),
         false => None,
     };
-    let regexes = match cfg.regexes.is_empty() {
+    // `--matches` runs the line engine even without regexes: it locates
+    // the literals' matches too.
+    let regexes = match cfg.regexes.is_empty() && cfg.match_locations.is_none() {
         true => None,
-        false => Some(regex::Regexes::new(&cfg.regexes)?),
+        false => Some(regex::Regexes::new(&cfg.regexes)?.locating(cfg.match_locations)),
     };
+    let names = cfg.match_locations.map(|_| {
+        std::sync::Arc::new(matches::Names {
+            regexes: cfg.regexes.iter().map(|r| r.as_str().into()).collect(),
+            literals: cfg
+                .patterns
+                .iter()
+                .map(|p| escape_bytes(p).into())
+                .collect(),
+        })
+    });
     // The host engine's reports name its patterns (escaped once here).
     let pattern_names: Option<Vec<String>> = literals
         .as_ref()
@@ -346,7 +365,8 @@ pub fn scan_engines<B: Backend + Send>(
         on_file(&r);
     }
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let mut fold = Fold::new(&files, pattern_names.as_deref()).with_regexes(regexes.as_ref());
+    let mut fold =
+        Fold::new(&files, pattern_names.as_deref()).with_regexes(regexes.as_ref(), names);
     let fcfg = FeederConfig {
         chunk_size: cfg.chunk_size,
         queue_depth: cfg.queue_depth,

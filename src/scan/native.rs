@@ -263,7 +263,7 @@ fn run_batch(
             .unwrap_or_default();
         let regex = plan
             .regexes
-            .map(|r| r.chunk_batch(bytes, &batch.chunks))
+            .map(|r| r.chunk_batch(bytes, &batch.chunks, plan.literals))
             .unwrap_or_default();
         (native, host, regex)
     });

@@ -106,6 +106,24 @@ impl ScanConfig {
                 format!("split the patterns over several scans of at most {MAX_PATTERNS} each"),
             ));
         }
+        if let Some(max) = self.match_locations {
+            let most = super::matches::MAX_MATCHES_PER_FILE;
+            if max == 0 || max > most {
+                return Err(bad(
+                    format!("--max-matches-per-file {max} is outside 1 to {most}"),
+                    format!(
+                        "pass 1 to {most} (default {}); to print no match, leave out --matches",
+                        super::matches::DEFAULT_MAX_MATCHES
+                    ),
+                ));
+            }
+            if let Some(p) = self.patterns.iter().find(|p| p.contains(&b'\n')) {
+                return Err(bad(
+                    format!("pattern \"{}\" holds a \\n: --matches reports matches by line, and it would span lines", escape_bytes(p)),
+                    "leave out --matches to count it, or remove the \\n".to_string(),
+                ));
+            }
+        }
         for (i, p) in self.patterns.iter().enumerate() {
             if p.is_empty() {
                 return Err(bad(

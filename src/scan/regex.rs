@@ -40,7 +40,8 @@ use regex_syntax::hir::{self, Class, Hir, HirKind, Look};
 use vyre_core::feeder::ChunkDesc;
 use vyre_core::{Error, Result};
 
-use super::literals::ChunkCounts;
+use super::literals::{ChunkCounts, Literals};
+use super::matches::{bound, resolve, ChunkFound, Hit, Kind, Locator};
 use super::options::escape_bytes;
 
 /// Most regular expressions one scan takes.
@@ -54,6 +55,8 @@ pub const MAX_LINE: usize = 64 << 20;
 pub struct Regexes {
     res: Vec<meta::Regex>,
     patterns: Vec<String>,
+    /// `--matches`: locate up to this many matches per file.
+    locate: Option<usize>,
 }
 
 impl std::fmt::Debug for Regexes {
@@ -235,6 +238,12 @@ pub struct RegexChunk {
     /// (regex index, matches) in the lines between the first and the last
     /// `\n`, for the regexes found there, in regex order.
     pub counts: ChunkCounts,
+    /// `\n`s in the chunk's own bytes.
+    pub newlines: u64,
+    /// File offset of the tail's first byte.
+    pub tail_start: u64,
+    /// With `--matches`: the chunk's locations.
+    pub found: Option<ChunkFound>,
 }
 
 impl Regexes {
@@ -255,7 +264,21 @@ impl Regexes {
                 .map(|p| compile(p.as_ref()))
                 .collect::<Result<_>>()?,
             patterns: patterns.iter().map(|p| p.as_ref().to_string()).collect(),
+            locate: None,
         })
+    }
+
+    /// Also locates matches (`--matches`): the chunks report where the
+    /// regex matches and the literal matches are (at most `max` of each
+    /// kind per chunk; see [`super::matches`]).
+    pub fn locating(mut self, max: Option<usize>) -> Regexes {
+        self.locate = max;
+        self
+    }
+
+    /// The most matches located per file, when locating.
+    pub fn locate(&self) -> Option<usize> {
+        self.locate
     }
 
     /// The patterns as given.
@@ -282,61 +305,156 @@ impl Regexes {
         }
     }
 
-    /// The chunk result of `owned`, a chunk's own bytes (no look-behind).
-    pub fn chunk(&self, owned: &[u8]) -> RegexChunk {
-        let (Some(first), Some(last)) = (memchr(b'\n', owned), memrchr(b'\n', owned)) else {
-            return RegexChunk {
-                newline: false,
-                head: owned.to_vec(),
-                tail: Vec::new(),
-                counts: Vec::new(),
-            };
+    /// Adds each regex's matches in `line` (one whole line, without `\n`)
+    /// into `counts[i]`; with `hits`, also the first [`Regexes::locate`]
+    /// matches of each as (regex, offset in `line`).
+    fn search_line(&self, line: &[u8], counts: &mut [u64], hits: &mut Vec<(u32, usize)>) {
+        let Some(max) = self.locate else {
+            return self.count_lines(line, counts);
         };
-        let mut counts = Vec::new();
-        if first < last {
-            let lines = &owned[first + 1..last];
-            for (i, re) in self.res.iter().enumerate() {
-                let n = re.find_iter(lines).count();
-                if n > 0 {
-                    counts.push((i as u32, n as u32));
+        for (i, (re, c)) in self.res.iter().zip(counts.iter_mut()).enumerate() {
+            for (k, m) in re.find_iter(line).enumerate() {
+                *c += 1;
+                if k < max {
+                    hits.push((i as u32, m.start()));
                 }
             }
         }
-        RegexChunk {
-            newline: true,
-            head: owned[..first].to_vec(),
-            tail: owned[last + 1..].to_vec(),
-            counts,
+    }
+
+    /// The chunk result of a chunk: `data` holds look-behind up to `start`
+    /// (used only by the literals' locations), then the chunk's own bytes,
+    /// which begin at file offset `at`. `literals` are located with
+    /// `--matches`.
+    pub fn chunk(
+        &self,
+        data: &[u8],
+        start: usize,
+        at: u64,
+        literals: Option<&Literals>,
+    ) -> RegexChunk {
+        let owned = &data[start.min(data.len())..];
+        let newlines = match self.locate {
+            Some(_) => memchr::memchr_iter(b'\n', owned).count() as u64,
+            None => 0,
+        };
+        let cut = memchr(b'\n', owned).zip(memrchr(b'\n', owned));
+        let mut out = RegexChunk {
+            newline: cut.is_some(),
+            newlines,
+            tail_start: at + owned.len() as u64,
+            ..RegexChunk::default()
+        };
+        let mut body = Vec::new();
+        if let Some((first, last)) = cut {
+            out.head = owned[..first].to_vec();
+            out.tail = owned[last + 1..].to_vec();
+            out.tail_start = at + last as u64 + 1;
+            if first < last {
+                let lines = &owned[first + 1..last];
+                for (i, re) in self.res.iter().enumerate() {
+                    let mut n = 0u32;
+                    for m in re.find_iter(lines) {
+                        if self.locate.is_some_and(|max| (n as usize) < max) {
+                            body.push(Hit {
+                                offset: at + (first + 1 + m.start()) as u64,
+                                kind: Kind::Regex,
+                                pattern: i as u32,
+                            });
+                        }
+                        n += 1;
+                    }
+                    if n > 0 {
+                        out.counts.push((i as u32, n));
+                    }
+                }
+            }
+        } else {
+            out.head = owned.to_vec();
         }
+        if let Some(max) = self.locate {
+            let mut found = ChunkFound::default();
+            if let Some(lit) = literals {
+                lit.for_each_owned(data, start, |p, s| {
+                    let off = at as i64 + s as i64 - start as i64;
+                    let hit = Hit {
+                        offset: off.max(0) as u64,
+                        kind: Kind::Literal,
+                        pattern: p,
+                    };
+                    let rel = s as i64 - start as i64;
+                    match cut {
+                        Some((first, _)) if rel < first as i64 => found.head.push(hit),
+                        Some((_, last)) if rel > last as i64 => found.tail.push(hit),
+                        Some(_) => body.push(hit),
+                        None => found.head.push(hit),
+                    }
+                    bound(&mut found.head, max, false);
+                    bound(&mut found.tail, max, false);
+                    bound(&mut body, max, false);
+                });
+            }
+            bound(&mut found.head, max, true);
+            bound(&mut found.tail, max, true);
+            bound(&mut body, max, true);
+            (found.records, found.lines) = resolve(owned, at, &body);
+            out.found = Some(found);
+        }
+        out
     }
 
     /// [`Regexes::chunk`] of every chunk of a batch (`bytes` is its arena),
     /// in parallel on the current rayon pool.
-    pub fn chunk_batch(&self, bytes: &[u8], chunks: &[ChunkDesc]) -> Vec<RegexChunk> {
+    pub fn chunk_batch(
+        &self,
+        bytes: &[u8],
+        chunks: &[ChunkDesc],
+        literals: Option<&Literals>,
+    ) -> Vec<RegexChunk> {
         chunks
             .par_iter()
             .map(|c| {
-                let from = c.arena_offset + c.look_behind as usize;
-                let owned = bytes
-                    .get(from..from.saturating_add(c.len as usize))
+                let full = c.look_behind as usize + c.len as usize;
+                let data = bytes
+                    .get(c.arena_offset..c.arena_offset.saturating_add(full))
                     .unwrap_or(&[]);
-                self.chunk(owned)
+                self.chunk(data, c.look_behind as usize, c.file_offset, literals)
             })
             .collect()
     }
 }
 
-/// One file's regex counts under construction in the fold: chunk results
-/// are added in file order; the line that straddles chunks is joined here.
+/// One file's regex counts (and, with `--matches`, its locations) under
+/// construction in the fold: chunk results are added in file order; the
+/// line that straddles chunks is joined here.
 #[derive(Debug, Default)]
 pub struct LineJoin {
     /// The line begun in earlier chunks and not ended yet.
     pending: Vec<u8>,
     /// Per regex, the file's matches so far.
     counts: Vec<u64>,
+    /// With `--matches`: the file's locations.
+    locator: Option<Locator>,
 }
 
 impl LineJoin {
+    /// Also locates matches, with `locator`.
+    pub fn locating(locator: Option<Locator>) -> LineJoin {
+        LineJoin {
+            locator,
+            ..LineJoin::default()
+        }
+    }
+
+    /// Searches the joined line (complete now).
+    fn line_done(&mut self, re: &Regexes) {
+        let mut hits = Vec::new();
+        re.search_line(&self.pending, &mut self.counts, &mut hits);
+        if let Some(l) = self.locator.as_mut() {
+            l.line_done(&self.pending, &hits);
+        }
+    }
+
     /// Adds the next chunk of the file. `Err` (the file's failure reason)
     /// when a line grows past [`MAX_LINE`].
     pub fn add(&mut self, re: &Regexes, c: &RegexChunk) -> std::result::Result<(), String> {
@@ -345,16 +463,22 @@ impl LineJoin {
         }
         if self.pending.len() + c.head.len() > MAX_LINE {
             return Err(format!(
-                "a line longer than {MAX_LINE} bytes (64 MiB) spans chunks; regexes search whole lines and vyre does not hold more than that. Fix: scan this file without -r (or search it with a tool that streams lines, e.g. rg)"
+                "a line longer than {MAX_LINE} bytes (64 MiB) spans chunks; regexes and --matches search whole lines and vyre does not hold more than that. Fix: scan this file without -r and --matches (or search it with a tool that streams lines, e.g. rg)"
             ));
         }
         self.pending.extend_from_slice(&c.head);
+        if let (Some(l), Some(f)) = (self.locator.as_mut(), c.found.as_ref()) {
+            l.add_pending(&f.head);
+        }
         if !c.newline {
             return Ok(());
         }
-        re.count_lines(&self.pending, &mut self.counts);
+        self.line_done(re);
         for &(i, n) in &c.counts {
             self.counts[i as usize] += u64::from(n);
+        }
+        if let (Some(l), Some(f)) = (self.locator.as_mut(), c.found.as_ref()) {
+            l.chunk_done(f, c.newlines, c.tail_start, &f.tail);
         }
         self.pending.clear();
         self.pending.extend_from_slice(&c.tail);
@@ -362,13 +486,13 @@ impl LineJoin {
     }
 
     /// The file's counts per regex, its last line (if it has no `\n`)
-    /// searched.
-    pub fn finish(mut self, re: &Regexes) -> Vec<u64> {
+    /// searched, and its locations with `--matches`.
+    pub fn finish(mut self, re: &Regexes) -> (Vec<u64>, Option<Locator>) {
         self.counts.resize(re.len(), 0);
         if !self.pending.is_empty() {
-            re.count_lines(&self.pending, &mut self.counts);
+            self.line_done(re);
         }
-        self.counts
+        (self.counts, self.locator)
     }
 }
 
@@ -378,10 +502,11 @@ mod tests {
 
     fn whole(re: &Regexes, text: &[u8], chunk: usize) -> Vec<u64> {
         let mut j = LineJoin::default();
-        for c in text.chunks(chunk.max(1)) {
-            j.add(re, &re.chunk(c)).expect("no long line");
+        for (k, c) in text.chunks(chunk.max(1)).enumerate() {
+            let rc = re.chunk(c, 0, (k * chunk) as u64, None);
+            j.add(re, &rc).expect("no long line");
         }
-        j.finish(re)
+        j.finish(re).0
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Map, Value};
 
+use super::matches::{Kind, Located};
 use super::options::{base64, escape_bytes, path_bytes};
 use super::ScanConfig;
 
@@ -26,6 +27,13 @@ pub struct FileReport {
     /// non-overlapping matches within lines, as `rg -c -o` counts them
     /// ([`super::regex`]).
     pub regex_matches: Vec<(String, u64)>,
+    /// With `--matches` ([`ScanConfig::match_locations`]): the first
+    /// located matches, in (offset, kind, pattern) order
+    /// ([`super::matches`]).
+    pub located: Option<Vec<Located>>,
+    /// With `--matches`: the file's matches (regex and literal) not in
+    /// `located` because of the per-file bound.
+    pub located_omitted: u64,
     /// CRC-32/IEEE, if asked for.
     pub crc32: Option<u32>,
     /// (payload name, file result words: its chunks' results folded as the
@@ -106,6 +114,8 @@ impl FileReport {
             histogram: cfg.histogram.then(|| vec![0; 256]),
             matches: patterns.iter().map(|p| (escape_bytes(p), 0)).collect(),
             regex_matches: Vec::new(),
+            located: None,
+            located_omitted: 0,
             crc32: None,
             custom: Vec::new(),
             error: None,
@@ -121,6 +131,8 @@ impl FileReport {
             histogram: None,
             matches: Vec::new(),
             regex_matches: Vec::new(),
+            located: None,
+            located_omitted: 0,
             crc32: None,
             custom: Vec::new(),
             error: Some(reason),
@@ -183,6 +195,9 @@ impl FileReport {
         if let Some(c) = self.crc32 {
             m.insert("crc32".into(), json!(c));
         }
+        if self.located.is_some() {
+            m.insert("matches_omitted".into(), json!(self.located_omitted));
+        }
         if !self.custom.is_empty() {
             let mut mm = Map::new();
             for (name, words) in &self.custom {
@@ -229,6 +244,9 @@ impl FileReport {
         for (name, words) in &self.custom {
             s += &format!(", {name} {words:?}");
         }
+        if self.located.is_some() && self.located_omitted > 0 {
+            s += &format!(", {} more matches not printed", self.located_omitted);
+        }
         if let Some(h) = &self.histogram {
             let top = h
                 .iter()
@@ -240,6 +258,57 @@ impl FileReport {
             }
         }
         s
+    }
+}
+
+impl FileReport {
+    /// With `--matches`, the `--json` objects of the file's located matches,
+    /// in order: `{"type": "match", "path", ("path_bytes"), "offset",
+    /// "line", "column", "kind": "regex"|"literal", "pattern": index among
+    /// its kind, "pattern_text": the regex as given or the literal escaped,
+    /// "text": the whole line, lossy UTF-8 (each invalid sequence U+FFFD)}`.
+    pub fn located_json(&self) -> Vec<Value> {
+        let Some(found) = &self.located else {
+            return Vec::new();
+        };
+        let path = self.path.to_str();
+        found
+            .iter()
+            .map(|l| {
+                let mut m = Map::new();
+                m.insert("type".into(), json!("match"));
+                m.insert("path".into(), json!(self.path.to_string_lossy()));
+                if path.is_none() {
+                    m.insert("path_bytes".into(), json!(base64(&path_bytes(&self.path))));
+                }
+                m.insert("offset".into(), json!(l.offset));
+                m.insert("line".into(), json!(l.line));
+                m.insert("column".into(), json!(l.column));
+                let kind = match l.kind {
+                    Kind::Regex => "regex",
+                    Kind::Literal => "literal",
+                };
+                m.insert("kind".into(), json!(kind));
+                m.insert("pattern".into(), json!(l.pattern));
+                m.insert("pattern_text".into(), json!(&*l.pattern_text));
+                m.insert("text".into(), json!(String::from_utf8_lossy(&l.text)));
+                Value::Object(m)
+            })
+            .collect()
+    }
+
+    /// With `--matches`, one `PATH:LINE:COLUMN:TEXT` line per located match
+    /// (as `rg -n --column`), path and line escaped as in
+    /// [`FileReport::to_text`].
+    pub fn located_text(&self) -> Vec<String> {
+        let Some(found) = &self.located else {
+            return Vec::new();
+        };
+        let path = escape_bytes(&path_bytes(&self.path));
+        found
+            .iter()
+            .map(|l: &Located| format!("{path}:{}:{}:{}", l.line, l.column, escape_bytes(&l.text)))
+            .collect()
     }
 }
 

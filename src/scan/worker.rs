@@ -330,7 +330,10 @@ fn host_counts(plan: &Plan<'_>, job: &mut Job) -> Result<(Vec<ChunkCounts>, Vec<
     let chunks = &job.batch.chunks;
     let (counts, regex) = rayon::join(
         || plan.literals.map(|l| l.count_batch(bytes, chunks)),
-        || plan.regexes.map(|r| r.chunk_batch(bytes, chunks)),
+        || {
+            plan.regexes
+                .map(|r| r.chunk_batch(bytes, chunks, plan.literals))
+        },
     );
     Ok((counts.unwrap_or_default(), regex.unwrap_or_default()))
 }
