@@ -129,10 +129,8 @@ enum Command {
         /// Match -e/-f patterns ASCII case-insensitively (a-z equal A-Z).
         #[arg(short = 'i', long = "ignore-case")]
         ignore_case: bool,
-        /// Count the matches of a regular expression (Rust regex syntax;
-        /// repeatable; each once) like `rg -c -o`: leftmost-first,
-        /// non-overlapping, within lines (^ and $ match at line ends; a
-        /// pattern that needs a \n is refused).
+        /// Count matches of a regex (Rust syntax; repeatable) like `rg -c -o`:
+        /// leftmost-first, non-overlapping, within lines.
         #[arg(
             short = 'r',
             long = "regex",
@@ -140,18 +138,15 @@ enum Command {
             allow_hyphen_values = true
         )]
         regexes: Vec<String>,
-        /// Read regexes from FILE, one per line (repeatable; a \r before a
-        /// line's \n is dropped; empty lines are refused).
+        /// Read regexes from FILE, one per line (repeatable).
         #[arg(long = "regex-file", value_name = "FILE")]
         regex_files: Vec<PathBuf>,
-        /// Print each match of -r/-e/-f: `PATH:LINE:COLUMN:LINE_TEXT`, or
-        /// with --json an object {"type":"match",...} per match, before the
-        /// file's own line/object.
+        /// Print each match of -r/-e/-f (`PATH:LINE:COLUMN:LINE`, or JSON
+        /// objects with "type":"match") before its file's report.
         #[arg(long)]
         matches: bool,
-        /// With --matches: print at most N matches per file (1 to 1048576;
-        /// the rest are counted in the file's report).
-        #[arg(long, value_name = "N", default_value_t = vyre::scan::matches::DEFAULT_MAX_MATCHES, requires = "matches")]
+        /// With --matches: print at most N (1 to 1048576) per file.
+        #[arg(long, value_name = "N", default_value_t = 1000, requires = "matches")]
         max_matches_per_file: usize,
         /// CRC-32/IEEE of each file.
         #[arg(long)]
@@ -354,22 +349,6 @@ fn patterns_of(args: &[OsString]) -> Result<Vec<Vec<u8>>> {
         .collect()
 }
 
-/// The `-r` regexes, then those of the `--regex-file` files, in order
-/// ([`vyre::scan::regex::parse_regex_file`]).
-fn regex_files_of(mut regexes: Vec<String>, files: &[PathBuf]) -> Result<Vec<String>> {
-    for f in files {
-        let name = f.display().to_string();
-        let text = std::fs::read(f).map_err(|e| {
-            vyre::Error::bad_input(
-                format!("cannot read regex file {name}: {e}"),
-                "give a readable file with one regex per line",
-            )
-        })?;
-        regexes.extend(vyre::scan::regex::parse_regex_file(&text, &name)?);
-    }
-    Ok(regexes)
-}
-
 /// The patterns of the `-f` files, in order ([`vyre::scan::parse_pattern_file`]).
 fn pattern_files_of(files: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
@@ -467,7 +446,7 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
-            let regexes = match regex_files_of(regexes, &regex_files) {
+            let regexes = match vyre::scan::regex::with_regex_files(regexes, &regex_files) {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };

@@ -294,22 +294,7 @@ pub fn scan_engines<B: Backend + Send>(
         true => Some(literals::Literals::new(&cfg.patterns, cfg.ignore_case)?),
         false => None,
     };
-    // `--matches` runs the line engine even without regexes: it locates
-    // the literals' matches too.
-    let regexes = match cfg.regexes.is_empty() && cfg.match_locations.is_none() {
-        true => None,
-        false => Some(regex::Regexes::new(&cfg.regexes)?.locating(cfg.match_locations)),
-    };
-    let names = cfg.match_locations.map(|_| {
-        std::sync::Arc::new(matches::Names {
-            regexes: cfg.regexes.iter().map(|r| r.as_str().into()).collect(),
-            literals: cfg
-                .patterns
-                .iter()
-                .map(|p| escape_bytes(p).into())
-                .collect(),
-        })
-    });
+    let (regexes, names) = regex::line_engine(cfg)?;
     // The host engine's reports name its patterns (escaped once here).
     let pattern_names: Option<Vec<String>> = literals
         .as_ref()

@@ -188,6 +188,52 @@ pub fn compile(pattern: &str) -> Result<meta::Regex> {
         })
 }
 
+/// The line engine of a scan: its regexes, located with `--matches`, and
+/// the pattern texts locations report; `None` when the scan has neither
+/// regexes nor `--matches` (which runs it without regexes too: it
+/// locates the literals' matches).
+pub(super) fn line_engine(
+    cfg: &super::ScanConfig,
+) -> Result<(
+    Option<Regexes>,
+    Option<std::sync::Arc<super::matches::Names>>,
+)> {
+    if cfg.regexes.is_empty() && cfg.match_locations.is_none() {
+        return Ok((None, None));
+    }
+    let re = Regexes::new(&cfg.regexes)?.locating(cfg.match_locations);
+    let names = cfg.match_locations.map(|_| {
+        std::sync::Arc::new(super::matches::Names {
+            regexes: cfg.regexes.iter().map(|r| r.as_str().into()).collect(),
+            literals: cfg
+                .patterns
+                .iter()
+                .map(|p| escape_bytes(p).into())
+                .collect(),
+        })
+    });
+    Ok((Some(re), names))
+}
+
+/// The `-r` regexes, then those of the regex files (`--regex-file`,
+/// [`parse_regex_file`]), in order.
+pub fn with_regex_files(
+    mut regexes: Vec<String>,
+    files: &[std::path::PathBuf],
+) -> Result<Vec<String>> {
+    for f in files {
+        let name = f.display().to_string();
+        let text = std::fs::read(f).map_err(|e| {
+            Error::bad_input(
+                format!("cannot read regex file {name}: {e}"),
+                "give a readable file with one regex per line",
+            )
+        })?;
+        regexes.extend(parse_regex_file(&text, &name)?);
+    }
+    Ok(regexes)
+}
+
 /// The regexes of a regex file (`vyre scan --regex-file FILE`): one per
 /// line, lines ended by `\n` (a `\r` before it is dropped; the last line
 /// needs no `\n`), each as written (no escapes beyond the regex syntax's).
