@@ -11,8 +11,9 @@ use vyre_core::feeder::FileEntry;
 use vyre_core::megakernel::protocol::{FAULT_BUDGET, FAULT_LOOP_CUT, FAULT_STEPS};
 
 use super::analyses::Analysis;
+use super::lines::{presearch, LineJoin};
 use super::matches::{Locator, Names};
-use super::regex::{LineJoin, Regexes};
+use super::regex::Regexes;
 use super::worker::{Done, Plan};
 use super::{FileReport, ScanConfig, ScanSummary};
 use std::sync::Arc;
@@ -109,6 +110,17 @@ impl<'a> Fold<'a> {
             }
         }
         let per_chunk = analyses.len();
+        // The lines this batch completes, searched in parallel first.
+        let mut ahead = match regexes {
+            Some(re) if !d.regex.is_empty() => {
+                let files = d.batch.chunks.iter().map(|c| c.file);
+                presearch(re, files.zip(&d.regex), |f| {
+                    let join = self.open.get(&f).and_then(|o| o.regex.as_ref());
+                    join.map(|j| j.pending().to_vec()).unwrap_or_default()
+                })
+            }
+            _ => Vec::new(),
+        };
         let mut faults = d.faults.iter().peekable();
         for (ci, c) in d.batch.chunks.iter().enumerate() {
             let Some(o) = self.open(c.file, analyses, cfg) else {
@@ -146,7 +158,7 @@ impl<'a> Fold<'a> {
             if let (true, Some(re), Some(join)) = (r.error.is_none(), regexes, o.regex.as_mut()) {
                 // In chunk order: the line across a boundary is joined here.
                 let added = match d.regex.get(ci) {
-                    Some(rc) => join.add(re, rc),
+                    Some(rc) => join.add(re, rc, ahead.get_mut(ci).and_then(Option::take)),
                     None => Err("a batch came back without its regex results. Fix: this is a vyre bug; please report it".into()),
                 };
                 if let Err(why) = added {

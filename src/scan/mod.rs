@@ -14,6 +14,7 @@ mod collect;
 pub mod crc;
 mod devices;
 mod fold;
+mod lines;
 pub mod literals;
 pub mod matches;
 mod native;

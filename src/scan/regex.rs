@@ -41,7 +41,7 @@ use vyre_core::feeder::ChunkDesc;
 use vyre_core::{Error, Result};
 
 use super::literals::{ChunkCounts, Literals};
-use super::matches::{bound, resolve, ChunkFound, Hit, Kind, Locator};
+use super::matches::{bound, resolve, ChunkFound, Hit, Kind};
 use super::options::escape_bytes;
 
 /// Most regular expressions one scan takes.
@@ -352,9 +352,9 @@ impl Regexes {
     }
 
     /// Adds each regex's matches in `line` (one whole line, without `\n`)
-    /// into `counts[i]`; with `hits`, also the first [`Regexes::locate`]
+    /// into `counts[i]`; when locating, also the first [`Regexes::locate`]
     /// matches of each as (regex, offset in `line`).
-    fn search_line(&self, line: &[u8], counts: &mut [u64], hits: &mut Vec<(u32, usize)>) {
+    pub fn search_line(&self, line: &[u8], counts: &mut [u64], hits: &mut Vec<(u32, usize)>) {
         let Some(max) = self.locate else {
             return self.count_lines(line, counts);
         };
@@ -470,112 +470,9 @@ impl Regexes {
     }
 }
 
-/// One file's regex counts (and, with `--matches`, its locations) under
-/// construction in the fold: chunk results are added in file order; the
-/// line that straddles chunks is joined here.
-#[derive(Debug, Default)]
-pub struct LineJoin {
-    /// The line begun in earlier chunks and not ended yet.
-    pending: Vec<u8>,
-    /// Per regex, the file's matches so far.
-    counts: Vec<u64>,
-    /// With `--matches`: the file's locations.
-    locator: Option<Locator>,
-}
-
-impl LineJoin {
-    /// Also locates matches, with `locator`.
-    pub fn locating(locator: Option<Locator>) -> LineJoin {
-        LineJoin {
-            locator,
-            ..LineJoin::default()
-        }
-    }
-
-    /// Searches the joined line (complete now).
-    fn line_done(&mut self, re: &Regexes) {
-        let mut hits = Vec::new();
-        re.search_line(&self.pending, &mut self.counts, &mut hits);
-        if let Some(l) = self.locator.as_mut() {
-            l.line_done(&self.pending, &hits);
-        }
-    }
-
-    /// Adds the next chunk of the file. `Err` (the file's failure reason)
-    /// when a line grows past [`MAX_LINE`].
-    pub fn add(&mut self, re: &Regexes, c: &RegexChunk) -> std::result::Result<(), String> {
-        if self.counts.len() < re.len() {
-            self.counts.resize(re.len(), 0);
-        }
-        if self.pending.len() + c.head.len() > MAX_LINE {
-            return Err(format!(
-                "a line longer than {MAX_LINE} bytes (64 MiB) spans chunks; regexes and --matches search whole lines and vyre does not hold more than that. Fix: scan this file without -r and --matches (or search it with a tool that streams lines, e.g. rg)"
-            ));
-        }
-        self.pending.extend_from_slice(&c.head);
-        if let (Some(l), Some(f)) = (self.locator.as_mut(), c.found.as_ref()) {
-            l.add_pending(&f.head);
-        }
-        if !c.newline {
-            return Ok(());
-        }
-        self.line_done(re);
-        for &(i, n) in &c.counts {
-            self.counts[i as usize] += u64::from(n);
-        }
-        if let (Some(l), Some(f)) = (self.locator.as_mut(), c.found.as_ref()) {
-            l.chunk_done(f, c.newlines, c.tail_start, &f.tail);
-        }
-        self.pending.clear();
-        self.pending.extend_from_slice(&c.tail);
-        Ok(())
-    }
-
-    /// The file's counts per regex, its last line (if it has no `\n`)
-    /// searched, and its locations with `--matches`.
-    pub fn finish(mut self, re: &Regexes) -> (Vec<u64>, Option<Locator>) {
-        self.counts.resize(re.len(), 0);
-        if !self.pending.is_empty() {
-            self.line_done(re);
-        }
-        (self.counts, self.locator)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn whole(re: &Regexes, text: &[u8], chunk: usize) -> Vec<u64> {
-        let mut j = LineJoin::default();
-        for (k, c) in text.chunks(chunk.max(1)).enumerate() {
-            let rc = re.chunk(c, 0, (k * chunk) as u64, None);
-            j.add(re, &rc).expect("no long line");
-        }
-        j.finish(re).0
-    }
-
-    #[test]
-    fn counts_are_per_line_for_every_split() {
-        let pats = [
-            "x*", "^a", "b$", r"\Ab", r"c\z", "[^a]+", r"\s", "(?s).", r"\bx",
-        ];
-        let re = Regexes::new(&pats).expect("compiles");
-        let text = b"abc\n\nxx\nx\nb a\tc\nabcab";
-        // The oracle: the `regex` crate over each line on its own.
-        let want: Vec<u64> = pats
-            .iter()
-            .map(|p| {
-                let r = regex::bytes::Regex::new(p).expect("oracle compiles");
-                text.split(|&b| b == b'\n')
-                    .map(|l| r.find_iter(l).count() as u64)
-                    .sum()
-            })
-            .collect();
-        for chunk in 1..=text.len() {
-            assert_eq!(whole(&re, text, chunk), want, "chunk {chunk}");
-        }
-    }
 
     #[test]
     fn newline_patterns_and_crlf_are_refused() {
