@@ -54,6 +54,8 @@ pub const MAX_LINE: usize = 64 << 20;
 /// The scan's regular expressions, each compiled for line-oriented search.
 pub struct Regexes {
     res: Vec<meta::Regex>,
+    /// Per regex: search a chunk's lines one by one ([`build`]).
+    per_line: Vec<bool>,
     patterns: Vec<String>,
     /// `--matches`: locate up to this many matches per file.
     locate: Option<usize>,
@@ -156,6 +158,15 @@ fn for_lines(pattern: &str, h: &Hir) -> Result<Hir> {
 /// configuration (Unicode on, empty matches may split a UTF-8 sequence,
 /// the same size limits), multi-line.
 pub fn compile(pattern: &str) -> Result<meta::Regex> {
+    build(pattern).map(|(re, _)| re)
+}
+
+/// [`compile`], and whether the regex has a Unicode word boundary (`\b`
+/// without `(?-u)`): `regex-automata`'s DFAs give up on those at the first
+/// non-ASCII byte, so such regexes search a chunk's lines one by one
+/// (short haystacks, where the bounded backtracker runs) rather than all
+/// at once (where the slower PikeVM would run over the whole chunk).
+fn build(pattern: &str) -> Result<(meta::Regex, bool)> {
     if pattern.is_empty() {
         return Err(Error::bad_input(
             "an empty regex matches once on every line",
@@ -171,12 +182,13 @@ pub fn compile(pattern: &str) -> Result<meta::Regex> {
         )
     })?;
     let hir = for_lines(pattern, &parsed)?;
+    let per_line = hir.properties().look_set().contains_word_unicode();
     let metac = meta::Config::new()
         .match_kind(regex_automata::MatchKind::LeftmostFirst)
         .utf8_empty(false)
         .nfa_size_limit(Some(10 << 20))
         .hybrid_cache_capacity(2 << 20);
-    meta::Builder::new()
+    let re = meta::Builder::new()
         .configure(metac)
         .build_from_hir(&hir)
         .map_err(|e| {
@@ -185,7 +197,8 @@ pub fn compile(pattern: &str) -> Result<meta::Regex> {
                 format!("could not be compiled: {e}"),
                 "make it smaller (fewer or shorter repetitions, e.g. \\w{1,100} instead of \\w{1,10000})",
             )
-        })
+        })?;
+    Ok((re, per_line))
 }
 
 /// The line engine of a scan: its regexes, located with `--matches`, and
@@ -304,11 +317,15 @@ impl Regexes {
                 format!("split them over several scans of at most {MAX_REGEXES}"),
             ));
         }
+        let (res, per_line) = patterns
+            .iter()
+            .map(|p| build(p.as_ref()))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .unzip();
         Ok(Regexes {
-            res: patterns
-                .iter()
-                .map(|p| compile(p.as_ref()))
-                .collect::<Result<_>>()?,
+            res,
+            per_line,
             patterns: patterns.iter().map(|p| p.as_ref().to_string()).collect(),
             locate: None,
         })
@@ -400,15 +417,24 @@ impl Regexes {
                 let lines = &owned[first + 1..last];
                 for (i, re) in self.res.iter().enumerate() {
                     let mut n = 0u32;
-                    for m in re.find_iter(lines) {
+                    let mut found = |start: usize| {
                         if self.locate.is_some_and(|max| (n as usize) < max) {
                             body.push(Hit {
-                                offset: at + (first + 1 + m.start()) as u64,
+                                offset: at + (first + 1 + start) as u64,
                                 kind: Kind::Regex,
                                 pattern: i as u32,
                             });
                         }
                         n += 1;
+                    };
+                    if self.per_line[i] {
+                        let mut from = 0;
+                        for line in lines.split(|&b| b == b'\n') {
+                            re.find_iter(line).for_each(|m| found(from + m.start()));
+                            from += line.len() + 1;
+                        }
+                    } else {
+                        re.find_iter(lines).for_each(|m| found(m.start()));
                     }
                     if n > 0 {
                         out.counts.push((i as u32, n));
