@@ -344,6 +344,58 @@ fn the_cli_prints_matches_as_json_lines_and_text() {
             "{args:?}: {err}"
         );
     }
+    // A long line shows a window of 4096 bytes around the match.
+    let mut long = vec![b'.'; 10_000];
+    long[5_999..6_003].copy_from_slice(b"KEY!");
+    std::fs::write(dir.join("long"), &long).unwrap();
+    let out = vyre()
+        .args([
+            "scan",
+            "--quiet",
+            "--json",
+            "--backend",
+            "native",
+            "--matches",
+            "-e",
+            "KEY!",
+        ])
+        .arg(dir.join("long"))
+        .output()
+        .unwrap();
+    let m: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (
+            m["column"].as_u64(),
+            m["text_column"].as_u64(),
+            m["line_bytes"].as_u64()
+        ),
+        (Some(6000), Some(4976), Some(10_000))
+    );
+    let text = m["text"].as_str().unwrap();
+    assert_eq!((text.len(), &text[1024..1028]), (4096, "KEY!"));
+    let out = vyre()
+        .args([
+            "scan",
+            "--quiet",
+            "--backend",
+            "native",
+            "--matches",
+            "-e",
+            "KEY!",
+        ])
+        .arg(dir.join("long"))
+        .output()
+        .unwrap();
+    let first = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        first.contains(":1:6000:[...]....") && first.ends_with("....[...]") && first.len() < 4200,
+        "{first}"
+    );
     let e = Scan::new([&data])
         .patterns(["key"])
         .matches(0)

@@ -36,6 +36,28 @@ pub const DEFAULT_MAX_MATCHES: usize = 1000;
 /// to print none).
 pub const MAX_MATCHES_PER_FILE: usize = 1 << 20;
 
+/// Most bytes of a line that a printed match shows (`--matches`): a
+/// longer line (minified HTML or JS: hundreds of KB) is shown as the
+/// window of this many bytes around the match, so output stays
+/// proportional to the matches rather than matches × line length.
+pub const MAX_SHOWN_LINE: usize = 4096;
+
+/// The part of `l`'s line a printed match shows: (first byte's 0-based
+/// index in the line, the bytes). The whole line when it has at most
+/// [`MAX_SHOWN_LINE`] bytes; else that many, starting up to a quarter of
+/// them before the match.
+pub fn shown(l: &Located) -> (usize, &[u8]) {
+    let t = &l.text[..];
+    if t.len() <= MAX_SHOWN_LINE {
+        return (0, t);
+    }
+    let at = (l.column as usize).saturating_sub(1).min(t.len());
+    let start = at
+        .saturating_sub(MAX_SHOWN_LINE / 4)
+        .min(t.len() - MAX_SHOWN_LINE);
+    (start, &t[start..start + MAX_SHOWN_LINE])
+}
+
 /// Which engine a located pattern belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {

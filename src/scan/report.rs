@@ -266,7 +266,11 @@ impl FileReport {
     /// in order: `{"type": "match", "path", ("path_bytes"), "offset",
     /// "line", "column", "kind": "regex"|"literal", "pattern": index among
     /// its kind, "pattern_text": the regex as given or the literal escaped,
-    /// "text": the whole line, lossy UTF-8 (each invalid sequence U+FFFD)}`.
+    /// "text": the whole line, lossy UTF-8 (each invalid sequence U+FFFD)}`;
+    /// a line longer than [`MAX_SHOWN_LINE`](super::matches::MAX_SHOWN_LINE)
+    /// bytes shows only a window of that many bytes around the match, and
+    /// the object adds `"text_column"` (the 1-based column of the window's
+    /// first byte) and `"line_bytes"` (the line's length).
     pub fn located_json(&self) -> Vec<Value> {
         let Some(found) = &self.located else {
             return Vec::new();
@@ -291,7 +295,13 @@ impl FileReport {
                 m.insert("kind".into(), json!(kind));
                 m.insert("pattern".into(), json!(l.pattern));
                 m.insert("pattern_text".into(), json!(&*l.pattern_text));
-                m.insert("text".into(), json!(String::from_utf8_lossy(&l.text)));
+                let (start, text) = super::matches::shown(l);
+                m.insert("text".into(), json!(String::from_utf8_lossy(text)));
+                if text.len() < l.text.len() {
+                    // A long line: a window of it (matches::MAX_SHOWN_LINE).
+                    m.insert("text_column".into(), json!(start + 1));
+                    m.insert("line_bytes".into(), json!(l.text.len()));
+                }
                 Value::Object(m)
             })
             .collect()
@@ -299,7 +309,9 @@ impl FileReport {
 
     /// With `--matches`, one `PATH:LINE:COLUMN:TEXT` line per located match
     /// (as `rg -n --column`), path and line escaped as in
-    /// [`FileReport::to_text`].
+    /// [`FileReport::to_text`]; a line longer than
+    /// [`MAX_SHOWN_LINE`](super::matches::MAX_SHOWN_LINE) bytes shows the
+    /// window of that many bytes around the match, `[...]` marking the cuts.
     pub fn located_text(&self) -> Vec<String> {
         let Some(found) = &self.located else {
             return Vec::new();
@@ -307,7 +319,17 @@ impl FileReport {
         let path = escape_bytes(&path_bytes(&self.path));
         found
             .iter()
-            .map(|l: &Located| format!("{path}:{}:{}:{}", l.line, l.column, escape_bytes(&l.text)))
+            .map(|l: &Located| {
+                let (start, text) = super::matches::shown(l);
+                let cut = |yes: bool| if yes { "[...]" } else { "" };
+                let (before, after) = (cut(start > 0), cut(start + text.len() < l.text.len()));
+                format!(
+                    "{path}:{}:{}:{before}{}{after}",
+                    l.line,
+                    l.column,
+                    escape_bytes(text)
+                )
+            })
             .collect()
     }
 }
