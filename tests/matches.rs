@@ -330,6 +330,7 @@ fn the_cli_prints_matches_as_json_lines_and_text() {
             "outside 1 to",
         ),
         (&["--matches", "-e", r"a\nb"], "holds a \\n"),
+        (&["--matches", "--lines"], "nothing to locate"),
     ] {
         let out = vyre()
             .args(["scan", "--quiet", "--backend", "native"])

@@ -117,6 +117,12 @@ impl ScanConfig {
                     ),
                 ));
             }
+            if self.patterns.is_empty() && self.regexes.is_empty() {
+                return Err(bad(
+                    "--matches has nothing to locate".to_string(),
+                    "give -r REGEX, -e PATTERN or -f FILE with it".to_string(),
+                ));
+            }
             if let Some(p) = self.patterns.iter().find(|p| p.contains(&b'\n')) {
                 return Err(bad(
                     format!("pattern \"{}\" holds a \\n: --matches reports matches by line, and it would span lines", escape_bytes(p)),
