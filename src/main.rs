@@ -134,6 +134,25 @@ enum Command {
         /// Match -e/-f patterns ASCII case-insensitively (a-z equal A-Z).
         #[arg(short = 'i', long = "ignore-case")]
         ignore_case: bool,
+        /// Count matches of a regex (Rust syntax; repeatable) like `rg -c -o`:
+        /// leftmost-first, non-overlapping, within lines.
+        #[arg(
+            short = 'r',
+            long = "regex",
+            value_name = "REGEX",
+            allow_hyphen_values = true
+        )]
+        regexes: Vec<String>,
+        /// Read regexes from FILE, one per line (repeatable).
+        #[arg(long = "regex-file", value_name = "FILE")]
+        regex_files: Vec<PathBuf>,
+        /// Print each match of -r/-e/-f (`PATH:LINE:COLUMN:LINE`, or JSON
+        /// objects with "type":"match") before its file's report.
+        #[arg(long)]
+        matches: bool,
+        /// With --matches: print at most N (1 to 1048576) per file.
+        #[arg(long, value_name = "N", default_value_t = 1000, requires = "matches")]
+        max_matches_per_file: usize,
         /// CRC-32/IEEE of each file.
         #[arg(long)]
         crc32: bool,
@@ -415,6 +434,10 @@ fn main() -> ExitCode {
             patterns,
             pattern_files,
             ignore_case,
+            regexes,
+            regex_files,
+            matches,
+            max_matches_per_file,
             crc32,
             payload_files,
             args,
@@ -442,13 +465,22 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
+            let regexes = match vyre::scan::regex::with_regex_files(regexes, &regex_files) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
             let payloads = match vyre::scan::load_payload_files(&payload_files)
                 .and_then(|p| vyre::scan::bind_args(p, &args))
             {
                 Ok(p) => p,
                 Err(e) => return fail(e),
             };
-            let none = !lines && !histogram && !crc32 && patterns.is_empty() && payloads.is_empty();
+            let none = !lines
+                && !histogram
+                && !crc32
+                && patterns.is_empty()
+                && regexes.is_empty()
+                && payloads.is_empty();
             let cfg = ScanConfig {
                 payloads,
                 fused_payloads: fused,
@@ -457,6 +489,8 @@ fn main() -> ExitCode {
                 crc32: crc32 || none,
                 patterns,
                 ignore_case,
+                regexes,
+                match_locations: matches.then_some(max_matches_per_file),
                 chunk_size,
                 batch_bytes,
                 iteration_budget,
@@ -474,6 +508,11 @@ fn main() -> ExitCode {
             if let Err(e) = cfg
                 .validate()
                 .and_then(|()| cfg.validate_distinct())
+                .and_then(|()| match cfg.regexes.is_empty() {
+                    true => Ok(()),
+                    // Compiled again by the scan: refused before devices open.
+                    false => vyre::scan::regex::Regexes::new(&cfg.regexes).map(drop),
+                })
                 .and_then(|()| validate_in_flight(in_flight))
             {
                 return fail(e);
@@ -537,7 +576,20 @@ fn main() -> ExitCode {
                     } else {
                         r.to_text()
                     };
-                    if let Err(e) = bar.suspend(|| writeln!(out, "{line}")) {
+                    let printed = bar.suspend(|| {
+                        // --matches: the file's matches, then the file.
+                        if json {
+                            for m in r.located_json() {
+                                writeln!(out, "{m}")?;
+                            }
+                        } else {
+                            for m in r.located_text() {
+                                writeln!(out, "{m}")?;
+                            }
+                        }
+                        writeln!(out, "{line}")
+                    });
+                    if let Err(e) = printed {
                         write_failed(e);
                     }
                 },

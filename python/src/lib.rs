@@ -296,16 +296,7 @@ fn list_files(py: Python<'_>, paths: Vec<Vec<u8>>, follow_links: bool) -> PyResu
     let failures = failures
         .into_iter()
         .map(|f| {
-            FileReport {
-                path: f.path,
-                bytes: 0,
-                lines: None,
-                histogram: None,
-                matches: Vec::new(),
-                crc32: None,
-                custom: Vec::new(),
-                error: Some(f.reason),
-            }
+            FileReport::failed(f.path, f.reason)
             .to_json()
             .to_string()
         })

@@ -158,10 +158,10 @@ pub(super) fn analyses(cfg: &ScanConfig) -> Result<Vec<Analysis>> {
             !cfg.fused_payloads,
         )?);
     }
-    if v.is_empty() && !literals::uses_host_engine(cfg) {
+    if v.is_empty() && !literals::uses_host_engine(cfg) && cfg.regexes.is_empty() {
         return Err(Error::bad_input(
             "no analysis selected",
-            "pass --lines, --histogram, --crc32, -e PATTERN or --payload FILE",
+            "pass --lines, --histogram, --crc32, -e PATTERN, -r REGEX or --payload FILE",
         ));
     }
     Ok(v)

@@ -194,6 +194,24 @@ impl ScanFile {
         T::from_words(self.words(payload)?)
     }
 
+    /// The matches of regex `regex` (as given to [`Scan::regex`]) in this
+    /// file; `None` for a failed file or a regex the scan did not have.
+    pub fn regex_count(&self, regex: &str) -> Option<u64> {
+        self.report
+            .regex_matches
+            .iter()
+            .find(|(r, _)| r == regex)
+            .map(|(_, n)| *n)
+    }
+
+    /// With [`Scan::matches`]: the file's first located matches (regex and
+    /// literal, in (offset, kind, pattern) order) and how many more the
+    /// bound left out.
+    pub fn located(&self) -> Option<(&[super::matches::Located], u64)> {
+        let found = self.report.located.as_deref()?;
+        Some((found, self.report.located_omitted))
+    }
+
     /// Everything as the `vyre scan` report (built-in analyses included).
     pub fn report(&self) -> &FileReport {
         &self.report
@@ -275,6 +293,58 @@ impl Scan {
         self
     }
 
+    /// Counts the matches of each regular expression (Rust `regex` syntax)
+    /// in every file, like `rg -c -o` (added to those given before; as
+    /// `vyre scan -r`): leftmost-first, non-overlapping, within lines
+    /// ([`super::regex`] has the exact rules). Read them from
+    /// [`ScanFile::report`]'s `regex_matches`, one `(regex, count)` per
+    /// regex in order, or with [`ScanFile::regex_count`]. A regex that
+    /// does not compile, or would need to match a `\n`, fails
+    /// [`Scan::run`] with [`Error::BadInput`] (its message ends with a
+    /// `Fix:`).
+    ///
+    /// ```no_run
+    /// let scan = vyre::scan::Scan::new(["/usr/share/doc"])
+    ///     .regex([r"AKIA[0-9A-Z]{16}", r"(?i)password\s*[:=]"])
+    ///     .devices("native");
+    /// for file in scan.run()? {
+    ///     let keys = file.regex_count(r"AKIA[0-9A-Z]{16}").unwrap_or(0);
+    ///     println!("{}: {keys} AWS key ids", file.path().display());
+    /// }
+    /// # Ok::<(), vyre::Error>(())
+    /// ```
+    pub fn regex<S: AsRef<str>>(mut self, regexes: impl IntoIterator<Item = S>) -> Scan {
+        self.cfg
+            .regexes
+            .extend(regexes.into_iter().map(|r| r.as_ref().to_string()));
+        self
+    }
+
+    /// Locates the matches of the regexes and literal patterns (as `vyre
+    /// scan --matches --max-matches-per-file max`): each file's first `max`
+    /// (1 to [`MAX_MATCHES_PER_FILE`](super::matches::MAX_MATCHES_PER_FILE))
+    /// with offset, line, column and line text, read with
+    /// [`ScanFile::located`]. Literal patterns holding a `\n` are refused.
+    ///
+    /// ```no_run
+    /// let scan = vyre::scan::Scan::new(["src"]).regex([r"\bunsafe\b"]).matches(100);
+    /// for file in scan.devices("native").run()? {
+    ///     if let Some((found, more)) = file.located() {
+    ///         for m in found {
+    ///             println!("{}:{}:{}", file.path().display(), m.line, m.column);
+    ///         }
+    ///         if more > 0 {
+    ///             println!("... and {more} more");
+    ///         }
+    ///     }
+    /// }
+    /// # Ok::<(), vyre::Error>(())
+    /// ```
+    pub fn matches(mut self, max: usize) -> Scan {
+        self.cfg.match_locations = Some(max);
+        self
+    }
+
     /// Matches the literal patterns ASCII case-insensitively (`-i`): `a`-`z`
     /// equal `A`-`Z`, other bytes only themselves.
     pub fn ignore_case(mut self, yes: bool) -> Scan {
@@ -348,6 +418,10 @@ impl Scan {
     pub fn run(self) -> Result<ScanFiles> {
         self.cfg.validate()?;
         self.cfg.validate_distinct()?;
+        // A regex that does not compile is a setup error, reported here.
+        if !self.cfg.regexes.is_empty() {
+            super::regex::Regexes::new(&self.cfg.regexes)?;
+        }
         super::analyses::analyses(&self.cfg)?;
         super::validate_in_flight(self.in_flight)?;
         let devices = open_engines(&self.devices, self.in_flight)?;

@@ -11,8 +11,12 @@ use vyre_core::feeder::FileEntry;
 use vyre_core::megakernel::protocol::{FAULT_BUDGET, FAULT_LOOP_CUT, FAULT_STEPS};
 
 use super::analyses::Analysis;
+use super::lines::{presearch, LineJoin};
+use super::matches::{Locator, Names};
+use super::regex::Regexes;
 use super::worker::{Done, Plan};
 use super::{FileReport, ScanConfig, ScanSummary};
+use std::sync::Arc;
 
 /// One file under construction.
 struct Open {
@@ -24,6 +28,8 @@ struct Open {
     chunks: u64,
     /// The host literal engine's counts so far, by pattern index.
     host: BTreeMap<u32, u64>,
+    /// The regex counts so far and the line that straddles chunks.
+    regex: Option<LineJoin>,
 }
 
 /// Per-file results under construction, folded batch by batch in read order.
@@ -31,6 +37,10 @@ pub(super) struct Fold<'a> {
     files: &'a [FileEntry],
     /// The patterns' names when the host literal engine runs.
     pattern_names: Option<&'a [String]>,
+    /// The scan's regexes, if any (always with `--matches`).
+    regexes: Option<&'a Regexes>,
+    /// With `--matches`: the pattern texts locations report.
+    names: Option<Arc<Names>>,
     open: BTreeMap<usize, Open>,
     next_emit: usize,
     /// Files emitted so far.
@@ -45,11 +55,21 @@ impl<'a> Fold<'a> {
         Fold {
             files,
             pattern_names,
+            regexes: None,
+            names: None,
             open: BTreeMap::new(),
             next_emit: 0,
             emitted: 0,
             done_bytes: 0,
         }
+    }
+
+    /// Folds the results of the regex engine too (`-r`, `--matches`; with
+    /// `--matches` the pattern texts are `names`).
+    pub fn with_regexes(mut self, regexes: Option<&'a Regexes>, names: Option<Arc<Names>>) -> Self {
+        self.regexes = regexes;
+        self.names = names;
+        self
     }
 
     /// The report of file `i`, created at its first use; `None` once the
@@ -60,11 +80,16 @@ impl<'a> Fold<'a> {
             return None;
         }
         let (files, host) = (self.files, self.pattern_names.is_some());
-        Some(
-            self.open
-                .entry(i)
-                .or_insert_with(|| new_open(&files[i], analyses, cfg, host)),
-        )
+        let locate = self.regexes.and_then(|r| r.locate());
+        let (regex, names) = (self.regexes.is_some(), &self.names);
+        Some(self.open.entry(i).or_insert_with(|| {
+            let mut o = new_open(&files[i], analyses, cfg, host);
+            let locator = locate
+                .zip(names.clone())
+                .map(|(max, n)| Locator::new(max, n));
+            o.regex = regex.then(|| LineJoin::locating(locator));
+            o
+        }))
     }
 
     /// Adds one batch's slot results (the next in read order), then emits
@@ -78,12 +103,24 @@ impl<'a> Fold<'a> {
         on_file: &mut impl FnMut(&FileReport),
     ) {
         let analyses = plan.analyses;
+        let regexes = self.regexes;
         for (file, reason) in &d.batch.failures {
             if let Some(o) = self.open(*file, analyses, cfg) {
                 o.report.error.get_or_insert_with(|| reason.clone());
             }
         }
         let per_chunk = analyses.len();
+        // The lines this batch completes, searched in parallel first.
+        let mut ahead = match regexes {
+            Some(re) if !d.regex.is_empty() => {
+                let files = d.batch.chunks.iter().map(|c| c.file);
+                presearch(re, files.zip(&d.regex), |f| {
+                    let join = self.open.get(&f).and_then(|o| o.regex.as_ref());
+                    join.map(|j| j.pending().to_vec()).unwrap_or_default()
+                })
+            }
+            _ => Vec::new(),
+        };
         let mut faults = d.faults.iter().peekable();
         for (ci, c) in d.batch.chunks.iter().enumerate() {
             let Some(o) = self.open(c.file, analyses, cfg) else {
@@ -116,6 +153,16 @@ impl<'a> Fold<'a> {
             if r.error.is_none() {
                 for &(p, n) in d.host.get(ci).map_or(&[][..], |v| &v[..]) {
                     *o.host.entry(p).or_insert(0) += u64::from(n);
+                }
+            }
+            if let (true, Some(re), Some(join)) = (r.error.is_none(), regexes, o.regex.as_mut()) {
+                // In chunk order: the line across a boundary is joined here.
+                let added = match d.regex.get(ci) {
+                    Some(rc) => join.add(re, rc, ahead.get_mut(ci).and_then(Option::take)),
+                    None => Err("a batch came back without its regex results. Fix: this is a vyre bug; please report it".into()),
+                };
+                if let Err(why) = added {
+                    r.error = Some(why);
                 }
             }
             r.bytes += c.len as u64;
@@ -153,6 +200,18 @@ impl<'a> Fold<'a> {
         if o.report.error.is_none() {
             if let Some(names) = self.pattern_names {
                 o.report.matches = host_matches(names, &o.host);
+            }
+            if let Some(re) = self.regexes {
+                let (counts, locator) = o.regex.take().unwrap_or_default().finish(re);
+                let total = counts.iter().sum::<u64>() + o.host.values().sum::<u64>();
+                if !re.is_empty() {
+                    o.report.regex_matches = re.patterns().iter().cloned().zip(counts).collect();
+                }
+                if re.locate().is_some() {
+                    let found = locator.map(|l| l.found).unwrap_or_default();
+                    o.report.located_omitted = total.saturating_sub(found.len() as u64);
+                    o.report.located = Some(found);
+                }
             }
         }
         on_file(&o.report);
@@ -209,6 +268,7 @@ fn new_open(file: &FileEntry, analyses: &[Analysis], cfg: &ScanConfig, host: boo
         acc: analyses.iter().map(|a| a.folder.start()).collect(),
         chunks: 0,
         host: BTreeMap::new(),
+        regex: None,
     }
 }
 
@@ -283,6 +343,7 @@ mod tests {
             ends: (1..=lines.len()).collect(),
             faults,
             host: Vec::new(),
+            regex: Vec::new(),
         }
     }
 
@@ -309,6 +370,7 @@ mod tests {
             files: &files,
             chunk_size: 4,
             literals: None,
+            regexes: None,
         };
         let mut fold = Fold::new(&files, None);
         let mut summary = ScanSummary::default();

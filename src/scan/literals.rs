@@ -37,7 +37,12 @@ pub const MAX_PAYLOAD_PATTERNS: usize = 4 * MAX_PATTERNS_PER_PAYLOAD;
 /// as pattern payloads: more than [`MAX_PAYLOAD_PATTERNS`] patterns, or
 /// ASCII case-insensitive matching.
 pub fn uses_host_engine(cfg: &ScanConfig) -> bool {
-    !cfg.patterns.is_empty() && (cfg.patterns.len() > MAX_PAYLOAD_PATTERNS || cfg.ignore_case)
+    // `--matches` locates literals with this engine: counts and locations
+    // then come from one automaton.
+    !cfg.patterns.is_empty()
+        && (cfg.patterns.len() > MAX_PAYLOAD_PATTERNS
+            || cfg.ignore_case
+            || cfg.match_locations.is_some())
 }
 
 /// Most patterns a file report lists in full (zero counts included, as
@@ -134,6 +139,19 @@ impl Literals {
             }
         }
         scratch.take()
+    }
+
+    /// Calls `f(pattern, start)` for every overlapping match that
+    /// [`Literals::count_chunk`] counts (its last byte at index `>= start`
+    /// of `data`), `start` being the match's first byte's index in `data`.
+    pub fn for_each_owned(&self, data: &[u8], start: usize, mut f: impl FnMut(u32, usize)) {
+        let from = start.saturating_sub(self.longest - 1).min(data.len());
+        let min_end = start.saturating_sub(from);
+        for m in self.ac.find_overlapping_iter(&data[from..]) {
+            if m.end() > min_end {
+                f(m.pattern().as_u32(), from + m.start());
+            }
+        }
     }
 
     /// [`Literals::count_chunk`] over every chunk of a batch, in parallel on

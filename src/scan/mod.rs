@@ -15,12 +15,15 @@ pub mod crc;
 mod devices;
 mod fold;
 mod later;
+mod lines;
 pub mod literals;
+pub mod matches;
 mod native;
 mod options;
 pub mod pattern;
 mod payload_args;
 mod reader;
+pub mod regex;
 mod report;
 mod reread;
 mod timing;
@@ -88,6 +91,16 @@ pub struct ScanConfig {
     /// Match `patterns` ASCII case-insensitively (`-i`): `a`-`z` equal
     /// `A`-`Z`, every other byte only itself.
     pub ignore_case: bool,
+    /// Regular expressions (`-r`, Rust `regex` syntax), each counted per
+    /// file like `rg -c -o`: leftmost-first, non-overlapping matches within
+    /// lines, on the host on every backend ([`regex::Regexes`]). Up to
+    /// [`regex::MAX_REGEXES`].
+    pub regexes: Vec<String>,
+    /// `--matches`: report where the matches of `regexes` and `patterns`
+    /// are ([`FileReport::located`]), at most this many per file (the rest
+    /// counted in [`FileReport::located_omitted`]); `None` reports counts
+    /// only. 1 to [`matches::MAX_MATCHES_PER_FILE`].
+    pub match_locations: Option<usize>,
     /// Bytes per chunk (a multiple of 4; default 256 KiB, lowered to 64 KiB
     /// on devices with a loop limit such as llvmpipe). A payload sees one
     /// chunk (plus its look-behind) per slot; its chunk results are folded
@@ -187,6 +200,8 @@ impl Default for ScanConfig {
             crc32: true,
             patterns: Vec::new(),
             ignore_case: false,
+            regexes: Vec::new(),
+            match_locations: None,
             chunk_size: 256 << 10,
             batch_bytes: 64 << 20,
             queue_depth: 32,
@@ -324,6 +339,7 @@ fn scan_with<B: Backend + Send>(
         true => Some(literals::Literals::new(&cfg.patterns, cfg.ignore_case)?),
         false => None,
     };
+    let (regexes, names) = regex::line_engine(cfg)?;
     // The host engine's reports name its patterns (escaped once here).
     let pattern_names: Option<Vec<String>> = literals
         .as_ref()
@@ -379,7 +395,8 @@ fn scan_with<B: Backend + Send>(
         on_file(&r);
     }
     let total: u64 = files.iter().map(|f| f.size).sum();
-    let mut fold = Fold::new(&files, pattern_names.as_deref());
+    let mut fold =
+        Fold::new(&files, pattern_names.as_deref()).with_regexes(regexes.as_ref(), names);
     let fcfg = FeederConfig {
         chunk_size: cfg.chunk_size,
         queue_depth: cfg.queue_depth,
@@ -397,6 +414,7 @@ fn scan_with<B: Backend + Send>(
         files: &files,
         chunk_size: cfg.chunk_size,
         literals: literals.as_ref(),
+        regexes: regexes.as_ref(),
     };
     summary.ingest = feeder.backend_name().to_string();
     // Arenas no larger than the whole input needs (a small scan does not
@@ -440,8 +458,11 @@ fn scan_with<B: Backend + Send>(
     });
     // The host pattern engine reads the batch's bytes on the host after the
     // device ran: host arenas.
-    let zero_copy =
-        one_device && cfg.zero_copy && literals.is_none() && cfg!(target_endian = "little");
+    let zero_copy = one_device
+        && cfg.zero_copy
+        && literals.is_none()
+        && regexes.is_none()
+        && cfg!(target_endian = "little");
     let mut upload_arenas = 0;
     for _ in 0..2 * devices {
         let device_arena = match (zero_copy, first) {

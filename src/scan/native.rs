@@ -182,6 +182,7 @@ pub(super) fn work_native(
                 ends,
                 faults,
                 host,
+                regex,
             }) => {
                 times.run += tr.elapsed().as_secs_f64();
                 let _ = free.send(std::mem::replace(&mut job.arena, Arena::Lent));
@@ -193,6 +194,7 @@ pub(super) fn work_native(
                     ends,
                     faults,
                     host,
+                    regex,
                 }));
             }
             Err(error) => {
@@ -212,6 +214,7 @@ struct SlotWords {
     ends: Vec<usize>,
     faults: Vec<(usize, u32)>,
     host: Vec<super::literals::ChunkCounts>,
+    regex: Vec<super::regex::RegexChunk>,
 }
 
 /// One native slot's outcome: its result words, or a fault.
@@ -241,7 +244,7 @@ fn run_batch(
     let per_chunk = analyses.len();
     let (pool, initial, budget) = (&runner.pool, &runner.initial, runner.budget);
     let code = &runner.code;
-    let (native, counts): (Vec<Vec<Option<SlotOut>>>, _) = pool.install(|| {
+    let (native, counts, regex): (Vec<Vec<Option<SlotOut>>>, _, _) = pool.install(|| {
         let native = batch
             .chunks
             .par_iter()
@@ -258,7 +261,11 @@ fn run_batch(
             .literals
             .map(|l| l.count_batch(bytes, &batch.chunks))
             .unwrap_or_default();
-        (native, host)
+        let regex = plan
+            .regexes
+            .map(|r| r.chunk_batch(bytes, &batch.chunks, plan.literals))
+            .unwrap_or_default();
+        (native, host, regex)
     });
     let mut reference = None;
     if let Some(mk) = runner.reference.as_mut() {
@@ -276,6 +283,7 @@ fn run_batch(
         ends: Vec::with_capacity(batch.chunks.len() * per_chunk),
         faults: Vec::new(),
         host: counts,
+        regex,
     };
     let mut next_ref = 0usize;
     for (ci, slots) in native.into_iter().enumerate() {

@@ -114,6 +114,30 @@ impl ScanConfig {
                 format!("split the patterns over several scans of at most {MAX_PATTERNS} each"),
             ));
         }
+        if let Some(max) = self.match_locations {
+            let most = super::matches::MAX_MATCHES_PER_FILE;
+            if max == 0 || max > most {
+                return Err(bad(
+                    format!("--max-matches-per-file {max} is outside 1 to {most}"),
+                    format!(
+                        "pass 1 to {most} (default {}); to print no match, leave out --matches",
+                        super::matches::DEFAULT_MAX_MATCHES
+                    ),
+                ));
+            }
+            if self.patterns.is_empty() && self.regexes.is_empty() {
+                return Err(bad(
+                    "--matches has nothing to locate".to_string(),
+                    "give -r REGEX, -e PATTERN or -f FILE with it".to_string(),
+                ));
+            }
+            if let Some(p) = self.patterns.iter().find(|p| p.contains(&b'\n')) {
+                return Err(bad(
+                    format!("pattern \"{}\" holds a \\n: --matches reports matches by line, and it would span lines", escape_bytes(p)),
+                    "leave out --matches to count it, or remove the \\n".to_string(),
+                ));
+            }
+        }
         for (i, p) in self.patterns.iter().enumerate() {
             if p.is_empty() {
                 return Err(bad(
@@ -146,6 +170,12 @@ impl ScanConfig {
         for (i, p) in self.patterns.iter().enumerate() {
             if let Some(j) = seen.insert(p.as_slice(), i) {
                 return Err(bad(format!("pattern \"{}\" is given twice (patterns {} and {}); its results would be reported once", escape_bytes(p), j + 1, i + 1), "give each pattern once".to_string()));
+            }
+        }
+        let mut regexes = HashMap::new();
+        for (i, r) in self.regexes.iter().enumerate() {
+            if let Some(j) = regexes.insert(r.as_str(), i) {
+                return Err(bad(format!("regex /{}/ is given twice (regexes {} and {}); its results would be reported once", escape_bytes(r.as_bytes()), j + 1, i + 1), "give each regex once".to_string()));
             }
         }
         let mut names = HashMap::new();

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Map, Value};
 
+use super::matches::{Kind, Located};
 use super::options::{base64, escape_bytes, path_bytes};
 use super::ScanConfig;
 
@@ -22,6 +23,17 @@ pub struct FileReport {
     /// the text is [`super::escape_bytes`] of the pattern's bytes, so it is
     /// printable and [`super::parse_pattern`] gives the bytes back.
     pub matches: Vec<(String, u64)>,
+    /// (regex as given, matches) per `-r` regex, in order: leftmost-first,
+    /// non-overlapping matches within lines, as `rg -c -o` counts them
+    /// ([`super::regex`]).
+    pub regex_matches: Vec<(String, u64)>,
+    /// With `--matches` ([`ScanConfig::match_locations`]): the first
+    /// located matches, in (offset, kind, pattern) order
+    /// ([`super::matches`]).
+    pub located: Option<Vec<Located>>,
+    /// With `--matches`: the file's matches (regex and literal) not in
+    /// `located` because of the per-file bound.
+    pub located_omitted: u64,
     /// CRC-32/IEEE, if asked for.
     pub crc32: Option<u32>,
     /// (payload name, file result words: its chunks' results folded as the
@@ -101,6 +113,9 @@ impl FileReport {
             lines: cfg.lines.then_some(0),
             histogram: cfg.histogram.then(|| vec![0; 256]),
             matches: patterns.iter().map(|p| (escape_bytes(p), 0)).collect(),
+            regex_matches: Vec::new(),
+            located: None,
+            located_omitted: 0,
             crc32: None,
             custom: Vec::new(),
             error: None,
@@ -115,6 +130,9 @@ impl FileReport {
             lines: None,
             histogram: None,
             matches: Vec::new(),
+            regex_matches: Vec::new(),
+            located: None,
+            located_omitted: 0,
             crc32: None,
             custom: Vec::new(),
             error: Some(reason),
@@ -122,7 +140,8 @@ impl FileReport {
     }
 
     /// The `--json` object of this file: `path`, `bytes`, then each result
-    /// asked for (`lines`, `histogram`, `matches`, `crc32`, `payloads`); for
+    /// asked for (`lines`, `histogram`, `matches`, `regex_matches` (keyed
+    /// by the regex as given), `crc32`, `payloads`); for
     /// a path that failed, `path` and `error` only.
     ///
     /// Names round-trip exactly: `path` is the path as a JSON string when it
@@ -166,8 +185,18 @@ impl FileReport {
             }
             m.insert("matches".into(), Value::Object(mm));
         }
+        if !self.regex_matches.is_empty() {
+            let mut mm = Map::new();
+            for (p, n) in &self.regex_matches {
+                mm.insert(p.clone(), json!(n));
+            }
+            m.insert("regex_matches".into(), Value::Object(mm));
+        }
         if let Some(c) = self.crc32 {
             m.insert("crc32".into(), json!(c));
+        }
+        if self.located.is_some() {
+            m.insert("matches_omitted".into(), json!(self.located_omitted));
         }
         if !self.custom.is_empty() {
             let mut mm = Map::new();
@@ -184,7 +213,8 @@ impl FileReport {
     /// characters, line breaks or invalid UTF-8 on the terminal: `\\` for a
     /// backslash, `\n` `\r` `\t` `\0`, `\xHH` for other control bytes
     /// and bytes that are not UTF-8; plain names print unchanged. Patterns
-    /// appear in the same escaped form, in double quotes.
+    /// appear in the same escaped form, in double quotes; regexes as
+    /// written between slashes, control characters as `\u{..}`.
     pub fn to_text(&self) -> String {
         let path = escape_bytes(&path_bytes(&self.path));
         if let Some(e) = &self.error {
@@ -200,8 +230,22 @@ impl FileReport {
         for (p, n) in &self.matches {
             s += &format!(", {n} x \"{p}\"");
         }
+        for (p, n) in &self.regex_matches {
+            // As written, control characters escaped (`\u{..}`).
+            let shown: String = p
+                .chars()
+                .map(|c| match c.is_control() {
+                    true => c.escape_unicode().to_string(),
+                    false => c.to_string(),
+                })
+                .collect();
+            s += &format!(", {n} x /{shown}/");
+        }
         for (name, words) in &self.custom {
             s += &format!(", {name} {words:?}");
+        }
+        if self.located.is_some() && self.located_omitted > 0 {
+            s += &format!(", {} more matches not printed", self.located_omitted);
         }
         if let Some(h) = &self.histogram {
             let top = h
@@ -214,6 +258,79 @@ impl FileReport {
             }
         }
         s
+    }
+}
+
+impl FileReport {
+    /// With `--matches`, the `--json` objects of the file's located matches,
+    /// in order: `{"type": "match", "path", ("path_bytes"), "offset",
+    /// "line", "column", "kind": "regex"|"literal", "pattern": index among
+    /// its kind, "pattern_text": the regex as given or the literal escaped,
+    /// "text": the whole line, lossy UTF-8 (each invalid sequence U+FFFD)}`;
+    /// a line longer than [`MAX_SHOWN_LINE`](super::matches::MAX_SHOWN_LINE)
+    /// bytes shows only a window of that many bytes around the match, and
+    /// the object adds `"text_column"` (the 1-based column of the window's
+    /// first byte) and `"line_bytes"` (the line's length).
+    pub fn located_json(&self) -> Vec<Value> {
+        let Some(found) = &self.located else {
+            return Vec::new();
+        };
+        let path = self.path.to_str();
+        found
+            .iter()
+            .map(|l| {
+                let mut m = Map::new();
+                m.insert("type".into(), json!("match"));
+                m.insert("path".into(), json!(self.path.to_string_lossy()));
+                if path.is_none() {
+                    m.insert("path_bytes".into(), json!(base64(&path_bytes(&self.path))));
+                }
+                m.insert("offset".into(), json!(l.offset));
+                m.insert("line".into(), json!(l.line));
+                m.insert("column".into(), json!(l.column));
+                let kind = match l.kind {
+                    Kind::Regex => "regex",
+                    Kind::Literal => "literal",
+                };
+                m.insert("kind".into(), json!(kind));
+                m.insert("pattern".into(), json!(l.pattern));
+                m.insert("pattern_text".into(), json!(&*l.pattern_text));
+                let (start, text) = super::matches::shown(l);
+                m.insert("text".into(), json!(String::from_utf8_lossy(text)));
+                if text.len() < l.text.len() {
+                    // A long line: a window of it (matches::MAX_SHOWN_LINE).
+                    m.insert("text_column".into(), json!(start + 1));
+                    m.insert("line_bytes".into(), json!(l.text.len()));
+                }
+                Value::Object(m)
+            })
+            .collect()
+    }
+
+    /// With `--matches`, one `PATH:LINE:COLUMN:TEXT` line per located match
+    /// (as `rg -n --column`), path and line escaped as in
+    /// [`FileReport::to_text`]; a line longer than
+    /// [`MAX_SHOWN_LINE`](super::matches::MAX_SHOWN_LINE) bytes shows the
+    /// window of that many bytes around the match, `[...]` marking the cuts.
+    pub fn located_text(&self) -> Vec<String> {
+        let Some(found) = &self.located else {
+            return Vec::new();
+        };
+        let path = escape_bytes(&path_bytes(&self.path));
+        found
+            .iter()
+            .map(|l: &Located| {
+                let (start, text) = super::matches::shown(l);
+                let cut = |yes: bool| if yes { "[...]" } else { "" };
+                let (before, after) = (cut(start > 0), cut(start + text.len() < l.text.len()));
+                format!(
+                    "{path}:{}:{}:{before}{}{after}",
+                    l.line,
+                    l.column,
+                    escape_bytes(text)
+                )
+            })
+            .collect()
     }
 }
 

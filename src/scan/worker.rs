@@ -21,6 +21,7 @@ use vyre_core::{Backend, DeviceArena, Error, Result};
 
 use super::analyses::Analysis;
 use super::literals::{ChunkCounts, Literals};
+use super::regex::{RegexChunk, Regexes};
 use super::reread::reread;
 
 /// How often one device may be recovered from device loss in one scan
@@ -88,6 +89,8 @@ pub(super) struct Done {
     pub faults: Vec<(usize, u32)>,
     /// Per chunk, the host literal engine's counts (empty without it).
     pub host: Vec<ChunkCounts>,
+    /// Per chunk, the regex engine's result (empty without `-r`).
+    pub regex: Vec<RegexChunk>,
 }
 
 /// What the reader and the workers tell the main thread.
@@ -201,6 +204,8 @@ pub(super) struct Plan<'a> {
     pub chunk_size: u32,
     /// The host literal engine, when the scan's patterns run on it.
     pub literals: Option<&'a Literals>,
+    /// The regex engine, when the scan has regexes.
+    pub regexes: Option<&'a Regexes>,
 }
 
 /// Wall time of one worker, by phase (target `vyre::timing`).
@@ -246,7 +251,7 @@ pub(super) fn work<B: Backend>(
                         ends,
                         faults,
                     },
-                    host,
+                    (host, regex),
                 )) => {
                     // The reader may have finished already.
                     // An upload arena of a device lost since is replaced by
@@ -260,6 +265,7 @@ pub(super) fn work<B: Backend>(
                         ends,
                         faults,
                         host,
+                        regex,
                     }));
                     break;
                 }
@@ -309,13 +315,13 @@ pub(super) fn work<B: Backend>(
     times
 }
 
-/// The host literal engine's counts for every chunk of `job` (none without
-/// it), over the batch's bytes in host memory (a batch in an upload arena
-/// is read again into host memory first).
-fn host_counts(plan: &Plan<'_>, job: &mut Job) -> Result<Vec<ChunkCounts>> {
-    let Some(literals) = plan.literals else {
-        return Ok(Vec::new());
-    };
+/// The host literal engine's counts and the regex engine's results for
+/// every chunk of `job` (none without them), over the batch's bytes in host
+/// memory (a batch in an upload arena is read again into host memory first).
+fn host_counts(plan: &Plan<'_>, job: &mut Job) -> Result<(Vec<ChunkCounts>, Vec<RegexChunk>)> {
+    if plan.literals.is_none() && plan.regexes.is_none() {
+        return Ok((Vec::new(), Vec::new()));
+    }
     if let Arena::Upload(up) = &job.arena {
         let words = up.len() / 4;
         job.arena = Arena::Host(reread(
@@ -330,7 +336,16 @@ fn host_counts(plan: &Plan<'_>, job: &mut Job) -> Result<Vec<ChunkCounts>> {
             "a scan batch came back from its device without its arena",
         ));
     };
-    Ok(literals.count_batch(bytemuck::cast_slice(&words[..]), &job.batch.chunks))
+    let bytes: &[u8] = bytemuck::cast_slice(&words[..]);
+    let chunks = &job.batch.chunks;
+    let (counts, regex) = rayon::join(
+        || plan.literals.map(|l| l.count_batch(bytes, chunks)),
+        || {
+            plan.regexes
+                .map(|r| r.chunk_batch(bytes, chunks, plan.literals))
+        },
+    );
+    Ok((counts.unwrap_or_default(), regex.unwrap_or_default()))
 }
 
 /// Runs one whole batch: adopts its arena, publishes a slot per chunk and
