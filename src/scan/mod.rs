@@ -14,6 +14,8 @@ mod collect;
 pub mod crc;
 mod devices;
 mod fold;
+pub mod gpu_literals;
+pub mod literal_dfa;
 pub mod literals;
 mod native;
 mod options;
@@ -46,7 +48,7 @@ pub use options::{
     MAX_READ_THREADS,
 };
 pub use payload_args::{bind_args, load_payload_files};
-pub use report::{DeviceReport, FileReport, ScanSummary};
+pub use report::{DeviceReport, FileReport, LiteralStats, ScanSummary};
 use timing::Phases;
 pub use worker::MAX_RECOVERIES;
 use worker::{work, Arena, Event, Plan, Queue};

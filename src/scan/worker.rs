@@ -20,6 +20,7 @@ use vyre_core::megakernel::{ChunkPosition, DataRef, Megakernel, SlotRef, SlotSta
 use vyre_core::{Backend, DeviceArena, Error, Result};
 
 use super::analyses::Analysis;
+use super::gpu_literals::{DeviceLiterals, SEGMENT_BYTES};
 use super::literals::{ChunkCounts, Literals};
 use super::reread::reread;
 
@@ -88,6 +89,22 @@ pub(super) struct Done {
     pub faults: Vec<(usize, u32)>,
     /// Per chunk, the host literal engine's counts (empty without it).
     pub host: Vec<ChunkCounts>,
+    /// Which engine counted the literals of this batch.
+    pub literal_engine: LiteralEngine,
+}
+
+/// Which engine counted a batch's literal patterns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) enum LiteralEngine {
+    /// No literal engine (no patterns, or the pattern payloads).
+    #[default]
+    None,
+    /// The host Aho-Corasick engine.
+    Host,
+    /// The device DFA program ([`super::gpu_literals`]).
+    Device,
+    /// The host engine, after the device engine failed for this batch.
+    Fallback(String),
 }
 
 /// What the reader and the workers tell the main thread.
@@ -219,6 +236,7 @@ pub(super) fn work<B: Backend>(
     let mut times = WorkerTimes::default();
     let mut recoveries = 0;
     let mut t_idle = Instant::now();
+    let mut device_literals = device_literals(device, mk.backend(), plan);
     while let Some(mut job) = queue.pop() {
         times.idle += t_idle.elapsed().as_secs_f64();
         loop {
@@ -226,7 +244,7 @@ pub(super) fn work<B: Backend>(
             // device (batches in flight) may see it recovered by another.
             let generation = mk.backend().device_generation();
             let run = run_batch(&mut mk, plan, &mut job, &mut times).and_then(|r| {
-                let host = host_counts(plan, &mut job)?;
+                let host = literal_counts(plan, &mut job, mk.backend(), &mut device_literals)?;
                 Ok((r, host))
             });
             match run {
@@ -236,7 +254,7 @@ pub(super) fn work<B: Backend>(
                         ends,
                         faults,
                     },
-                    host,
+                    (host, literal_engine),
                 )) => {
                     // The reader may have finished already.
                     // An upload arena of a device lost since is replaced by
@@ -250,6 +268,7 @@ pub(super) fn work<B: Backend>(
                         ends,
                         faults,
                         host,
+                        literal_engine,
                     }));
                     break;
                 }
@@ -297,6 +316,58 @@ pub(super) fn work<B: Backend>(
         t_idle = Instant::now();
     }
     times
+}
+
+/// The device literal engine of a GPU worker (`None` on the CPU reference,
+/// without literals, or when the DFA is refused: then the host engine runs).
+fn device_literals<B: Backend>(
+    device: usize,
+    backend: &B,
+    plan: &Plan<'_>,
+) -> Option<DeviceLiterals> {
+    let literals = plan.literals?;
+    backend.device_id()?;
+    let built = literals.device_dfa().and_then(|dfa| {
+        DeviceLiterals::new(dfa, &format!("vyre_literals_{device}"), SEGMENT_BYTES)
+            .map_err(|e| e.message().into_owned())
+    });
+    match built {
+        Ok(d) if d.fits_loop_limit(backend.loop_iteration_limit()) => Some(d),
+        Ok(_) => {
+            tracing::warn!("literal patterns too long for the device's loop limit: the host engine counts them");
+            None
+        }
+        Err(why) => {
+            tracing::warn!("{why}: the host engine counts the literal patterns");
+            None
+        }
+    }
+}
+
+/// The literal counts for every chunk of `job` (none without literals): on
+/// the device engine when the worker has one, else (or when it fails for
+/// this batch) on the host engine.
+fn literal_counts<B: Backend>(
+    plan: &Plan<'_>,
+    job: &mut Job,
+    backend: &B,
+    device: &mut Option<DeviceLiterals>,
+) -> Result<(Vec<ChunkCounts>, LiteralEngine)> {
+    if plan.literals.is_none() {
+        return Ok((Vec::new(), LiteralEngine::None));
+    }
+    let mut engine = LiteralEngine::Host;
+    if let (Some(dev), Arena::Host(words)) = (device.as_mut(), &mut job.arena) {
+        match dev.run_batch(backend, words, &job.batch.chunks) {
+            Ok(run) => return Ok((run.counts, LiteralEngine::Device)),
+            Err(e) => {
+                let why = e.message().into_owned();
+                tracing::warn!("device literal engine: {why}; the host engine counts this batch");
+                engine = LiteralEngine::Fallback(why);
+            }
+        }
+    }
+    Ok((host_counts(plan, job)?, engine))
 }
 
 /// The host literal engine's counts for every chunk of `job` (none without
