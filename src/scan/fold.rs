@@ -283,6 +283,7 @@ mod tests {
             ends: (1..=lines.len()).collect(),
             faults,
             host: Vec::new(),
+            literal_engine: Default::default(),
         }
     }
 

@@ -364,6 +364,11 @@ fn literal_counts<B: Backend>(
                 let why = e.message().into_owned();
                 tracing::warn!("device literal engine: {why}; the host engine counts this batch");
                 engine = LiteralEngine::Fallback(why);
+                // An engine that never ran (tables over the device's
+                // binding limit, no pipeline) is not tried again.
+                if !dev.has_run() {
+                    *device = None;
+                }
             }
         }
     }
