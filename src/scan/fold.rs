@@ -344,6 +344,7 @@ mod tests {
             faults,
             host: Vec::new(),
             regex: Vec::new(),
+            literal_engine: Default::default(),
         }
     }
 

@@ -5,9 +5,11 @@
 //! A scan uses it when its literal set is larger than the run-time pattern
 //! payloads take ([`uses_host_engine`]: more than
 //! [`MAX_PAYLOAD_PATTERNS`] patterns, or `-i`), on every
-//! backend: the native backend runs it on its thread pool, a device worker
-//! (the CPU reference, or a GPU until a device engine exists) on rayon's
-//! pool after its megakernel ran the batch's other analyses. It counts, per
+//! backend: the native backend runs it on its thread pool, the CPU
+//! reference worker on rayon's pool after its megakernel ran the batch's
+//! other analyses. A GPU worker runs the same set as a device program
+//! ([`super::gpu_literals`], tables in device memory) and falls back to
+//! this engine for a batch the device cannot count exactly. It counts, per
 //! chunk, the overlapping occurrences of every pattern that *end* in the
 //! bytes the chunk owns (a match's last byte at index `>= start` of the
 //! chunk's data), so a match across a chunk boundary is counted exactly
@@ -20,11 +22,14 @@
 //! in pattern order, so 100 000 patterns cost nothing per chunk where they
 //! do not occur.
 
+use std::sync::Arc;
+
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use rayon::prelude::*;
 use vyre_core::feeder::ChunkDesc;
 use vyre_core::{Error, Result};
 
+use super::literal_dfa::{LiteralDfa, MAX_DFA_BYTES};
 use super::pattern::MAX_PATTERNS_PER_PAYLOAD;
 use super::ScanConfig;
 
@@ -59,6 +64,11 @@ pub struct Literals {
     ac: AhoCorasick,
     longest: usize,
     count: usize,
+    patterns: Vec<Vec<u8>>,
+    ignore_case: bool,
+    /// The device engine's DFA, built by the first device worker that asks
+    /// ([`Literals::device_dfa`]); the error says why there is none.
+    dfa: std::sync::OnceLock<std::result::Result<Arc<LiteralDfa>, String>>,
 }
 
 impl std::fmt::Debug for Literals {
@@ -97,7 +107,23 @@ impl Literals {
             ac,
             longest: patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(1),
             count: patterns.len(),
+            patterns: patterns.iter().map(|p| p.as_ref().to_vec()).collect(),
+            ignore_case,
+            dfa: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The dense DFA the device engine runs ([`super::gpu_literals`]),
+    /// built once on first use; `Err` says why there is none (its tables
+    /// would exceed [`MAX_DFA_BYTES`]), and the host engine runs instead.
+    pub fn device_dfa(&self) -> std::result::Result<Arc<LiteralDfa>, String> {
+        self.dfa
+            .get_or_init(|| {
+                LiteralDfa::new(&self.patterns, self.ignore_case, MAX_DFA_BYTES)
+                    .map(Arc::new)
+                    .map_err(|e| e.message().into_owned())
+            })
+            .clone()
     }
 
     /// Number of patterns.

@@ -14,8 +14,10 @@ mod collect;
 pub mod crc;
 mod devices;
 mod fold;
+pub mod gpu_literals;
 mod later;
 mod lines;
+pub mod literal_dfa;
 pub mod literals;
 pub mod matches;
 mod native;
@@ -53,7 +55,7 @@ pub use options::{
     MAX_READ_THREADS,
 };
 pub use payload_args::{bind_args, load_payload_files};
-pub use report::{DeviceReport, FileReport, ScanSummary};
+pub use report::{DeviceReport, FileReport, LiteralStats, ScanSummary};
 use timing::Phases;
 pub use worker::MAX_RECOVERIES;
 use worker::{work, Arena, Event, Plan, Queue, WorkerTimes};

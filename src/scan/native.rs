@@ -193,6 +193,10 @@ pub(super) fn work_native(
                     words,
                     ends,
                     faults,
+                    literal_engine: match host.is_empty() {
+                        true => super::worker::LiteralEngine::None,
+                        false => super::worker::LiteralEngine::Host,
+                    },
                     host,
                     regex,
                 }));

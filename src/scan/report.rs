@@ -60,6 +60,47 @@ pub struct ScanSummary {
     pub devices: Vec<DeviceReport>,
     /// Files were read straight into GPU upload arenas.
     pub zero_copy: bool,
+    /// Which engines counted the literal patterns (`-f`, many `-e`, `-i`).
+    pub literals: LiteralStats,
+}
+
+/// Batches per literal engine (all zero when the patterns ran as payloads
+/// or there were none).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiteralStats {
+    /// Batches counted by the device DFA program (`scan::gpu_literals`).
+    pub device: u64,
+    /// Batches counted by the host Aho-Corasick engine by choice.
+    pub host: u64,
+    /// Batches the device engine could not count exactly (loop cut, too
+    /// many hits, device error), counted by the host engine instead.
+    pub fallback: u64,
+    /// Why the first such batch fell back.
+    pub fallback_reason: Option<String>,
+}
+
+impl LiteralStats {
+    /// ` literals: …` for the summary line, empty without literal batches.
+    fn to_text(&self) -> String {
+        let mut parts = Vec::new();
+        if self.device > 0 {
+            parts.push(format!("device DFA {} batches", self.device));
+        }
+        if self.host > 0 {
+            parts.push(format!("host Aho-Corasick {} batches", self.host));
+        }
+        if self.fallback > 0 {
+            parts.push(format!(
+                "host fallback {} batches ({})",
+                self.fallback,
+                self.fallback_reason.as_deref().unwrap_or("")
+            ));
+        }
+        match parts.is_empty() {
+            true => String::new(),
+            false => format!("; literals: {}", parts.join(", ")),
+        }
+    }
 }
 
 /// What one device did in a scan.
@@ -381,6 +422,7 @@ impl ScanSummary {
             let parts: Vec<String> = self.devices.iter().map(DeviceReport::to_text).collect();
             s += &format!("; devices: {}", parts.join("; "));
         }
+        s += &self.literals.to_text();
         s
     }
 }

@@ -20,6 +20,7 @@ use vyre_core::megakernel::{ChunkPosition, DataRef, Megakernel, SlotRef, SlotSta
 use vyre_core::{Backend, DeviceArena, Error, Result};
 
 use super::analyses::Analysis;
+use super::gpu_literals::{DeviceLiterals, SEGMENT_BYTES};
 use super::literals::{ChunkCounts, Literals};
 use super::regex::{RegexChunk, Regexes};
 use super::reread::reread;
@@ -91,6 +92,22 @@ pub(super) struct Done {
     pub host: Vec<ChunkCounts>,
     /// Per chunk, the regex engine's result (empty without `-r`).
     pub regex: Vec<RegexChunk>,
+    /// Which engine counted the literals of this batch.
+    pub literal_engine: LiteralEngine,
+}
+
+/// Which engine counted a batch's literal patterns.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) enum LiteralEngine {
+    /// No literal engine (no patterns, or the pattern payloads).
+    #[default]
+    None,
+    /// The host Aho-Corasick engine.
+    Host,
+    /// The device DFA program ([`super::gpu_literals`]).
+    Device,
+    /// The host engine, after the device engine failed for this batch.
+    Fallback(String),
 }
 
 /// What the reader and the workers tell the main thread.
@@ -234,6 +251,7 @@ pub(super) fn work<B: Backend>(
     let mut times = WorkerTimes::default();
     let mut recoveries = 0;
     let mut t_idle = Instant::now();
+    let mut device_literals = device_literals(device, mk.backend(), plan);
     while let Some(mut job) = queue.pop() {
         times.idle += t_idle.elapsed().as_secs_f64();
         loop {
@@ -241,7 +259,7 @@ pub(super) fn work<B: Backend>(
             // device (batches in flight) may see it recovered by another.
             let generation = mk.backend().device_generation();
             let run = run_batch(&mut mk, plan, &mut job, &mut times).and_then(|r| {
-                let host = host_counts(plan, &mut job)?;
+                let host = literal_counts(plan, &mut job, mk.backend(), &mut device_literals)?;
                 Ok((r, host))
             });
             match run {
@@ -251,7 +269,7 @@ pub(super) fn work<B: Backend>(
                         ends,
                         faults,
                     },
-                    (host, regex),
+                    (host, regex, literal_engine),
                 )) => {
                     // The reader may have finished already.
                     // An upload arena of a device lost since is replaced by
@@ -266,6 +284,7 @@ pub(super) fn work<B: Backend>(
                         faults,
                         host,
                         regex,
+                        literal_engine,
                     }));
                     break;
                 }
@@ -315,11 +334,80 @@ pub(super) fn work<B: Backend>(
     times
 }
 
-/// The host literal engine's counts and the regex engine's results for
-/// every chunk of `job` (none without them), over the batch's bytes in host
-/// memory (a batch in an upload arena is read again into host memory first).
-fn host_counts(plan: &Plan<'_>, job: &mut Job) -> Result<(Vec<ChunkCounts>, Vec<RegexChunk>)> {
-    if plan.literals.is_none() && plan.regexes.is_none() {
+/// The device literal engine of a GPU worker (`None` on the CPU reference,
+/// without literals, or when the DFA is refused: then the host engine runs).
+fn device_literals<B: Backend>(
+    device: usize,
+    backend: &B,
+    plan: &Plan<'_>,
+) -> Option<DeviceLiterals> {
+    let literals = plan.literals?;
+    backend.device_id()?;
+    let built = literals.device_dfa().and_then(|dfa| {
+        DeviceLiterals::new(dfa, &format!("vyre_literals_{device}"), SEGMENT_BYTES)
+            .map_err(|e| e.message().into_owned())
+    });
+    match built {
+        Ok(d) if d.fits_loop_limit(backend.loop_iteration_limit()) => Some(d),
+        Ok(_) => {
+            tracing::warn!("literal patterns too long for the device's loop limit: the host engine counts them");
+            None
+        }
+        Err(why) => {
+            tracing::warn!("{why}: the host engine counts the literal patterns");
+            None
+        }
+    }
+}
+
+/// The literal counts and the regex engine's results for every chunk of
+/// `job` (none without them): literals on the device engine when the worker
+/// has one, else (or when it fails for this batch) on the host engine;
+/// regexes (and match locations) on the host.
+fn literal_counts<B: Backend>(
+    plan: &Plan<'_>,
+    job: &mut Job,
+    backend: &B,
+    device: &mut Option<DeviceLiterals>,
+) -> Result<(Vec<ChunkCounts>, Vec<RegexChunk>, LiteralEngine)> {
+    if plan.literals.is_none() {
+        let (_, regex) = host_counts(plan, job, false)?;
+        return Ok((Vec::new(), regex, LiteralEngine::None));
+    }
+    let mut engine = LiteralEngine::Host;
+    if let (Some(dev), Arena::Host(words)) = (device.as_mut(), &mut job.arena) {
+        match dev.run_batch(backend, words, &job.batch.chunks) {
+            Ok(run) => {
+                let (_, regex) = host_counts(plan, job, false)?;
+                return Ok((run.counts, regex, LiteralEngine::Device));
+            }
+            Err(e) => {
+                let why = e.message().into_owned();
+                tracing::warn!("device literal engine: {why}; the host engine counts this batch");
+                engine = LiteralEngine::Fallback(why);
+                // An engine that never ran (tables over the device's
+                // binding limit, no pipeline) is not tried again.
+                if !dev.has_run() {
+                    *device = None;
+                }
+            }
+        }
+    }
+    let (counts, regex) = host_counts(plan, job, true)?;
+    Ok((counts, regex, engine))
+}
+
+/// The host literal engine's counts (when `literals`) and the regex
+/// engine's results for every chunk of `job` (none without them), over the
+/// batch's bytes in host memory (a batch in an upload arena is read again
+/// into host memory first).
+fn host_counts(
+    plan: &Plan<'_>,
+    job: &mut Job,
+    literals: bool,
+) -> Result<(Vec<ChunkCounts>, Vec<RegexChunk>)> {
+    let count_literals = literals && plan.literals.is_some();
+    if !count_literals && plan.regexes.is_none() {
         return Ok((Vec::new(), Vec::new()));
     }
     if let Arena::Upload(up) = &job.arena {
@@ -339,7 +427,11 @@ fn host_counts(plan: &Plan<'_>, job: &mut Job) -> Result<(Vec<ChunkCounts>, Vec<
     let bytes: &[u8] = bytemuck::cast_slice(&words[..]);
     let chunks = &job.batch.chunks;
     let (counts, regex) = rayon::join(
-        || plan.literals.map(|l| l.count_batch(bytes, chunks)),
+        || {
+            plan.literals
+                .filter(|_| count_literals)
+                .map(|l| l.count_batch(bytes, chunks))
+        },
         || {
             plan.regexes
                 .map(|r| r.chunk_batch(bytes, chunks, plan.literals))

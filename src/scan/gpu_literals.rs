@@ -1,0 +1,480 @@
+//! Many literals on a device: the dense Aho-Corasick DFA
+//! ([`super::literal_dfa`]) run by a vyre IR program whose tables live in
+//! device storage buffers, over a batch's arena.
+//!
+//! Each invocation takes one segment of a chunk's owned bytes (at most
+//! [`DeviceLiterals::segment_bytes`]): it first runs the DFA over the
+//! (longest pattern − 1) bytes before the segment (warm-up, recording
+//! nothing; the state depends only on those bytes, and never starts before
+//! the chunk's own look-behind), then over the segment, and appends a hit
+//! `(chunk, state, arena byte)` for every byte where the state has outputs
+//! (an atomic add on the hit count; records past the capacity are counted,
+//! not stored). The host turns hits into sparse per-chunk
+//! [`ChunkCounts`] through the states' output lists, exactly the host
+//! engine's format.
+//!
+//! Exactness: after its loops an invocation counts itself complete only
+//! when both loops reached their ends and a canary loop of a host-given
+//! trip count ran whole (a device that cuts loops silently, llvmpipe, ends
+//! every later loop after one trip). The host accepts a run only when every
+//! segment completed; a hit overflow runs the batch again with room for
+//! every hit (up to [`MAX_HITS`]). Anything else is an error, and the
+//! caller counts the batch on the host engine instead: never a wrong count.
+
+use std::sync::Arc;
+
+use vyre_core::feeder::ChunkDesc;
+use vyre_core::ir::{BufferDecl, DataType, Expr, Node, Program};
+use vyre_core::{Backend, Error, Result};
+
+use super::literal_dfa::{LiteralDfa, OUTPUT_FLAG};
+use super::literals::ChunkCounts;
+
+/// Default bytes per invocation.
+pub const SEGMENT_BYTES: u32 = 4096;
+/// Most hit records one run stores (a batch with more hits runs on the
+/// host engine).
+pub const MAX_HITS: u32 = 16 << 20;
+/// Words per hit record: chunk index, state, arena byte offset.
+pub const HIT_WORDS: u32 = 3;
+/// Words before the first hit record: hits seen, invocations completed.
+pub const HIT_HEADER: u32 = 2;
+/// Lanes per workgroup.
+pub const WORKGROUP: u32 = 64;
+/// Most workgroups one dispatch runs.
+const MAX_WORKGROUPS: u32 = 65_535;
+/// Trips of the canary loop (a host-written count, so it is not unrolled).
+const CANARY_TRIPS: u32 = 2;
+/// Loop trips an invocation spends besides its segment's words.
+const LOOP_OVERHEAD: u64 = 256 / WORKGROUP as u64 + CANARY_TRIPS as u64 + 8;
+
+const PARAMS: usize = 0;
+const DATA: usize = 1;
+const SEGS: usize = 2;
+const HITS: usize = 5;
+
+/// The device program: buffers `lit_params` (segments, classes, hit
+/// capacity, canary trips), `lit_data` (the arena), `lit_segs` (per segment:
+/// chunk, warm-up start word, segment start word, end byte), `lit_classes`
+/// (256 words), `lit_trans` (the DFA) and `lit_hits` (header and records).
+pub fn program(name: &str) -> Program {
+    let buffers = vec![
+        BufferDecl::read("lit_params", 0, DataType::U32),
+        BufferDecl::read("lit_data", 1, DataType::U32),
+        BufferDecl::read("lit_segs", 2, DataType::U32),
+        BufferDecl::read("lit_classes", 3, DataType::U32),
+        BufferDecl::read("lit_trans", 4, DataType::U32),
+        BufferDecl::read_write("lit_hits", 5, DataType::U32),
+        BufferDecl::workgroup("lit_cls", DataType::U32, 256),
+    ];
+    let v = Expr::var;
+    let u = Expr::u32;
+    // One DFA step over byte `k` of `word`; `t{k}` is the transition word.
+    let step = |k: u32| -> (String, Node) {
+        let t = format!("t{k}");
+        let byte = Expr::bitand(Expr::shr(v("word"), u(8 * k)), u(255));
+        let next = Expr::load(
+            "lit_trans",
+            Expr::add(Expr::mul(v("st"), v("ncls")), Expr::load("lit_cls", byte)),
+        );
+        (t.clone(), Node::let_bind(&t, next))
+    };
+    let mut warm = vec![
+        Node::if_then(Expr::ge(v("wa"), v("ws")), vec![Node::Break]),
+        Node::let_bind("word", Expr::load("lit_data", v("wa"))),
+    ];
+    for k in 0..4 {
+        let (t, n) = step(k);
+        warm.push(n);
+        warm.push(Node::assign("st", Expr::bitand(v(&t), u(!OUTPUT_FLAG))));
+    }
+    warm.push(Node::assign("wa", Expr::add(v("wa"), u(1))));
+    let mut main = vec![
+        Node::if_then(Expr::ge(v("w"), v("we")), vec![Node::Break]),
+        Node::let_bind("word", Expr::load("lit_data", v("w"))),
+    ];
+    for k in 0..4 {
+        let (t, n) = step(k);
+        let pos = format!("pos{k}");
+        let hit = format!("n{k}");
+        let at = format!("at{k}");
+        main.push(Node::let_bind(
+            &pos,
+            Expr::add(Expr::mul(v("w"), u(4)), u(k)),
+        ));
+        main.push(Node::if_then(
+            Expr::lt(v(&pos), v("end")),
+            vec![
+                n,
+                Node::assign("st", Expr::bitand(v(&t), u(!OUTPUT_FLAG))),
+                Node::if_then(
+                    Expr::ge(v(&t), u(OUTPUT_FLAG)),
+                    vec![
+                        Node::let_bind(&hit, Expr::atomic_add("lit_hits", u(0), u(1))),
+                        Node::if_then(
+                            Expr::lt(v(&hit), v("cap")),
+                            vec![
+                                Node::let_bind(
+                                    &at,
+                                    Expr::add(u(HIT_HEADER), Expr::mul(v(&hit), u(HIT_WORDS))),
+                                ),
+                                Node::store("lit_hits", v(&at), v("chunk")),
+                                Node::store("lit_hits", Expr::add(v(&at), u(1)), v("st")),
+                                Node::store("lit_hits", Expr::add(v(&at), u(2)), v(&pos)),
+                            ],
+                        ),
+                    ],
+                ),
+            ],
+        ));
+    }
+    main.push(Node::assign("w", Expr::add(v("w"), u(1))));
+    let seg = |i: u32| Expr::load("lit_segs", Expr::add(v("sb"), u(i)));
+    let work = vec![
+        Node::let_bind("ncls", Expr::load("lit_params", u(1))),
+        Node::let_bind("cap", Expr::load("lit_params", u(2))),
+        Node::let_bind("trips_want", Expr::load("lit_params", u(3))),
+        Node::let_bind("sb", Expr::mul(v("g"), u(4))),
+        Node::let_bind("chunk", seg(0)),
+        Node::let_bind("wa", seg(1)),
+        Node::let_bind("ws", seg(2)),
+        Node::let_bind("end", seg(3)),
+        Node::let_bind("we", Expr::div(Expr::add(v("end"), u(3)), u(4))),
+        Node::let_bind("st", u(0)),
+        Node::loop_(warm),
+        Node::let_bind("w", v("ws")),
+        Node::loop_(main),
+        Node::let_bind("trips", u(0)),
+        Node::for_range(
+            "i",
+            u(0),
+            v("trips_want"),
+            vec![Node::assign("trips", Expr::add(v("trips"), u(1)))],
+        ),
+        Node::if_then(
+            Expr::and(
+                Expr::and(Expr::eq(v("wa"), v("ws")), Expr::eq(v("w"), v("we"))),
+                Expr::eq(v("trips"), v("trips_want")),
+            ),
+            vec![Node::eval(Expr::atomic_add("lit_hits", u(1), u(1)))],
+        ),
+    ];
+    let body = vec![
+        Node::for_step(
+            "ci",
+            Expr::local_id(),
+            u(256),
+            Expr::workgroup_size(),
+            vec![Node::store(
+                "lit_cls",
+                v("ci"),
+                Expr::load("lit_classes", v("ci")),
+            )],
+        ),
+        Node::Barrier,
+        Node::let_bind("g", Expr::global_id()),
+        Node::if_then(Expr::lt(v("g"), Expr::load("lit_params", u(0))), work),
+    ];
+    Program::new(name, buffers, WORKGROUP, body)
+}
+
+/// What one batch on the device engine did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchRun {
+    /// Per chunk, (pattern, matches) for the patterns found, in pattern order.
+    pub counts: Vec<ChunkCounts>,
+    /// Hit records (matching positions) the device found.
+    pub hits: u64,
+    /// Runs again after a hit overflow.
+    pub overflow_reruns: u32,
+}
+
+/// The device literal engine of one worker: the program and its host
+/// buffers (the DFA tables stay resident on a device that keeps buffers).
+pub struct DeviceLiterals {
+    dfa: Arc<LiteralDfa>,
+    program: Arc<Program>,
+    buffers: Vec<Vec<u32>>,
+    segment: u32,
+    /// Whether the tables went up with a run of this engine: a backend that
+    /// keeps buffers tells callers apart by their buffer list's address,
+    /// which a new engine may reuse, so the first run writes everything.
+    uploaded: bool,
+    /// The next run leaves the data buffer as the last run left it.
+    data_resident: bool,
+    /// First hit capacity of a run (records); tests make it tiny.
+    pub initial_hit_capacity: Option<u32>,
+}
+
+impl std::fmt::Debug for DeviceLiterals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceLiterals")
+            .field("states", &self.dfa.states())
+            .field("segment", &self.segment)
+            .finish()
+    }
+}
+
+impl DeviceLiterals {
+    /// The engine for `dfa` with segments of `segment_bytes` (a positive
+    /// multiple of 4). `name` names the program: give each worker sharing
+    /// a device its own, so each keeps its buffers resident.
+    pub fn new(dfa: Arc<LiteralDfa>, name: &str, segment_bytes: u32) -> Result<DeviceLiterals> {
+        if segment_bytes == 0 || segment_bytes % 4 != 0 {
+            return Err(Error::bad_input(
+                format!("literal segment of {segment_bytes} bytes is not a positive multiple of 4"),
+                "pass a segment size like 4096",
+            ));
+        }
+        let buffers = vec![
+            vec![0u32; 4],
+            vec![0u32; 1],
+            vec![0u32; 4],
+            dfa.classes.clone(),
+            dfa.trans.clone(),
+            vec![0u32; HIT_HEADER as usize],
+        ];
+        Ok(DeviceLiterals {
+            program: Arc::new(program(name)),
+            dfa,
+            buffers,
+            segment: segment_bytes,
+            uploaded: false,
+            data_resident: false,
+            initial_hit_capacity: None,
+        })
+    }
+
+    /// Whether a run of this engine has succeeded.
+    pub fn has_run(&self) -> bool {
+        self.uploaded
+    }
+
+    /// Bytes per invocation.
+    pub fn segment_bytes(&self) -> u32 {
+        self.segment
+    }
+
+    /// The automaton.
+    pub fn dfa(&self) -> &LiteralDfa {
+        &self.dfa
+    }
+
+    /// Whether one invocation's loops stay under a device's loop limit
+    /// ([`Backend::loop_iteration_limit`]; half of it, for margin).
+    pub fn fits_loop_limit(&self, limit: Option<u64>) -> bool {
+        let words = (u64::from(self.segment) + self.dfa.longest() as u64).div_ceil(4) + 1;
+        limit.is_none_or(|l| words + LOOP_OVERHEAD <= l / 2)
+    }
+
+    /// Per chunk, the matches whose last byte the chunk owns, counted on
+    /// `backend` over the arena `words` (its bytes at each chunk's
+    /// `arena_offset`, look-behind first). `words` is lent to the run and
+    /// given back. An error (loop cut, too many hits, device failure)
+    /// leaves nothing half counted: count the batch on the host instead.
+    pub fn run_batch<B: Backend + ?Sized>(
+        &mut self,
+        backend: &B,
+        words: &mut Vec<u32>,
+        chunks: &[ChunkDesc],
+    ) -> Result<BatchRun> {
+        if !self.fits_loop_limit(backend.loop_iteration_limit()) {
+            return Err(Error::bad_input(
+                format!(
+                    "a pattern of {} bytes needs more loop trips per segment than {} runs",
+                    self.dfa.longest(),
+                    backend.name()
+                ),
+                "use shorter patterns (the host engine counts these)",
+            ));
+        }
+        let segs = self.segments(chunks, words.len())?;
+        let n = (segs.len() / 4) as u32;
+        if n == 0 {
+            return Ok(BatchRun {
+                counts: vec![Vec::new(); chunks.len()],
+                ..BatchRun::default()
+            });
+        }
+        let groups = n.div_ceil(WORKGROUP);
+        if groups > MAX_WORKGROUPS {
+            return Err(Error::bad_input(
+                format!("{n} literal segments need more than {MAX_WORKGROUPS} workgroups"),
+                "use smaller batches or larger segments",
+            ));
+        }
+        let used = chunks
+            .iter()
+            .map(|c| (c.arena_offset + (c.look_behind + c.len) as usize).div_ceil(4))
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let bytes: u64 = chunks.iter().map(|c| u64::from(c.len)).sum();
+        let mut cap = self
+            .initial_hit_capacity
+            .unwrap_or_else(|| (bytes / 256).clamp(4096, u64::from(MAX_HITS)) as u32);
+        self.buffers[SEGS] = segs;
+        std::mem::swap(&mut self.buffers[DATA], words);
+        let out = (|| {
+            let mut reruns = 0;
+            loop {
+                let total = self.dispatch(backend, n, groups, used, cap)?;
+                if total <= cap {
+                    return Ok((total, reruns));
+                }
+                if total > MAX_HITS || reruns > 0 {
+                    return Err(Error::bad_input(
+                        format!(
+                            "{total} literal hits in one batch, more than the device engine holds"
+                        ),
+                        "the host engine counts this batch",
+                    ));
+                }
+                cap = total;
+                reruns += 1;
+            }
+        })();
+        std::mem::swap(&mut self.buffers[DATA], words);
+        let (total, reruns) = out?;
+        Ok(BatchRun {
+            counts: self.counts(chunks, total)?,
+            hits: u64::from(total),
+            overflow_reruns: reruns,
+        })
+    }
+
+    /// [`DeviceLiterals::run_batch`] again over the same `words` and
+    /// `chunks` as the last run (unchanged: the caller's promise), without
+    /// writing the data again where the backend kept it on the device: the
+    /// resident case a benchmark measures.
+    pub fn rerun_resident<B: Backend + ?Sized>(
+        &mut self,
+        backend: &B,
+        words: &mut Vec<u32>,
+        chunks: &[ChunkDesc],
+    ) -> Result<BatchRun> {
+        self.data_resident = self.uploaded;
+        let out = self.run_batch(backend, words, chunks);
+        self.data_resident = false;
+        out
+    }
+
+    /// The segment table: per segment, chunk index, warm-up start word,
+    /// segment start word, end byte (arena bytes).
+    fn segments(&self, chunks: &[ChunkDesc], arena_words: usize) -> Result<Vec<u32>> {
+        let warm = self.dfa.longest() as u64 - 1;
+        let mut segs = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            let start = c.arena_offset as u64;
+            let owned = start + u64::from(c.look_behind);
+            let end = owned + u64::from(c.len);
+            if start % 4 != 0 || owned % 4 != 0 || end > arena_words as u64 * 4 {
+                return Err(Error::internal(format!(
+                    "literal chunk at arena byte {start} (look-behind {}, {} bytes) is not word aligned or past the arena",
+                    c.look_behind, c.len
+                )));
+            }
+            if end > u64::from(u32::MAX) - 4 {
+                return Err(Error::bad_input(
+                    "a batch arena of 4 GiB or more cannot be addressed by the literal program",
+                    "use smaller batches",
+                ));
+            }
+            let mut s = owned;
+            while s < end {
+                let from = s.saturating_sub(warm).max(start) & !3;
+                let to = (s + u64::from(self.segment)).min(end);
+                segs.extend([i as u32, (from / 4) as u32, (s / 4) as u32, to as u32]);
+                s = to;
+            }
+        }
+        Ok(segs)
+    }
+
+    /// One run; returns the hits the device saw (stored up to `cap`).
+    fn dispatch<B: Backend + ?Sized>(
+        &mut self,
+        backend: &B,
+        n: u32,
+        groups: u32,
+        used: usize,
+        cap: u32,
+    ) -> Result<u32> {
+        self.buffers[PARAMS] = vec![n, self.dfa.class_count, cap, CANARY_TRIPS];
+        let hit_words = (HIT_HEADER + cap * HIT_WORDS) as usize;
+        let hits = &mut self.buffers[HITS];
+        if hits.len() < hit_words {
+            hits.resize(hit_words, 0);
+        }
+        hits[0] = 0;
+        hits[1] = 0;
+        let mut writes = vec![
+            (PARAMS, 0..4),
+            (SEGS, 0..n as usize * 4),
+            (HITS, 0..HIT_HEADER as usize),
+        ];
+        if !self.data_resident {
+            writes.push((DATA, 0..used.min(self.buffers[DATA].len())));
+        }
+        if !self.uploaded {
+            writes.extend((3..5).map(|i| (i, 0..self.buffers[i].len())));
+        }
+        let reads = [(HITS, 0..hit_words)];
+        backend.run_ranges_shared(&self.program, &mut self.buffers, groups, &writes, &reads)?;
+        self.uploaded = true;
+        let hits = &self.buffers[HITS];
+        if hits[1] != n {
+            return Err(Error::gpu(
+                format!(
+                    "{} of {n} literal segments completed on {} (loops cut)",
+                    hits[1],
+                    backend.name()
+                ),
+                "the host engine counts this batch",
+            ));
+        }
+        Ok(hits[0])
+    }
+
+    /// The stored hits as sparse per-chunk counts; checks every record.
+    fn counts(&self, chunks: &[ChunkDesc], total: u32) -> Result<Vec<ChunkCounts>> {
+        let hits = &self.buffers[HITS];
+        let mut per_chunk: Vec<Vec<u32>> = vec![Vec::new(); chunks.len()];
+        for r in hits[HIT_HEADER as usize..][..(total * HIT_WORDS) as usize].chunks_exact(3) {
+            let (chunk, state, pos) = (r[0] as usize, r[1], u64::from(r[2]));
+            let ok = chunks.get(chunk).is_some_and(|c| {
+                let owned = (c.arena_offset + c.look_behind as usize) as u64;
+                pos >= owned && pos < owned + u64::from(c.len)
+            }) && (state as usize) < self.dfa.states();
+            if !ok {
+                return Err(Error::internal(format!(
+                    "the literal program reported a hit (chunk {chunk}, state {state}, byte {pos}) outside its batch"
+                )));
+            }
+            per_chunk[chunk].push(state);
+        }
+        let mut dense = vec![0u32; self.dfa.patterns()];
+        let mut touched = Vec::new();
+        Ok(per_chunk
+            .into_iter()
+            .map(|states| {
+                for s in states {
+                    self.dfa.outputs(s, |id| {
+                        let c = &mut dense[id as usize];
+                        if *c == 0 {
+                            touched.push(id);
+                        }
+                        *c += 1;
+                    });
+                }
+                touched.sort_unstable();
+                let out: ChunkCounts = touched
+                    .iter()
+                    .map(|&i| (i, std::mem::take(&mut dense[i as usize])))
+                    .collect();
+                touched.clear();
+                out
+            })
+            .collect())
+    }
+}

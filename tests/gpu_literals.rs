@@ -1,0 +1,236 @@
+//! The device literal engine (`scan::gpu_literals`): its dense DFA counts
+//! exactly like `aho-corasick` (overlapping, `MatchKind::Standard`) on
+//! random pattern sets (nested, overlapping, `\xff`, `\n`, `-i`, patterns
+//! longer than a chunk); its IR program gives the same per-file counts on
+//! the CPU reference and on the GPU (llvmpipe here) across chunk boundaries,
+//! including after a hit-buffer overflow; a `gpu` scan runs it (the summary
+//! says so) with counts equal to `aho-corasick`.
+
+mod support;
+
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasickBuilder, MatchKind};
+use vyre::feeder::ChunkDesc;
+use vyre::scan::gpu_literals::DeviceLiterals;
+use vyre::scan::literal_dfa::{LiteralDfa, MAX_DFA_BYTES};
+use vyre::scan::Scan;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn bytes(&mut self, n: usize, alphabet: &[u8]) -> Vec<u8> {
+        (0..n)
+            .map(|_| alphabet[self.below(alphabet.len())])
+            .collect()
+    }
+}
+
+fn reference(text: &[u8], patterns: &[Vec<u8>], fold: bool) -> Vec<u64> {
+    let ac = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(fold)
+        .build(patterns)
+        .expect("reference automaton");
+    let mut counts = vec![0u64; patterns.len()];
+    for m in ac.find_overlapping_iter(text) {
+        counts[m.pattern().as_usize()] += 1;
+    }
+    counts
+}
+
+const ALPHABET: &[u8] = b"abAB\xff\n";
+
+/// Random patterns: short ones (nested, overlapping) and pieces of `text`
+/// of `long` bytes.
+fn patterns(rng: &mut Rng, n: usize, text: &[u8], long: &[usize]) -> Vec<Vec<u8>> {
+    let mut pats: Vec<Vec<u8>> = Vec::new();
+    while pats.len() < n {
+        let len = 1 + rng.below(6);
+        let p = rng.bytes(len, ALPHABET);
+        if !pats.contains(&p) {
+            pats.push(p);
+        }
+    }
+    for &len in long {
+        if text.len() > len {
+            let at = rng.below(text.len() - len);
+            pats.push(text[at..at + len].to_vec());
+        }
+    }
+    // A duplicate counts on its own.
+    pats.push(pats[0].clone());
+    pats
+}
+
+#[test]
+fn the_dfa_counts_like_aho_corasick() {
+    for seed in 1..=20u64 {
+        let mut rng = Rng(0x51ed_2701 ^ seed);
+        let len = 2000 + rng.below(3000);
+        let text = rng.bytes(len, ALPHABET);
+        let n = 10 + rng.below(200);
+        let pats = patterns(&mut rng, n, &text, &[40, 300]);
+        for fold in [false, true] {
+            let dfa = LiteralDfa::new(&pats, fold, MAX_DFA_BYTES).expect("builds");
+            assert_eq!(
+                dfa.count(&text),
+                reference(&text, &pats, fold),
+                "seed {seed} fold {fold}"
+            );
+        }
+    }
+}
+
+/// Lays `text` out as the feeder does: chunks of `chunk` bytes, each after
+/// up to `look_behind` bytes of the text before it, at word-aligned arena
+/// offsets with junk between them.
+fn layout(text: &[u8], chunk: usize, look_behind: usize) -> (Vec<u32>, Vec<ChunkDesc>) {
+    let mut arena: Vec<u8> = Vec::new();
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let lb = look_behind.min(at);
+        let len = chunk.min(text.len() - at);
+        chunks.push(ChunkDesc {
+            file: 0,
+            file_offset: at as u64,
+            len: len as u32,
+            look_behind: lb as u32,
+            arena_offset: arena.len(),
+        });
+        arena.extend_from_slice(&text[at - lb..at + len]);
+        // Junk that would match if read: pattern bytes.
+        arena.extend_from_slice(b"abAB\xff\n\xffab");
+        while arena.len() % 4 != 0 {
+            arena.push(b'a');
+        }
+        at += len;
+    }
+    (support::le_words(&arena), chunks)
+}
+
+/// Runs `lits` over `text` in chunks on `backend`; per-pattern sums.
+fn device_counts(
+    lits: &mut DeviceLiterals,
+    backend: &dyn vyre::Backend,
+    text: &[u8],
+    chunk: usize,
+) -> (Vec<u64>, u32) {
+    let lb = (lits.dfa().longest() - 1).div_ceil(4) * 4;
+    let (mut words, chunks) = layout(text, chunk, lb);
+    let before = words.clone();
+    let run = lits
+        .run_batch(backend, &mut words, &chunks)
+        .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+    assert_eq!(words, before, "the arena comes back unchanged");
+    assert_eq!(run.counts.len(), chunks.len());
+    let mut sums = vec![0u64; lits.dfa().patterns()];
+    for c in &run.counts {
+        for &(p, n) in c {
+            sums[p as usize] += u64::from(n);
+        }
+    }
+    (sums, run.overflow_reruns)
+}
+
+#[test]
+fn the_device_program_equals_aho_corasick_on_cpu_reference_and_gpu() {
+    let cpu = vyre::cpu::CpuBackend::new();
+    let _gpu = support::GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    for seed in 1..=3u64 {
+        let mut rng = Rng(0xabcd_ef01 ^ seed);
+        let len = 1500 + rng.below(500);
+        let text = rng.bytes(len, ALPHABET);
+        let pats = patterns(&mut rng, 80, &text, &[40, 70, 150]);
+        for fold in [false, true] {
+            let want = reference(&text, &pats, fold);
+            let dfa = Arc::new(LiteralDfa::new(&pats, fold, MAX_DFA_BYTES).unwrap());
+            // Segments smaller than chunks, and chunks smaller than the
+            // longest pattern.
+            for (chunk, segment) in [(64usize, 16u32), (1000, 256)] {
+                for backend in support::ir_backends(&cpu) {
+                    let mut lits = DeviceLiterals::new(dfa.clone(), "lits_test", segment).unwrap();
+                    let (got, reruns) = device_counts(&mut lits, backend, &text, chunk);
+                    assert_eq!(
+                        got,
+                        want,
+                        "seed {seed} fold {fold} chunk {chunk} on {}",
+                        backend.name()
+                    );
+                    assert_eq!(reruns, 0);
+                    // A hit buffer of one record overflows: the batch runs
+                    // again with room for every hit, still exact.
+                    lits.initial_hit_capacity = Some(1);
+                    let (got, reruns) = device_counts(&mut lits, backend, &text, chunk);
+                    assert_eq!(got, want, "after overflow on {}", backend.name());
+                    assert_eq!(reruns, 1, "{}", backend.name());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_gpu_scan_counts_many_literals_on_the_device() {
+    let Some(_) = support::gpu() else {
+        return;
+    };
+    let _gpu = support::GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = support::tmpdir("gpu-literals-scan");
+    let mut rng = Rng(7);
+    let mut texts = Vec::new();
+    for (i, size) in [0usize, 3, 100, 5000, 20_000].iter().enumerate() {
+        let text = rng.bytes(*size, ALPHABET);
+        std::fs::write(dir.join(format!("f{i}")), &text).unwrap();
+        texts.push(text);
+    }
+    let mut pats = patterns(&mut rng, 100, &texts[4], &[100, 250]);
+    // A scan refuses a pattern given twice.
+    let mut seen = std::collections::HashSet::new();
+    pats.retain(|p| seen.insert(p.clone()));
+    for fold in [false, true] {
+        let mut files = Scan::new([&dir])
+            .patterns(&pats)
+            .ignore_case(fold)
+            .config(|c| {
+                c.chunk_size = 256;
+                c.batch_bytes = 16 * 1024;
+            })
+            .devices("gpu")
+            .run()
+            .expect("scan starts");
+        let mut n = 0;
+        for f in files.by_ref() {
+            assert_eq!(f.error(), None);
+            let name = f.path().file_name().unwrap().to_string_lossy().to_string();
+            let i: usize = name[1..].parse().unwrap();
+            let want = reference(&texts[i], &pats, fold);
+            let got: Vec<u64> = f.report().matches.iter().map(|m| m.1).collect();
+            let want_found: Vec<u64> = want.iter().copied().filter(|&c| c > 0).collect();
+            // More than 256 patterns would list only those found; 100 list all.
+            assert_eq!(got, want, "{name} fold {fold}");
+            assert!(!want_found.is_empty() || texts[i].len() < 200);
+            n += 1;
+        }
+        assert_eq!(n, texts.len());
+        let summary = files.finish().expect("summary");
+        assert!(summary.literals.device > 0, "{summary:?}");
+        assert_eq!(summary.literals.fallback, 0, "{summary:?}");
+        assert!(
+            summary.to_text().contains("device DFA"),
+            "{}",
+            summary.to_text()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
