@@ -97,6 +97,8 @@ enum BackendArg {
     GpuNative,
 }
 
+// Parsed once per process: the size of the `scan` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Scan files and directories (recursively).
