@@ -28,7 +28,7 @@
 //! and the last `\n`: the lines wholly inside are searched at once in the
 //! worker; the *head* (bytes before the first `\n`) and the *tail* (after
 //! the last) go back with the chunk result, and the fold
-//! ([`LineJoin`]) joins the previous chunk's tail, any chunks without `\n`
+//! (`lines::LineJoin`) joins the previous chunk's tail, any chunks without `\n`
 //! and the head into the line that straddles the boundary, then searches
 //! it. A joined line longer than [`MAX_LINE`] fails its file.
 
