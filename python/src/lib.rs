@@ -295,11 +295,7 @@ fn list_files(py: Python<'_>, paths: Vec<Vec<u8>>, follow_links: bool) -> PyResu
         .collect();
     let failures = failures
         .into_iter()
-        .map(|f| {
-            FileReport::failed(f.path, f.reason)
-            .to_json()
-            .to_string()
-        })
+        .map(|f| FileReport::failed(f.path, f.reason).to_json().to_string())
         .collect();
     Ok((files, failures))
 }
