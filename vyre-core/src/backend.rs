@@ -35,7 +35,10 @@ pub trait Backend {
     /// device between calls, upload only the word ranges in `writes` and copy
     /// back only those in `reads` (`(buffer index, words)` pairs). `writes`
     /// must cover every word the caller changed in `buffers` since its last
-    /// `run_ranges` of this program on them. A backend that keeps buffers
+    /// `run_ranges` of this program on them; on the first run of a new
+    /// `buffers` list, every word the program reads (a backend may know
+    /// callers only by the address of `buffers`, and a new list can take a
+    /// freed list's address). A backend that keeps buffers
     /// uploads everything when it had to (re)create them, when another caller
     /// ran the program in between, or when another program ran on the same
     /// `buffers` in between (its readback may have changed them).
