@@ -195,7 +195,7 @@ impl<B: Backend> Backend for Wrapped<B> {
     fn run_ranges(
         &self,
         p: &Program,
-        b: &mut [Vec<u32>],
+        b: &mut vyre::HostBuffers,
         wg: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
@@ -217,7 +217,7 @@ impl<B: Backend> Backend for Wrapped<B> {
     fn run_ranges_from(
         &self,
         p: &std::sync::Arc<Program>,
-        b: &mut [Vec<u32>],
+        b: &mut vyre::HostBuffers,
         wg: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],

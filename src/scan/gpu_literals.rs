@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use vyre_core::feeder::ChunkDesc;
 use vyre_core::ir::{BufferDecl, DataType, Expr, Node, Program};
-use vyre_core::{Backend, Error, Result};
+use vyre_core::{Backend, Error, HostBuffers, Result};
 
 use super::literal_dfa::{LiteralDfa, OUTPUT_FLAG};
 use super::literals::ChunkCounts;
@@ -194,12 +194,13 @@ pub struct BatchRun {
 pub struct DeviceLiterals {
     dfa: Arc<LiteralDfa>,
     program: Arc<Program>,
-    buffers: Vec<Vec<u32>>,
+    /// Under a stamp of this engine's own: its first run on a device that
+    /// keeps buffers uploads everything, tables included, and later runs
+    /// write only what changed (the tables never do).
+    buffers: HostBuffers,
     segment: u32,
-    /// Whether the tables went up with a run of this engine: a backend that
-    /// keeps buffers tells callers apart by their buffer list's address,
-    /// which a new engine may reuse, so the first run writes everything.
-    uploaded: bool,
+    /// Whether a run of this engine has succeeded.
+    ran: bool,
     /// The next run leaves the data buffer as the last run left it.
     data_resident: bool,
     /// First hit capacity of a run (records); tests make it tiny.
@@ -226,20 +227,20 @@ impl DeviceLiterals {
                 "pass a segment size like 4096",
             ));
         }
-        let buffers = vec![
+        let buffers = HostBuffers::new(vec![
             vec![0u32; 4],
             vec![0u32; 1],
             vec![0u32; 4],
             dfa.classes.clone(),
             dfa.trans.clone(),
             vec![0u32; HIT_HEADER as usize],
-        ];
+        ]);
         Ok(DeviceLiterals {
             program: Arc::new(program(name)),
             dfa,
             buffers,
             segment: segment_bytes,
-            uploaded: false,
+            ran: false,
             data_resident: false,
             initial_hit_capacity: None,
         })
@@ -247,7 +248,7 @@ impl DeviceLiterals {
 
     /// Whether a run of this engine has succeeded.
     pub fn has_run(&self) -> bool {
-        self.uploaded
+        self.ran
     }
 
     /// Bytes per invocation.
@@ -346,14 +347,15 @@ impl DeviceLiterals {
     /// [`DeviceLiterals::run_batch`] again over the same `words` and
     /// `chunks` as the last run (unchanged: the caller's promise), without
     /// writing the data again where the backend kept it on the device: the
-    /// resident case a benchmark measures.
+    /// resident case a benchmark measures. (Where the device holds no copy
+    /// of this engine's last run, the backend uploads everything anyway.)
     pub fn rerun_resident<B: Backend + ?Sized>(
         &mut self,
         backend: &B,
         words: &mut Vec<u32>,
         chunks: &[ChunkDesc],
     ) -> Result<BatchRun> {
-        self.data_resident = self.uploaded;
+        self.data_resident = true;
         let out = self.run_batch(backend, words, chunks);
         self.data_resident = false;
         out
@@ -416,12 +418,9 @@ impl DeviceLiterals {
         if !self.data_resident {
             writes.push((DATA, 0..used.min(self.buffers[DATA].len())));
         }
-        if !self.uploaded {
-            writes.extend((3..5).map(|i| (i, 0..self.buffers[i].len())));
-        }
         let reads = [(HITS, 0..hit_words)];
         backend.run_ranges_shared(&self.program, &mut self.buffers, groups, &writes, &reads)?;
-        self.uploaded = true;
+        self.ran = true;
         let hits = &self.buffers[HITS];
         if hits[1] != n {
             return Err(Error::gpu(
