@@ -181,6 +181,43 @@ fn the_device_program_equals_aho_corasick_on_cpu_reference_and_gpu() {
 }
 
 #[test]
+fn engines_sharing_a_program_take_turns_each_with_its_own_tables() {
+    let Some(gpu) = support::gpu() else {
+        return;
+    };
+    let _gpu = support::GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = Rng(0x7075_726e);
+    let text = rng.bytes(3000, ALPHABET);
+    // Two engines of one program (one name: one set of resident device
+    // buffers) with different automata. Their tables go up with their own
+    // first run only; each turn the device holds the other's, so each run
+    // must upload its own again (its buffers' stamp is not the device's).
+    let mut engines: Vec<(DeviceLiterals, Vec<u64>)> = (0..2)
+        .map(|k| {
+            let pats = patterns(&mut rng, 30 + 20 * k, &text, &[40]);
+            let dfa = Arc::new(LiteralDfa::new(&pats, k == 1, MAX_DFA_BYTES).unwrap());
+            let lits = DeviceLiterals::new(dfa, "lits_turns", 64).unwrap();
+            (lits, reference(&text, &pats, k == 1))
+        })
+        .collect();
+    for turn in 0..3 {
+        for (k, (lits, want)) in engines.iter_mut().enumerate() {
+            let (got, _) = device_counts(lits, gpu, &text, 500);
+            assert_eq!(&got, want, "engine {k}, turn {turn}");
+        }
+    }
+    // A new engine where the first was: its own tables, whatever the
+    // device held.
+    let (old, _) = engines.remove(0);
+    drop(old);
+    let pats = patterns(&mut rng, 45, &text, &[]);
+    let dfa = Arc::new(LiteralDfa::new(&pats, false, MAX_DFA_BYTES).unwrap());
+    let mut lits = DeviceLiterals::new(dfa, "lits_turns", 64).unwrap();
+    let (got, _) = device_counts(&mut lits, gpu, &text, 500);
+    assert_eq!(got, reference(&text, &pats, false), "a new engine");
+}
+
+#[test]
 fn a_gpu_scan_counts_many_literals_on_the_device() {
     let Some(_) = support::gpu() else {
         return;

@@ -91,11 +91,13 @@ fn a_run_elsewhere_in_between_makes_the_next_run_upload_everything() {
         .run_ranges(&fill("callers_fill", 7), &mut bufs, 1, &[], &ALL)
         .expect("cpu");
     assert_eq!(bufs[0], vec![7; 64]);
-    g.run_ranges(&p, &mut bufs, 1, &[], &ALL).expect("gpu again");
+    g.run_ranges(&p, &mut bufs, 1, &[], &ALL)
+        .expect("gpu again");
     assert_eq!(bufs[0], vec![8; 64], "the CPU's result went up");
     // A program that reads `len()` runs with `Backend::run` on the host
     // buffers (not resident): it changes them too.
-    g.run_ranges(&double_within_len(), &mut bufs, 1, &[], &ALL).expect("len");
+    g.run_ranges(&double_within_len(), &mut bufs, 1, &[], &ALL)
+        .expect("len");
     assert_eq!(bufs[0], vec![16; 64]);
     assert_eq!(g.resident_programs(), 1, "only `inc` is resident");
     g.run_ranges(&p, &mut bufs, 1, &[], &ALL)
