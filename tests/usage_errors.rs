@@ -72,7 +72,10 @@ fn max_matches_per_file_without_matches_says_fix() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
-    assert!(shown.starts_with(&format!("{}:1:1:one\n", f.display())), "{shown}");
+    assert!(
+        shown.starts_with(&format!("{}:1:1:one\n", f.display())),
+        "{shown}"
+    );
     assert!(shown.contains("1 more matches not printed"), "{shown}");
 }
 
@@ -82,12 +85,27 @@ fn every_parser_error_says_fix() {
     let f = f.to_str().unwrap();
     let cases: &[(&[&str], &str, &str)] = &[
         (
-            &["scan", "--matches", "--max-matches-per-file", "x5", "-e", "o", f],
+            &[
+                "scan",
+                "--matches",
+                "--max-matches-per-file",
+                "x5",
+                "-e",
+                "o",
+                f,
+            ],
             "not a whole number",
             "digits only",
         ),
         (
-            &["scan", "--matches", "--max-matches-per-file=-1", "-e", "o", f],
+            &[
+                "scan",
+                "--matches",
+                "--max-matches-per-file=-1",
+                "-e",
+                "o",
+                f,
+            ],
             "is negative",
             "without a sign",
         ),
@@ -117,14 +135,25 @@ fn every_parser_error_says_fix() {
             "invalid value 'tpu'",
             "pass one of: gpu, cpu, native, gpu+native",
         ),
-        (&["scan", f, "--regex"], "a value is required", "give --regex"),
+        (
+            &["scan", f, "--regex"],
+            "a value is required",
+            "give --regex",
+        ),
         (
             &["scan", "--no-such-flag", f],
             "unexpected argument",
             "leave out --no-such-flag",
         ),
         (
-            &["compile", "x.vyre", "--payload", "line_count", "-o", "x.vir0"],
+            &[
+                "compile",
+                "x.vyre",
+                "--payload",
+                "line_count",
+                "-o",
+                "x.vir0",
+            ],
             "cannot be used with",
             "not both",
         ),
@@ -135,7 +164,11 @@ fn every_parser_error_says_fix() {
             "invalid value 'nope'",
             "pass one of: line_count",
         ),
-        (&["frobnicate"], "unrecognized subcommand", "scan, compile, disasm"),
+        (
+            &["frobnicate"],
+            "unrecognized subcommand",
+            "scan, compile, disasm",
+        ),
     ];
     for &(args, says, fix) in cases {
         let out = vyre().args(args).output().unwrap();
@@ -159,6 +192,9 @@ fn help_and_version_are_not_errors() {
         let out = vyre().args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         let shown = text(&out.stdout);
-        assert!(!shown.is_empty() && !shown.contains("Fix:"), "{args:?}: {shown}");
+        assert!(
+            !shown.is_empty() && !shown.contains("Fix:"),
+            "{args:?}: {shown}"
+        );
     }
 }
