@@ -12,7 +12,9 @@ use vyre::scan::{
 };
 use vyre::Result;
 
+mod usage;
 mod vir0_commands;
+use usage::whole;
 use vir0_commands::{compile, disasm, BUILTIN_PAYLOADS};
 
 #[derive(Parser)]
@@ -153,7 +155,7 @@ enum Command {
         #[arg(long)]
         matches: bool,
         /// With --matches: print at most N (1 to 1048576) per file.
-        #[arg(long, value_name = "N", default_value_t = 1000, requires = "matches")]
+        #[arg(long, value_name = "N", default_value_t = vyre::scan::matches::DEFAULT_MAX_MATCHES, requires = "matches", allow_negative_numbers = true, value_parser = whole::<usize>)]
         max_matches_per_file: usize,
         /// CRC-32/IEEE of each file.
         #[arg(long)]
@@ -251,41 +253,6 @@ enum Command {
         #[arg(long)]
         bytecode: bool,
     },
-}
-
-/// A whole number option: digits only, with an error that says what to do
-/// (clap reports it with exit status 2).
-fn whole<T>(s: &str) -> std::result::Result<T, String>
-where
-    T: std::str::FromStr + std::fmt::Display + Bounded,
-{
-    if s.starts_with('-') && s.len() > 1 {
-        return Err(format!(
-            "`{s}` is negative. Fix: pass a whole number without a sign, within the limits `vyre scan --help` gives"
-        ));
-    }
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "`{s}` is not a whole number. Fix: pass digits only (no sign, unit or separator), e.g. 262144"
-        ));
-    }
-    s.parse().map_err(|_| {
-        format!(
-            "`{s}` is larger than {}. Fix: pass a smaller number (see --help for each option's limits)",
-            T::MAX
-        )
-    })
-}
-
-/// The largest value of an integer type, for [`whole`]'s messages.
-trait Bounded {
-    const MAX: Self;
-}
-impl Bounded for u32 {
-    const MAX: u32 = u32::MAX;
-}
-impl Bounded for usize {
-    const MAX: usize = usize::MAX;
 }
 
 /// Prints a line on stderr; a closed or failing stderr is ignored (unlike
@@ -426,7 +393,7 @@ fn main() -> ExitCode {
     let started = std::time::Instant::now();
     // Before any thread starts: it may set XDG_RUNTIME_DIR for Mesa.
     vyre::gpu::give_mesa_a_runtime_dir();
-    let cli = Cli::parse();
+    let cli = usage::parse::<Cli>();
     init_logging(cli.verbose);
     match cli.command {
         Command::Scan {
