@@ -19,6 +19,12 @@ use super::LIMITED_CHUNK;
 /// the summary until it opens (it keeps it when the scan ended first).
 pub const NOT_OPENED: &str = "GPU (still opening when the scan ended)";
 
+/// The name a device of an [`Engine::Later`](super::Engine::Later) has in
+/// the summary when the scan did not open it: its input was under
+/// [`ScanConfig::later_min_bytes`](super::ScanConfig::later_min_bytes) and
+/// native code ran every analysis.
+pub const NOT_NEEDED: &str = "GPU (not opened: the input is small enough for native code alone)";
+
 /// Where the devices go once open: summary indices `first..first + count`.
 pub(super) struct Slots<'a> {
     pub first: usize,
