@@ -85,7 +85,7 @@ pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'scope>(
 ) -> WorkerTimes {
     let got = {
         loop {
-            match rx.recv_timeout(Duration::from_millis(5)) {
+            match rx.recv_timeout(Duration::from_millis(1)) {
                 Ok(r) => break r,
                 Err(RecvTimeoutError::Timeout) if s.queue.is_closed() => {
                     return WorkerTimes::default()
