@@ -6,19 +6,32 @@
 //! [`DeviceLiterals::segment_bytes`]): it first runs the DFA over the
 //! (longest pattern − 1) bytes before the segment (warm-up, recording
 //! nothing; the state depends only on those bytes, and never starts before
-//! the chunk's own look-behind), then over the segment, and appends a hit
-//! `(chunk, state, arena byte)` for every byte where the state has outputs
-//! (an atomic add on the hit count; records past the capacity are counted,
-//! not stored). The host turns hits into sparse per-chunk
-//! [`ChunkCounts`] through the states' output lists, exactly the host
-//! engine's format.
+//! the chunk's own look-behind), then over the segment. At every byte where
+//! the state has outputs it records the match in one of two ways, chosen
+//! per run by the host:
+//!
+//! * **count table** ([`Recording::Table`]): an atomic add on the word of
+//!   (file of the batch, output state) in a table of `files × output
+//!   states` words ([`LiteralDfa::out_index`]) — transfers that do not grow
+//!   with the number of matches, for batches of few files (one large file:
+//!   one row);
+//! * **hit records** ([`Recording::Hits`]): appends `(chunk, state, arena
+//!   byte)` (an atomic add on the hit count; records past the capacity are
+//!   counted, not stored) — for batches of many small files, where a table
+//!   row per file would outweigh the hits.
+//!
+//! The host picks the table when it is no larger than the hit buffer, and
+//! after a batch overflowed the hit buffer (a corpus dense in matches). It
+//! turns either into sparse per-chunk [`ChunkCounts`] through the states'
+//! output lists, exactly the host engine's format.
 //!
 //! Exactness: after its loops an invocation counts itself complete only
 //! when both loops reached their ends and a canary loop of a host-given
 //! trip count ran whole (a device that cuts loops silently, llvmpipe, ends
 //! every later loop after one trip). The host accepts a run only when every
-//! segment completed; a hit overflow runs the batch again with room for
-//! every hit (up to [`MAX_HITS`]). Anything else is an error, and the
+//! segment completed; a hit overflow runs the batch again with the count
+//! table (or, where the table is too large, with room for every hit, up to
+//! [`MAX_HITS`]). Anything else is an error, and the
 //! caller counts the batch on the host engine instead: never a wrong count.
 
 use std::sync::Arc;
@@ -39,6 +52,9 @@ pub const MAX_HITS: u32 = 16 << 20;
 pub const HIT_WORDS: u32 = 3;
 /// Words before the first hit record: hits seen, invocations completed.
 pub const HIT_HEADER: u32 = 2;
+/// Largest count table (files of a batch × output states) in words
+/// (16 MiB); a batch needing more records hits.
+pub const MAX_TABLE_WORDS: usize = 4 << 20;
 /// Lanes per workgroup.
 pub const WORKGROUP: u32 = 64;
 /// Most workgroups one dispatch runs.
@@ -52,11 +68,26 @@ const PARAMS: usize = 0;
 const DATA: usize = 1;
 const SEGS: usize = 2;
 const HITS: usize = 5;
+const TABLE: usize = 7;
+/// `lit_params[4]`: 1 when this run adds to the count table.
+const TABLE_MODE: u32 = 1;
+
+/// How a run records the matches it finds (see the [module](self) docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recording {
+    /// A count per (file of the batch, output state), added on the device.
+    Table,
+    /// A record per matching byte, turned into counts on the host.
+    Hits,
+}
 
 /// The device program: buffers `lit_params` (segments, classes, hit
-/// capacity, canary trips), `lit_data` (the arena), `lit_segs` (per segment:
-/// chunk, warm-up start word, segment start word, end byte), `lit_classes`
-/// (256 words), `lit_trans` (the DFA) and `lit_hits` (header and records).
+/// capacity, canary trips, recording mode, output states), `lit_data` (the
+/// arena), `lit_segs` (per segment: chunk — or, recording to the table,
+/// the table row —, warm-up start word, segment start word, end byte),
+/// `lit_classes` (256 words), `lit_trans` (the DFA), `lit_hits` (header and
+/// records), `lit_out_index` (per state, its output-state index) and
+/// `lit_table` (the count table).
 pub fn program(name: &str) -> Program {
     let buffers = vec![
         BufferDecl::read("lit_params", 0, DataType::U32),
@@ -65,6 +96,8 @@ pub fn program(name: &str) -> Program {
         BufferDecl::read("lit_classes", 3, DataType::U32),
         BufferDecl::read("lit_trans", 4, DataType::U32),
         BufferDecl::read_write("lit_hits", 5, DataType::U32),
+        BufferDecl::read("lit_out_index", 6, DataType::U32),
+        BufferDecl::read_write("lit_table", 7, DataType::U32),
         BufferDecl::workgroup("lit_cls", DataType::U32, 256),
     ];
     let v = Expr::var;
@@ -109,21 +142,32 @@ pub fn program(name: &str) -> Program {
                 Node::assign("st", Expr::bitand(v(&t), u(!OUTPUT_FLAG))),
                 Node::if_then(
                     Expr::ge(v(&t), u(OUTPUT_FLAG)),
-                    vec![
-                        Node::let_bind(&hit, Expr::atomic_add("lit_hits", u(0), u(1))),
-                        Node::if_then(
-                            Expr::lt(v(&hit), v("cap")),
-                            vec![
-                                Node::let_bind(
-                                    &at,
-                                    Expr::add(u(HIT_HEADER), Expr::mul(v(&hit), u(HIT_WORDS))),
-                                ),
-                                Node::store("lit_hits", v(&at), v("chunk")),
-                                Node::store("lit_hits", Expr::add(v(&at), u(1)), v("st")),
-                                Node::store("lit_hits", Expr::add(v(&at), u(2)), v(&pos)),
-                            ],
-                        ),
-                    ],
+                    vec![Node::if_else(
+                        Expr::eq(v("mode"), u(TABLE_MODE)),
+                        vec![Node::eval(Expr::atomic_add(
+                            "lit_table",
+                            Expr::add(
+                                Expr::mul(v("chunk"), v("nout")),
+                                Expr::load("lit_out_index", v("st")),
+                            ),
+                            u(1),
+                        ))],
+                        vec![
+                            Node::let_bind(&hit, Expr::atomic_add("lit_hits", u(0), u(1))),
+                            Node::if_then(
+                                Expr::lt(v(&hit), v("cap")),
+                                vec![
+                                    Node::let_bind(
+                                        &at,
+                                        Expr::add(u(HIT_HEADER), Expr::mul(v(&hit), u(HIT_WORDS))),
+                                    ),
+                                    Node::store("lit_hits", v(&at), v("chunk")),
+                                    Node::store("lit_hits", Expr::add(v(&at), u(1)), v("st")),
+                                    Node::store("lit_hits", Expr::add(v(&at), u(2)), v(&pos)),
+                                ],
+                            ),
+                        ],
+                    )],
                 ),
             ],
         ));
@@ -134,6 +178,8 @@ pub fn program(name: &str) -> Program {
         Node::let_bind("ncls", Expr::load("lit_params", u(1))),
         Node::let_bind("cap", Expr::load("lit_params", u(2))),
         Node::let_bind("trips_want", Expr::load("lit_params", u(3))),
+        Node::let_bind("mode", Expr::load("lit_params", u(4))),
+        Node::let_bind("nout", Expr::load("lit_params", u(5))),
         Node::let_bind("sb", Expr::mul(v("g"), u(4))),
         Node::let_bind("chunk", seg(0)),
         Node::let_bind("wa", seg(1)),
@@ -179,14 +225,20 @@ pub fn program(name: &str) -> Program {
 }
 
 /// What one batch on the device engine did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchRun {
-    /// Per chunk, (pattern, matches) for the patterns found, in pattern order.
+    /// Per chunk, (pattern, matches) for the patterns found, in pattern
+    /// order. Recorded with the count table, the matches of a file's
+    /// chunks in the batch are all on the first of them (the others are
+    /// empty): per file, the sums are the same.
     pub counts: Vec<ChunkCounts>,
-    /// Hit records (matching positions) the device found.
+    /// Matching positions the device found (byte, state pairs whose state
+    /// has outputs).
     pub hits: u64,
     /// Runs again after a hit overflow.
     pub overflow_reruns: u32,
+    /// How the last run recorded the matches.
+    pub recording: Recording,
 }
 
 /// The device literal engine of one worker: the program and its host
@@ -203,8 +255,14 @@ pub struct DeviceLiterals {
     ran: bool,
     /// The next run leaves the data buffer as the last run left it.
     data_resident: bool,
+    /// A batch overflowed the hit buffer: later batches go to the count
+    /// table whenever it fits.
+    dense: bool,
     /// First hit capacity of a run (records); tests make it tiny.
     pub initial_hit_capacity: Option<u32>,
+    /// How every run records matches, instead of the engine's choice
+    /// (tests and benchmarks compare the two).
+    pub force_recording: Option<Recording>,
 }
 
 impl std::fmt::Debug for DeviceLiterals {
@@ -214,6 +272,20 @@ impl std::fmt::Debug for DeviceLiterals {
             .field("segment", &self.segment)
             .finish()
     }
+}
+
+/// Per chunk of a batch, its row of the count table (one per run of
+/// consecutive chunks of one file), and per row its first chunk.
+fn table_rows(chunks: &[ChunkDesc]) -> (Vec<u32>, Vec<usize>) {
+    let mut row_of = Vec::with_capacity(chunks.len());
+    let mut first = Vec::new();
+    for (i, c) in chunks.iter().enumerate() {
+        if i == 0 || chunks[i - 1].file != c.file {
+            first.push(i);
+        }
+        row_of.push(first.len() as u32 - 1);
+    }
+    (row_of, first)
 }
 
 impl DeviceLiterals {
@@ -228,12 +300,14 @@ impl DeviceLiterals {
             ));
         }
         let buffers = HostBuffers::new(vec![
-            vec![0u32; 4],
+            vec![0u32; 6],
             vec![0u32; 1],
             vec![0u32; 4],
             dfa.classes.clone(),
             dfa.trans.clone(),
             vec![0u32; HIT_HEADER as usize],
+            dfa.out_index.clone(),
+            vec![0u32; 1],
         ]);
         Ok(DeviceLiterals {
             program: Arc::new(program(name)),
@@ -242,7 +316,9 @@ impl DeviceLiterals {
             segment: segment_bytes,
             ran: false,
             data_resident: false,
+            dense: false,
             initial_hit_capacity: None,
+            force_recording: None,
         })
     }
 
@@ -268,7 +344,8 @@ impl DeviceLiterals {
         limit.is_none_or(|l| words + LOOP_OVERHEAD <= l / 2)
     }
 
-    /// Per chunk, the matches whose last byte the chunk owns, counted on
+    /// Per chunk, the matches whose last byte the chunk owns (with the
+    /// count table, per file: see [`BatchRun::counts`]), counted on
     /// `backend` over the arena `words` (its bytes at each chunk's
     /// `arena_offset`, look-behind first). `words` is lent to the run and
     /// given back. An error (loop cut, too many hits, device failure)
@@ -294,7 +371,9 @@ impl DeviceLiterals {
         if n == 0 {
             return Ok(BatchRun {
                 counts: vec![Vec::new(); chunks.len()],
-                ..BatchRun::default()
+                hits: 0,
+                overflow_reruns: 0,
+                recording: Recording::Hits,
             });
         }
         let groups = n.div_ceil(WORKGROUP);
@@ -314,16 +393,36 @@ impl DeviceLiterals {
         let mut cap = self
             .initial_hit_capacity
             .unwrap_or_else(|| (bytes / 256).clamp(4096, u64::from(MAX_HITS)) as u32);
+        let (row_of, first) = table_rows(chunks);
+        let table_words = first.len() * self.dfa.output_states();
+        let table_fits = table_words <= MAX_TABLE_WORDS;
+        let mut recording = match self.force_recording {
+            Some(r) => r,
+            None if table_fits && (self.dense || table_words <= (cap * HIT_WORDS) as usize) => {
+                Recording::Table
+            }
+            None => Recording::Hits,
+        };
+        if recording == Recording::Table && !table_fits {
+            return Err(Error::bad_input(
+                format!(
+                    "a count table of {} files × {} output states is over {MAX_TABLE_WORDS} words",
+                    first.len(),
+                    self.dfa.output_states()
+                ),
+                "record hits for batches of many files",
+            ));
+        }
         self.buffers[SEGS] = segs;
         std::mem::swap(&mut self.buffers[DATA], words);
         let out = (|| {
             let mut reruns = 0;
             loop {
-                let total = self.dispatch(backend, n, groups, used, cap)?;
-                if total <= cap {
-                    return Ok((total, reruns));
+                let total = self.dispatch(backend, n, groups, used, cap, recording, &row_of)?;
+                if recording == Recording::Table || total <= cap {
+                    return Ok((total, reruns, recording));
                 }
-                if total > MAX_HITS || reruns > 0 {
+                if reruns > 0 || (!table_fits && total > MAX_HITS) {
                     return Err(Error::bad_input(
                         format!(
                             "{total} literal hits in one batch, more than the device engine holds"
@@ -331,16 +430,26 @@ impl DeviceLiterals {
                         "the host engine counts this batch",
                     ));
                 }
-                cap = total;
+                if table_fits && self.force_recording.is_none() {
+                    recording = Recording::Table;
+                    self.dense = true;
+                } else {
+                    cap = total;
+                }
                 reruns += 1;
             }
         })();
         std::mem::swap(&mut self.buffers[DATA], words);
-        let (total, reruns) = out?;
+        let (total, reruns, recording) = out?;
+        let (counts, hits) = match recording {
+            Recording::Hits => (self.counts_from_hits(chunks, total)?, u64::from(total)),
+            Recording::Table => self.counts_from_table(chunks.len(), &first),
+        };
         Ok(BatchRun {
-            counts: self.counts(chunks, total)?,
-            hits: u64::from(total),
+            counts,
+            hits,
             overflow_reruns: reruns,
+            recording,
         })
     }
 
@@ -393,7 +502,9 @@ impl DeviceLiterals {
         Ok(segs)
     }
 
-    /// One run; returns the hits the device saw (stored up to `cap`).
+    /// One run; returns the hits the device saw (stored up to `cap`), or
+    /// with the count table, 0 (the table holds the counts).
+    #[allow(clippy::too_many_arguments)]
     fn dispatch<B: Backend + ?Sized>(
         &mut self,
         backend: &B,
@@ -401,25 +512,61 @@ impl DeviceLiterals {
         groups: u32,
         used: usize,
         cap: u32,
+        recording: Recording,
+        row_of: &[u32],
     ) -> Result<u32> {
-        self.buffers[PARAMS] = vec![n, self.dfa.class_count, cap, CANARY_TRIPS];
-        let hit_words = (HIT_HEADER + cap * HIT_WORDS) as usize;
+        let nout = self.dfa.output_states() as u32;
+        let table = recording == Recording::Table;
+        self.buffers[PARAMS] = vec![
+            n,
+            self.dfa.class_count,
+            if table { 0 } else { cap },
+            CANARY_TRIPS,
+            u32::from(table) * TABLE_MODE,
+            nout,
+        ];
+        let hit_words = if table {
+            HIT_HEADER as usize
+        } else {
+            (HIT_HEADER + cap * HIT_WORDS) as usize
+        };
         let hits = &mut self.buffers[HITS];
         if hits.len() < hit_words {
             hits.resize(hit_words, 0);
         }
         hits[0] = 0;
         hits[1] = 0;
-        let mut writes = vec![
-            (PARAMS, 0..4),
-            (SEGS, 0..n as usize * 4),
-            (HITS, 0..HIT_HEADER as usize),
-        ];
+        let mut writes = vec![(PARAMS, 0..6), (HITS, 0..HIT_HEADER as usize)];
+        let mut reads = vec![(HITS, 0..hit_words)];
+        let mut segs = std::mem::take(&mut self.buffers[SEGS]);
+        let chunk_of: Vec<u32> = segs.iter().step_by(4).copied().collect();
+        if table {
+            // The first word of each segment names its table row.
+            for k in 0..n as usize {
+                segs[k * 4] = row_of[chunk_of[k] as usize];
+            }
+            let rows = row_of.last().map_or(0, |&r| r as usize + 1);
+            let words = rows * nout as usize;
+            let t = &mut self.buffers[TABLE];
+            t.clear();
+            t.resize(words.max(1), 0);
+            writes.push((TABLE, 0..words));
+            reads.push((TABLE, 0..words));
+        }
+        self.buffers[SEGS] = segs;
+        writes.push((SEGS, 0..n as usize * 4));
         if !self.data_resident {
             writes.push((DATA, 0..used.min(self.buffers[DATA].len())));
         }
-        let reads = [(HITS, 0..hit_words)];
-        backend.run_ranges_shared(&self.program, &mut self.buffers, groups, &writes, &reads)?;
+        let ran =
+            backend.run_ranges_shared(&self.program, &mut self.buffers, groups, &writes, &reads);
+        if table {
+            // Back to chunk indices, for a rerun recording hits.
+            for (k, c) in chunk_of.iter().enumerate() {
+                self.buffers[SEGS][k * 4] = *c;
+            }
+        }
+        ran?;
         self.ran = true;
         let hits = &self.buffers[HITS];
         if hits[1] != n {
@@ -432,11 +579,41 @@ impl DeviceLiterals {
                 "the host engine counts this batch",
             ));
         }
-        Ok(hits[0])
+        Ok(if table { 0 } else { hits[0] })
+    }
+
+    /// The count table as sparse per-chunk counts (each row's on its first
+    /// chunk), and the matching positions it counted.
+    fn counts_from_table(&self, chunks: usize, first: &[usize]) -> (Vec<ChunkCounts>, u64) {
+        let nout = self.dfa.output_states();
+        let mut out = vec![Vec::new(); chunks];
+        let mut dense = vec![0u64; self.dfa.patterns()];
+        let mut touched = Vec::new();
+        let mut hits = 0u64;
+        for (row, &chunk) in first.iter().enumerate() {
+            let words = &self.buffers[TABLE][row * nout..(row + 1) * nout];
+            for (oi, &n) in words.iter().enumerate().filter(|(_, &n)| n != 0) {
+                hits += u64::from(n);
+                self.dfa.outputs(self.dfa.output_state(oi), |id| {
+                    let c = &mut dense[id as usize];
+                    if *c == 0 {
+                        touched.push(id);
+                    }
+                    *c += u64::from(n);
+                });
+            }
+            touched.sort_unstable();
+            out[chunk] = touched
+                .iter()
+                .map(|&i| (i, std::mem::take(&mut dense[i as usize]) as u32))
+                .collect();
+            touched.clear();
+        }
+        (out, hits)
     }
 
     /// The stored hits as sparse per-chunk counts; checks every record.
-    fn counts(&self, chunks: &[ChunkDesc], total: u32) -> Result<Vec<ChunkCounts>> {
+    fn counts_from_hits(&self, chunks: &[ChunkDesc], total: u32) -> Result<Vec<ChunkCounts>> {
         let hits = &self.buffers[HITS];
         let mut per_chunk: Vec<Vec<u32>> = vec![Vec::new(); chunks.len()];
         for r in hits[HIT_HEADER as usize..][..(total * HIT_WORDS) as usize].chunks_exact(3) {
