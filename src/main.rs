@@ -3,7 +3,6 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use vyre::scan::{
@@ -12,8 +11,10 @@ use vyre::scan::{
 };
 use vyre::Result;
 
+mod exit;
 mod usage;
 mod vir0_commands;
+use exit::{end, warn, write_failed};
 use usage::whole;
 use vir0_commands::{compile, disasm, BUILTIN_PAYLOADS};
 
@@ -255,12 +256,6 @@ enum Command {
     },
 }
 
-/// Prints a line on stderr; a closed or failing stderr is ignored (unlike
-/// `eprintln!`, which panics).
-fn warn(msg: impl std::fmt::Display) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
 /// Writes `text` to stdout; a closed pipe (`| head`) ends the process
 /// quietly with status 0, as ripgrep does.
 fn print_out(text: &str) -> Result<()> {
@@ -271,38 +266,17 @@ fn print_out(text: &str) -> Result<()> {
     }
 }
 
-/// Stops the scan when its results cannot be written: quietly with status 0
-/// when the reader has gone (`| head -1`, as ripgrep does), otherwise (a full
-/// disk, `> /dev/full`) with the error and status 2. Either way at once:
-/// scanning on would only produce output nobody gets.
-fn write_failed(e: std::io::Error) -> ! {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        quiet_exit()
-    }
-    warn(format_args!(
-        "vyre: writing results failed: {e}. Fix: make the output writable (disk space, the program reading it)"
-    ));
-    std::process::exit(2)
-}
-
-/// Ends the process with status 0 and no message: the reader of our output
-/// has gone, so nothing more is wanted.
-fn quiet_exit() -> ! {
-    let _ = std::io::stderr().flush();
-    std::process::exit(0)
-}
-
-fn report(result: Result<()>) -> ExitCode {
+fn report(result: Result<()>) -> u8 {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => fail(e),
     }
 }
 
 /// Reports an error that stops the command: exit status 2.
-fn fail(e: impl std::fmt::Display) -> ExitCode {
+fn fail(e: impl std::fmt::Display) -> u8 {
     warn(format_args!("vyre: {e}"));
-    ExitCode::from(2)
+    2
 }
 
 /// The byte patterns of `-e`, escapes parsed ([`parse_pattern`]).
@@ -389,7 +363,13 @@ fn make_devices(
     })
 }
 
-fn main() -> ExitCode {
+fn main() {
+    let code = run();
+    end(code)
+}
+
+/// The command line's command; the exit status.
+fn run() -> u8 {
     let started = std::time::Instant::now();
     // Before any thread starts: it may set XDG_RUNTIME_DIR for Mesa.
     vyre::gpu::give_mesa_a_runtime_dir();
@@ -579,9 +559,9 @@ fn main() -> ExitCode {
                         write_failed(e);
                     }
                     if summary.failed > 0 {
-                        ExitCode::from(1)
+                        1
                     } else {
-                        ExitCode::SUCCESS
+                        0
                     }
                 }
                 Err(e) => fail(e),
