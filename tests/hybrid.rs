@@ -266,6 +266,49 @@ fn a_small_scan_does_not_open_its_later_devices() {
     );
 }
 
+/// A GPU that joins native code as the scan's only device brings upload
+/// arenas of its own: the reader fills them for it (the summary says
+/// zero-copy) while native code keeps host memory, and every per-file
+/// result is the CPU reference's.
+#[test]
+fn a_joining_gpu_reads_its_batches_straight_into_its_arenas() {
+    if support::gpu().is_none() {
+        return;
+    }
+    let _gpu = support::GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tree("hybrid-zero-copy", 4096, 100);
+    let cfg = small_batches();
+    let (want, _) = run(
+        vec![Engine::Device(Box::new(scan_cpu_backend()))],
+        &dir,
+        &cfg,
+    );
+    // Reads slow enough (20 ms a file after the first five) for the GPU to
+    // open and join while batches remain.
+    let hook: vyre::feeder::FaultHook = std::sync::Arc::new(|file, _| {
+        if file >= 5 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    });
+    let cfg = ScanConfig {
+        inject: Some(vyre::scan::FaultInjection(hook)),
+        ..cfg
+    };
+    let gpu = vyre::gpu::WgpuBackend::new().expect("the adapter support::gpu() found");
+    let later = Engine::Later {
+        open: Box::new(move || Ok(vec![Box::new(gpu) as Device])),
+        workers: 1,
+    };
+    let (got, summary) = run(vec![later, Engine::Native { threads: 1 }], &dir, &cfg);
+    assert_eq!(got, want);
+    let d = &summary.devices;
+    assert!(d[0].name.starts_with("wgpu"), "{d:?}");
+    assert!(d[0].batches > 0, "the GPU joined and ran batches: {d:?}");
+    assert!(summary.zero_copy, "its batches came in its upload arenas");
+    assert_eq!(d[0].bytes + d[1].bytes, summary.bytes);
+}
+
 /// A device that cannot open is a failed device: the scan ends on native
 /// code with the reference results, and the summary says why.
 #[test]

@@ -36,6 +36,10 @@ pub(super) struct Slots<'a> {
     pub events: Sender<Event>,
     /// When the scan started (for the log line saying when they joined).
     pub t0: Instant,
+    /// Bytes of each upload arena the devices bring once open (two per
+    /// device, into `free`), when they may read batches straight from
+    /// them (`None`: host arenas only).
+    pub arenas: Option<usize>,
 }
 
 /// The opened devices' megakernels, when they are ready.
@@ -192,6 +196,25 @@ pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'scope>(
             return WorkerTimes::default();
         }
     };
+    let mut upload = 0;
+    if let (Some(len), Some(mk)) = (s.arenas, mks.first()) {
+        for _ in 0..2 * mks.len() {
+            match mk.backend().device_arena(len) {
+                Ok(Some(a)) => match s.free.send(Arena::Upload(a)) {
+                    Ok(()) => upload += 1,
+                    Err(_) => break,
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(
+                        "no upload arena on {}: {e}; its batches stay in host memory",
+                        mk.backend().name()
+                    );
+                    break;
+                }
+            }
+        }
+    }
     let mut mine = None;
     let mut others = Vec::new();
     for (i, mk) in mks.into_iter().enumerate() {
@@ -201,7 +224,11 @@ pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'scope>(
             "{name} joined the scan {:.3} s after it started",
             s.t0.elapsed().as_secs_f64()
         );
-        let _ = s.events.send(Event::Joined { device, name });
+        let _ = s.events.send(Event::Joined {
+            device,
+            name,
+            zero_copy: upload > 0,
+        });
         let plan = match mk.tenant_id("scan") {
             Ok(tenant) => Plan { tenant, ..*s.plan },
             Err(error) => {

@@ -323,8 +323,29 @@ fn scan_with<B: Backend + Send>(
         && literals.is_none()
         && regexes.is_none()
         && cfg!(target_endian = "little");
+    // A GPU joining later (`gpu+native`) as the only device brings upload
+    // arenas of its own when it opens (its batches are then read straight
+    // into them; native code keeps host arenas): none are made for it here.
+    let later_places = workers
+        .iter()
+        .filter(|w| matches!(w, Worker::Later { .. } | Worker::Reserved))
+        .count();
+    let later_arenas = (cfg.zero_copy
+        && literals.is_none()
+        && regexes.is_none()
+        && cfg!(target_endian = "little")
+        && later_places > 0
+        && workers.iter().any(|w| matches!(w, Worker::Later { .. }))
+        && !workers.iter().any(|w| matches!(w, Worker::Device(_))))
+    .then_some(arena_len.div_ceil(4) * 4);
+    let host_places = devices
+        - if later_arenas.is_some() {
+            later_places
+        } else {
+            0
+        };
     let mut upload_arenas = 0;
-    for _ in 0..2 * devices {
+    for _ in 0..2 * host_places {
         let device_arena = match (zero_copy, first) {
             (true, Some(b)) => b.device_arena(arena_len.div_ceil(4) * 4)?,
             _ => None,
@@ -365,6 +386,7 @@ fn scan_with<B: Backend + Send>(
                         free,
                         events,
                         t0,
+                        arenas: later_arenas,
                     };
                     later::join_later(scope, spawn(open, builder), cfg.chunk_size, slots)
                 }
