@@ -215,7 +215,8 @@ enum Command {
         #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<u32>)]
         read_threads: Option<u32>,
         /// Threads of the native backend, 1 to 1024, or 0 (the default) for
-        /// one per core; refused when no native backend runs.
+        /// one per core (half beside a GPU that joins later); refused when
+        /// no native backend runs.
         #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole::<usize>)]
         threads: Option<usize>,
         /// Batches in flight per GPU, 1 to 16 (default 2): one is copied to

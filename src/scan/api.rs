@@ -385,7 +385,8 @@ impl Scan {
 
     /// Threads of the native backend's pool (`vyre scan --threads`): 1 to
     /// [`MAX_NATIVE_THREADS`](super::MAX_NATIVE_THREADS), or 0 (the default)
-    /// for one per core. [`Scan::run`] refuses a count above the maximum,
+    /// for one per core (half of them beside a GPU that joins later,
+    /// `gpu,native`). [`Scan::run`] refuses a count above the maximum,
     /// and a count other than 0 when the devices include no native backend.
     pub fn threads(mut self, n: usize) -> Scan {
         self.cfg.native_threads = n;

@@ -63,7 +63,8 @@ pub struct ScanConfig {
     /// scan's thread; default [`default_read_threads`]).
     pub read_threads: u32,
     /// Threads of the native backend's pool (`vyre scan --threads`): 0 (the
-    /// default) is one per core ([`default_native_threads`](super::default_native_threads)), like `xz -T0`;
+    /// default) is one per core ([`default_native_threads`](super::default_native_threads)), like `xz -T0`
+    /// (half of them beside a GPU that joins later: [`open_engines`](super::open_engines));
     /// at most [`MAX_NATIVE_THREADS`](super::MAX_NATIVE_THREADS). When not 0 it replaces the count of
     /// every [`Engine::Native`](super::Engine::Native) of the scan, and a scan with no native
     /// engine refuses it (it would do nothing).
