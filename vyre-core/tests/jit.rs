@@ -11,7 +11,9 @@ mod support;
 
 use support::progen::{random_program, Rng};
 use vyre_core::cpu::CpuBackend;
-use vyre_core::ir::payload::{param_var, table_load, word_atomic, word_load, word_store, Table};
+use vyre_core::ir::payload::{
+    byte_load, byte_word_load, param_var, table_load, word_atomic, word_load, word_store, Table,
+};
 use vyre_core::native::with_iteration_budget;
 use vyre_core::{
     jit, Access, AtomicOp, Backend, BinOp, Builtin, DataType, Expr, NativeSlot, Node, Param,
@@ -111,7 +113,12 @@ fn to_payload(p: &Program, seed: u64) -> Option<Payload> {
         return None; // barriers: the JIT refuses them (tested below)
     }
     let table = seed % 2 == 1;
-    let body = p.body.iter().map(|n| node(n, table)).collect();
+    let read = match (seed / 2) % 3 {
+        0 => Read::Raw,
+        1 => Read::Word,
+        _ => Read::Byte,
+    };
+    let body = p.body.iter().map(|n| node(n, table, read)).collect();
     let mut rng = Rng::new(seed ^ 0x7AB1E);
     let words: Vec<u32> = (0..40 + rng.below(32)).map(|_| rng.next() as u32).collect();
     let tables = if table {
@@ -122,14 +129,24 @@ fn to_payload(p: &Program, seed: u64) -> Option<Payload> {
     Some(payload(&p.name, slot_params(OUT_WORDS, 8), tables, body))
 }
 
+/// How random payloads read `iu`: plain loads of `data`'s words, or the
+/// data helpers (`byte_word_load`, `byte_load`), which the JIT lowers as
+/// idioms (`jit/idiom.rs`), at the random index.
+#[derive(Clone, Copy)]
+enum Read {
+    Raw,
+    Word,
+    Byte,
+}
+
 fn word(index: Expr, skip: u32) -> Expr {
     let base = Expr::shr(Expr::var(&param_var("data", "off")), Expr::u32(2));
     Expr::load("data", Expr::add(Expr::add(base, Expr::u32(skip)), index))
 }
 
-fn node(n: &Node, table: bool) -> Node {
-    let nodes = |ns: &[Node]| ns.iter().map(|n| node(n, table)).collect::<Vec<_>>();
-    let expr = |e: &Expr| expr(e, table);
+fn node(n: &Node, table: bool, read: Read) -> Node {
+    let nodes = |ns: &[Node]| ns.iter().map(|n| node(n, table, read)).collect::<Vec<_>>();
+    let expr = |e: &Expr| expr(e, table, read);
     match n {
         Node::Let { name, value } => Node::let_bind(name, expr(value)),
         Node::Assign { name, value } => Node::assign(name, expr(value)),
@@ -153,11 +170,15 @@ fn node(n: &Node, table: bool) -> Node {
     }
 }
 
-fn expr(e: &Expr, table: bool) -> Expr {
-    let b = |x: &Expr| Box::new(expr(x, table));
-    let expr = |x: &Expr| expr(x, table);
+fn expr(e: &Expr, table: bool, read: Read) -> Expr {
+    let b = |x: &Expr| Box::new(expr(x, table, read));
+    let expr = |x: &Expr| expr(x, table, read);
     match e {
-        Expr::Load { buffer, index } if buffer == "iu" => word(expr(index), 0),
+        Expr::Load { buffer, index } if buffer == "iu" => match read {
+            Read::Raw => word(expr(index), 0),
+            Read::Word => byte_word_load("data", expr(index)),
+            Read::Byte => byte_load("data", expr(index)),
+        },
         Expr::Load { buffer, index } if buffer == "ii" && table => {
             Expr::bitcast(DataType::I32, table_load(II_TABLE, expr(index)))
         }
@@ -565,6 +586,96 @@ fn out_of_range_accesses_are_confined() {
         [0x0403_0201, 0x0007_0605, 0, 0, 20, 0, 2, 0],
         "JIT confinement"
     );
+}
+
+/// The data helpers (`byte_word_load`, `byte_load`), which the JIT lowers
+/// as one access each (`jit/idiom.rs`), read what the reference reads at
+/// every edge: lengths 0 to 13 (partial last words), indices at, just past
+/// and far past the end (up to `u32::MAX`, where `4w` wraps), in a loop;
+/// and a body that reassigns `data__len` or `data__off` gets the
+/// reassigned values' semantics (the idiom must not apply).
+#[test]
+fn data_helpers_read_like_the_reference_at_the_edges() {
+    let words = [0, 1, 2, 3, 4, (1 << 30) - 1, 1 << 30, (1 << 30) + 1, u32::MAX / 4, u32::MAX];
+    let bytes = [0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 14, 1 << 31, u32::MAX - 1, u32::MAX];
+    let mut body = Vec::new();
+    let mut at = 0u32;
+    for &w in &words {
+        body.push(Node::store("out", Expr::u32(at), byte_word_load("data", Expr::u32(w))));
+        at += 1;
+    }
+    for &i in &bytes {
+        body.push(Node::store("out", Expr::u32(at), byte_load("data", Expr::u32(i))));
+        at += 1;
+    }
+    // In a loop: the index is the loop variable (and derived from it).
+    body.push(Node::for_range(
+        "w",
+        Expr::u32(0),
+        Expr::u32(5),
+        vec![
+            Node::store(
+                "out",
+                Expr::add(Expr::u32(at), Expr::var("w")),
+                byte_word_load("data", Expr::var("w")),
+            ),
+            Node::store(
+                "out",
+                Expr::add(Expr::u32(at + 5), Expr::var("w")),
+                byte_load("data", Expr::add(Expr::mul(Expr::var("w"), Expr::u32(3)), Expr::u32(1))),
+            ),
+        ],
+    ));
+    let out = at + 10;
+    let p = payload(
+        "helpers",
+        vec![
+            param("data", ParamKind::Bytes, None),
+            param("out", ParamKind::Output, Some(out)),
+        ],
+        vec![],
+        body,
+    );
+    for len in 0..=13u8 {
+        let data: Vec<u8> = (1..=len).map(|b| b.wrapping_mul(37) | 1).collect();
+        let init = vec![0xDEAD_BEEF; out as usize];
+        let want = reference(&p, &data, &init).unwrap();
+        let (got, spent) = run_jit(&p, &data, &init, u64::MAX - 1);
+        assert!(!spent);
+        assert_eq!(got, want, "data helpers on {len} bytes");
+        // The reference itself: word 0 and byte 1 as the spec says.
+        let w0 = data.iter().take(4).rev().fold(0u32, |a, &b| (a << 8) | u32::from(b));
+        assert_eq!(want[0], w0, "{len} bytes");
+        assert_eq!(want[words.len() + 1], data.get(1).map_or(0, |&b| u32::from(b)));
+    }
+    // Reassigned bindings: `data__len = 2` masks word 0 to 2 bytes and
+    // ends the bytes at 2; `data__off = 4` moves the data one word on.
+    let reassigned = |var: &str, v: u32| {
+        payload(
+            "reassigned",
+            vec![
+                param("data", ParamKind::Bytes, None),
+                param("out", ParamKind::Output, Some(3)),
+            ],
+            vec![],
+            vec![
+                Node::assign(&param_var("data", var), Expr::u32(v)),
+                Node::store("out", Expr::u32(0), byte_word_load("data", Expr::u32(0))),
+                Node::store("out", Expr::u32(1), byte_load("data", Expr::u32(2))),
+                Node::store("out", Expr::u32(2), byte_load("data", Expr::u32(1))),
+            ],
+        )
+    };
+    let data = [1u8, 2, 3, 4, 5, 6, 7, 8];
+    for (var, v, expect) in [
+        ("len", 2, [0x0201, 0, 2]),
+        ("off", 4, [0x0807_0605, 7, 6]),
+    ] {
+        let p = reassigned(var, v);
+        let want = reference(&p, &data, &[0; 3]).unwrap();
+        assert_eq!(want, expect, "reference with data__{var} = {v}");
+        assert_eq!(run_jit(&p, &data, &[0; 3], u64::MAX - 1).0, want, "data__{var} = {v}");
+    }
 }
 
 /// A runaway loop spends the budget (the slot would be FAULT_BUDGET);

@@ -10,6 +10,9 @@ use crate::ir::{AtomicOp, BinOp, DataType, Expr, Literal, UnOp};
 impl L<'_> {
     /// The value of `e` (an `i32` Cranelift value) and its IR type.
     pub fn expr(&mut self, e: &Expr) -> R<(Value, DataType)> {
+        if let Some(v) = self.data_idiom(e)? {
+            return Ok((v, DataType::U32));
+        }
         Ok(match e {
             Expr::Lit(l) => match *l {
                 Literal::U32(v) => (self.u32(v), DataType::U32),
@@ -313,7 +316,7 @@ impl L<'_> {
     }
 
     /// Data word `i`: bytes `4i..4i+4` of the slot, those past its end 0.
-    fn data_word(&mut self, i: Value) -> Value {
+    pub(super) fn data_word(&mut self, i: Value) -> Value {
         let w = self.b.ins().uextend(types::I64, i);
         let inside = self
             .b

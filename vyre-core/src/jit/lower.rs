@@ -65,6 +65,11 @@ pub(super) struct L<'a> {
     pub ptr: Type,
     pub ctx: Value,
     pub data: Value,
+    /// The slot's length in bytes (i64).
+    pub data_len: Value,
+    /// Data parameters whose `off` and `len` the body never assigns
+    /// (`idiom::fixed_data_params`).
+    pub fixed_data: std::collections::HashSet<String>,
     /// Words wholly inside the data (`data_len / 4`, i64).
     pub full_words: Value,
     pub results: Value,
@@ -179,6 +184,14 @@ pub(super) fn lower(p: &Payload, module: &mut JITModule) -> R<Lowered> {
             ptr,
             ctx: c,
             data,
+            data_len,
+            fixed_data: super::idiom::fixed_data_params(
+                p.params
+                    .iter()
+                    .filter(|q| q.kind == ParamKind::Bytes)
+                    .map(|q| q.name.as_str()),
+                &p.body,
+            ),
             full_words,
             results,
             results_len,
@@ -195,8 +208,14 @@ pub(super) fn lower(p: &Payload, module: &mut JITModule) -> R<Lowered> {
             loops: Vec::new(),
             next_var: 1,
         };
-        for (k, (name, _)) in vars.iter().enumerate() {
-            let v = l.b.ins().load(types::I32, m, vptr, (4 * k) as i32);
+        for (k, (name, bind)) in vars.iter().enumerate() {
+            // Constants and the length are known here: as values of the
+            // code, Cranelift folds them (`lanes__count == 1`, `off == 0`).
+            let v = match *bind {
+                Bind::Const(c) => l.u32(c),
+                Bind::DataLen => l.b.ins().ireduce(types::I32, data_len),
+                _ => l.b.ins().load(types::I32, m, vptr, (4 * k) as i32),
+            };
             let var = l.new_var(name, DataType::U32);
             l.b.def_var(var, v);
         }
