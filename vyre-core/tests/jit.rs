@@ -596,16 +596,51 @@ fn out_of_range_accesses_are_confined() {
 /// reassigned values' semantics (the idiom must not apply).
 #[test]
 fn data_helpers_read_like_the_reference_at_the_edges() {
-    let words = [0, 1, 2, 3, 4, (1 << 30) - 1, 1 << 30, (1 << 30) + 1, u32::MAX / 4, u32::MAX];
-    let bytes = [0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 14, 1 << 31, u32::MAX - 1, u32::MAX];
+    let words = [
+        0,
+        1,
+        2,
+        3,
+        4,
+        (1 << 30) - 1,
+        1 << 30,
+        (1 << 30) + 1,
+        u32::MAX / 4,
+        u32::MAX,
+    ];
+    let bytes = [
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        7,
+        8,
+        9,
+        12,
+        13,
+        14,
+        1 << 31,
+        u32::MAX - 1,
+        u32::MAX,
+    ];
     let mut body = Vec::new();
     let mut at = 0u32;
     for &w in &words {
-        body.push(Node::store("out", Expr::u32(at), byte_word_load("data", Expr::u32(w))));
+        body.push(Node::store(
+            "out",
+            Expr::u32(at),
+            byte_word_load("data", Expr::u32(w)),
+        ));
         at += 1;
     }
     for &i in &bytes {
-        body.push(Node::store("out", Expr::u32(at), byte_load("data", Expr::u32(i))));
+        body.push(Node::store(
+            "out",
+            Expr::u32(at),
+            byte_load("data", Expr::u32(i)),
+        ));
         at += 1;
     }
     // In a loop: the index is the loop variable (and derived from it).
@@ -622,7 +657,10 @@ fn data_helpers_read_like_the_reference_at_the_edges() {
             Node::store(
                 "out",
                 Expr::add(Expr::u32(at + 5), Expr::var("w")),
-                byte_load("data", Expr::add(Expr::mul(Expr::var("w"), Expr::u32(3)), Expr::u32(1))),
+                byte_load(
+                    "data",
+                    Expr::add(Expr::mul(Expr::var("w"), Expr::u32(3)), Expr::u32(1)),
+                ),
             ),
         ],
     ));
@@ -644,9 +682,16 @@ fn data_helpers_read_like_the_reference_at_the_edges() {
         assert!(!spent);
         assert_eq!(got, want, "data helpers on {len} bytes");
         // The reference itself: word 0 and byte 1 as the spec says.
-        let w0 = data.iter().take(4).rev().fold(0u32, |a, &b| (a << 8) | u32::from(b));
+        let w0 = data
+            .iter()
+            .take(4)
+            .rev()
+            .fold(0u32, |a, &b| (a << 8) | u32::from(b));
         assert_eq!(want[0], w0, "{len} bytes");
-        assert_eq!(want[words.len() + 1], data.get(1).map_or(0, |&b| u32::from(b)));
+        assert_eq!(
+            want[words.len() + 1],
+            data.get(1).map_or(0, |&b| u32::from(b))
+        );
     }
     // Reassigned bindings: `data__len = 2` masks word 0 to 2 bytes and
     // ends the bytes at 2; `data__off = 4` moves the data one word on.
@@ -667,14 +712,15 @@ fn data_helpers_read_like_the_reference_at_the_edges() {
         )
     };
     let data = [1u8, 2, 3, 4, 5, 6, 7, 8];
-    for (var, v, expect) in [
-        ("len", 2, [0x0201, 0, 2]),
-        ("off", 4, [0x0807_0605, 7, 6]),
-    ] {
+    for (var, v, expect) in [("len", 2, [0x0201, 0, 2]), ("off", 4, [0x0807_0605, 7, 6])] {
         let p = reassigned(var, v);
         let want = reference(&p, &data, &[0; 3]).unwrap();
         assert_eq!(want, expect, "reference with data__{var} = {v}");
-        assert_eq!(run_jit(&p, &data, &[0; 3], u64::MAX - 1).0, want, "data__{var} = {v}");
+        assert_eq!(
+            run_jit(&p, &data, &[0; 3], u64::MAX - 1).0,
+            want,
+            "data__{var} = {v}"
+        );
     }
 }
 

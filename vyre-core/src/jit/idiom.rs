@@ -119,7 +119,10 @@ impl L<'_> {
     /// Byte `i` of the slot (0 at or past its end).
     fn data_byte(&mut self, i: Value) -> Value {
         let at = self.b.ins().uextend(types::I64, i);
-        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, at, self.data_len);
+        let inside = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThan, at, self.data_len);
         let (yes, merge) = (self.b.create_block(), self.b.create_block());
         let out = self.b.append_block_param(merge, types::I32);
         let zero = self.u32(0);
@@ -128,7 +131,10 @@ impl L<'_> {
             .brif(inside, yes, &[], merge, &[BlockArg::Value(zero)]);
         self.b.switch_to_block(yes);
         let addr = self.b.ins().iadd(self.data, at);
-        let v = self.b.ins().uload8(types::I32, MemFlags::trusted(), addr, 0);
+        let v = self
+            .b
+            .ins()
+            .uload8(types::I32, MemFlags::trusted(), addr, 0);
         self.b.ins().jump(merge, &[BlockArg::Value(v)]);
         self.b.switch_to_block(merge);
         out

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, AbiParam, Block, InstBuilder, MemFlags, SigRef, Type, Value};
+use cranelift_codegen::ir::{types, AbiParam, Block, InstBuilder, MemFlags, Type, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
@@ -63,7 +63,6 @@ struct LoopCtx {
 pub(super) struct L<'a> {
     pub b: FunctionBuilder<'a>,
     pub ptr: Type,
-    pub ctx: Value,
     pub data: Value,
     /// The slot's length in bytes (i64).
     pub data_len: Value,
@@ -78,7 +77,10 @@ pub(super) struct L<'a> {
     pub budget: Variable,
     pub spent: Block,
     pub ret: Block,
-    pub tail_sig: SigRef,
+    /// Data word `full_words` (the slot's last, partial word, 0 when
+    /// there is none): read once at entry, so no loop calls out (a call
+    /// would make every value live across it spill).
+    pub tail: Value,
     /// Variables in scope: name, variable, type.
     pub scope: Vec<(String, Variable, DataType)>,
     pub buffers: HashMap<String, Buf>,
@@ -177,12 +179,17 @@ pub(super) fn lower(p: &Payload, module: &mut JITModule) -> R<Lowered> {
         let budget = Variable::from_u32(0);
         b.declare_var(budget, types::I64);
         b.def_var(budget, left);
+        let tail_fn = b
+            .ins()
+            .iconst(ptr, super::tail_word as *const () as usize as i64);
+        let last = b.ins().ireduce(types::I32, full_words);
+        let call = b.ins().call_indirect(tail_sig, tail_fn, &[c, last]);
+        let tail = b.inst_results(call)[0];
         let spent = b.create_block();
         let ret = b.create_block();
         let mut l = L {
             b,
             ptr,
-            ctx: c,
             data,
             data_len,
             fixed_data: super::idiom::fixed_data_params(
@@ -198,7 +205,7 @@ pub(super) fn lower(p: &Payload, module: &mut JITModule) -> R<Lowered> {
             budget,
             spent,
             ret,
-            tail_sig,
+            tail,
             scope: Vec::new(),
             buffers,
             tables: tables
