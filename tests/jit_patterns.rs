@@ -5,7 +5,8 @@
 //! alphabet (frequent matches, partial last words), 1 to 5 patterns of 1
 //! to 9 bytes, random chunk starts; and the iteration budget: a slot runs
 //! in exactly the iterations the native code charges and is cut (spent)
-//! with one fewer, like native code.
+//! with one fewer, like native code. And the standard payloads as JIT code
+//! against their native code.
 
 use proptest::prelude::*;
 use vyre::__private::native::with_iteration_budget;
@@ -130,4 +131,71 @@ fn jit_pattern_counts_on_text_chunks() {
         .collect();
     assert!(want.iter().all(|&w| w > 0), "every pattern occurs");
     assert_eq!(total, want);
+}
+
+/// The standard payloads, whose loops read through the data helpers (the
+/// JIT's idioms): JIT code gives the result words of their rustc-compiled
+/// native code (itself checked against the CPU reference by
+/// `macro_differential.rs`) on every length 0 to 70 (partial last words)
+/// and a longer input, from several chunk starts.
+#[test]
+fn standard_payloads_jit_equals_native_code() {
+    use vyre::megakernel::abi::initial_results;
+    use vyre::scan::crc;
+    let payloads = [
+        vyre::payloads::line_count::payload(),
+        vyre::payloads::byte_histogram::payload(),
+        vyre::payloads::non_ascii_count::payload(),
+        vyre::payloads::count_needle::payload(),
+        vyre::payloads::crc32::payload(),
+        crc::crc32::payload(),
+        crc::crc32_blocks::payload(),
+    ];
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut bytes = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                [b'a', b'\n', 0, 0xC3, 0xA9, b'G'][(x % 6) as usize]
+            })
+            .collect()
+    };
+    let mut inputs: Vec<Vec<u8>> = (0..=70).map(&mut bytes).collect();
+    inputs.push(bytes(5003));
+    for p in &payloads {
+        assert!(p.native.is_some(), "{} has native code", p.name);
+        let jit = vyre_core::jit::compile(p).unwrap();
+        let init = initial_results(p);
+        for data in &inputs {
+            for start in [0, 1, 5, data.len() as u32 / 2] {
+                let start = start.min(data.len() as u32);
+                let go = |code: &NativePayload| {
+                    let mut results = init.clone();
+                    let mut slot = NativeSlot {
+                        data,
+                        start,
+                        args: &[],
+                        chunk_offset: 0,
+                        chunk_offset_hi: 0,
+                        file_len: data.len() as u32,
+                        file_len_hi: 0,
+                        chunk_index: 0,
+                        results: &mut results,
+                    };
+                    let (ran, spent) = with_iteration_budget(1 << 40, || code.call(&mut slot));
+                    assert!(ran && !spent);
+                    results
+                };
+                assert_eq!(
+                    go(&jit),
+                    go(&p.native),
+                    "{} on {} bytes from {start}",
+                    p.name,
+                    data.len()
+                );
+            }
+        }
+    }
 }
