@@ -1,103 +1,28 @@
 //! The JIT (`vyre_core::jit`): payloads compiled to machine code give
 //! exactly what the CPU reference gives for the same payload run by one
 //! lane: hundreds of random payloads (random programs rewritten into
-//! payloads, half of them reading a table), every operation on edge values,
-//! loads and stores out of range, tables, atomics; a runaway loop spends
-//! the iteration budget; what the JIT cannot compile is refused.
+//! payloads, half of them reading a table, two thirds reading the data
+//! through the data helpers the JIT lowers as idioms), every operation on
+//! edge values, atomics; a runaway loop spends the iteration budget; what
+//! the JIT cannot compile is refused. (Memory confinement, tables and the
+//! data helpers at their edges: `tests/jit_data.rs`.)
 //!
 //! `VYRE_JIT_CASES` sets the number of random payloads (default 400).
 
 mod support;
 
+use support::jit::{param, payload, reference, run_jit, slot_params};
 use support::progen::{random_program, Rng};
-use vyre_core::cpu::CpuBackend;
 use vyre_core::ir::payload::{
     byte_load, byte_word_load, param_var, table_load, word_atomic, word_load, word_store, Table,
 };
-use vyre_core::native::with_iteration_budget;
 use vyre_core::{
-    jit, Access, AtomicOp, Backend, BinOp, Builtin, DataType, Expr, NativeSlot, Node, Param,
-    ParamKind, Payload, Program, UnOp,
+    jit, Access, AtomicOp, BinOp, Builtin, DataType, Expr, NativeSlot, Node, Param, ParamKind,
+    Payload, Program, UnOp,
 };
 
 /// Output words of random payloads (as many as 64 lanes would own).
 const OUT_WORDS: u32 = 64 * 8;
-
-fn param(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
-    Param::new(name, kind, len)
-}
-
-fn payload(name: &str, params: Vec<Param>, tables: Vec<Table>, body: Vec<Node>) -> Payload {
-    Payload {
-        name: name.into(),
-        params,
-        look_behind: 0,
-        body,
-        tables,
-        combine: None,
-        native: Default::default(),
-    }
-}
-
-/// The parameters of every test payload here: bytes, `out`, `acc`, lanes.
-fn slot_params(out: u32, acc: u32) -> Vec<Param> {
-    vec![
-        param("data", ParamKind::Bytes, None),
-        param("out", ParamKind::Output, Some(out)),
-        param("acc", ParamKind::Accumulator, Some(acc)),
-        param("lanes", ParamKind::Lanes, None),
-    ]
-}
-
-/// `p` (parameters as [`slot_params`]) on the CPU reference, one lane:
-/// its standalone program with `data` and the result words `init`.
-fn reference(p: &Payload, data: &[u8], init: &[u32]) -> Result<Vec<u32>, String> {
-    let prog: Program = p.to_program(1);
-    let mut words: Vec<u32> = data
-        .chunks(4)
-        .map(|c| {
-            let mut b = [0u8; 4];
-            b[..c.len()].copy_from_slice(c);
-            u32::from_le_bytes(b)
-        })
-        .collect();
-    if words.is_empty() {
-        words.push(0);
-    }
-    let mut bufs = vec![vec![data.len() as u32], words];
-    let mut at = 0usize;
-    for q in p.params.iter().filter(|q| q.kind.is_result()) {
-        let n = q.len.unwrap_or(0) as usize;
-        bufs.push(init[at..at + n].to_vec());
-        at += n;
-    }
-    CpuBackend::new()
-        .run(&prog, &mut bufs, 1)
-        .map_err(|e| e.to_string())?;
-    Ok(bufs[2..].concat())
-}
-
-/// `p` compiled by the JIT, run on `data` with results `init`, under
-/// `budget` loop iterations: the result words and whether it was spent.
-fn run_jit(p: &Payload, data: &[u8], init: &[u32], budget: u64) -> (Vec<u32>, bool) {
-    let code = jit::compile(p).unwrap_or_else(|e| panic!("JIT of {}: {e}", p.name));
-    let mut results = init.to_vec();
-    let mut slot = NativeSlot {
-        data,
-        start: 0,
-        args: &[],
-        chunk_offset: 0,
-        chunk_offset_hi: 0,
-        file_len: data.len() as u32,
-        file_len_hi: 0,
-        chunk_index: 0,
-        results: &mut results,
-    };
-    let ((), spent) = with_iteration_budget(budget, || {
-        assert!(code.call(&mut slot));
-    });
-    (results, spent)
-}
 
 // ---- random payloads -------------------------------------------------
 
@@ -539,190 +464,7 @@ fn every_atomic_op_on_edge_values() {
     }
 }
 
-// ---- memory confinement, tables, budget, refusals ---------------------
-
-/// Loads past the data's end give 0 (a partial last word keeps its bytes);
-/// stores and atomics outside the result words do nothing; table reads
-/// past the table give 0.
-#[test]
-fn out_of_range_accesses_are_confined() {
-    let data = [1u8, 2, 3, 4, 5, 6, 7];
-    let st = |i: u32, e: Expr| Node::store("out", Expr::u32(i), e);
-    let body = vec![
-        st(0, Expr::load("data", Expr::u32(0))),
-        st(1, Expr::load("data", Expr::u32(1))),
-        st(2, Expr::load("data", Expr::u32(2))),
-        st(3, Expr::load("data", Expr::u32(u32::MAX))),
-        st(4, table_load("T", Expr::u32(1))),
-        st(5, table_load("T", Expr::u32(2))),
-        st(6, Expr::len("T")),
-        Node::store("out", Expr::u32(8), Expr::u32(9)),
-        Node::store("out", Expr::u32(u32::MAX), Expr::u32(9)),
-        Node::let_bind("o", Expr::atomic_add("out", Expr::u32(8), Expr::u32(5))),
-        Node::let_bind(
-            "p",
-            Expr::atomic_add("out", Expr::u32(u32::MAX), Expr::u32(5)),
-        ),
-        st(
-            7,
-            Expr::add(
-                Expr::var("o"),
-                Expr::add(Expr::var("p"), Expr::load("out", Expr::u32(8))),
-            ),
-        ),
-    ];
-    let p = payload(
-        "confined",
-        vec![
-            param("data", ParamKind::Bytes, None),
-            param("out", ParamKind::Output, Some(8)),
-        ],
-        vec![Table::new("T", &[10, 20])],
-        body,
-    );
-    let (got, _) = run_jit(&p, &data, &[0; 8], u64::MAX - 1);
-    assert_eq!(
-        got,
-        [0x0403_0201, 0x0007_0605, 0, 0, 20, 0, 2, 0],
-        "JIT confinement"
-    );
-}
-
-/// The data helpers (`byte_word_load`, `byte_load`), which the JIT lowers
-/// as one access each (`jit/idiom.rs`), read what the reference reads at
-/// every edge: lengths 0 to 13 (partial last words), indices at, just past
-/// and far past the end (up to `u32::MAX`, where `4w` wraps), in a loop;
-/// and a body that reassigns `data__len` or `data__off` gets the
-/// reassigned values' semantics (the idiom must not apply).
-#[test]
-fn data_helpers_read_like_the_reference_at_the_edges() {
-    let words = [
-        0,
-        1,
-        2,
-        3,
-        4,
-        (1 << 30) - 1,
-        1 << 30,
-        (1 << 30) + 1,
-        u32::MAX / 4,
-        u32::MAX,
-    ];
-    let bytes = [
-        0,
-        1,
-        2,
-        3,
-        4,
-        5,
-        7,
-        8,
-        9,
-        12,
-        13,
-        14,
-        1 << 31,
-        u32::MAX - 1,
-        u32::MAX,
-    ];
-    let mut body = Vec::new();
-    let mut at = 0u32;
-    for &w in &words {
-        body.push(Node::store(
-            "out",
-            Expr::u32(at),
-            byte_word_load("data", Expr::u32(w)),
-        ));
-        at += 1;
-    }
-    for &i in &bytes {
-        body.push(Node::store(
-            "out",
-            Expr::u32(at),
-            byte_load("data", Expr::u32(i)),
-        ));
-        at += 1;
-    }
-    // In a loop: the index is the loop variable (and derived from it).
-    body.push(Node::for_range(
-        "w",
-        Expr::u32(0),
-        Expr::u32(5),
-        vec![
-            Node::store(
-                "out",
-                Expr::add(Expr::u32(at), Expr::var("w")),
-                byte_word_load("data", Expr::var("w")),
-            ),
-            Node::store(
-                "out",
-                Expr::add(Expr::u32(at + 5), Expr::var("w")),
-                byte_load(
-                    "data",
-                    Expr::add(Expr::mul(Expr::var("w"), Expr::u32(3)), Expr::u32(1)),
-                ),
-            ),
-        ],
-    ));
-    let out = at + 10;
-    let p = payload(
-        "helpers",
-        vec![
-            param("data", ParamKind::Bytes, None),
-            param("out", ParamKind::Output, Some(out)),
-        ],
-        vec![],
-        body,
-    );
-    for len in 0..=13u8 {
-        let data: Vec<u8> = (1..=len).map(|b| b.wrapping_mul(37) | 1).collect();
-        let init = vec![0xDEAD_BEEF; out as usize];
-        let want = reference(&p, &data, &init).unwrap();
-        let (got, spent) = run_jit(&p, &data, &init, u64::MAX - 1);
-        assert!(!spent);
-        assert_eq!(got, want, "data helpers on {len} bytes");
-        // The reference itself: word 0 and byte 1 as the spec says.
-        let w0 = data
-            .iter()
-            .take(4)
-            .rev()
-            .fold(0u32, |a, &b| (a << 8) | u32::from(b));
-        assert_eq!(want[0], w0, "{len} bytes");
-        assert_eq!(
-            want[words.len() + 1],
-            data.get(1).map_or(0, |&b| u32::from(b))
-        );
-    }
-    // Reassigned bindings: `data__len = 2` masks word 0 to 2 bytes and
-    // ends the bytes at 2; `data__off = 4` moves the data one word on.
-    let reassigned = |var: &str, v: u32| {
-        payload(
-            "reassigned",
-            vec![
-                param("data", ParamKind::Bytes, None),
-                param("out", ParamKind::Output, Some(3)),
-            ],
-            vec![],
-            vec![
-                Node::assign(&param_var("data", var), Expr::u32(v)),
-                Node::store("out", Expr::u32(0), byte_word_load("data", Expr::u32(0))),
-                Node::store("out", Expr::u32(1), byte_load("data", Expr::u32(2))),
-                Node::store("out", Expr::u32(2), byte_load("data", Expr::u32(1))),
-            ],
-        )
-    };
-    let data = [1u8, 2, 3, 4, 5, 6, 7, 8];
-    for (var, v, expect) in [("len", 2, [0x0201, 0, 2]), ("off", 4, [0x0807_0605, 7, 6])] {
-        let p = reassigned(var, v);
-        let want = reference(&p, &data, &[0; 3]).unwrap();
-        assert_eq!(want, expect, "reference with data__{var} = {v}");
-        assert_eq!(
-            run_jit(&p, &data, &[0; 3], u64::MAX - 1).0,
-            want,
-            "data__{var} = {v}"
-        );
-    }
-}
+// ---- budget, refusals (memory confinement: `tests/jit_data.rs`) -------
 
 /// A runaway loop spends the budget (the slot would be FAULT_BUDGET);
 /// a loop of `n` iterations runs in a budget of `n` and not of `n - 1`.
