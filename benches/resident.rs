@@ -32,7 +32,7 @@ use vyre::megakernel::Megakernel;
 use vyre::payloads::{byte_histogram, line_count};
 use vyre::scan::crc::crc32_blocks;
 use vyre::scan::pattern::{pattern_payload, patterns_payload};
-use vyre::{Backend, Payload};
+use vyre::{Backend, HostBuffers, Payload};
 
 mod support;
 
@@ -69,7 +69,7 @@ fn measure(
         }
     }
     let program = mk.program().clone();
-    let mut bufs: Vec<Vec<u32>> = mk.host_buffers().to_vec();
+    let mut bufs = HostBuffers::new(mk.host_buffers().to_vec());
     let fresh = bufs.clone();
     let slots = fresh[1].len() / SLOT_WORDS as usize;
     let whole = |i: usize| (i, 0..bufs[i].len());
@@ -83,7 +83,7 @@ fn measure(
     let kernel_out: Vec<(usize, std::ops::Range<usize>)> = vec![whole(0)];
     let run = |writes: &[(usize, std::ops::Range<usize>)],
                reads: &[(usize, std::ops::Range<usize>)],
-               bufs: &mut Vec<Vec<u32>>|
+               bufs: &mut HostBuffers|
      -> Duration {
         for (i, _) in writes {
             bufs[*i].copy_from_slice(&fresh[*i]);

@@ -9,8 +9,10 @@
 //!   (`--repeat` times; hits still read back and counted);
 //! * `host AC`: the host engine (`aho-corasick`, all cores) on the same chunks.
 //!
-//! Every device result is compared with the host engine's: a difference
-//! exits with status 1. Build once, copy the binary, run anywhere with a
+//! Every device result is compared with the host engine's, per file: a
+//! difference exits with status 1. `--recording table|hits` forces how the
+//! device records matches (default: the engine's choice; the `rec` column
+//! says which ran). Build once, copy the binary, run anywhere with a
 //! Vulkan driver:
 //!
 //! ```text
@@ -18,13 +20,14 @@
 //! target/release/examples/literal_bench DIR PATTERNS [--counts 1,100,10000,100000]
 //!     [--ignore-case] [--repeat 5] [--max-bytes 1073741824] [--segment 4096] [--backend gpu|cpu]
 //!     [--replicate N]   (the loaded files N times, as further files)
+//!     [--recording table|hits]
 //! ```
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use vyre::feeder::ChunkDesc;
-use vyre::scan::gpu_literals::DeviceLiterals;
+use vyre::scan::gpu_literals::{DeviceLiterals, Recording};
 use vyre::scan::literal_dfa::{LiteralDfa, MAX_DFA_BYTES};
 use vyre::scan::literals::{ChunkCounts, Literals};
 use vyre::Backend;
@@ -41,10 +44,11 @@ struct Args {
     segment: u32,
     backend: String,
     replicate: usize,
+    recording: Option<Recording>,
 }
 
 fn usage(why: &str) -> ! {
-    eprintln!("literal_bench: {why}\nusage: literal_bench DIR PATTERNS [--counts 1,100,10000,100000] [--ignore-case] [--repeat N] [--max-bytes N] [--segment N] [--backend gpu|cpu] [--replicate N]");
+    eprintln!("literal_bench: {why}\nusage: literal_bench DIR PATTERNS [--counts 1,100,10000,100000] [--ignore-case] [--repeat N] [--max-bytes N] [--segment N] [--backend gpu|cpu] [--replicate N] [--recording table|hits]");
     std::process::exit(2)
 }
 
@@ -61,6 +65,7 @@ fn parse_args() -> Args {
         segment: vyre::scan::gpu_literals::SEGMENT_BYTES,
         backend: "gpu".into(),
         replicate: 1,
+        recording: None,
     };
     while let Some(x) = it.next() {
         let mut val = |name: &str| {
@@ -84,6 +89,13 @@ fn parse_args() -> Args {
             "--segment" => a.segment = num(val("--segment")) as u32,
             "--backend" => a.backend = val("--backend"),
             "--replicate" => a.replicate = num(val("--replicate")).max(1),
+            "--recording" => {
+                a.recording = match val("--recording").as_str() {
+                    "table" => Some(Recording::Table),
+                    "hits" => Some(Recording::Hits),
+                    other => usage(&format!("--recording is table or hits, not {other}")),
+                }
+            }
             _ if x.starts_with("--") => usage(&format!("unknown option {x}")),
             _ => pos.push(x),
         }
@@ -193,7 +205,7 @@ fn main() {
         all.len(),
         if a.ignore_case { ", -i" } else { "" }
     );
-    println!("patterns  states  classes  table_MiB  build_s  end-to-end_GB/s  resident_GB/s  host_AC_GB/s  hits  exact");
+    println!("patterns  states  classes  table_MiB  build_s  end-to-end_GB/s  resident_GB/s  host_AC_GB/s  hits  rec  exact");
     let mut failed = false;
     for &n in &a.counts {
         if n > all.len() {
@@ -213,10 +225,11 @@ fn main() {
         let (mut words, chunks) = layout(&files, (dfa.longest() - 1).div_ceil(4) * 4);
         let host = Literals::new(pats, a.ignore_case).expect("host engine");
         let th = Instant::now();
-        let want: Vec<ChunkCounts> = host.count_batch(bytemuck_bytes(&words), &chunks);
+        let want = per_file(&host.count_batch(bytemuck_bytes(&words), &chunks), &chunks);
         let host_s = th.elapsed().as_secs_f64();
         let mut lits =
             DeviceLiterals::new(dfa.clone(), "literal_bench", a.segment).expect("engine");
+        lits.force_recording = a.recording;
         let run = |lits: &mut DeviceLiterals, words: &mut Vec<u32>, resident: bool| {
             let t = Instant::now();
             let r = match resident {
@@ -237,15 +250,16 @@ fn main() {
         };
         let (e2e, e2e_s) = run(&mut lits, &mut words, false);
         let mut best = f64::MAX;
-        let mut exact = first.counts == want && e2e.as_ref().is_ok_and(|r| r.counts == want);
+        let same = |r: &vyre::scan::gpu_literals::BatchRun| per_file(&r.counts, &chunks) == want;
+        let mut exact = same(&first) && e2e.as_ref().is_ok_and(same);
         for _ in 0..a.repeat {
             let (r, s) = run(&mut lits, &mut words, true);
-            exact &= r.is_ok_and(|r| r.counts == want);
+            exact &= r.as_ref().is_ok_and(same);
             best = best.min(s);
         }
         failed |= !exact;
         println!(
-            "{n:>8}  {:>6}  {:>7}  {:>9.1}  {build:>7.3}  {:>15.3}  {:>13.3}  {:>12.3}  {:>4}  {}",
+            "{n:>8}  {:>6}  {:>7}  {:>9.1}  {build:>7.3}  {:>15.3}  {:>13.3}  {:>12.3}  {:>4}  {:?}  {}",
             dfa.states(),
             dfa.class_count,
             dfa.table_bytes() as f64 / (1 << 20) as f64,
@@ -253,6 +267,7 @@ fn main() {
             gbps(bytes, best),
             gbps(bytes, host_s),
             first.hits,
+            first.recording,
             if exact { "yes" } else { "NO" }
         );
     }
@@ -260,6 +275,21 @@ fn main() {
         eprintln!("literal_bench: a device result differed from the host engine or failed");
         std::process::exit(1);
     }
+}
+
+/// Per (file, pattern), the sums of per-chunk counts (a device run with the
+/// count table reports each file's matches on its first chunk of the batch).
+fn per_file(
+    counts: &[ChunkCounts],
+    chunks: &[ChunkDesc],
+) -> std::collections::BTreeMap<(usize, u32), u64> {
+    let mut m = std::collections::BTreeMap::new();
+    for (c, cc) in chunks.iter().zip(counts) {
+        for &(p, n) in cc {
+            *m.entry((c.file, p)).or_insert(0) += u64::from(n);
+        }
+    }
+    m
 }
 
 fn bytemuck_bytes(words: &[u32]) -> &[u8] {

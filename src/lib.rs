@@ -28,7 +28,7 @@ pub use vyre_core::{
     NativeCombine, NativePayload, NativeSlot, Node, Param, ParamKind, Payload, Program, Reduce,
     Table, UnOp,
 };
-pub use vyre_core::{Backend, ByteWords, DeviceArena, Error, Result};
+pub use vyre_core::{Backend, ByteWords, DeviceArena, Error, HostBuffers, Result};
 
 pub mod float;
 pub mod payloads;

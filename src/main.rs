@@ -3,7 +3,6 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use vyre::scan::{
@@ -12,7 +11,11 @@ use vyre::scan::{
 };
 use vyre::Result;
 
+mod exit;
+mod usage;
 mod vir0_commands;
+use exit::{end, warn, write_failed};
+use usage::whole;
 use vir0_commands::{compile, disasm, BUILTIN_PAYLOADS};
 
 #[derive(Parser)]
@@ -153,7 +156,7 @@ enum Command {
         #[arg(long)]
         matches: bool,
         /// With --matches: print at most N (1 to 1048576) per file.
-        #[arg(long, value_name = "N", default_value_t = 1000, requires = "matches")]
+        #[arg(long, value_name = "N", default_value_t = vyre::scan::matches::DEFAULT_MAX_MATCHES, requires = "matches", allow_negative_numbers = true, value_parser = whole::<usize>)]
         max_matches_per_file: usize,
         /// CRC-32/IEEE of each file.
         #[arg(long)]
@@ -253,47 +256,6 @@ enum Command {
     },
 }
 
-/// A whole number option: digits only, with an error that says what to do
-/// (clap reports it with exit status 2).
-fn whole<T>(s: &str) -> std::result::Result<T, String>
-where
-    T: std::str::FromStr + std::fmt::Display + Bounded,
-{
-    if s.starts_with('-') && s.len() > 1 {
-        return Err(format!(
-            "`{s}` is negative. Fix: pass a whole number without a sign, within the limits `vyre scan --help` gives"
-        ));
-    }
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "`{s}` is not a whole number. Fix: pass digits only (no sign, unit or separator), e.g. 262144"
-        ));
-    }
-    s.parse().map_err(|_| {
-        format!(
-            "`{s}` is larger than {}. Fix: pass a smaller number (see --help for each option's limits)",
-            T::MAX
-        )
-    })
-}
-
-/// The largest value of an integer type, for [`whole`]'s messages.
-trait Bounded {
-    const MAX: Self;
-}
-impl Bounded for u32 {
-    const MAX: u32 = u32::MAX;
-}
-impl Bounded for usize {
-    const MAX: usize = usize::MAX;
-}
-
-/// Prints a line on stderr; a closed or failing stderr is ignored (unlike
-/// `eprintln!`, which panics).
-fn warn(msg: impl std::fmt::Display) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
 /// Writes `text` to stdout; a closed pipe (`| head`) ends the process
 /// quietly with status 0, as ripgrep does.
 fn print_out(text: &str) -> Result<()> {
@@ -304,38 +266,17 @@ fn print_out(text: &str) -> Result<()> {
     }
 }
 
-/// Stops the scan when its results cannot be written: quietly with status 0
-/// when the reader has gone (`| head -1`, as ripgrep does), otherwise (a full
-/// disk, `> /dev/full`) with the error and status 2. Either way at once:
-/// scanning on would only produce output nobody gets.
-fn write_failed(e: std::io::Error) -> ! {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        quiet_exit()
-    }
-    warn(format_args!(
-        "vyre: writing results failed: {e}. Fix: make the output writable (disk space, the program reading it)"
-    ));
-    std::process::exit(2)
-}
-
-/// Ends the process with status 0 and no message: the reader of our output
-/// has gone, so nothing more is wanted.
-fn quiet_exit() -> ! {
-    let _ = std::io::stderr().flush();
-    std::process::exit(0)
-}
-
-fn report(result: Result<()>) -> ExitCode {
+fn report(result: Result<()>) -> u8 {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(e) => fail(e),
     }
 }
 
 /// Reports an error that stops the command: exit status 2.
-fn fail(e: impl std::fmt::Display) -> ExitCode {
+fn fail(e: impl std::fmt::Display) -> u8 {
     warn(format_args!("vyre: {e}"));
-    ExitCode::from(2)
+    2
 }
 
 /// The byte patterns of `-e`, escapes parsed ([`parse_pattern`]).
@@ -422,11 +363,17 @@ fn make_devices(
     })
 }
 
-fn main() -> ExitCode {
+fn main() {
+    let code = run();
+    end(code)
+}
+
+/// The command line's command; the exit status.
+fn run() -> u8 {
     let started = std::time::Instant::now();
     // Before any thread starts: it may set XDG_RUNTIME_DIR for Mesa.
     vyre::gpu::give_mesa_a_runtime_dir();
-    let cli = Cli::parse();
+    let cli = usage::parse::<Cli>();
     init_logging(cli.verbose);
     match cli.command {
         Command::Scan {
@@ -612,9 +559,9 @@ fn main() -> ExitCode {
                         write_failed(e);
                     }
                     if summary.failed > 0 {
-                        ExitCode::from(1)
+                        1
                     } else {
-                        ExitCode::SUCCESS
+                        0
                     }
                 }
                 Err(e) => fail(e),

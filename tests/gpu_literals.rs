@@ -3,7 +3,8 @@
 //! random pattern sets (nested, overlapping, `\xff`, `\n`, `-i`, patterns
 //! longer than a chunk); its IR program gives the same per-file counts on
 //! the CPU reference and on the GPU (llvmpipe here) across chunk boundaries,
-//! including after a hit-buffer overflow; a `gpu` scan runs it (the summary
+//! including after a hit-buffer overflow, recording hits or adding to the
+//! per-file count table, with several files in one batch; a `gpu` scan runs it (the summary
 //! says so) with counts equal to `aho-corasick`.
 
 mod support;
@@ -12,8 +13,9 @@ use std::sync::Arc;
 
 use aho_corasick::{AhoCorasickBuilder, MatchKind};
 use vyre::feeder::ChunkDesc;
-use vyre::scan::gpu_literals::DeviceLiterals;
+use vyre::scan::gpu_literals::{DeviceLiterals, Recording};
 use vyre::scan::literal_dfa::{LiteralDfa, MAX_DFA_BYTES};
+use vyre::scan::literals::Literals;
 use vyre::scan::Scan;
 
 struct Rng(u64);
@@ -178,6 +180,115 @@ fn the_device_program_equals_aho_corasick_on_cpu_reference_and_gpu() {
             }
         }
     }
+}
+
+/// Per file, per pattern: the sums of `counts` (per chunk) over `chunks`.
+fn per_file(counts: &[Vec<(u32, u32)>], chunks: &[ChunkDesc]) -> Vec<(usize, u32, u64)> {
+    let mut m = std::collections::BTreeMap::new();
+    for (c, cc) in chunks.iter().zip(counts) {
+        for &(p, n) in cc {
+            *m.entry((c.file, p)).or_insert(0u64) += u64::from(n);
+        }
+    }
+    m.into_iter().map(|((f, p), n)| (f, p, n)).collect()
+}
+
+#[test]
+fn both_recordings_count_each_file_of_a_batch_like_the_host_engine() {
+    let cpu = vyre::cpu::CpuBackend::new();
+    let _gpu = support::GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = Rng(0x5eed);
+    let text = rng.bytes(3000, ALPHABET);
+    let pats = patterns(&mut rng, 60, &text, &[90]);
+    for fold in [false, true] {
+        let dfa = Arc::new(LiteralDfa::new(&pats, fold, MAX_DFA_BYTES).unwrap());
+        let host = Literals::new(&pats, fold).unwrap();
+        let lb = (dfa.longest() - 1).div_ceil(4) * 4;
+        let (words, mut chunks) = layout(&text, 100, lb);
+        // Runs of chunks belong to different files (1, 2, 3, ... chunks).
+        let (mut file, mut left) = (0, 1);
+        for c in chunks.iter_mut() {
+            if left == 0 {
+                file += 1;
+                left = file + 1;
+            }
+            c.file = file;
+            left -= 1;
+        }
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let want = per_file(&host.count_batch(&bytes, &chunks), &chunks);
+        assert!(want.iter().map(|w| w.0).max() > Some(3), "{want:?}");
+        for backend in support::ir_backends(&cpu) {
+            for (forced, cap) in [
+                (None, None),
+                (Some(Recording::Hits), None),
+                (Some(Recording::Table), None),
+                (Some(Recording::Hits), Some(2)),
+                (None, Some(2)),
+            ] {
+                let mut lits = DeviceLiterals::new(dfa.clone(), "lits_rec", 64).unwrap();
+                lits.force_recording = forced;
+                lits.initial_hit_capacity = cap;
+                let mut w = words.clone();
+                let run = lits
+                    .run_batch(backend, &mut w, &chunks)
+                    .unwrap_or_else(|e| panic!("{}: {e}", backend.name()));
+                let how = format!("{forced:?} cap {cap:?} fold {fold} on {}", backend.name());
+                assert_eq!(per_file(&run.counts, &chunks), want, "{how}");
+                let total: u64 = want.iter().map(|w| w.2).sum();
+                assert!(
+                    run.hits > 0 && run.hits <= total,
+                    "{how}: {} hits",
+                    run.hits
+                );
+                if let Some(r) = forced {
+                    assert_eq!(run.recording, r, "{how}");
+                }
+                // An overflow goes to the table unless hits are forced.
+                if cap.is_some() {
+                    assert_eq!(run.overflow_reruns, 1, "{how}");
+                    assert_eq!(run.recording == Recording::Table, forced.is_none(), "{how}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn engines_sharing_a_program_take_turns_each_with_its_own_tables() {
+    let Some(gpu) = support::gpu() else {
+        return;
+    };
+    let _gpu = support::GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rng = Rng(0x7075_726e);
+    let text = rng.bytes(3000, ALPHABET);
+    // Two engines of one program (one name: one set of resident device
+    // buffers) with different automata. Their tables go up with their own
+    // first run only; each turn the device holds the other's, so each run
+    // must upload its own again (its buffers' stamp is not the device's).
+    let mut engines: Vec<(DeviceLiterals, Vec<u64>)> = (0..2)
+        .map(|k| {
+            let pats = patterns(&mut rng, 30 + 20 * k, &text, &[40]);
+            let dfa = Arc::new(LiteralDfa::new(&pats, k == 1, MAX_DFA_BYTES).unwrap());
+            let lits = DeviceLiterals::new(dfa, "lits_turns", 64).unwrap();
+            (lits, reference(&text, &pats, k == 1))
+        })
+        .collect();
+    for turn in 0..3 {
+        for (k, (lits, want)) in engines.iter_mut().enumerate() {
+            let (got, _) = device_counts(lits, gpu, &text, 500);
+            assert_eq!(&got, want, "engine {k}, turn {turn}");
+        }
+    }
+    // A new engine where the first was: its own tables, whatever the
+    // device held.
+    let (old, _) = engines.remove(0);
+    drop(old);
+    let pats = patterns(&mut rng, 45, &text, &[]);
+    let dfa = Arc::new(LiteralDfa::new(&pats, false, MAX_DFA_BYTES).unwrap());
+    let mut lits = DeviceLiterals::new(dfa, "lits_turns", 64).unwrap();
+    let (got, _) = device_counts(&mut lits, gpu, &text, 500);
+    assert_eq!(got, reference(&text, &pats, false), "a new engine");
 }
 
 #[test]

@@ -60,6 +60,7 @@ fn scan(
             c.patterns = vec![b"GPL".to_vec(), b"e L".to_vec()];
             c.chunk_size = chunk;
             c.batch_bytes = 8 * chunk as usize;
+            c.later_min_bytes = 0;
         })
         .devices(devices)
         .threads(threads)
@@ -149,6 +150,8 @@ fn small_batches() -> ScanConfig {
         patterns: vec![b"GPL".to_vec(), b"e L".to_vec(), b"\xE2".to_vec()],
         chunk_size: 4096,
         batch_bytes: 8192,
+        // Tiny trees: open later devices all the same.
+        later_min_bytes: 0,
         ..ScanConfig::default()
     }
 }
@@ -192,6 +195,117 @@ fn a_later_device_joins_native_code_with_the_reference_results() {
         d[0].batches > 0 && d[1].batches > 0,
         "both ran batches: {d:?}"
     );
+    assert_eq!(d[0].bytes + d[1].bytes, summary.bytes);
+}
+
+/// A scan under `later_min_bytes` that native code runs whole does not
+/// open its later devices at all (the opener is never called): the summary
+/// says so, and native code gives the reference results.
+#[test]
+fn a_small_scan_does_not_open_its_later_devices() {
+    let dir = tree("hybrid-small", 4096, 8);
+    let total: u64 = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    let cfg = ScanConfig {
+        later_min_bytes: total + 1,
+        ..small_batches()
+    };
+    let (want, _) = run(
+        vec![Engine::Device(Box::new(scan_cpu_backend()))],
+        &dir,
+        &cfg,
+    );
+    let opened = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = opened.clone();
+    let later = Engine::Later {
+        open: Box::new(move || {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(vec![Box::new(scan_cpu_backend()) as Device])
+        }),
+        workers: 2,
+    };
+    let (got, summary) = run(vec![later, Engine::Native { threads: 2 }], &dir, &cfg);
+    assert_eq!(got, want);
+    assert!(!opened.load(std::sync::atomic::Ordering::SeqCst));
+    let d = &summary.devices;
+    assert_eq!(d.len(), 3, "{d:?}");
+    assert!(
+        d[..2]
+            .iter()
+            .all(|x| x.name == vyre::scan::NOT_NEEDED && x.batches == 0),
+        "{d:?}"
+    );
+    assert_eq!(d[2].bytes, summary.bytes);
+    // One byte over the threshold: opened (it may or may not join in time).
+    let flag = opened.clone();
+    let later = Engine::Later {
+        open: Box::new(move || {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(vec![Box::new(scan_cpu_backend()) as Device])
+        }),
+        workers: 1,
+    };
+    let cfg = ScanConfig {
+        later_min_bytes: total,
+        ..cfg
+    };
+    let (got, summary) = run(vec![later, Engine::Native { threads: 1 }], &dir, &cfg);
+    assert_eq!(got, want);
+    assert_ne!(summary.devices[0].name, vyre::scan::NOT_NEEDED);
+    for _ in 0..500 {
+        if opened.load(std::sync::atomic::Ordering::SeqCst) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        opened.load(std::sync::atomic::Ordering::SeqCst),
+        "the opener ran"
+    );
+}
+
+/// A GPU that joins native code as the scan's only device brings upload
+/// arenas of its own: the reader fills them for it (the summary says
+/// zero-copy) while native code keeps host memory, and every per-file
+/// result is the CPU reference's.
+#[test]
+fn a_joining_gpu_reads_its_batches_straight_into_its_arenas() {
+    if support::gpu().is_none() {
+        return;
+    }
+    let _gpu = support::GPU_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tree("hybrid-zero-copy", 4096, 100);
+    let cfg = small_batches();
+    let (want, _) = run(
+        vec![Engine::Device(Box::new(scan_cpu_backend()))],
+        &dir,
+        &cfg,
+    );
+    // Reads slow enough (20 ms a file after the first five) for the GPU to
+    // open and join while batches remain.
+    let hook: vyre::feeder::FaultHook = std::sync::Arc::new(|file, _| {
+        if file >= 5 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    });
+    let cfg = ScanConfig {
+        inject: Some(vyre::scan::FaultInjection(hook)),
+        ..cfg
+    };
+    let gpu = vyre::gpu::WgpuBackend::new().expect("the adapter support::gpu() found");
+    let later = Engine::Later {
+        open: Box::new(move || Ok(vec![Box::new(gpu) as Device])),
+        workers: 1,
+    };
+    let (got, summary) = run(vec![later, Engine::Native { threads: 1 }], &dir, &cfg);
+    assert_eq!(got, want);
+    let d = &summary.devices;
+    assert!(d[0].name.starts_with("wgpu"), "{d:?}");
+    assert!(d[0].batches > 0, "the GPU joined and ran batches: {d:?}");
+    assert!(summary.zero_copy, "its batches came in its upload arenas");
     assert_eq!(d[0].bytes + d[1].bytes, summary.bytes);
 }
 

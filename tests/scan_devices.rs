@@ -195,7 +195,7 @@ impl<B: Backend> Backend for Wrapped<B> {
     fn run_ranges(
         &self,
         p: &Program,
-        b: &mut [Vec<u32>],
+        b: &mut vyre::HostBuffers,
         wg: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
@@ -217,7 +217,7 @@ impl<B: Backend> Backend for Wrapped<B> {
     fn run_ranges_from(
         &self,
         p: &std::sync::Arc<Program>,
-        b: &mut [Vec<u32>],
+        b: &mut vyre::HostBuffers,
         wg: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
@@ -532,10 +532,7 @@ fn cli_adapters_list_equals_one_device_json() {
         let out = vyre_bin().arg("scan").args(bad).arg(&dir).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("Fix:") || err.contains("cannot be used with"),
-            "{bad:?}: {err}"
-        );
+        assert!(err.contains("Fix:"), "{bad:?}: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

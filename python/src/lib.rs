@@ -72,6 +72,8 @@ fn config(
     histogram: bool,
     crc32: bool,
     patterns: Vec<Vec<u8>>,
+    regexes: Vec<String>,
+    max_matches: Option<usize>,
     payload_files: Vec<Vec<u8>>,
     payload_bytes: Vec<(String, Vec<u8>)>,
     args: Vec<String>,
@@ -94,7 +96,12 @@ fn config(
         payloads.push(vyre::vir0::load_payload_bytes(bytes, shown)?);
     }
     let payloads = vyre::scan::bind_args(payloads, &args)?;
-    let none = !lines && !histogram && !crc32 && patterns.is_empty() && payloads.is_empty();
+    let none = !lines
+        && !histogram
+        && !crc32
+        && patterns.is_empty()
+        && regexes.is_empty()
+        && payloads.is_empty();
     let d = ScanConfig::default();
     let cfg = ScanConfig {
         payloads,
@@ -103,6 +110,8 @@ fn config(
         histogram,
         crc32: crc32 || none,
         patterns,
+        regexes,
+        match_locations: max_matches,
         chunk_size: chunk_size.unwrap_or(d.chunk_size),
         batch_bytes: batch_bytes.unwrap_or(d.batch_bytes),
         iteration_budget: iteration_budget.unwrap_or(d.iteration_budget),
@@ -114,14 +123,21 @@ fn config(
     };
     cfg.validate()?;
     cfg.validate_distinct()?;
+    if !cfg.regexes.is_empty() {
+        // Compiled again by the scan: refused here, before a device opens
+        // (and on a Ray driver before any task starts).
+        vyre::scan::regex::Regexes::new(&cfg.regexes)?;
+    }
     Ok(cfg)
 }
 
 /// Starts a scan (or, with `check_only`, only checks its options and
-/// payloads and returns None). See `vyre.scan` for the options.
+/// payloads and returns None). See `vyre.scan` for the options;
+/// `max_matches` is `--matches --max-matches-per-file N` (None: no
+/// match locations).
 #[pyfunction]
 #[pyo3(signature = (paths, *, lines=false, histogram=false, crc32=false, patterns=vec![],
-    payload_files=vec![], payload_bytes=vec![], args=vec![], fused=false, devices="auto".to_string(),
+    regexes=vec![], max_matches=None, payload_files=vec![], payload_bytes=vec![], args=vec![], fused=false, devices="auto".to_string(),
     chunk_size=None, batch_bytes=None, iteration_budget=None, follow_links=false,
     read_threads=None, in_flight=2, no_uring=false, zero_copy=true, json=false, check_only=false))]
 #[allow(clippy::too_many_arguments)]
@@ -132,6 +148,8 @@ fn scan(
     histogram: bool,
     crc32: bool,
     patterns: Vec<Vec<u8>>,
+    regexes: Vec<String>,
+    max_matches: Option<usize>,
     payload_files: Vec<Vec<u8>>,
     payload_bytes: Vec<(String, Vec<u8>)>,
     args: Vec<String>,
@@ -153,6 +171,8 @@ fn scan(
         histogram,
         crc32,
         patterns,
+        regexes,
+        max_matches,
         payload_files,
         payload_bytes,
         args,
@@ -194,7 +214,10 @@ fn scan(
 }
 
 /// A running scan: iterating gives each file's `vyre scan --json` object
-/// (a dict, or with `json=True` the exact JSON line), in walk order.
+/// in walk order: a dict (with match locations, `located` holds the
+/// file's `"type":"match"` objects), or with `json=True` the exact lines
+/// `vyre scan --json` prints for the file (with match locations, its match
+/// lines first), joined by `\n`.
 #[pyclass(module = "vyre._vyre")]
 struct ScanIter {
     files: Mutex<Option<ScanFiles>>,
@@ -226,14 +249,21 @@ impl ScanIter {
         });
         match next.map_err(err)? {
             None => Ok(None),
-            Some(r) if self.json => Ok(Some(
-                r.to_json()
-                    .to_string()
-                    .into_pyobject(py)?
-                    .into_any()
-                    .unbind(),
-            )),
-            Some(r) => to_py(py, &r.to_json()).map(Some),
+            Some(r) if self.json => {
+                let mut lines: Vec<String> =
+                    r.located_json().iter().map(Value::to_string).collect();
+                lines.push(r.to_json().to_string());
+                Ok(Some(
+                    lines.join("\n").into_pyobject(py)?.into_any().unbind(),
+                ))
+            }
+            Some(r) => {
+                let mut file = r.to_json();
+                if let (Value::Object(m), Some(_), None) = (&mut file, &r.located, &r.error) {
+                    m.insert("located".into(), Value::Array(r.located_json()));
+                }
+                to_py(py, &file).map(Some)
+            }
         }
     }
 
@@ -300,6 +330,14 @@ fn list_files(py: Python<'_>, paths: Vec<Vec<u8>>, follow_links: bool) -> PyResu
     Ok((files, failures))
 }
 
+/// The regexes of `regexes` then those of the regex files `files` (one
+/// per line, as `vyre scan -r ... --regex-file FILE` reads them).
+#[pyfunction]
+fn regex_files(regexes: Vec<String>, files: Vec<Vec<u8>>) -> PyResult<Vec<String>> {
+    let files: Vec<PathBuf> = files.iter().map(|f| path_of(f)).collect();
+    vyre::scan::regex::with_regex_files(regexes, &files).map_err(err)
+}
+
 /// The `--json` line of a path that failed with `reason`.
 #[pyfunction]
 fn failed_json(path: Vec<u8>, reason: String) -> String {
@@ -315,6 +353,15 @@ fn _vyre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add_function(wrap_pyfunction!(list_files, m)?)?;
     m.add_function(wrap_pyfunction!(failed_json, m)?)?;
+    m.add_function(wrap_pyfunction!(regex_files, m)?)?;
+    m.add(
+        "DEFAULT_MAX_MATCHES",
+        vyre::scan::matches::DEFAULT_MAX_MATCHES,
+    )?;
+    m.add(
+        "MAX_MATCHES_PER_FILE",
+        vyre::scan::matches::MAX_MATCHES_PER_FILE,
+    )?;
     m.add_class::<ScanIter>()?;
     Ok(())
 }

@@ -98,7 +98,8 @@ class PythonApi(unittest.TestCase):
                 self.assertTrue(any(n.startswith("wgpu") for n in names), names)
             else:
                 # gpu,native: native code starts at once and the GPU joins when
-                # its device is open (or is still opening when a small scan ends).
+                # its device is open (or is still opening when a small scan ends, or
+                # is not opened at all for an input this small).
                 self.assertTrue(any(n.startswith("native") for n in names), names)
                 self.assertTrue(any(n.startswith(("wgpu", "GPU")) for n in names), names)
 
@@ -205,15 +206,40 @@ class RayCluster(unittest.TestCase):
 
     def test_b_command_equals_one_host(self):
         paths = [self.tmp, REAL]
-        want = one_host(paths, "--lines", "-e", "GPL", "--backend", "native")
+        flags = ["--lines", "-e", "GPL", "-r", "GP+L|lic[a-z]+", "--matches",
+                 "--max-matches-per-file", "3", "--backend", "native"]
+        want = one_host(paths, *flags)
         env = dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0")
         out = subprocess.run([sys.executable, "-m", "vyre.ray", "scan", "--address",
-                              self.cluster.address, "--lines", "-e", "GPL", "--backend",
-                              "native", *paths], capture_output=True, env=env, timeout=300)
+                              self.cluster.address, *flags, *paths], capture_output=True,
+                             env=env, timeout=300)
         self.assertEqual(out.returncode, 0, out.stderr.decode()[-2000:])
         lines = out.stdout.decode().splitlines()
         self.assertEqual(lines[:-1], want)
-        self.assertEqual(json.loads(lines[-1])["summary"]["files"], len(want))
+        files = [x for x in want if '"type":"match"' not in x]
+        self.assertGreater(len(want), len(files))  # match lines too
+        self.assertEqual(json.loads(lines[-1])["summary"]["files"], len(files))
+        # A bad option value: status 2 and a Fix, before any task.
+        out = subprocess.run([sys.executable, "-m", "vyre.ray", "scan", "--address",
+                              self.cluster.address, "--max-matches-per-file", "5", "-r", "x",
+                              *paths], capture_output=True, env=env, timeout=300)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("Fix:", out.stderr.decode())
+
+    def test_bb_regexes_and_matches_equal_one_host(self):
+        paths = [self.tmp, REAL, "/nonexistent-vyre-path"]
+        want = one_host(paths, "-r", "GP+L", "-r", "[0-9]{2,}", "-e", "GPL", "--matches",
+                        "--max-matches-per-file", "4", "--backend", "native")
+        opts = dict(regexes=["GP+L", "[0-9]{2,}"], patterns=["GPL"], matches=True,
+                    max_matches_per_file=4, backend="native")
+        r = vyre.ray.scan(paths, shards=7, **opts)
+        self.assertEqual(r.json_lines, want)  # byte for byte, match lines included
+        files = list(r.files())
+        self.assertEqual(files, list(vyre.scan(paths, **opts)))
+        self.assertEqual(r.summary["files"], len(files))
+        self.assertTrue(any(f.get("located") for f in files))
+        self.assertTrue(any(f.get("matches_omitted") for f in files))
+        self.assertEqual(len(r.to_arrow()), len(files))
 
     def test_c_missing_on_a_node_is_a_failed_file(self):
         files = sorted(os.path.join(REAL, f) for f in os.listdir(REAL))[:3]

@@ -7,9 +7,10 @@ One host::
         print(f["path"], f.get("lines"), f.get("error"))
 
 Each file is the object ``vyre scan --json`` prints for it (``path``, ``bytes``,
-``lines``, ``histogram``, ``matches``, ``crc32``, ``payloads``; a failed file has
-``path`` and ``error`` only). ``vyre.scan(...).to_arrow()`` gives a ``pyarrow``
-table. Errors that stop a scan raise :class:`VyreError`, whose message ends with
+``lines``, ``histogram``, ``matches``, ``regex_matches``, ``crc32``,
+``matches_omitted``, ``payloads``; a failed file has ``path`` and ``error``
+only), plus ``located`` (the file's match locations) with ``matches=True``.
+``vyre.scan(...).to_arrow()`` gives a ``pyarrow`` table. Errors that stop a scan raise :class:`VyreError`, whose message ends with
 ``Fix: ...``. A cluster: :mod:`vyre.ray`.
 """
 
@@ -34,6 +35,10 @@ def scan_options(
     histogram=False,
     crc32=False,
     patterns=(),
+    regexes=(),
+    regex_files=(),
+    matches=False,
+    max_matches_per_file=None,
     payloads=(),
     args=None,
     fused=False,
@@ -65,6 +70,8 @@ def scan_options(
     if isinstance(patterns, (str, bytes)):
         patterns = [patterns]
     pats = [p.encode() if isinstance(p, str) else bytes(p) for p in patterns]
+    res = _regexes(regexes, regex_files)
+    max_matches = _max_matches(matches, max_matches_per_file)
     if isinstance(payloads, (str, bytes, os.PathLike)):
         payloads = [payloads]
     files, blobs = [], []
@@ -84,6 +91,8 @@ def scan_options(
         histogram=bool(histogram),
         crc32=bool(crc32),
         patterns=pats,
+        regexes=res,
+        max_matches=max_matches,
         payload_files=files,
         payload_bytes=blobs,
         args=args,
@@ -98,6 +107,51 @@ def scan_options(
         no_uring=bool(no_uring),
         zero_copy=bool(zero_copy),
     )
+
+
+def _regexes(regexes, regex_files):
+    """The ``regexes`` (str, or a list of str), then those of the
+    ``regex_files`` (one per line, read here), as ``-r`` and ``--regex-file``."""
+    if isinstance(regexes, str):
+        regexes = [regexes]
+    elif isinstance(regexes, (bytes, bytearray, memoryview)):
+        regexes = [regexes]
+    out = []
+    for r in regexes:
+        if not isinstance(r, str):
+            raise VyreError(
+                f"regex {r!r} is a {type(r).__name__}, not a str. Fix: pass each "
+                "regex as a str (Rust regex syntax; match other bytes with (?-u:\\xHH))"
+            )
+        out.append(r)
+    if isinstance(regex_files, (str, bytes, os.PathLike)):
+        regex_files = [regex_files]
+    return _vyre.regex_files(out, [_fs(f) for f in regex_files])
+
+
+def _max_matches(matches, max_matches_per_file):
+    """``--matches --max-matches-per-file N`` as the native scan's
+    ``max_matches``: None without ``matches``."""
+    if max_matches_per_file is not None and not matches:
+        raise VyreError(
+            f"max_matches_per_file={max_matches_per_file!r} is given without "
+            "matches=True. Fix: add matches=True to get the match locations "
+            "(max_matches_per_file only bounds how many per file), or leave out "
+            "max_matches_per_file"
+        )
+    if not matches:
+        return None
+    if max_matches_per_file is None:
+        return _vyre.DEFAULT_MAX_MATCHES
+    most = _vyre.MAX_MATCHES_PER_FILE
+    m = max_matches_per_file
+    if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= most:
+        raise VyreError(
+            f"max_matches_per_file={m!r} is not a whole number from 1 to {most}. "
+            f"Fix: pass an int from 1 to {most} (default "
+            f"{_vyre.DEFAULT_MAX_MATCHES}); for no locations, leave out matches=True"
+        )
+    return m
 
 
 class Scan:
@@ -133,7 +187,14 @@ def scan(paths, **options):
     """Scans ``paths`` (files, or directories walked recursively) as ``vyre scan --json``.
 
     Options (``vyre scan`` flags): ``lines``, ``histogram``, ``crc32``,
-    ``patterns`` (``-e``; str or bytes, the same escapes), ``payloads`` (run-time
+    ``patterns`` (``-e``; str or bytes, the same escapes), ``regexes`` (``-r``;
+    a str or a list of str, Rust ``regex`` syntax: each counted per file in the
+    dict's ``regex_matches`` like ``rg -c -o``: leftmost-first, non-overlapping,
+    within lines), ``regex_files`` (``--regex-file``: paths of files with one
+    regex per line, read here), ``matches`` (``--matches``: locate the matches
+    of the regexes and patterns) and ``max_matches_per_file`` (with
+    ``matches=True``: the most located per file, 1 to 1048576, default 1000),
+    ``payloads`` (run-time
     payloads: paths of text IR ``.vyre`` / ``.vir0`` files, or their bytes),
     ``args`` (``--arg``: ``{"NAME.PARAM": value}`` or ``["NAME.PARAM=VALUE"]``),
     ``fused``, ``backend`` (``"gpu"``, ``"cpu"``, ``"native"``; default auto: the
@@ -141,6 +202,16 @@ def scan(paths, **options):
     (``--adapters``: e.g. ``"gpu,cpu"``, ``"all"``), ``chunk_size``,
     ``batch_bytes``, ``iteration_budget``, ``follow_links``, ``read_threads``,
     ``in_flight``, ``no_uring``, ``zero_copy``. No analysis means lines and CRC-32.
+
+    With ``matches=True`` each file's dict has ``located``: its first
+    ``max_matches_per_file`` matches (regexes and patterns) in (offset, kind,
+    pattern) order, each the ``"type": "match"`` object ``vyre scan --json
+    --matches`` prints (``offset``: byte offset in the file; ``line`` and
+    ``column``: 1-based, the column in bytes; ``kind``: ``"regex"`` or
+    ``"literal"``; ``pattern``: its index among the regexes or the patterns;
+    ``pattern_text``; ``text``: the line, lossy UTF-8, without its ``\\n``; a
+    line over 4096 bytes shows a window of them, with ``text_column`` and
+    ``line_bytes``), and ``matches_omitted``: how many more the bound left out.
 
     Returns a :class:`Scan` iterator of dicts. Bad options, a payload that does not
     load or no device raise :class:`VyreError` here; a file that cannot be scanned is
@@ -158,20 +229,25 @@ def arrow_table(files):
     Columns: ``path`` (str), ``path_bytes`` (base64 str, only for non-UTF-8
     names), ``error`` (str), ``bytes`` (uint64), ``lines`` (uint64), ``crc32``
     (uint32), ``histogram`` (list<uint64>), ``matches`` (struct: a uint64 per
-    pattern), ``payloads`` (struct: a list<uint64> per payload). A value the scan
-    did not compute, and every result of a failed file, is null.
+    pattern), ``regex_matches`` (struct: a uint64 per regex), ``payloads``
+    (struct: a list<uint64> per payload), and with match locations
+    ``matches_omitted`` (uint64) and ``located`` (list of struct: the fields of
+    a ``located`` entry but ``type``, ``path`` and ``path_bytes``, which the row
+    has). A value the scan did not compute, and every result of a failed file,
+    is null.
     """
     import pyarrow as pa
 
     files = list(files)
-    pattern_keys, payload_keys = [], []
+    pattern_keys, regex_keys, payload_keys = [], [], []
+    located = False
     for f in files:
-        for k in f.get("matches", {}):
-            if k not in pattern_keys:
-                pattern_keys.append(k)
-        for k in f.get("payloads", {}):
-            if k not in payload_keys:
-                payload_keys.append(k)
+        for keys, field in ((pattern_keys, "matches"), (regex_keys, "regex_matches"),
+                            (payload_keys, "payloads")):
+            for k in f.get(field, {}):
+                if k not in keys:
+                    keys.append(k)
+        located = located or "located" in f
     fields = [
         ("path", pa.string()),
         ("path_bytes", pa.string()),
@@ -183,15 +259,25 @@ def arrow_table(files):
     ]
     if pattern_keys:
         fields.append(("matches", pa.struct([(k, pa.uint64()) for k in pattern_keys])))
+    if regex_keys:
+        fields.append(("regex_matches", pa.struct([(k, pa.uint64()) for k in regex_keys])))
     if payload_keys:
         fields.append(
             ("payloads", pa.struct([(k, pa.list_(pa.uint64())) for k in payload_keys]))
         )
+    loc = [("offset", pa.uint64()), ("line", pa.uint64()), ("column", pa.uint64()),
+           ("kind", pa.string()), ("pattern", pa.uint32()), ("pattern_text", pa.string()),
+           ("text", pa.string()), ("text_column", pa.uint64()), ("line_bytes", pa.uint64())]
+    if located:
+        fields.append(("matches_omitted", pa.uint64()))
+        fields.append(("located", pa.list_(pa.struct(loc))))
     schema = pa.schema(fields)
     rows = []
     for f in files:
         r = dict(f)
         if "error" in r:
             r["bytes"] = None
+        if "located" in r:
+            r["located"] = [{k: m.get(k) for k, _ in loc} for m in r["located"]]
         rows.append(r)
     return pa.Table.from_pylist(rows, schema=schema)

@@ -60,7 +60,9 @@ def shard(files, n):
 
 def _scan_shard(paths, kw):
     """Runs in a Ray task: scans ``paths`` (an explicit file list) and returns
-    their ``--json`` lines in the list's order, with what ran it."""
+    their ``--json`` lines in the list's order, with what ran it: per path,
+    its lines joined by ``\\n`` (with match locations, the file's match lines
+    come before its object)."""
     t0 = time.perf_counter()
     it = _vyre.scan(paths, json=True, **kw)
     lines = list(it)
@@ -73,7 +75,7 @@ def _scan_shard(paths, kw):
     placed = [None] * len(paths)
     extra = []
     for line in lines:
-        obj = json.loads(line)
+        obj = json.loads(line[line.rfind("\n") + 1:])  # the file's object
         # Non-UTF-8 names: `path` is lossy, `path_bytes` the exact bytes.
         p = base64.b64decode(obj["path_bytes"]) if "path_bytes" in obj else os.fsencode(obj["path"])
         slots = order.get(p)
@@ -97,9 +99,10 @@ def _scan_shard(paths, kw):
 
 
 class RayScanResult:
-    """A distributed scan's output: ``json_lines`` (each file's exact
-    ``vyre scan --json`` line, in path order), ``summary`` (a dict) and, per
-    shard, ``shards`` (node id, files, bytes, seconds)."""
+    """A distributed scan's output: ``json_lines`` (the exact lines ``vyre scan
+    --json`` prints for the files, in path order: each file's object, after its
+    ``"type": "match"`` lines with ``matches=True``), ``summary`` (a dict) and,
+    per shard, ``shards`` (node id, files, bytes, seconds)."""
 
     def __init__(self, json_lines, summary, shards):
         self.json_lines = json_lines
@@ -107,8 +110,18 @@ class RayScanResult:
         self.shards = shards
 
     def files(self):
-        """Each file's dict (the same fields as :func:`vyre.scan`)."""
-        return (json.loads(line) for line in self.json_lines)
+        """Each file's dict (the same fields as :func:`vyre.scan`, ``located``
+        included)."""
+        located = []
+        for line in self.json_lines:
+            obj = json.loads(line)
+            if obj.get("type") == "match":
+                located.append(obj)
+                continue
+            if "matches_omitted" in obj:
+                obj["located"] = located
+            located = []
+            yield obj
 
     def to_arrow(self):
         """The files as a ``pyarrow.Table`` (:func:`vyre.arrow_table`)."""
@@ -173,10 +186,11 @@ def scan(
                 on_shard_done(i, results[i])
     lines = list(failures)
     for r in results:
-        lines.extend(r["lines"])
+        for item in r["lines"]:
+            lines.extend(item.split("\n"))
     failed = len(failures) + sum(r["failed"] for r in results)
     summary = {
-        "files": len(lines),
+        "files": len(failures) + sum(len(r["lines"]) for r in results),
         "failed": failed,
         "bytes": sum(r["bytes"] for r in results),
         "seconds": round(time.perf_counter() - t0, 6),
@@ -190,6 +204,15 @@ def scan(
     return RayScanResult(lines, summary, shard_info)
 
 
+def _whole(s):
+    """An argparse type: a whole number (digits only), or an error with a Fix."""
+    if not s.isdigit() or not s.isascii():
+        raise argparse.ArgumentTypeError(
+            f"{s!r} is not a whole number. Fix: pass digits only (no sign, unit "
+            "or separator), within the limits `vyre scan --help` gives")
+    return int(s)
+
+
 def main(argv=None):
     """``python -m vyre.ray scan``: prints ``vyre scan --json`` lines, then the summary."""
     ap = argparse.ArgumentParser(prog="python -m vyre.ray")
@@ -198,21 +221,25 @@ def main(argv=None):
     s.add_argument("paths", nargs="+")
     s.add_argument("--address", default=None,
                    help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
-    s.add_argument("--shards", type=int, default=None)
+    s.add_argument("--shards", type=_whole, default=None)
     s.add_argument("--gpus-per-shard", type=float, default=None)
     s.add_argument("--lines", action="store_true")
     s.add_argument("--histogram", action="store_true")
     s.add_argument("--crc32", action="store_true")
     s.add_argument("-e", "--pattern", action="append", default=[],
                    type=os.fsencode)
+    s.add_argument("-r", "--regex", action="append", default=[])
+    s.add_argument("--regex-file", action="append", default=[])
+    s.add_argument("--matches", action="store_true")
+    s.add_argument("--max-matches-per-file", type=_whole, default=None)
     s.add_argument("--payload", action="append", default=[])
     s.add_argument("--arg", action="append", default=[])
     s.add_argument("--fused", action="store_true")
     s.add_argument("--backend", choices=["gpu", "cpu", "native"], default=None)
     s.add_argument("--adapters", default=None)
-    s.add_argument("--chunk-size", type=int, default=None)
-    s.add_argument("--batch-bytes", type=int, default=None)
-    s.add_argument("--iteration-budget", type=int, default=None)
+    s.add_argument("--chunk-size", type=_whole, default=None)
+    s.add_argument("--batch-bytes", type=_whole, default=None)
+    s.add_argument("--iteration-budget", type=_whole, default=None)
     s.add_argument("-L", "--follow", action="store_true")
     a = ap.parse_args(argv)
     try:
@@ -221,6 +248,8 @@ def main(argv=None):
         r = scan(
             a.paths, shards=a.shards, gpus_per_shard=a.gpus_per_shard,
             lines=a.lines, histogram=a.histogram, crc32=a.crc32, patterns=a.pattern,
+            regexes=a.regex, regex_files=a.regex_file, matches=a.matches,
+            max_matches_per_file=a.max_matches_per_file,
             payloads=a.payload, args=a.arg, fused=a.fused, backend=a.backend,
             devices=a.adapters, chunk_size=a.chunk_size, batch_bytes=a.batch_bytes,
             iteration_budget=a.iteration_budget, follow_links=a.follow,

@@ -114,7 +114,14 @@ impl<F: FnMut(&FileReport), P: FnMut(u64, u64)> Collector<'_, '_, F, P> {
                         return Err(all_failed(errors, &self.summary.devices));
                     }
                 }
-                Event::Joined { device, name } => self.summary.devices[device].name = name,
+                Event::Joined {
+                    device,
+                    name,
+                    zero_copy,
+                } => {
+                    self.summary.devices[device].name = name;
+                    self.summary.zero_copy |= zero_copy;
+                }
                 Event::ReaderFinished { batches: n } => batches = Some(n),
                 Event::ReadFailed(e) => return Err(e),
                 Event::Panicked(who) => {

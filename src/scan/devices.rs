@@ -38,8 +38,8 @@ pub enum Engine<B = Device> {
 pub type Opener<B> = Box<dyn FnOnce() -> Result<Vec<B>> + Send>;
 
 /// [`open_devices`] where the list may also name `native`: the native
-/// backend with a thread per core ([`super::default_native_threads`]),
-/// once (then the list's `gpu` and adapter names open while the scan
+/// backend with a thread per core ([`super::default_native_threads`]; half
+/// of them beside a GPU that opens later), once (then the list's `gpu` and adapter names open while the scan
 /// already runs on the native backend: [`Engine::Later`]); and `auto`: the default GPU when there is a hardware GPU or
 /// `$VYRE_ADAPTER` names an adapter, else (only a software adapter such as
 /// llvmpipe, or none) the native backend ([`auto_is_native`]).
@@ -84,6 +84,16 @@ pub fn open_engines(spec: &str, in_flight: u32) -> Result<Vec<Engine>> {
                     .into_iter()
                     .map(Engine::Device),
             );
+        }
+    }
+    // Beside a GPU, native code leaves half the cores to the reader and the
+    // GPU's workers (on the 16-core H100 host, 8 native threads beside the
+    // GPU beat 16: BENCHMARKS.md).
+    if out.iter().any(|e| matches!(e, Engine::Later { .. })) {
+        for e in out.iter_mut() {
+            if let Engine::Native { threads } = e {
+                *threads = (*threads / 2).max(1);
+            }
         }
     }
     Ok(out)

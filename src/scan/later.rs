@@ -6,6 +6,7 @@
 //! its devices are dropped.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use vyre_core::megakernel::{Megakernel, MegakernelBuilder};
@@ -19,6 +20,12 @@ use super::LIMITED_CHUNK;
 /// the summary until it opens (it keeps it when the scan ended first).
 pub const NOT_OPENED: &str = "GPU (still opening when the scan ended)";
 
+/// The name a device of an [`Engine::Later`](super::Engine::Later) has in
+/// the summary when the scan did not open it: its input was under
+/// [`ScanConfig::later_min_bytes`](super::ScanConfig::later_min_bytes) and
+/// native code ran every analysis.
+pub const NOT_NEEDED: &str = "GPU (not opened: the input is small enough for native code alone)";
+
 /// Where the devices go once open: summary indices `first..first + count`.
 pub(super) struct Slots<'a> {
     pub first: usize,
@@ -29,6 +36,10 @@ pub(super) struct Slots<'a> {
     pub events: Sender<Event>,
     /// When the scan started (for the log line saying when they joined).
     pub t0: Instant,
+    /// Bytes of each upload arena the devices bring once open (two per
+    /// device, into `free`), when they may read batches straight from
+    /// them (`None`: host arenas only).
+    pub arenas: Option<usize>,
 }
 
 /// The opened devices' megakernels, when they are ready.
@@ -37,23 +48,93 @@ pub(super) type Opened<B> = Receiver<Result<Vec<Megakernel<B>>>>;
 /// Starts opening an [`Engine::Later`](super::Engine::Later)'s devices.
 pub(super) type Spawner<'a, B> = &'a (dyn Fn(Opener<B>, MegakernelBuilder) -> Opened<B> + Sync);
 
+/// Threads opening devices now ([`spawn_opener`]), with the condition
+/// their ends signal.
+static OPENING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// How long the process's exit waits for threads still opening a GPU.
+const EXIT_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether a thread is still opening a GPU for a scan that ended first
+/// ([`Engine::Later`](super::Engine::Later)). A process should not run its
+/// exit handlers while one is (a driver torn down under the thread opening
+/// it can crash the process): the `vyre` command then ends with `_exit`
+/// once its output is flushed, and for other programs an exit handler that
+/// vyre registers waits (up to 10 s) for such threads to finish.
+pub fn gpu_still_opening() -> bool {
+    *OPENING.0.lock().unwrap_or_else(|e| e.into_inner()) > 0
+}
+
+/// Waits until no thread is opening a GPU, at most `limit`.
+fn wait_for_openers(limit: Duration) {
+    let guard = OPENING.0.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = OPENING
+        .1
+        .wait_timeout_while(guard, limit, |n| *n > 0)
+        .unwrap_or_else(|e| e.into_inner());
+}
+
+extern "C" fn wait_for_openers_at_exit() {
+    wait_for_openers(EXIT_WAIT);
+}
+
+/// Registers [`wait_for_openers_at_exit`] once, before the first opener
+/// loads any driver (exit handlers run in reverse order of registration,
+/// so it runs before the libraries' own teardown).
+fn register_exit_wait() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `atexit` is given a plain `extern "C"` function without
+        // arguments that only locks a static mutex and waits on a static
+        // condition variable, both valid for the whole process.
+        let failed = unsafe { libc::atexit(wait_for_openers_at_exit) } != 0;
+        if failed {
+            tracing::warn!("could not register the exit handler that waits for a GPU opening");
+        }
+    });
+}
+
+/// Counts a thread opening devices from its start to its end (the drop of
+/// what it opened included).
+struct OpeningGuard;
+
+impl OpeningGuard {
+    fn new() -> OpeningGuard {
+        *OPENING.0.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        OpeningGuard
+    }
+}
+
+impl Drop for OpeningGuard {
+    fn drop(&mut self) {
+        let mut n = OPENING.0.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        OPENING.1.notify_all();
+    }
+}
+
 /// Opens the devices and builds their megakernels on a detached thread (a
-/// scan that ends first does not wait for it).
+/// scan that ends first does not wait for it; the process's exit does:
+/// [`gpu_still_opening`]).
 pub(super) fn spawn_opener<B: Backend + Send + 'static>(
     open: Opener<B>,
     builder: MegakernelBuilder,
 ) -> Opened<B> {
     let (tx, rx) = std::sync::mpsc::channel();
+    register_exit_wait();
+    let guard = OpeningGuard::new();
     let started = std::thread::Builder::new()
         .name("vyre-open-gpu".into())
         .spawn(move || {
+            let _guard = guard;
             let built = open().and_then(|devices| {
                 devices
                     .into_iter()
                     .map(|d| builder.clone().build(d))
                     .collect::<Result<Vec<_>>>()
             });
-            let _ = tx.send(built);
+            // Unsent (the scan ended), the devices drop here, guarded.
+            drop(tx.send(built));
         });
     if let Err(e) = started {
         tracing::warn!("could not start the thread opening the GPU: {e}");
@@ -79,7 +160,7 @@ pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'scope>(
 ) -> WorkerTimes {
     let got = {
         loop {
-            match rx.recv_timeout(Duration::from_millis(5)) {
+            match rx.recv_timeout(Duration::from_millis(1)) {
                 Ok(r) => break r,
                 Err(RecvTimeoutError::Timeout) if s.queue.is_closed() => {
                     return WorkerTimes::default()
@@ -115,6 +196,25 @@ pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'scope>(
             return WorkerTimes::default();
         }
     };
+    let mut upload = 0;
+    if let (Some(len), Some(mk)) = (s.arenas, mks.first()) {
+        for _ in 0..2 * mks.len() {
+            match mk.backend().device_arena(len) {
+                Ok(Some(a)) => match s.free.send(Arena::Upload(a)) {
+                    Ok(()) => upload += 1,
+                    Err(_) => break,
+                },
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(
+                        "no upload arena on {}: {e}; its batches stay in host memory",
+                        mk.backend().name()
+                    );
+                    break;
+                }
+            }
+        }
+    }
     let mut mine = None;
     let mut others = Vec::new();
     for (i, mk) in mks.into_iter().enumerate() {
@@ -124,7 +224,11 @@ pub(super) fn join_later<'scope, 'env, B: Backend + Send + 'scope>(
             "{name} joined the scan {:.3} s after it started",
             s.t0.elapsed().as_secs_f64()
         );
-        let _ = s.events.send(Event::Joined { device, name });
+        let _ = s.events.send(Event::Joined {
+            device,
+            name,
+            zero_copy: upload > 0,
+        });
         let plan = match mk.tenant_id("scan") {
             Ok(tenant) => Plan { tenant, ..*s.plan },
             Err(error) => {

@@ -37,6 +37,12 @@ pub struct LiteralDfa {
     out_start: Vec<u32>,
     out_ids: Vec<u32>,
     out_link: Vec<u32>,
+    /// `out_index[s]`: the index of state `s` among the states with
+    /// outputs, or `u32::MAX` when it has none (a device counts matches per
+    /// output state with it).
+    pub out_index: Vec<u32>,
+    /// The states with outputs, in index order (`out_index`'s inverse).
+    out_states: Vec<u32>,
     longest: usize,
     patterns: usize,
 }
@@ -145,6 +151,12 @@ impl LiteralDfa {
                 *t |= OUTPUT_FLAG;
             }
         }
+        let mut out_index = vec![NONE; states];
+        let mut out_states = Vec::new();
+        for (st, _) in has_out.iter().enumerate().filter(|(_, &h)| h) {
+            out_index[st] = out_states.len() as u32;
+            out_states.push(st as u32);
+        }
         let mut out_start = Vec::with_capacity(states + 1);
         let mut out_ids = Vec::new();
         for o in &own {
@@ -159,6 +171,8 @@ impl LiteralDfa {
             out_start,
             out_ids,
             out_link,
+            out_index,
+            out_states,
             longest: patterns.iter().map(|p| p.as_ref().len()).max().unwrap_or(1),
             patterns: patterns.len(),
         })
@@ -167,6 +181,18 @@ impl LiteralDfa {
     /// Number of states.
     pub fn states(&self) -> usize {
         self.out_link.len()
+    }
+
+    /// Number of states with outputs (the row length of a device's
+    /// per-output-state count table).
+    pub fn output_states(&self) -> usize {
+        self.out_states.len()
+    }
+
+    /// The state with outputs of index `index` (see
+    /// [`LiteralDfa::out_index`]).
+    pub fn output_state(&self, index: usize) -> u32 {
+        self.out_states[index]
     }
 
     /// Number of patterns.
@@ -179,9 +205,10 @@ impl LiteralDfa {
         self.longest
     }
 
-    /// Size of the device tables in bytes (transitions and class map).
+    /// Size of the device tables in bytes (transitions, class map and
+    /// output-state index).
     pub fn table_bytes(&self) -> usize {
-        (self.trans.len() + self.classes.len()) * 4
+        (self.trans.len() + self.classes.len() + self.out_index.len()) * 4
     }
 
     /// The next state after `state` reads byte `b`, with [`OUTPUT_FLAG`].

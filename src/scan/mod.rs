@@ -44,14 +44,14 @@ pub use api::{bind_scalar, FromWords, Scan, ScanFile, ScanFiles};
 use collect::Collector;
 pub use config::{
     default_read_threads, CancelToken, FaultInjection, ScanConfig, DEFAULT_ITERATION_BUDGET,
-    LIMITED_CHUNK, SCAN_LANES, SCAN_WORKGROUPS,
+    DEFAULT_LATER_MIN_BYTES, LIMITED_CHUNK, SCAN_LANES, SCAN_WORKGROUPS,
 };
 pub use devices::{
     auto_is_native, open_devices, open_engines, scan_cpu_backend, shared_gpu, Device, Engine,
     Opener,
 };
 use fold::Fold;
-pub use later::NOT_OPENED;
+pub use later::{gpu_still_opening, NOT_NEEDED, NOT_OPENED};
 pub use native::{default_native_threads, native_name, FAULT_NATIVE_PANIC};
 pub use options::MAX_NATIVE_THREADS;
 pub use options::{
@@ -198,7 +198,7 @@ fn scan_with<B: Backend + Send>(
         .unwrap_or(0)
         .div_ceil(4)
         * 4;
-    let workers = build_workers(engines, cfg, &analyses)?;
+    let mut workers = build_workers(engines, cfg, &analyses)?;
     let tenant = workers
         .iter()
         .find_map(|w| match w {
@@ -241,6 +241,20 @@ fn scan_with<B: Backend + Send>(
         on_file(&r);
     }
     let total: u64 = files.iter().map(|f| f.size).sum();
+    // A small scan that native code runs whole ends before a GPU opens:
+    // opening one would only cost it.
+    let native_runs_all = workers.iter().any(|w| match w {
+        Worker::Native(n) => n.on_reference(&analyses).is_empty(),
+        _ => false,
+    });
+    if native_runs_all && total < cfg.later_min_bytes {
+        for (w, d) in workers.iter_mut().zip(summary.devices.iter_mut()) {
+            if matches!(w, Worker::Later { .. } | Worker::Reserved) {
+                *w = Worker::Reserved;
+                d.name = NOT_NEEDED.to_string();
+            }
+        }
+    }
     let mut fold =
         Fold::new(&files, pattern_names.as_deref()).with_regexes(regexes.as_ref(), names);
     let fcfg = FeederConfig {
@@ -309,8 +323,29 @@ fn scan_with<B: Backend + Send>(
         && literals.is_none()
         && regexes.is_none()
         && cfg!(target_endian = "little");
+    // A GPU joining later (`gpu+native`) as the only device brings upload
+    // arenas of its own when it opens (its batches are then read straight
+    // into them; native code keeps host arenas): none are made for it here.
+    let later_places = workers
+        .iter()
+        .filter(|w| matches!(w, Worker::Later { .. } | Worker::Reserved))
+        .count();
+    let later_arenas = (cfg.zero_copy
+        && literals.is_none()
+        && regexes.is_none()
+        && cfg!(target_endian = "little")
+        && later_places > 0
+        && workers.iter().any(|w| matches!(w, Worker::Later { .. }))
+        && !workers.iter().any(|w| matches!(w, Worker::Device(_))))
+    .then_some(arena_len.div_ceil(4) * 4);
+    let host_places = devices
+        - if later_arenas.is_some() {
+            later_places
+        } else {
+            0
+        };
     let mut upload_arenas = 0;
-    for _ in 0..2 * devices {
+    for _ in 0..2 * host_places {
         let device_arena = match (zero_copy, first) {
             (true, Some(b)) => b.device_arena(arena_len.div_ceil(4) * 4)?,
             _ => None,
@@ -351,6 +386,7 @@ fn scan_with<B: Backend + Send>(
                         free,
                         events,
                         t0,
+                        arenas: later_arenas,
                     };
                     later::join_later(scope, spawn(open, builder), cfg.chunk_size, slots)
                 }

@@ -167,7 +167,7 @@ pub(super) fn work_native(
     };
     let mut times = WorkerTimes::default();
     let mut t_idle = Instant::now();
-    while let Some(mut job) = queue.pop() {
+    while let Some(mut job) = queue.pop_host() {
         times.idle += t_idle.elapsed().as_secs_f64();
         let tr = Instant::now();
         match run_batch(

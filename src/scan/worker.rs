@@ -129,6 +129,8 @@ pub(super) enum Event {
     Joined {
         device: usize,
         name: String,
+        /// It brought upload arenas: batches are read straight into them.
+        zero_copy: bool,
     },
     /// The reader queued all batches.
     ReaderFinished {
@@ -143,6 +145,10 @@ pub(super) enum Event {
 pub(super) struct Queue {
     state: Mutex<(VecDeque<Job>, bool)>,
     ready: Condvar,
+    /// Device workers running now that can read batches in upload arenas
+    /// themselves ([`Queue::device_started`]); while there is one, native
+    /// code leaves those batches to them ([`Queue::pop_host`]).
+    devices: std::sync::atomic::AtomicUsize,
 }
 
 impl Queue {
@@ -157,7 +163,8 @@ impl Queue {
             return false;
         }
         s.0.push_back(job);
-        self.ready.notify_one();
+        // Workers wait for different batches (`pop_host`): wake them all.
+        self.ready.notify_all();
         true
     }
 
@@ -166,7 +173,7 @@ impl Queue {
     pub(super) fn push_front(&self, job: Job) {
         let mut s = self.lock();
         s.0.push_front(job);
-        self.ready.notify_one();
+        self.ready.notify_all();
     }
 
     /// The next batch; `None` once the queue is closed.
@@ -183,6 +190,33 @@ impl Queue {
         }
     }
 
+    /// [`Queue::pop`] for native code: the oldest batch in host memory;
+    /// one in a device's upload arena (which native code must read again
+    /// into host memory) only while no device worker runs to take it.
+    pub(super) fn pop_host(&self) -> Option<Job> {
+        let mut s = self.lock();
+        loop {
+            if s.1 {
+                return None;
+            }
+            let devices = self.devices.load(std::sync::atomic::Ordering::SeqCst);
+            let at =
+                s.0.iter()
+                    .position(|j| devices == 0 || matches!(j.arena, Arena::Host(_)));
+            if let Some(j) = at.and_then(|i| s.0.remove(i)) {
+                return Some(j);
+            }
+            s = self.ready.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// A device worker starts taking batches; drop the guard when it stops.
+    pub(super) fn device_started(&self) -> DeviceRunning<'_> {
+        self.devices
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        DeviceRunning(self)
+    }
+
     /// Whether [`Queue::close`] was called.
     pub fn is_closed(&self) -> bool {
         self.lock().1
@@ -192,6 +226,19 @@ impl Queue {
     pub fn close(&self) {
         self.lock().1 = true;
         self.ready.notify_all();
+    }
+}
+
+/// A device worker counted by [`Queue::device_started`] until dropped.
+pub(super) struct DeviceRunning<'a>(&'a Queue);
+
+impl Drop for DeviceRunning<'_> {
+    fn drop(&mut self) {
+        let q = self.0;
+        q.devices.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        // Native code may now take batches it left to this worker.
+        let _guard = q.lock();
+        q.ready.notify_all();
     }
 }
 
@@ -252,6 +299,7 @@ pub(super) fn work<B: Backend>(
     let mut recoveries = 0;
     let mut t_idle = Instant::now();
     let mut device_literals = device_literals(device, mk.backend(), plan);
+    let _running = queue.device_started();
     while let Some(mut job) = queue.pop() {
         times.idle += t_idle.elapsed().as_secs_f64();
         loop {

@@ -1,5 +1,7 @@
 //! The one interface both execution backends implement.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::error::Result;
 use crate::ir::Program;
 
@@ -33,27 +35,37 @@ pub trait Backend {
     /// Like [`Backend::run`], for a program run many times over the same
     /// buffers (the megakernel): the backend may keep the buffers on the
     /// device between calls, upload only the word ranges in `writes` and copy
-    /// back only those in `reads` (`(buffer index, words)` pairs). `writes`
-    /// must cover every word the caller changed in `buffers` since its last
-    /// `run_ranges` of this program on them; on the first run of a new
-    /// `buffers` list, every word the program reads (a backend may know
-    /// callers only by the address of `buffers`, and a new list can take a
-    /// freed list's address). A backend that keeps buffers
-    /// uploads everything when it had to (re)create them, when another caller
-    /// ran the program in between, or when another program ran on the same
-    /// `buffers` in between (its readback may have changed them).
-    /// Device buffers may be larger than `buffers[i]`, so the program must not
-    /// depend on `len()` of a host buffer; a program that uses `len()` is run
-    /// with [`Backend::run`]. The default just calls `run`.
+    /// back only those in `reads` (`(buffer index, words)` pairs).
+    ///
+    /// Whether the device still holds the caller's data is decided by the
+    /// [`HostBuffers`] stamp, never by addresses: every run gives `buffers` a
+    /// stamp never issued before, and a backend that keeps device copies
+    /// records the stamp it left with them. A run whose `buffers` do not
+    /// carry the recorded stamp uploads everything it reads: the first run
+    /// of a new (or cloned) [`HostBuffers`], a run after another caller ran
+    /// the program on the same backend, after these buffers ran another
+    /// program or on another backend (its readback may have changed them),
+    /// after the backend (re)created its buffers, and after a failed run.
+    /// Otherwise `writes` must cover every word the caller changed in
+    /// `buffers` since their last run; a caller that changed them some other
+    /// way (e.g. ran them with [`Backend::run`]) calls
+    /// [`HostBuffers::restamp`] instead, so everything goes up.
+    ///
+    /// Device buffers may be larger than `buffers[i]`, so the program must
+    /// not depend on `len()` of a host buffer; a program that uses `len()`
+    /// is run with [`Backend::run`]. The default restamps `buffers` and
+    /// calls `run`; an implementation that overrides it must restamp
+    /// `buffers` on every call too (or forward to one that does).
     fn run_ranges(
         &self,
         program: &Program,
-        buffers: &mut [Vec<u32>],
+        buffers: &mut HostBuffers,
         workgroups: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
     ) -> Result<()> {
         let _ = (writes, reads);
+        buffers.restamp();
         self.run(program, buffers, workgroups)
     }
 
@@ -65,7 +77,7 @@ pub trait Backend {
     fn run_ranges_shared(
         &self,
         program: &std::sync::Arc<Program>,
-        buffers: &mut [Vec<u32>],
+        buffers: &mut HostBuffers,
         workgroups: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
@@ -117,7 +129,7 @@ pub trait Backend {
     fn run_ranges_from(
         &self,
         program: &std::sync::Arc<Program>,
-        buffers: &mut [Vec<u32>],
+        buffers: &mut HostBuffers,
         workgroups: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
@@ -128,6 +140,91 @@ pub trait Backend {
             format!("{} has no device arenas", self.name()),
             "keep the bytes in host buffers (Megakernel::adopt_arena)",
         ))
+    }
+}
+
+/// The next stamp [`HostBuffers`] hands out; 0 is never issued, so a
+/// backend may use it for "holds no caller's data".
+static NEXT_STAMP: AtomicU64 = AtomicU64::new(1);
+
+/// A caller's host buffers for [`Backend::run_ranges`] and its siblings:
+/// the buffer list (binding order, read and changed through `Deref` as a
+/// `Vec<Vec<u32>>`) and a *stamp* that names the state a device copy of
+/// them may hold.
+///
+/// Stamps come from one process-wide 64-bit counter and are never issued
+/// twice (at a billion runs a second the counter lasts for centuries), so
+/// unlike an address a stamp cannot pass from one caller to another: a new
+/// or cloned `HostBuffers` never matches what a backend keeps for another,
+/// and its first run uploads everything it reads, wherever its memory lies.
+/// Every run restamps the buffers ([`HostBuffers::restamp`]); see
+/// [`Backend::run_ranges`] for when a backend uploads everything.
+#[derive(Debug)]
+pub struct HostBuffers {
+    buffers: Vec<Vec<u32>>,
+    stamp: u64,
+}
+
+impl HostBuffers {
+    /// `buffers` under a stamp no other `HostBuffers` ever had.
+    pub fn new(buffers: Vec<Vec<u32>>) -> HostBuffers {
+        HostBuffers {
+            buffers,
+            stamp: NEXT_STAMP.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// The current stamp (never 0).
+    pub fn stamp(&self) -> u64 {
+        self.stamp
+    }
+
+    /// Gives the buffers a stamp never issued before and returns it: no
+    /// device copy made so far counts as theirs any more, so their next run
+    /// uploads everything it reads. Every `run_ranges`-family run calls it;
+    /// call it yourself after changing the buffers in ways the next run's
+    /// `writes` will not name (e.g. a [`Backend::run`] on them).
+    pub fn restamp(&mut self) -> u64 {
+        self.stamp = NEXT_STAMP.fetch_add(1, Ordering::Relaxed);
+        self.stamp
+    }
+
+    /// The buffer list, giving up the stamp.
+    pub fn into_inner(self) -> Vec<Vec<u32>> {
+        self.buffers
+    }
+}
+
+/// A copy under a new stamp: the clone is another caller.
+impl Clone for HostBuffers {
+    fn clone(&self) -> HostBuffers {
+        HostBuffers::new(self.buffers.clone())
+    }
+}
+
+/// No buffers yet, under a new stamp.
+impl Default for HostBuffers {
+    fn default() -> HostBuffers {
+        HostBuffers::new(Vec::new())
+    }
+}
+
+impl From<Vec<Vec<u32>>> for HostBuffers {
+    fn from(buffers: Vec<Vec<u32>>) -> HostBuffers {
+        HostBuffers::new(buffers)
+    }
+}
+
+impl std::ops::Deref for HostBuffers {
+    type Target = Vec<Vec<u32>>;
+    fn deref(&self) -> &Vec<Vec<u32>> {
+        &self.buffers
+    }
+}
+
+impl std::ops::DerefMut for HostBuffers {
+    fn deref_mut(&mut self) -> &mut Vec<Vec<u32>> {
+        &mut self.buffers
     }
 }
 
@@ -227,7 +324,7 @@ macro_rules! forward_backend {
             fn run_ranges(
                 &self,
                 program: &Program,
-                buffers: &mut [Vec<u32>],
+                buffers: &mut HostBuffers,
                 workgroups: u32,
                 writes: &[(usize, std::ops::Range<usize>)],
                 reads: &[(usize, std::ops::Range<usize>)],
@@ -237,14 +334,14 @@ macro_rules! forward_backend {
             fn run_ranges_shared(
                 &self,
                 program: &std::sync::Arc<Program>,
-                buffers: &mut [Vec<u32>],
+                buffers: &mut HostBuffers,
                 workgroups: u32,
                 writes: &[(usize, std::ops::Range<usize>)],
                 reads: &[(usize, std::ops::Range<usize>)],
             ) -> Result<()> {
                 (**self).run_ranges_shared(program, buffers, workgroups, writes, reads)
             }
-                        fn recover(&self) -> Result<bool> {
+            fn recover(&self) -> Result<bool> {
                 (**self).recover()
             }
             fn device_generation(&self) -> u32 {
@@ -259,7 +356,7 @@ macro_rules! forward_backend {
             fn run_ranges_from(
                 &self,
                 program: &std::sync::Arc<Program>,
-                buffers: &mut [Vec<u32>],
+                buffers: &mut HostBuffers,
                 workgroups: u32,
                 writes: &[(usize, std::ops::Range<usize>)],
                 reads: &[(usize, std::ops::Range<usize>)],

@@ -21,7 +21,7 @@ pub mod native;
 pub mod validate;
 pub mod vir0;
 
-pub use backend::{Backend, DeviceArena};
+pub use backend::{Backend, DeviceArena, HostBuffers};
 pub use error::{Error, Result};
 pub use ir::{
     Access, AtomicOp, BinOp, BufferDecl, Builtin, Combine, DataType, Expr, Lanes, Literal,

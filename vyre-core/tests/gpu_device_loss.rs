@@ -3,7 +3,7 @@
 //! uploaded again in full afterwards.
 
 use vyre_core::gpu::WgpuBackend;
-use vyre_core::Backend;
+use vyre_core::{Backend, HostBuffers};
 
 mod support;
 use support::gpu::{affine, affine_expected, backend};
@@ -17,7 +17,7 @@ fn lost_device_is_reported_recovered_and_reuploaded() {
     let g = backend();
     let p = affine("triple_plus_one", 3);
     let data: Vec<u32> = (0..64).map(|i| i * 7 + 5).collect();
-    let mut bufs = vec![data.clone(), vec![0; 64]];
+    let mut bufs = HostBuffers::new(vec![data.clone(), vec![0; 64]]);
     let all = [(0, 0..64), (1, 0..64)];
     g.run_ranges(&p, &mut bufs, 1, &all, &[(1, 0..64)])
         .expect("first run");
@@ -44,7 +44,8 @@ fn lost_device_is_reported_recovered_and_reuploaded() {
     assert_eq!(g.lost_reason(), None);
     assert_eq!(g.cached_kernels(), 0, "old kernels are dropped");
     // Nothing is marked as written: the backend must still upload everything
-    // because its buffers are new.
+    // (its buffers are new, and the failed run left the host buffers under a
+    // stamp no device copy holds).
     bufs[1] = vec![0; 64];
     g.run_ranges(&p, &mut bufs, 1, &[], &[(1, 0..64)])
         .expect("run after recovery");

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use vyre_core::gpu::{AdapterChoice, PipelineCacheLocation, WgpuBackend};
-use vyre_core::Backend;
+use vyre_core::{Backend, HostBuffers};
 
 mod support;
 use support::gpu::{affine, affine_expected};
@@ -29,7 +29,7 @@ fn dir(tag: &str) -> PathBuf {
 /// has seen yet) on `g` and checks every word.
 fn run_and_check(g: &WgpuBackend, k: u32) {
     let data: Vec<u32> = (0..64).map(|i| i * 7 + 5).collect();
-    let mut bufs = vec![data.clone(), vec![0; 64]];
+    let mut bufs = HostBuffers::new(vec![data.clone(), vec![0; 64]]);
     g.run_ranges(
         &affine(&format!("scale_{k}"), k),
         &mut bufs,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use vyre_core::gpu::{BufferSet, MAX_RESIDENT_PROGRAMS};
-use vyre_core::{Backend, BufferDecl, DataType, Error, Expr, Node, Program};
+use vyre_core::{Backend, BufferDecl, DataType, Error, Expr, HostBuffers, Node, Program};
 
 mod support;
 use support::gpu::{backend, fill, in_place};
@@ -437,8 +437,8 @@ fn alternating_programs_keep_their_device_buffers() {
         })
     };
     let (a, b) = (named(0), named(1));
-    let mut bufs_a = vec![vec![1u32; 64]];
-    let mut bufs_b = vec![vec![5u32; 64]];
+    let mut bufs_a = HostBuffers::new(vec![vec![1u32; 64]]);
+    let mut bufs_b = HostBuffers::new(vec![vec![5u32; 64]]);
     let all = [(0, 0..64)];
     // A: the device holds 3 everywhere; the host reads back word 0 only.
     g.run_ranges(&a, &mut bufs_a, 1, &all, &[(0, 0..1)])
@@ -453,7 +453,7 @@ fn alternating_programs_keep_their_device_buffers() {
         .expect("a again");
     assert_eq!(bufs_a[0][5], 7, "A's device buffer was kept while B ran");
     for k in 2..(2 + MAX_RESIDENT_PROGRAMS as u32) {
-        let mut bufs = vec![vec![k; 64]];
+        let mut bufs = HostBuffers::new(vec![vec![k; 64]]);
         g.run_ranges(&named(k), &mut bufs, 1, &all, &[(0, 0..64)])
             .expect("other");
         assert_eq!(bufs[0], vec![k * 2 + 1; 64]);
@@ -472,7 +472,7 @@ fn idle_programs_holding_too_much_memory_are_dropped() {
     let big = |k: u32| fill(&format!("big_{k}"), k);
     let words = 64usize;
     for k in 0..3 {
-        let mut bufs = vec![vec![0u32; words]];
+        let mut bufs = HostBuffers::new(vec![vec![0u32; words]]);
         g.run_ranges(&big(k), &mut bufs, 1, &[(0, 0..words)], &[(0, 0..64)])
             .expect("run");
         assert_eq!(bufs[0][..64], [k; 64]);
@@ -489,11 +489,11 @@ fn idle_programs_holding_too_much_memory_are_dropped() {
     // Two programs of just over half the idle budget each: once a third
     // program runs, only one of them may stay idle.
     for k in 10..12 {
-        let mut bufs = vec![vec![0u32; huge]];
+        let mut bufs = HostBuffers::new(vec![vec![0u32; huge]]);
         g.run_ranges(&big(k), &mut bufs, 1, &[(0, 0..huge)], &[(0, 0..64)])
             .expect("run huge");
     }
-    let mut bufs = vec![vec![0u32; words]];
+    let mut bufs = HostBuffers::new(vec![vec![0u32; words]]);
     g.run_ranges(&big(20), &mut bufs, 1, &[(0, 0..words)], &[(0, 0..64)])
         .expect("run small");
     // [big_20, big_11] fit (big_11 is just over half the budget); big_10
@@ -506,7 +506,7 @@ fn shared_programs_are_found_by_identity_and_by_content() {
     let g = backend();
     let p = |k: u32| fill(&format!("fill_{k}"), k);
     let a = Arc::new(p(1));
-    let mut bufs = vec![vec![0u32; 64]];
+    let mut bufs = HostBuffers::new(vec![vec![0u32; 64]]);
     g.run_ranges_shared(&a, &mut bufs, 1, &[(0, 0..64)], &[(0, 0..64)])
         .expect("shared");
     assert_eq!(bufs[0], vec![1; 64]);
@@ -532,7 +532,7 @@ fn another_program_on_the_same_host_buffers_forces_a_full_upload() {
     let g = backend();
     let inc = in_place("inc", |x| Expr::add(x, Expr::u32(1)));
     let dbl = in_place("dbl", |x| Expr::mul(x, Expr::u32(2)));
-    let mut bufs = vec![vec![1u32; 64]];
+    let mut bufs = HostBuffers::new(vec![vec![1u32; 64]]);
     let all = [(0, 0..64)];
     g.run_ranges(&inc, &mut bufs, 1, &all, &all).expect("inc");
     assert_eq!(bufs[0], vec![2; 64]);
@@ -550,7 +550,7 @@ fn a_program_reading_len_runs_without_resident_buffers() {
     let g = backend();
     // `double_plus_one` stops at `len("data")`: device buffers larger than
     // the host's would change its result, so it runs with `Backend::run`.
-    let mut bufs = vec![(0..16).collect::<Vec<u32>>(), vec![0]];
+    let mut bufs = HostBuffers::new(vec![(0..16).collect::<Vec<u32>>(), vec![0]]);
     g.run_ranges(&double_plus_one(), &mut bufs, 1, &[], &[(0, 0..16)])
         .expect("run");
     assert_eq!(bufs[0], (0..16).map(|x| x * 2 + 1).collect::<Vec<u32>>());

@@ -53,7 +53,7 @@ mod write;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use crate::backend::{check_buffers, Backend};
+use crate::backend::{check_buffers, Backend, HostBuffers};
 use crate::error::{Error, Result};
 use crate::ir::{Access, Program};
 
@@ -226,11 +226,6 @@ pub struct WgpuBackend {
     cache: Mutex<HashMap<[u8; 32], Arc<GpuKernel>>>,
     /// Device buffers of the last programs run, most recent first.
     resident: Mutex<Vec<resident::Resident>>,
-    /// For each caller's buffer list (by address), the resident entry it ran
-    /// last: running another program on the same host buffers in between
-    /// means they may have changed, so everything is uploaded again. Locked
-    /// only while `resident` is.
-    last_run: Mutex<HashMap<usize, u64>>,
     recoveries: std::sync::atomic::AtomicU32,
 }
 
@@ -279,7 +274,6 @@ impl WgpuBackend {
             cache_dir,
             cache: Mutex::new(HashMap::new()),
             resident: Mutex::new(Vec::new()),
-            last_run: Mutex::new(HashMap::new()),
             recoveries: std::sync::atomic::AtomicU32::new(0),
         }
     }
@@ -437,7 +431,7 @@ impl WgpuBackend {
     fn run_from_upload(
         &self,
         program: &Arc<Program>,
-        buffers: &mut [Vec<u32>],
+        buffers: &mut HostBuffers,
         workgroups: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
@@ -470,7 +464,7 @@ impl WgpuBackend {
         &self,
         program: &Program,
         shared: Option<&Arc<Program>>,
-        buffers: &mut [Vec<u32>],
+        buffers: &mut HostBuffers,
         workgroups: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
@@ -521,7 +515,7 @@ impl Backend for WgpuBackend {
     fn run_ranges_from(
         &self,
         program: &Arc<Program>,
-        buffers: &mut [Vec<u32>],
+        buffers: &mut HostBuffers,
         workgroups: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
@@ -553,7 +547,7 @@ impl Backend for WgpuBackend {
     fn run_ranges(
         &self,
         program: &Program,
-        buffers: &mut [Vec<u32>],
+        buffers: &mut HostBuffers,
         workgroups: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],
@@ -564,7 +558,7 @@ impl Backend for WgpuBackend {
     fn run_ranges_shared(
         &self,
         program: &Arc<Program>,
-        buffers: &mut [Vec<u32>],
+        buffers: &mut HostBuffers,
         workgroups: u32,
         writes: &[(usize, std::ops::Range<usize>)],
         reads: &[(usize, std::ops::Range<usize>)],

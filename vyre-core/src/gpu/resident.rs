@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::backend::check_buffers;
+use crate::backend::{check_buffers, HostBuffers};
 use crate::error::{Error, Result};
 use crate::ir::{Expr, Program};
 
@@ -23,8 +23,6 @@ pub const MAX_IDLE_RESIDENT_BYTES: u64 = 1 << 30;
 
 /// The device side of a program run through `run_ranges`.
 pub(crate) struct Resident {
-    /// Tells entries apart (never reused).
-    id: u64,
     /// [`quick_key`](super::quick_key) of the kernel's program.
     key: u64,
     /// The owner's `Arc` of the program, when it was run through
@@ -34,10 +32,10 @@ pub(crate) struct Resident {
     set: BufferSet,
     /// Words allocated per buffer (>= the host lengths).
     caps: Vec<u32>,
-    /// Which caller's host buffers the device copies hold (the address of
-    /// its buffer list): another caller's run in between means everything
-    /// must be uploaded again.
-    owner: usize,
+    /// The [`HostBuffers::stamp`] the device copies hold the data of (0:
+    /// none yet). A run whose buffers carry another stamp uploads
+    /// everything: stamps are never reused, so no other caller can match.
+    stamp: u64,
 }
 
 impl Resident {
@@ -80,8 +78,8 @@ pub(crate) struct ResidentRun<'a> {
     pub program: &'a Program,
     /// The same program kept by a long-lived owner, found by identity.
     pub shared: Option<&'a Arc<Program>>,
-    /// The host buffers, in binding order.
-    pub buffers: &'a mut [Vec<u32>],
+    /// The caller's host buffers, in binding order.
+    pub buffers: &'a mut HostBuffers,
     /// Workgroups to dispatch.
     pub workgroups: u32,
     /// Word ranges the caller changed since its last run.
@@ -103,16 +101,34 @@ impl super::WgpuBackend {
     /// and `buffers[i]` is only a placeholder. A program that already has
     /// resident buffers is known not to read `len()`; any other is checked
     /// once, before buffers are made for it.
-    pub(crate) fn run_resident(&self, run: ResidentRun<'_>) -> Result<Resided> {
+    ///
+    /// Restamps the buffers whatever happens; only a run that got as far as
+    /// uploading leaves the device copies under the new stamp, and a failed
+    /// one restamps the buffers again, so that what a failure left on the
+    /// device or half read back is never taken for the caller's data.
+    pub(crate) fn run_resident(&self, mut run: ResidentRun<'_>) -> Result<Resided> {
+        let last = run.buffers.stamp();
+        let now = run.buffers.restamp();
+        let out = self.run_stamped(&mut run, last, now);
+        if out.is_err() {
+            run.buffers.restamp();
+        }
+        out
+    }
+
+    /// [`WgpuBackend::run_resident`](super::WgpuBackend) once the buffers
+    /// went from stamp `last` to `now`.
+    fn run_stamped(&self, run: &mut ResidentRun<'_>, last: u64, now: u64) -> Result<Resided> {
         let ResidentRun {
             program,
             shared,
-            buffers,
+            ref mut buffers,
             workgroups,
             writes,
             reads,
             source,
-        } = run;
+        } = *run;
+        let buffers: &mut HostBuffers = buffers;
         let from = self.source(source, buffers)?;
         check_buffers(program, buffers, workgroups)?;
         for w in writes {
@@ -121,7 +137,6 @@ impl super::WgpuBackend {
         for r in reads {
             check_range(buffers, "read", r)?;
         }
-        let owner = buffers.as_ptr() as usize;
         // The lock covers uploads and submission only: the wait for results
         // happens outside it, so another thread's batch can be copied into
         // staging and queued while this one runs on the GPU (queue order
@@ -132,18 +147,12 @@ impl super::WgpuBackend {
                 return Ok(Resided::UsesLen);
             };
             let r = &mut list[0];
-            // Another caller ran this program since (its own host buffers
-            // are on the device), or this caller ran another program since
-            // (whose readback may have changed these host buffers).
-            let mut last_run = super::lock(&self.last_run);
-            let upload_all = upload_all || r.owner != owner || last_run.get(&owner) != Some(&r.id);
-            r.owner = owner;
-            if last_run.len() >= 1024 {
-                // Forgetting only makes later runs upload everything.
-                last_run.clear();
-            }
-            last_run.insert(owner, r.id);
-            drop(last_run);
+            // The device copies hold another state than these buffers' last
+            // run left: new buffers, another caller's run of this program,
+            // or a run of these buffers elsewhere (another program, another
+            // backend) whose readback may have changed them.
+            let upload_all = upload_all || r.stamp != last;
+            r.stamp = now;
             upload(r, buffers, writes, from, upload_all)?;
             let timing = tracing::enabled!(target: "vyre::timing", tracing::Level::DEBUG);
             let t0 = std::time::Instant::now();
@@ -262,15 +271,13 @@ impl super::WgpuBackend {
                     })
                     .collect();
                 let set = kernel.create_buffers(&caps)?;
-                static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
                 let entry = Resident {
-                    id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
                     key: old_key.or(key).unwrap_or_else(|| super::quick_key(program)),
                     shared: shared.cloned(),
                     kernel,
                     set,
                     caps,
-                    owner: 0,
+                    stamp: 0,
                 };
                 list.insert(0, entry);
                 keep_recent(list);

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::protocol::*;
 use super::{kernel, Megakernel};
-use crate::backend::Backend;
+use crate::backend::{Backend, HostBuffers};
 use crate::error::{Error, Result};
 use crate::ir::Payload;
 
@@ -208,7 +208,7 @@ impl MegakernelBuilder {
             loaded: 0,
             frame: 0,
             step_limit: u32::MAX,
-            bufs: Vec::new(),
+            bufs: HostBuffers::default(),
             slots: 0,
             arena_words: 0,
             arena_upload: None,

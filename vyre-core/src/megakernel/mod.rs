@@ -35,7 +35,7 @@ pub mod tables;
 
 use std::collections::HashMap;
 
-use crate::backend::{Backend, DeviceArena};
+use crate::backend::{Backend, DeviceArena, HostBuffers};
 use crate::error::{Error, Result};
 use crate::ir::Program;
 use protocol::*;
@@ -70,8 +70,10 @@ pub struct Megakernel<B> {
     frame: u32,
     /// Interpreter steps one invocation may run per dispatch.
     step_limit: u32,
-    /// control, ring, arena, results, debug, io, code, regs (binding order).
-    bufs: Vec<Vec<u32>>,
+    /// control, ring, arena, results, debug, io, code, regs (binding order),
+    /// under a stamp of this megakernel's own (the backend tells callers
+    /// apart by it, see [`HostBuffers`]).
+    bufs: HostBuffers,
     slots: u32,
     arena_words: usize,
     /// Words of the arena to upload when it holds more than the batch uses.
@@ -146,7 +148,7 @@ impl<B: Backend> Megakernel<B> {
         }
         if self.bufs.len() != BUFFER_COUNT {
             // Loaded code and the register file outlive batches.
-            self.bufs = vec![Vec::new(); BUFFER_COUNT];
+            self.bufs = HostBuffers::new(vec![Vec::new(); BUFFER_COUNT]);
             self.bufs[B_CODE] = vec![0; CODE_HEADER_WORDS as usize];
             self.bufs[B_REGS] = vec![0];
         }

@@ -92,6 +92,8 @@ impl<B: Backend> Megakernel<B> {
             }
         }
         self.bufs[B_CONTROL][CTRL_STEP_LIMIT as usize] = step_limit;
+        // The CPU changed the buffers outside the backend's runs.
+        self.bufs.restamp();
         result
     }
 

@@ -6,29 +6,45 @@
 //! [`DeviceLiterals::segment_bytes`]): it first runs the DFA over the
 //! (longest pattern − 1) bytes before the segment (warm-up, recording
 //! nothing; the state depends only on those bytes, and never starts before
-//! the chunk's own look-behind), then over the segment, and appends a hit
-//! `(chunk, state, arena byte)` for every byte where the state has outputs
-//! (an atomic add on the hit count; records past the capacity are counted,
-//! not stored). The host turns hits into sparse per-chunk
-//! [`ChunkCounts`] through the states' output lists, exactly the host
-//! engine's format.
+//! the chunk's own look-behind), then over the segment. At every byte where
+//! the state has outputs it records the match in one of two ways, chosen
+//! per run by the host:
+//!
+//! * **count table** ([`Recording::Table`]): an atomic add on the word of
+//!   (file of the batch, output state) in a table of `files × output
+//!   states` words ([`LiteralDfa::out_index`]) — transfers that do not grow
+//!   with the number of matches, for batches of few files (one large file:
+//!   one row);
+//! * **hit records** ([`Recording::Hits`]): appends `(chunk, state, arena
+//!   byte)` (an atomic add on the hit count; records past the capacity are
+//!   counted, not stored) — for batches of many small files, where a table
+//!   row per file would outweigh the hits.
+//!
+//! The host picks the table when it is no larger than the hit buffer, and
+//! after a batch overflowed the hit buffer (a corpus dense in matches). It
+//! turns either into sparse per-chunk [`ChunkCounts`] through the states'
+//! output lists, exactly the host engine's format.
 //!
 //! Exactness: after its loops an invocation counts itself complete only
 //! when both loops reached their ends and a canary loop of a host-given
 //! trip count ran whole (a device that cuts loops silently, llvmpipe, ends
 //! every later loop after one trip). The host accepts a run only when every
-//! segment completed; a hit overflow runs the batch again with room for
-//! every hit (up to [`MAX_HITS`]). Anything else is an error, and the
+//! segment completed; a hit overflow runs the batch again with the count
+//! table (or, where the table is too large, with room for every hit, up to
+//! [`MAX_HITS`]). Anything else is an error, and the
 //! caller counts the batch on the host engine instead: never a wrong count.
 
 use std::sync::Arc;
 
 use vyre_core::feeder::ChunkDesc;
-use vyre_core::ir::{BufferDecl, DataType, Expr, Node, Program};
-use vyre_core::{Backend, Error, Result};
+use vyre_core::ir::Program;
+use vyre_core::{Backend, Error, HostBuffers, Result};
 
-use super::literal_dfa::{LiteralDfa, OUTPUT_FLAG};
+use super::literal_dfa::LiteralDfa;
 use super::literals::ChunkCounts;
+
+mod program;
+pub use program::program;
 
 /// Default bytes per invocation.
 pub const SEGMENT_BYTES: u32 = 4096;
@@ -39,12 +55,15 @@ pub const MAX_HITS: u32 = 16 << 20;
 pub const HIT_WORDS: u32 = 3;
 /// Words before the first hit record: hits seen, invocations completed.
 pub const HIT_HEADER: u32 = 2;
+/// Largest count table (files of a batch × output states) in words
+/// (16 MiB); a batch needing more records hits.
+pub const MAX_TABLE_WORDS: usize = 4 << 20;
 /// Lanes per workgroup.
 pub const WORKGROUP: u32 = 64;
 /// Most workgroups one dispatch runs.
 const MAX_WORKGROUPS: u32 = 65_535;
 /// Trips of the canary loop (a host-written count, so it is not unrolled).
-const CANARY_TRIPS: u32 = 2;
+pub(crate) const CANARY_TRIPS: u32 = 2;
 /// Loop trips an invocation spends besides its segment's words.
 const LOOP_OVERHEAD: u64 = 256 / WORKGROUP as u64 + CANARY_TRIPS as u64 + 8;
 
@@ -52,141 +71,34 @@ const PARAMS: usize = 0;
 const DATA: usize = 1;
 const SEGS: usize = 2;
 const HITS: usize = 5;
+const TABLE: usize = 7;
+/// `lit_params[4]`: 1 when this run adds to the count table.
+pub(crate) const TABLE_MODE: u32 = 1;
 
-/// The device program: buffers `lit_params` (segments, classes, hit
-/// capacity, canary trips), `lit_data` (the arena), `lit_segs` (per segment:
-/// chunk, warm-up start word, segment start word, end byte), `lit_classes`
-/// (256 words), `lit_trans` (the DFA) and `lit_hits` (header and records).
-pub fn program(name: &str) -> Program {
-    let buffers = vec![
-        BufferDecl::read("lit_params", 0, DataType::U32),
-        BufferDecl::read("lit_data", 1, DataType::U32),
-        BufferDecl::read("lit_segs", 2, DataType::U32),
-        BufferDecl::read("lit_classes", 3, DataType::U32),
-        BufferDecl::read("lit_trans", 4, DataType::U32),
-        BufferDecl::read_write("lit_hits", 5, DataType::U32),
-        BufferDecl::workgroup("lit_cls", DataType::U32, 256),
-    ];
-    let v = Expr::var;
-    let u = Expr::u32;
-    // One DFA step over byte `k` of `word`; `t{k}` is the transition word.
-    let step = |k: u32| -> (String, Node) {
-        let t = format!("t{k}");
-        let byte = Expr::bitand(Expr::shr(v("word"), u(8 * k)), u(255));
-        let next = Expr::load(
-            "lit_trans",
-            Expr::add(Expr::mul(v("st"), v("ncls")), Expr::load("lit_cls", byte)),
-        );
-        (t.clone(), Node::let_bind(&t, next))
-    };
-    let mut warm = vec![
-        Node::if_then(Expr::ge(v("wa"), v("ws")), vec![Node::Break]),
-        Node::let_bind("word", Expr::load("lit_data", v("wa"))),
-    ];
-    for k in 0..4 {
-        let (t, n) = step(k);
-        warm.push(n);
-        warm.push(Node::assign("st", Expr::bitand(v(&t), u(!OUTPUT_FLAG))));
-    }
-    warm.push(Node::assign("wa", Expr::add(v("wa"), u(1))));
-    let mut main = vec![
-        Node::if_then(Expr::ge(v("w"), v("we")), vec![Node::Break]),
-        Node::let_bind("word", Expr::load("lit_data", v("w"))),
-    ];
-    for k in 0..4 {
-        let (t, n) = step(k);
-        let pos = format!("pos{k}");
-        let hit = format!("n{k}");
-        let at = format!("at{k}");
-        main.push(Node::let_bind(
-            &pos,
-            Expr::add(Expr::mul(v("w"), u(4)), u(k)),
-        ));
-        main.push(Node::if_then(
-            Expr::lt(v(&pos), v("end")),
-            vec![
-                n,
-                Node::assign("st", Expr::bitand(v(&t), u(!OUTPUT_FLAG))),
-                Node::if_then(
-                    Expr::ge(v(&t), u(OUTPUT_FLAG)),
-                    vec![
-                        Node::let_bind(&hit, Expr::atomic_add("lit_hits", u(0), u(1))),
-                        Node::if_then(
-                            Expr::lt(v(&hit), v("cap")),
-                            vec![
-                                Node::let_bind(
-                                    &at,
-                                    Expr::add(u(HIT_HEADER), Expr::mul(v(&hit), u(HIT_WORDS))),
-                                ),
-                                Node::store("lit_hits", v(&at), v("chunk")),
-                                Node::store("lit_hits", Expr::add(v(&at), u(1)), v("st")),
-                                Node::store("lit_hits", Expr::add(v(&at), u(2)), v(&pos)),
-                            ],
-                        ),
-                    ],
-                ),
-            ],
-        ));
-    }
-    main.push(Node::assign("w", Expr::add(v("w"), u(1))));
-    let seg = |i: u32| Expr::load("lit_segs", Expr::add(v("sb"), u(i)));
-    let work = vec![
-        Node::let_bind("ncls", Expr::load("lit_params", u(1))),
-        Node::let_bind("cap", Expr::load("lit_params", u(2))),
-        Node::let_bind("trips_want", Expr::load("lit_params", u(3))),
-        Node::let_bind("sb", Expr::mul(v("g"), u(4))),
-        Node::let_bind("chunk", seg(0)),
-        Node::let_bind("wa", seg(1)),
-        Node::let_bind("ws", seg(2)),
-        Node::let_bind("end", seg(3)),
-        Node::let_bind("we", Expr::div(Expr::add(v("end"), u(3)), u(4))),
-        Node::let_bind("st", u(0)),
-        Node::loop_(warm),
-        Node::let_bind("w", v("ws")),
-        Node::loop_(main),
-        Node::let_bind("trips", u(0)),
-        Node::for_range(
-            "i",
-            u(0),
-            v("trips_want"),
-            vec![Node::assign("trips", Expr::add(v("trips"), u(1)))],
-        ),
-        Node::if_then(
-            Expr::and(
-                Expr::and(Expr::eq(v("wa"), v("ws")), Expr::eq(v("w"), v("we"))),
-                Expr::eq(v("trips"), v("trips_want")),
-            ),
-            vec![Node::eval(Expr::atomic_add("lit_hits", u(1), u(1)))],
-        ),
-    ];
-    let body = vec![
-        Node::for_step(
-            "ci",
-            Expr::local_id(),
-            u(256),
-            Expr::workgroup_size(),
-            vec![Node::store(
-                "lit_cls",
-                v("ci"),
-                Expr::load("lit_classes", v("ci")),
-            )],
-        ),
-        Node::Barrier,
-        Node::let_bind("g", Expr::global_id()),
-        Node::if_then(Expr::lt(v("g"), Expr::load("lit_params", u(0))), work),
-    ];
-    Program::new(name, buffers, WORKGROUP, body)
+/// How a run records the matches it finds (see the [module](self) docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recording {
+    /// A count per (file of the batch, output state), added on the device.
+    Table,
+    /// A record per matching byte, turned into counts on the host.
+    Hits,
 }
 
 /// What one batch on the device engine did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchRun {
-    /// Per chunk, (pattern, matches) for the patterns found, in pattern order.
+    /// Per chunk, (pattern, matches) for the patterns found, in pattern
+    /// order. Recorded with the count table, the matches of a file's
+    /// chunks in the batch are all on the first of them (the others are
+    /// empty): per file, the sums are the same.
     pub counts: Vec<ChunkCounts>,
-    /// Hit records (matching positions) the device found.
+    /// Matching positions the device found (byte, state pairs whose state
+    /// has outputs).
     pub hits: u64,
     /// Runs again after a hit overflow.
     pub overflow_reruns: u32,
+    /// How the last run recorded the matches.
+    pub recording: Recording,
 }
 
 /// The device literal engine of one worker: the program and its host
@@ -194,16 +106,23 @@ pub struct BatchRun {
 pub struct DeviceLiterals {
     dfa: Arc<LiteralDfa>,
     program: Arc<Program>,
-    buffers: Vec<Vec<u32>>,
+    /// Under a stamp of this engine's own: its first run on a device that
+    /// keeps buffers uploads everything, tables included, and later runs
+    /// write only what changed (the tables never do).
+    buffers: HostBuffers,
     segment: u32,
-    /// Whether the tables went up with a run of this engine: a backend that
-    /// keeps buffers tells callers apart by their buffer list's address,
-    /// which a new engine may reuse, so the first run writes everything.
-    uploaded: bool,
+    /// Whether a run of this engine has succeeded.
+    ran: bool,
     /// The next run leaves the data buffer as the last run left it.
     data_resident: bool,
+    /// A batch overflowed the hit buffer: later batches go to the count
+    /// table whenever it fits.
+    dense: bool,
     /// First hit capacity of a run (records); tests make it tiny.
     pub initial_hit_capacity: Option<u32>,
+    /// How every run records matches, instead of the engine's choice
+    /// (tests and benchmarks compare the two).
+    pub force_recording: Option<Recording>,
 }
 
 impl std::fmt::Debug for DeviceLiterals {
@@ -213,6 +132,20 @@ impl std::fmt::Debug for DeviceLiterals {
             .field("segment", &self.segment)
             .finish()
     }
+}
+
+/// Per chunk of a batch, its row of the count table (one per run of
+/// consecutive chunks of one file), and per row its first chunk.
+fn table_rows(chunks: &[ChunkDesc]) -> (Vec<u32>, Vec<usize>) {
+    let mut row_of = Vec::with_capacity(chunks.len());
+    let mut first = Vec::new();
+    for (i, c) in chunks.iter().enumerate() {
+        if i == 0 || chunks[i - 1].file != c.file {
+            first.push(i);
+        }
+        row_of.push(first.len() as u32 - 1);
+    }
+    (row_of, first)
 }
 
 impl DeviceLiterals {
@@ -226,28 +159,32 @@ impl DeviceLiterals {
                 "pass a segment size like 4096",
             ));
         }
-        let buffers = vec![
-            vec![0u32; 4],
+        let buffers = HostBuffers::new(vec![
+            vec![0u32; 6],
             vec![0u32; 1],
             vec![0u32; 4],
             dfa.classes.clone(),
             dfa.trans.clone(),
             vec![0u32; HIT_HEADER as usize],
-        ];
+            dfa.out_index.clone(),
+            vec![0u32; 1],
+        ]);
         Ok(DeviceLiterals {
             program: Arc::new(program(name)),
             dfa,
             buffers,
             segment: segment_bytes,
-            uploaded: false,
+            ran: false,
             data_resident: false,
+            dense: false,
             initial_hit_capacity: None,
+            force_recording: None,
         })
     }
 
     /// Whether a run of this engine has succeeded.
     pub fn has_run(&self) -> bool {
-        self.uploaded
+        self.ran
     }
 
     /// Bytes per invocation.
@@ -267,7 +204,8 @@ impl DeviceLiterals {
         limit.is_none_or(|l| words + LOOP_OVERHEAD <= l / 2)
     }
 
-    /// Per chunk, the matches whose last byte the chunk owns, counted on
+    /// Per chunk, the matches whose last byte the chunk owns (with the
+    /// count table, per file: see [`BatchRun::counts`]), counted on
     /// `backend` over the arena `words` (its bytes at each chunk's
     /// `arena_offset`, look-behind first). `words` is lent to the run and
     /// given back. An error (loop cut, too many hits, device failure)
@@ -293,7 +231,9 @@ impl DeviceLiterals {
         if n == 0 {
             return Ok(BatchRun {
                 counts: vec![Vec::new(); chunks.len()],
-                ..BatchRun::default()
+                hits: 0,
+                overflow_reruns: 0,
+                recording: Recording::Hits,
             });
         }
         let groups = n.div_ceil(WORKGROUP);
@@ -313,16 +253,36 @@ impl DeviceLiterals {
         let mut cap = self
             .initial_hit_capacity
             .unwrap_or_else(|| (bytes / 256).clamp(4096, u64::from(MAX_HITS)) as u32);
+        let (row_of, first) = table_rows(chunks);
+        let table_words = first.len() * self.dfa.output_states();
+        let table_fits = table_words <= MAX_TABLE_WORDS;
+        let mut recording = match self.force_recording {
+            Some(r) => r,
+            None if table_fits && (self.dense || table_words <= (cap * HIT_WORDS) as usize) => {
+                Recording::Table
+            }
+            None => Recording::Hits,
+        };
+        if recording == Recording::Table && !table_fits {
+            return Err(Error::bad_input(
+                format!(
+                    "a count table of {} files × {} output states is over {MAX_TABLE_WORDS} words",
+                    first.len(),
+                    self.dfa.output_states()
+                ),
+                "record hits for batches of many files",
+            ));
+        }
         self.buffers[SEGS] = segs;
         std::mem::swap(&mut self.buffers[DATA], words);
         let out = (|| {
             let mut reruns = 0;
             loop {
-                let total = self.dispatch(backend, n, groups, used, cap)?;
-                if total <= cap {
-                    return Ok((total, reruns));
+                let total = self.dispatch(backend, n, groups, used, cap, recording, &row_of)?;
+                if recording == Recording::Table || total <= cap {
+                    return Ok((total, reruns, recording));
                 }
-                if total > MAX_HITS || reruns > 0 {
+                if reruns > 0 || (!table_fits && total > MAX_HITS) {
                     return Err(Error::bad_input(
                         format!(
                             "{total} literal hits in one batch, more than the device engine holds"
@@ -330,30 +290,41 @@ impl DeviceLiterals {
                         "the host engine counts this batch",
                     ));
                 }
-                cap = total;
+                if table_fits && self.force_recording.is_none() {
+                    recording = Recording::Table;
+                    self.dense = true;
+                } else {
+                    cap = total;
+                }
                 reruns += 1;
             }
         })();
         std::mem::swap(&mut self.buffers[DATA], words);
-        let (total, reruns) = out?;
+        let (total, reruns, recording) = out?;
+        let (counts, hits) = match recording {
+            Recording::Hits => (self.counts_from_hits(chunks, total)?, u64::from(total)),
+            Recording::Table => self.counts_from_table(chunks.len(), &first),
+        };
         Ok(BatchRun {
-            counts: self.counts(chunks, total)?,
-            hits: u64::from(total),
+            counts,
+            hits,
             overflow_reruns: reruns,
+            recording,
         })
     }
 
     /// [`DeviceLiterals::run_batch`] again over the same `words` and
     /// `chunks` as the last run (unchanged: the caller's promise), without
     /// writing the data again where the backend kept it on the device: the
-    /// resident case a benchmark measures.
+    /// resident case a benchmark measures. (Where the device holds no copy
+    /// of this engine's last run, the backend uploads everything anyway.)
     pub fn rerun_resident<B: Backend + ?Sized>(
         &mut self,
         backend: &B,
         words: &mut Vec<u32>,
         chunks: &[ChunkDesc],
     ) -> Result<BatchRun> {
-        self.data_resident = self.uploaded;
+        self.data_resident = true;
         let out = self.run_batch(backend, words, chunks);
         self.data_resident = false;
         out
@@ -391,7 +362,9 @@ impl DeviceLiterals {
         Ok(segs)
     }
 
-    /// One run; returns the hits the device saw (stored up to `cap`).
+    /// One run; returns the hits the device saw (stored up to `cap`), or
+    /// with the count table, 0 (the table holds the counts).
+    #[allow(clippy::too_many_arguments)]
     fn dispatch<B: Backend + ?Sized>(
         &mut self,
         backend: &B,
@@ -399,29 +372,62 @@ impl DeviceLiterals {
         groups: u32,
         used: usize,
         cap: u32,
+        recording: Recording,
+        row_of: &[u32],
     ) -> Result<u32> {
-        self.buffers[PARAMS] = vec![n, self.dfa.class_count, cap, CANARY_TRIPS];
-        let hit_words = (HIT_HEADER + cap * HIT_WORDS) as usize;
+        let nout = self.dfa.output_states() as u32;
+        let table = recording == Recording::Table;
+        self.buffers[PARAMS] = vec![
+            n,
+            self.dfa.class_count,
+            if table { 0 } else { cap },
+            CANARY_TRIPS,
+            u32::from(table) * TABLE_MODE,
+            nout,
+        ];
+        let hit_words = if table {
+            HIT_HEADER as usize
+        } else {
+            (HIT_HEADER + cap * HIT_WORDS) as usize
+        };
         let hits = &mut self.buffers[HITS];
         if hits.len() < hit_words {
             hits.resize(hit_words, 0);
         }
         hits[0] = 0;
         hits[1] = 0;
-        let mut writes = vec![
-            (PARAMS, 0..4),
-            (SEGS, 0..n as usize * 4),
-            (HITS, 0..HIT_HEADER as usize),
-        ];
+        let mut writes = vec![(PARAMS, 0..6), (HITS, 0..HIT_HEADER as usize)];
+        let mut reads = vec![(HITS, 0..hit_words)];
+        let mut segs = std::mem::take(&mut self.buffers[SEGS]);
+        let chunk_of: Vec<u32> = segs.iter().step_by(4).copied().collect();
+        if table {
+            // The first word of each segment names its table row.
+            for k in 0..n as usize {
+                segs[k * 4] = row_of[chunk_of[k] as usize];
+            }
+            let rows = row_of.last().map_or(0, |&r| r as usize + 1);
+            let words = rows * nout as usize;
+            let t = &mut self.buffers[TABLE];
+            t.clear();
+            t.resize(words.max(1), 0);
+            writes.push((TABLE, 0..words));
+            reads.push((TABLE, 0..words));
+        }
+        self.buffers[SEGS] = segs;
+        writes.push((SEGS, 0..n as usize * 4));
         if !self.data_resident {
             writes.push((DATA, 0..used.min(self.buffers[DATA].len())));
         }
-        if !self.uploaded {
-            writes.extend((3..5).map(|i| (i, 0..self.buffers[i].len())));
+        let ran =
+            backend.run_ranges_shared(&self.program, &mut self.buffers, groups, &writes, &reads);
+        if table {
+            // Back to chunk indices, for a rerun recording hits.
+            for (k, c) in chunk_of.iter().enumerate() {
+                self.buffers[SEGS][k * 4] = *c;
+            }
         }
-        let reads = [(HITS, 0..hit_words)];
-        backend.run_ranges_shared(&self.program, &mut self.buffers, groups, &writes, &reads)?;
-        self.uploaded = true;
+        ran?;
+        self.ran = true;
         let hits = &self.buffers[HITS];
         if hits[1] != n {
             return Err(Error::gpu(
@@ -433,11 +439,41 @@ impl DeviceLiterals {
                 "the host engine counts this batch",
             ));
         }
-        Ok(hits[0])
+        Ok(if table { 0 } else { hits[0] })
+    }
+
+    /// The count table as sparse per-chunk counts (each row's on its first
+    /// chunk), and the matching positions it counted.
+    fn counts_from_table(&self, chunks: usize, first: &[usize]) -> (Vec<ChunkCounts>, u64) {
+        let nout = self.dfa.output_states();
+        let mut out = vec![Vec::new(); chunks];
+        let mut dense = vec![0u64; self.dfa.patterns()];
+        let mut touched = Vec::new();
+        let mut hits = 0u64;
+        for (row, &chunk) in first.iter().enumerate() {
+            let words = &self.buffers[TABLE][row * nout..(row + 1) * nout];
+            for (oi, &n) in words.iter().enumerate().filter(|(_, &n)| n != 0) {
+                hits += u64::from(n);
+                self.dfa.outputs(self.dfa.output_state(oi), |id| {
+                    let c = &mut dense[id as usize];
+                    if *c == 0 {
+                        touched.push(id);
+                    }
+                    *c += u64::from(n);
+                });
+            }
+            touched.sort_unstable();
+            out[chunk] = touched
+                .iter()
+                .map(|&i| (i, std::mem::take(&mut dense[i as usize]) as u32))
+                .collect();
+            touched.clear();
+        }
+        (out, hits)
     }
 
     /// The stored hits as sparse per-chunk counts; checks every record.
-    fn counts(&self, chunks: &[ChunkDesc], total: u32) -> Result<Vec<ChunkCounts>> {
+    fn counts_from_hits(&self, chunks: &[ChunkDesc], total: u32) -> Result<Vec<ChunkCounts>> {
         let hits = &self.buffers[HITS];
         let mut per_chunk: Vec<Vec<u32>> = vec![Vec::new(); chunks.len()];
         for r in hits[HIT_HEADER as usize..][..(total * HIT_WORDS) as usize].chunks_exact(3) {
