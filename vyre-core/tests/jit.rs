@@ -1,101 +1,28 @@
 //! The JIT (`vyre_core::jit`): payloads compiled to machine code give
 //! exactly what the CPU reference gives for the same payload run by one
 //! lane: hundreds of random payloads (random programs rewritten into
-//! payloads, half of them reading a table), every operation on edge values,
-//! loads and stores out of range, tables, atomics; a runaway loop spends
-//! the iteration budget; what the JIT cannot compile is refused.
+//! payloads, half of them reading a table, two thirds reading the data
+//! through the data helpers the JIT lowers as idioms), every operation on
+//! edge values, atomics; a runaway loop spends the iteration budget; what
+//! the JIT cannot compile is refused. (Memory confinement, tables and the
+//! data helpers at their edges: `tests/jit_data.rs`.)
 //!
 //! `VYRE_JIT_CASES` sets the number of random payloads (default 400).
 
 mod support;
 
+use support::jit::{param, payload, reference, run_jit, slot_params};
 use support::progen::{random_program, Rng};
-use vyre_core::cpu::CpuBackend;
-use vyre_core::ir::payload::{param_var, table_load, word_atomic, word_load, word_store, Table};
-use vyre_core::native::with_iteration_budget;
+use vyre_core::ir::payload::{
+    byte_load, byte_word_load, param_var, table_load, word_atomic, word_load, word_store, Table,
+};
 use vyre_core::{
-    jit, Access, AtomicOp, Backend, BinOp, Builtin, DataType, Expr, NativeSlot, Node, Param,
-    ParamKind, Payload, Program, UnOp,
+    jit, Access, AtomicOp, BinOp, Builtin, DataType, Expr, NativeSlot, Node, Param, ParamKind,
+    Payload, Program, UnOp,
 };
 
 /// Output words of random payloads (as many as 64 lanes would own).
 const OUT_WORDS: u32 = 64 * 8;
-
-fn param(name: &str, kind: ParamKind, len: Option<u32>) -> Param {
-    Param::new(name, kind, len)
-}
-
-fn payload(name: &str, params: Vec<Param>, tables: Vec<Table>, body: Vec<Node>) -> Payload {
-    Payload {
-        name: name.into(),
-        params,
-        look_behind: 0,
-        body,
-        tables,
-        combine: None,
-        native: Default::default(),
-    }
-}
-
-/// The parameters of every test payload here: bytes, `out`, `acc`, lanes.
-fn slot_params(out: u32, acc: u32) -> Vec<Param> {
-    vec![
-        param("data", ParamKind::Bytes, None),
-        param("out", ParamKind::Output, Some(out)),
-        param("acc", ParamKind::Accumulator, Some(acc)),
-        param("lanes", ParamKind::Lanes, None),
-    ]
-}
-
-/// `p` (parameters as [`slot_params`]) on the CPU reference, one lane:
-/// its standalone program with `data` and the result words `init`.
-fn reference(p: &Payload, data: &[u8], init: &[u32]) -> Result<Vec<u32>, String> {
-    let prog: Program = p.to_program(1);
-    let mut words: Vec<u32> = data
-        .chunks(4)
-        .map(|c| {
-            let mut b = [0u8; 4];
-            b[..c.len()].copy_from_slice(c);
-            u32::from_le_bytes(b)
-        })
-        .collect();
-    if words.is_empty() {
-        words.push(0);
-    }
-    let mut bufs = vec![vec![data.len() as u32], words];
-    let mut at = 0usize;
-    for q in p.params.iter().filter(|q| q.kind.is_result()) {
-        let n = q.len.unwrap_or(0) as usize;
-        bufs.push(init[at..at + n].to_vec());
-        at += n;
-    }
-    CpuBackend::new()
-        .run(&prog, &mut bufs, 1)
-        .map_err(|e| e.to_string())?;
-    Ok(bufs[2..].concat())
-}
-
-/// `p` compiled by the JIT, run on `data` with results `init`, under
-/// `budget` loop iterations: the result words and whether it was spent.
-fn run_jit(p: &Payload, data: &[u8], init: &[u32], budget: u64) -> (Vec<u32>, bool) {
-    let code = jit::compile(p).unwrap_or_else(|e| panic!("JIT of {}: {e}", p.name));
-    let mut results = init.to_vec();
-    let mut slot = NativeSlot {
-        data,
-        start: 0,
-        args: &[],
-        chunk_offset: 0,
-        chunk_offset_hi: 0,
-        file_len: data.len() as u32,
-        file_len_hi: 0,
-        chunk_index: 0,
-        results: &mut results,
-    };
-    let ((), spent) = with_iteration_budget(budget, || {
-        assert!(code.call(&mut slot));
-    });
-    (results, spent)
-}
 
 // ---- random payloads -------------------------------------------------
 
@@ -111,7 +38,12 @@ fn to_payload(p: &Program, seed: u64) -> Option<Payload> {
         return None; // barriers: the JIT refuses them (tested below)
     }
     let table = seed % 2 == 1;
-    let body = p.body.iter().map(|n| node(n, table)).collect();
+    let read = match (seed / 2) % 3 {
+        0 => Read::Raw,
+        1 => Read::Word,
+        _ => Read::Byte,
+    };
+    let body = p.body.iter().map(|n| node(n, table, read)).collect();
     let mut rng = Rng::new(seed ^ 0x7AB1E);
     let words: Vec<u32> = (0..40 + rng.below(32)).map(|_| rng.next() as u32).collect();
     let tables = if table {
@@ -122,14 +54,24 @@ fn to_payload(p: &Program, seed: u64) -> Option<Payload> {
     Some(payload(&p.name, slot_params(OUT_WORDS, 8), tables, body))
 }
 
+/// How random payloads read `iu`: plain loads of `data`'s words, or the
+/// data helpers (`byte_word_load`, `byte_load`), which the JIT lowers as
+/// idioms (`jit/idiom.rs`), at the random index.
+#[derive(Clone, Copy)]
+enum Read {
+    Raw,
+    Word,
+    Byte,
+}
+
 fn word(index: Expr, skip: u32) -> Expr {
     let base = Expr::shr(Expr::var(&param_var("data", "off")), Expr::u32(2));
     Expr::load("data", Expr::add(Expr::add(base, Expr::u32(skip)), index))
 }
 
-fn node(n: &Node, table: bool) -> Node {
-    let nodes = |ns: &[Node]| ns.iter().map(|n| node(n, table)).collect::<Vec<_>>();
-    let expr = |e: &Expr| expr(e, table);
+fn node(n: &Node, table: bool, read: Read) -> Node {
+    let nodes = |ns: &[Node]| ns.iter().map(|n| node(n, table, read)).collect::<Vec<_>>();
+    let expr = |e: &Expr| expr(e, table, read);
     match n {
         Node::Let { name, value } => Node::let_bind(name, expr(value)),
         Node::Assign { name, value } => Node::assign(name, expr(value)),
@@ -153,11 +95,15 @@ fn node(n: &Node, table: bool) -> Node {
     }
 }
 
-fn expr(e: &Expr, table: bool) -> Expr {
-    let b = |x: &Expr| Box::new(expr(x, table));
-    let expr = |x: &Expr| expr(x, table);
+fn expr(e: &Expr, table: bool, read: Read) -> Expr {
+    let b = |x: &Expr| Box::new(expr(x, table, read));
+    let expr = |x: &Expr| expr(x, table, read);
     match e {
-        Expr::Load { buffer, index } if buffer == "iu" => word(expr(index), 0),
+        Expr::Load { buffer, index } if buffer == "iu" => match read {
+            Read::Raw => word(expr(index), 0),
+            Read::Word => byte_word_load("data", expr(index)),
+            Read::Byte => byte_load("data", expr(index)),
+        },
         Expr::Load { buffer, index } if buffer == "ii" && table => {
             Expr::bitcast(DataType::I32, table_load(II_TABLE, expr(index)))
         }
@@ -518,54 +464,7 @@ fn every_atomic_op_on_edge_values() {
     }
 }
 
-// ---- memory confinement, tables, budget, refusals ---------------------
-
-/// Loads past the data's end give 0 (a partial last word keeps its bytes);
-/// stores and atomics outside the result words do nothing; table reads
-/// past the table give 0.
-#[test]
-fn out_of_range_accesses_are_confined() {
-    let data = [1u8, 2, 3, 4, 5, 6, 7];
-    let st = |i: u32, e: Expr| Node::store("out", Expr::u32(i), e);
-    let body = vec![
-        st(0, Expr::load("data", Expr::u32(0))),
-        st(1, Expr::load("data", Expr::u32(1))),
-        st(2, Expr::load("data", Expr::u32(2))),
-        st(3, Expr::load("data", Expr::u32(u32::MAX))),
-        st(4, table_load("T", Expr::u32(1))),
-        st(5, table_load("T", Expr::u32(2))),
-        st(6, Expr::len("T")),
-        Node::store("out", Expr::u32(8), Expr::u32(9)),
-        Node::store("out", Expr::u32(u32::MAX), Expr::u32(9)),
-        Node::let_bind("o", Expr::atomic_add("out", Expr::u32(8), Expr::u32(5))),
-        Node::let_bind(
-            "p",
-            Expr::atomic_add("out", Expr::u32(u32::MAX), Expr::u32(5)),
-        ),
-        st(
-            7,
-            Expr::add(
-                Expr::var("o"),
-                Expr::add(Expr::var("p"), Expr::load("out", Expr::u32(8))),
-            ),
-        ),
-    ];
-    let p = payload(
-        "confined",
-        vec![
-            param("data", ParamKind::Bytes, None),
-            param("out", ParamKind::Output, Some(8)),
-        ],
-        vec![Table::new("T", &[10, 20])],
-        body,
-    );
-    let (got, _) = run_jit(&p, &data, &[0; 8], u64::MAX - 1);
-    assert_eq!(
-        got,
-        [0x0403_0201, 0x0007_0605, 0, 0, 20, 0, 2, 0],
-        "JIT confinement"
-    );
-}
+// ---- budget, refusals (memory confinement: `tests/jit_data.rs`) -------
 
 /// A runaway loop spends the budget (the slot would be FAULT_BUDGET);
 /// a loop of `n` iterations runs in a budget of `n` and not of `n - 1`.

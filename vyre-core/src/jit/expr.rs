@@ -10,6 +10,9 @@ use crate::ir::{AtomicOp, BinOp, DataType, Expr, Literal, UnOp};
 impl L<'_> {
     /// The value of `e` (an `i32` Cranelift value) and its IR type.
     pub fn expr(&mut self, e: &Expr) -> R<(Value, DataType)> {
+        if let Some(v) = self.data_idiom(e)? {
+            return Ok((v, DataType::U32));
+        }
         Ok(match e {
             Expr::Lit(l) => match *l {
                 Literal::U32(v) => (self.u32(v), DataType::U32),
@@ -164,17 +167,15 @@ impl L<'_> {
             BinOp::BitAnd | BinOp::And => ins.band(a, b),
             BinOp::BitOr | BinOp::Or => ins.bor(a, b),
             BinOp::BitXor => ins.bxor(a, b),
-            BinOp::Shl | BinOp::Shr | BinOp::RotateLeft | BinOp::RotateRight => {
-                let n = ins.band_imm(b, 31);
-                let ins = self.b.ins();
-                match op {
-                    BinOp::Shl => ins.ishl(a, n),
-                    BinOp::Shr if signed => ins.sshr(a, n),
-                    BinOp::Shr => ins.ushr(a, n),
-                    BinOp::RotateLeft => ins.rotl(a, n),
-                    _ => ins.rotr(a, n),
-                }
-            }
+            // Cranelift's shifts and rotates of an i32 take the amount
+            // modulo 32: the IR's `n & 31`, no mask needed.
+            BinOp::Shl | BinOp::Shr | BinOp::RotateLeft | BinOp::RotateRight => match op {
+                BinOp::Shl => ins.ishl(a, b),
+                BinOp::Shr if signed => ins.sshr(a, b),
+                BinOp::Shr => ins.ushr(a, b),
+                BinOp::RotateLeft => ins.rotl(a, b),
+                _ => ins.rotr(a, b),
+            },
             BinOp::Min if signed => ins.smin(a, b),
             BinOp::Min => ins.umin(a, b),
             BinOp::Max if signed => ins.smax(a, b),
@@ -312,8 +313,11 @@ impl L<'_> {
         out
     }
 
-    /// Data word `i`: bytes `4i..4i+4` of the slot, those past its end 0.
-    fn data_word(&mut self, i: Value) -> Value {
+    /// Data word `i`: bytes `4i..4i+4` of the slot, those past its end 0:
+    /// a load when the word is wholly inside, else the partial last word
+    /// read at entry (`L::tail`) when `i` is its index, else 0. (A
+    /// branch-free form, loading a zero word instead, measured slower.)
+    pub(super) fn data_word(&mut self, i: Value) -> Value {
         let w = self.b.ins().uextend(types::I64, i);
         let inside = self
             .b
@@ -332,12 +336,9 @@ impl L<'_> {
         let v = self.b.ins().load(types::I32, MemFlags::trusted(), addr, 0);
         self.b.ins().jump(merge, &[BlockArg::Value(v)]);
         self.b.switch_to_block(slow);
-        let f = self
-            .b
-            .ins()
-            .iconst(self.ptr, super::tail_word as *const () as usize as i64);
-        let call = self.b.ins().call_indirect(self.tail_sig, f, &[self.ctx, i]);
-        let v = self.b.inst_results(call)[0];
+        let last = self.b.ins().icmp(IntCC::Equal, w, self.full_words);
+        let zero = self.u32(0);
+        let v = self.b.ins().select(last, self.tail, zero);
         self.b.ins().jump(merge, &[BlockArg::Value(v)]);
         self.b.switch_to_block(merge);
         out

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, AbiParam, Block, InstBuilder, MemFlags, SigRef, Type, Value};
+use cranelift_codegen::ir::{types, AbiParam, Block, InstBuilder, MemFlags, Type, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Linkage, Module};
@@ -63,8 +63,12 @@ struct LoopCtx {
 pub(super) struct L<'a> {
     pub b: FunctionBuilder<'a>,
     pub ptr: Type,
-    pub ctx: Value,
     pub data: Value,
+    /// The slot's length in bytes (i64).
+    pub data_len: Value,
+    /// Data parameters whose `off` and `len` the body never assigns
+    /// (`idiom::fixed_data_params`).
+    pub fixed_data: std::collections::HashSet<String>,
     /// Words wholly inside the data (`data_len / 4`, i64).
     pub full_words: Value,
     pub results: Value,
@@ -73,7 +77,10 @@ pub(super) struct L<'a> {
     pub budget: Variable,
     pub spent: Block,
     pub ret: Block,
-    pub tail_sig: SigRef,
+    /// Data word `full_words` (the slot's last, partial word, 0 when
+    /// there is none): read once at entry, so no loop calls out (a call
+    /// would make every value live across it spill).
+    pub tail: Value,
     /// Variables in scope: name, variable, type.
     pub scope: Vec<(String, Variable, DataType)>,
     pub buffers: HashMap<String, Buf>,
@@ -172,20 +179,33 @@ pub(super) fn lower(p: &Payload, module: &mut JITModule) -> R<Lowered> {
         let budget = Variable::from_u32(0);
         b.declare_var(budget, types::I64);
         b.def_var(budget, left);
+        let tail_fn = b
+            .ins()
+            .iconst(ptr, super::tail_word as *const () as usize as i64);
+        let last = b.ins().ireduce(types::I32, full_words);
+        let call = b.ins().call_indirect(tail_sig, tail_fn, &[c, last]);
+        let tail = b.inst_results(call)[0];
         let spent = b.create_block();
         let ret = b.create_block();
         let mut l = L {
             b,
             ptr,
-            ctx: c,
             data,
+            data_len,
+            fixed_data: super::idiom::fixed_data_params(
+                p.params
+                    .iter()
+                    .filter(|q| q.kind == ParamKind::Bytes)
+                    .map(|q| q.name.as_str()),
+                &p.body,
+            ),
             full_words,
             results,
             results_len,
             budget,
             spent,
             ret,
-            tail_sig,
+            tail,
             scope: Vec::new(),
             buffers,
             tables: tables
@@ -195,8 +215,14 @@ pub(super) fn lower(p: &Payload, module: &mut JITModule) -> R<Lowered> {
             loops: Vec::new(),
             next_var: 1,
         };
-        for (k, (name, _)) in vars.iter().enumerate() {
-            let v = l.b.ins().load(types::I32, m, vptr, (4 * k) as i32);
+        for (k, (name, bind)) in vars.iter().enumerate() {
+            // Constants and the length are known here: as values of the
+            // code, Cranelift folds them (`lanes__count == 1`, `off == 0`).
+            let v = match *bind {
+                Bind::Const(c) => l.u32(c),
+                Bind::DataLen => l.b.ins().ireduce(types::I32, data_len),
+                _ => l.b.ins().load(types::I32, m, vptr, (4 * k) as i32),
+            };
             let var = l.new_var(name, DataType::U32);
             l.b.def_var(var, v);
         }

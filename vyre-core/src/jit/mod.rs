@@ -24,6 +24,7 @@
 //! reference instead.
 
 mod expr;
+mod idiom;
 mod lower;
 
 use std::collections::HashMap;

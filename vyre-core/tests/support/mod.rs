@@ -1,4 +1,5 @@
 #![allow(dead_code)]
 
 pub mod gpu;
+pub mod jit;
 pub mod progen;
