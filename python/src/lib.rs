@@ -346,6 +346,17 @@ fn failed_json(path: Vec<u8>, reason: String) -> String {
         .to_string()
 }
 
+/// Waits (at most `seconds`) until no thread is still opening a GPU for a
+/// scan that ended first (`devices="gpu,native"`); true when none is left.
+/// The package calls it at interpreter exit: exiting while a driver opens
+/// can crash the process.
+#[pyfunction]
+#[pyo3(signature = (seconds=10.0))]
+fn wait_for_gpu_openers(py: Python<'_>, seconds: f64) -> bool {
+    let limit = std::time::Duration::from_secs_f64(seconds.clamp(0.0, 3600.0));
+    py.allow_threads(|| vyre::scan::wait_for_gpu_openers(limit))
+}
+
 #[pymodule]
 fn _vyre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     vyre::gpu::give_mesa_a_runtime_dir();
@@ -354,6 +365,7 @@ fn _vyre(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(list_files, m)?)?;
     m.add_function(wrap_pyfunction!(failed_json, m)?)?;
     m.add_function(wrap_pyfunction!(regex_files, m)?)?;
+    m.add_function(wrap_pyfunction!(wait_for_gpu_openers, m)?)?;
     m.add(
         "DEFAULT_MAX_MATCHES",
         vyre::scan::matches::DEFAULT_MAX_MATCHES,

@@ -14,10 +14,16 @@ only), plus ``located`` (the file's match locations) with ``matches=True``.
 ``Fix: ...``. A cluster: :mod:`vyre.ray`.
 """
 
+import atexit
 import os
 
 from . import _vyre
 from ._vyre import VyreError
+
+# A scan with devices="gpu,native" can end while its GPU is still opening on a
+# thread of its own; the process must not exit under it (the driver's teardown
+# would crash it), so the interpreter's exit waits for it first.
+atexit.register(_vyre.wait_for_gpu_openers)
 
 __all__ = ["scan", "Scan", "VyreError", "arrow_table", "scan_options"]
 

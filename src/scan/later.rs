@@ -52,46 +52,29 @@ pub(super) type Spawner<'a, B> = &'a (dyn Fn(Opener<B>, MegakernelBuilder) -> Op
 /// their ends signal.
 static OPENING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
 
-/// How long the process's exit waits for threads still opening a GPU.
-const EXIT_WAIT: Duration = Duration::from_secs(10);
-
 /// Whether a thread is still opening a GPU for a scan that ended first
-/// ([`Engine::Later`](super::Engine::Later)). A process should not run its
-/// exit handlers while one is (a driver torn down under the thread opening
-/// it can crash the process): the `vyre` command then ends with `_exit`
-/// once its output is flushed, and for other programs an exit handler that
-/// vyre registers waits (up to 10 s) for such threads to finish.
+/// ([`Engine::Later`](super::Engine::Later)). A process must not exit while
+/// one is: exit handlers tearing a driver down under the thread that is
+/// opening it crash the process (seen with NVIDIA's Vulkan driver: a
+/// segmentation fault, or a hang, at exit). So a program that ran such a
+/// scan calls [`wait_for_gpu_openers`] before it exits; the `vyre` command
+/// instead ends with `_exit` (no exit handlers) once its output is flushed,
+/// and the Python package waits from an `atexit` callback.
 pub fn gpu_still_opening() -> bool {
     *OPENING.0.lock().unwrap_or_else(|e| e.into_inner()) > 0
 }
 
-/// Waits until no thread is opening a GPU, at most `limit`.
-fn wait_for_openers(limit: Duration) {
+/// Waits until no thread is opening a GPU ([`gpu_still_opening`]), at most
+/// `limit`; true when none is left. Call it before the process exits
+/// (returning from `main` included) after scans with a GPU that joins
+/// later (`gpu+native`); it returns at once when there were none.
+pub fn wait_for_gpu_openers(limit: Duration) -> bool {
     let guard = OPENING.0.lock().unwrap_or_else(|e| e.into_inner());
-    let _ = OPENING
+    let (guard, _) = OPENING
         .1
         .wait_timeout_while(guard, limit, |n| *n > 0)
         .unwrap_or_else(|e| e.into_inner());
-}
-
-extern "C" fn wait_for_openers_at_exit() {
-    wait_for_openers(EXIT_WAIT);
-}
-
-/// Registers [`wait_for_openers_at_exit`] once, before the first opener
-/// loads any driver (exit handlers run in reverse order of registration,
-/// so it runs before the libraries' own teardown).
-fn register_exit_wait() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: `atexit` is given a plain `extern "C"` function without
-        // arguments that only locks a static mutex and waits on a static
-        // condition variable, both valid for the whole process.
-        let failed = unsafe { libc::atexit(wait_for_openers_at_exit) } != 0;
-        if failed {
-            tracing::warn!("could not register the exit handler that waits for a GPU opening");
-        }
-    });
+    *guard == 0
 }
 
 /// Counts a thread opening devices from its start to its end (the drop of
@@ -114,14 +97,13 @@ impl Drop for OpeningGuard {
 }
 
 /// Opens the devices and builds their megakernels on a detached thread (a
-/// scan that ends first does not wait for it; the process's exit does:
-/// [`gpu_still_opening`]).
+/// scan that ends first does not wait for it; the process must before it
+/// exits: [`gpu_still_opening`]).
 pub(super) fn spawn_opener<B: Backend + Send + 'static>(
     open: Opener<B>,
     builder: MegakernelBuilder,
 ) -> Opened<B> {
     let (tx, rx) = std::sync::mpsc::channel();
-    register_exit_wait();
     let guard = OpeningGuard::new();
     let started = std::thread::Builder::new()
         .name("vyre-open-gpu".into())

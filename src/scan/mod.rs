@@ -51,7 +51,7 @@ pub use devices::{
     Opener,
 };
 use fold::Fold;
-pub use later::{gpu_still_opening, NOT_NEEDED, NOT_OPENED};
+pub use later::{gpu_still_opening, wait_for_gpu_openers, NOT_NEEDED, NOT_OPENED};
 pub use native::{default_native_threads, native_name, FAULT_NATIVE_PANIC};
 pub use options::MAX_NATIVE_THREADS;
 pub use options::{
