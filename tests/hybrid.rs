@@ -309,6 +309,31 @@ fn a_joining_gpu_reads_its_batches_straight_into_its_arenas() {
     assert_eq!(d[0].bytes + d[1].bytes, summary.bytes);
 }
 
+/// A scan that ends while its GPU still opens leaves the opening thread
+/// running: `gpu_still_opening` says so, and `wait_for_gpu_openers` (what a
+/// program calls before it exits) returns once it has finished.
+#[test]
+fn a_program_can_wait_for_a_gpu_still_opening() {
+    let dir = tree("hybrid-opening", 4096, 4);
+    let later = Engine::Later {
+        open: Box::new(|| {
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            Ok(vec![Box::new(scan_cpu_backend()) as Device])
+        }),
+        workers: 1,
+    };
+    let (_, summary) = run(
+        vec![later, Engine::Native { threads: 1 }],
+        &dir,
+        &small_batches(),
+    );
+    assert_eq!(summary.devices[0].name, vyre::scan::NOT_OPENED);
+    assert!(vyre::scan::gpu_still_opening());
+    assert!(vyre::scan::wait_for_gpu_openers(
+        std::time::Duration::from_secs(30)
+    ));
+}
+
 /// A device that cannot open is a failed device: the scan ends on native
 /// code with the reference results, and the summary says why.
 #[test]
