@@ -190,9 +190,12 @@ impl Queue {
         }
     }
 
-    /// [`Queue::pop`] for native code: the oldest batch in host memory;
-    /// one in a device's upload arena (which native code must read again
-    /// into host memory) only while no device worker runs to take it.
+    /// [`Queue::pop`] for native code, which is slower than a GPU: while
+    /// device workers run, only a batch they leave waiting (more batches
+    /// queued than device workers) and only one in host memory (one in an
+    /// upload arena native code would have to read again); with none
+    /// running, the oldest batch. So native code helps a GPU that falls
+    /// behind but does not hold up the end of a scan a GPU keeps up with.
     pub(super) fn pop_host(&self) -> Option<Job> {
         let mut s = self.lock();
         loop {
@@ -200,9 +203,11 @@ impl Queue {
                 return None;
             }
             let devices = self.devices.load(std::sync::atomic::Ordering::SeqCst);
-            let at =
-                s.0.iter()
-                    .position(|j| devices == 0 || matches!(j.arena, Arena::Host(_)));
+            let at = match devices {
+                0 => (!s.0.is_empty()).then_some(0),
+                _ if s.0.len() <= devices => None,
+                _ => s.0.iter().position(|j| matches!(j.arena, Arena::Host(_))),
+            };
             if let Some(j) = at.and_then(|i| s.0.remove(i)) {
                 return Some(j);
             }
