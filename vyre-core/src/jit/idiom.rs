@@ -15,36 +15,12 @@
 //! several times), and the body must never assign the parameter's `off`
 //! or `len` variables (so they hold their bindings everywhere).
 
-use std::collections::HashSet;
-
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, BlockArg, InstBuilder, MemFlags, Value};
 
 use super::lower::{Buf, L, R};
-use crate::ir::payload::{byte_load, byte_word_load, param_var};
-use crate::ir::{BinOp, Expr, Node};
-
-/// The data parameters whose `off` and `len` variables `body` never
-/// assigns (nor binds again with `let` or a `for`), so both keep the values
-/// the JIT binds them to everywhere in the body.
-pub(super) fn fixed_data_params<'a>(
-    data_params: impl Iterator<Item = &'a str>,
-    body: &[Node],
-) -> HashSet<String> {
-    let mut written = HashSet::new();
-    crate::ir::walk_nodes(body, &mut |n| match n {
-        Node::Let { name, .. } | Node::Assign { name, .. } | Node::For { var: name, .. } => {
-            written.insert(name.clone());
-        }
-        _ => {}
-    });
-    data_params
-        .filter(|p| {
-            !written.contains(&param_var(p, "off")) && !written.contains(&param_var(p, "len"))
-        })
-        .map(str::to_string)
-        .collect()
-}
+use crate::ir::payload::{byte_load, byte_word_load};
+use crate::ir::{BinOp, Expr};
 
 /// Whether `e` has no side effect (no atomic, no uniform load), so that
 /// evaluating it once gives what evaluating it several times would.

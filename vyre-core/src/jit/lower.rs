@@ -67,7 +67,7 @@ pub(super) struct L<'a> {
     /// The slot's length in bytes (i64).
     pub data_len: Value,
     /// Data parameters whose `off` and `len` the body never assigns
-    /// (`idiom::fixed_data_params`).
+    /// ([`fixed_data_params`]).
     pub fixed_data: std::collections::HashSet<String>,
     /// Words wholly inside the data (`data_len / 4`, i64).
     pub full_words: Value,
@@ -192,7 +192,7 @@ pub(super) fn lower(p: &Payload, module: &mut JITModule) -> R<Lowered> {
             ptr,
             data,
             data_len,
-            fixed_data: super::idiom::fixed_data_params(
+            fixed_data: fixed_data_params(
                 p.params
                     .iter()
                     .filter(|q| q.kind == ParamKind::Bytes)
@@ -532,4 +532,26 @@ fn cheap(e: &crate::ir::Expr) -> bool {
         | Expr::Builtin(_)
         | Expr::UniformLoad { .. } => false,
     }
+}
+
+/// The data parameters whose `off` and `len` variables `body` never
+/// assigns (nor binds again with `let` or a `for`), so both keep the values
+/// the JIT binds them to everywhere in the body.
+fn fixed_data_params<'a>(
+    data_params: impl Iterator<Item = &'a str>,
+    body: &[Node],
+) -> std::collections::HashSet<String> {
+    let mut written = std::collections::HashSet::new();
+    crate::ir::walk_nodes(body, &mut |n| match n {
+        Node::Let { name, .. } | Node::Assign { name, .. } | Node::For { var: name, .. } => {
+            written.insert(name.clone());
+        }
+        _ => {}
+    });
+    data_params
+        .filter(|p| {
+            !written.contains(&param_var(p, "off")) && !written.contains(&param_var(p, "len"))
+        })
+        .map(str::to_string)
+        .collect()
 }
