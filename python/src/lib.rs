@@ -72,6 +72,7 @@ fn config(
     histogram: bool,
     crc32: bool,
     patterns: Vec<Vec<u8>>,
+    ignore_case: bool,
     regexes: Vec<String>,
     max_matches: Option<usize>,
     payload_files: Vec<Vec<u8>>,
@@ -110,6 +111,7 @@ fn config(
         histogram,
         crc32: crc32 || none,
         patterns,
+        ignore_case,
         regexes,
         match_locations: max_matches,
         chunk_size: chunk_size.unwrap_or(d.chunk_size),
@@ -137,9 +139,10 @@ fn config(
 /// match locations).
 #[pyfunction]
 #[pyo3(signature = (paths, *, lines=false, histogram=false, crc32=false, patterns=vec![],
-    regexes=vec![], max_matches=None, payload_files=vec![], payload_bytes=vec![], args=vec![], fused=false, devices="auto".to_string(),
+    ignore_case=false, regexes=vec![], max_matches=None, payload_files=vec![], payload_bytes=vec![], args=vec![], fused=false, devices="auto".to_string(),
     chunk_size=None, batch_bytes=None, iteration_budget=None, follow_links=false,
-    read_threads=None, in_flight=2, no_uring=false, zero_copy=true, json=false, check_only=false))]
+    read_threads=None, threads=0, in_flight=2, no_uring=false, zero_copy=true, json=false,
+    check_only=false))]
 #[allow(clippy::too_many_arguments)]
 fn scan(
     py: Python<'_>,
@@ -148,6 +151,7 @@ fn scan(
     histogram: bool,
     crc32: bool,
     patterns: Vec<Vec<u8>>,
+    ignore_case: bool,
     regexes: Vec<String>,
     max_matches: Option<usize>,
     payload_files: Vec<Vec<u8>>,
@@ -160,6 +164,7 @@ fn scan(
     iteration_budget: Option<u32>,
     follow_links: bool,
     read_threads: Option<u32>,
+    threads: usize,
     in_flight: u32,
     no_uring: bool,
     zero_copy: bool,
@@ -171,6 +176,7 @@ fn scan(
         histogram,
         crc32,
         patterns,
+        ignore_case,
         regexes,
         max_matches,
         payload_files,
@@ -202,6 +208,7 @@ fn scan(
                     }
                 })
                 .devices(&devices)
+                .threads(threads)
                 .in_flight(in_flight)
                 .run()
         })

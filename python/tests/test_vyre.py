@@ -103,6 +103,25 @@ class PythonApi(unittest.TestCase):
                 self.assertTrue(any(n.startswith("native") for n in names), names)
                 self.assertTrue(any(n.startswith(("wgpu", "GPU")) for n in names), names)
 
+    def test_ignore_case_and_threads(self):
+        # -i and --threads as the command gives them; -i finds more than the exact case.
+        flags = ["-e", "gpl", "-e", "LICENSE", "--backend", "native"]
+        exact = [json.loads(x) for x in one_host([self.tmp], *flags)]
+        want = [json.loads(x) for x in one_host([self.tmp], *flags, "-i", "--threads", "1")]
+        got = list(vyre.scan([self.tmp], patterns=["gpl", "LICENSE"], ignore_case=True,
+                             threads=1, backend="native"))
+        self.assertEqual(got, want)
+        total = lambda rs: sum(sum((r.get("matches") or {}).values()) for r in rs)
+        self.assertGreater(total(want), total(exact))
+        for bad in (-1, "2", True, 1.5):
+            with self.assertRaises(vyre.VyreError) as e:
+                vyre.scan([self.tmp], threads=bad, backend="native")
+            self.assertIn("Fix:", str(e.exception))
+        for opts in ({"threads": 1025, "backend": "native"}, {"threads": 2, "backend": "cpu"}):
+            with self.assertRaises(vyre.VyreError) as e:
+                vyre.scan([self.tmp], **opts)
+            self.assertIn("Fix:", str(e.exception), opts)
+
     def test_payload_bytes_and_args(self):
         with open(PAYLOAD, "rb") as f:
             text = f.read()

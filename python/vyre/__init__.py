@@ -41,6 +41,7 @@ def scan_options(
     histogram=False,
     crc32=False,
     patterns=(),
+    ignore_case=False,
     regexes=(),
     regex_files=(),
     matches=False,
@@ -55,6 +56,7 @@ def scan_options(
     iteration_budget=None,
     follow_links=False,
     read_threads=None,
+    threads=0,
     in_flight=2,
     no_uring=False,
     zero_copy=True,
@@ -76,6 +78,11 @@ def scan_options(
     if isinstance(patterns, (str, bytes)):
         patterns = [patterns]
     pats = [p.encode() if isinstance(p, str) else bytes(p) for p in patterns]
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise VyreError(
+            f"threads={threads!r} is not a whole number of native threads. Fix: pass "
+            "0 (the default: one per core) or a count from 1 to 1024"
+        )
     res = _regexes(regexes, regex_files)
     max_matches = _max_matches(matches, max_matches_per_file)
     if isinstance(payloads, (str, bytes, os.PathLike)):
@@ -97,6 +104,7 @@ def scan_options(
         histogram=bool(histogram),
         crc32=bool(crc32),
         patterns=pats,
+        ignore_case=bool(ignore_case),
         regexes=res,
         max_matches=max_matches,
         payload_files=files,
@@ -109,6 +117,7 @@ def scan_options(
         iteration_budget=iteration_budget,
         follow_links=bool(follow_links),
         read_threads=read_threads,
+        threads=threads,
         in_flight=in_flight,
         no_uring=bool(no_uring),
         zero_copy=bool(zero_copy),
@@ -193,7 +202,8 @@ def scan(paths, **options):
     """Scans ``paths`` (files, or directories walked recursively) as ``vyre scan --json``.
 
     Options (``vyre scan`` flags): ``lines``, ``histogram``, ``crc32``,
-    ``patterns`` (``-e``; str or bytes, the same escapes), ``regexes`` (``-r``;
+    ``patterns`` (``-e``; str or bytes, the same escapes), ``ignore_case``
+    (``-i``: the patterns match ASCII letters of either case), ``regexes`` (``-r``;
     a str or a list of str, Rust ``regex`` syntax: each counted per file in the
     dict's ``regex_matches`` like ``rg -c -o``: leftmost-first, non-overlapping,
     within lines), ``regex_files`` (``--regex-file``: paths of files with one
@@ -207,7 +217,8 @@ def scan(paths, **options):
     GPU, or native code when the only adapter is software) or ``devices``
     (``--adapters``: e.g. ``"gpu,cpu"``, ``"all"``), ``chunk_size``,
     ``batch_bytes``, ``iteration_budget``, ``follow_links``, ``read_threads``,
-    ``in_flight``, ``no_uring``, ``zero_copy``. No analysis means lines and CRC-32.
+    ``threads`` (``--threads``: native threads, 0 for one per core; refused
+    when no native backend runs), ``in_flight``, ``no_uring``, ``zero_copy``. No analysis means lines and CRC-32.
 
     With ``matches=True`` each file's dict has ``located``: its first
     ``max_matches_per_file`` matches (regexes and patterns) in (offset, kind,

@@ -228,6 +228,7 @@ def main(argv=None):
     s.add_argument("--crc32", action="store_true")
     s.add_argument("-e", "--pattern", action="append", default=[],
                    type=os.fsencode)
+    s.add_argument("-i", "--ignore-case", action="store_true")
     s.add_argument("-r", "--regex", action="append", default=[])
     s.add_argument("--regex-file", action="append", default=[])
     s.add_argument("--matches", action="store_true")
@@ -241,6 +242,7 @@ def main(argv=None):
     s.add_argument("--batch-bytes", type=_whole, default=None)
     s.add_argument("--iteration-budget", type=_whole, default=None)
     s.add_argument("-L", "--follow", action="store_true")
+    s.add_argument("--threads", type=_whole, default=0)
     a = ap.parse_args(argv)
     try:
         if not ray.is_initialized():
@@ -248,6 +250,7 @@ def main(argv=None):
         r = scan(
             a.paths, shards=a.shards, gpus_per_shard=a.gpus_per_shard,
             lines=a.lines, histogram=a.histogram, crc32=a.crc32, patterns=a.pattern,
+            ignore_case=a.ignore_case, threads=a.threads,
             regexes=a.regex, regex_files=a.regex_file, matches=a.matches,
             max_matches_per_file=a.max_matches_per_file,
             payloads=a.payload, args=a.arg, fused=a.fused, backend=a.backend,
