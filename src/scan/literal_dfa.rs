@@ -274,6 +274,31 @@ mod tests {
     }
 
     #[test]
+    fn output_states_are_indexed_both_ways() {
+        let pats: [&[u8]; 5] = [b"he", b"she", b"his", b"hers", b"e"];
+        let dfa = LiteralDfa::new(&pats, false, MAX_DFA_BYTES).expect("builds");
+        let mut indexed = 0;
+        for st in 0..dfa.states() as u32 {
+            let mut outputs = 0;
+            dfa.outputs(st, |_| outputs += 1);
+            match dfa.out_index[st as usize] {
+                u32::MAX => assert_eq!(outputs, 0, "state {st} has outputs but no index"),
+                i => {
+                    assert!(outputs > 0, "state {st} is indexed without outputs");
+                    assert_eq!(dfa.output_state(i as usize), st);
+                    indexed += 1;
+                }
+            }
+        }
+        assert_eq!(indexed, dfa.output_states());
+        // Every transition into an indexed state carries the output flag.
+        for &t in &dfa.trans {
+            let target = (t & !OUTPUT_FLAG) as usize;
+            assert_eq!(t & OUTPUT_FLAG != 0, dfa.out_index[target] != u32::MAX);
+        }
+    }
+
+    #[test]
     fn refuses_empty_and_oversized() {
         let e = LiteralDfa::new(&[b"".as_slice()], false, MAX_DFA_BYTES).unwrap_err();
         assert!(e.to_string().contains("Fix:"), "{e}");
