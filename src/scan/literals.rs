@@ -156,12 +156,7 @@ impl Literals {
         }
         for m in self.ac.find_overlapping_iter(hay) {
             if m.end() > min_end {
-                let id = m.pattern().as_usize();
-                let c = &mut scratch.counts[id];
-                if *c == 0 {
-                    scratch.touched.push(id as u32);
-                }
-                *c = c.wrapping_add(1);
+                scratch.add(m.pattern().as_u32(), 1);
             }
         }
         scratch.take()
@@ -205,8 +200,21 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// Adds `n` to the counter of pattern `id`.
+    pub(super) fn add(&mut self, id: u32, n: u32) {
+        let i = id as usize;
+        if i >= self.counts.len() {
+            self.counts.resize(i + 1, 0);
+        }
+        let c = &mut self.counts[i];
+        if *c == 0 {
+            self.touched.push(id);
+        }
+        *c = c.wrapping_add(n);
+    }
+
     /// The touched counters, sorted, as (index, count); resets them.
-    fn take(&mut self) -> ChunkCounts {
+    pub(super) fn take(&mut self) -> ChunkCounts {
         self.touched.sort_unstable();
         let out = self
             .touched

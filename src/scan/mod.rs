@@ -318,11 +318,10 @@ fn scan_with<B: Backend + Send>(
     });
     // The host pattern engine reads the batch's bytes on the host after the
     // device ran: host arenas.
-    let zero_copy = one_device
-        && cfg.zero_copy
-        && literals.is_none()
-        && regexes.is_none()
-        && cfg!(target_endian = "little");
+    let may_zero_copy =
+        cfg.zero_copy && literals.is_none() && regexes.is_none() && cfg!(target_endian = "little");
+    let zero_copy = one_device && may_zero_copy;
+    let arena_bytes = arena_len.div_ceil(4) * 4;
     // A GPU joining later (`gpu+native`) as the only device brings upload
     // arenas of its own when it opens (its batches are then read straight
     // into them; native code keeps host arenas): none are made for it here.
@@ -330,14 +329,10 @@ fn scan_with<B: Backend + Send>(
         .iter()
         .filter(|w| matches!(w, Worker::Later { .. } | Worker::Reserved))
         .count();
-    let later_arenas = (cfg.zero_copy
-        && literals.is_none()
-        && regexes.is_none()
-        && cfg!(target_endian = "little")
-        && later_places > 0
+    let later_arenas = (may_zero_copy
         && workers.iter().any(|w| matches!(w, Worker::Later { .. }))
         && !workers.iter().any(|w| matches!(w, Worker::Device(_))))
-    .then_some(arena_len.div_ceil(4) * 4);
+    .then_some(arena_bytes);
     let host_places = devices
         - if later_arenas.is_some() {
             later_places
@@ -347,7 +342,7 @@ fn scan_with<B: Backend + Send>(
     let mut upload_arenas = 0;
     for _ in 0..2 * host_places {
         let device_arena = match (zero_copy, first) {
-            (true, Some(b)) => b.device_arena(arena_len.div_ceil(4) * 4)?,
+            (true, Some(b)) => b.device_arena(arena_bytes)?,
             _ => None,
         };
         let arena = match device_arena {

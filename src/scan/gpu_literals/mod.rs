@@ -41,7 +41,7 @@ use vyre_core::ir::Program;
 use vyre_core::{Backend, Error, HostBuffers, Result};
 
 use super::literal_dfa::LiteralDfa;
-use super::literals::ChunkCounts;
+use super::literals::{ChunkCounts, Scratch};
 
 mod program;
 pub use program::program;
@@ -282,7 +282,10 @@ impl DeviceLiterals {
                 if recording == Recording::Table || total <= cap {
                     return Ok((total, reruns, recording));
                 }
-                if reruns > 0 || (!table_fits && total > MAX_HITS) {
+                // The rerun records to the table where it may, else with
+                // room for every hit (at most MAX_HITS).
+                let to_table = table_fits && self.force_recording.is_none();
+                if reruns > 0 || (!to_table && total > MAX_HITS) {
                     return Err(Error::bad_input(
                         format!(
                             "{total} literal hits in one batch, more than the device engine holds"
@@ -290,7 +293,7 @@ impl DeviceLiterals {
                         "the host engine counts this batch",
                     ));
                 }
-                if table_fits && self.force_recording.is_none() {
+                if to_table {
                     recording = Recording::Table;
                     self.dense = true;
                 } else {
@@ -398,12 +401,12 @@ impl DeviceLiterals {
         hits[1] = 0;
         let mut writes = vec![(PARAMS, 0..6), (HITS, 0..HIT_HEADER as usize)];
         let mut reads = vec![(HITS, 0..hit_words)];
-        let mut segs = std::mem::take(&mut self.buffers[SEGS]);
-        let chunk_of: Vec<u32> = segs.iter().step_by(4).copied().collect();
         if table {
-            // The first word of each segment names its table row.
-            for k in 0..n as usize {
-                segs[k * 4] = row_of[chunk_of[k] as usize];
+            // The first word of each segment names its table row instead of
+            // its chunk (a run with the table is never followed by one
+            // recording hits over the same segments).
+            for w in self.buffers[SEGS].iter_mut().step_by(4) {
+                *w = row_of[*w as usize];
             }
             let rows = row_of.last().map_or(0, |&r| r as usize + 1);
             let words = rows * nout as usize;
@@ -413,20 +416,11 @@ impl DeviceLiterals {
             writes.push((TABLE, 0..words));
             reads.push((TABLE, 0..words));
         }
-        self.buffers[SEGS] = segs;
         writes.push((SEGS, 0..n as usize * 4));
         if !self.data_resident {
             writes.push((DATA, 0..used.min(self.buffers[DATA].len())));
         }
-        let ran =
-            backend.run_ranges_shared(&self.program, &mut self.buffers, groups, &writes, &reads);
-        if table {
-            // Back to chunk indices, for a rerun recording hits.
-            for (k, c) in chunk_of.iter().enumerate() {
-                self.buffers[SEGS][k * 4] = *c;
-            }
-        }
-        ran?;
+        backend.run_ranges_shared(&self.program, &mut self.buffers, groups, &writes, &reads)?;
         self.ran = true;
         let hits = &self.buffers[HITS];
         if hits[1] != n {
@@ -447,27 +441,16 @@ impl DeviceLiterals {
     fn counts_from_table(&self, chunks: usize, first: &[usize]) -> (Vec<ChunkCounts>, u64) {
         let nout = self.dfa.output_states();
         let mut out = vec![Vec::new(); chunks];
-        let mut dense = vec![0u64; self.dfa.patterns()];
-        let mut touched = Vec::new();
+        let mut scratch = Scratch::default();
         let mut hits = 0u64;
         for (row, &chunk) in first.iter().enumerate() {
             let words = &self.buffers[TABLE][row * nout..(row + 1) * nout];
             for (oi, &n) in words.iter().enumerate().filter(|(_, &n)| n != 0) {
                 hits += u64::from(n);
-                self.dfa.outputs(self.dfa.output_state(oi), |id| {
-                    let c = &mut dense[id as usize];
-                    if *c == 0 {
-                        touched.push(id);
-                    }
-                    *c += u64::from(n);
-                });
+                self.dfa
+                    .outputs(self.dfa.output_state(oi), |id| scratch.add(id, n));
             }
-            touched.sort_unstable();
-            out[chunk] = touched
-                .iter()
-                .map(|&i| (i, std::mem::take(&mut dense[i as usize]) as u32))
-                .collect();
-            touched.clear();
+            out[chunk] = scratch.take();
         }
         (out, hits)
     }
@@ -489,27 +472,14 @@ impl DeviceLiterals {
             }
             per_chunk[chunk].push(state);
         }
-        let mut dense = vec![0u32; self.dfa.patterns()];
-        let mut touched = Vec::new();
+        let mut scratch = Scratch::default();
         Ok(per_chunk
             .into_iter()
             .map(|states| {
-                for s in states {
-                    self.dfa.outputs(s, |id| {
-                        let c = &mut dense[id as usize];
-                        if *c == 0 {
-                            touched.push(id);
-                        }
-                        *c += 1;
-                    });
+                for st in states {
+                    self.dfa.outputs(st, |id| scratch.add(id, 1));
                 }
-                touched.sort_unstable();
-                let out: ChunkCounts = touched
-                    .iter()
-                    .map(|&i| (i, std::mem::take(&mut dense[i as usize])))
-                    .collect();
-                touched.clear();
-                out
+                scratch.take()
             })
             .collect())
     }
