@@ -9,46 +9,15 @@
 
 mod support;
 
+use support::rng::{reference, Rng};
+
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasickBuilder, MatchKind};
 use vyre::feeder::ChunkDesc;
 use vyre::scan::gpu_literals::{DeviceLiterals, Recording};
 use vyre::scan::literal_dfa::{LiteralDfa, MAX_DFA_BYTES};
 use vyre::scan::literals::Literals;
 use vyre::scan::Scan;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn bytes(&mut self, n: usize, alphabet: &[u8]) -> Vec<u8> {
-        (0..n)
-            .map(|_| alphabet[self.below(alphabet.len())])
-            .collect()
-    }
-}
-
-fn reference(text: &[u8], patterns: &[Vec<u8>], fold: bool) -> Vec<u64> {
-    let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .ascii_case_insensitive(fold)
-        .build(patterns)
-        .expect("reference automaton");
-    let mut counts = vec![0u64; patterns.len()];
-    for m in ac.find_overlapping_iter(text) {
-        counts[m.pattern().as_usize()] += 1;
-    }
-    counts
-}
 
 const ALPHABET: &[u8] = b"abAB\xff\n";
 

@@ -8,38 +8,11 @@
 
 mod support;
 
+use support::rng::{reference, Rng};
+
 use std::process::Command;
 
-use aho_corasick::{AhoCorasickBuilder, MatchKind};
 use vyre::scan::{escape_bytes, Scan};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Overlapping matches of every pattern over the whole text (aho-corasick).
-fn reference(text: &[u8], patterns: &[Vec<u8>], fold: bool) -> Vec<u64> {
-    let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .ascii_case_insensitive(fold)
-        .build(patterns)
-        .expect("reference automaton");
-    let mut counts = vec![0u64; patterns.len()];
-    for m in ac.find_overlapping_iter(text) {
-        counts[m.pattern().as_usize()] += 1;
-    }
-    counts
-}
 
 fn window_count(text: &[u8], p: &[u8], fold: bool) -> u64 {
     if text.len() < p.len() {

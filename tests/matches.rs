@@ -9,26 +9,14 @@
 
 mod support;
 
+use support::rng::Rng;
+
 use std::process::Command;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasickBuilder, MatchKind};
 use vyre::scan::matches::{Kind, Located};
 use vyre::scan::{escape_bytes, Scan};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// Every match of the file, located from scratch, in report order.
 fn oracle(text: &[u8], regexes: &[String], literals: &[Vec<u8>], fold: bool) -> Vec<Located> {

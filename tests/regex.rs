@@ -10,23 +10,11 @@
 
 mod support;
 
+use support::rng::Rng;
+
 use std::process::Command;
 
 use vyre::scan::Scan;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// A random regex of the grammar, at most `depth` levels deep.
 fn random_regex(rng: &mut Rng, depth: u32) -> String {

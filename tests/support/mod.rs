@@ -3,6 +3,8 @@
 //! packing for the IR differential tests.
 #![allow(dead_code)]
 
+pub mod rng;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
