@@ -218,15 +218,18 @@ fn a_small_scan_does_not_open_its_later_devices() {
         &cfg,
     );
     let opened = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let flag = opened.clone();
-    let later = Engine::Later {
-        open: Box::new(move || {
-            flag.store(true, std::sync::atomic::Ordering::SeqCst);
-            Ok(vec![Box::new(scan_cpu_backend()) as Device])
-        }),
-        workers: 2,
+    // A CPU-reference device opening later whose opener records that it ran.
+    let later = |workers: usize| {
+        let flag = opened.clone();
+        Engine::Later {
+            open: Box::new(move || {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(vec![Box::new(scan_cpu_backend()) as Device])
+            }),
+            workers,
+        }
     };
-    let (got, summary) = run(vec![later, Engine::Native { threads: 2 }], &dir, &cfg);
+    let (got, summary) = run(vec![later(2), Engine::Native { threads: 2 }], &dir, &cfg);
     assert_eq!(got, want);
     assert!(!opened.load(std::sync::atomic::Ordering::SeqCst));
     let d = &summary.devices;
@@ -239,19 +242,11 @@ fn a_small_scan_does_not_open_its_later_devices() {
     );
     assert_eq!(d[2].bytes, summary.bytes);
     // One byte over the threshold: opened (it may or may not join in time).
-    let flag = opened.clone();
-    let later = Engine::Later {
-        open: Box::new(move || {
-            flag.store(true, std::sync::atomic::Ordering::SeqCst);
-            Ok(vec![Box::new(scan_cpu_backend()) as Device])
-        }),
-        workers: 1,
-    };
     let cfg = ScanConfig {
         later_min_bytes: total,
         ..cfg
     };
-    let (got, summary) = run(vec![later, Engine::Native { threads: 1 }], &dir, &cfg);
+    let (got, summary) = run(vec![later(1), Engine::Native { threads: 1 }], &dir, &cfg);
     assert_eq!(got, want);
     assert_ne!(summary.devices[0].name, vyre::scan::NOT_NEEDED);
     for _ in 0..500 {
