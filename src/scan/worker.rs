@@ -145,9 +145,9 @@ pub(super) enum Event {
 pub(super) struct Queue {
     state: Mutex<(VecDeque<Job>, bool)>,
     ready: Condvar,
-    /// Device workers running now that can read batches in upload arenas
-    /// themselves ([`Queue::device_started`]); while there is one, native
-    /// code leaves those batches to them ([`Queue::pop_host`]).
+    /// Device workers running now ([`Queue::device_started`]); while there
+    /// is one, native code takes only the batches they leave waiting, and
+    /// none in upload arenas ([`Queue::pop_host`]).
     devices: std::sync::atomic::AtomicUsize,
 }
 
