@@ -9,6 +9,12 @@
 //!   (`--repeat` times; hits still read back and counted);
 //! * `host AC`: the host engine (`aho-corasick`, all cores) on the same chunks.
 //!
+//! With `--regex-file R` it measures the regexes' device line filter
+//! (`vyre::scan::regex_filter`) instead: the filter end to end and
+//! resident, the host searching only the lines it lets through, and the
+//! host searching every line (the `regex` engine without a device), whose
+//! chunk results must be equal.
+//!
 //! Every device result is compared with the host engine's, per file: a
 //! difference exits with status 1. `--recording table|hits` forces how the
 //! device records matches (default: the engine's choice; the `rec` column
@@ -21,6 +27,7 @@
 //!     [--ignore-case] [--repeat 5] [--max-bytes 1073741824] [--segment 4096] [--backend gpu|cpu]
 //!     [--replicate N]   (the loaded files N times, as further files)
 //!     [--recording table|hits]
+//! target/release/examples/literal_bench DIR --regex-file R [--repeat 5] ...
 //! ```
 
 use std::sync::Arc;
@@ -45,6 +52,7 @@ struct Args {
     backend: String,
     replicate: usize,
     recording: Option<Recording>,
+    regex_file: Option<std::path::PathBuf>,
 }
 
 fn usage(why: &str) -> ! {
@@ -66,6 +74,7 @@ fn parse_args() -> Args {
         backend: "gpu".into(),
         replicate: 1,
         recording: None,
+        regex_file: None,
     };
     while let Some(x) = it.next() {
         let mut val = |name: &str| {
@@ -96,15 +105,16 @@ fn parse_args() -> Args {
                     other => usage(&format!("--recording is table or hits, not {other}")),
                 }
             }
+            "--regex-file" => a.regex_file = Some(val("--regex-file").into()),
             _ if x.starts_with("--") => usage(&format!("unknown option {x}")),
             _ => pos.push(x),
         }
     }
-    if pos.len() != 2 {
-        usage("give a directory and a pattern file");
+    if pos.len() != 2 - usize::from(a.regex_file.is_some()) {
+        usage("give a directory and a pattern file (or --regex-file R)");
     }
     a.dir = pos[0].clone().into();
-    a.patterns = pos[1].clone().into();
+    a.patterns = pos.get(1).cloned().unwrap_or_default().into();
     a
 }
 
@@ -182,6 +192,17 @@ fn main() {
         "cpu" => Box::new(vyre::cpu::CpuBackend::new()),
         other => usage(&format!("unknown backend {other}")),
     };
+    if let Some(r) = &a.regex_file {
+        let files = load(&a.dir, a.max_bytes);
+        let files: Vec<Vec<u8>> = (0..a.replicate)
+            .flat_map(|_| files.iter().cloned())
+            .collect();
+        if !regex_filter_bench(&*backend, &a, r, &files) {
+            eprintln!("literal_bench: the filtered regex results differ from every line searched");
+            std::process::exit(1);
+        }
+        return;
+    }
     let text = std::fs::read(&a.patterns)
         .unwrap_or_else(|e| usage(&format!("{}: {e}", a.patterns.display())));
     let mut seen = std::collections::HashSet::new();
@@ -294,4 +315,99 @@ fn per_file(
 
 fn bytemuck_bytes(words: &[u32]) -> &[u8] {
     bytemuck::cast_slice(words)
+}
+
+/// The `--regex-file` mode (see the module docs); false when the results
+/// differ or the device fails.
+fn regex_filter_bench(
+    backend: &dyn Backend,
+    a: &Args,
+    path: &std::path::Path,
+    files: &[Vec<u8>],
+) -> bool {
+    use vyre::scan::regex::{with_regex_files, Regexes};
+    use vyre::scan::regex_filter::candidates;
+    let rules = with_regex_files(Vec::new(), &[path.to_path_buf()])
+        .unwrap_or_else(|e| usage(&e.to_string()));
+    let regexes = Regexes::new(&rules).unwrap_or_else(|e| usage(&e.to_string()));
+    let tb = Instant::now();
+    let filter = match regexes.device_filter() {
+        Ok(f) => f,
+        Err(why) => {
+            println!("no device filter: {why}");
+            return false;
+        }
+    };
+    let build = tb.elapsed().as_secs_f64();
+    let filtered = (0..rules.len()).filter(|&i| filter.is_filtered(i)).count();
+    let bytes: u64 = files.iter().map(|f| f.len() as u64).sum();
+    let (mut words, chunks) = layout(files, (filter.dfa().longest() - 1).div_ceil(4) * 4);
+    let th = Instant::now();
+    let want = regexes.chunk_batch(bytemuck_bytes(&words), &chunks, None, None);
+    let every_line_s = th.elapsed().as_secs_f64();
+    let mut dev =
+        DeviceLiterals::new(filter.dfa().clone(), "regex_filter_bench", a.segment).expect("engine");
+    dev.rows_per_chunk = true;
+    dev.keep_positions = true;
+    dev.force_recording = a.recording;
+    let mut run = |resident: bool| {
+        let t = Instant::now();
+        let r = match resident {
+            true => dev.rerun_resident(backend, &mut words, &chunks),
+            false => dev.run_batch(backend, &mut words, &chunks),
+        };
+        (r, t.elapsed().as_secs_f64())
+    };
+    let _ = run(false);
+    let (e2e, e2e_s) = run(false);
+    let mut best = f64::MAX;
+    for _ in 0..a.repeat {
+        let (r, s) = run(true);
+        if r.is_ok() {
+            best = best.min(s);
+        }
+    }
+    let e2e = match e2e {
+        Ok(r) => r,
+        Err(e) => {
+            println!("device run failed: {e}");
+            return false;
+        }
+    };
+    let table = e2e.recording == Recording::Table;
+    let tv = Instant::now();
+    let cands = candidates(&filter, &e2e.positions, &e2e.counts, table);
+    let got = regexes.chunk_batch(
+        bytemuck_bytes(&words),
+        &chunks,
+        None,
+        Some((&filter, &cands)),
+    );
+    let verify_s = tv.elapsed().as_secs_f64();
+    let exact = got == want;
+    let matches: u64 = want
+        .iter()
+        .flat_map(|c| c.counts.iter())
+        .map(|c| u64::from(c.1))
+        .sum();
+    println!(
+        "device: {}\ndata: {} files, {bytes} bytes; {} regexes from {}, {filtered} filtered ({} DFA states, {} classes, build {build:.3} s)",
+        backend.name(),
+        files.len(),
+        rules.len(),
+        path.display(),
+        filter.dfa().states(),
+        filter.dfa().class_count,
+    );
+    println!("filter_end-to-end_GB/s  filter_resident_GB/s  host_verify_s  host_every_line_GB/s  candidates  rec  matches_inside_chunks  exact");
+    println!(
+        "{:>22.3}  {:>20.3}  {verify_s:>13.3}  {:>20.3}  {:>10}  {:?}  {matches:>21}  {}",
+        gbps(bytes, e2e_s),
+        gbps(bytes, best),
+        gbps(bytes, every_line_s),
+        e2e.hits,
+        e2e.recording,
+        if exact { "yes" } else { "NO" }
+    );
+    exact
 }

@@ -7,7 +7,7 @@ use vyre_core::{Error, Result};
 
 use super::fold::Fold;
 use super::timing::Phases;
-use super::worker::{Event, LiteralEngine, Plan};
+use super::worker::{Event, Plan};
 use super::{CancelToken, DeviceReport, FileReport, ScanConfig, ScanSummary};
 
 /// The main thread of a scan: takes the workers' and the reader's events,
@@ -65,16 +65,8 @@ impl<F: FnMut(&FileReport), P: FnMut(u64, u64)> Collector<'_, '_, F, P> {
                         let dev = &mut self.summary.devices[d.device];
                         dev.batches += 1;
                         dev.bytes += d.batch.bytes;
-                        let lit = &mut self.summary.literals;
-                        match &d.literal_engine {
-                            LiteralEngine::None => {}
-                            LiteralEngine::Host => lit.host += 1,
-                            LiteralEngine::Device => lit.device += 1,
-                            LiteralEngine::Fallback(why) => {
-                                lit.fallback += 1;
-                                lit.fallback_reason.get_or_insert_with(|| why.clone());
-                            }
-                        }
+                        self.summary.literals.add(&d.literal_engine);
+                        self.summary.regexes.add(&d.regex_engine);
                         // No file is reported after a cancel, even from the
                         // batch being folded.
                         let cancel = self.cfg.cancel.as_ref();

@@ -345,6 +345,7 @@ mod tests {
             host: Vec::new(),
             regex: Vec::new(),
             literal_engine: Default::default(),
+            regex_engine: Default::default(),
         }
     }
 

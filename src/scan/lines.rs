@@ -167,7 +167,7 @@ mod tests {
     fn whole(re: &Regexes, text: &[u8], chunk: usize) -> Vec<u64> {
         let mut j = LineJoin::default();
         for (k, c) in text.chunks(chunk.max(1)).enumerate() {
-            let rc = re.chunk(c, 0, (k * chunk) as u64, None);
+            let rc = re.chunk(c, 0, (k * chunk) as u64, None, None);
             j.add(re, &rc, None).expect("no long line");
         }
         j.finish(re).0

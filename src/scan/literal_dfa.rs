@@ -178,6 +178,48 @@ impl LiteralDfa {
         })
     }
 
+    /// An automaton given as tables (the device form of other pattern
+    /// kinds, e.g. [`super::regex_filter`]): the class of each byte,
+    /// `trans[s * class_count + c]` with [`OUTPUT_FLAG`] set on every
+    /// transition into a state with outputs, each state's patterns, and
+    /// `longest`, the bytes a device walks before a segment plus one.
+    /// State 0 is the start.
+    pub fn from_table(
+        classes: Vec<u32>,
+        class_count: u32,
+        trans: Vec<u32>,
+        outputs: Vec<Vec<u32>>,
+        patterns: usize,
+        longest: usize,
+    ) -> LiteralDfa {
+        let states = outputs.len();
+        let mut out_index = vec![NONE; states];
+        let mut out_states = Vec::new();
+        let mut out_start = Vec::with_capacity(states + 1);
+        let mut out_ids = Vec::new();
+        for (st, o) in outputs.iter().enumerate() {
+            if !o.is_empty() {
+                out_index[st] = out_states.len() as u32;
+                out_states.push(st as u32);
+            }
+            out_start.push(out_ids.len() as u32);
+            out_ids.extend_from_slice(o);
+        }
+        out_start.push(out_ids.len() as u32);
+        LiteralDfa {
+            classes,
+            class_count,
+            trans,
+            out_start,
+            out_ids,
+            out_link: vec![NONE; states],
+            out_index,
+            out_states,
+            longest: longest.max(1),
+            patterns,
+        }
+    }
+
     /// Number of states.
     pub fn states(&self) -> usize {
         self.out_link.len()

@@ -13,9 +13,11 @@ mod api;
 mod collect;
 mod config;
 pub mod crc;
+mod device_patterns;
 mod devices;
 mod fold;
 pub mod gpu_literals;
+mod job;
 mod later;
 mod lines;
 pub mod literal_dfa;
@@ -27,6 +29,7 @@ pub mod pattern;
 mod payload_args;
 mod reader;
 pub mod regex;
+pub mod regex_filter;
 mod report;
 mod reread;
 mod timing;
@@ -60,7 +63,7 @@ pub use options::{
     MAX_READ_THREADS,
 };
 pub use payload_args::{bind_args, load_payload_files};
-pub use report::{DeviceReport, FileReport, LiteralStats, ScanSummary};
+pub use report::{DeviceReport, EngineStats, FileReport, ScanSummary};
 use timing::Phases;
 pub use worker::MAX_RECOVERIES;
 use worker::{work, Arena, Event, Plan, Queue, WorkerTimes};

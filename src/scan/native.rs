@@ -29,6 +29,7 @@ use vyre_core::native::with_iteration_budget;
 use vyre_core::{Error, NativeSlot, Result};
 
 use super::analyses::Analysis;
+use super::device_patterns::PatternEngine;
 use super::reread::reread;
 use super::worker::{publish_and_run, Arena, Done, Event, PanicNotice, Plan, Queue, WorkerTimes};
 use super::{scan_builder, scan_cpu_backend, ScanConfig, SCAN_LANES};
@@ -194,8 +195,12 @@ pub(super) fn work_native(
                     ends,
                     faults,
                     literal_engine: match host.is_empty() {
-                        true => super::worker::LiteralEngine::None,
-                        false => super::worker::LiteralEngine::Host,
+                        true => PatternEngine::None,
+                        false => PatternEngine::Host,
+                    },
+                    regex_engine: match regex.is_empty() {
+                        true => PatternEngine::None,
+                        false => PatternEngine::Host,
                     },
                     host,
                     regex,
@@ -267,7 +272,7 @@ fn run_batch(
             .unwrap_or_default();
         let regex = plan
             .regexes
-            .map(|r| r.chunk_batch(bytes, &batch.chunks, plan.literals))
+            .map(|r| r.chunk_batch(bytes, &batch.chunks, plan.literals, None))
             .unwrap_or_default();
         (native, host, regex)
     });

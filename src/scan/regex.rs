@@ -31,6 +31,10 @@
 //! (`lines::LineJoin`) joins the previous chunk's tail, any chunks without `\n`
 //! and the head into the line that straddles the boundary, then searches
 //! it. A joined line longer than [`MAX_LINE`] fails its file.
+//!
+//! **On a GPU** the lines wholly inside a chunk go through the device line
+//! filter first ([`super::regex_filter`]): a regex it filters searches only
+//! the lines where the device saw its factor match, with the same results.
 
 use memchr::{memchr, memrchr};
 use rayon::prelude::*;
@@ -43,6 +47,7 @@ use vyre_core::{Error, Result};
 use super::literals::{ChunkCounts, Literals};
 use super::matches::{bound, resolve, ChunkFound, Hit, Kind};
 use super::options::escape_bytes;
+use super::regex_filter::{self, ChunkCandidates, RegexFilter};
 
 /// Most regular expressions one scan takes.
 pub const MAX_REGEXES: usize = 4096;
@@ -54,6 +59,10 @@ pub const MAX_LINE: usize = 64 << 20;
 /// The scan's regular expressions, each compiled for line-oriented search.
 pub struct Regexes {
     res: Vec<meta::Regex>,
+    /// The patterns rewritten for lines ([`for_lines`]).
+    hirs: Vec<Hir>,
+    /// The device line filter, built on first use.
+    filter: std::sync::OnceLock<std::result::Result<std::sync::Arc<RegexFilter>, String>>,
     /// Per regex: search a chunk's lines one by one ([`build`]).
     per_line: Vec<bool>,
     patterns: Vec<String>,
@@ -158,7 +167,7 @@ fn for_lines(pattern: &str, h: &Hir) -> Result<Hir> {
 /// configuration (Unicode on, empty matches may split a UTF-8 sequence,
 /// the same size limits), multi-line.
 pub fn compile(pattern: &str) -> Result<meta::Regex> {
-    build(pattern).map(|(re, _)| re)
+    build(pattern).map(|(re, _, _)| re)
 }
 
 /// [`compile`], and whether the regex has a Unicode word boundary (`\b`
@@ -166,7 +175,7 @@ pub fn compile(pattern: &str) -> Result<meta::Regex> {
 /// non-ASCII byte, so such regexes search a chunk's lines one by one
 /// (short haystacks, where the bounded backtracker runs) rather than all
 /// at once (where the slower PikeVM would run over the whole chunk).
-fn build(pattern: &str) -> Result<(meta::Regex, bool)> {
+fn build(pattern: &str) -> Result<(meta::Regex, bool, Hir)> {
     if pattern.is_empty() {
         return Err(Error::bad_input(
             "an empty regex matches once on every line",
@@ -198,7 +207,7 @@ fn build(pattern: &str) -> Result<(meta::Regex, bool)> {
                 "make it smaller (fewer or shorter repetitions, e.g. \\w{1,100} instead of \\w{1,10000})",
             )
         })?;
-    Ok((re, per_line))
+    Ok((re, per_line, hir))
 }
 
 /// The line engine of a scan: its regexes, located with `--matches`, and
@@ -317,14 +326,19 @@ impl Regexes {
                 format!("split them over several scans of at most {MAX_REGEXES}"),
             ));
         }
-        let (res, per_line) = patterns
-            .iter()
-            .map(|p| build(p.as_ref()))
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .unzip();
+        let mut res = Vec::with_capacity(patterns.len());
+        let mut per_line = Vec::with_capacity(patterns.len());
+        let mut hirs = Vec::with_capacity(patterns.len());
+        for p in patterns {
+            let (re, line, hir) = build(p.as_ref())?;
+            res.push(re);
+            per_line.push(line);
+            hirs.push(hir);
+        }
         Ok(Regexes {
             res,
+            hirs,
+            filter: std::sync::OnceLock::new(),
             per_line,
             patterns: patterns.iter().map(|p| p.as_ref().to_string()).collect(),
             locate: None,
@@ -342,6 +356,14 @@ impl Regexes {
     /// The most matches located per file, when locating.
     pub fn locate(&self) -> Option<usize> {
         self.locate
+    }
+
+    /// The device line filter of these regexes ([`RegexFilter`]), built
+    /// once; an error says why there is none (then every line is searched).
+    pub fn device_filter(&self) -> std::result::Result<std::sync::Arc<RegexFilter>, String> {
+        self.filter
+            .get_or_init(|| RegexFilter::new(&self.hirs).map(std::sync::Arc::new))
+            .clone()
     }
 
     /// The patterns as given.
@@ -388,13 +410,15 @@ impl Regexes {
     /// The chunk result of a chunk: `data` holds look-behind up to `start`
     /// (used only by the literals' locations), then the chunk's own bytes,
     /// which begin at file offset `at`. `literals` are located with
-    /// `--matches`.
+    /// `--matches`. With `filter`, a filtered regex searches only the lines
+    /// with a candidate of the chunk's (see [`super::regex_filter`]).
     pub fn chunk(
         &self,
         data: &[u8],
         start: usize,
         at: u64,
         literals: Option<&Literals>,
+        filter: Option<(&RegexFilter, &[(u32, u32)])>,
     ) -> RegexChunk {
         let owned = &data[start.min(data.len())..];
         let newlines = match self.locate {
@@ -427,7 +451,17 @@ impl Regexes {
                         }
                         n += 1;
                     };
-                    if self.per_line[i] {
+                    let only = filter
+                        .filter(|(f, _)| f.is_filtered(i))
+                        .map(|(_, c)| regex_filter::of_regex(c, i as u32))
+                        .filter(|c| c.last().is_none_or(|&(_, q)| q != regex_filter::ANYWHERE));
+                    if let Some(c) = only {
+                        for line in regex_filter::candidate_lines(owned, first, last, c) {
+                            let from = line.start - (first + 1);
+                            re.find_iter(&owned[line])
+                                .for_each(|m| found(from + m.start()));
+                        }
+                    } else if self.per_line[i] {
                         let mut from = 0;
                         for line in lines.split(|&b| b == b'\n') {
                             re.find_iter(line).for_each(|m| found(from + m.start()));
@@ -476,21 +510,31 @@ impl Regexes {
     }
 
     /// [`Regexes::chunk`] of every chunk of a batch (`bytes` is its arena),
-    /// in parallel on the current rayon pool.
+    /// in parallel on the current rayon pool; with `filter`, each chunk's
+    /// candidates (one entry per chunk).
     pub fn chunk_batch(
         &self,
         bytes: &[u8],
         chunks: &[ChunkDesc],
         literals: Option<&Literals>,
+        filter: Option<(&RegexFilter, &[ChunkCandidates])>,
     ) -> Vec<RegexChunk> {
         chunks
             .par_iter()
-            .map(|c| {
+            .enumerate()
+            .map(|(i, c)| {
                 let full = c.look_behind as usize + c.len as usize;
                 let data = bytes
                     .get(c.arena_offset..c.arena_offset.saturating_add(full))
                     .unwrap_or(&[]);
-                self.chunk(data, c.look_behind as usize, c.file_offset, literals)
+                let filter = filter.and_then(|(f, all)| Some((f, all.get(i)?.as_slice())));
+                self.chunk(
+                    data,
+                    c.look_behind as usize,
+                    c.file_offset,
+                    literals,
+                    filter,
+                )
             })
             .collect()
     }

@@ -61,33 +61,51 @@ pub struct ScanSummary {
     /// Files were read straight into GPU upload arenas.
     pub zero_copy: bool,
     /// Which engines counted the literal patterns (`-f`, many `-e`, `-i`).
-    pub literals: LiteralStats,
+    pub literals: EngineStats,
+    /// Which engines chose the lines the `-r` regexes searched: the device
+    /// line filter ([`super::regex_filter`]) or every line on the host.
+    pub regexes: EngineStats,
 }
 
-/// Batches per literal engine (all zero when the patterns ran as payloads
-/// or there were none).
+/// Batches per pattern engine (all zero when there were no such patterns,
+/// or the literals ran as payloads).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LiteralStats {
-    /// Batches counted by the device DFA program (`scan::gpu_literals`).
+pub struct EngineStats {
+    /// Batches run by the device DFA program (`scan::gpu_literals`):
+    /// literals counted there, regex lines filtered there.
     pub device: u64,
-    /// Batches counted by the host Aho-Corasick engine by choice.
+    /// Batches run on the host alone by choice (no device engine).
     pub host: u64,
-    /// Batches the device engine could not count exactly (loop cut, too
-    /// many hits, device error), counted by the host engine instead.
+    /// Batches the device engine could not run exactly (loop cut, too
+    /// many hits, device error), run on the host alone instead.
     pub fallback: u64,
     /// Why the first such batch fell back.
     pub fallback_reason: Option<String>,
 }
 
-impl LiteralStats {
-    /// ` literals: …` for the summary line, empty without literal batches.
-    fn to_text(&self) -> String {
+impl EngineStats {
+    pub(super) fn add(&mut self, engine: &super::device_patterns::PatternEngine) {
+        use super::device_patterns::PatternEngine;
+        match engine {
+            PatternEngine::None => {}
+            PatternEngine::Host => self.host += 1,
+            PatternEngine::Device => self.device += 1,
+            PatternEngine::Fallback(why) => {
+                self.fallback += 1;
+                self.fallback_reason.get_or_insert_with(|| why.clone());
+            }
+        }
+    }
+
+    /// `; {what}: …` for the summary line, empty without such batches;
+    /// `device` and `host` name the two engines.
+    fn to_text(&self, what: &str, device: &str, host: &str) -> String {
         let mut parts = Vec::new();
         if self.device > 0 {
-            parts.push(format!("device DFA {} batches", self.device));
+            parts.push(format!("{device} {} batches", self.device));
         }
         if self.host > 0 {
-            parts.push(format!("host Aho-Corasick {} batches", self.host));
+            parts.push(format!("{host} {} batches", self.host));
         }
         if self.fallback > 0 {
             parts.push(format!(
@@ -98,7 +116,7 @@ impl LiteralStats {
         }
         match parts.is_empty() {
             true => String::new(),
-            false => format!("; literals: {}", parts.join(", ")),
+            false => format!("; {what}: {}", parts.join(", ")),
         }
     }
 }
@@ -422,7 +440,12 @@ impl ScanSummary {
             let parts: Vec<String> = self.devices.iter().map(DeviceReport::to_text).collect();
             s += &format!("; devices: {}", parts.join("; "));
         }
-        s += &self.literals.to_text();
+        s += &self
+            .literals
+            .to_text("literals", "device DFA", "host Aho-Corasick");
+        s += &self
+            .regexes
+            .to_text("regexes", "device line filter", "host every line");
         s
     }
 }

@@ -14,67 +14,20 @@ use std::sync::mpsc::Sender;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use vyre_core::feeder::{Batch, FileEntry};
+use vyre_core::feeder::Batch;
 use vyre_core::megakernel::protocol::{FAULT_LOOP_CUT, FAULT_STEPS};
-use vyre_core::megakernel::{ChunkPosition, DataRef, Megakernel, SlotRef, SlotStatus, TenantId};
-use vyre_core::{Backend, DeviceArena, Error, Result};
+use vyre_core::megakernel::{ChunkPosition, DataRef, Megakernel, SlotRef, SlotStatus};
+use vyre_core::{Backend, Error, Result};
 
-use super::analyses::Analysis;
-use super::gpu_literals::{DeviceLiterals, SEGMENT_BYTES};
-use super::literals::{ChunkCounts, Literals};
-use super::regex::{RegexChunk, Regexes};
+use super::device_patterns::{DevicePatterns, PatternEngine, PatternResults};
+pub(super) use super::job::{Arena, Job, Plan};
+use super::literals::ChunkCounts;
+use super::regex::RegexChunk;
 use super::reread::reread;
 
 /// How often one device may be recovered from device loss in one scan
 /// before it counts as failed.
 pub const MAX_RECOVERIES: u32 = 3;
-
-/// One batch of file data on its way to a device.
-pub(super) struct Job {
-    /// Position in read order; results are folded in this order.
-    pub seq: u64,
-    pub batch: Batch,
-    /// The bytes; travels with the job so a failed batch can run again
-    /// elsewhere.
-    pub arena: Arena,
-}
-
-/// Where a batch's bytes are: a host word buffer the megakernel adopts, or
-/// (zero-copy, `ScanConfig::zero_copy`) a GPU upload arena the device
-/// copies from itself.
-pub(super) enum Arena {
-    Host(Vec<u32>),
-    Upload(Box<dyn DeviceArena>),
-    /// Lent to a megakernel for the duration of a run.
-    Lent,
-}
-
-impl Arena {
-    /// The bytes, for the feeder to read into.
-    pub fn bytes_mut(&mut self) -> Result<&mut [u8]> {
-        match self {
-            Arena::Host(v) => Ok(bytemuck::cast_slice_mut(&mut v[..])),
-            Arena::Upload(u) => u.bytes_mut(),
-            Arena::Lent => Err(Error::internal(
-                "a scan arena was used while lent to a megakernel",
-            )),
-        }
-    }
-
-    /// True for an upload arena whose device was lost.
-    pub fn on_lost_device(&self) -> bool {
-        matches!(self, Arena::Upload(up) if up.device_lost())
-    }
-
-    /// Capacity in 32-bit words.
-    pub fn words(&self) -> usize {
-        match self {
-            Arena::Host(v) => v.len(),
-            Arena::Upload(u) => u.len() / 4,
-            Arena::Lent => 0,
-        }
-    }
-}
 
 /// A batch a device finished.
 pub(super) struct Done {
@@ -93,21 +46,9 @@ pub(super) struct Done {
     /// Per chunk, the regex engine's result (empty without `-r`).
     pub regex: Vec<RegexChunk>,
     /// Which engine counted the literals of this batch.
-    pub literal_engine: LiteralEngine,
-}
-
-/// Which engine counted a batch's literal patterns.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) enum LiteralEngine {
-    /// No literal engine (no patterns, or the pattern payloads).
-    #[default]
-    None,
-    /// The host Aho-Corasick engine.
-    Host,
-    /// The device DFA program ([`super::gpu_literals`]).
-    Device,
-    /// The host engine, after the device engine failed for this batch.
-    Fallback(String),
+    pub literal_engine: PatternEngine,
+    /// Which engine chose the lines the regexes searched.
+    pub regex_engine: PatternEngine,
 }
 
 /// What the reader and the workers tell the main thread.
@@ -262,21 +203,6 @@ impl Drop for PanicNotice {
     }
 }
 
-/// What every device runs: the analyses and the tenant they run for.
-pub(super) struct Plan<'a> {
-    pub analyses: &'a [Analysis],
-    pub tenant: TenantId,
-    /// The scan's files (a batch's chunks name them by index), for reading
-    /// a batch again after its upload arena's device was lost.
-    pub files: &'a [FileEntry],
-    /// The scan's chunk size (chunk `k` of a file starts at `k * chunk_size`).
-    pub chunk_size: u32,
-    /// The host literal engine, when the scan's patterns run on it.
-    pub literals: Option<&'a Literals>,
-    /// The regex engine, when the scan has regexes.
-    pub regexes: Option<&'a Regexes>,
-}
-
 /// Wall time of one worker, by phase (target `vyre::timing`).
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct WorkerTimes {
@@ -303,7 +229,7 @@ pub(super) fn work<B: Backend>(
     let mut times = WorkerTimes::default();
     let mut recoveries = 0;
     let mut t_idle = Instant::now();
-    let mut device_literals = device_literals(device, mk.backend(), plan);
+    let mut patterns = DevicePatterns::new(device, mk.backend(), plan);
     let _running = queue.device_started();
     while let Some(mut job) = queue.pop() {
         times.idle += t_idle.elapsed().as_secs_f64();
@@ -312,7 +238,7 @@ pub(super) fn work<B: Backend>(
             // device (batches in flight) may see it recovered by another.
             let generation = mk.backend().device_generation();
             let run = run_batch(&mut mk, plan, &mut job, &mut times).and_then(|r| {
-                let host = literal_counts(plan, &mut job, mk.backend(), &mut device_literals)?;
+                let host = patterns.run(plan, &mut job, mk.backend())?;
                 Ok((r, host))
             });
             match run {
@@ -322,7 +248,12 @@ pub(super) fn work<B: Backend>(
                         ends,
                         faults,
                     },
-                    (host, regex, literal_engine),
+                    PatternResults {
+                        host,
+                        regex,
+                        literal_engine,
+                        regex_engine,
+                    },
                 )) => {
                     // The reader may have finished already.
                     // An upload arena of a device lost since is replaced by
@@ -338,6 +269,7 @@ pub(super) fn work<B: Backend>(
                         host,
                         regex,
                         literal_engine,
+                        regex_engine,
                     }));
                     break;
                 }
@@ -385,112 +317,6 @@ pub(super) fn work<B: Backend>(
         t_idle = Instant::now();
     }
     times
-}
-
-/// The device literal engine of a GPU worker (`None` on the CPU reference,
-/// without literals, or when the DFA is refused: then the host engine runs).
-fn device_literals<B: Backend>(
-    device: usize,
-    backend: &B,
-    plan: &Plan<'_>,
-) -> Option<DeviceLiterals> {
-    let literals = plan.literals?;
-    backend.device_id()?;
-    let built = literals.device_dfa().and_then(|dfa| {
-        DeviceLiterals::new(dfa, &format!("vyre_literals_{device}"), SEGMENT_BYTES)
-            .map_err(|e| e.message().into_owned())
-    });
-    match built {
-        Ok(d) if d.fits_loop_limit(backend.loop_iteration_limit()) => Some(d),
-        Ok(_) => {
-            tracing::warn!("literal patterns too long for the device's loop limit: the host engine counts them");
-            None
-        }
-        Err(why) => {
-            tracing::warn!("{why}: the host engine counts the literal patterns");
-            None
-        }
-    }
-}
-
-/// The literal counts and the regex engine's results for every chunk of
-/// `job` (none without them): literals on the device engine when the worker
-/// has one, else (or when it fails for this batch) on the host engine;
-/// regexes (and match locations) on the host.
-fn literal_counts<B: Backend>(
-    plan: &Plan<'_>,
-    job: &mut Job,
-    backend: &B,
-    device: &mut Option<DeviceLiterals>,
-) -> Result<(Vec<ChunkCounts>, Vec<RegexChunk>, LiteralEngine)> {
-    if plan.literals.is_none() {
-        let (_, regex) = host_counts(plan, job, false)?;
-        return Ok((Vec::new(), regex, LiteralEngine::None));
-    }
-    let mut engine = LiteralEngine::Host;
-    if let (Some(dev), Arena::Host(words)) = (device.as_mut(), &mut job.arena) {
-        match dev.run_batch(backend, words, &job.batch.chunks) {
-            Ok(run) => {
-                let (_, regex) = host_counts(plan, job, false)?;
-                return Ok((run.counts, regex, LiteralEngine::Device));
-            }
-            Err(e) => {
-                let why = e.message().into_owned();
-                tracing::warn!("device literal engine: {why}; the host engine counts this batch");
-                engine = LiteralEngine::Fallback(why);
-                // An engine that never ran (tables over the device's
-                // binding limit, no pipeline) is not tried again.
-                if !dev.has_run() {
-                    *device = None;
-                }
-            }
-        }
-    }
-    let (counts, regex) = host_counts(plan, job, true)?;
-    Ok((counts, regex, engine))
-}
-
-/// The host literal engine's counts (when `literals`) and the regex
-/// engine's results for every chunk of `job` (none without them), over the
-/// batch's bytes in host memory (a batch in an upload arena is read again
-/// into host memory first).
-fn host_counts(
-    plan: &Plan<'_>,
-    job: &mut Job,
-    literals: bool,
-) -> Result<(Vec<ChunkCounts>, Vec<RegexChunk>)> {
-    let count_literals = literals && plan.literals.is_some();
-    if !count_literals && plan.regexes.is_none() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    if let Arena::Upload(up) = &job.arena {
-        let words = up.len() / 4;
-        job.arena = Arena::Host(reread(
-            plan.files,
-            &mut job.batch,
-            words,
-            "into host memory for the pattern engine",
-        )?);
-    }
-    let Arena::Host(words) = &job.arena else {
-        return Err(Error::internal(
-            "a scan batch came back from its device without its arena",
-        ));
-    };
-    let bytes: &[u8] = bytemuck::cast_slice(&words[..]);
-    let chunks = &job.batch.chunks;
-    let (counts, regex) = rayon::join(
-        || {
-            plan.literals
-                .filter(|_| count_literals)
-                .map(|l| l.count_batch(bytes, chunks))
-        },
-        || {
-            plan.regexes
-                .map(|r| r.chunk_batch(bytes, chunks, plan.literals))
-        },
-    );
-    Ok((counts.unwrap_or_default(), regex.unwrap_or_default()))
 }
 
 /// Runs one whole batch: adopts its arena, publishes a slot per chunk and

@@ -1,6 +1,9 @@
 //! Many literals on a device: the dense Aho-Corasick DFA
 //! ([`super::literal_dfa`]) run by a vyre IR program whose tables live in
-//! device storage buffers, over a batch's arena.
+//! device storage buffers, over a batch's arena. The same engine runs the
+//! regexes' line filter ([`super::regex_filter`]), whose DFA comes in the
+//! same tables, with a count-table row per chunk and the hit positions
+//! kept ([`DeviceLiterals::rows_per_chunk`], [`DeviceLiterals::keep_positions`]).
 //!
 //! Each invocation takes one segment of a chunk's owned bytes (at most
 //! [`DeviceLiterals::segment_bytes`]): it first runs the DFA over the
@@ -99,6 +102,10 @@ pub struct BatchRun {
     pub overflow_reruns: u32,
     /// How the last run recorded the matches.
     pub recording: Recording,
+    /// With [`DeviceLiterals::keep_positions`] and hit records: per chunk,
+    /// (state, byte) of each matching position, the byte relative to the
+    /// chunk's own bytes, in no particular order (empty otherwise).
+    pub positions: Vec<Vec<(u32, u32)>>,
 }
 
 /// The device literal engine of one worker: the program and its host
@@ -123,6 +130,13 @@ pub struct DeviceLiterals {
     /// How every run records matches, instead of the engine's choice
     /// (tests and benchmarks compare the two).
     pub force_recording: Option<Recording>,
+    /// The count table has a row per chunk rather than per file (so a
+    /// caller learns which chunks matched, e.g. the regex line filter).
+    pub rows_per_chunk: bool,
+    /// Runs record hits, and return where they are
+    /// ([`BatchRun::positions`]), until a batch overflows the hit buffer
+    /// (then the count table, as always after an overflow).
+    pub keep_positions: bool,
 }
 
 impl std::fmt::Debug for DeviceLiterals {
@@ -135,12 +149,13 @@ impl std::fmt::Debug for DeviceLiterals {
 }
 
 /// Per chunk of a batch, its row of the count table (one per run of
-/// consecutive chunks of one file), and per row its first chunk.
-fn table_rows(chunks: &[ChunkDesc]) -> (Vec<u32>, Vec<usize>) {
+/// consecutive chunks of one file, or one per chunk), and per row its
+/// first chunk.
+fn table_rows(chunks: &[ChunkDesc], per_chunk: bool) -> (Vec<u32>, Vec<usize>) {
     let mut row_of = Vec::with_capacity(chunks.len());
     let mut first = Vec::new();
     for (i, c) in chunks.iter().enumerate() {
-        if i == 0 || chunks[i - 1].file != c.file {
+        if per_chunk || i == 0 || chunks[i - 1].file != c.file {
             first.push(i);
         }
         row_of.push(first.len() as u32 - 1);
@@ -179,6 +194,8 @@ impl DeviceLiterals {
             dense: false,
             initial_hit_capacity: None,
             force_recording: None,
+            rows_per_chunk: false,
+            keep_positions: false,
         })
     }
 
@@ -234,6 +251,7 @@ impl DeviceLiterals {
                 hits: 0,
                 overflow_reruns: 0,
                 recording: Recording::Hits,
+                positions: vec![Vec::new(); chunks.len()],
             });
         }
         let groups = n.div_ceil(WORKGROUP);
@@ -253,12 +271,15 @@ impl DeviceLiterals {
         let mut cap = self
             .initial_hit_capacity
             .unwrap_or_else(|| (bytes / 256).clamp(4096, u64::from(MAX_HITS)) as u32);
-        let (row_of, first) = table_rows(chunks);
+        let (row_of, first) = table_rows(chunks, self.rows_per_chunk);
         let table_words = first.len() * self.dfa.output_states();
         let table_fits = table_words <= MAX_TABLE_WORDS;
         let mut recording = match self.force_recording {
             Some(r) => r,
-            None if table_fits && (self.dense || table_words <= (cap * HIT_WORDS) as usize) => {
+            None if table_fits
+                && (self.dense
+                    || (!self.keep_positions && table_words <= (cap * HIT_WORDS) as usize)) =>
+            {
                 Recording::Table
             }
             None => Recording::Hits,
@@ -304,8 +325,16 @@ impl DeviceLiterals {
         })();
         std::mem::swap(&mut self.buffers[DATA], words);
         let (total, reruns, recording) = out?;
+        let mut positions = vec![Vec::new(); chunks.len()];
         let (counts, hits) = match recording {
-            Recording::Hits => (self.counts_from_hits(chunks, total)?, u64::from(total)),
+            Recording::Hits => {
+                let per_chunk = self.hits_per_chunk(chunks, total)?;
+                let counts = self.counts_from_hits(&per_chunk);
+                if self.keep_positions {
+                    positions = per_chunk;
+                }
+                (counts, u64::from(total))
+            }
             Recording::Table => self.counts_from_table(chunks.len(), &first),
         };
         Ok(BatchRun {
@@ -313,6 +342,7 @@ impl DeviceLiterals {
             hits,
             overflow_reruns: reruns,
             recording,
+            positions,
         })
     }
 
@@ -455,10 +485,11 @@ impl DeviceLiterals {
         (out, hits)
     }
 
-    /// The stored hits as sparse per-chunk counts; checks every record.
-    fn counts_from_hits(&self, chunks: &[ChunkDesc], total: u32) -> Result<Vec<ChunkCounts>> {
+    /// The stored hits per chunk as (state, byte relative to the chunk's
+    /// own bytes); checks every record.
+    fn hits_per_chunk(&self, chunks: &[ChunkDesc], total: u32) -> Result<Vec<Vec<(u32, u32)>>> {
         let hits = &self.buffers[HITS];
-        let mut per_chunk: Vec<Vec<u32>> = vec![Vec::new(); chunks.len()];
+        let mut per_chunk: Vec<Vec<(u32, u32)>> = vec![Vec::new(); chunks.len()];
         for r in hits[HIT_HEADER as usize..][..(total * HIT_WORDS) as usize].chunks_exact(3) {
             let (chunk, state, pos) = (r[0] as usize, r[1], u64::from(r[2]));
             let ok = chunks.get(chunk).is_some_and(|c| {
@@ -470,17 +501,24 @@ impl DeviceLiterals {
                     "the literal program reported a hit (chunk {chunk}, state {state}, byte {pos}) outside its batch"
                 )));
             }
-            per_chunk[chunk].push(state);
+            let owned = (chunks[chunk].arena_offset + chunks[chunk].look_behind as usize) as u64;
+            per_chunk[chunk].push((state, (pos - owned) as u32));
         }
+        Ok(per_chunk)
+    }
+
+    /// Hits per chunk ([`DeviceLiterals::hits_per_chunk`]) as sparse
+    /// per-chunk counts.
+    fn counts_from_hits(&self, per_chunk: &[Vec<(u32, u32)>]) -> Vec<ChunkCounts> {
         let mut scratch = Scratch::default();
-        Ok(per_chunk
-            .into_iter()
-            .map(|states| {
-                for st in states {
+        per_chunk
+            .iter()
+            .map(|hits| {
+                for &(st, _) in hits {
                     self.dfa.outputs(st, |id| scratch.add(id, 1));
                 }
                 scratch.take()
             })
-            .collect())
+            .collect()
     }
 }
