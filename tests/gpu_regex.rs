@@ -155,6 +155,30 @@ fn the_filter_lets_through_every_line_with_a_match() {
     );
 }
 
+#[test]
+fn the_secret_rule_set_makes_one_small_filter() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/patterns/secrets-regex.txt"
+    );
+    let text = std::fs::read(path).unwrap();
+    let rules = vyre::scan::regex::parse_regex_file(&text, path).unwrap();
+    let regexes = Regexes::new(&rules).expect("compiles");
+    let filter = regexes.device_filter().expect("a filter");
+    let filtered = (0..rules.len()).filter(|&i| filter.is_filtered(i)).count();
+    assert!(
+        filtered + 2 >= rules.len(),
+        "{filtered} of {} filtered",
+        rules.len()
+    );
+    assert!(
+        filter.dfa().states() < 100_000,
+        "{} states",
+        filter.dfa().states()
+    );
+    assert!(filter.warm_up() <= 256, "{}", filter.warm_up());
+}
+
 /// Lays `text` out as the feeder does (see tests/gpu_literals.rs): chunks
 /// of `chunk` bytes after up to `look_behind` bytes, word aligned, with
 /// junk between them.

@@ -40,37 +40,44 @@ pub const MAX_FACTOR_BYTES: usize = 255;
 /// Largest filter DFA built, in bytes.
 pub const MAX_FILTER_DFA_BYTES: usize = 64 << 20;
 
+/// Largest DFA of all factors determinized, in bytes (a larger one is
+/// tried again with fewer repetition copies).
+const UNION_DFA_BYTES: usize = 16 << 20;
+
 /// `regex-automata` DFAs report a match one byte after its end.
 const MATCH_DELAY: usize = 1;
 
 /// Per regex, its factor: `(factor, whole)` from [`prefix`] when `whole`
 /// means every match of `h` matches the factor (so a concatenation may go
 /// on after it), else every match of `h` *begins* with a match of it.
-fn prefix(h: &Hir) -> (Hir, bool) {
+fn prefix(h: &Hir, cap: u32) -> (Hir, bool) {
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => (Hir::empty(), true),
         HirKind::Literal(_) | HirKind::Class(_) => (h.clone(), true),
-        HirKind::Capture(c) => prefix(&c.sub),
+        HirKind::Capture(c) => prefix(&c.sub, cap),
         HirKind::Alternation(subs) => {
-            let (rs, wholes): (Vec<Hir>, Vec<bool>) = subs.iter().map(prefix).unzip();
+            let (rs, wholes): (Vec<Hir>, Vec<bool>) = subs.iter().map(|s| prefix(s, cap)).unzip();
             (Hir::alternation(rs), wholes.iter().all(|&w| w))
         }
-        // A repetition of a fixed count stays whole; any other keeps only
-        // its required copies (a long or open range of copies would make
-        // the DFA large and lets through no fewer lines).
+        // A repetition of a fixed count up to `cap` stays whole; any other
+        // keeps only its required copies, at most `cap` (a range of copies,
+        // or many, makes the DFA large and lets through hardly fewer lines).
         HirKind::Repetition(r) => {
-            let (sub, whole) = prefix(&r.sub);
+            let (sub, whole) = prefix(&r.sub, cap);
+            let min = r.min.min(cap);
             match (whole, r.max) {
-                (true, Some(max)) if max == r.min => (repeat(sub, r.min, r.max), true),
+                (true, Some(max)) if max == r.min && r.min <= cap => {
+                    (repeat(sub, r.min, r.max), true)
+                }
                 _ if r.min == 0 => (Hir::empty(), false),
-                (true, _) => (repeat(sub, r.min, Some(r.min)), false),
+                (true, _) => (repeat(sub, min, Some(min)), false),
                 (false, _) => (sub, false),
             }
         }
         HirKind::Concat(subs) => {
             let mut run = Vec::new();
             for s in subs {
-                let (r, whole) = prefix(s);
+                let (r, whole) = prefix(s, cap);
                 run.push(r);
                 if !whole {
                     return (Hir::concat(run), false);
@@ -107,17 +114,23 @@ fn rarity(h: &Hir) -> f64 {
                 .sum(),
         ),
         HirKind::Class(Class::Unicode(c)) => {
-            let (mut ascii, mut other) = (0usize, false);
+            // ASCII characters count one byte each, others by the UTF-8
+            // lead bytes they may start with.
+            let lead = |c: char| c.encode_utf8(&mut [0; 4]).as_bytes()[0] as usize;
+            let mut n = 0usize;
             for r in c.ranges() {
                 let (a, b) = (r.start() as u32, r.end() as u32);
-                ascii += (b.min(127) + 1).saturating_sub(a) as usize;
-                other |= b > 127;
+                n += (b.min(127) + 1).saturating_sub(a) as usize;
+                if r.end() > '\x7f' {
+                    n += lead(r.end()) + 1 - lead(r.start().max('\u{80}'));
+                }
             }
-            // Any non-ASCII character: count its lead bytes as 128 more.
-            bits(ascii + if other { 128 } else { 0 })
+            bits(n)
         }
         HirKind::Capture(c) => rarity(&c.sub),
-        HirKind::Repetition(r) => r.min as f64 * rarity(&r.sub),
+        // Copies count up to 16 bits: a run of a class is far more common
+        // in real text than its bits say (hex digests, base64, words).
+        HirKind::Repetition(r) => (r.min as f64 * rarity(&r.sub)).min(REPEAT_BITS),
         HirKind::Concat(subs) => subs.iter().map(rarity).sum(),
         HirKind::Alternation(subs) => {
             let min = subs.iter().map(rarity).fold(f64::INFINITY, f64::min);
@@ -126,6 +139,9 @@ fn rarity(h: &Hir) -> f64 {
     }
 }
 
+/// Most bits ([`rarity`]) a repetition counts for.
+const REPEAT_BITS: f64 = 16.0;
+
 /// Factors rarer than this are not worth a device pass: they would let
 /// through nearly every line.
 pub const MIN_FACTOR_BITS: f64 = 12.0;
@@ -133,20 +149,22 @@ pub const MIN_FACTOR_BITS: f64 = 12.0;
 /// A factor of `h`: a bounded regex without look-around such that every
 /// match of `h` contains a match of it. Among the candidates (each
 /// element of a concatenation, and each run of elements that starts
-/// there) the rarest ([`rarity`]).
-pub fn factor(h: &Hir) -> Hir {
+/// there) the rarest ([`rarity`]); repetitions keep at most `cap` copies.
+pub fn factor(h: &Hir, cap: u32) -> Hir {
     match h.kind() {
         HirKind::Empty | HirKind::Look(_) => Hir::empty(),
         HirKind::Literal(_) | HirKind::Class(_) => h.clone(),
-        HirKind::Capture(c) => factor(&c.sub),
-        HirKind::Alternation(subs) => Hir::alternation(subs.iter().map(factor).collect()),
+        HirKind::Capture(c) => factor(&c.sub, cap),
+        HirKind::Alternation(subs) => {
+            Hir::alternation(subs.iter().map(|s| factor(s, cap)).collect())
+        }
         HirKind::Repetition(r) if r.min == 0 => Hir::empty(),
-        HirKind::Repetition(r) => best([prefix(h).0, factor(&r.sub)]),
+        HirKind::Repetition(r) => best([prefix(h, cap).0, factor(&r.sub, cap)]),
         HirKind::Concat(subs) => {
             let mut candidates = Vec::new();
             for i in 0..subs.len() {
-                candidates.push(prefix(&Hir::concat(subs[i..].to_vec())).0);
-                candidates.push(factor(&subs[i]));
+                candidates.push(prefix(&Hir::concat(subs[i..].to_vec()), cap).0);
+                candidates.push(factor(&subs[i], cap));
             }
             best(candidates)
         }
@@ -192,6 +210,71 @@ fn unfiltered_reason(f: &Hir) -> Option<String> {
     }
 }
 
+/// Copies of a repetition a factor keeps, tried in turn until the
+/// factor's own DFA is small ([`MAX_FACTOR_DFA_BYTES`]).
+const CAPS: [u32; 6] = [64, 16, 8, 4, 2, 1];
+
+/// A factor that is this rare ([`rarity`]) with at most
+/// [`SHORT_CAP`] copies of each repetition is used so: literal text
+/// (`AKIA`, `ghp_`) is what makes a factor rare, and counters of broad
+/// classes after it (`[0-9A-Z]{16}`) multiply the states of a DFA of many
+/// factors while letting through hardly fewer lines.
+const SHORT_BITS: f64 = 24.0;
+const SHORT_CAP: u32 = 1;
+
+/// Largest DFA of one regex's factor, in bytes: more means repetitions
+/// that restart inside themselves (`AKIA[0-9A-Z]{16}`), cut to fewer
+/// copies.
+pub const MAX_FACTOR_DFA_BYTES: usize = 1 << 20;
+
+/// The factor of `h` with the most repetition copies ([`CAPS`]) whose own
+/// DFA is small, or why `h` is not filtered.
+fn small_factor(h: &Hir) -> std::result::Result<Hir, String> {
+    let short = factor(h, SHORT_CAP);
+    if unfiltered_reason(&short).is_none() && rarity(&short) >= SHORT_BITS {
+        return Ok(short);
+    }
+    let mut why = String::new();
+    for cap in CAPS {
+        let f = factor(h, cap);
+        if let Some(w) = unfiltered_reason(&f) {
+            return Err(w);
+        }
+        match determinize(std::slice::from_ref(&f), MAX_FACTOR_DFA_BYTES) {
+            Ok(_) => return Ok(f),
+            Err(e) => why = e,
+        }
+    }
+    Err(format!("its factor's DFA is too large ({why})"))
+}
+
+/// The unanchored DFA reporting every match of every one of `factors`,
+/// at most `limit` bytes.
+fn determinize(factors: &[Hir], limit: usize) -> std::result::Result<dense::DFA<Vec<u32>>, String> {
+    let nfa = thompson::Compiler::new()
+        .configure(
+            thompson::Config::new()
+                .utf8(false)
+                .which_captures(thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(limit)),
+        )
+        .build_many_from_hir(factors)
+        .map_err(|e| e.to_string())?;
+    dense::Builder::new()
+        .configure(
+            dense::Config::new()
+                .match_kind(MatchKind::All)
+                .start_kind(StartKind::Unanchored)
+                .byte_classes(true)
+                .accelerate(false)
+                .minimize(false)
+                .dfa_size_limit(Some(limit))
+                .determinize_size_limit(Some(limit)),
+        )
+        .build_from_nfa(&nfa)
+        .map_err(|e| e.to_string())
+}
+
 /// The device line filter of a scan's regexes.
 #[derive(Debug)]
 pub struct RegexFilter {
@@ -207,15 +290,38 @@ impl RegexFilter {
     /// for lines). An error (no regex can be filtered, the DFA too large)
     /// says why; the regexes then run on every line.
     pub fn new(hirs: &[Hir]) -> std::result::Result<RegexFilter, String> {
+        // Each regex's own factor; where their DFA together is too large,
+        // all with fewer repetition copies.
+        let mut last = String::new();
+        for cap in [None, Some(2), Some(1)] {
+            match RegexFilter::with_factors(hirs, cap) {
+                Ok(f) => return Ok(f),
+                Err(why) => last = why,
+            }
+        }
+        Err(last)
+    }
+
+    fn with_factors(hirs: &[Hir], cap: Option<u32>) -> std::result::Result<RegexFilter, String> {
         let mut factors = Vec::new();
         let mut regex_of = Vec::new();
         let mut filtered = vec![false; hirs.len()];
         let mut warm_up = 0;
-        for (i, h) in hirs.iter().enumerate() {
-            let f = factor(h);
-            match unfiltered_reason(&f) {
-                Some(why) => tracing::debug!("regex {i} searched on every line: {why}"),
-                None => {
+        use rayon::prelude::*;
+        let found: Vec<_> = hirs
+            .par_iter()
+            .map(|h| match cap {
+                None => small_factor(h),
+                Some(c) => {
+                    let f = factor(h, c);
+                    unfiltered_reason(&f).map_or(Ok(f), Err)
+                }
+            })
+            .collect();
+        for (i, f) in found.into_iter().enumerate() {
+            match f {
+                Err(why) => tracing::debug!("regex {i} searched on every line: {why}"),
+                Ok(f) => {
                     let max = f.properties().maximum_len().unwrap_or(0);
                     warm_up = warm_up.max(max + MATCH_DELAY);
                     factors.push(f);
@@ -227,27 +333,7 @@ impl RegexFilter {
         if factors.is_empty() {
             return Err("no regex has a bounded, non-empty factor to filter lines with".into());
         }
-        let nfa = thompson::Compiler::new()
-            .configure(
-                thompson::Config::new()
-                    .utf8(false)
-                    .which_captures(thompson::WhichCaptures::None)
-                    .nfa_size_limit(Some(MAX_FILTER_DFA_BYTES)),
-            )
-            .build_many_from_hir(&factors)
-            .map_err(|e| format!("the regex filter's NFA: {e}"))?;
-        let dfa = dense::Builder::new()
-            .configure(
-                dense::Config::new()
-                    .match_kind(MatchKind::All)
-                    .start_kind(StartKind::Unanchored)
-                    .byte_classes(true)
-                    .accelerate(false)
-                    .minimize(false)
-                    .dfa_size_limit(Some(MAX_FILTER_DFA_BYTES))
-                    .determinize_size_limit(Some(MAX_FILTER_DFA_BYTES)),
-            )
-            .build_from_nfa(&nfa)
+        let dfa = determinize(&factors, UNION_DFA_BYTES)
             .map_err(|e| format!("the regex filter's DFA is too large ({e})"))?;
         let dfa = std::sync::Arc::new(flatten(&dfa, factors.len(), warm_up)?);
         Ok(RegexFilter {
@@ -442,7 +528,7 @@ mod tests {
     }
 
     fn factor_of(p: &str) -> String {
-        factor(&parse(p)).to_string()
+        factor(&parse(p), 64).to_string()
     }
 
     #[test]
@@ -452,17 +538,20 @@ mod tests {
             parse("AKIA[0-9A-Z]{16}").to_string()
         );
         // An unbounded repetition ends a run with its required copies.
-        let f = factor(&parse("ab+c"));
+        let f = factor(&parse("ab+c"), 64);
         assert_eq!(f.properties().minimum_len(), Some(2), "{f}");
         assert_eq!(f.properties().maximum_len(), Some(2), "{f}");
-        assert!(unfiltered_reason(&factor(&parse(r"\w*"))).is_some());
-        assert!(unfiltered_reason(&factor(&parse(r"^$"))).is_some());
-        assert!(unfiltered_reason(&factor(&parse(r"\bfoo\b"))).is_none());
+        assert!(unfiltered_reason(&factor(&parse(r"\w*"), 64)).is_some());
+        assert!(unfiltered_reason(&factor(&parse(r"^$"), 64)).is_some());
+        assert!(unfiltered_reason(&factor(&parse(r"\bfoo\b"), 64)).is_none());
         // The rarest required part wins.
-        let f = factor(&parse(r"\w*password\s*=\s*\S+"));
+        let f = factor(&parse(r"\w*password\s*=\s*\S+"), 64);
         assert_eq!(f.to_string(), parse("password").to_string());
-        let f = factor(&parse(r#"(?i)(password|pwd)\s*[:=]\s*["'][^"'\s]{6,}["']"#));
+        let f = factor(
+            &parse(r#"(?i)(password|pwd)\s*[:=]\s*["'][^"'\s]{6,}["']"#),
+            64,
+        );
         assert!(f.properties().minimum_len() == Some(3), "{f}");
-        assert!(unfiltered_reason(&factor(&parse(r"[a-z]+"))).is_some());
+        assert!(unfiltered_reason(&factor(&parse(r"[a-z]+"), 64)).is_some());
     }
 }
